@@ -1,0 +1,111 @@
+/**
+ * Pure rendering of compiled templates against a set of variables. No I/O: the same code
+ * builds real requests and dry-run previews.
+ *
+ * Rules (004 + SPEC.md):
+ *   - a value that is exactly one variable keeps the variable's JSON type;
+ *   - text whose variables are missing or empty is dropped rather than sent half-filled
+ *     (`"phone:{PHONE_NUMBER}"` never becomes `"phone:"`); the dropped names are reported;
+ *   - function results are strings, and an empty result removes the parameter;
+ *   - empty values are never sent; a map or list that became empty because everything in it
+ *     was dropped is dropped too (one written empty in the YAML stays).
+ */
+import { GatewayError } from '../errors';
+import type { TemplateNode, TextPart } from './compile';
+import { FUNCTION_IMPLS } from './functions';
+import { isEmptyValue, type Variables } from './variables';
+
+export const DROP: unique symbol = Symbol('drop');
+export type Rendered = unknown | typeof DROP;
+
+export interface RenderScope {
+  vars: Variables;
+  /** "convert text to HTML": handlebars templates escape user values and keep line breaks. */
+  html: boolean;
+  /** Names of variables that were needed but missing; filled while rendering. */
+  missing: Set<string>;
+  /** Renders a handlebars template; injected so this module stays free of handlebars. */
+  renderLongText?: (source: string, vars: Variables, html: boolean) => string;
+}
+
+export function renderNode(node: TemplateNode, scope: RenderScope): Rendered {
+  switch (node.k) {
+    case 'lit':
+      return isEmptyValue(node.value) ? DROP : node.value;
+    case 'var': {
+      const v = scope.vars[node.name];
+      if (isEmptyValue(v)) {
+        scope.missing.add(node.name);
+        return DROP;
+      }
+      return v;
+    }
+    case 'text': {
+      const s = renderText(node.parts, scope);
+      return s === undefined || s === '' ? DROP : s;
+    }
+    case 'hbs': {
+      if (!scope.renderLongText) throw new Error('no long-text renderer configured');
+      const s = scope.renderLongText(node.source, scope.vars, scope.html);
+      return s.trim() === '' ? DROP : s;
+    }
+    case 'fn': {
+      const s = FUNCTION_IMPLS[node.name](node.args.map((a) => renderArg(a, scope)));
+      return s === '' ? DROP : s;
+    }
+    case 'map': {
+      const out: Record<string, unknown> = {};
+      let kept = 0;
+      for (const [key, child] of node.entries) {
+        const v = renderNode(child, scope);
+        if (v !== DROP) { out[key] = v; kept++; }
+      }
+      return kept === 0 && node.entries.length > 0 ? DROP : out;
+    }
+    case 'list': {
+      const out = node.items.map((i) => renderNode(i, scope)).filter((v) => v !== DROP);
+      return out.length === 0 && node.items.length > 0 ? DROP : out;
+    }
+  }
+}
+
+/** A function argument renders to a string, or undefined when it counts as empty. */
+function renderArg(node: TemplateNode, scope: RenderScope): string | undefined {
+  const v = renderNode(node, scope);
+  if (v === DROP) return undefined;
+  return stringify(v);
+}
+
+/** Text with placeholders; undefined when any placeholder's variable is missing or empty. */
+export function renderText(parts: readonly TextPart[], scope: RenderScope, encode?: (s: string) => string): string | undefined {
+  let out = '';
+  let complete = true;
+  for (const p of parts) {
+    if (typeof p === 'string') { out += p; continue; }
+    const v = scope.vars[p.v];
+    if (isEmptyValue(v)) {
+      scope.missing.add(p.v);
+      complete = false;
+      continue;
+    }
+    out += encode ? encode(stringify(v)) : stringify(v);
+  }
+  return complete ? out : undefined;
+}
+
+/** URL templates: every variable is required and percent-encoded. */
+export function renderUrl(parts: readonly TextPart[], vars: Variables, where: string): string {
+  const scope: RenderScope = { vars, html: false, missing: new Set() };
+  const url = renderText(parts, scope, encodeURIComponent);
+  if (url === undefined) {
+    const names = [...scope.missing];
+    throw new GatewayError('missing_variable', `${where} needs ${names.map((n) => `{${n}}`).join(', ')}, which ${names.length > 1 ? 'were' : 'was'} not provided`, { variables: names });
+  }
+  return url;
+}
+
+export function stringify(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return JSON.stringify(v);
+}

@@ -1,0 +1,75 @@
+/**
+ * The session variables a connector may reference as `{NAME}` (SPEC.md "Variables", 004).
+ * Referencing anything else is a load-time error, never an empty string at run time.
+ * A connector may declare extra names of its own (`variables:` in the YAML) for
+ * platform custom data.
+ */
+export const SESSION_VARIABLES = [
+  'AGENT_ID', 'AGENT_CUSTOM_ID', 'AGENT_EMAIL',
+  'NAME', 'FIRST_NAME', 'LAST_NAME',
+  'UJET_ID', 'EMAIL', 'SESSION_TYPE', 'PHONE_NUMBER',
+  'Call_ID', 'Chat_ID', 'LANG', 'CUSTOM_USER_ID',
+  'ACCOUNT_ID', 'RECORD_ID', 'SESSION_ID', 'MENU_PATH',
+  'OUTBOUND_PHONE_NUMBER', 'QUEUE_NAME', 'QUEUE_ID',
+  'SDK_NAME', 'SDK_EMAIL', 'SDK_PHONE', 'SDK_IDENTIFIER',
+  'SMART_ACTION_SESSION_ID', 'RATING', 'FEEDBACK',
+  'CALL_DURATION', 'HOLD_TIME', 'WAIT_TIME',
+  'DEVICE_TYPE', 'DISCONNECTED_BY', 'CHANNEL',
+  'TICKET_SUBJECT', 'TICKET_DESCRIPTION', 'TICKET_DESCRIPTION_HTML',
+  'COMMENT_BODY', 'FILE_DATA', 'ATTACHMENT_ID',
+] as const;
+
+/**
+ * Not in 004's list but needed by real upload APIs (Zendesk wants `?filename=`,
+ * multipart needs a content type) and by "add comment after upload" (the link).
+ */
+export const FILE_VARIABLES = ['FILE_NAME', 'FILE_TYPE', 'FILE_KIND', 'FILE_URL', 'ATTACHMENT_URL'] as const;
+
+/** Variables of lookup (screen-pop) URLs, 004 "custom lookup URL". */
+export const LOOKUP_VARIABLES = [
+  'ACCOUNT_ID', 'RECORD_ID', 'PHONE_NUMBER',
+  'CUSTOMER_PHONE_NUMBER', 'ANI', 'CUID', 'EMAIL', 'MENU_PATH', 'MENU_ID', 'CHANNEL', 'TYPE',
+  'SUPPORT_PHONE_NUMBER', 'OUTBOUND_NUMBER', 'SESSION_ID', 'CUSTOM_AGENT_ID',
+] as const;
+
+/** Variables that hold phone numbers and are formatted per the connector's phone setting. */
+export const PHONE_VARIABLES = new Set([
+  'PHONE_NUMBER', 'OUTBOUND_PHONE_NUMBER', 'CUSTOMER_PHONE_NUMBER', 'ANI', 'SUPPORT_PHONE_NUMBER', 'OUTBOUND_NUMBER',
+]);
+
+export const REQUEST_VARIABLE_SET: ReadonlySet<string> = new Set<string>([...SESSION_VARIABLES, ...FILE_VARIABLES]);
+export const LOOKUP_VARIABLE_SET: ReadonlySet<string> = new Set<string>(LOOKUP_VARIABLES);
+
+export type Variables = Readonly<Record<string, unknown>>;
+
+/** A value counts as empty (and so "missing") when null, undefined, or a blank string. */
+export function isEmptyValue(v: unknown): boolean {
+  return v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+}
+
+/** The closest known name, for "did you mean" in load errors. */
+export function suggestVariable(name: string, known: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestScore = Infinity;
+  const upper = name.toUpperCase();
+  for (const k of known) {
+    if (k.toUpperCase() === upper) return k;
+    const d = editDistance(upper, k.toUpperCase());
+    if (d < bestScore) { bestScore = d; best = k; }
+  }
+  return bestScore <= Math.max(2, Math.floor(name.length / 4)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length];
+}
