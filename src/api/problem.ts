@@ -1,0 +1,38 @@
+/**
+ * One error shape everywhere: RFC 9457 problem+json. Unknown errors become a generic 500
+ * (details go to the log, never to the client); every string is passed through the
+ * secrets redactor on the way out.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { GatewayError, isGatewayError } from '../errors';
+import type { Logger } from '../util/logger';
+import { redactDeep } from '../util/redact';
+
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const ge = toGatewayError(err);
+    if (ge.status >= 500 && ge.code === 'internal') logger.error({ err, request_id: res.locals.requestId }, 'unhandled error');
+    const problem = redactDeep(ge.toProblem(req.originalUrl.split('?')[0]));
+    res.status(ge.status).type('application/problem+json');
+    if (ge.code === 'crm_retry_later' && typeof ge.extensions.retry_after_ms === 'number') {
+      res.setHeader('Retry-After', String(Math.ceil(ge.extensions.retry_after_ms / 1000)));
+    }
+    res.send(JSON.stringify(problem));
+  };
+}
+
+function toGatewayError(err: unknown): GatewayError {
+  if (isGatewayError(err)) return err;
+  const e = err as { type?: string; status?: number; statusCode?: number; message?: string; code?: string; field?: string };
+  // body-parser and multer errors carry a status or a code of their own.
+  if (e?.type === 'entity.parse.failed') return new GatewayError('invalid_json', `the request body is not valid JSON: ${e.message}`);
+  if (e?.type === 'entity.too.large' || e?.code === 'LIMIT_FILE_SIZE') return new GatewayError('payload_too_large', e.message ?? 'payload too large');
+  if (typeof e?.code === 'string' && e.code.startsWith('LIMIT_')) return new GatewayError('bad_request', `multipart: ${e.message}${e.field ? ` (field ${e.field})` : ''}`, { field: e.field });
+  const status = e?.status ?? e?.statusCode;
+  if (status && status >= 400 && status < 500) return new GatewayError('bad_request', e.message ?? 'bad request');
+  return new GatewayError('internal', 'an internal error occurred; see the gateway log', {}, { cause: err });
+}
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new GatewayError('not_found', `no route for ${req.method} ${req.path}`));
+};

@@ -1,0 +1,167 @@
+/**
+ * OAuth 2.0 for a connector, on simple-oauth2. The gateway, never the integrator, obtains
+ * and refreshes tokens:
+ *   - client_credentials: a token is fetched on first use and whenever it nears expiry;
+ *   - authorization_code: an admin opens GET /v1/connectors/{id}/oauth/authorize once, the
+ *     CRM redirects to /v1/oauth/callback, the token (with its refresh token) is persisted and
+ *     refreshed from then on.
+ * Refresh happens `refresh_ahead_seconds` before expiry, one refresh at a time per
+ * connector (concurrent callers share the in-flight promise), and a 401 forces one refresh.
+ */
+import crypto from 'node:crypto';
+import { AuthorizationCode, ClientCredentials, type AccessToken, type ModuleOptions } from 'simple-oauth2';
+import type { Auth } from '../config/types';
+import { GatewayError } from '../errors';
+import { registerSecret } from '../util/redact';
+import type { TokenStore, StoredToken } from './token-store';
+import type { AuthProvider } from './types';
+
+type OAuthConfig = Extract<Auth, { type: 'oauth2' }>;
+
+export interface OAuthDeps {
+  connectorId: string;
+  store: TokenStore;
+  /** Absolute URL of the gateway's /v1/oauth/callback. */
+  redirectUrl: string;
+  now?: () => number;
+  timeoutMs?: number;
+  /** Called after each token fetch or refresh (metrics, logs). */
+  onToken?: (event: { grant: string; ok: boolean; error?: string }) => void;
+}
+
+export class OAuth2Provider implements AuthProvider {
+  readonly headerNames = ['Authorization'];
+  private inflight?: Promise<StoredToken>;
+  private readonly now: () => number;
+  private readonly moduleOptions: ModuleOptions;
+
+  constructor(private readonly cfg: OAuthConfig, private readonly deps: OAuthDeps) {
+    this.now = deps.now ?? Date.now;
+    registerSecret(cfg.clientSecret);
+    const token = new URL(cfg.tokenUrl);
+    const authorize = new URL(cfg.authorizationUrl);
+    this.moduleOptions = {
+      client: { id: cfg.clientId, secret: cfg.clientSecret },
+      auth: {
+        tokenHost: token.origin,
+        tokenPath: token.pathname + token.search,
+        authorizeHost: authorize.origin,
+        authorizePath: authorize.pathname + authorize.search,
+      },
+      options: { authorizationMethod: cfg.credentialsIn === 'header' ? 'header' : 'body', bodyFormat: 'form' },
+      http: { timeout: deps.timeoutMs ?? 10_000 } as never,
+    };
+  }
+
+  async apply(headers: Record<string, string>, opts: { dryRun?: boolean } = {}): Promise<void> {
+    if (opts.dryRun) {
+      headers.Authorization = 'Bearer ****';
+      return;
+    }
+    const token = await this.validToken();
+    headers.Authorization = `${capitalise(token.token_type ?? 'Bearer')} ${token.access_token}`;
+  }
+
+  async onUnauthorized(): Promise<boolean> {
+    const current = await this.deps.store.get(this.deps.connectorId);
+    if (!current) return this.cfg.grant === 'client_credentials';
+    // Mark it expired so the next apply() refreshes (or re-fetches) exactly once.
+    await this.deps.store.set(this.deps.connectorId, { ...current, expires_at: 0 });
+    return true;
+  }
+
+  /** The authorization URL an admin is redirected to (authorization_code only). */
+  authorizeUrl(nonce: string): string {
+    const client = new AuthorizationCode(this.moduleOptions);
+    const params: Record<string, string> = { state: this.cfg.state ? `${this.cfg.state}:${nonce}` : nonce };
+    if (this.cfg.includeRedirectUrl) params.redirect_uri = this.deps.redirectUrl;
+    if (this.cfg.scope) params.scope = this.cfg.scope;
+    if (this.cfg.accessType) params.access_type = this.cfg.accessType;
+    return client.authorizeURL(params);
+  }
+
+  /** Exchanges the code from the callback for a token and persists it. */
+  async completeAuthorization(code: string): Promise<void> {
+    const client = new AuthorizationCode(this.moduleOptions);
+    const params: Record<string, string> = { code } ;
+    if (this.cfg.includeRedirectUrl) params.redirect_uri = this.deps.redirectUrl;
+    if (this.cfg.scope) params.scope = this.cfg.scope;
+    const token = await this.track('authorization_code', () => client.getToken(params as never));
+    await this.save(token);
+  }
+
+  private async validToken(): Promise<StoredToken> {
+    const stored = await this.deps.store.get(this.deps.connectorId);
+    if (stored && !this.nearExpiry(stored)) {
+      registerSecret(stored.access_token);
+      return stored;
+    }
+    // One refresh at a time: everyone waiting shares the same promise.
+    this.inflight ??= this.renew(stored).finally(() => { this.inflight = undefined; });
+    return this.inflight;
+  }
+
+  private nearExpiry(t: StoredToken): boolean {
+    return t.expires_at !== undefined && t.expires_at - this.cfg.refreshAheadMs <= this.now();
+  }
+
+  private async renew(stored: StoredToken | undefined): Promise<StoredToken> {
+    if (stored?.refresh_token) {
+      const client = new AuthorizationCode(this.moduleOptions);
+      const token = client.createToken({ ...stored, expires_at: undefined } as never);
+      const params = this.cfg.scope ? { scope: this.cfg.scope } : {};
+      return this.save(await this.track('refresh_token', () => token.refresh(params)));
+    }
+    if (this.cfg.grant === 'client_credentials') {
+      const client = new ClientCredentials(this.moduleOptions);
+      const params = this.cfg.scope ? { scope: this.cfg.scope } : {};
+      return this.save(await this.track('client_credentials', () => client.getToken(params)));
+    }
+    throw new GatewayError(
+      'oauth_not_authorized',
+      `connector ${this.deps.connectorId} needs an OAuth authorization: open /v1/connectors/${this.deps.connectorId}/oauth/authorize`,
+      { authorize_path: `/v1/connectors/${this.deps.connectorId}/oauth/authorize` },
+    );
+  }
+
+  private async track(grant: string, fn: () => Promise<AccessToken>): Promise<AccessToken> {
+    try {
+      const t = await fn();
+      this.deps.onToken?.({ grant, ok: true });
+      return t;
+    } catch (e) {
+      const data = (e as { data?: { payload?: unknown } }).data?.payload;
+      const detail = data && typeof data === 'object' ? JSON.stringify(data) : (e as Error).message;
+      this.deps.onToken?.({ grant, ok: false, error: detail });
+      throw new GatewayError('crm_request_failed', `OAuth ${grant} request to the token URL failed: ${detail}`, { oauth_grant: grant }, { cause: e });
+    }
+  }
+
+  private async save(token: AccessToken): Promise<StoredToken> {
+    const t = token.token as Record<string, unknown>;
+    const expiresAt = t.expires_at instanceof Date ? t.expires_at.getTime()
+      : typeof t.expires_in === 'number' ? this.now() + t.expires_in * 1000 : undefined;
+    const previous = await this.deps.store.get(this.deps.connectorId);
+    const stored: StoredToken = {
+      access_token: String(t.access_token),
+      // Some CRMs do not rotate refresh tokens: keep the old one when none comes back.
+      refresh_token: typeof t.refresh_token === 'string' ? t.refresh_token : previous?.refresh_token,
+      token_type: typeof t.token_type === 'string' ? t.token_type : 'Bearer',
+      scope: typeof t.scope === 'string' ? t.scope : undefined,
+      expires_at: expiresAt,
+      obtained_at: this.now(),
+    };
+    registerSecret(stored.access_token);
+    registerSecret(stored.refresh_token);
+    await this.deps.store.set(this.deps.connectorId, stored);
+    return stored;
+  }
+}
+
+export function newNonce(): string {
+  return crypto.randomBytes(16).toString('base64url');
+}
+
+function capitalise(s: string): string {
+  return s.length ? s[0].toUpperCase() + s.slice(1) : s;
+}

@@ -1,0 +1,31 @@
+/**
+ * `npm start`: the bundled Zendesk-like sample CRM and the gateway with
+ * config/zendesk.yaml pointed at it. Nothing else to install or start.
+ */
+import path from 'node:path';
+import { startSampleCrm } from '../sample-crm';
+import { serve } from './serve';
+
+export async function runDemo(env: NodeJS.ProcessEnv = process.env, print: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<() => Promise<void>> {
+  const crm = await startSampleCrm({ flavor: 'zendesk', port: Number(env.SAMPLE_CRM_PORT ?? 4010) });
+  const gw = await serve({
+    env: { ...env, ZENDESK_URL: crm.url },
+    configFiles: [path.resolve(env.DEMO_CONNECTOR ?? 'config/zendesk.yaml')],
+  });
+  const op = `${gw.url}/v1/connectors/zendesk/operations`;
+  print([
+    '',
+    'crm-gateway demo is running',
+    `  gateway            ${gw.url}   (connectors: ${gw.url}/v1/connectors)`,
+    `  sample CRM         ${crm.url}  (Zendesk-like; what it received: ${crm.url}/__control/requests)`,
+    '',
+    'Try it:',
+    `  curl -s -X POST '${op}/create_account' -H 'Content-Type: application/json' \\`,
+    `    -d '{"variables":{"NAME":"Kim Lee","PHONE_NUMBER":"(222) 333-4444","EMAIL":"kim@example.com"}}'`,
+    `  curl -s -X POST '${op}/find_account' -H 'Content-Type: application/json' -d '{"variables":{"PHONE_NUMBER":"+1 222 333 4444"}}'`,
+    `  curl -s -X POST '${op}/create_record?dry_run=true' -H 'Content-Type: application/json' -d '{"variables":{"ACCOUNT_ID":1,"PHONE_NUMBER":"2223334444"}}'`,
+    '',
+    'Ctrl-C stops both.',
+  ].join('\n'));
+  return async () => { await gw.close(); await crm.close(); };
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+/**
+ * crm-gateway CLI:
+ *   serve                                   run the gateway (env: PORT, HOST, CONFIG_DIR, DATA_DIR, PUBLIC_URL, LOG_LEVEL)
+ *   demo                                    sample Zendesk-like CRM + gateway with config/zendesk.yaml
+ *   validate <file.yaml…>                   check connector files; exit 1 on any error
+ *   dry-run <file.yaml> <operation> [--var K=V …] [--vars vars.json]
+ *                                           print the exact request, secrets masked; sends nothing
+ *   sample-crm [--flavor zendesk] [--port 4010]
+ */
+import { parseArgs } from 'node:util';
+import { loadConnectorFile, errorsOf } from '../config/load';
+import { formatIssue } from '../config/yaml-source';
+import { isGatewayError } from '../errors';
+import { createRuntime } from '../operations/runtime';
+import { isOperationName, runOperation } from '../operations/run';
+import { MemoryTokenStore } from '../auth/token-store';
+import { silentLogger } from '../util/logger';
+import { redact, registerSecret } from '../util/redact';
+import { parseVars } from './args';
+import { serve } from './serve';
+import { runDemo } from './demo';
+import { runSampleCrmCli } from '../sample-crm/main';
+
+const USAGE = `usage: crm-gateway <serve | demo | validate <files…> | dry-run <file> <operation> [--var K=V …] [--vars file.json] | sample-crm [--flavor zendesk] [--port N]>`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve': {
+      const running = await serve();
+      shutdownOnSignal(running.close);
+      return -1;
+    }
+    case 'demo': {
+      const close = await runDemo();
+      shutdownOnSignal(close);
+      return -1;
+    }
+    case 'validate': return validate(rest);
+    case 'dry-run': return dryRun(rest);
+    case 'sample-crm': await runSampleCrmCli(rest); return -1;
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
+  }
+}
+
+function validate(files: string[]): number {
+  if (files.length === 0) { process.stderr.write('validate: name at least one connector file\n'); return 2; }
+  let failed = 0;
+  for (const f of files) {
+    const l = loadConnectorFile(f);
+    for (const i of l.issues) process.stdout.write(`${formatIssue(i)}\n`);
+    const errors = errorsOf(l).length;
+    if (errors) failed++;
+    process.stdout.write(`${f}: ${errors ? `${errors} error${errors === 1 ? '' : 's'}` : 'ok'}\n`);
+  }
+  return failed ? 1 : 0;
+}
+
+async function dryRun(args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { var: { type: 'string', multiple: true }, vars: { type: 'string' } } });
+  const [file, op] = positionals;
+  if (!file || !op || !isOperationName(op)) { process.stderr.write(`${USAGE}\n`); return 2; }
+  const l = loadConnectorFile(file);
+  if (!l.connector) { l.issues.forEach((i) => process.stderr.write(`${formatIssue(i)}\n`)); return 1; }
+  l.connector.secrets.forEach(registerSecret);
+  const rt = createRuntime(l.connector, { tokenStore: new MemoryTokenStore(), oauthRedirectUrl: 'http://127.0.0.1:3000/v1/oauth/callback' });
+  const result = await runOperation(rt, op, { variables: parseVars(values.var, values.vars) }, { dryRun: true, logger: silentLogger });
+  process.stdout.write(`${redact(JSON.stringify(result.requests, null, 2))}\n`);
+  return 0;
+}
+
+function shutdownOnSignal(close: () => Promise<void>): void {
+  const stop = () => { void close().finally(() => process.exit(0)); };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { if (code >= 0) process.exitCode = code; },
+  (e: unknown) => {
+    process.stderr.write(`${redact(isGatewayError(e) ? `${e.code}: ${e.message}` : (e as Error)?.stack ?? String(e))}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,323 @@
+/**
+ * Connector file → immutable `Connector`. Runs every check and reports all problems at
+ * once, each with file:line:column and path: YAML syntax, missing ${env:…}, schema,
+ * unknown {VARIABLE}s, malformed functions, GET with a body, the 004 dependency rules.
+ */
+import path from 'node:path';
+import { compileText, compileValue, collectVariables, type TemplateIssue, type TemplateNode, type TextPart } from '../template/compile';
+import { REQUEST_VARIABLE_SET, LOOKUP_VARIABLE_SET, suggestVariable } from '../template/variables';
+import { templateVariables, checkTextTemplate } from '../template/long-text';
+import { parseJsonPath, type JsonPath } from '../util/json-path';
+import { resolveEnv } from './env';
+import { validateSchema } from './schema';
+import { retryPolicyFrom } from './retry-policy';
+import { issueAt, parseYaml, type PathSegment, type YamlSource } from './yaml-source';
+import {
+  FIND_OPERATIONS, FILE_KINDS, OPERATIONS,
+  type Auth, type CompiledEndpoint, type ConfigIssue, type Connector, type ConnectorFile, type EndpointFile, type OperationName,
+} from './types';
+
+export interface CompileResult {
+  connector?: Connector;
+  /** Errors and warnings; `connector` is set only when there is no error. */
+  issues: ConfigIssue[];
+  id: string;
+}
+
+const VAR_RE = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const DEFAULT_UPLOAD_COMMENT = 'File {{FILE_NAME}} ({{FILE_KIND}}): {{ATTACHMENT_URL}}';
+
+export function compileConnector(text: string, file: string, env: NodeJS.ProcessEnv = process.env): CompileResult {
+  const fallbackId = path.basename(file).replace(/\.ya?ml$/i, '');
+  const src = parseYaml(text, file);
+  if (src.errors.some((e) => e.severity === 'error')) return { issues: src.errors, id: fallbackId };
+  if (src.value === null || typeof src.value !== 'object' || Array.isArray(src.value)) {
+    return { issues: [issueAt(src, [], 'a connector file must be a YAML mapping (auth:, endpoints:, …)')], id: fallbackId };
+  }
+  const issues: ConfigIssue[] = [...src.errors];
+  const envd = resolveEnv(src.value, env);
+  for (const m of envd.missing) issues.push(issueAt(src, m.path, `environment variable ${m.name} is not set (referenced as \${env:${m.name}})`));
+  issues.push(...validateSchema(src, envd.value));
+
+  const cfg = envd.value as ConnectorFile;
+  const id = typeof cfg.id === 'string' ? cfg.id : fallbackId;
+  const ctx = new Checker(src, cfg, issues);
+  const endpoints = ctx.endpoints();
+  ctx.dependencyRules();
+  const lookupUrls = ctx.lookupUrls();
+  const settings = ctx.settings();
+  if (issues.some((i) => i.severity === 'error')) return { issues, id };
+
+  const secrets = collectSecrets(cfg.auth, envd.secrets);
+  const connector: Connector = deepFreeze({
+    id,
+    name: cfg.name ?? id,
+    file,
+    baseUrl: cfg.base_url?.replace(/\/+$/, ''),
+    auth: compileAuth(cfg.auth),
+    phone: { format: cfg.phone?.format ?? 'e164', defaultRegion: cfg.phone?.default_region },
+    timeoutMs: Math.round((cfg.timeout_seconds ?? 5) * 1000),
+    lookupUrls,
+    settings,
+    extraVariables: cfg.variables ?? [],
+    retry: retryPolicyFrom(cfg.retry),
+    endpoints,
+    secrets: [...secrets],
+    warnings: issues.filter((i) => i.severity === 'warning'),
+    source: maskSecrets(src.doc.toJS(), secrets),
+  });
+  return { connector, issues, id };
+}
+
+class Checker {
+  readonly known: Set<string>;
+  constructor(readonly src: YamlSource, readonly cfg: ConnectorFile, readonly issues: ConfigIssue[]) {
+    const extra = Array.isArray(cfg.variables) ? cfg.variables.filter((v) => typeof v === 'string') : [];
+    this.known = new Set([...REQUEST_VARIABLE_SET, ...extra]);
+  }
+
+  error(p: PathSegment[], message: string): void { this.issues.push(issueAt(this.src, p, message)); }
+  warn(p: PathSegment[], message: string): void { this.issues.push(issueAt(this.src, p, message, 'warning')); }
+
+  /** Reports unknown variables in every string leaf under `value`. */
+  checkVariables(value: unknown, p: PathSegment[], known: ReadonlySet<string> = this.known): void {
+    if (typeof value === 'string') {
+      let names: string[];
+      if (value.includes('{{')) {
+        const err = checkTextTemplate(value);
+        if (err) { this.error(p, `handlebars template: ${err}`); return; }
+        names = templateVariables(value);
+      } else names = [...value.matchAll(VAR_RE)].map((m) => m[1]);
+      for (const n of names) {
+        if (known.has(n)) continue;
+        const hint = suggestVariable(n, known);
+        this.error(p, `unknown variable {${n}}${hint ? ` (did you mean {${hint}}?)` : ''}; declare custom names under "variables:"`);
+      }
+    } else if (Array.isArray(value)) value.forEach((v, i) => this.checkVariables(v, [...p, i], known));
+    else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) this.checkVariables(v, [...p, k], known);
+  }
+
+  compileTemplate(value: unknown, p: PathSegment[]): TemplateNode {
+    const tIssues: TemplateIssue[] = [];
+    const node = compileValue(value, tIssues);
+    for (const t of tIssues) this.error([...p, ...t.path], t.message);
+    this.checkVariables(value, p);
+    return node;
+  }
+
+  path(src: unknown, p: PathSegment[], fallback: JsonPath = []): JsonPath {
+    if (typeof src !== 'string') return fallback;
+    try { return parseJsonPath(src); } catch (e) { this.error(p, (e as Error).message); return fallback; }
+  }
+
+  endpoints(): Map<OperationName, CompiledEndpoint> {
+    const out = new Map<OperationName, CompiledEndpoint>();
+    const eps = this.cfg.endpoints;
+    if (!eps || typeof eps !== 'object') return out;
+    for (const op of OPERATIONS) {
+      const ep = eps[op];
+      if (!ep || typeof ep !== 'object' || typeof ep.url !== 'string') continue;
+      const compiled = this.endpoint(op, ep, ['endpoints', op]);
+      if (compiled) out.set(op, compiled);
+    }
+    return out;
+  }
+
+  endpoint(op: OperationName, ep: EndpointFile, p: PathSegment[]): CompiledEndpoint | undefined {
+    const isFind = FIND_OPERATIONS.has(op);
+    let url = ep.url;
+    if (url.startsWith('/')) {
+      if (!this.cfg.base_url) this.error([...p, 'url'], `"${url}" is relative but the connector has no base_url`);
+      else url = this.cfg.base_url.replace(/\/+$/, '') + url;
+    } else if (!/^https?:\/\//.test(url) && !url.startsWith('{')) this.error([...p, 'url'], `"${url}" must start with http://, https:// or / (under base_url)`);
+    this.checkVariables(ep.url, [...p, 'url']);
+    const urlParts = compileText(url);
+    const urlVars = urlParts.filter((x): x is { v: string } => typeof x !== 'string').map((x) => x.v);
+
+    if (ep.method === 'GET' && ep.body_format) this.error([...p, 'body_format'], 'a GET request has no body: its params become the query string; remove body_format');
+    if (ep.method === 'GET' && ep.params && typeof ep.params === 'object') {
+      for (const [k, v] of Object.entries(ep.params)) {
+        if (v && typeof v === 'object' && !(Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object'))) {
+          this.error([...p, 'params', k], 'GET params become the query string, which cannot carry nested maps; use a scalar or a list of scalars');
+        }
+      }
+    }
+    if (ep.container_name && !(ep.body_format === 'container_map' || ep.body_format === 'container_array')) {
+      this.warn([...p, 'container_name'], 'container_name is ignored unless body_format is container_map or container_array');
+    }
+    const params = ep.params && typeof ep.params === 'object' ? this.compileTemplate(ep.params, [...p, 'params']) : undefined;
+    const headers = Object.entries(ep.headers ?? {}).map(([k, v]) => [k, this.compileTemplate(v, [...p, 'headers', k])] as const);
+    const query = Object.entries(ep.query ?? {}).map(([k, v]) => [k, this.compileTemplate(v, [...p, 'query', k])] as const);
+
+    const variables = new Set<string>(urlVars);
+    if (params) collectVariables(params, variables);
+    for (const [, n] of [...headers, ...query]) collectVariables(n, variables);
+    this.collectLongTextVariables(ep.params, variables);
+
+    const required = ep.required_variables ?? [];
+    required.forEach((v, i) => { if (!this.known.has(v)) this.error([...p, 'required_variables', i], `unknown variable ${v}`); });
+
+    let usable = true;
+    if (op === 'find_account_by_id' && !urlVars.includes('ACCOUNT_ID')) {
+      usable = false;
+      this.warn([...p, 'url'], 'find_account_by_id is never used: its URL has no {ACCOUNT_ID} (004)');
+    }
+    const upload = op === 'upload_file' ? this.upload(ep, p, variables) : undefined;
+    return {
+      operation: op,
+      method: ep.method,
+      url: urlParts,
+      urlSource: ep.url,
+      headers,
+      query,
+      params,
+      bodyFormat: ep.body_format ?? 'properties',
+      containerName: ep.container_name,
+      responseDataLocation: this.path(ep.response_data_location, [...p, 'response_data_location']),
+      responseDataLocationSource: ep.response_data_location ?? '',
+      idLocation: this.path(ep.id_location ?? 'id', [...p, 'id_location'], ['id']),
+      idLocationSource: ep.id_location ?? 'id',
+      notFoundStatuses: new Set(ep.not_found_statuses ?? (isFind ? [204, 404] : [])),
+      sortBy: this.path(ep.sort_by ?? 'created_at', [...p, 'sort_by'], ['created_at']),
+      requiredVariables: [...new Set([...urlVars, ...required])],
+      variables,
+      isFind,
+      usable,
+      upload,
+      line: issueAt(this.src, p, '').line,
+    };
+  }
+
+  collectLongTextVariables(value: unknown, into: Set<string>): void {
+    if (typeof value === 'string' && value.includes('{{') && !checkTextTemplate(value)) templateVariables(value).forEach((v) => into.add(v));
+    else if (Array.isArray(value)) value.forEach((v) => this.collectLongTextVariables(v, into));
+    else if (value && typeof value === 'object') Object.values(value).forEach((v) => this.collectLongTextVariables(v, into));
+  }
+
+  upload(ep: EndpointFile, p: PathSegment[], variables: Set<string>): CompiledEndpoint['upload'] {
+    const u = ep.upload ?? {};
+    const encoding = u.encoding ?? 'multipart';
+    if (ep.method === 'GET') this.error([...p, 'method'], 'upload_file must use POST, PUT or PATCH');
+    if (encoding === 'base64' && !variables.has('FILE_DATA')) this.error([...p, 'params'], 'upload.encoding is base64 but no param carries {FILE_DATA}');
+    if (encoding !== 'base64' && variables.has('FILE_DATA')) this.error([...p, 'params'], `{FILE_DATA} is only for upload.encoding base64; with ${encoding} the file is sent as ${encoding === 'multipart' ? `the "${u.file_field ?? 'file'}" part` : 'the raw body'}`);
+    if (encoding === 'binary' && ep.params) this.error([...p, 'params'], 'upload.encoding binary sends the file as the whole body; move params to query:');
+    const att = u.attachment;
+    if (att?.builder_url) this.checkVariables(att.builder_url, [...p, 'upload', 'attachment', 'builder_url']);
+    if (u.add_comment && !this.cfg.endpoints?.add_comment) this.error([...p, 'upload', 'add_comment'], 'add_comment after upload needs an add_comment endpoint');
+    const commentTemplate = u.comment_template ?? DEFAULT_UPLOAD_COMMENT;
+    if (u.comment_template) this.checkVariables(u.comment_template, [...p, 'upload', 'comment_template']);
+    return {
+      encoding,
+      fileField: u.file_field ?? 'file',
+      fileKinds: new Set(u.file_kinds ?? FILE_KINDS),
+      attachment: att && {
+        by: att.by,
+        idLocation: att.id_location !== undefined ? this.path(att.id_location, [...p, 'upload', 'attachment', 'id_location']) : undefined,
+        builderUrl: att.builder_url ? compileText(att.builder_url) : undefined,
+        urlLocation: att.url_location !== undefined ? this.path(att.url_location, [...p, 'upload', 'attachment', 'url_location']) : undefined,
+      },
+      addComment: u.add_comment ?? false,
+      commentTemplate,
+    };
+  }
+
+  /** 004: find + create account are required; record endpoints need them; update/upload/comment need the record config. */
+  dependencyRules(): void {
+    const eps = this.cfg.endpoints;
+    if (!eps || typeof eps !== 'object') return;
+    const has = (op: OperationName) => Boolean(eps[op]);
+    const skipAccount = this.cfg.settings?.skip_account_creation === true;
+    const skipRecord = this.cfg.settings?.skip_record_creation === true;
+    if (!has('find_account')) this.error(['endpoints'], 'find_account is required (004: find and create account come first)');
+    if (!has('create_account') && !skipAccount) this.error(['endpoints'], 'create_account is required unless settings.skip_account_creation is true');
+    const accountOk = has('find_account') && (has('create_account') || skipAccount);
+    for (const op of ['find_record', 'create_record'] as const) {
+      if (has(op) && !accountOk) this.error(['endpoints', op], `${op} needs the account endpoints (find_account and create_account) configured first`);
+    }
+    const recordOk = has('create_record') || (skipRecord && has('find_record'));
+    for (const op of ['update_record', 'upload_file', 'add_comment'] as const) {
+      if (has(op) && !recordOk) this.error(['endpoints', op], `${op} needs the record endpoints configured (create_record, or find_record with skip_record_creation)`);
+    }
+  }
+
+  lookupUrls(): Connector['lookupUrls'] {
+    const out: Record<string, readonly TextPart[]> = {};
+    const lu = this.cfg.lookup_urls;
+    if (!lu || typeof lu !== 'object') return out;
+    for (const [key, value] of Object.entries(lu)) {
+      if (typeof value !== 'string') continue;
+      this.checkVariables(value, ['lookup_urls', key], LOOKUP_VARIABLE_SET);
+      out[key] = compileText(value);
+    }
+    if (lu.account && !lu.account.includes('{ACCOUNT_ID}')) this.warn(['lookup_urls', 'account'], 'the account lookup URL has no {ACCOUNT_ID}');
+    if (lu.record && !lu.record.includes('{RECORD_ID}')) this.warn(['lookup_urls', 'record'], 'the record lookup URL has no {RECORD_ID}');
+    return out;
+  }
+
+  settings(): Connector['settings'] {
+    const s = this.cfg.settings ?? {};
+    return {
+      customIdLocation: s.custom_id_location !== undefined ? this.path(s.custom_id_location, ['settings', 'custom_id_location']) : undefined,
+      skipAccountCreation: s.skip_account_creation ?? false,
+      skipRecordCreation: s.skip_record_creation ?? false,
+      reuseRecords: s.reuse_records ?? false,
+      reopenClosedWithinDays: s.reopen_closed_within_days ?? 0,
+      convertTextToHtml: s.convert_text_to_html ?? false,
+      sendFilesToCrm: s.send_files_to_crm ?? true,
+    };
+  }
+}
+
+function compileAuth(a: ConnectorFile['auth']): Auth {
+  switch (a.type) {
+    case 'basic': return { type: 'basic', username: a.username, password: a.password };
+    case 'headers': return { type: 'headers', headers: { ...a.headers } };
+    case 'oauth2': return {
+      type: 'oauth2',
+      grant: a.grant ?? 'authorization_code',
+      authorizationUrl: a.authorization_url,
+      tokenUrl: a.token_url,
+      clientId: a.client_id,
+      clientSecret: a.client_secret,
+      scope: a.scope,
+      state: a.state,
+      accessType: a.access_type,
+      includeRedirectUrl: a.include_redirect_url ?? true,
+      credentialsIn: a.credentials_in ?? 'body',
+      refreshAheadMs: (a.refresh_ahead_seconds ?? 60) * 1000,
+    };
+    default: return { type: 'none' };
+  }
+}
+
+/** Secrets are the env values plus every credential written in the auth block. */
+function collectSecrets(a: ConnectorFile['auth'], fromEnv: Set<string>): Set<string> {
+  const s = new Set(fromEnv);
+  if (a.type === 'basic') s.add(a.password);
+  if (a.type === 'headers') Object.values(a.headers).forEach((v) => s.add(v));
+  if (a.type === 'oauth2') s.add(a.client_secret);
+  // Very short values would mask unrelated text everywhere; such "secrets" are not worth hiding.
+  for (const v of s) if (v.length < 4) s.delete(v);
+  return s;
+}
+
+export function maskSecrets<T>(value: T, secrets: Iterable<string>): T {
+  const list = [...secrets].filter((x) => x.length >= 4).sort((a, b) => b.length - a.length);
+  if (list.length === 0) return value;
+  const mask = (v: unknown): unknown => {
+    if (typeof v === 'string') return list.reduce((acc, sec) => acc.split(sec).join('****'), v);
+    if (Array.isArray(v)) return v.map(mask);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mask(x)]));
+    return v;
+  };
+  return mask(value) as T;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    if (o instanceof Map) o.forEach((v) => deepFreeze(v));
+    else if (o instanceof Set) { /* values are primitives */ } else Object.values(o).forEach((v) => deepFreeze(v));
+  }
+  return o;
+}

@@ -1,0 +1,89 @@
+/**
+ * Schema validation of a connector file (schemas/connector.schema.json, draft 2020-12).
+ * All errors at once, each turned into a sentence an integrator can act on and placed at
+ * its YAML line. The compiled validator is built once per process.
+ */
+import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import schema from '../../schemas/connector.schema.json';
+import { issueAt, type PathSegment, type YamlSource } from './yaml-source';
+import type { ConfigIssue } from './types';
+
+let validator: ValidateFunction | undefined;
+
+function getValidator(): ValidateFunction {
+  if (!validator) {
+    const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: false });
+    addFormats(ajv);
+    validator = ajv.compile(schema);
+  }
+  return validator;
+}
+
+export const connectorSchema = schema;
+
+export function validateSchema(src: YamlSource, value: unknown): ConfigIssue[] {
+  const validate = getValidator();
+  if (validate(value)) return [];
+  const seen = new Set<string>();
+  const issues: ConfigIssue[] = [];
+  for (const err of prune(validate.errors ?? [])) {
+    const path = pointerToPath(err.instancePath);
+    const { message, atKey, extra } = describe(err);
+    const fullPath = extra ? [...path, extra] : path;
+    const key = `${fullPath.join('/')}|${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    issues.push(issueAt(src, fullPath, message, 'error', atKey));
+  }
+  return issues;
+}
+
+/**
+ * ajv reports the failing branch of every `if/then` and `oneOf` too; keep the errors that
+ * say something concrete and drop the structural noise ("must match then schema").
+ */
+function prune(errors: ErrorObject[]): ErrorObject[] {
+  const useful = errors.filter((e) => e.keyword !== 'if' && e.keyword !== 'allOf');
+  // oneOf over alternatives: if a concrete error exists at the same place, the summary adds nothing.
+  return useful.filter((e) => e.keyword !== 'oneOf' || !useful.some((o) => o !== e && o.instancePath === e.instancePath && o.keyword !== 'oneOf'));
+}
+
+function describe(err: ErrorObject): { message: string; atKey?: boolean; extra?: string } {
+  const p = err.params as Record<string, unknown>;
+  switch (err.keyword) {
+    case 'required':
+      return { message: `missing required property "${p.missingProperty}"` };
+    case 'additionalProperties':
+    case 'unevaluatedProperties': {
+      const name = String(p.additionalProperty ?? p.unevaluatedProperty);
+      return { message: `unknown property "${name}"`, atKey: true, extra: name };
+    }
+    case 'enum':
+      return { message: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+    case 'const':
+      return { message: `must be ${JSON.stringify(p.allowedValue)}` };
+    case 'type':
+      return { message: `must be ${p.type}` };
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return { message: `must be ${p.comparison} ${p.limit}` };
+    case 'pattern':
+      return { message: `does not match the expected form ${p.pattern}` };
+    case 'oneOf':
+      return { message: 'is none of the accepted forms (a status code like 400, a class like "5xx", or a range like "500-504")' };
+    default:
+      return { message: err.message ?? `fails ${err.keyword}` };
+  }
+}
+
+function pointerToPath(pointer: string): PathSegment[] {
+  if (!pointer) return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}

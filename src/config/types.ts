@@ -1,0 +1,210 @@
+/**
+ * Two shapes, kept apart (STYLE.md 3): `ConnectorFile` is what the integrator writes
+ * (YAML, snake_case, validated by schemas/connector.schema.json); `Connector` is the
+ * compiled, normalised, frozen object the pipeline uses. Requests never look at YAML.
+ */
+import type { PhoneFormat } from '../phone';
+import type { TemplateNode, TextPart } from '../template/compile';
+
+export const OPERATIONS = [
+  'find_account', 'find_account_by_id', 'create_account',
+  'find_record', 'create_record', 'update_record', 'upload_file', 'add_comment',
+] as const;
+export type OperationName = (typeof OPERATIONS)[number];
+export const FIND_OPERATIONS: ReadonlySet<OperationName> = new Set(['find_account', 'find_account_by_id', 'find_record']);
+export const FILE_KINDS = ['call_recording', 'chat_transcript', 'voicemail', 'photo', 'video', 'session_metadata'] as const;
+export type FileKind = (typeof FILE_KINDS)[number];
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH';
+export type BodyFormat = 'properties' | 'container_map' | 'container_array';
+
+/** What the YAML says (after schema validation). */
+export interface EndpointFile {
+  url: string;
+  method: HttpMethod;
+  headers?: Record<string, string>;
+  query?: Record<string, unknown>;
+  params?: Record<string, unknown>;
+  body_format?: BodyFormat;
+  container_name?: string;
+  response_data_location?: string;
+  id_location?: string;
+  not_found_statuses?: number[];
+  sort_by?: string;
+  required_variables?: string[];
+  upload?: {
+    encoding?: 'base64' | 'multipart' | 'binary';
+    file_field?: string;
+    file_kinds?: FileKind[];
+    attachment?: { by: 'id' | 'url'; id_location?: string; builder_url?: string; url_location?: string };
+    add_comment?: boolean;
+    comment_template?: string;
+  };
+}
+
+export type AuthFile =
+  | { type: 'none' }
+  | { type: 'basic'; username: string; password: string }
+  | { type: 'headers'; headers: Record<string, string> }
+  | {
+      type: 'oauth2';
+      grant?: 'authorization_code' | 'client_credentials';
+      authorization_url: string;
+      token_url: string;
+      client_id: string;
+      client_secret: string;
+      scope?: string;
+      state?: string;
+      access_type?: string;
+      include_redirect_url?: boolean;
+      credentials_in?: 'body' | 'header';
+      refresh_ahead_seconds?: number;
+    };
+
+export type StatusMatcher = number | string;
+
+export interface RetryFile {
+  profile?: 'spec' | 'resilient';
+  retryable_statuses?: StatusMatcher[];
+  retry_network_errors?: boolean;
+  initial_delay_seconds?: number;
+  factor?: number;
+  max_delay_seconds?: number;
+  deadline_hours?: number;
+  max_attempts?: number;
+}
+
+export interface ConnectorFile {
+  id?: string;
+  name?: string;
+  description?: string;
+  base_url?: string;
+  auth: AuthFile;
+  phone?: { format?: PhoneFormat; default_region?: string };
+  timeout_seconds?: number;
+  lookup_urls?: { account?: string; record?: string; custom_by_phone?: string; custom_by_identity?: string };
+  settings?: {
+    custom_id_location?: string;
+    skip_account_creation?: boolean;
+    skip_record_creation?: boolean;
+    reuse_records?: boolean;
+    reopen_closed_within_days?: number;
+    convert_text_to_html?: boolean;
+    send_files_to_crm?: boolean;
+  };
+  variables?: string[];
+  retry?: RetryFile;
+  endpoints: Partial<Record<OperationName, EndpointFile>>;
+}
+
+/** A path into JSON, compiled from `data[0].id`. Empty = the whole value. */
+export type JsonPath = ReadonlyArray<string | number>;
+
+export interface CompiledEndpoint {
+  readonly operation: OperationName;
+  readonly method: HttpMethod;
+  readonly url: readonly TextPart[];
+  readonly urlSource: string;
+  readonly headers: ReadonlyArray<readonly [string, TemplateNode]>;
+  readonly query: ReadonlyArray<readonly [string, TemplateNode]>;
+  readonly params: TemplateNode | undefined;
+  readonly bodyFormat: BodyFormat;
+  readonly containerName?: string;
+  readonly responseDataLocation: JsonPath;
+  readonly responseDataLocationSource: string;
+  readonly idLocation: JsonPath;
+  readonly idLocationSource: string;
+  readonly notFoundStatuses: ReadonlySet<number>;
+  readonly sortBy: JsonPath;
+  readonly requiredVariables: readonly string[];
+  /** Every variable the endpoint references, so only those are prepared (e.g. phone parsing). */
+  readonly variables: ReadonlySet<string>;
+  /** Finds render phone numbers in the search variant. */
+  readonly isFind: boolean;
+  /** False for find_account_by_id without {ACCOUNT_ID} in the URL (004: never used). */
+  readonly usable: boolean;
+  readonly upload?: {
+    readonly encoding: 'base64' | 'multipart' | 'binary';
+    readonly fileField: string;
+    readonly fileKinds: ReadonlySet<FileKind>;
+    readonly attachment?: {
+      readonly by: 'id' | 'url';
+      readonly idLocation?: JsonPath;
+      readonly builderUrl?: readonly TextPart[];
+      readonly urlLocation?: JsonPath;
+    };
+    readonly addComment: boolean;
+    readonly commentTemplate: string;
+  };
+  /** YAML line of the endpoint, for messages that point at what to fix. */
+  readonly line?: number;
+}
+
+export type Auth =
+  | { readonly type: 'none' }
+  | { readonly type: 'basic'; readonly username: string; readonly password: string }
+  | { readonly type: 'headers'; readonly headers: Readonly<Record<string, string>> }
+  | {
+      readonly type: 'oauth2';
+      readonly grant: 'authorization_code' | 'client_credentials';
+      readonly authorizationUrl: string;
+      readonly tokenUrl: string;
+      readonly clientId: string;
+      readonly clientSecret: string;
+      readonly scope?: string;
+      readonly state?: string;
+      readonly accessType?: string;
+      readonly includeRedirectUrl: boolean;
+      readonly credentialsIn: 'body' | 'header';
+      readonly refreshAheadMs: number;
+    };
+
+export interface RetryPolicy {
+  readonly profile: 'spec' | 'resilient';
+  readonly retryableStatuses: readonly StatusMatcher[];
+  readonly retryNetworkErrors: boolean;
+  readonly honourRetryAfter: boolean;
+  readonly initialDelayMs: number;
+  readonly factor: number;
+  readonly maxDelayMs: number;
+  readonly deadlineMs: number;
+  readonly maxAttempts?: number;
+}
+
+export interface Connector {
+  readonly id: string;
+  readonly name: string;
+  readonly file: string;
+  readonly baseUrl?: string;
+  readonly auth: Auth;
+  readonly phone: { readonly format: PhoneFormat; readonly defaultRegion?: string };
+  readonly timeoutMs: number;
+  readonly lookupUrls: Readonly<Partial<Record<'account' | 'record' | 'custom_by_phone' | 'custom_by_identity', readonly TextPart[]>>>;
+  readonly settings: {
+    readonly customIdLocation?: JsonPath;
+    readonly skipAccountCreation: boolean;
+    readonly skipRecordCreation: boolean;
+    readonly reuseRecords: boolean;
+    readonly reopenClosedWithinDays: number;
+    readonly convertTextToHtml: boolean;
+    readonly sendFilesToCrm: boolean;
+  };
+  readonly extraVariables: readonly string[];
+  readonly retry: RetryPolicy;
+  readonly endpoints: ReadonlyMap<OperationName, CompiledEndpoint>;
+  /** Every secret value in this connector (env-resolved strings, passwords, client secrets, auth header values). */
+  readonly secrets: readonly string[];
+  readonly warnings: readonly ConfigIssue[];
+  /** The YAML as written, secrets masked: what GET /v1/connectors/{id} shows. */
+  readonly source: unknown;
+}
+
+export interface ConfigIssue {
+  readonly severity: 'error' | 'warning';
+  readonly file: string;
+  readonly line?: number;
+  readonly column?: number;
+  /** Dotted path into the YAML, e.g. endpoints.find_account.params.query */
+  readonly path: string;
+  readonly message: string;
+}

@@ -1,0 +1,120 @@
+/**
+ * The gateway's state: loaded connectors (valid or not), one runtime per valid connector,
+ * pending OAuth authorizations. The API and CLI talk to this, never to files.
+ */
+import path from 'node:path';
+import { FileTokenStore, MemoryTokenStore, type TokenStore } from './auth/token-store';
+import { OAuth2Provider, newNonce } from './auth/oauth2';
+import { errorsOf, loadConnectorDir, loadConnectorFile, type LoadedConnector } from './config/load';
+import type { Connector } from './config/types';
+import { GatewayError } from './errors';
+import { createRuntime, type ConnectorRuntime } from './operations/runtime';
+import { formatIssue } from './config/yaml-source';
+import { registerSecret } from './util/redact';
+import { silentLogger, type Logger } from './util/logger';
+
+export interface GatewayOptions {
+  /** A directory of connector YAML files, or explicit files. */
+  configDir?: string;
+  configFiles?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Where tokens persist; default a file under dataDir, or memory when dataDir is not set. */
+  tokenStore?: TokenStore;
+  dataDir?: string;
+  /** Public base URL of this gateway, for the OAuth redirect URL. */
+  publicUrl?: string;
+  logger?: Logger;
+  now?: () => number;
+}
+
+interface PendingAuthorization { connectorId: string; createdAt: number }
+const AUTHORIZATION_TTL_MS = 10 * 60 * 1000;
+
+export class Gateway {
+  readonly logger: Logger;
+  private loaded = new Map<string, LoadedConnector>();
+  private runtimes = new Map<string, ConnectorRuntime>();
+  private pending = new Map<string, PendingAuthorization>();
+  private readonly tokenStore: TokenStore;
+  publicUrl: string;
+  readonly now: () => number;
+
+  constructor(private readonly opts: GatewayOptions) {
+    this.logger = opts.logger ?? silentLogger;
+    this.now = opts.now ?? Date.now;
+    this.tokenStore = opts.tokenStore ?? (opts.dataDir ? new FileTokenStore(path.join(opts.dataDir, 'oauth-tokens.json')) : new MemoryTokenStore());
+    this.publicUrl = opts.publicUrl ?? 'http://127.0.0.1:3000';
+  }
+
+  /** (Re)loads all connectors; returns them for reporting. */
+  load(): LoadedConnector[] {
+    const env = this.opts.env ?? process.env;
+    const list = this.opts.configFiles
+      ? this.opts.configFiles.map((f) => loadConnectorFile(f, env))
+      : loadConnectorDir(this.opts.configDir ?? 'config', env);
+    this.loaded = new Map(list.map((l) => [l.id, l]));
+    this.runtimes.clear();
+    for (const l of list) {
+      l.connector?.secrets.forEach(registerSecret);
+      for (const i of l.issues) this.logger[i.severity === 'error' ? 'error' : 'warn']({ connector: l.id }, formatIssue(i));
+    }
+    return list;
+  }
+
+  list(): LoadedConnector[] {
+    return [...this.loaded.values()];
+  }
+
+  entry(id: string): LoadedConnector {
+    const l = this.loaded.get(id);
+    if (!l) throw new GatewayError('connector_not_found', `no connector "${id}"; known: ${[...this.loaded.keys()].join(', ') || '(none)'}`, { connector: id });
+    return l;
+  }
+
+  connector(id: string): Connector {
+    const l = this.entry(id);
+    if (!l.connector) {
+      const errors = errorsOf(l);
+      throw new GatewayError('config_invalid', `connector "${id}" has ${errors.length} configuration error${errors.length === 1 ? '' : 's'}; fix ${l.file}`, { errors: errors.map(formatIssue) });
+    }
+    return l.connector;
+  }
+
+  runtime(id: string): ConnectorRuntime {
+    const connector = this.connector(id);
+    let rt = this.runtimes.get(id);
+    if (!rt || rt.connector !== connector) {
+      rt = createRuntime(connector, {
+        tokenStore: this.tokenStore,
+        oauthRedirectUrl: `${this.publicUrl}/v1/oauth/callback`,
+        now: this.now,
+        onToken: (e) => this.logger[e.ok ? 'info' : 'warn'](e, 'oauth token'),
+      });
+      this.runtimes.set(id, rt);
+    }
+    return rt;
+  }
+
+  /** Starts an authorization-code flow: the URL to send the admin to. */
+  beginAuthorization(id: string): string {
+    const rt = this.runtime(id);
+    if (!(rt.auth instanceof OAuth2Provider) || rt.connector.auth.type !== 'oauth2' || rt.connector.auth.grant !== 'authorization_code') {
+      throw new GatewayError('bad_request', `connector "${id}" does not use the OAuth2 authorization-code grant`);
+    }
+    const nonce = newNonce();
+    this.pending.set(nonce, { connectorId: id, createdAt: this.now() });
+    return rt.auth.authorizeUrl(nonce);
+  }
+
+  /** The CRM redirected back: check the state, exchange the code, persist the token. */
+  async completeAuthorization(state: string | undefined, code: string | undefined): Promise<string> {
+    if (!state || !code) throw new GatewayError('oauth_callback_invalid', 'the callback needs both "code" and "state"');
+    const nonce = state.includes(':') ? state.slice(state.lastIndexOf(':') + 1) : state;
+    const p = this.pending.get(nonce);
+    this.pending.delete(nonce);
+    if (!p || this.now() - p.createdAt > AUTHORIZATION_TTL_MS) throw new GatewayError('oauth_callback_invalid', 'unknown or expired state; start again from /v1/connectors/{id}/oauth/authorize');
+    const rt = this.runtime(p.connectorId);
+    await (rt.auth as OAuth2Provider).completeAuthorization(code);
+    return p.connectorId;
+  }
+}

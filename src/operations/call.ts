@@ -1,0 +1,77 @@
+/**
+ * One endpoint call: render → auth → send → (401: refresh once, resend once) → classify.
+ * Records an attempt line for the caller and a log line per CRM call.
+ */
+import type { CompiledEndpoint } from '../config/types';
+import { classify, type Classification } from '../http/classify';
+import { send, type CrmResponse } from '../http/send';
+import type { Logger } from '../util/logger';
+import { redact } from '../util/redact';
+import { buildRequest, previewRequest, type FileInput, type RenderedRequest } from './request';
+import type { ConnectorRuntime } from './runtime';
+
+export interface AttemptRecord {
+  operation: string;
+  request: string;
+  status?: number;
+  network_error?: string;
+  classification: Classification['kind'];
+  reason: string;
+  duration_ms: number;
+  at: string;
+}
+
+export interface CallResult {
+  request: RenderedRequest;
+  response: CrmResponse;
+  classification: Classification;
+}
+
+export interface CallOptions {
+  logger: Logger;
+  requestId?: string;
+  attempts: AttemptRecord[];
+  now?: () => number;
+}
+
+export async function callEndpoint(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Record<string, unknown>, file: FileInput | undefined, opts: CallOptions): Promise<CallResult> {
+  const request = buildRequest(rt.connector, ep, vars, file);
+  let sent = await sendWithAuth(rt, request, opts, ep);
+  if (sent.response.status === 401 && (await rt.auth.onUnauthorized())) {
+    // The token may have been revoked or expired early: one refresh, one resend.
+    sent = await sendWithAuth(rt, request, opts, ep);
+  }
+  return { request, ...sent };
+}
+
+async function sendWithAuth(rt: ConnectorRuntime, request: RenderedRequest, opts: CallOptions, ep: CompiledEndpoint): Promise<{ response: CrmResponse; classification: Classification }> {
+  const headers = { ...request.headers };
+  if (opts.requestId) headers['X-Request-Id'] = opts.requestId;
+  await rt.auth.apply(headers);
+  const response = await send(rt.http, request, headers);
+  const now = opts.now?.() ?? Date.now();
+  const classification = classify(response, rt.connector.retry, { attempt: 1, elapsedMs: 0, notFoundStatuses: ep.notFoundStatuses, now });
+  const line = `${request.method} ${redact(stripQuery(request.url))}`;
+  opts.attempts.push({
+    operation: ep.operation,
+    request: line,
+    ...(response.status !== undefined ? { status: response.status } : { network_error: response.networkError }),
+    classification: classification.kind,
+    reason: redact(classification.reason),
+    duration_ms: Math.round(response.durationMs * 10) / 10,
+    at: new Date(now).toISOString(),
+  });
+  opts.logger.info(
+    { connector: rt.connector.id, operation: ep.operation, request: line, status: response.status, network_error: response.networkError, classification: classification.kind, reason: classification.reason, duration_ms: Math.round(response.durationMs), request_id: opts.requestId },
+    'crm call',
+  );
+  return { response, classification };
+}
+
+/** Query strings carry personal data (phone, email searches); attempt lines keep the path only. */
+function stripQuery(url: string): string {
+  const i = url.indexOf('?');
+  return i < 0 ? url : `${url.slice(0, i)}?…`;
+}
+
+export { previewRequest };

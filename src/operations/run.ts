@@ -1,0 +1,180 @@
+/**
+ * Runs one operation now: variables → request → CRM → classification → extracted object
+ * and ids. Implements 004's find-by-ID fallback, the upload options (file kinds, link-only
+ * when files stay in external storage, attachment by ID or URL, comment after upload), and
+ * turns CRM failures into problem details that say what happened and why.
+ */
+import { OPERATIONS, type CompiledEndpoint, type OperationName } from '../config/types';
+import { GatewayError } from '../errors';
+import { extract } from '../http/extract';
+import { renderLongText } from '../template/long-text';
+import { renderText } from '../template/render';
+import { readPath } from '../util/json-path';
+import type { Logger } from '../util/logger';
+import { redact, redactDeep } from '../util/redact';
+import { callEndpoint, previewRequest, type AttemptRecord, type CallResult } from './call';
+import { buildRequest, type FileInput } from './request';
+import type { ConnectorRuntime } from './runtime';
+import { checkVariables, prepareVariables } from './variables';
+
+export interface OperationInput {
+  variables?: unknown;
+  file?: FileInput;
+}
+
+export interface OperationOptions {
+  dryRun?: boolean;
+  logger: Logger;
+  requestId?: string;
+  now?: () => number;
+}
+
+export type Outcome = 'ok' | 'not_found' | 'dry_run' | 'link_only';
+
+export interface OperationResult {
+  connector: string;
+  operation: OperationName;
+  outcome: Outcome;
+  /** The object at the response data location (finds: the chosen match). */
+  data?: unknown;
+  /** Ids produced, named as the variables that carry them into later calls. */
+  ids: Record<string, string | number>;
+  custom_id?: string | number;
+  matches?: number;
+  /** find_account_by_id answered 404 and find_account was used instead (004). */
+  fallback?: OperationName;
+  /** Params left out because their variables were missing or empty. */
+  dropped_params_for?: string[];
+  requests?: Array<Record<string, unknown>>;
+  attempts: AttemptRecord[];
+  follow_up?: OperationResult;
+}
+
+const ID_VARIABLE: Partial<Record<OperationName, string>> = {
+  find_account: 'ACCOUNT_ID', find_account_by_id: 'ACCOUNT_ID', create_account: 'ACCOUNT_ID',
+  find_record: 'RECORD_ID', create_record: 'RECORD_ID', add_comment: 'COMMENT_ID', upload_file: 'ATTACHMENT_ID',
+};
+
+export function isOperationName(x: string): x is OperationName {
+  return (OPERATIONS as readonly string[]).includes(x);
+}
+
+export async function runOperation(rt: ConnectorRuntime, op: OperationName, input: OperationInput, opts: OperationOptions): Promise<OperationResult> {
+  const c = rt.connector;
+  const ep = endpointFor(rt, op);
+  const vars = { ...checkVariables(input.variables, c) };
+  const file = input.file;
+  // A multipart file sent to a base64 endpoint: the endpoint reads it from {FILE_DATA}.
+  if (ep.upload?.encoding === 'base64' && file && vars.FILE_DATA === undefined) vars.FILE_DATA = file.data.toString('base64');
+  if (op === 'upload_file') {
+    const kind = file?.kind ?? (vars.FILE_KIND as string | undefined);
+    if (kind && !ep.upload!.fileKinds.has(kind as never)) {
+      throw new GatewayError('file_kind_not_accepted', `connector ${c.id} does not send ${kind} files to the CRM (upload.file_kinds: ${[...ep.upload!.fileKinds].join(', ')})`, { field: 'variables.FILE_KIND' });
+    }
+    if (!c.settings.sendFilesToCrm) return linkOnly(rt, vars, opts);
+  }
+  const prepared = prepareVariables(vars, c, ep);
+
+  if (opts.dryRun) {
+    const req = buildRequest(c, ep, prepared, file);
+    const headers = { ...req.headers };
+    await rt.auth.apply(headers, { dryRun: true });
+    return { connector: c.id, operation: op, outcome: 'dry_run', ids: {}, attempts: [], requests: [preview({ ...req, headers }, prepared)] };
+  }
+
+  const attempts: AttemptRecord[] = [];
+  const call = await callEndpoint(rt, ep, prepared, file, { ...opts, attempts });
+  const base = { connector: c.id, operation: op, attempts, ...(call.request.dropped.length ? { dropped_params_for: call.request.dropped } : {}) };
+
+  if (call.classification.kind === 'not_found' || call.classification.kind === 'ok') {
+    const found = call.classification.kind === 'ok' ? extract(ep, call.response.body) : ({ found: false } as const);
+    if (!found.found) {
+      if (op === 'find_account_by_id' && c.endpoints.has('find_account')) {
+        // 004: an id that the CRM no longer knows falls back to find by query.
+        const fallback = await runOperation(rt, 'find_account', { variables: vars }, opts);
+        return { ...fallback, operation: op, fallback: 'find_account', attempts: [...attempts, ...fallback.attempts] };
+      }
+      if (!ep.isFind) throw failure(ep, call, attempts, 'the CRM answered that the target does not exist');
+      return { ...base, outcome: 'not_found', ids: {} };
+    }
+    const ids: Record<string, string | number> = {};
+    const idVar = ID_VARIABLE[op];
+    if (idVar && found.id !== undefined) ids[idVar] = found.id;
+    const result: OperationResult = { ...base, outcome: 'ok', data: redactDeep(found.data), ids, ...(ep.isFind ? { matches: found.matches } : {}) };
+    if (c.settings.customIdLocation && ID_VARIABLE[op] === 'ACCOUNT_ID') {
+      const r = readPath(found.data, c.settings.customIdLocation);
+      if (r.found && (typeof r.value === 'string' || typeof r.value === 'number')) result.custom_id = r.value;
+    }
+    if (op === 'upload_file') return afterUpload(rt, ep, prepared, result, found.data, opts);
+    return result;
+  }
+  throw failure(ep, call, attempts);
+}
+
+function endpointFor(rt: ConnectorRuntime, op: OperationName): CompiledEndpoint {
+  const ep = rt.connector.endpoints.get(op);
+  if (!ep) throw new GatewayError('operation_not_configured', `connector ${rt.connector.id} has no ${op} endpoint`, { operation: op });
+  if (!ep.usable) throw new GatewayError('operation_not_configured', `${op} of connector ${rt.connector.id} is never used: its URL has no {ACCOUNT_ID} (004)`, { operation: op });
+  return ep;
+}
+
+/** Attachment by ID (+ builder URL) or by URL, then the optional comment with the link. */
+async function afterUpload(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Record<string, unknown>, result: OperationResult, data: unknown, opts: OperationOptions): Promise<OperationResult> {
+  const att = ep.upload!.attachment;
+  if (att?.by === 'id' && att.idLocation) {
+    const r = readPath(data, att.idLocation);
+    if (!r.found) throw new GatewayError('crm_response_invalid', `upload_file: upload.attachment.id_location not found in the response (failed at "${r.failedAt}")${ep.line ? `; fix endpoints.upload_file near line ${ep.line}` : ''}`, { operation: 'upload_file', yaml_line: ep.line });
+    result.ids.ATTACHMENT_ID = r.value as string | number;
+    if (att.builderUrl) {
+      const url = renderText(att.builderUrl, { vars: { ...vars, ATTACHMENT_ID: r.value }, html: false, missing: new Set() }, encodeURIComponent);
+      if (url) result.ids.ATTACHMENT_URL = url;
+    }
+  } else if (att?.by === 'url' && att.urlLocation) {
+    const r = readPath(data, att.urlLocation);
+    if (!r.found) throw new GatewayError('crm_response_invalid', `upload_file: upload.attachment.url_location not found in the response (failed at "${r.failedAt}")${ep.line ? `; fix endpoints.upload_file near line ${ep.line}` : ''}`, { operation: 'upload_file', yaml_line: ep.line });
+    result.ids.ATTACHMENT_URL = String(r.value);
+  }
+  if (ep.upload!.addComment) {
+    const link = { ...vars, ATTACHMENT_ID: result.ids.ATTACHMENT_ID, ATTACHMENT_URL: result.ids.ATTACHMENT_URL ?? vars.FILE_URL };
+    const body = renderLongText(ep.upload!.commentTemplate, link, rt.connector.settings.convertTextToHtml);
+    result.follow_up = await runOperation(rt, 'add_comment', { variables: { ...pickRequest(vars), COMMENT_BODY: body } }, opts);
+  }
+  return result;
+}
+
+/** With "send session files to the CRM" off, the CRM only gets a comment with the file's link. */
+async function linkOnly(rt: ConnectorRuntime, vars: Record<string, unknown>, opts: OperationOptions): Promise<OperationResult> {
+  if (!vars.FILE_URL) throw new GatewayError('missing_variable', 'send_files_to_crm is off, so upload_file posts the link: FILE_URL is required', { variables: ['FILE_URL'] });
+  const template = rt.connector.endpoints.get('upload_file')!.upload!.commentTemplate;
+  const body = renderLongText(template, { ...vars, ATTACHMENT_URL: vars.FILE_URL }, rt.connector.settings.convertTextToHtml);
+  const comment = await runOperation(rt, 'add_comment', { variables: { ...pickRequest(vars), COMMENT_BODY: body } }, opts);
+  return { ...comment, operation: 'upload_file', outcome: opts.dryRun ? 'dry_run' : 'link_only', ids: { ...comment.ids, ATTACHMENT_URL: String(vars.FILE_URL) } };
+}
+
+/** Variables to carry into a follow-up call: everything but the file itself. */
+function pickRequest(vars: Record<string, unknown>): Record<string, unknown> {
+  const { FILE_DATA: _file, ...rest } = vars;
+  return rest;
+}
+
+function preview(req: Parameters<typeof previewRequest>[0], vars: Record<string, unknown>): Record<string, unknown> {
+  let p = previewRequest(req);
+  // A base64 file is the one value nobody wants to read in a preview.
+  if (typeof vars.FILE_DATA === 'string' && vars.FILE_DATA.length > 64) {
+    p = JSON.parse(JSON.stringify(p).split(vars.FILE_DATA).join(`<base64, ${vars.FILE_DATA.length} characters>`));
+  }
+  return redactDeep(p);
+}
+
+function failure(ep: CompiledEndpoint, call: CallResult, attempts: AttemptRecord[], extra?: string): GatewayError {
+  const { response, classification } = call;
+  const crmBody = response.body === undefined ? undefined : redact(typeof response.body === 'string' ? response.body.slice(0, 2000) : JSON.stringify(response.body).slice(0, 2000));
+  const ext = { operation: ep.operation, classification: classification.kind, reason: redact(classification.reason), crm_status: response.status, crm_body: crmBody, attempts };
+  if (response.status === undefined) {
+    return new GatewayError('crm_unreachable', `${ep.operation}: ${classification.reason}`, { ...ext, ...(classification.kind === 'retry' ? { retry_after_ms: classification.waitMs } : {}) });
+  }
+  if (classification.kind === 'retry') {
+    return new GatewayError('crm_retry_later', `${ep.operation}: ${classification.reason}; retry in ${Math.ceil(classification.waitMs / 1000)} s`, { ...ext, retry_after_ms: classification.waitMs });
+  }
+  return new GatewayError('crm_request_failed', `${ep.operation}: ${extra ?? classification.reason}`, ext);
+}

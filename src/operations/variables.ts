@@ -1,0 +1,48 @@
+/**
+ * Checks and prepares the variables of one operation call: only known names, scalar
+ * values, derived variables (FIRST_NAME, LAST_NAME, CUSTOM_USER_ID, mm:ss durations), and
+ * phone numbers formatted per the connector (the search variant for finds). Only the
+ * variables the endpoint references are formatted, so an unparseable number the endpoint
+ * does not use cannot fail the call.
+ */
+import type { CompiledEndpoint, Connector } from '../config/types';
+import { GatewayError } from '../errors';
+import { formatPhone, type CountryCode } from '../phone';
+import { deriveVariables } from '../text';
+import { PHONE_VARIABLES, REQUEST_VARIABLE_SET, isEmptyValue, suggestVariable } from '../template/variables';
+
+export function checkVariables(input: unknown, c: Connector): Record<string, unknown> {
+  if (input === undefined || input === null) return {};
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    throw new GatewayError('validation_failed', '"variables" must be an object of NAME: value', { field: 'variables' });
+  }
+  const known = new Set([...REQUEST_VARIABLE_SET, ...c.extraVariables]);
+  const errors: Array<{ field: string; message: string }> = [];
+  for (const [k, v] of Object.entries(input)) {
+    if (!known.has(k)) {
+      const hint = suggestVariable(k, known);
+      errors.push({ field: `variables.${k}`, message: `unknown variable ${k}${hint ? ` (did you mean ${hint}?)` : ''}` });
+    } else if (v !== null && typeof v === 'object') {
+      errors.push({ field: `variables.${k}`, message: `${k} must be a string, number or boolean` });
+    }
+  }
+  if (errors.length) {
+    throw new GatewayError('validation_failed', errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors });
+  }
+  return input as Record<string, unknown>;
+}
+
+export function prepareVariables(vars: Record<string, unknown>, c: Connector, ep: CompiledEndpoint): Record<string, unknown> {
+  const out = deriveVariables(vars);
+  for (const name of ep.variables) {
+    if (!PHONE_VARIABLES.has(name) || isEmptyValue(out[name])) continue;
+    const r = formatPhone(String(out[name]), c.phone.format, ep.isFind ? 'search' : 'write', c.phone.defaultRegion as CountryCode | undefined);
+    if (!r.ok) throw new GatewayError('invalid_phone_number', `${name}: ${r.reason}`, { variable: name, field: `variables.${name}` });
+    out[name] = r.value;
+  }
+  const missing = ep.requiredVariables.filter((v) => isEmptyValue(out[v]));
+  if (missing.length) {
+    throw new GatewayError('missing_variable', `${ep.operation} needs ${missing.join(', ')}`, { variables: missing, errors: missing.map((m) => ({ field: `variables.${m}`, message: 'required' })) });
+  }
+  return out;
+}

@@ -1,0 +1,78 @@
+import { DEFAULT_SAMPLE_CRM_AUTH, SAMPLE_CRM_FLAVORS, startSampleCrm, type RunningSampleCrm, type SampleCrmFlavor } from './index';
+
+export const SAMPLE_CRM_USAGE = `Usage: sample-crm [--flavor ${SAMPLE_CRM_FLAVORS.join('|')}] [--port 4010] [--host 127.0.0.1]`;
+
+interface CliOptions {
+  flavor: SampleCrmFlavor;
+  port: number;
+  host: string;
+}
+
+export function parseSampleCrmArgs(argv: string[]): CliOptions {
+  const opts: CliOptions = { flavor: 'zendesk', port: 4010, host: '127.0.0.1' };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const eq = arg.indexOf('=');
+    const name = eq >= 0 ? arg.slice(0, eq) : arg;
+    const takeValue = (): string => {
+      if (eq >= 0) return arg.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value\n${SAMPLE_CRM_USAGE}`);
+      return v;
+    };
+    switch (name) {
+      case '--flavor': {
+        const v = takeValue();
+        if (!(SAMPLE_CRM_FLAVORS as string[]).includes(v)) {
+          throw new Error(`unknown flavor "${v}" (known: ${SAMPLE_CRM_FLAVORS.join(', ')})`);
+        }
+        opts.flavor = v as SampleCrmFlavor;
+        break;
+      }
+      case '--port': {
+        const v = takeValue();
+        const port = /^\d+$/.test(v) ? Number(v) : NaN;
+        if (!(port >= 0 && port <= 65535)) throw new Error(`invalid --port "${v}"`);
+        opts.port = port;
+        break;
+      }
+      case '--host':
+        opts.host = takeValue();
+        break;
+      default:
+        throw new Error(`unknown argument "${arg}"\n${SAMPLE_CRM_USAGE}`);
+    }
+  }
+  return opts;
+}
+
+/**
+ * Starts a sample CRM with the default credentials and prints how to reach it. Resolves once
+ * listening; the returned handle's close() stops it.
+ */
+export async function runSampleCrmCli(argv: string[], print: (line: string) => void = console.log): Promise<RunningSampleCrm> {
+  const opts = parseSampleCrmArgs(argv);
+  const running = await startSampleCrm({ flavor: opts.flavor, port: opts.port, host: opts.host });
+  const { url } = running;
+  const basic = DEFAULT_SAMPLE_CRM_AUTH.basic[0];
+  const apiKey = DEFAULT_SAMPLE_CRM_AUTH.apiKeys[0];
+  const oauth = DEFAULT_SAMPLE_CRM_AUTH.oauth;
+  for (const line of [
+    `Sample CRM (${opts.flavor}) listening on ${url}`,
+    `  API base:     ${url}/api/v2`,
+    `  Basic auth:   ${basic.username} : ${basic.password}`,
+    `  API key:      ${apiKey.header}: ${apiKey.value}`,
+    `  OAuth client: ${oauth.clientId} / ${oauth.clientSecret}  (${url}${running.crm.oauthPaths.authorize}, ${url}${running.crm.oauthPaths.token})`,
+    `  Control API:  ${url}/__control  (faults, requests, state, reset)`,
+  ]) {
+    print(line);
+  }
+  return running;
+}
+
+if (require.main === module) {
+  runSampleCrmCli(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  });
+}
