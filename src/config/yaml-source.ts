@@ -18,7 +18,7 @@ export interface YamlSource {
 
 export function parseYaml(text: string, file: string): YamlSource {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   const errors: ConfigIssue[] = [...doc.errors, ...doc.warnings].map((e) => {
     const pos = e.linePos?.[0];
     return {
@@ -27,7 +27,7 @@ export function parseYaml(text: string, file: string): YamlSource {
       line: pos?.line,
       column: pos?.col,
       path: '',
-      message: `YAML: ${e.message.split('\n')[0]}`,
+      message: `YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
     } satisfies ConfigIssue;
   });
   const value = doc.errors.length ? undefined : doc.toJS({ maxAliasCount: 100 });
