@@ -113,7 +113,9 @@ export class OAuth2Provider implements AuthProvider {
       return this.save(await this.track('refresh_token', () => token.refresh(params)));
     }
     if (this.cfg.grant === 'client_credentials') {
-      const client = new ClientCredentials(this.moduleOptions);
+      // ClientCredentials rejects the authorize* options.
+      const { authorizeHost: _h, authorizePath: _p, ...tokenOnly } = this.moduleOptions.auth;
+      const client = new ClientCredentials({ ...this.moduleOptions, auth: tokenOnly });
       const params = this.cfg.scope ? { scope: this.cfg.scope } : {};
       return this.save(await this.track('client_credentials', () => client.getToken(params)));
     }
