@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * crm-gateway CLI:
  *   serve                                   run the gateway (env: PORT, HOST, CONFIG_DIR, DATA_DIR, PUBLIC_URL, LOG_LEVEL)
@@ -24,7 +23,15 @@ import { runSampleCrmCli } from '../sample-crm/main';
 
 const USAGE = `usage: crm-gateway <serve | demo | validate <files…> | dry-run <file> <operation> [--var K=V …] [--vars file.json] | sample-crm [--flavor zendesk] [--port N]>`;
 
-async function main(argv: string[]): Promise<number> {
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+/** Runs a command; resolves to the exit code, or -1 for servers that keep running. */
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve': {
@@ -37,38 +44,38 @@ async function main(argv: string[]): Promise<number> {
       shutdownOnSignal(close);
       return -1;
     }
-    case 'validate': return validate(rest);
-    case 'dry-run': return dryRun(rest);
+    case 'validate': return validate(rest, io);
+    case 'dry-run': return dryRun(rest, io);
     case 'sample-crm': await runSampleCrmCli(rest); return -1;
     default:
-      process.stderr.write(`${USAGE}\n`);
+      io.err(`${USAGE}\n`);
       return command === undefined || command === '--help' || command === '-h' ? 0 : 2;
   }
 }
 
-function validate(files: string[]): number {
-  if (files.length === 0) { process.stderr.write('validate: name at least one connector file\n'); return 2; }
+function validate(files: string[], io: Io): number {
+  if (files.length === 0) { io.err('validate: name at least one connector file\n'); return 2; }
   let failed = 0;
   for (const f of files) {
     const l = loadConnectorFile(f);
-    for (const i of l.issues) process.stdout.write(`${formatIssue(i)}\n`);
+    for (const i of l.issues) io.out(`${formatIssue(i)}\n`);
     const errors = errorsOf(l).length;
     if (errors) failed++;
-    process.stdout.write(`${f}: ${errors ? `${errors} error${errors === 1 ? '' : 's'}` : 'ok'}\n`);
+    io.out(`${f}: ${errors ? `${errors} error${errors === 1 ? '' : 's'}` : 'ok'}\n`);
   }
   return failed ? 1 : 0;
 }
 
-async function dryRun(args: string[]): Promise<number> {
+async function dryRun(args: string[], io: Io): Promise<number> {
   const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { var: { type: 'string', multiple: true }, vars: { type: 'string' } } });
   const [file, op] = positionals;
-  if (!file || !op || !isOperationName(op)) { process.stderr.write(`${USAGE}\n`); return 2; }
+  if (!file || !op || !isOperationName(op)) { io.err(`${USAGE}\n`); return 2; }
   const l = loadConnectorFile(file);
-  if (!l.connector) { l.issues.forEach((i) => process.stderr.write(`${formatIssue(i)}\n`)); return 1; }
+  if (!l.connector) { l.issues.forEach((i) => io.err(`${formatIssue(i)}\n`)); return 1; }
   l.connector.secrets.forEach(registerSecret);
   const rt = createRuntime(l.connector, { tokenStore: new MemoryTokenStore(), oauthRedirectUrl: 'http://127.0.0.1:3000/v1/oauth/callback' });
   const result = await runOperation(rt, op, { variables: parseVars(values.var, values.vars) }, { dryRun: true, logger: silentLogger });
-  process.stdout.write(`${redact(JSON.stringify(result.requests, null, 2))}\n`);
+  io.out(`${redact(JSON.stringify(result.requests, null, 2))}\n`);
   return 0;
 }
 
@@ -78,10 +85,3 @@ function shutdownOnSignal(close: () => Promise<void>): void {
   process.once('SIGTERM', stop);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => { if (code >= 0) process.exitCode = code; },
-  (e: unknown) => {
-    process.stderr.write(`${redact(isGatewayError(e) ? `${e.code}: ${e.message}` : (e as Error)?.stack ?? String(e))}\n`);
-    process.exitCode = 1;
-  },
-);

@@ -99,7 +99,7 @@ describe('account → record → comment/update/upload against the Zendesk-like 
     form.append('file', new Blob([bytes], { type: 'audio/mpeg' }), 'call-1.mp3');
     form.append('variables', JSON.stringify({ RECORD_ID: recordId, FILE_KIND: 'call_recording' }));
     const res = await fetch(`${h.gw.url}/v1/connectors/zendesk/operations/upload_file`, { method: 'POST', body: form });
-    const body = await res.json();
+    const body = (await res.json()) as any;
     expect(res.status).toBe(200);
     expect(body.outcome).toBe('ok');
     expect(body.ids.ATTACHMENT_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);

@@ -73,6 +73,7 @@ export function parseFaultSpec(input: unknown): FaultSpec {
   }
   if (input.path !== undefined) {
     if (typeof input.path !== 'string') throw new FaultSpecError('path must be a string');
+    compilePath(input.path); // surface a bad regex as a 400, not later
     spec.path = input.path;
   }
   if (input.status !== undefined) {

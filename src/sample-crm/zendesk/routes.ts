@@ -203,6 +203,29 @@ export function zendeskRouter(store: ZendeskStore): Router {
     res.status(201).location(`/api/v2/users/${user.id}.json`).json({ user: ser(req).user(user) });
   });
 
+  // Zendesk queues bulk creates as a background job; here the job is already complete when
+  // the response is sent, so the results (with the new ids) are in the first answer.
+  router.post('/api/v2/users/create_many{.json}', (req, res) => {
+    const body = bodyOf(req);
+    const list = body.kind === 'json' && isRecord(body.value) ? body.value.users : undefined;
+    if (!Array.isArray(list) || list.length === 0 || !list.every(isRecord)) {
+      throw new BadRequest({ error: 'ParameterMissing', description: 'param is missing or the value is empty: users' });
+    }
+    const created = list.map((u) => store.createUser(u as Record<string, unknown>));
+    const jobId = `job-${created[0].id}`;
+    res.json({
+      job_status: {
+        id: jobId,
+        url: `${req.protocol}://${req.get('host')}/api/v2/job_statuses/${jobId}.json`,
+        status: 'completed',
+        total: created.length,
+        progress: created.length,
+        message: `Completed at ${new Date().toISOString()}`,
+        results: created.map((u, index) => ({ index, id: u.id, action: 'create', success: true, status: 'Created' })),
+      },
+    });
+  });
+
   router.get('/api/v2/users/:id{.json}', (req, res) => {
     const user = store.user(routeId(req));
     if (!user) throw new RecordNotFound();
