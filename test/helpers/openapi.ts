@@ -77,7 +77,15 @@ export function pointerFragment(segments: string[]): string {
 
 /** Ajv with the openapi document and every schema file it refers to. */
 export function createOpenApiAjv(doc: OpenApiDoc): Ajv2020 {
-  const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+  const ajv = new Ajv2020({
+    allErrors: true,
+    strict: true,
+    allowUnionTypes: true,
+    // `oneOf: [{required: [status]}, {required: [network_error]}]` names properties defined beside it.
+    strictRequired: false,
+    // allOf branches that narrow `code`/`status` of Problem do not repeat `type: object`.
+    strictTypes: false,
+  });
   addFormats(ajv);
   // OpenAPI's own format for file parts; only request bodies use it.
   ajv.addFormat('binary', true);

@@ -1,0 +1,106 @@
+/**
+ * Numbered migrations per store; each runs once, in a transaction, guarded against two
+ * migrators (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock). Append, never edit:
+ * test/delivery/migrations.test.ts fails when the resulting schema drifts.
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE deliveries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    connector_id TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'delivered', 'dead', 'cancelled')),
+    variables TEXT NOT NULL,
+    file BLOB,
+    file_meta TEXT,
+    idempotency_key TEXT,
+    ordering_key TEXT,
+    depends_on TEXT,
+    policy TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    backoff_attempts INTEGER NOT NULL DEFAULT 0,
+    ambiguous INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    first_attempt_at INTEGER,
+    next_attempt_at INTEGER NOT NULL,
+    lease_token TEXT,
+    lease_expires_at INTEGER,
+    result TEXT,
+    last_error TEXT,
+    UNIQUE (connector_id, idempotency_key)
+  );
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at, seq) WHERE status = 'pending';
+  CREATE INDEX deliveries_leased ON deliveries (lease_expires_at) WHERE status = 'running';
+  CREATE INDEX deliveries_ordering ON deliveries (ordering_key, seq) WHERE status IN ('pending', 'running');
+  CREATE INDEX deliveries_depends_on ON deliveries (depends_on) WHERE depends_on IS NOT NULL;
+  CREATE INDEX deliveries_status ON deliveries (status, seq);
+  CREATE TABLE delivery_attempts (
+    delivery_id TEXT NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+    n INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    status INTEGER,
+    network_error TEXT,
+    classification TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    duration_ms REAL NOT NULL,
+    request TEXT,
+    PRIMARY KEY (delivery_id, n)
+  );
+  CREATE TABLE oauth_tokens (
+    connector_id TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  );`,
+];
+
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE deliveries (
+    seq BIGSERIAL PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    connector_id TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'delivered', 'dead', 'cancelled')),
+    variables JSONB NOT NULL,
+    file BYTEA,
+    file_meta JSONB,
+    idempotency_key TEXT,
+    ordering_key TEXT,
+    depends_on TEXT,
+    policy JSONB NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    backoff_attempts INTEGER NOT NULL DEFAULT 0,
+    ambiguous BOOLEAN NOT NULL DEFAULT false,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    first_attempt_at BIGINT,
+    next_attempt_at BIGINT NOT NULL,
+    lease_token TEXT,
+    lease_expires_at BIGINT,
+    result JSONB,
+    last_error JSONB,
+    UNIQUE (connector_id, idempotency_key)
+  );
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at, seq) WHERE status = 'pending';
+  CREATE INDEX deliveries_leased ON deliveries (lease_expires_at) WHERE status = 'running';
+  CREATE INDEX deliveries_ordering ON deliveries (ordering_key, seq) WHERE status IN ('pending', 'running');
+  CREATE INDEX deliveries_depends_on ON deliveries (depends_on) WHERE depends_on IS NOT NULL;
+  CREATE INDEX deliveries_status ON deliveries (status, seq);
+  CREATE TABLE delivery_attempts (
+    delivery_id TEXT NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+    n INTEGER NOT NULL,
+    at BIGINT NOT NULL,
+    status INTEGER,
+    network_error TEXT,
+    classification TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    duration_ms DOUBLE PRECISION NOT NULL,
+    request TEXT,
+    PRIMARY KEY (delivery_id, n)
+  );
+  CREATE TABLE oauth_tokens (
+    connector_id TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );`,
+];

@@ -1,0 +1,215 @@
+/**
+ * Embedded SQLite store (better-sqlite3): the zero-setup default. WAL with
+ * synchronous=FULL, so a committed write survives a power cut. SQLite has no SKIP LOCKED:
+ * claims run in a BEGIN IMMEDIATE transaction (one writer at a time) and the lease column
+ * does the rest.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database, { type Database as Db, type Statement } from 'better-sqlite3';
+import type { StoredToken, TokenStore } from '../auth/token-store';
+import { attemptFromRow, deliveryFromRow, SELECT_COLUMNS } from './rows';
+import type { DeliveryStore } from './store';
+import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, StoreCounts } from './types';
+import { SQLITE_MIGRATIONS } from './migrations';
+
+type Row = Record<string, unknown>;
+
+export class SqliteStore implements DeliveryStore {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Db;
+  private readonly stmts = new Map<string, Statement>();
+  readonly tokens: TokenStore;
+
+  constructor(readonly filePath: string) {
+    if (filePath !== ':memory:') fs.mkdirSync(path.dirname(filePath), { recursive: true });
+    this.db = new Database(filePath);
+    // Deliveries hold personal data and the token table holds credentials: owner only.
+    if (filePath !== ':memory:') fs.chmodSync(filePath, 0o600);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.tokens = {
+      get: async (id) => {
+        const r = this.stmt('SELECT token FROM oauth_tokens WHERE connector_id = ?').get(id) as Row | undefined;
+        return r ? (JSON.parse(String(r.token)) as StoredToken) : undefined;
+      },
+      set: async (id, t) => {
+        this.stmt('INSERT INTO oauth_tokens (connector_id, token, updated_at) VALUES (?, ?, ?) ON CONFLICT (connector_id) DO UPDATE SET token = excluded.token, updated_at = excluded.updated_at')
+          .run(id, JSON.stringify(t), Date.now());
+      },
+      delete: async (id) => { this.stmt('DELETE FROM oauth_tokens WHERE connector_id = ?').run(id); },
+    };
+  }
+
+  /** Prepared once, reused (no per-call SQL parsing). */
+  private stmt(sql: string): Statement {
+    let s = this.stmts.get(sql);
+    if (!s) { s = this.db.prepare(sql); this.stmts.set(sql, s); }
+    return s;
+  }
+
+  async migrate(): Promise<void> {
+    // IMMEDIATE takes the write lock first, so two processes cannot migrate at once.
+    this.db.transaction(() => {
+      this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+      const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => Number(r.version)));
+      SQLITE_MIGRATIONS.forEach((sql, i) => {
+        if (done.has(i + 1)) return;
+        this.db.exec(sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, Date.now());
+      });
+    }).immediate();
+  }
+
+  async enqueue(d: NewDelivery, now: number): Promise<{ delivery: Delivery; created: boolean }> {
+    return this.db.transaction(() => {
+      if (d.idempotencyKey) {
+        const existing = this.stmt(`SELECT ${SELECT_COLUMNS} FROM deliveries WHERE connector_id = ? AND idempotency_key = ?`).get(d.connectorId, d.idempotencyKey) as Row | undefined;
+        if (existing) return { delivery: deliveryFromRow(existing), created: false };
+      }
+      const row = this.stmt(`INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at)
+        VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${SELECT_COLUMNS}`).get(
+        d.id, d.connectorId, d.operation, JSON.stringify(d.variables), d.file?.data ?? null,
+        d.file ? JSON.stringify({ name: d.file.name, type: d.file.type, kind: d.file.kind }) : null,
+        d.idempotencyKey ?? null, d.orderingKey ?? null, d.dependsOn ?? null, JSON.stringify(d.policy), now, now, now,
+      ) as Row;
+      return { delivery: deliveryFromRow(row), created: true };
+    }).immediate();
+  }
+
+  async claim(limit: number, now: number, leaseMs: number): Promise<Delivery[]> {
+    const token = crypto.randomUUID();
+    return this.db.transaction(() => {
+      const rows = this.stmt(`UPDATE deliveries SET
+          ambiguous = CASE WHEN status = 'running' THEN 1 ELSE ambiguous END,
+          status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
+        WHERE seq IN (
+          SELECT d.seq FROM deliveries d
+          WHERE ((d.status = 'pending' AND d.next_attempt_at <= ?) OR (d.status = 'running' AND d.lease_expires_at <= ?))
+            AND (d.ordering_key IS NULL OR NOT EXISTS (
+              SELECT 1 FROM deliveries p WHERE p.ordering_key = d.ordering_key AND p.seq < d.seq AND p.status IN ('pending', 'running')))
+            AND (d.depends_on IS NULL OR EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.depends_on AND x.status = 'delivered'))
+          ORDER BY d.next_attempt_at, d.seq
+          LIMIT ?)
+        RETURNING ${SELECT_COLUMNS}`).all(token, now + leaseMs, now, now, now, limit) as Row[];
+      return rows.map(deliveryFromRow).sort((a, b) => a.seq - b.seq);
+    }).immediate();
+  }
+
+  async extendLease(id: string, token: string, until: number): Promise<boolean> {
+    return this.stmt("UPDATE deliveries SET lease_expires_at = ? WHERE id = ? AND lease_token = ? AND status = 'running'").run(until, id, token).changes === 1;
+  }
+
+  async complete(id: string, token: string, c: Completion, now: number): Promise<boolean> {
+    return this.db.transaction(() => {
+      const changed = this.stmt(`UPDATE deliveries SET status = ?, next_attempt_at = COALESCE(?, next_attempt_at), backoff_attempts = ?, ambiguous = ?,
+          result = COALESCE(?, result), last_error = ?, lease_token = NULL, lease_expires_at = NULL, updated_at = ?,
+          first_attempt_at = COALESCE(first_attempt_at, ?)
+        WHERE id = ? AND lease_token = ? AND status = 'running'`).run(
+        c.status, c.nextAttemptAt ?? null, c.backoffAttempts, c.ambiguous ? 1 : 0, c.result ? JSON.stringify(c.result) : null,
+        c.error ? JSON.stringify(c.error) : null, now, c.attempts[0]?.at ?? now, id, token,
+      ).changes;
+      if (changed !== 1) return false;
+      this.insertAttempts(id, c.attempts);
+      if (c.status === 'dead') this.killDependents(id, now);
+      return true;
+    }).immediate();
+  }
+
+  private insertAttempts(id: string, attempts: AttemptRow[]): void {
+    const next = Number((this.stmt('SELECT COALESCE(MAX(n), 0) AS n FROM delivery_attempts WHERE delivery_id = ?').get(id) as Row).n);
+    attempts.forEach((a, i) => {
+      this.stmt('INSERT INTO delivery_attempts (delivery_id, n, at, status, network_error, classification, reason, duration_ms, request) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(id, next + i + 1, a.at, a.status ?? null, a.networkError ?? null, a.classification, a.reason, a.durationMs, a.request ?? null);
+    });
+  }
+
+  /** A delivery that can never run because what it needs died: dead too, transitively. */
+  private killDependents(id: string, now: number): void {
+    let frontier = [id];
+    while (frontier.length) {
+      const next: string[] = [];
+      for (const dep of frontier) {
+        const rows = this.stmt(`UPDATE deliveries SET status = 'dead', updated_at = ?, last_error = ? WHERE depends_on = ? AND status = 'pending' RETURNING id`)
+          .all(now, JSON.stringify({ code: 'dependency_dead', message: `delivery ${dep} it depends on is dead` }), dep) as Row[];
+        next.push(...rows.map((r) => String(r.id)));
+      }
+      frontier = next;
+    }
+  }
+
+  async release(id: string, token: string, now: number): Promise<void> {
+    this.stmt("UPDATE deliveries SET status = 'pending', attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ? AND lease_token = ? AND status = 'running'")
+      .run(now, id, token);
+  }
+
+  async get(id: string): Promise<Delivery | undefined> {
+    const r = this.stmt(`SELECT ${SELECT_COLUMNS} FROM deliveries WHERE id = ?`).get(id) as Row | undefined;
+    return r && deliveryFromRow(r);
+  }
+
+  async attempts(id: string): Promise<AttemptRow[]> {
+    return (this.stmt('SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY n').all(id) as Row[]).map(attemptFromRow);
+  }
+
+  async file(id: string): Promise<Buffer | undefined> {
+    const r = this.stmt('SELECT file FROM deliveries WHERE id = ?').get(id) as Row | undefined;
+    return (r?.file as Buffer | null) ?? undefined;
+  }
+
+  async list(f: ListFilter): Promise<Delivery[]> {
+    const rows = this.stmt(`SELECT ${SELECT_COLUMNS} FROM deliveries
+      WHERE (? IS NULL OR status = ?) AND (? IS NULL OR connector_id = ?) AND (? IS NULL OR seq < ?)
+      ORDER BY seq DESC LIMIT ?`).all(f.status ?? null, f.status ?? null, f.connectorId ?? null, f.connectorId ?? null, f.beforeSeq ?? null, f.beforeSeq ?? null, f.limit ?? 100) as Row[];
+    return rows.map(deliveryFromRow);
+  }
+
+  async retry(id: string, now: number): Promise<Delivery | undefined> {
+    return this.db.transaction(() => {
+      const revive = (target: string) => this.stmt(`UPDATE deliveries SET status = 'pending', next_attempt_at = ?, first_attempt_at = NULL, backoff_attempts = 0, updated_at = ?
+        WHERE id = ? AND status IN ('dead', 'cancelled')`).run(now, now, target).changes;
+      if (revive(id) === 0) return this.getSync(id);
+      // Dependents that died only because this one died come back with it.
+      let frontier = [id];
+      while (frontier.length) {
+        const next: string[] = [];
+        for (const dep of frontier) {
+          const rows = this.stmt(`SELECT id FROM deliveries WHERE depends_on = ? AND status = 'dead' AND json_extract(last_error, '$.code') = 'dependency_dead'`).all(dep) as Row[];
+          for (const r of rows) { revive(String(r.id)); next.push(String(r.id)); }
+        }
+        frontier = next;
+      }
+      return this.getSync(id);
+    }).immediate();
+  }
+
+  private getSync(id: string): Delivery | undefined {
+    const r = this.stmt(`SELECT ${SELECT_COLUMNS} FROM deliveries WHERE id = ?`).get(id) as Row | undefined;
+    return r && deliveryFromRow(r);
+  }
+
+  async cancel(id: string, now: number): Promise<Delivery | undefined> {
+    return this.db.transaction(() => {
+      const changed = this.stmt("UPDATE deliveries SET status = 'cancelled', updated_at = ? WHERE id = ? AND status = 'pending'").run(now, id).changes;
+      if (changed) this.killDependents(id, now);
+      return this.getSync(id);
+    }).immediate();
+  }
+
+  async counts(): Promise<StoreCounts> {
+    const out: StoreCounts = { pending: 0, running: 0, delivered: 0, dead: 0, cancelled: 0 };
+    for (const r of this.stmt('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status').all() as Row[]) out[r.status as keyof StoreCounts] = Number(r.n);
+    return out;
+  }
+
+  async ping(): Promise<void> {
+    this.stmt('SELECT 1').get();
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

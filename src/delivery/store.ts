@@ -1,0 +1,47 @@
+/**
+ * The durable store, one interface for SQLite (default, embedded) and PostgreSQL (many
+ * replicas). Both pass the same test suite (test/delivery/store-contract.ts). "Now" is
+ * always a parameter, so a week of retries runs in a test in seconds.
+ */
+import type { TokenStore } from '../auth/token-store';
+import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, StoreCounts } from './types';
+
+export interface DeliveryStore {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Runs pending migrations; safe when several processes start at once. */
+  migrate(): Promise<void>;
+  /**
+   * Commits a new delivery. With an idempotency key already used by the connector, returns
+   * the existing delivery and `created: false`.
+   */
+  enqueue(d: NewDelivery, now: number): Promise<{ delivery: Delivery; created: boolean }>;
+  /**
+   * Claims up to `limit` due deliveries for one worker: pending and due, or running with an
+   * expired lease (a crashed worker: marked ambiguous). Respects ordering keys (only the
+   * oldest unfinished write of a key) and dependencies (only after the dependency delivered).
+   */
+  claim(limit: number, now: number, leaseMs: number): Promise<Delivery[]>;
+  /** Extends a lease still held; false when the lease was lost. */
+  extendLease(id: string, token: string, until: number): Promise<boolean>;
+  /**
+   * Records an attempt's outcome, fenced by the claim token: a worker whose lease expired
+   * and was taken over cannot overwrite the newer attempt. False when fenced out.
+   * When the delivery dies, deliveries that depend on it die too.
+   */
+  complete(id: string, token: string, c: Completion, now: number): Promise<boolean>;
+  /** Gives a claimed delivery back without counting an attempt (graceful shutdown). */
+  release(id: string, token: string, now: number): Promise<void>;
+  get(id: string): Promise<Delivery | undefined>;
+  attempts(id: string): Promise<AttemptRow[]>;
+  file(id: string): Promise<Buffer | undefined>;
+  list(filter: ListFilter): Promise<Delivery[]>;
+  /** dead/cancelled → pending with a fresh deadline (and dependents that died of it). */
+  retry(id: string, now: number): Promise<Delivery | undefined>;
+  /** pending → cancelled; running or final → unchanged (returned as is). */
+  cancel(id: string, now: number): Promise<Delivery | undefined>;
+  counts(): Promise<StoreCounts>;
+  /** Reachability, for /readyz. */
+  ping(): Promise<void>;
+  tokens: TokenStore;
+  close(): Promise<void>;
+}

@@ -1,0 +1,109 @@
+/**
+ * A delivery is one CRM write (or durable step) that must not be lost: committed to the
+ * store before the API answers, then delivered by a worker under the retry policy that was
+ * in force when it was accepted (stored with the row, so a config reload does not change
+ * writes already in flight).
+ */
+import type { OperationName, RetryPolicy } from '../config/types';
+
+export const DELIVERY_STATUSES = ['pending', 'running', 'delivered', 'dead', 'cancelled'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['delivered', 'dead', 'cancelled']);
+
+export interface FileRef {
+  name: string;
+  type: string;
+  kind?: string;
+}
+
+export interface NewDelivery {
+  id: string;
+  connectorId: string;
+  operation: OperationName;
+  variables: Record<string, unknown>;
+  file?: { data: Buffer } & FileRef;
+  idempotencyKey?: string;
+  /** Writes with the same key are delivered one after another, in acceptance order. */
+  orderingKey?: string;
+  /** Id of a delivery whose result ids (ACCOUNT_ID, RECORD_ID…) this one needs. */
+  dependsOn?: string;
+  policy: RetryPolicy;
+}
+
+export interface DeliveryError {
+  code: string;
+  message: string;
+  crm_status?: number;
+}
+
+export interface DeliveryResult {
+  ids: Record<string, string | number>;
+  outcome: string;
+  /** Set when an ambiguous create was found to have happened already (no duplicate sent). */
+  recovered_by?: string;
+}
+
+export interface Delivery {
+  seq: number;
+  id: string;
+  connectorId: string;
+  operation: OperationName;
+  status: DeliveryStatus;
+  variables: Record<string, unknown>;
+  fileMeta?: FileRef;
+  idempotencyKey?: string;
+  orderingKey?: string;
+  dependsOn?: string;
+  policy: RetryPolicy;
+  /** Every try, including ones that did not count towards backoff (Retry-After). */
+  attempts: number;
+  /** Tries that count for backoff and max_attempts. */
+  backoffAttempts: number;
+  /** The previous try may have reached the CRM without us learning the outcome. */
+  ambiguous: boolean;
+  createdAt: number;
+  updatedAt: number;
+  firstAttemptAt?: number;
+  nextAttemptAt: number;
+  leaseToken?: string;
+  leaseExpiresAt?: number;
+  result?: DeliveryResult;
+  lastError?: DeliveryError;
+}
+
+export interface AttemptRow {
+  n: number;
+  at: number;
+  status?: number;
+  networkError?: string;
+  classification: string;
+  reason: string;
+  durationMs: number;
+  request?: string;
+}
+
+export interface Completion {
+  status: 'delivered' | 'dead' | 'pending';
+  nextAttemptAt?: number;
+  backoffAttempts: number;
+  ambiguous: boolean;
+  result?: DeliveryResult;
+  error?: DeliveryError;
+  attempts: AttemptRow[];
+}
+
+export interface ListFilter {
+  status?: DeliveryStatus;
+  connectorId?: string;
+  limit?: number;
+  /** Return rows with seq below this (newest first paging). */
+  beforeSeq?: number;
+}
+
+export interface StoreCounts {
+  pending: number;
+  running: number;
+  delivered: number;
+  dead: number;
+  cancelled: number;
+}

@@ -1,0 +1,504 @@
+/**
+ * openapi.yaml is the contract of src/api/app.ts. This suite fails when they drift:
+ * - routes: the express app's (method, path) pairs equal the spec's, both ways;
+ * - enums and lists in the spec equal the code's (error codes, operations, phone formats,
+ *   lookup variables, variable names in the description, per-status error codes);
+ * - responses: real requests over loopback (a real sample CRM, a real `serve()` gateway, and
+ *   an in-process app with extra connectors) are validated with ajv against the schema the
+ *   spec documents for that path, method, status and content type.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import { createApp } from '../../src/api/app';
+import { serve, type RunningGateway } from '../../src/cli/serve';
+import { FILE_KINDS, OPERATIONS } from '../../src/config/types';
+import { ERROR_CODES, PROBLEM_BASE, type ErrorCode } from '../../src/errors';
+import { Gateway } from '../../src/gateway';
+import { PHONE_FORMATS } from '../../src/phone';
+import { startSampleCrm, type RunningSampleCrm } from '../../src/sample-crm';
+import { FILE_VARIABLES, LOOKUP_VARIABLES, SESSION_VARIABLES } from '../../src/template/variables';
+import { silentLogger } from '../../src/util/logger';
+import {
+  HTTP_METHODS, ROOT, ResponseValidator, createOpenApiAjv, documentedResponse, expressToOpenApiPath,
+  formatAjvErrors, loadOpenApi, localRefs, resolvePointer, type Json, type JsonObject,
+} from '../helpers/openapi';
+
+const doc = loadOpenApi();
+const ajv = createOpenApiAjv(doc);
+const validator = new ResponseValidator(doc, ajv);
+const schemas = doc.components.schemas as JsonObject;
+
+function obj(x: Json | undefined): JsonObject {
+  if (!x || typeof x !== 'object' || Array.isArray(x)) throw new Error(`expected an object, got ${JSON.stringify(x)}`);
+  return x;
+}
+function deref(x: Json | undefined): JsonObject {
+  let o = obj(x);
+  while (typeof o.$ref === 'string' && o.$ref.startsWith('#')) o = obj(resolvePointer(doc, o.$ref));
+  return o;
+}
+function specOperations(): Array<{ method: string; path: string; op: JsonObject }> {
+  const out: Array<{ method: string; path: string; op: JsonObject }> = [];
+  for (const [p, item] of Object.entries(doc.paths)) {
+    for (const m of HTTP_METHODS) if (item[m]) out.push({ method: m.toUpperCase(), path: p, op: obj(item[m]) });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: sample CRM, the real gateway (serve), and an in-process app with extra connectors.
+// ---------------------------------------------------------------------------------------------
+
+const ZENDESK_YAML = path.join(ROOT, 'config/zendesk.yaml');
+let tmp: string;
+let crm: RunningSampleCrm;
+let gw: RunningGateway;
+let extraGateway: Gateway;
+let extraApp: Express;
+let extraServer: Server;
+let extraUrl: string;
+let brokenOnlyServer: Server;
+let brokenOnlyUrl: string;
+
+const MINI_YAML = `
+id: mini
+name: Mini (link-only uploads)
+base_url: \${env:ZENDESK_URL}
+auth: { type: basic, username: agent@example.com/token, password: sample-token }
+settings: { skip_account_creation: true, skip_record_creation: true, send_files_to_crm: false }
+endpoints:
+  find_account:
+    method: GET
+    url: /api/v2/search.json
+    headers: { X-Agent: "{AGENT_EMAIL}" }
+    params: { query: "type:user phone:{PHONE_NUMBER}" }
+    response_data_location: results
+  find_record:
+    method: GET
+    url: /api/v2/search.json
+    params: { query: "type:ticket requester_id:{ACCOUNT_ID}" }
+    response_data_location: results
+  add_comment:
+    method: PUT
+    url: /api/v2/tickets/{RECORD_ID}.json
+    body_format: container_map
+    container_name: ticket
+    params: { comment: { body: "{COMMENT_BODY}", public: false } }
+    response_data_location: ticket
+  upload_file:
+    method: POST
+    url: /api/v2/uploads.json?filename={FILE_NAME}
+    upload: { file_kinds: [call_recording], comment_template: "{{FILE_KIND}}: {{ATTACHMENT_URL}}" }
+    response_data_location: upload
+`;
+
+const OAUTH_YAML = `
+id: oauthy
+base_url: \${env:ZENDESK_URL}
+auth:
+  type: oauth2
+  grant: authorization_code
+  authorization_url: \${env:ZENDESK_URL}/oauth/authorizations/new
+  token_url: \${env:ZENDESK_URL}/oauth/tokens
+  client_id: sample-client
+  client_secret: sample-secret
+settings: { skip_account_creation: true }
+endpoints:
+  find_account:
+    method: GET
+    url: /api/v2/search.json
+    params: { query: "type:user phone:{PHONE_NUMBER}" }
+    response_data_location: results
+`;
+
+const BROKEN_YAML = `
+id: broken
+auth: { type: none }
+endpoints:
+  find_account: { method: GET, url: "/x/{NOPE_VAR}" }
+`;
+
+async function listen(app: Express): Promise<{ server: Server; url: string }> {
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+function close(server: Server | undefined): Promise<void> {
+  if (!server) return Promise.resolve();
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'openapi-drift-'));
+  crm = await startSampleCrm({ port: 0 });
+  const env = { ...process.env, ZENDESK_URL: crm.url, DATA_DIR: tmp };
+  gw = await serve({ port: 0, configFiles: [ZENDESK_YAML], env, dataDir: tmp, logger: silentLogger });
+
+  const files = { mini: MINI_YAML, oauthy: OAUTH_YAML, broken: BROKEN_YAML };
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(tmp, `${name}.yaml`), text);
+  extraGateway = new Gateway({ configFiles: [ZENDESK_YAML, ...Object.keys(files).map((n) => path.join(tmp, `${n}.yaml`))], env: { ZENDESK_URL: crm.url } });
+  extraGateway.load();
+  extraApp = createApp(extraGateway, { jsonLimit: '2kb', maxUploadBytes: 16 });
+  ({ server: extraServer, url: extraUrl } = await listen(extraApp));
+  extraGateway.publicUrl = extraUrl; // the OAuth redirect URL comes back here
+
+  const brokenOnly = new Gateway({ configFiles: [path.join(tmp, 'broken.yaml')], env: {} });
+  brokenOnly.load();
+  ({ server: brokenOnlyServer, url: brokenOnlyUrl } = await listen(createApp(brokenOnly)));
+});
+
+afterAll(async () => {
+  await Promise.all([gw?.close(), crm?.close(), close(extraServer), close(brokenOnlyServer)]);
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Calling the API and checking each answer against the spec.
+// ---------------------------------------------------------------------------------------------
+
+interface Exchange {
+  status: number;
+  headers: Headers;
+  /** Already validated against the spec; `any` keeps the assertions short. */
+  body: any;
+}
+
+/** "METHOD path status" of every checked answer, to prove each documented route was exercised. */
+const exercised = new Set<string>();
+
+const problemMembers = new Set(Object.keys(obj(deref(schemas.Problem).properties)));
+
+/**
+ * Sends a request and checks the answer against the response the spec documents for
+ * (apiPath, method, status): documented at all, its content type, its schema, its headers.
+ */
+async function call(base: string, method: string, apiPath: string, url: string, init: RequestInit = {}): Promise<Exchange> {
+  const res = await fetch(base + url, { method, redirect: 'manual', ...init });
+  const text = await res.text();
+  const where = `${method} ${url} → ${res.status}: ${text.slice(0, 600)}`;
+  const documented = documentedResponse(doc, apiPath, method, res.status);
+  if (!documented) throw new Error(`undocumented response ${where}`);
+  exercised.add(`${method} ${apiPath} ${res.status}`);
+
+  const headers = obj(documented.response.headers ?? {});
+  for (const [name, h] of Object.entries(headers)) {
+    if (deref(h).required === true && !res.headers.has(name)) throw new Error(`missing documented header ${name} in ${where}`);
+  }
+  expect(res.headers.get('x-request-id')).toBeTruthy();
+
+  const content = documented.response.content as JsonObject | undefined;
+  if (!content) {
+    if (/^\s*[[{]/.test(text)) throw new Error(`a JSON body where the spec documents none: ${where}`);
+    return { status: res.status, headers: res.headers, body: undefined };
+  }
+  const mediaType = (res.headers.get('content-type') ?? '').split(';')[0].trim();
+  const body = JSON.parse(text) as unknown;
+  const { errors, documented: hasType } = validator.validate(documented, mediaType, body);
+  if (!hasType) throw new Error(`content type ${mediaType} not documented for ${where}`);
+  if (errors.length) throw new Error(`response does not match openapi.yaml: ${where}\n${formatAjvErrors(errors)}`);
+  if (mediaType === 'application/problem+json') checkProblem(body as Record<string, unknown>, res.status, where);
+  return { status: res.status, headers: res.headers, body };
+}
+
+function checkProblem(p: Record<string, unknown>, status: number, where: string): void {
+  const extra = Object.keys(p).filter((k) => !problemMembers.has(k));
+  if (extra.length) throw new Error(`problem members not documented in components.schemas.Problem: ${extra.join(', ')} (${where})`);
+  const code = p.code as ErrorCode;
+  expect(ERROR_CODES[code]).toBe(status);
+  expect(p.status).toBe(status);
+  expect(p.type).toBe(PROBLEM_BASE + code.replace(/_/g, '-'));
+}
+
+const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
+  headers: { 'content-type': 'application/json', ...headers },
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+});
+
+const OPS = '/v1/connectors/{id}/operations/{operation}';
+const op = (base: string, connector: string, operation: string, init: RequestInit, query = '') =>
+  call(base, 'POST', OPS, `/v1/connectors/${connector}/operations/${operation}${query}`, init);
+
+// ---------------------------------------------------------------------------------------------
+
+describe('openapi.yaml: routes match src/api/app.ts', () => {
+  function appRoutes(app: Express): string[] {
+    const stack = (app as unknown as { router: { stack: Array<{ route?: { path: string | string[]; methods: Record<string, boolean> } }> } }).router.stack;
+    const out: string[] = [];
+    for (const layer of stack) {
+      if (!layer.route) continue;
+      const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
+      for (const p of paths) {
+        for (const [m, on] of Object.entries(layer.route.methods)) if (on && m !== '_all') out.push(`${m.toUpperCase()} ${expressToOpenApiPath(p)}`);
+      }
+    }
+    return out.sort();
+  }
+
+  it('every express route is documented and every documented operation is a route', () => {
+    const gateway = new Gateway({ configFiles: [ZENDESK_YAML], env: { ZENDESK_URL: 'http://127.0.0.1:9' } });
+    gateway.load();
+    const routes = appRoutes(createApp(gateway));
+    expect(routes.length).toBeGreaterThan(0);
+    const documented = specOperations().map((o) => `${o.method} ${o.path}`).sort();
+    expect({ undocumented: routes.filter((r) => !documented.includes(r)), notImplemented: documented.filter((d) => !routes.includes(d)) })
+      .toEqual({ undocumented: [], notImplemented: [] });
+  });
+
+  it('path templates declare exactly their {parameters} as required path parameters', () => {
+    for (const { method, path: p, op: o } of specOperations()) {
+      const inPath = [...p.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+      const params = ((o.parameters ?? []) as Json[]).map(deref).filter((x) => x.in === 'path');
+      expect({ at: `${method} ${p}`, params: params.map((x) => x.name).sort() }).toEqual({ at: `${method} ${p}`, params: inPath });
+      for (const x of params) expect(x.required).toBe(true);
+    }
+  });
+
+  it('every $ref resolves (inside the document and to schema files)', () => {
+    for (const ref of localRefs(doc)) expect({ ref, ok: resolvePointer(doc, ref) !== undefined }).toEqual({ ref, ok: true });
+    const requestSchema = deref(obj(obj(obj(obj(doc.paths[OPS].post).requestBody).content)['application/json']).schema);
+    expect(requestSchema.$ref).toBe('./schemas/operation-request.schema.json');
+    expect(() => validator.schemaAt(['paths', OPS, 'post', 'requestBody', 'content', 'application/json', 'schema'])).not.toThrow();
+  });
+});
+
+describe('openapi.yaml: enums and lists match the code', () => {
+  it('ErrorCode is exactly the keys of ERROR_CODES', () => {
+    expect((schemas.ErrorCode as JsonObject).enum).toEqual(Object.keys(ERROR_CODES));
+  });
+
+  it('each documented error response lists codes whose status is that response status', () => {
+    const constraint = (schema: JsonObject): { status?: number; codes?: string[] } => {
+      const s = deref(schema);
+      const out: { status?: number; codes?: string[] } = {};
+      for (const part of [s, ...((s.allOf ?? []) as Json[]).map(deref)]) {
+        const props = part.properties as JsonObject | undefined;
+        const st = props && (props.status as JsonObject | undefined);
+        const code = props && (props.code as JsonObject | undefined);
+        if (st?.const !== undefined) out.status = st.const as number;
+        if (code?.const !== undefined) out.codes = [code.const as string];
+        if (code?.enum !== undefined) out.codes = code.enum as string[];
+      }
+      return out;
+    };
+    let checked = 0;
+    for (const { method, path: p, op: o } of specOperations()) {
+      for (const [key, r] of Object.entries(obj(o.responses))) {
+        const problem = obj(deref(r).content ?? {})['application/problem+json'];
+        if (!problem) continue;
+        const c = constraint(obj(obj(problem).schema));
+        const at = `${method} ${p} ${key}`;
+        if (key === 'default') { expect({ at, c }).toEqual({ at, c: {} }); continue; }
+        expect({ at, status: c.status }).toEqual({ at, status: Number(key) });
+        expect({ at, hasCodes: Array.isArray(c.codes) && c.codes.length > 0 }).toEqual({ at, hasCodes: true });
+        for (const code of c.codes!) expect({ at, code, status: ERROR_CODES[code as ErrorCode] }).toEqual({ at, code, status: Number(key) });
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+
+  it('OperationName, PhoneFormat and the lookup variables match the code', () => {
+    expect((schemas.OperationName as JsonObject).enum).toEqual([...OPERATIONS]);
+    expect((schemas.PhoneFormat as JsonObject).enum).toEqual([...PHONE_FORMATS]);
+    const lookup = obj(deref((doc.components.parameters as JsonObject).LookupVariables).schema);
+    expect(obj(lookup.propertyNames).enum).toEqual([...LOOKUP_VARIABLES]);
+  });
+
+  it('the description names every variable and file kind, and info.version is the package version', () => {
+    const info = obj(doc.info);
+    const description = String(info.description);
+    const words = new Set(description.split(/[^\w]+/));
+    const missing = [...SESSION_VARIABLES, ...FILE_VARIABLES, ...LOOKUP_VARIABLES, ...FILE_KINDS, ...OPERATIONS, ...PHONE_FORMATS].filter((v) => !words.has(v));
+    expect(missing).toEqual([]);
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(info.version).toBe(pkg.version);
+  });
+
+  it('the documented JSON request schema accepts what the app accepts and refuses the rest', () => {
+    const v = validator.schemaAt(['paths', OPS, 'post', 'requestBody', 'content', 'application/json', 'schema']);
+    expect(v({})).toBe(true);
+    expect(v({ variables: { PHONE_NUMBER: '+1 222 333 4444', ACCOUNT_ID: 7, X: null, Y: true } })).toBe(true);
+    expect(v({ variables: { A: { nested: 1 } } })).toBe(false);
+    expect(v({ vars: {} })).toBe(false);
+  });
+});
+
+describe('openapi.yaml: real responses match the documented schemas', () => {
+  const ids: Record<string, string | number> = {};
+
+  it('GET /healthz and /readyz', async () => {
+    const h = await call(gw.url, 'GET', '/healthz', '/healthz', { headers: { 'X-Request-Id': 'drift-test-1' } });
+    expect(h.headers.get('x-request-id')).toBe('drift-test-1');
+    expect((await call(gw.url, 'GET', '/readyz', '/readyz')).body.status).toBe('ready');
+    const notReady = await call(brokenOnlyUrl, 'GET', '/readyz', '/readyz');
+    expect(notReady.status).toBe(503);
+    expect(notReady.body).toEqual({ status: 'not_ready', connectors: { valid: 0, invalid: 1 } });
+  });
+
+  it('GET /v1/connectors and /v1/connectors/{id} (valid, invalid, unknown)', async () => {
+    const list = await call(extraUrl, 'GET', '/v1/connectors', '/v1/connectors');
+    expect(list.body.connectors.map((c: { id: string; status: string }) => `${c.id}:${c.status}`)).toEqual(['zendesk:valid', 'mini:valid', 'oauthy:valid', 'broken:invalid']);
+    const z = await call(gw.url, 'GET', '/v1/connectors/{id}', '/v1/connectors/zendesk');
+    expect(JSON.stringify(z.body)).not.toContain('sample-token');
+    const o = await call(extraUrl, 'GET', '/v1/connectors/{id}', '/v1/connectors/oauthy');
+    expect(o.body.auth).toEqual({ type: 'oauth2', grant: 'authorization_code' });
+    expect(JSON.stringify(o.body)).not.toContain('sample-secret');
+    const b = await call(extraUrl, 'GET', '/v1/connectors/{id}', '/v1/connectors/broken');
+    expect(b.body.errors.length).toBeGreaterThan(0);
+    expect((await call(gw.url, 'GET', '/v1/connectors/{id}', '/v1/connectors/nope')).body.code).toBe('connector_not_found');
+  });
+
+  it('GET /v1/connectors/{id}/links', async () => {
+    const L = '/v1/connectors/{id}/links';
+    const ok = await call(gw.url, 'GET', L, '/v1/connectors/zendesk/links?ACCOUNT_ID=42&CUSTOMER_PHONE_NUMBER=(222)%20333-4444');
+    expect(ok.body.links.account).toBe(`${crm.url}/agent/users/42`);
+    expect(ok.body.links.record).toBeNull();
+    expect((await call(gw.url, 'GET', L, '/v1/connectors/zendesk/links?FOO=1')).body.code).toBe('validation_failed');
+    expect((await call(gw.url, 'GET', L, '/v1/connectors/zendesk/links?ANI=abc')).body.code).toBe('invalid_phone_number');
+    expect((await call(gw.url, 'GET', L, '/v1/connectors/nope/links')).body.code).toBe('connector_not_found');
+    expect((await call(extraUrl, 'GET', L, '/v1/connectors/broken/links')).body.code).toBe('config_invalid');
+  });
+
+  it('operations: ok, not_found, find_account_by_id fallback', async () => {
+    const created = await op(gw.url, 'zendesk', 'create_account', json({ variables: { NAME: 'Kim Lee', PHONE_NUMBER: '(222) 333-4444', EMAIL: 'kim@example.com' } }));
+    expect(created.body.outcome).toBe('ok');
+    ids.ACCOUNT_ID = created.body.ids.ACCOUNT_ID;
+    const found = await op(gw.url, 'zendesk', 'find_account', json({ variables: { PHONE_NUMBER: '+1 222 333 4444' } }));
+    expect(found.body).toMatchObject({ outcome: 'ok', ids: { ACCOUNT_ID: ids.ACCOUNT_ID }, matches: 1 });
+    const none = await op(gw.url, 'zendesk', 'find_account', json({ variables: { PHONE_NUMBER: '+1 222 333 9999' } }));
+    expect(none.body).toMatchObject({ outcome: 'not_found', ids: {} });
+    const fb = await op(gw.url, 'zendesk', 'find_account_by_id', json({ variables: { ACCOUNT_ID: 987654, PHONE_NUMBER: '2223334444' } }));
+    expect(fb.body).toMatchObject({ outcome: 'ok', fallback: 'find_account' });
+    expect(fb.body.attempts).toHaveLength(2);
+    const ticket = await op(gw.url, 'zendesk', 'create_record', json({ variables: { ACCOUNT_ID: ids.ACCOUNT_ID, PHONE_NUMBER: '2223334444' } }));
+    ids.RECORD_ID = ticket.body.ids.RECORD_ID;
+    expect(ids.RECORD_ID).toBeDefined();
+  });
+
+  it('operations: dry_run (JSON body and a base64 file previewed as multipart)', async () => {
+    const dry = await op(gw.url, 'zendesk', 'create_record', json({ variables: { ACCOUNT_ID: 1, PHONE_NUMBER: '2223334444' } }), '?dry_run=true');
+    expect(dry.body).toMatchObject({ outcome: 'dry_run', attempts: [], ids: {} });
+    expect(dry.body.requests[0].headers.Authorization).toBe('Basic ****');
+    const up = await op(gw.url, 'zendesk', 'upload_file', json({ variables: { RECORD_ID: 1, FILE_NAME: 'a.txt', FILE_DATA: Buffer.from('hello').toString('base64') } }), '?dry_run=1');
+    expect(up.body.requests[0].body.multipart.file).toEqual({ field: 'file', name: 'a.txt', type: 'application/octet-stream', bytes: 5 });
+  });
+
+  it('operations: multipart upload_file with the follow-up comment, and link_only', async () => {
+    const form = new FormData();
+    form.append('file', new Blob(['call transcript'], { type: 'text/plain' }), 'transcript.txt');
+    form.append('variables', JSON.stringify({ RECORD_ID: ids.RECORD_ID, FILE_KIND: 'chat_transcript' }));
+    const up = await op(gw.url, 'zendesk', 'upload_file', { body: form });
+    expect(up.body).toMatchObject({ outcome: 'ok', ids: { ATTACHMENT_URL: expect.any(String) } });
+    expect(up.body.follow_up).toMatchObject({ operation: 'add_comment', outcome: 'ok' });
+    const link = await op(extraUrl, 'mini', 'upload_file', json({ variables: { RECORD_ID: ids.RECORD_ID, FILE_URL: 'https://files.example.com/rec.mp3', FILE_KIND: 'call_recording' } }));
+    expect(link.body).toMatchObject({ operation: 'upload_file', outcome: 'link_only', ids: { ATTACHMENT_URL: 'https://files.example.com/rec.mp3' } });
+  });
+
+  it('operations: 400, 404, 413, 415 and 422 problems', async () => {
+    const codeOf = async (p: Promise<Exchange>) => (await p).body.code as string;
+    expect(await codeOf(op(gw.url, 'zendesk', 'find_account', json('{"variables": '))) ).toBe('invalid_json');
+    const badVars = new FormData();
+    badVars.append('variables', '{nope');
+    expect(await codeOf(op(gw.url, 'zendesk', 'upload_file', { body: badVars }))).toBe('invalid_json');
+    const wrongPart = new FormData();
+    wrongPart.append('attachment', new Blob(['x']), 'x.txt');
+    expect(await codeOf(op(gw.url, 'zendesk', 'upload_file', { body: wrongPart }))).toBe('bad_request');
+
+    expect(await codeOf(op(gw.url, 'nope', 'find_account', json({})))).toBe('connector_not_found');
+    expect(await codeOf(op(gw.url, 'zendesk', 'find_everything', json({})))).toBe('operation_not_found');
+    expect(await codeOf(op(extraUrl, 'mini', 'create_account', json({})))).toBe('operation_not_configured');
+
+    expect(await codeOf(op(extraUrl, 'zendesk', 'find_account', json({ variables: { NAME: 'x'.repeat(4000) } })))).toBe('payload_too_large');
+    const big = new FormData();
+    big.append('file', new Blob(['more than sixteen bytes of file']), 'big.txt');
+    expect(await codeOf(op(extraUrl, 'zendesk', 'upload_file', { body: big }))).toBe('payload_too_large');
+    expect(await codeOf(op(gw.url, 'zendesk', 'find_account', { headers: { 'content-type': 'text/plain' }, body: 'PHONE_NUMBER=1' }))).toBe('unsupported_media_type');
+
+    const unknownVar = await op(gw.url, 'zendesk', 'find_account', json({ variables: { PHONE: '2223334444' } }));
+    expect(unknownVar.body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'variables.PHONE' }] });
+    expect(await codeOf(op(gw.url, 'zendesk', 'find_account', json({ vars: {} })))).toBe('validation_failed');
+    expect(await codeOf(op(gw.url, 'zendesk', 'upload_file', json({ variables: { RECORD_ID: 1, FILE_KIND: 'hologram' } })))).toBe('validation_failed');
+    const phone = await op(gw.url, 'zendesk', 'find_account', json({ variables: { PHONE_NUMBER: 'not a number' } }));
+    expect(phone.body).toMatchObject({ code: 'invalid_phone_number', variable: 'PHONE_NUMBER' });
+    expect(await codeOf(op(gw.url, 'zendesk', 'update_record', json({ variables: {} })))).toBe('missing_variable');
+    expect(await codeOf(op(extraUrl, 'mini', 'find_account', json({ variables: { PHONE_NUMBER: '+1 222 333 4444', AGENT_EMAIL: 'a@b.c\r\nX-Evil: 1' } })))).toBe('invalid_variable_value');
+    expect(await codeOf(op(extraUrl, 'mini', 'upload_file', json({ variables: { RECORD_ID: 1, FILE_URL: 'https://x.example/p.png', FILE_KIND: 'photo' } })))).toBe('file_kind_not_accepted');
+    expect(await codeOf(op(extraUrl, 'broken', 'find_account', json({})))).toBe('config_invalid');
+  });
+
+  it('operations: CRM failures are 502, 503 (with Retry-After) and 504 problems', async () => {
+    const create = () => op(gw.url, 'zendesk', 'create_account', json({ variables: { NAME: 'Al', PHONE_NUMBER: '2223334444' } }));
+
+    crm.crm.injectFault({ method: 'POST', path: '/api/v2/users', status: 422, body: { error: 'RecordInvalid', description: 'Email is invalid' } });
+    const failed = await create();
+    expect(failed.body).toMatchObject({ code: 'crm_request_failed', crm_status: 422, classification: 'fail' });
+    expect(failed.body.attempts).toHaveLength(1);
+
+    crm.crm.injectFault({ method: 'POST', path: '/api/v2/users', status: 201, body: { nothing: 'here' } });
+    expect((await create()).body).toMatchObject({ code: 'crm_response_invalid', setting: 'response_data_location' });
+
+    crm.crm.injectFault({ method: 'POST', path: '/api/v2/users', status: 400, retryAfter: 7 });
+    const later = await create();
+    expect(later.body).toMatchObject({ code: 'crm_retry_later', retry_after_ms: 7000 });
+    expect(later.headers.get('retry-after')).toBe('7');
+
+    crm.crm.injectFault({ method: 'POST', path: '/api/v2/users', drop: true });
+    const unreachable = await create();
+    expect(unreachable.body.code).toBe('crm_unreachable');
+    expect(unreachable.body.attempts[0].network_error).toBeDefined();
+  });
+
+  it('OAuth: 409 before authorization, 302 authorize, 200 callback, 400/502 callback errors', async () => {
+    const A = '/v1/connectors/{id}/oauth/authorize';
+    const C = '/v1/oauth/callback';
+    expect((await op(extraUrl, 'oauthy', 'find_account', json({ variables: { PHONE_NUMBER: '+1 222 333 4444' } }))).body.code).toBe('oauth_not_authorized');
+    expect((await call(extraUrl, 'GET', A, '/v1/connectors/zendesk/oauth/authorize')).body.code).toBe('bad_request');
+    expect((await call(extraUrl, 'GET', A, '/v1/connectors/nope/oauth/authorize')).body.code).toBe('connector_not_found');
+    expect((await call(extraUrl, 'GET', A, '/v1/connectors/broken/oauth/authorize')).body.code).toBe('config_invalid');
+
+    const start = await call(extraUrl, 'GET', A, '/v1/connectors/oauthy/oauth/authorize');
+    expect(start.status).toBe(302);
+    // The sample CRM consents at once and redirects to the gateway's callback.
+    const consent = await fetch(start.headers.get('location')!, { redirect: 'manual' });
+    expect(consent.status).toBe(302);
+    const back = new URL(consent.headers.get('location')!);
+    expect(back.origin + back.pathname).toBe(`${extraUrl}/v1/oauth/callback`);
+    const done = await call(extraUrl, 'GET', C, back.pathname + back.search);
+    expect(done.body).toEqual({ connector: 'oauthy', authorized: true });
+    expect((await op(extraUrl, 'oauthy', 'find_account', json({ variables: { PHONE_NUMBER: '+1 222 333 4444' } }))).body.outcome).toMatch(/^(ok|not_found)$/);
+
+    expect((await call(extraUrl, 'GET', C, '/v1/oauth/callback?error=access_denied')).body.code).toBe('oauth_callback_invalid');
+    expect((await call(extraUrl, 'GET', C, '/v1/oauth/callback?state=unknown&code=x')).body.code).toBe('oauth_callback_invalid');
+    const again = await call(extraUrl, 'GET', A, '/v1/connectors/oauthy/oauth/authorize');
+    const state = new URL(again.headers.get('location')!).searchParams.get('state')!;
+    const refused = await call(extraUrl, 'GET', C, `/v1/oauth/callback?state=${encodeURIComponent(state)}&code=forged`);
+    expect(refused.body.code).toBe('crm_request_failed');
+  });
+
+  it('an unknown path answers a not_found problem', async () => {
+    const res = await fetch(`${gw.url}/v2/nothing`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const v = validator.schemaAt(['components', 'schemas', 'Problem']);
+    const body = (await res.json()) as { code?: string };
+    expect(v(body)).toBe(true);
+    expect(body.code).toBe('not_found');
+  });
+
+  it('every documented route was exercised with a success answer', () => {
+    const missing = specOperations()
+      .filter(({ method, path: p }) => ![...exercised].some((e) => e.startsWith(`${method} ${p} `) && /\s[23]\d\d$/.test(e)))
+      .map(({ method, path: p }) => `${method} ${p}`);
+    expect(missing).toEqual([]);
+  });
+});
