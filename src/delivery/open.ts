@@ -1,0 +1,13 @@
+/** Chooses the store: PostgreSQL when DATABASE_URL is set, else the SQLite file under DATA_DIR. */
+import path from 'node:path';
+import { PostgresStore } from './postgres-store';
+import { SqliteStore } from './sqlite-store';
+import type { DeliveryStore } from './store';
+
+export async function openStore(opts: { databaseUrl?: string; dataDir: string; schema?: string; onError?: (e: Error) => void }): Promise<DeliveryStore> {
+  const store: DeliveryStore = opts.databaseUrl
+    ? new PostgresStore({ connectionString: opts.databaseUrl, schema: opts.schema, onError: opts.onError })
+    : new SqliteStore(path.join(opts.dataDir, 'crm-gateway.db'));
+  await store.migrate();
+  return store;
+}

@@ -1,0 +1,216 @@
+/**
+ * PostgreSQL store for many gateway replicas. Claims are one statement with
+ * FOR UPDATE SKIP LOCKED, so replicas never block on each other's rows; the lease token
+ * fences a slow worker out of recording a result after its lease was taken over. Losing
+ * the connection never crashes the process: the pool drops broken clients and the next
+ * query reconnects.
+ */
+import crypto from 'node:crypto';
+import pg from 'pg';
+import type { StoredToken, TokenStore } from '../auth/token-store';
+import { attemptFromRow, deliveryFromRow, SELECT_COLUMNS } from './rows';
+import type { DeliveryStore } from './store';
+import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, StoreCounts } from './types';
+import { POSTGRES_MIGRATIONS } from './migrations';
+
+type Row = Record<string, unknown>;
+const MIGRATION_LOCK = 4_242_017;
+
+export interface PostgresStoreOptions {
+  connectionString: string;
+  /** Schema to use (created if missing); tests use one per test. */
+  schema?: string;
+  max?: number;
+  onError?: (e: Error) => void;
+}
+
+export class PostgresStore implements DeliveryStore {
+  readonly kind = 'postgres' as const;
+  readonly pool: pg.Pool;
+  readonly tokens: TokenStore;
+  private readonly schema: string;
+
+  constructor(opts: PostgresStoreOptions) {
+    this.schema = opts.schema ?? 'public';
+    if (!/^[a-z_][a-z0-9_]*$/.test(this.schema)) throw new Error(`invalid schema name "${this.schema}"`);
+    this.pool = new pg.Pool({
+      connectionString: opts.connectionString,
+      max: opts.max ?? 10,
+      connectionTimeoutMillis: 5000,
+      // Every connection works in our schema.
+      options: `-c search_path=${this.schema}`,
+    });
+    // An idle client whose backend was terminated emits 'error'; without a listener that
+    // would crash the process. The pool discards the client; the next query reconnects.
+    this.pool.on('error', (e) => opts.onError?.(e));
+    this.tokens = {
+      get: async (id) => {
+        const r = await this.one('SELECT token FROM oauth_tokens WHERE connector_id = $1', [id]);
+        return r ? (JSON.parse(String(r.token)) as StoredToken) : undefined;
+      },
+      set: async (id, t) => {
+        await this.pool.query('INSERT INTO oauth_tokens (connector_id, token, updated_at) VALUES ($1, $2, $3) ON CONFLICT (connector_id) DO UPDATE SET token = EXCLUDED.token, updated_at = EXCLUDED.updated_at', [id, JSON.stringify(t), Date.now()]);
+      },
+      delete: async (id) => { await this.pool.query('DELETE FROM oauth_tokens WHERE connector_id = $1', [id]); },
+    };
+  }
+
+  private async one(sql: string, params: unknown[]): Promise<Row | undefined> {
+    return (await this.pool.query(sql, params)).rows[0] as Row | undefined;
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`).catch((e: { code?: string }) => {
+      if (e.code !== '23505' && e.code !== '42P06') throw e; // created concurrently
+    });
+    await this.tx(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+      const done = new Set((await c.query('SELECT version FROM schema_migrations')).rows.map((r: Row) => Number(r.version)));
+      for (let i = 0; i < POSTGRES_MIGRATIONS.length; i++) {
+        if (done.has(i + 1)) continue;
+        await c.query(POSTGRES_MIGRATIONS[i]);
+        await c.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)', [i + 1, Date.now()]);
+      }
+    });
+  }
+
+  async enqueue(d: NewDelivery, now: number): Promise<{ delivery: Delivery; created: boolean }> {
+    const inserted = await this.one(`INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at)
+      VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $11, $11)
+      ON CONFLICT (connector_id, idempotency_key) DO NOTHING
+      RETURNING ${SELECT_COLUMNS}`, [
+      d.id, d.connectorId, d.operation, JSON.stringify(d.variables), d.file?.data ?? null,
+      d.file ? JSON.stringify({ name: d.file.name, type: d.file.type, kind: d.file.kind }) : null,
+      d.idempotencyKey ?? null, d.orderingKey ?? null, d.dependsOn ?? null, JSON.stringify(d.policy), now,
+    ]);
+    if (inserted) return { delivery: deliveryFromRow(inserted), created: true };
+    const existing = await this.one(`SELECT ${SELECT_COLUMNS} FROM deliveries WHERE connector_id = $1 AND idempotency_key = $2`, [d.connectorId, d.idempotencyKey]);
+    return { delivery: deliveryFromRow(existing!), created: false };
+  }
+
+  async claim(limit: number, now: number, leaseMs: number): Promise<Delivery[]> {
+    const token = crypto.randomUUID();
+    const { rows } = await this.pool.query(`UPDATE deliveries SET
+        ambiguous = (ambiguous OR status = 'running'),
+        status = 'running', lease_token = $1, lease_expires_at = $2, attempts = attempts + 1, updated_at = $3
+      WHERE seq IN (
+        SELECT d.seq FROM deliveries d
+        WHERE ((d.status = 'pending' AND d.next_attempt_at <= $3) OR (d.status = 'running' AND d.lease_expires_at <= $3))
+          AND (d.ordering_key IS NULL OR NOT EXISTS (
+            SELECT 1 FROM deliveries p WHERE p.ordering_key = d.ordering_key AND p.seq < d.seq AND p.status IN ('pending', 'running')))
+          AND (d.depends_on IS NULL OR EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.depends_on AND x.status = 'delivered'))
+        ORDER BY d.next_attempt_at, d.seq
+        LIMIT $4
+        FOR UPDATE SKIP LOCKED)
+      RETURNING ${SELECT_COLUMNS}`, [token, now + leaseMs, now, limit]);
+    return (rows as Row[]).map(deliveryFromRow).sort((a, b) => a.seq - b.seq);
+  }
+
+  async extendLease(id: string, token: string, until: number): Promise<boolean> {
+    const r = await this.pool.query("UPDATE deliveries SET lease_expires_at = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running'", [until, id, token]);
+    return r.rowCount === 1;
+  }
+
+  async complete(id: string, token: string, c: Completion, now: number): Promise<boolean> {
+    return this.tx(async (db) => {
+      const r = await db.query(`UPDATE deliveries SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), backoff_attempts = $3, ambiguous = $4,
+          result = COALESCE($5, result), last_error = $6, lease_token = NULL, lease_expires_at = NULL, updated_at = $7,
+          first_attempt_at = COALESCE(first_attempt_at, $8)
+        WHERE id = $9 AND lease_token = $10 AND status = 'running'`, [
+        c.status, c.nextAttemptAt ?? null, c.backoffAttempts, c.ambiguous, c.result ? JSON.stringify(c.result) : null,
+        c.error ? JSON.stringify(c.error) : null, now, c.attempts[0]?.at ?? now, id, token,
+      ]);
+      if (r.rowCount !== 1) return false;
+      const next = Number((await db.query('SELECT COALESCE(MAX(n), 0) AS n FROM delivery_attempts WHERE delivery_id = $1', [id])).rows[0].n);
+      for (const [i, a] of c.attempts.entries()) {
+        await db.query('INSERT INTO delivery_attempts (delivery_id, n, at, status, network_error, classification, reason, duration_ms, request) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+          [id, next + i + 1, a.at, a.status ?? null, a.networkError ?? null, a.classification, a.reason, a.durationMs, a.request ?? null]);
+      }
+      if (c.status === 'dead') await this.killDependents(db, id, now);
+      return true;
+    });
+  }
+
+  /** Transitively: what depends on a dead delivery can never run. */
+  private async killDependents(db: pg.PoolClient, id: string, now: number): Promise<void> {
+    await db.query(`WITH RECURSIVE doomed(id) AS (
+        SELECT id FROM deliveries WHERE depends_on = $1 AND status = 'pending'
+        UNION SELECT d.id FROM deliveries d JOIN doomed ON d.depends_on = doomed.id WHERE d.status = 'pending')
+      UPDATE deliveries SET status = 'dead', updated_at = $2,
+        last_error = jsonb_build_object('code', 'dependency_dead', 'message', 'delivery ' || depends_on || ' it depends on is dead')
+      WHERE id IN (SELECT id FROM doomed)`, [id, now]);
+  }
+
+  async release(id: string, token: string, now: number): Promise<void> {
+    await this.pool.query("UPDATE deliveries SET status = 'pending', attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL, updated_at = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running'", [now, id, token]);
+  }
+
+  async get(id: string): Promise<Delivery | undefined> {
+    const r = await this.one(`SELECT ${SELECT_COLUMNS} FROM deliveries WHERE id = $1`, [id]);
+    return r && deliveryFromRow(r);
+  }
+
+  async attempts(id: string): Promise<AttemptRow[]> {
+    return ((await this.pool.query('SELECT * FROM delivery_attempts WHERE delivery_id = $1 ORDER BY n', [id])).rows as Row[]).map(attemptFromRow);
+  }
+
+  async file(id: string): Promise<Buffer | undefined> {
+    const r = await this.one('SELECT file FROM deliveries WHERE id = $1', [id]);
+    return (r?.file as Buffer | null) ?? undefined;
+  }
+
+  async list(f: ListFilter): Promise<Delivery[]> {
+    const { rows } = await this.pool.query(`SELECT ${SELECT_COLUMNS} FROM deliveries
+      WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR connector_id = $2) AND ($3::bigint IS NULL OR seq < $3)
+      ORDER BY seq DESC LIMIT $4`, [f.status ?? null, f.connectorId ?? null, f.beforeSeq ?? null, f.limit ?? 100]);
+    return (rows as Row[]).map(deliveryFromRow);
+  }
+
+  async retry(id: string, now: number): Promise<Delivery | undefined> {
+    await this.pool.query(`WITH RECURSIVE revived(id) AS (
+        SELECT id FROM deliveries WHERE id = $1 AND status IN ('dead', 'cancelled')
+        UNION SELECT d.id FROM deliveries d JOIN revived ON d.depends_on = revived.id
+          WHERE d.status = 'dead' AND d.last_error->>'code' = 'dependency_dead')
+      UPDATE deliveries SET status = 'pending', next_attempt_at = $2, first_attempt_at = NULL, backoff_attempts = 0, updated_at = $2
+      WHERE id IN (SELECT id FROM revived)`, [id, now]);
+    return this.get(id);
+  }
+
+  async cancel(id: string, now: number): Promise<Delivery | undefined> {
+    await this.tx(async (db) => {
+      const r = await db.query("UPDATE deliveries SET status = 'cancelled', updated_at = $1 WHERE id = $2 AND status = 'pending'", [now, id]);
+      if (r.rowCount === 1) await this.killDependents(db, id, now);
+    });
+    return this.get(id);
+  }
+
+  async counts(): Promise<StoreCounts> {
+    const out: StoreCounts = { pending: 0, running: 0, delivered: 0, dead: 0, cancelled: 0 };
+    for (const r of (await this.pool.query('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status')).rows as Row[]) out[r.status as keyof StoreCounts] = Number(r.n);
+    return out;
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
