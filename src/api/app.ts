@@ -16,8 +16,14 @@ import { renderLinks } from '../operations/links';
 import type { FileInput } from '../operations/request';
 import { isOperationName, runOperation } from '../operations/run';
 import { problemHandler, notFoundHandler } from './problem';
+import { deliveryView, type DeliveryService } from '../delivery/service';
+import type { DeliveryStore } from '../delivery/store';
+import { deliveryRoutes } from './deliveries';
 
 export interface AppOptions {
+  /** Durable writes (async operations, Idempotency-Key, /v1/deliveries). */
+  deliveries?: DeliveryService;
+  store?: DeliveryStore;
   /** Largest JSON body (base64 uploads make it large). */
   jsonLimit?: string;
   maxUploadBytes?: number;
@@ -40,10 +46,15 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   app.use(express.json({ limit: opts.jsonLimit ?? '70mb', strict: true, type: ['application/json', 'application/*+json'] }));
 
   app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
-  app.get('/readyz', (_req, res) => {
+  app.get('/readyz', async (_req, res) => {
     const list = gw.list();
-    const ready = list.some((l) => l.connector);
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', connectors: { valid: list.filter((l) => l.connector).length, invalid: list.filter((l) => !l.connector).length } });
+    const storeOk = opts.store ? await opts.store.ping().then(() => true, () => false) : true;
+    const ready = storeOk && list.some((l) => l.connector);
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'not_ready',
+      connectors: { valid: list.filter((l) => l.connector).length, invalid: list.filter((l) => !l.connector).length },
+      ...(opts.store ? { store: { kind: opts.store.kind, reachable: storeOk } } : {}),
+    });
   });
 
   app.get('/v1/connectors', (_req, res) => {
@@ -73,9 +84,28 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
     const rt = gw.runtime(String(req.params.id));
     const op = String(req.params.operation);
     if (!isOperationName(op)) throw new GatewayError('operation_not_found', `unknown operation "${op}"; operations are ${OPERATIONS.join(', ')}`, { operation: op });
-    const { variables, file } = readOperationBody(req);
+    const { variables, file, dependsOn, orderingKey } = readOperationBody(req);
+    const idempotencyKey = req.get('idempotency-key');
+    const async = req.query.async === 'true' || req.query.async === '1' || /\brespond-async\b/.test(req.get('prefer') ?? '');
+    const dryRun = req.query.dry_run === 'true' || req.query.dry_run === '1';
+    if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
+      throw new GatewayError('validation_failed', 'Idempotency-Key must be 1-255 visible ASCII characters', { errors: [{ field: 'Idempotency-Key', message: 'invalid' }] });
+    }
+    if ((async || idempotencyKey || dependsOn || orderingKey) && !dryRun) {
+      if (!opts.deliveries) throw new GatewayError('bad_request', 'durable delivery is not enabled on this gateway');
+      const { delivery, created } = await opts.deliveries.accept(rt.connector.id, op, { variables, file }, { idempotencyKey, dependsOn, orderingKey }).catch(storeFailure);
+      res.setHeader('Location', `/v1/deliveries/${delivery.id}`);
+      if (!async) {
+        // A synchronous write with an Idempotency-Key: durable first, then wait briefly for the outcome.
+        const settled = await opts.deliveries.waitFor(delivery.id, rt.connector.timeoutMs * 2 + 1000);
+        res.status(settled.status === 'pending' || settled.status === 'running' ? 202 : 200).json({ ...deliveryView(settled), replayed: !created });
+        return;
+      }
+      res.status(created ? 202 : 200).json({ ...deliveryView(delivery), replayed: !created });
+      return;
+    }
     const result = await runOperation(rt, op, { variables, file }, {
-      dryRun: req.query.dry_run === 'true' || req.query.dry_run === '1',
+      dryRun,
       logger: gw.logger,
       requestId: res.locals.requestId,
       now: gw.now,
@@ -91,6 +121,8 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
     const id = await gw.completeAuthorization(req.query.state as string | undefined, req.query.code as string | undefined);
     res.json({ connector: id, authorized: true });
   });
+
+  if (opts.deliveries) app.use(deliveryRoutes(opts.deliveries));
 
   app.use(notFoundHandler);
   app.use(problemHandler(gw.logger));
@@ -110,12 +142,19 @@ function summary(l: ReturnType<Gateway['list']>[number]) {
 }
 
 /** JSON `{variables}`, or multipart with a `file` part and `variables` as a JSON field. */
-function readOperationBody(req: Request): { variables: Record<string, unknown>; file?: FileInput } {
+/** The store could not commit the write: nothing was accepted, the caller should retry. */
+function storeFailure(e: unknown): never {
+  if (e instanceof GatewayError) throw e;
+  throw new GatewayError('store_unavailable', 'the delivery store did not accept the write; nothing was stored, retry the request', {}, { cause: e });
+}
+
+function readOperationBody(req: Request): { variables: Record<string, unknown>; file?: FileInput; dependsOn?: string; orderingKey?: string } {
   let body: unknown = req.body ?? {};
   if (req.is('multipart/form-data')) {
     const raw = (req.body as Record<string, string> | undefined)?.variables;
     try {
-      body = { variables: raw ? JSON.parse(raw) : {} };
+      const fields = (req.body ?? {}) as Record<string, string>;
+      body = { variables: raw ? JSON.parse(raw) : {}, ...(fields.depends_on ? { depends_on: fields.depends_on } : {}), ...(fields.ordering_key ? { ordering_key: fields.ordering_key } : {}) };
     } catch (e) {
       throw new GatewayError('invalid_json', `multipart field "variables" is not valid JSON: ${(e as Error).message}`, { field: 'variables' });
     }
@@ -129,6 +168,7 @@ function readOperationBody(req: Request): { variables: Record<string, unknown>; 
     }));
     throw new GatewayError('validation_failed', errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors });
   }
+  const { depends_on: dependsOn, ordering_key: orderingKey } = body as { depends_on?: string; ordering_key?: string };
   const variables = { ...((body as { variables?: Record<string, unknown> }).variables ?? {}) };
   let file: FileInput | undefined;
   const kind = typeof variables.FILE_KIND === 'string' ? variables.FILE_KIND : undefined;
@@ -144,5 +184,5 @@ function readOperationBody(req: Request): { variables: Record<string, unknown>; 
     if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(data)) throw new GatewayError('validation_failed', 'variables.FILE_DATA: must be base64', { errors: [{ field: 'variables.FILE_DATA', message: 'not base64' }] });
     file = { data: Buffer.from(data, 'base64'), name: String(variables.FILE_NAME ?? 'file'), type: String(variables.FILE_TYPE ?? 'application/octet-stream'), kind: kind as FileKind | undefined };
   }
-  return { variables, file };
+  return { variables, file, dependsOn, orderingKey };
 }

@@ -4,6 +4,10 @@
  */
 import type { Server } from 'node:http';
 import { createApp } from '../api/app';
+import { openStore } from '../delivery/open';
+import { DeliveryService } from '../delivery/service';
+import type { DeliveryStore } from '../delivery/store';
+import { DeliveryWorker } from '../delivery/worker';
 import { Gateway } from '../gateway';
 import { createLogger, type Logger } from '../util/logger';
 
@@ -16,27 +20,61 @@ export interface ServeOptions {
   publicUrl?: string;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
+  /** PostgreSQL URL; default env DATABASE_URL; absent = SQLite under dataDir. */
+  databaseUrl?: string;
+  /** PostgreSQL schema (tests use one per test). */
+  databaseSchema?: string;
+  /** Deliveries in flight at once; 0 = this process only accepts, others deliver. */
+  workers?: number;
+  leaseMs?: number;
+  pollMs?: number;
+  /** Grace period for in-flight deliveries on shutdown. */
+  shutdownGraceMs?: number;
 }
 
 export interface RunningGateway {
   url: string;
   gateway: Gateway;
   server: Server;
+  store: DeliveryStore;
+  worker?: DeliveryWorker;
+  deliveries: DeliveryService;
   close(): Promise<void>;
 }
 
 export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   const env = opts.env ?? process.env;
   const logger = opts.logger ?? createLogger({ level: env.LOG_LEVEL });
+  const dataDir = opts.dataDir ?? env.DATA_DIR ?? 'data';
+  const store = await openStore({
+    databaseUrl: opts.databaseUrl ?? env.DATABASE_URL,
+    schema: opts.databaseSchema ?? env.DATABASE_SCHEMA,
+    dataDir,
+    onError: (e) => logger.warn({ err: e }, 'database connection lost; reconnecting on next use'),
+  });
   const gateway = new Gateway({
     configDir: opts.configDir ?? env.CONFIG_DIR ?? 'config',
     configFiles: opts.configFiles,
-    dataDir: opts.dataDir ?? env.DATA_DIR ?? 'data',
+    dataDir,
+    tokenStore: store.tokens,
     env,
     logger,
   });
   gateway.load();
-  const app = createApp(gateway);
+  const deliveries = new DeliveryService(store, gateway);
+  const workers = opts.workers ?? Number(env.DELIVERY_WORKERS ?? 8);
+  const worker = workers > 0 ? new DeliveryWorker({
+    store,
+    gateway,
+    logger,
+    concurrency: workers,
+    leaseMs: opts.leaseMs ?? (env.DELIVERY_LEASE_MS ? Number(env.DELIVERY_LEASE_MS) : undefined),
+    pollMs: opts.pollMs ?? (env.DELIVERY_POLL_MS ? Number(env.DELIVERY_POLL_MS) : undefined),
+    onFollowUp: (parent, op, vars) => deliveries.followUp(parent, op, vars),
+    onSettled: (d, status) => deliveries.settled(d.id, status),
+  }) : undefined;
+  deliveries.worker = worker;
+  const app = createApp(gateway, { deliveries, store });
   const host = opts.host ?? env.HOST ?? '127.0.0.1';
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(opts.port ?? Number(env.PORT ?? 3000), host, () => resolve(s));
@@ -49,14 +87,24 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   gateway.publicUrl = opts.publicUrl ?? env.PUBLIC_URL ?? url;
-  logger.info({ url, connectors: gateway.list().map((l) => `${l.id}:${l.connector ? 'valid' : 'invalid'}`) }, 'gateway listening');
+  worker?.start();
+  logger.info({ url, store: store.kind, workers, connectors: gateway.list().map((l) => `${l.id}:${l.connector ? 'valid' : 'invalid'}`) }, 'gateway listening');
+  let closing: Promise<void> | undefined;
   return {
     url,
     gateway,
     server,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
+    store,
+    worker,
+    deliveries,
+    // Graceful: stop accepting, let in-flight deliveries finish (or give them back), close the store.
+    close: () => (closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await worker?.stop(opts.shutdownGraceMs ?? Number(env.SHUTDOWN_GRACE_MS ?? 10_000));
       server.closeAllConnections();
-    }),
+      await closed;
+      await store.close();
+    })()),
   };
 }

@@ -9,7 +9,8 @@ import type { RetryPolicy } from '../config/types';
 export type Classification =
   | { kind: 'ok'; reason: string }
   | { kind: 'not_found'; reason: string }
-  | { kind: 'retry'; reason: string; waitMs: number }
+  /** `fromRetryAfter`: the CRM named the wait; such a retry does not use up an attempt. */
+  | { kind: 'retry'; reason: string; waitMs: number; fromRetryAfter?: boolean }
   | { kind: 'fail'; reason: string };
 
 export interface ResponseFacts {
@@ -37,7 +38,7 @@ export function classify(res: ResponseFacts, policy: RetryPolicy, at: AttemptFac
   if (res.status === undefined) {
     const what = `no response from the CRM (${res.networkError ?? 'network error'})`;
     if (!policy.retryNetworkErrors) return { kind: 'fail', reason: `${what}; network retries are off` };
-    return retryOrGiveUp(what, backoffMs(at.attempt, policy, at.random), policy, at);
+    return scheduleRetry(what, backoffMs(at.attempt, policy, at.random), policy, at);
   }
   const status = res.status;
   // Configured "no match" statuses win over success: a 204 on a search means nothing found.
@@ -48,12 +49,14 @@ export function classify(res: ResponseFacts, policy: RetryPolicy, at: AttemptFac
   }
   const retryAfter = policy.honourRetryAfter ? parseRetryAfter(res.headers?.['retry-after'], at.now ?? Date.now()) : undefined;
   if (retryAfter !== undefined) {
-    return retryOrGiveUp(`HTTP ${status}, Retry-After ${Math.round(retryAfter / 1000)} s`, Math.min(retryAfter, policy.maxDelayMs), policy, at);
+    const c = scheduleRetry(`HTTP ${status}, Retry-After ${Math.round(retryAfter / 1000)} s`, Math.min(retryAfter, policy.maxDelayMs), policy, at);
+    return c.kind === 'retry' ? { ...c, fromRetryAfter: true } : c;
   }
-  return retryOrGiveUp(`HTTP ${status} is retryable`, backoffMs(at.attempt, policy, at.random), policy, at);
+  return scheduleRetry(`HTTP ${status} is retryable`, backoffMs(at.attempt, policy, at.random), policy, at);
 }
 
-function retryOrGiveUp(what: string, waitMs: number, policy: RetryPolicy, at: AttemptFacts): Classification {
+/** Retry after `waitMs`, unless max_attempts or the deadline says to give up. */
+export function scheduleRetry(what: string, waitMs: number, policy: RetryPolicy, at: AttemptFacts): Classification {
   if (policy.maxAttempts !== undefined && at.attempt >= policy.maxAttempts) {
     return { kind: 'fail', reason: `${what}; gave up after ${at.attempt} attempt${at.attempt === 1 ? '' : 's'} (max_attempts)` };
   }

@@ -2,7 +2,7 @@
  * One endpoint call: render → auth → send → (401: refresh once, resend once) → classify.
  * Records an attempt line for the caller and a log line per CRM call.
  */
-import type { CompiledEndpoint } from '../config/types';
+import type { CompiledEndpoint, RetryPolicy } from '../config/types';
 import { classify, type Classification } from '../http/classify';
 import { send, type CrmResponse } from '../http/send';
 import type { Logger } from '../util/logger';
@@ -32,6 +32,10 @@ export interface CallOptions {
   requestId?: string;
   attempts: AttemptRecord[];
   now?: () => number;
+  /** For durable deliveries: which try this is and how long since the first, for backoff and deadline. */
+  attempt?: { attempt: number; elapsedMs: number };
+  /** The policy stored with a durable delivery (a config reload does not change writes in flight). */
+  policy?: RetryPolicy;
 }
 
 export async function callEndpoint(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Record<string, unknown>, file: FileInput | undefined, opts: CallOptions): Promise<CallResult> {
@@ -50,7 +54,7 @@ async function sendWithAuth(rt: ConnectorRuntime, request: RenderedRequest, opts
   await rt.auth.apply(headers);
   const response = await send(rt.http, request, headers);
   const now = opts.now?.() ?? Date.now();
-  const classification = classify(response, rt.connector.retry, { attempt: 1, elapsedMs: 0, notFoundStatuses: ep.notFoundStatuses, now });
+  const classification = classify(response, opts.policy ?? rt.connector.retry, { attempt: opts.attempt?.attempt ?? 1, elapsedMs: opts.attempt?.elapsedMs ?? 0, notFoundStatuses: ep.notFoundStatuses, now });
   const line = `${request.method} ${redact(stripQuery(request.url))}`;
   opts.attempts.push({
     operation: ep.operation,

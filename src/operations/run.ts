@@ -4,7 +4,7 @@
  * when files stay in external storage, attachment by ID or URL, comment after upload), and
  * turns CRM failures into problem details that say what happened and why.
  */
-import { OPERATIONS, type CompiledEndpoint, type OperationName } from '../config/types';
+import { OPERATIONS, type CompiledEndpoint, type OperationName, type RetryPolicy } from '../config/types';
 import { GatewayError } from '../errors';
 import { extract } from '../http/extract';
 import { renderLongText } from '../template/long-text';
@@ -27,6 +27,13 @@ export interface OperationOptions {
   logger: Logger;
   requestId?: string;
   now?: () => number;
+  attempt?: { attempt: number; elapsedMs: number };
+  policy?: RetryPolicy;
+  /**
+   * After an upload with "add comment": run the comment now ('inline', the synchronous API)
+   * or hand its variables to the caller ('defer', durable delivery enqueues it as its own write).
+   */
+  followUp?: 'inline' | ((variables: Record<string, unknown>) => Promise<void>);
 }
 
 export type Outcome = 'ok' | 'not_found' | 'dry_run' | 'link_only';
@@ -137,7 +144,9 @@ async function afterUpload(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Rec
   if (ep.upload!.addComment) {
     const link = { ...vars, ATTACHMENT_ID: result.ids.ATTACHMENT_ID, ATTACHMENT_URL: result.ids.ATTACHMENT_URL ?? vars.FILE_URL };
     const body = renderLongText(ep.upload!.commentTemplate, link, rt.connector.settings.convertTextToHtml);
-    result.follow_up = await runOperation(rt, 'add_comment', { variables: { ...pickRequest(vars), COMMENT_BODY: body } }, opts);
+    const commentVars = { ...pickRequest(vars), ATTACHMENT_ID: link.ATTACHMENT_ID, ATTACHMENT_URL: link.ATTACHMENT_URL, COMMENT_BODY: body };
+    if (typeof opts.followUp === 'function') await opts.followUp(commentVars);
+    else result.follow_up = await runOperation(rt, 'add_comment', { variables: commentVars }, opts);
   }
   return result;
 }
@@ -174,7 +183,7 @@ function failure(ep: CompiledEndpoint, call: CallResult, attempts: AttemptRecord
     return new GatewayError('crm_unreachable', `${ep.operation}: ${classification.reason}`, { ...ext, ...(classification.kind === 'retry' ? { retry_after_ms: classification.waitMs } : {}) });
   }
   if (classification.kind === 'retry') {
-    return new GatewayError('crm_retry_later', `${ep.operation}: ${classification.reason}; retry in ${Math.ceil(classification.waitMs / 1000)} s`, { ...ext, retry_after_ms: classification.waitMs });
+    return new GatewayError('crm_retry_later', `${ep.operation}: ${classification.reason}; retry in ${Math.ceil(classification.waitMs / 1000)} s`, { ...ext, retry_after_ms: classification.waitMs, ...(classification.fromRetryAfter ? { from_retry_after: true } : {}) });
   }
   return new GatewayError('crm_request_failed', `${ep.operation}: ${extra ?? classification.reason}`, ext);
 }

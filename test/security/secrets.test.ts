@@ -70,6 +70,7 @@ test('secrets appear in no response, error, preview or log line', async () => {
   for (const s of secrets) expect({ secret: s.slice(0, 6), found: all.includes(s) }).toEqual({ secret: s.slice(0, 6), found: false });
   // The masking is visible, so people know something was there.
   expect(all).toContain('****');
-  expect(fs.existsSync(path.join(h.dir, 'data', 'oauth-tokens.json'))).toBe(true);
-  expect(fs.statSync(path.join(h.dir, 'data', 'oauth-tokens.json')).mode & 0o077).toBe(0);
+  // Tokens persist in the store, whose file only its owner can read.
+  expect(await h.gw.store.tokens.get('zd-cc')).toMatchObject({ access_token: expect.any(String) });
+  expect(fs.statSync(path.join(h.dir, 'data', 'crm-gateway.db')).mode & 0o077).toBe(0);
 });

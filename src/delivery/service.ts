@@ -1,0 +1,180 @@
+/**
+ * Accepting durable writes: validate now (a bad write is a 4xx today, not a dead letter
+ * next week), commit to the store, wake the worker. Also the views the API shows.
+ */
+import crypto from 'node:crypto';
+import type { OperationName } from '../config/types';
+import { GatewayError, isGatewayError } from '../errors';
+import type { Gateway } from '../gateway';
+import { buildRequest, type FileInput } from '../operations/request';
+import { checkVariables, prepareVariables } from '../operations/variables';
+import { redactDeep } from '../util/redact';
+import type { DeliveryStore } from './store';
+import { DELIVERY_STATUSES, type Delivery, type DeliveryStatus } from './types';
+import type { DeliveryWorker } from './worker';
+
+/** Ids a write may wait for from the delivery it depends on. */
+const PRODUCED_IDS = new Set(['ACCOUNT_ID', 'RECORD_ID', 'ATTACHMENT_ID', 'ATTACHMENT_URL']);
+
+export interface AcceptOptions {
+  idempotencyKey?: string;
+  dependsOn?: string;
+  orderingKey?: string;
+}
+
+export class DeliveryService {
+  worker?: DeliveryWorker;
+  private waiters = new Map<string, Array<() => void>>();
+
+  constructor(private readonly store: DeliveryStore, private readonly gateway: Gateway) {}
+
+  async accept(connectorId: string, op: OperationName, input: { variables?: unknown; file?: FileInput }, o: AcceptOptions = {}): Promise<{ delivery: Delivery; created: boolean }> {
+    const rt = this.gateway.runtime(connectorId);
+    const ep = rt.connector.endpoints.get(op);
+    if (!ep || !ep.usable) throw new GatewayError('operation_not_configured', `connector ${connectorId} has no usable ${op} endpoint`, { operation: op });
+    const variables = { ...checkVariables(input.variables, rt.connector) };
+    if (op === 'upload_file' && ep.upload?.encoding === 'base64' && input.file && variables.FILE_DATA === undefined) variables.FILE_DATA = input.file.data.toString('base64');
+    const kind = input.file?.kind ?? variables.FILE_KIND;
+    if (op === 'upload_file' && typeof kind === 'string' && !ep.upload!.fileKinds.has(kind as never)) {
+      throw new GatewayError('file_kind_not_accepted', `connector ${connectorId} does not send ${kind} files to the CRM`, { field: 'variables.FILE_KIND' });
+    }
+    let dependency: Delivery | undefined;
+    if (o.dependsOn) {
+      dependency = await this.store.get(o.dependsOn);
+      if (!dependency) throw new GatewayError('validation_failed', `depends_on: no delivery ${o.dependsOn}`, { errors: [{ field: 'depends_on', message: 'unknown delivery' }] });
+    }
+    this.validate(connectorId, op, variables, input.file, dependency);
+    const id = crypto.randomUUID();
+    const recordKey = variables.RECORD_ID !== undefined && variables.RECORD_ID !== '' ? `${connectorId}:record:${String(variables.RECORD_ID)}` : undefined;
+    const orderingKey = o.orderingKey ?? dependency?.orderingKey ?? recordKey ?? (op.startsWith('create_') ? `${connectorId}:delivery:${id}` : undefined);
+    const r = await this.store.enqueue({
+      id,
+      connectorId,
+      operation: op,
+      variables: op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables,
+      file: input.file && ep.upload?.encoding !== 'base64' ? { data: input.file.data, name: input.file.name, type: input.file.type, kind: input.file.kind } : undefined,
+      idempotencyKey: o.idempotencyKey,
+      orderingKey,
+      dependsOn: o.dependsOn,
+      policy: rt.connector.retry,
+    }, this.gateway.now());
+    if (r.created) this.worker?.nudge();
+    return r;
+  }
+
+  /** Renders the request as the worker will (minus ids a dependency will provide). */
+  private validate(connectorId: string, op: OperationName, variables: Record<string, unknown>, file: FileInput | undefined, dependency: Delivery | undefined): void {
+    const rt = this.gateway.runtime(connectorId);
+    const ep = rt.connector.endpoints.get(op)!;
+    const placeholders = dependency ? Object.fromEntries([...PRODUCED_IDS].filter((k) => variables[k] === undefined).map((k) => [k, `pending-${k}`])) : {};
+    try {
+      const prepared = prepareVariables({ ...placeholders, ...variables }, rt.connector, ep);
+      buildRequest(rt.connector, ep, prepared, file);
+    } catch (e) {
+      if (isGatewayError(e)) throw e;
+      throw new GatewayError('validation_failed', (e as Error).message);
+    }
+  }
+
+  async followUp(parent: Delivery, op: OperationName, variables: Record<string, unknown>): Promise<void> {
+    await this.accept(parent.connectorId, op, { variables }, { idempotencyKey: `${parent.id}:${op}`, orderingKey: parent.orderingKey });
+  }
+
+  /** Called by the worker when a delivery's attempt was recorded. */
+  settled(id: string, _status: string): void {
+    const w = this.waiters.get(id);
+    if (!w) return;
+    this.waiters.delete(id);
+    w.forEach((f) => f());
+  }
+
+  /**
+   * Waits until the delivery is final or `timeoutMs` passes. Woken by this process's worker;
+   * polls as well, since another replica may be the one delivering it.
+   */
+  async waitFor(id: string, timeoutMs: number): Promise<Delivery> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const d = await this.get(id);
+      if (d.status === 'delivered' || d.status === 'dead' || d.status === 'cancelled' || Date.now() >= deadline) return d;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, Math.min(100, Math.max(1, deadline - Date.now())));
+        const list = this.waiters.get(id) ?? [];
+        list.push(done);
+        this.waiters.set(id, list);
+        function done() { clearTimeout(t); resolve(); }
+      });
+    }
+  }
+
+  async get(id: string): Promise<Delivery> {
+    const d = await this.store.get(id);
+    if (!d) throw new GatewayError('not_found', `no delivery ${id}`);
+    return d;
+  }
+
+  async list(q: { status?: string; connector?: string; limit?: string; before?: string }): Promise<Delivery[]> {
+    if (q.status !== undefined && !(DELIVERY_STATUSES as readonly string[]).includes(q.status)) {
+      throw new GatewayError('validation_failed', `status must be one of ${DELIVERY_STATUSES.join(', ')}`, { errors: [{ field: 'status', message: 'unknown status' }] });
+    }
+    const limit = q.limit === undefined ? 100 : Number(q.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new GatewayError('validation_failed', 'limit must be an integer from 1 to 1000', { errors: [{ field: 'limit', message: 'out of range' }] });
+    const before = q.before === undefined ? undefined : Number(q.before);
+    if (before !== undefined && !Number.isInteger(before)) throw new GatewayError('validation_failed', 'before must be a cursor from a previous page', { errors: [{ field: 'before', message: 'not a cursor' }] });
+    return this.store.list({ status: q.status as DeliveryStatus | undefined, connectorId: q.connector, limit, beforeSeq: before });
+  }
+
+  async retry(id: string): Promise<Delivery> {
+    const before = await this.get(id);
+    if (before.status !== 'dead' && before.status !== 'cancelled') throw new GatewayError('conflict', `delivery ${id} is ${before.status}; only dead or cancelled deliveries can be replayed`);
+    const d = (await this.store.retry(id, this.gateway.now()))!;
+    this.worker?.nudge();
+    return d;
+  }
+
+  async cancel(id: string): Promise<Delivery> {
+    const before = await this.get(id);
+    if (before.status !== 'pending') throw new GatewayError('conflict', `delivery ${id} is ${before.status}; only pending deliveries can be cancelled`);
+    return (await this.store.cancel(id, this.gateway.now()))!;
+  }
+
+  async history(id: string) {
+    return this.store.attempts(id);
+  }
+}
+
+function withoutFileData(v: Record<string, unknown>): Record<string, unknown> {
+  const { FILE_DATA: _f, ...rest } = v;
+  return rest;
+}
+
+/** The API view: ISO times, snake_case, secrets redacted, the file summarised. */
+export function deliveryView(d: Delivery, history?: Awaited<ReturnType<DeliveryStore['attempts']>>) {
+  const iso = (t?: number) => (t === undefined ? undefined : new Date(t).toISOString());
+  const variables = { ...d.variables };
+  if (typeof variables.FILE_DATA === 'string') variables.FILE_DATA = `<base64, ${variables.FILE_DATA.length} characters>`;
+  return redactDeep({
+    id: d.id,
+    connector: d.connectorId,
+    operation: d.operation,
+    status: d.status,
+    attempts: d.attempts,
+    created_at: iso(d.createdAt),
+    updated_at: iso(d.updatedAt),
+    first_attempt_at: iso(d.firstAttemptAt),
+    next_attempt_at: d.status === 'pending' ? iso(d.nextAttemptAt) : undefined,
+    deadline_at: iso((d.firstAttemptAt ?? d.createdAt) + d.policy.deadlineMs),
+    idempotency_key: d.idempotencyKey,
+    ordering_key: d.orderingKey,
+    depends_on: d.dependsOn,
+    variables,
+    file: d.fileMeta,
+    result: d.result,
+    last_error: d.lastError,
+    retry_policy: { profile: d.policy.profile, retryable_statuses: d.policy.retryableStatuses, deadline_hours: d.policy.deadlineMs / 3_600_000 },
+    cursor: d.seq,
+    ...(history ? {
+      history: history.map((a) => ({ n: a.n, at: new Date(a.at).toISOString(), request: a.request, status: a.status, network_error: a.networkError, classification: a.classification, reason: a.reason, duration_ms: a.durationMs })),
+    } : {}),
+  });
+}

@@ -1,0 +1,203 @@
+/**
+ * Delivers what the store holds: claims due deliveries in batches, runs each through the
+ * same pipeline as synchronous calls (under the policy stored with the delivery), and
+ * records the outcome fenced by the claim token. Keeps its leases alive while a call is in
+ * flight. On stop: claims nothing more, lets in-flight work finish within the grace period,
+ * then gives back what is left without counting an attempt.
+ */
+import type { Gateway } from '../gateway';
+import { isGatewayError } from '../errors';
+import type { OperationName } from '../config/types';
+import { runOperation } from '../operations/run';
+import { REQUEST_VARIABLE_SET } from '../template/variables';
+import type { Logger } from '../util/logger';
+import { decide, type AttemptOutcome } from './decide';
+import type { DeliveryStore } from './store';
+import type { Delivery } from './types';
+
+export interface WorkerOptions {
+  store: DeliveryStore;
+  gateway: Gateway;
+  logger: Logger;
+  now?: () => number;
+  random?: () => number;
+  /** Deliveries in flight at once in this process. */
+  concurrency?: number;
+  leaseMs?: number;
+  /** Idle wait between claims when nothing was due (a new enqueue wakes the worker at once). */
+  pollMs?: number;
+  /** Enqueues the comment that follows an upload (set by the delivery service). */
+  onFollowUp?: (parent: Delivery, operation: OperationName, variables: Record<string, unknown>) => Promise<void>;
+  onSettled?: (d: Delivery, status: string) => void;
+}
+
+/** Creates whose retry should first look for what the lost attempt may have created. */
+const FIND_BEFORE_CREATE: Partial<Record<OperationName, OperationName>> = { create_account: 'find_account', create_record: 'find_record' };
+
+export class DeliveryWorker {
+  private running = false;
+  private inflight = new Map<string, Promise<void>>();
+  private wake?: () => void;
+  private loopDone?: Promise<void>;
+  private readonly now: () => number;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+
+  constructor(private readonly o: WorkerOptions) {
+    this.now = o.now ?? Date.now;
+    this.concurrency = o.concurrency ?? 8;
+    this.leaseMs = o.leaseMs ?? 60_000;
+    this.pollMs = o.pollMs ?? 250;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** Something was enqueued: claim now instead of at the next poll. */
+  nudge(): void {
+    this.wake?.();
+  }
+
+  get busy(): number {
+    return this.inflight.size;
+  }
+
+  /**
+   * Without the background loop: claims and delivers everything due now, repeatedly, until
+   * nothing is due. For tests on a fake clock and for benchmarks.
+   */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const claimed = await this.o.store.claim(this.concurrency, this.now(), this.leaseMs);
+      if (claimed.length === 0) return total;
+      total += claimed.length;
+      await Promise.all(claimed.map((d) => this.deliver(d)));
+    }
+  }
+
+  async stop(graceMs = 10_000): Promise<void> {
+    this.running = false;
+    this.nudge();
+    await this.loopDone;
+    const all = Promise.all(this.inflight.values());
+    const timedOut = await Promise.race([all.then(() => false), sleep(graceMs).then(() => true)]);
+    if (timedOut) this.o.logger.warn({ in_flight: this.inflight.size }, 'delivery worker: grace period over; leases of unfinished work expire and it is retried');
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      const free = this.concurrency - this.inflight.size;
+      let claimed: Delivery[] = [];
+      if (free > 0) {
+        try {
+          claimed = await this.o.store.claim(free, this.now(), this.leaseMs);
+          failures = 0;
+        } catch (e) {
+          // Store unreachable (e.g. PostgreSQL failover): nothing is lost, try again shortly.
+          failures++;
+          this.o.logger.error({ err: e, failures }, 'delivery worker: claim failed');
+          await this.idle(Math.min(5000, 100 * 2 ** failures));
+          continue;
+        }
+      }
+      for (const d of claimed) {
+        const p = this.deliver(d).finally(() => { this.inflight.delete(d.id); this.nudge(); });
+        this.inflight.set(d.id, p);
+      }
+      if (claimed.length === 0 || this.inflight.size >= this.concurrency) await this.idle(this.pollMs);
+    }
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() { clearTimeout(t); resolve(); }
+      this.wake = () => { this.wake = undefined; done(); };
+    });
+  }
+
+  private async deliver(d: Delivery): Promise<void> {
+    const token = d.leaseToken!;
+    const heartbeat = setInterval(() => {
+      this.o.store.extendLease(d.id, token, this.now() + this.leaseMs).catch(() => undefined);
+    }, Math.max(1000, this.leaseMs / 3));
+    try {
+      const outcome = await this.attempt(d);
+      const completion = decide(d, outcome, this.now(), this.o.random);
+      const recorded = await this.recordWithRetry(d, token, completion);
+      this.o.logger[completion.status === 'dead' ? 'warn' : 'info']({
+        delivery: d.id, connector: d.connectorId, operation: d.operation, attempt: d.attempts, status: completion.status,
+        reason: completion.error?.message, next_attempt_at: completion.status === 'pending' ? new Date(completion.nextAttemptAt!).toISOString() : undefined,
+        fenced_out: !recorded,
+      }, 'delivery attempt');
+      if (recorded) this.o.onSettled?.(d, completion.status);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  /** The result of a CRM call must not be lost to a store hiccup: retry recording briefly. */
+  private async recordWithRetry(d: Delivery, token: string, completion: Parameters<DeliveryStore['complete']>[2]): Promise<boolean> {
+    for (let i = 0; ; i++) {
+      try {
+        return await this.o.store.complete(d.id, token, completion, this.now());
+      } catch (e) {
+        if (i >= 20 || !this.running && i >= 3) {
+          this.o.logger.error({ err: e, delivery: d.id }, 'delivery worker: could not record the outcome; the lease will expire and the delivery is retried (as ambiguous)');
+          return false;
+        }
+        await sleep(Math.min(2000, 50 * 2 ** i));
+      }
+    }
+  }
+
+  private async attempt(d: Delivery): Promise<AttemptOutcome> {
+    const attempts: AttemptOutcome['attempts'] = [];
+    try {
+      const rt = this.o.gateway.runtime(d.connectorId);
+      const variables = await this.variablesFor(d);
+      const file = d.fileMeta ? { ...d.fileMeta, kind: d.fileMeta.kind as never, data: (await this.o.store.file(d.id)) ?? Buffer.alloc(0) } : undefined;
+      const opts = {
+        logger: this.o.logger,
+        requestId: d.id,
+        now: this.now,
+        policy: d.policy,
+        attempt: { attempt: d.backoffAttempts + 1, elapsedMs: this.now() - (d.firstAttemptAt ?? this.now()) },
+      };
+      const find = FIND_BEFORE_CREATE[d.operation];
+      if (d.ambiguous && find && rt.connector.endpoints.get(find)?.usable) {
+        // The last try may have created it: look before creating again, so a retry never duplicates.
+        const found = await runOperation(rt, find, { variables }, opts);
+        attempts.push(...found.attempts);
+        if (found.outcome === 'ok') return { ok: true, result: { ids: found.ids, outcome: 'ok', recovered_by: find }, attempts };
+      }
+      const r = await runOperation(rt, d.operation, { variables, file }, {
+        ...opts,
+        followUp: (vars) => this.o.onFollowUp?.(d, 'add_comment', vars) ?? Promise.resolve(),
+      });
+      attempts.push(...r.attempts);
+      return { ok: true, result: { ids: r.ids, outcome: r.outcome }, attempts };
+    } catch (error) {
+      if (isGatewayError(error) && Array.isArray(error.extensions.attempts)) attempts.push(...(error.extensions.attempts as AttemptOutcome['attempts']));
+      return { ok: false, error, attempts };
+    }
+  }
+
+  /** The ids a dependency produced fill in what this write was accepted without. */
+  private async variablesFor(d: Delivery): Promise<Record<string, unknown>> {
+    if (!d.dependsOn) return d.variables;
+    const dep = await this.o.store.get(d.dependsOn);
+    const ids = Object.entries(dep?.result?.ids ?? {}).filter(([k]) => REQUEST_VARIABLE_SET.has(k));
+    return { ...Object.fromEntries(ids), ...d.variables };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
