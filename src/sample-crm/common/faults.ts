@@ -185,8 +185,10 @@ export class FaultRegistry {
       };
       if (spec.delayMs && spec.delayMs > 0) {
         const timer = setTimeout(act, spec.delayMs);
-        // A client that gives up during the delay must not leave a timer serving a dead socket.
-        res.on('close', () => clearTimeout(timer));
+        // A slow CRM still acts on a request whose client gave up (that is what makes a
+        // timeout ambiguous), so a delay-only fault serves it anyway; an injected answer for a
+        // client that is gone is simply dropped.
+        if (spec.status !== undefined || spec.drop) res.on('close', () => clearTimeout(timer));
       } else {
         act();
       }
