@@ -29,9 +29,11 @@ export class PostgresStore implements DeliveryStore {
   readonly pool: pg.Pool;
   readonly tokens: TokenStore;
   private readonly schema: string;
+  private readonly onError?: (e: Error) => void;
 
   constructor(opts: PostgresStoreOptions) {
     this.schema = opts.schema ?? 'public';
+    this.onError = opts.onError;
     if (!/^[a-z_][a-z0-9_]*$/.test(this.schema)) throw new Error(`invalid schema name "${this.schema}"`);
     this.pool = new pg.Pool({
       connectionString: opts.connectionString,
@@ -61,16 +63,24 @@ export class PostgresStore implements DeliveryStore {
 
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A backend terminated while this client is checked out emits 'error' between queries;
+    // unheard, that would crash the process. The failing query rejects on its own.
+    const onError = (e: Error) => this.onError?.(e);
+    client.on('error', onError);
+    let failed: Error | undefined;
     try {
       await client.query('BEGIN');
       const out = await fn(client);
       await client.query('COMMIT');
       return out;
     } catch (e) {
+      failed = e as Error;
       await client.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
-      client.release();
+      client.off('error', onError);
+      // After a failure the connection may be broken: discard it rather than reuse it.
+      client.release(failed);
     }
   }
 
