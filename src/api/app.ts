@@ -77,10 +77,24 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
 
   app.get('/v1/connectors/:id/links', (req, res) => {
     const c = gw.connector(String(req.params.id));
+    const repeated = Object.entries(req.query).filter(([, v]) => typeof v !== 'string').map(([k]) => k);
+    if (repeated.length) {
+      throw new GatewayError('validation_failed', `give each lookup variable once: ${repeated.join(', ')}`, { errors: repeated.map((field) => ({ field, message: 'repeated' })) });
+    }
     res.json({ links: renderLinks(c, req.query as Record<string, string>) });
   });
 
-  app.post('/v1/connectors/:id/operations/:operation', upload.single('file'), async (req, res) => {
+  // multer's parser (busboy) throws plain errors on a malformed body: those are the client's fault.
+  const readMultipart: express.RequestHandler = (req, res, next) => {
+    upload.single('file')(req, res, (err: unknown) => {
+      if (!err) return next();
+      const e = err as { code?: string; message?: string };
+      if (typeof e.code === 'string' && e.code.startsWith('LIMIT_')) return next(err);
+      next(new GatewayError('bad_request', `the multipart body could not be read: ${e.message ?? 'malformed'}`));
+    });
+  };
+
+  app.post('/v1/connectors/:id/operations/:operation', readMultipart, async (req, res) => {
     const rt = gw.runtime(String(req.params.id));
     const op = String(req.params.operation);
     if (!isOperationName(op)) throw new GatewayError('operation_not_found', `unknown operation "${op}"; operations are ${OPERATIONS.join(', ')}`, { operation: op });

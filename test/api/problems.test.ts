@@ -53,7 +53,7 @@ test('config errors are listed with file:line on the connector and in the 500', 
 
 test('health and readiness', async () => {
   expect((await h.get('/healthz')).body).toEqual({ status: 'ok' });
-  expect((await h.get('/readyz')).body).toEqual({ status: 'ready', connectors: { valid: 1, invalid: 1 } });
+  expect((await h.get('/readyz')).body).toEqual({ status: 'ready', connectors: { valid: 1, invalid: 1 }, store: { kind: 'sqlite', reachable: true } });
 });
 
 test('a thousand garbage bodies later the server still answers', async () => {
@@ -66,4 +66,18 @@ test('a thousand garbage bodies later the server still answers', async () => {
     }
   }
   expect((await h.get('/healthz')).status).toBe(200);
+});
+
+test('malformed multipart and an unsupported charset are client errors, not 500s', async () => {
+  const bad = await fetch(`${h.gw.url}${OP}/upload_file`, { method: 'POST', headers: { 'Content-Type': 'multipart/form-data; boundary=xyz' }, body: '--xyz\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nunterminated' });
+  expect(bad.status).toBe(400);
+  expect(((await bad.json()) as any).code).toBe('bad_request');
+  const charset = await fetch(`${h.gw.url}${OP}/find_account`, { method: 'POST', headers: { 'Content-Type': 'application/json; charset=klingon' }, body: '{}' });
+  expect(charset.status).toBe(415);
+});
+
+test('a lookup variable given twice is a 422 naming it', async () => {
+  const r = await raw('GET', '/v1/connectors/zendesk/links?ACCOUNT_ID=1&ACCOUNT_ID=2');
+  expect(r.status).toBe(422);
+  expect(r.body.errors).toEqual([{ field: 'ACCOUNT_ID', message: 'repeated' }]);
 });
