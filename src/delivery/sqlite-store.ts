@@ -83,19 +83,24 @@ export class SqliteStore implements DeliveryStore {
   async claim(limit: number, now: number, leaseMs: number): Promise<Delivery[]> {
     const token = crypto.randomUUID();
     return this.db.transaction(() => {
-      const rows = this.stmt(`UPDATE deliveries SET
-          ambiguous = CASE WHEN status = 'running' THEN 1 ELSE ambiguous END,
-          status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
+      // Two index-driven statements rather than one OR: with an OR, SQLite scans the whole
+      // table, and claim time would grow with the backlog. First work of crashed workers…
+      const reclaimed = this.stmt(`UPDATE deliveries SET ambiguous = 1, status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
+        WHERE seq IN (SELECT seq FROM deliveries INDEXED BY deliveries_leased WHERE status = 'running' AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?)
+        RETURNING ${SELECT_COLUMNS}`).all(token, now + leaseMs, now, now, limit) as Row[];
+      // …then due pending work whose predecessors (same ordering key) and dependency are done.
+      const due = reclaimed.length >= limit ? [] : this.stmt(`UPDATE deliveries SET status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
         WHERE seq IN (
-          SELECT d.seq FROM deliveries d
-          WHERE ((d.status = 'pending' AND d.next_attempt_at <= ?) OR (d.status = 'running' AND d.lease_expires_at <= ?))
+          SELECT d.seq FROM deliveries d INDEXED BY deliveries_due
+          WHERE d.status = 'pending' AND d.next_attempt_at <= ?
             AND (d.ordering_key IS NULL OR NOT EXISTS (
-              SELECT 1 FROM deliveries p WHERE p.ordering_key = d.ordering_key AND p.seq < d.seq AND p.status IN ('pending', 'running')))
+              SELECT 1 FROM deliveries p INDEXED BY deliveries_ordering
+              WHERE p.ordering_key = d.ordering_key AND p.seq < d.seq AND p.status IN ('pending', 'running')))
             AND (d.depends_on IS NULL OR EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.depends_on AND x.status = 'delivered'))
           ORDER BY d.next_attempt_at, d.seq
           LIMIT ?)
-        RETURNING ${SELECT_COLUMNS}`).all(token, now + leaseMs, now, now, now, limit) as Row[];
-      return rows.map(deliveryFromRow).sort((a, b) => a.seq - b.seq);
+        RETURNING ${SELECT_COLUMNS}`).all(token, now + leaseMs, now, now, limit - reclaimed.length) as Row[];
+      return [...reclaimed, ...due].map(deliveryFromRow).sort((a, b) => a.seq - b.seq);
     }).immediate();
   }
 

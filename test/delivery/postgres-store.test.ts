@@ -9,6 +9,10 @@ storeContract('PostgreSQL', async () => {
   const open: DeliveryStore[] = [];
   const make = async () => { const s = new PostgresStore({ connectionString: PG_URL, schema, max: 4 }); await s.migrate(); open.push(s); return s; };
   return {
+    columns: async (table) => {
+      const r = await (open[0] as PostgresStore).pool.query('SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2', [schema, table]);
+      return r.rows.map((x: { column_name: string }) => x.column_name);
+    },
     create: make,
     shared: make,
     async destroy() {

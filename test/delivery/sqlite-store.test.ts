@@ -11,6 +11,11 @@ storeContract('SQLite', () => {
   const open: DeliveryStore[] = [];
   const make = async () => { const s = new SqliteStore(file); await s.migrate(); open.push(s); return s; };
   return {
+    columns: async (table) => {
+      const Database = (await import('better-sqlite3')).default;
+      const db = new Database(file, { readonly: true });
+      try { return (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name); } finally { db.close(); }
+    },
     create: make,
     shared: make,
     async destroy() {

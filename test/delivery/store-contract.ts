@@ -6,8 +6,11 @@ import crypto from 'node:crypto';
 import { DEFAULT_RETRY_POLICY } from '../../src/config/retry-policy';
 import type { DeliveryStore } from '../../src/delivery/store';
 import type { Completion, NewDelivery } from '../../src/delivery/types';
+import { SELECT_COLUMNS } from '../../src/delivery/rows';
 
 export interface StoreFactory {
+  /** Column names of a table, from the database's own catalogue. */
+  columns(table: string): Promise<string[]>;
   /** A fresh, migrated store; `shared` = another handle on the same database (another replica). */
   create(): Promise<DeliveryStore>;
   shared(): Promise<DeliveryStore>;
@@ -140,6 +143,13 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
       expect(await s.counts()).toEqual({ pending: 1, running: 0, delivered: 0, dead: 1, cancelled: 1 });
       const [c] = await s.claim(1, T0, LEASE);
       expect((await s.cancel(c.id, T0 + 2))!.status).toBe('running');
+    });
+
+    it('the migrated schema has exactly the columns the code reads and writes', async () => {
+      const expected = [...SELECT_COLUMNS.split(', '), 'file'].sort();
+      expect((await f!.columns('deliveries')).sort()).toEqual(expected);
+      expect((await f!.columns('delivery_attempts')).sort()).toEqual(['at', 'classification', 'delivery_id', 'duration_ms', 'n', 'network_error', 'reason', 'request', 'status']);
+      expect((await f!.columns('oauth_tokens')).sort()).toEqual(['connector_id', 'token', 'updated_at']);
     });
 
     it('tokens persist per connector', async () => {

@@ -13,7 +13,7 @@ test('the README starts with the two commands', () => {
   const firstBlock = /```sh\n([\s\S]*?)```/.exec(readme)![1];
   expect(firstBlock).toMatch(/^npm install && npm start/m);
   expect(firstBlock).toMatch(/^npm install && npm test/m);
-  expect(fs.readFileSync(path.join(__dirname, '../../.ci/run'), 'utf8')).toMatch(/npm install[^\n]*\nnpm test\n/);
+  expect(fs.readFileSync(path.join(__dirname, '../../.ci/run'), 'utf8')).toMatch(/\nnpm install[^\n]*\nnpm test\n$/);
 });
 
 test('the example connector compiles without errors or warnings', () => {
