@@ -142,22 +142,31 @@ export class PostgresStore implements DeliveryStore {
   }
 
   async complete(id: string, token: string, c: Completion, now: number): Promise<boolean> {
-    return this.tx(async (db) => {
-      const r = await db.query(`UPDATE deliveries SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), backoff_attempts = $3, ambiguous = $4,
+    // One statement, one round trip, one commit: the fenced update and the attempt rows.
+    const params = [
+      c.status, c.nextAttemptAt ?? null, c.backoffAttempts, c.ambiguous, c.result ? JSON.stringify(c.result) : null,
+      c.error ? JSON.stringify(c.error) : null, now, c.attempts[0]?.at ?? now, id, token,
+      JSON.stringify(c.attempts.map((a, i) => ({ ord: i + 1, at: a.at, status: a.status ?? null, network_error: a.networkError ?? null, classification: a.classification, reason: a.reason, duration_ms: a.durationMs, request: a.request ?? null }))),
+    ];
+    const sql = `WITH u AS (
+        UPDATE deliveries SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), backoff_attempts = $3, ambiguous = $4,
           result = COALESCE($5, result), last_error = $6, lease_token = NULL, lease_expires_at = NULL, updated_at = $7,
           first_attempt_at = COALESCE(first_attempt_at, $8)
-        WHERE id = $9 AND lease_token = $10 AND status = 'running'`, [
-        c.status, c.nextAttemptAt ?? null, c.backoffAttempts, c.ambiguous, c.result ? JSON.stringify(c.result) : null,
-        c.error ? JSON.stringify(c.error) : null, now, c.attempts[0]?.at ?? now, id, token,
-      ]);
-      if (r.rowCount !== 1) return false;
-      const next = Number((await db.query('SELECT COALESCE(MAX(n), 0) AS n FROM delivery_attempts WHERE delivery_id = $1', [id])).rows[0].n);
-      for (const [i, a] of c.attempts.entries()) {
-        await db.query('INSERT INTO delivery_attempts (delivery_id, n, at, status, network_error, classification, reason, duration_ms, request) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-          [id, next + i + 1, a.at, a.status ?? null, a.networkError ?? null, a.classification, a.reason, a.durationMs, a.request ?? null]);
-      }
-      if (c.status === 'dead') await this.killDependents(db, id, now);
-      return true;
+        WHERE id = $9 AND lease_token = $10 AND status = 'running'
+        RETURNING id),
+      base AS (SELECT COALESCE(MAX(n), 0) AS n FROM delivery_attempts WHERE delivery_id = $9),
+      ins AS (
+        INSERT INTO delivery_attempts (delivery_id, n, at, status, network_error, classification, reason, duration_ms, request)
+        SELECT u.id, base.n + a.ord, a.at, a.status, a.network_error, a.classification, a.reason, a.duration_ms, a.request
+        FROM u, base, jsonb_to_recordset($11::jsonb) AS a(ord int, at bigint, status int, network_error text, classification text, reason text, duration_ms double precision, request text))
+      SELECT COUNT(*)::int AS n FROM u`;
+    if (c.status !== 'dead') {
+      return (await this.pool.query(sql, params)).rows[0].n === 1;
+    }
+    return this.tx(async (db) => {
+      const ok = (await db.query(sql, params)).rows[0].n === 1;
+      if (ok) await this.killDependents(db, id, now);
+      return ok;
     });
   }
 
