@@ -2,7 +2,7 @@
  * Durable path: writes accepted over HTTP (?async=true) → delivered to the sample CRM, per
  * second, for SQLite and PostgreSQL with 1 and 4 workers; p99 accept latency. Baseline in the
  * same run: the same creates sent straight to the CRM with axios (keep-alive) at the same
- * concurrency. Prints the ratio.
+ * concurrency. Prints the ratio. The CRM runs in its own process.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -10,15 +10,14 @@ import os from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
 import { serve } from '../src/cli/serve';
-import { startSampleCrm } from '../src/sample-crm';
 import { silentLogger } from '../src/util/logger';
-import { line, round, runPool, summarize } from './lib';
+import { line, round, runPool, startCrmProcess, summarize } from './lib';
 
 const N = Number(process.env.BENCH_DURABLE_N ?? 4000);
 const CONCURRENCY = 32;
 
 export async function benchDurable(pgUrl: string | undefined): Promise<Record<string, unknown>> {
-  const crm = await startSampleCrm({ port: 0 });
+  const crm = await startCrmProcess();
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const client = axios.create({ httpAgent: agent, validateStatus: () => true });
   const auth = { username: 'agent@example.com/token', password: 'sample-token' };
@@ -30,7 +29,6 @@ export async function benchDurable(pgUrl: string | undefined): Promise<Record<st
     const directPerSec = N / ((performance.now() - t0) / 1000);
     out.direct_per_sec = round(directPerSec, 0);
     line('durable: direct axios → CRM (baseline)', { per_sec: round(directPerSec, 0) });
-    crm.crm.reset();
 
     const stores: Array<['sqlite' | 'postgres', string | undefined]> = [['sqlite', undefined]];
     if (pgUrl) stores.push(['postgres', pgUrl]);
@@ -67,12 +65,11 @@ export async function benchDurable(pgUrl: string | undefined): Promise<Record<st
           await c.end();
         }
         fs.rmSync(dir, { recursive: true, force: true });
-        crm.crm.reset();
-      }
+          }
     }
   } finally {
     agent.destroy();
-    await crm.close();
+    crm.stop();
   }
   return out;
 }

@@ -47,3 +47,22 @@ export function saveResult(name: string, data: unknown): string {
 }
 
 export const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
+
+/**
+ * The sample CRM in its own process, so the gateway being measured does not share its event
+ * loop (and its core) with the CRM it calls.
+ */
+export async function startCrmProcess(): Promise<{ url: string; stop(): void }> {
+  const { spawn } = await import('node:child_process');
+  const proc = spawn(process.execPath, [path.join(__dirname, '..', 'src', 'cli', 'bin.js'), 'sample-crm', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (b) => {
+      out += String(b);
+      const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    proc.once('exit', (code) => reject(new Error(`sample CRM exited with ${code}`)));
+  });
+  return { url, stop: () => proc.kill('SIGKILL') };
+}

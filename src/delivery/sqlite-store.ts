@@ -125,6 +125,19 @@ export class SqliteStore implements DeliveryStore {
 
   async claim(limit: number, now: number, leaseMs: number): Promise<Delivery[]> {
     const token = crypto.randomUUID();
+    // A claim need not survive a power cut on its own: a lost claim only leaves the write
+    // pending, to be claimed again. So it commits without an fsync of its own; the next
+    // group commit (synchronous=FULL) syncs it along with everything before it. This halves
+    // the fsyncs on the hot path without weakening what enqueue and complete promise.
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      return this.claimTx(token, limit, now, leaseMs);
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+  }
+
+  private claimTx(token: string, limit: number, now: number, leaseMs: number): Delivery[] {
     return this.db.transaction(() => {
       // Two index-driven statements rather than one OR: with an OR, SQLite scans the whole
       // table, and claim time would grow with the backlog. First work of crashed workers…
