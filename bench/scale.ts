@@ -47,7 +47,7 @@ async function fillPostgres(url: string, schema: string, from: number, to: numbe
   await c.connect();
   await c.query(`SET search_path = ${schema}`);
   await c.query(`INSERT INTO deliveries (id, connector_id, operation, status, variables, policy, created_at, updated_at, next_attempt_at, ordering_key)
-    SELECT md5(random()::text || g::text), 'zendesk', 'create_account', 'pending', $1::jsonb, $2::jsonb, $3, $3, $3 - (g % 1000), 'zendesk:record:' || g
+    SELECT md5(random()::text || g::text), 'zendesk', 'create_account', 'pending', $1::jsonb, $2::jsonb, $3::bigint, $3::bigint, $3::bigint - (g % 1000), 'zendesk:record:' || g
     FROM generate_series($4::int, $5::int - 1) AS g`, [VARS, POLICY, now, from, to]);
   await c.query('ANALYZE deliveries');
   await c.end();

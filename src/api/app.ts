@@ -111,7 +111,7 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
       res.setHeader('Location', `/v1/deliveries/${delivery.id}`);
       if (!async) {
         // A synchronous write with an Idempotency-Key: durable first, then wait briefly for the outcome.
-        const settled = await opts.deliveries.waitFor(delivery.id, rt.connector.timeoutMs * 2 + 1000);
+        const settled = await opts.deliveries.waitFor(delivery.id, rt.connector.timeoutMs * 2 + 1000, delivery);
         res.status(settled.status === 'pending' || settled.status === 'running' ? 202 : 200).json({ ...deliveryView(settled), replayed: !created });
         return;
       }

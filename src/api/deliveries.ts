@@ -5,7 +5,7 @@ import { deliveryView, type DeliveryService } from '../delivery/service';
 export function deliveryRoutes(service: DeliveryService): Router {
   const r = Router();
   r.get('/v1/deliveries', async (req, res) => {
-    const q = req.query as Record<string, string | undefined>;
+    const q = req.query as Record<string, unknown>;
     const list = await service.list({ status: q.status, connector: q.connector, limit: q.limit, before: q.before });
     const limit = Number(q.limit ?? 100);
     res.json({ deliveries: list.map((d) => deliveryView(d)), next_before: list.length === limit ? list.at(-1)!.seq : null });

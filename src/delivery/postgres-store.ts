@@ -176,7 +176,7 @@ export class PostgresStore implements DeliveryStore {
         SELECT id FROM deliveries WHERE depends_on = $1 AND status = 'pending'
         UNION SELECT d.id FROM deliveries d JOIN doomed ON d.depends_on = doomed.id WHERE d.status = 'pending')
       UPDATE deliveries SET status = 'dead', updated_at = $2,
-        last_error = jsonb_build_object('code', 'dependency_dead', 'message', 'delivery ' || depends_on || ' it depends on is dead')
+        last_error = jsonb_build_object('code', 'dependency_dead', 'message', 'delivery ' || depends_on || ' it depends on is dead or cancelled')
       WHERE id IN (SELECT id FROM doomed)`, [id, now]);
   }
 

@@ -42,6 +42,9 @@ export class DeliveryService {
     if (o.dependsOn) {
       dependency = await this.store.get(o.dependsOn);
       if (!dependency) throw new GatewayError('validation_failed', `depends_on: no delivery ${o.dependsOn}`, { errors: [{ field: 'depends_on', message: 'unknown delivery' }] });
+      if (dependency.status === 'dead' || dependency.status === 'cancelled') {
+        throw new GatewayError('validation_failed', `depends_on: delivery ${o.dependsOn} is ${dependency.status}; replay it first (POST /v1/deliveries/${o.dependsOn}/retry)`, { errors: [{ field: 'depends_on', message: dependency.status }] });
+      }
     }
     this.validate(connectorId, op, variables, input.file, dependency);
     const id = crypto.randomUUID();
@@ -59,6 +62,12 @@ export class DeliveryService {
       policy: rt.connector.retry,
     }, this.gateway.now());
     if (r.created) this.worker?.nudge();
+    else if (r.delivery.operation !== op || canonical(r.delivery.variables) !== canonical(op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables)) {
+      // The same key for a different request is a client bug; answering with the other write would hide it.
+      throw new GatewayError('validation_failed', `Idempotency-Key ${o.idempotencyKey} was already used for a different request (delivery ${r.delivery.id}, ${r.delivery.operation})`, {
+        errors: [{ field: 'Idempotency-Key', message: 'reused for a different request' }],
+      });
+    }
     return r;
   }
 
@@ -92,10 +101,13 @@ export class DeliveryService {
    * Waits until the delivery is final or `timeoutMs` passes. Woken by this process's worker;
    * polls as well, since another replica may be the one delivering it.
    */
-  async waitFor(id: string, timeoutMs: number): Promise<Delivery> {
+  async waitFor(id: string, timeoutMs: number, accepted: Delivery): Promise<Delivery> {
     const deadline = Date.now() + timeoutMs;
+    let last = accepted;
     for (;;) {
-      const d = await this.get(id);
+      // The write is committed; a store hiccup while watching it must not turn into an error.
+      const d = (await this.store.get(id).catch(() => undefined)) ?? last;
+      last = d;
       if (d.status === 'delivered' || d.status === 'dead' || d.status === 'cancelled' || Date.now() >= deadline) return d;
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, Math.min(100, Math.max(1, deadline - Date.now())));
@@ -113,14 +125,20 @@ export class DeliveryService {
     return d;
   }
 
-  async list(q: { status?: string; connector?: string; limit?: string; before?: string }): Promise<Delivery[]> {
+  async list(q: { status?: unknown; connector?: unknown; limit?: unknown; before?: unknown }): Promise<Delivery[]> {
+    const repeated = Object.entries(q).filter(([, v]) => v !== undefined && typeof v !== 'string').map(([k]) => k);
+    if (repeated.length) throw new GatewayError('validation_failed', `give each filter once: ${repeated.join(', ')}`, { errors: repeated.map((field) => ({ field, message: 'repeated' })) });
+    return this.listChecked(q as { status?: string; connector?: string; limit?: string; before?: string });
+  }
+
+  private async listChecked(q: { status?: string; connector?: string; limit?: string; before?: string }): Promise<Delivery[]> {
     if (q.status !== undefined && !(DELIVERY_STATUSES as readonly string[]).includes(q.status)) {
       throw new GatewayError('validation_failed', `status must be one of ${DELIVERY_STATUSES.join(', ')}`, { errors: [{ field: 'status', message: 'unknown status' }] });
     }
     const limit = q.limit === undefined ? 100 : Number(q.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new GatewayError('validation_failed', 'limit must be an integer from 1 to 1000', { errors: [{ field: 'limit', message: 'out of range' }] });
     const before = q.before === undefined ? undefined : Number(q.before);
-    if (before !== undefined && !Number.isInteger(before)) throw new GatewayError('validation_failed', 'before must be a cursor from a previous page', { errors: [{ field: 'before', message: 'not a cursor' }] });
+    if (before !== undefined && (q.before === '' || !Number.isInteger(before) || before < 1)) throw new GatewayError('validation_failed', 'before must be a cursor from a previous page', { errors: [{ field: 'before', message: 'not a cursor' }] });
     return this.store.list({ status: q.status as DeliveryStatus | undefined, connectorId: q.connector, limit, beforeSeq: before });
   }
 
@@ -141,6 +159,11 @@ export class DeliveryService {
   async history(id: string) {
     return this.store.attempts(id);
   }
+}
+
+/** JSON with sorted keys, to compare two variable sets. */
+function canonical(v: Record<string, unknown>): string {
+  return JSON.stringify(Object.keys(v).sort().map((k) => [k, v[k]]));
 }
 
 function withoutFileData(v: Record<string, unknown>): Record<string, unknown> {

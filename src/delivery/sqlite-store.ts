@@ -195,7 +195,7 @@ export class SqliteStore implements DeliveryStore {
       const next: string[] = [];
       for (const dep of frontier) {
         const rows = this.stmt(`UPDATE deliveries SET status = 'dead', updated_at = ?, last_error = ? WHERE depends_on = ? AND status = 'pending' RETURNING id`)
-          .all(now, JSON.stringify({ code: 'dependency_dead', message: `delivery ${dep} it depends on is dead` }), dep) as Row[];
+          .all(now, JSON.stringify({ code: 'dependency_dead', message: `delivery ${dep} it depends on is dead or cancelled` }), dep) as Row[];
         next.push(...rows.map((r) => String(r.id)));
       }
       frontier = next;

@@ -85,7 +85,10 @@ export class DeliveryWorker {
     this.nudge();
     await this.loopDone;
     const all = Promise.all(this.inflight.values());
-    const timedOut = await Promise.race([all.then(() => false), sleep(graceMs).then(() => true)]);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), graceMs); });
+    const timedOut = await Promise.race([all.then(() => false), grace]);
+    clearTimeout(timer);
     if (timedOut) this.o.logger.warn({ in_flight: this.inflight.size }, 'delivery worker: grace period over; leases of unfinished work expire and it is retried');
   }
 

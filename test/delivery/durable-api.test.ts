@@ -125,3 +125,23 @@ test('list: filters and paging; unknown id and bad filters are problems', async 
   expect((await h.get('/v1/deliveries?status=lost')).status).toBe(422);
   expect((await h.get('/readyz')).body.store).toEqual({ kind: 'sqlite', reachable: true });
 });
+
+test('misuse is a 422: a key reused for another request, a dead dependency, repeated or empty filters', async () => {
+  const a = await h.op('create_account', { NAME: 'Key Owner' }, { query: '?async=true', headers: { 'Idempotency-Key': 'reused-key' } });
+  expect(a.status).toBe(202);
+  const other = await h.op('create_account', { NAME: 'Someone Else' }, { query: '?async=true', headers: { 'Idempotency-Key': 'reused-key' } });
+  expect(other.status).toBe(422);
+  expect(other.body.errors).toEqual([{ field: 'Idempotency-Key', message: 'reused for a different request' }]);
+
+  h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/users.json', status: 422 });
+  const dead = await h.op('create_account', { NAME: 'Dies' }, { query: '?async=true' });
+  await settled(dead.body.id);
+  const res = await fetch(`${h.gw.url}/v1/connectors/zendesk/operations/create_record?async=true`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ variables: { TICKET_SUBJECT: 'x' }, depends_on: dead.body.id }),
+  });
+  expect(res.status).toBe(422);
+  expect(((await res.json()) as any).detail).toMatch(/is dead; replay it first/);
+
+  expect((await h.get('/v1/deliveries?connector=a&connector=b')).status).toBe(422);
+  expect((await h.get('/v1/deliveries?before=')).status).toBe(422);
+});
