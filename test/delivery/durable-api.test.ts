@@ -50,7 +50,7 @@ test('Idempotency-Key: the same key returns the same delivery and the CRM gets o
   expect(b.status).toBe(200);
   expect(b.body).toMatchObject({ id: a.body.id, replayed: true });
   await settled(a.body.id);
-  const c = await h.op('create_account', { NAME: 'Once Only' }, { headers: { 'Idempotency-Key': 'call-77-account' } });
+  const c = await h.op('create_account', { NAME: 'Once Only', EMAIL: 'once@example.com' }, { headers: { 'Idempotency-Key': 'call-77-account' } });
   expect(c.status).toBe(200);
   expect(c.body).toMatchObject({ id: a.body.id, status: 'delivered', replayed: true });
   expect(h.crm.crm.state.users.length).toBe(before + 1);
