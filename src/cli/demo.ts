@@ -23,7 +23,9 @@ export async function runDemo(env: NodeJS.ProcessEnv = process.env, print: (s: s
     `  curl -s -X POST '${op}/create_account' -H 'Content-Type: application/json' \\`,
     `    -d '{"variables":{"NAME":"Kim Lee","PHONE_NUMBER":"(222) 333-4444","EMAIL":"kim@example.com"}}'`,
     `  curl -s -X POST '${op}/find_account' -H 'Content-Type: application/json' -d '{"variables":{"PHONE_NUMBER":"+1 222 333 4444"}}'`,
-    `  curl -s -X POST '${op}/create_record?dry_run=true' -H 'Content-Type: application/json' -d '{"variables":{"ACCOUNT_ID":1,"PHONE_NUMBER":"2223334444"}}'`,
+    `  curl -s -X POST '${op}/create_record?dry_run=true' -H 'Content-Type: application/json' -d '{"variables":{"ACCOUNT_ID":10001,"PHONE_NUMBER":"2223334444"}}'`,
+    `  curl -s -X POST '${op}/create_record?async=true' -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' -d '{"variables":{"ACCOUNT_ID":10001,"TICKET_SUBJECT":"Demo call"}}'`,
+    `  curl -s '${gw.url}/v1/deliveries'`,
     '',
     'Ctrl-C stops both.',
   ].join('\n'));
