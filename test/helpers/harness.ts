@@ -28,7 +28,9 @@ export interface Harness {
 export interface HarnessOptions {
   /** Connector YAML texts by file name; `{{CRM}}` is replaced by the sample CRM's URL. */
   connectors?: Record<string, string>;
+  /** Sample CRM options, e.g. `{ flavor: 'hubspot' }`. */
   crm?: SampleCrmOptions;
+  /** Environment for the gateway; `{{CRM}}` in a value is replaced by the sample CRM's URL. */
   env?: Record<string, string>;
 }
 
@@ -37,7 +39,7 @@ export function bundled(name: string): string {
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const crm = await startSampleCrm({ port: 0, ...opts.crm });
+  const crm = (await startSampleCrm({ port: 0, ...opts.crm } as never)) as RunningSampleCrm;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crm-gw-'));
   const configDir = path.join(dir, 'config');
   fs.mkdirSync(configDir);
@@ -47,7 +49,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const logs: string[] = [];
   const sink = new Writable({ write(chunk, _enc, cb) { logs.push(String(chunk)); cb(); } });
   const logger = pino({ level: 'debug', hooks: { streamWrite: (s: string) => redact(s) } }, sink);
-  const gw = await serve({ port: 0, configDir, dataDir: path.join(dir, 'data'), env: { ...process.env, ZENDESK_URL: crm.url, ...opts.env }, logger });
+  const env = Object.fromEntries(Object.entries(opts.env ?? {}).map(([k, v]) => [k, v.split('{{CRM}}').join(crm.url)]));
+  const gw = await serve({ port: 0, configDir, dataDir: path.join(dir, 'data'), env: { ...process.env, ZENDESK_URL: crm.url, ...env }, logger });
   const call = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(gw.url + url, {
       method,
