@@ -6,6 +6,7 @@
  *   dry-run <file.yaml> <operation> [--var K=V …] [--vars vars.json]
  *                                           print the exact request, secrets masked; sends nothing
  *   sample-crm [--flavor zendesk] [--port 4010]
+ *   contract-test <file.yaml> [--sample <flavor> | --base-url <url>] [--junit out.xml] [--vars f] [--openapi spec]
  */
 import { parseArgs } from 'node:util';
 import { loadConnectorFile, errorsOf } from '../config/load';
@@ -20,8 +21,9 @@ import { parseVars } from './args';
 import { serve } from './serve';
 import { runDemo } from './demo';
 import { runSampleCrmCli } from '../sample-crm/main';
+import { contractTestCli } from '../contract/cli';
 
-const USAGE = `usage: crm-gateway <serve | demo | validate <files…> | dry-run <file> <operation> [--var K=V …] [--vars file.json] | sample-crm [--flavor zendesk] [--port N]>`;
+const USAGE = `usage: crm-gateway <serve | demo | validate <files…> | dry-run <file> <operation> [--var K=V …] [--vars file.json] | sample-crm [--flavor zendesk] [--port N] | contract-test <file> [--sample <flavor> | --base-url <url>] [--junit out.xml]>`;
 
 export interface Io {
   out: (s: string) => void;
@@ -47,6 +49,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     case 'validate': return validate(rest, io);
     case 'dry-run': return dryRun(rest, io);
     case 'sample-crm': await runSampleCrmCli(rest); return -1;
+    case 'contract-test': return contractTestCli(rest, io);
     default:
       io.err(`${USAGE}\n`);
       return command === undefined || command === '--help' || command === '-h' ? 0 : 2;

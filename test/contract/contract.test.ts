@@ -1,0 +1,89 @@
+/**
+ * QA's view: every bundled connector passes its contract against its sample CRM, and a
+ * deliberately broken copy fails with a message that points at the YAML line to fix.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { contractTestCli } from '../../src/contract/cli';
+import { SAMPLE_CRM_FLAVORS } from '../../src/sample-crm';
+import { ROOT } from '../helpers/harness';
+
+jest.setTimeout(60_000);
+
+async function contract(args: string[], env: NodeJS.ProcessEnv = {}) {
+  let out = '';
+  const code = await contractTestCli(args, { out: (s) => { out += s; }, err: (s) => { out += s; } }, env);
+  return { code, out };
+}
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'contract-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function brokenCopy(name: string, text: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+const flavours = SAMPLE_CRM_FLAVORS.filter((f) => fs.existsSync(path.join(ROOT, 'config', `${f}.yaml`)));
+
+test.each(flavours)('config/%s.yaml passes its contract against the sample CRM', async (flavour) => {
+  const junitFile = path.join(dir, `${flavour}.xml`);
+  const r = await contract([path.join(ROOT, 'config', `${flavour}.yaml`), '--sample', flavour, '--junit', junitFile]);
+  expect(r.out).toMatch(/ 0 failed\n/);
+  expect(r.code).toBe(0);
+  const xml = fs.readFileSync(junitFile, 'utf8');
+  expect(xml).toMatch(/<testsuite name="contract\.[a-z]+" tests="\d+" failures="0"/);
+  // Every operation the connector configures was exercised.
+  for (const op of ['find_account', 'create_account', 'create_record', 'add_comment']) expect(r.out).toContain(`PASS  ${op}`);
+});
+
+describe('broken copies of config/zendesk.yaml fail where the YAML is wrong', () => {
+  const original = fs.readFileSync(path.join(ROOT, 'config/zendesk.yaml'), 'utf8');
+  const lineOf = (needle: string) => original.slice(0, original.indexOf(needle)).split('\n').length;
+
+  test('wrong response location', async () => {
+    const file = brokenCopy('zd-location.yaml', original.replace('    response_data_location: user\n\n  # Open', '    response_data_location: person\n\n  # Open'));
+    const r = await contract([file, '--sample', 'zendesk']);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/FAIL  create_account[^\n]*\n\s+create_account: response_data_location "person" not found in the response \(failed at "person"; keys there: user\)\. Fix endpoints\.create_account\.response_data_location near line \d+/);
+  });
+
+  test('wrong auth', async () => {
+    const r = await contract([path.join(ROOT, 'config/zendesk.yaml'), '--sample', 'zendesk'], { ZENDESK_TOKEN: 'not-the-token' });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`the CRM refused the credentials (HTTP 401): check auth: at ${path.join(ROOT, 'config/zendesk.yaml')}:${lineOf('auth:\n')}`);
+    expect(r.out).not.toContain('not-the-token');
+  });
+
+  test('wrong search syntax', async () => {
+    const file = brokenCopy('zd-search.yaml', original.replace('type:user phone:{PHONE_NUMBER}', 'type:user name:{PHONE_NUMBER}'));
+    const r = await contract([file, '--sample', 'zendesk']);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(new RegExp(`FAIL  find_account: finds the caller just created\\n\\s+expected ACCOUNT_ID \\d+, got not_found: the search syntax or the phone format does not match what create_account stored; check endpoints\\.find_account\\.params and phone\\.format \\(endpoints\\.find_account at ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+\\)`));
+  });
+});
+
+describe('--openapi: rendered requests are checked against the CRM API description', () => {
+  const spec = path.join(ROOT, 'test/fixtures/zendesk-openapi.yaml');
+
+  test('the bundled connector matches', async () => {
+    const r = await contract([path.join(ROOT, 'config/zendesk.yaml'), '--sample', 'zendesk', '--openapi', spec]);
+    expect(r.out).toMatch(/PASS  openapi: create_account matches the CRM's API description/);
+    expect(r.code).toBe(0);
+  });
+
+  test('a field the API does not have is reported with the operation and line', async () => {
+    const original = fs.readFileSync(path.join(ROOT, 'config/zendesk.yaml'), 'utf8');
+    const file = brokenCopy('zd-openapi.yaml', original.replace('      external_id: "{SDK_IDENTIFIER}"\n', '      external_id: "{SDK_IDENTIFIER}"\n      nickname: "{NAME}"\n'));
+    const r = await contract([file, '--sample', 'zendesk', '--openapi', spec]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/FAIL  openapi: create_account matches the CRM's API description\n\s+body\.user must NOT have additional properties "nickname" \(POST \/api\/v2\/users\.json\) \(endpoints\.create_account at .*zd-openapi\.yaml:\d+\)/);
+  });
+});
+
+test('usage errors', async () => {
+  expect((await contract([])).code).toBe(2);
+  expect((await contract([path.join(ROOT, 'config/zendesk.yaml'), '--sample', 'nope'])).code).toBe(2);
+});
