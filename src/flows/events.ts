@@ -1,0 +1,165 @@
+/**
+ * Platform events in, normalised facts out (pure). The envelope and field names are the
+ * platform's own (004: `{ "type": "New_Call", "data": { "call_id": …, "agent_id": … } }`),
+ * plus the events the CRM needs that the adapter list lacks (Session_Started, CSAT_Submitted,
+ * Disposition_Set, Custom_Data, Survey_Completed, User_Verified, Queue_Selected,
+ * File_Available). Liberal in what is accepted (004's own examples miss commas and send ids
+ * as strings; redaction events come bare), strict in what is kept: only known variables.
+ */
+import crypto from 'node:crypto';
+import { GatewayError } from '../errors';
+import { FILE_KINDS, type FileKind } from '../config/types';
+
+export const PLATFORM_EVENTS = [
+  'New_Call', 'End_Call', 'Call_Redaction_Started', 'Call_Redaction_Ended',
+  'New_Chat', 'Active_Chat', 'Chat_Inbound_Message', 'Chat_Outbound_Message', 'End_Chat', 'Dismissed_Chat', 'Transfer_Chat',
+  'Party_Added', 'Agent_Joined_Chat', 'Agent_Login', 'Agent_Logout',
+  'Cobrowse_Session_Started', 'Cobrowse_Remote_Control_Changed', 'Cobrowse_Full_Device_Changed', 'Cobrowse_Session_Ended', 'Agent_Assist_Started',
+] as const;
+export const GATEWAY_EVENTS = ['Session_Started', 'Queue_Selected', 'CSAT_Submitted', 'Disposition_Set', 'Custom_Data', 'Survey_Completed', 'User_Verified', 'File_Available'] as const;
+export type EventType = (typeof PLATFORM_EVENTS)[number] | (typeof GATEWAY_EVENTS)[number];
+
+/** What an event means for the CRM. */
+export type EventKind = 'start' | 'agent' | 'transfer' | 'end' | 'csat' | 'disposition' | 'custom_data' | 'survey' | 'verification' | 'queue' | 'file' | 'none';
+
+const KIND: Record<EventType, EventKind> = {
+  Session_Started: 'start', New_Call: 'agent', New_Chat: 'start', Active_Chat: 'agent', Agent_Joined_Chat: 'agent', Party_Added: 'transfer',
+  Transfer_Chat: 'transfer', End_Call: 'end', End_Chat: 'end', Dismissed_Chat: 'end',
+  CSAT_Submitted: 'csat', Disposition_Set: 'disposition', Custom_Data: 'custom_data', Survey_Completed: 'survey', User_Verified: 'verification',
+  Queue_Selected: 'queue', File_Available: 'file',
+  Call_Redaction_Started: 'none', Call_Redaction_Ended: 'none', Chat_Inbound_Message: 'none', Chat_Outbound_Message: 'none',
+  Agent_Login: 'none', Agent_Logout: 'none', Cobrowse_Session_Started: 'none', Cobrowse_Remote_Control_Changed: 'none',
+  Cobrowse_Full_Device_Changed: 'none', Cobrowse_Session_Ended: 'none', Agent_Assist_Started: 'none',
+};
+
+export interface FileFacts {
+  kind: FileKind;
+  name: string;
+  type: string;
+  /** Inline content. */
+  base64?: string;
+  /** Or where the gateway downloads it, with optional headers (e.g. Authorization). */
+  url?: string;
+  headers?: Record<string, string>;
+}
+
+export interface NormalizedEvent {
+  type: EventType;
+  kind: EventKind;
+  /** Deduplication key: the event id, or a hash of the content when none is given. */
+  key: string;
+  /** Session variables this event provides (README variable names). */
+  vars: Record<string, string | number | boolean>;
+  /** Facts used by the flows but not sent as variables. */
+  facts: {
+    direction?: 'inbound' | 'outbound';
+    abandoned?: boolean;
+    agentAssigned?: boolean;
+    disposition?: { code?: string; notes?: string };
+    survey?: Array<{ question: string; answer: string }>;
+    customData?: Record<string, unknown>;
+    transfer?: { from?: string; to?: string };
+    file?: FileFacts;
+    at?: number;
+  };
+}
+
+/** Parses a body as JSON, repairing the commas 004's own examples leave out. */
+export function lenientJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (first) {
+    // A value at the end of a line followed by a key on the next: the comma is missing.
+    const repaired = text.replace(/("(?:[^"\\]|\\.)*"|\d|true|false|null|[}\]])(\s*\r?\n\s*)(")/g, '$1,$2$3');
+    try {
+      return JSON.parse(repaired);
+    } catch {
+      throw new GatewayError('invalid_json', `the event body is not valid JSON: ${(first as Error).message}`);
+    }
+  }
+}
+
+const str = (v: unknown): string | undefined => (v === undefined || v === null || v === '' ? undefined : typeof v === 'object' ? JSON.stringify(v) : String(v));
+
+export function normalizeEvent(body: unknown, typeHint?: string): NormalizedEvent {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new GatewayError('validation_failed', 'an event is a JSON object: {"type": "...", "data": {...}}', { errors: [{ field: '(body)', message: 'not an object' }] });
+  const b = body as Record<string, unknown>;
+  // Redaction events arrive bare ({agent_id, call_id}): the type comes from ?type= then.
+  const type = str(b.type) ?? typeHint;
+  const data = (b.data && typeof b.data === 'object' ? b.data : b.type === undefined ? b : {}) as Record<string, unknown>;
+  if (!type) throw new GatewayError('validation_failed', 'the event has no "type" (give it in the body or as ?type=)', { errors: [{ field: 'type', message: 'required' }] });
+  if (!(type in KIND)) {
+    throw new GatewayError('validation_failed', `unknown event type "${type}"; known: ${[...PLATFORM_EVENTS, ...GATEWAY_EVENTS].join(', ')}`, { errors: [{ field: 'type', message: 'unknown event type' }] });
+  }
+  const t = type as EventType;
+  const vars: NormalizedEvent['vars'] = {};
+  const set = (name: string, v: unknown) => { const s = str(v); if (s !== undefined) vars[name] = typeof v === 'number' || typeof v === 'boolean' ? v : s; };
+  const facts: NormalizedEvent['facts'] = {};
+
+  set('Call_ID', data.call_id);
+  set('Chat_ID', data.chat_id);
+  set('SESSION_TYPE', data.session_type);
+  set('AGENT_ID', data.agent_id ?? data.to_agent_id);
+  set('AGENT_CUSTOM_ID', data.agent_custom_id ?? data.to_agent_custom_id);
+  set('AGENT_EMAIL', data.agent_email ?? data.to_agent_email);
+  set('QUEUE_ID', data.queue_id ?? data.to_queue_id);
+  set('QUEUE_NAME', data.queue_name ?? data.queue_path ?? data.to_queue_path);
+  set('MENU_PATH', data.menu_path ?? data.queue_path ?? data.to_queue_path);
+  set('LANG', data.lang ?? data.language);
+  set('CHANNEL', data.channel ?? (data.chat_id !== undefined ? 'chat' : data.call_id !== undefined ? 'voice_call' : undefined));
+  const user = (data.end_user && typeof data.end_user === 'object' ? data.end_user : {}) as Record<string, unknown>;
+  set('NAME', user.name ?? data.name);
+  set('PHONE_NUMBER', user.phone ?? data.phone_number ?? data.ani);
+  set('EMAIL', user.email ?? data.email);
+  set('UJET_ID', user.id ?? data.end_user_id);
+  set('SDK_IDENTIFIER', user.sdk_identifier ?? data.sdk_identifier);
+  set('SDK_NAME', user.sdk_name);
+  set('SDK_EMAIL', user.sdk_email);
+  set('SDK_PHONE', user.sdk_phone);
+  set('OUTBOUND_PHONE_NUMBER', data.outbound_number);
+  set('DEVICE_TYPE', data.device_type);
+  set('CALL_DURATION', data.call_duration ?? data.duration);
+  set('HOLD_TIME', data.hold_time);
+  set('WAIT_TIME', data.wait_time);
+  set('DISCONNECTED_BY', data.disconnected_by);
+  set('RATING', data.rating);
+  set('FEEDBACK', data.feedback);
+  set('SMART_ACTION_SESSION_ID', data.smart_action_session_id);
+  if (user.cuid !== undefined) facts.customData = { ...(facts.customData ?? {}), cuid: user.cuid };
+  if (data.direction === 'outbound' || /outbound/i.test(String(data.session_type ?? ''))) facts.direction = 'outbound';
+  else if (data.direction === 'inbound') facts.direction = 'inbound';
+  if (data.abandoned === true) facts.abandoned = true;
+  if (data.agent_id !== undefined || data.to_agent_id !== undefined || data.agent_custom_id !== undefined) facts.agentAssigned = true;
+  if (t === 'Disposition_Set') facts.disposition = { code: str(data.code), notes: str(data.notes) };
+  if (t === 'Survey_Completed' && Array.isArray(data.answers)) {
+    facts.survey = (data.answers as Array<Record<string, unknown>>).map((a) => ({ question: str(a.question) ?? '', answer: str(a.answer) ?? '' }));
+  }
+  if (t === 'Custom_Data' || data.custom_data_not_secured || data.custom_data_secured) {
+    facts.customData = { ...(facts.customData ?? {}), ...objectOf(data.data), ...objectOf(data.custom_data_not_secured), ...objectOf(data.custom_data_secured) };
+  }
+  if (t === 'Transfer_Chat' || t === 'Party_Added') facts.transfer = { from: str(data.from_agent_email ?? data.from_queue_path), to: str(data.to_agent_email ?? data.to_queue_path ?? data.agent_email) };
+  if (t === 'File_Available') facts.file = fileFacts(data);
+  const at = typeof b.timestamp === 'string' ? Date.parse(b.timestamp) : typeof b.timestamp === 'number' ? b.timestamp : undefined;
+  if (at !== undefined && !Number.isNaN(at)) facts.at = at;
+
+  const key = str(b.event_id ?? b.id) ?? `sha256:${crypto.createHash('sha256').update(JSON.stringify([t, data])).digest('hex').slice(0, 32)}`;
+  return { type: t, kind: KIND[t], key, vars, facts };
+}
+
+function objectOf(v: unknown): Record<string, unknown> {
+  if (typeof v === 'string') {
+    try { return objectOf(JSON.parse(v)); } catch { return { value: v }; }
+  }
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+function fileFacts(data: Record<string, unknown>): FileFacts {
+  const kind = str(data.kind);
+  if (!kind || !(FILE_KINDS as readonly string[]).includes(kind)) {
+    throw new GatewayError('validation_failed', `File_Available needs data.kind, one of ${FILE_KINDS.join(', ')}`, { errors: [{ field: 'data.kind', message: 'unknown file kind' }] });
+  }
+  const base64 = str(data.content_base64);
+  const url = str(data.url);
+  if (!base64 && !url) throw new GatewayError('validation_failed', 'File_Available needs data.content_base64 or data.url', { errors: [{ field: 'data.url', message: 'required' }] });
+  return { kind: kind as FileKind, name: str(data.name) ?? `${kind}.bin`, type: str(data.content_type) ?? 'application/octet-stream', base64, url, headers: data.headers && typeof data.headers === 'object' ? (data.headers as Record<string, string>) : undefined };
+}
