@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   crm_retry_later: 503,
   crm_unreachable: 504,
   crm_response_invalid: 502,
+  file_download_failed: 502,
   internal: 500,
 } as const;
 
@@ -67,6 +68,7 @@ const TITLES: Record<ErrorCode, string> = {
   crm_retry_later: 'The CRM asked to retry later',
   crm_unreachable: 'The CRM could not be reached',
   crm_response_invalid: 'The CRM response could not be used',
+  file_download_failed: 'The session file could not be downloaded',
   internal: 'Internal error',
 };
 

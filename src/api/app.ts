@@ -19,11 +19,15 @@ import { problemHandler, notFoundHandler } from './problem';
 import { deliveryView, type DeliveryService } from '../delivery/service';
 import type { DeliveryStore } from '../delivery/store';
 import { deliveryRoutes } from './deliveries';
+import { sessionRoutes } from './sessions';
+import type { FlowEngine } from '../flows/engine';
 
 export interface AppOptions {
   /** Durable writes (async operations, Idempotency-Key, /v1/deliveries). */
   deliveries?: DeliveryService;
   store?: DeliveryStore;
+  /** Session flows (platform events). */
+  flows?: FlowEngine;
   /** Largest JSON body (base64 uploads make it large). */
   jsonLimit?: string;
   maxUploadBytes?: number;
@@ -43,7 +47,10 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
     res.setHeader('X-Request-Id', res.locals.requestId);
     next();
   });
-  app.use(express.json({ limit: opts.jsonLimit ?? '70mb', strict: true, type: ['application/json', 'application/*+json'] }));
+  const json = express.json({ limit: opts.jsonLimit ?? '70mb', strict: true, type: ['application/json', 'application/*+json'] });
+  const EVENTS_PATH = /^\/v1\/connectors\/[^/]+\/sessions\/[^/]+\/events$/;
+  // Platform events get a lenient parser of their own (004's examples are not always valid JSON).
+  app.use((req, res, next) => (EVENTS_PATH.test(req.path) ? next() : json(req, res, next)));
 
   app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   app.get('/readyz', async (_req, res) => {
@@ -137,6 +144,7 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   });
 
   if (opts.deliveries) app.use(deliveryRoutes(opts.deliveries));
+  if (opts.flows) app.use(sessionRoutes(opts.flows, opts.jsonLimit ?? '70mb'));
 
   app.use(notFoundHandler);
   app.use(problemHandler(gw.logger));

@@ -9,6 +9,8 @@ import { DeliveryService } from '../delivery/service';
 import type { DeliveryStore } from '../delivery/store';
 import { DeliveryWorker } from '../delivery/worker';
 import { Gateway } from '../gateway';
+import { FlowEngine } from '../flows/engine';
+import { createStepRunner } from '../flows/steps';
 import { createLogger, type Logger } from '../util/logger';
 
 export interface ServeOptions {
@@ -39,6 +41,7 @@ export interface RunningGateway {
   store: DeliveryStore;
   worker?: DeliveryWorker;
   deliveries: DeliveryService;
+  flows: FlowEngine;
   close(): Promise<void>;
 }
 
@@ -72,9 +75,11 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     pollMs: opts.pollMs ?? (env.DELIVERY_POLL_MS ? Number(env.DELIVERY_POLL_MS) : undefined),
     onFollowUp: (parent, op, vars) => deliveries.followUp(parent, op, vars),
     onSettled: (d, status) => deliveries.settled(d.id, status),
+    runStep: createStepRunner(store),
   }) : undefined;
   deliveries.worker = worker;
-  const app = createApp(gateway, { deliveries, store });
+  const flows = new FlowEngine(store, deliveries, gateway);
+  const app = createApp(gateway, { deliveries, store, flows });
   const host = opts.host ?? env.HOST ?? '127.0.0.1';
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(opts.port ?? Number(env.PORT ?? 3000), host, () => resolve(s));
@@ -97,6 +102,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     store,
     worker,
     deliveries,
+    flows,
     // Graceful: stop accepting, let in-flight deliveries finish (or give them back), close the store.
     close: () => (closing ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -15,7 +15,9 @@ import { issueAt, parseYaml, type PathSegment, type YamlSource } from './yaml-so
 import {
   FIND_OPERATIONS, FILE_KINDS, OPERATIONS,
   type Auth, type CompiledEndpoint, type ConfigIssue, type Connector, type ConnectorFile, type EndpointFile, type OperationName,
+  type Flows, type FlowsFile, type FlowTemplate,
 } from './types';
+import { DEFAULT_FLOW_TEMPLATES } from '../flows/templates';
 
 export interface CompileResult {
   connector?: Connector;
@@ -46,6 +48,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   ctx.dependencyRules();
   const lookupUrls = ctx.lookupUrls();
   const settings = ctx.settings();
+  const flows = ctx.flows(settings.reuseRecords);
   if (issues.some((i) => i.severity === 'error')) return { issues, id };
 
   const secrets = collectSecrets(cfg.auth, envd.secrets);
@@ -61,6 +64,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
     settings,
     extraVariables: cfg.variables ?? [],
     retry: retryPolicyFrom(cfg.retry),
+    flows,
     endpoints,
     secrets: [...secrets],
     warnings: issues.filter((i) => i.severity === 'warning'),
@@ -252,6 +256,42 @@ class Checker {
     if (lu.account && !lu.account.includes('{ACCOUNT_ID}')) this.warn(['lookup_urls', 'account'], 'the account lookup URL has no {ACCOUNT_ID}');
     if (lu.record && !lu.record.includes('{RECORD_ID}')) this.warn(['lookup_urls', 'record'], 'the record lookup URL has no {RECORD_ID}');
     return out;
+  }
+
+  flows(reuseEnabled: boolean): Flows {
+    const f: FlowsFile = this.cfg.flows && typeof this.cfg.flows === 'object' ? this.cfg.flows : {};
+    const r = f.record_reuse ?? {};
+    const p = (v: string | undefined, key: string, fallback?: string) => (v === undefined && fallback === undefined ? undefined : this.path(v ?? fallback, ['flows', 'record_reuse', key]));
+    const templates = { ...DEFAULT_FLOW_TEMPLATES };
+    const flowKnown = new Set([...this.known, 'COMMENT_ID']);
+    for (const [name, text] of Object.entries(f.templates ?? {})) {
+      if (typeof text !== 'string') continue;
+      this.checkVariables(text.includes('{{') ? text : `{{!}}${text}`, ['flows', 'templates', name], flowKnown);
+      templates[name as FlowTemplate] = text;
+    }
+    if (f.open_custom_url !== undefined) this.checkVariables(f.open_custom_url, ['flows', 'open_custom_url'], LOOKUP_VARIABLE_SET);
+    if (f.update_record_on?.length && !this.cfg.endpoints?.update_record) this.warn(['flows', 'update_record_on'], 'flows.update_record_on has no effect without an update_record endpoint');
+    if (f.batching && !this.cfg.endpoints?.add_comment && f.batching.operations?.includes('add_comment')) this.warn(['flows', 'batching'], 'batching add_comment needs an add_comment endpoint');
+    return {
+      reuse: {
+        enabled: reuseEnabled,
+        openStatuses: r.open_statuses ?? ['new', 'open', 'pending', 'hold'],
+        dontAddToOpenRecord: r.dont_add_to_open_record ?? false,
+        callbackWindowMs: (r.callback_window_seconds ?? 10) * 1000,
+        statusLocation: p(r.status_location, 'status_location', 'status')!,
+        queueLocation: p(r.queue_location, 'queue_location'),
+        channelLocation: p(r.channel_location, 'channel_location'),
+        createdAtLocation: p(r.created_at_location, 'created_at_location', 'created_at')!,
+        reopenStatus: r.reopen_status ?? 'open',
+      },
+      recordsForAbandoned: f.records_for_abandoned_sessions ?? true,
+      delayRecordUntilAgent: f.delay_record_until_agent ?? false,
+      openCustomUrl: f.open_custom_url ? compileText(f.open_custom_url) : undefined,
+      updateRecordOn: new Set(f.update_record_on ?? ['end']),
+      commentOn: new Set(f.comment_on ?? ['record_created', 'end', 'csat', 'transfer', 'disposition', 'custom_data', 'survey', 'file']),
+      templates,
+      batching: f.batching ? { operations: new Set(f.batching.operations), windowMs: (f.batching.window_seconds ?? 10) * 1000 } : undefined,
+    };
   }
 
   settings(): Connector['settings'] {

@@ -94,7 +94,52 @@ export interface ConnectorFile {
   };
   variables?: string[];
   retry?: RetryFile;
+  flows?: FlowsFile;
   endpoints: Partial<Record<OperationName, EndpointFile>>;
+}
+
+export const FLOW_TEMPLATES = ['subject', 'description', 'record_created', 'end', 'csat', 'transfer', 'disposition', 'custom_data', 'survey', 'file', 'verification'] as const;
+export type FlowTemplate = (typeof FLOW_TEMPLATES)[number];
+
+export interface FlowsFile {
+  record_reuse?: {
+    open_statuses?: string[];
+    status_location?: string;
+    queue_location?: string;
+    channel_location?: string;
+    created_at_location?: string;
+    dont_add_to_open_record?: boolean;
+    callback_window_seconds?: number;
+    reopen_status?: string;
+  };
+  records_for_abandoned_sessions?: boolean;
+  delay_record_until_agent?: boolean;
+  open_custom_url?: string;
+  update_record_on?: string[];
+  comment_on?: string[];
+  templates?: Partial<Record<FlowTemplate, string>>;
+  batching?: { operations: Array<'add_comment' | 'update_record'>; window_seconds?: number };
+}
+
+export interface Flows {
+  readonly reuse: {
+    readonly enabled: boolean;
+    readonly openStatuses: readonly string[];
+    readonly dontAddToOpenRecord: boolean;
+    readonly callbackWindowMs: number;
+    readonly statusLocation: JsonPath;
+    readonly queueLocation?: JsonPath;
+    readonly channelLocation?: JsonPath;
+    readonly createdAtLocation: JsonPath;
+    readonly reopenStatus: string;
+  };
+  readonly recordsForAbandoned: boolean;
+  readonly delayRecordUntilAgent: boolean;
+  readonly openCustomUrl?: readonly TextPart[];
+  readonly updateRecordOn: ReadonlySet<string>;
+  readonly commentOn: ReadonlySet<string>;
+  readonly templates: Readonly<Record<FlowTemplate, string>>;
+  readonly batching?: { readonly operations: ReadonlySet<'add_comment' | 'update_record'>; readonly windowMs: number };
 }
 
 /** A path into JSON, compiled from `data[0].id`. Empty = the whole value. */
@@ -191,6 +236,7 @@ export interface Connector {
   };
   readonly extraVariables: readonly string[];
   readonly retry: RetryPolicy;
+  readonly flows: Flows;
   readonly endpoints: ReadonlyMap<OperationName, CompiledEndpoint>;
   /** Every secret value in this connector (env-resolved strings, passwords, client secrets, auth header values). */
   readonly secrets: readonly string[];

@@ -14,14 +14,14 @@ import type { AttemptRow, Completion, Delivery, DeliveryResult } from './types';
 const PERMANENT = new Set(['validation_failed', 'missing_variable', 'invalid_phone_number', 'invalid_variable_value', 'file_kind_not_accepted', 'operation_not_configured', 'operation_not_found', 'crm_response_invalid']);
 
 export type AttemptOutcome =
-  | { ok: true; result: DeliveryResult; attempts: AttemptRecord[] }
+  | { ok: true; result: DeliveryResult; attempts: AttemptRecord[]; absorbed?: string[] }
   | { ok: false; error: unknown; attempts: AttemptRecord[] };
 
 export function decide(d: Delivery, outcome: AttemptOutcome, now: number, random: () => number = Math.random): Completion {
   const rows = outcome.attempts.map(toRow);
   const attemptNo = d.backoffAttempts + 1;
   const elapsedMs = now - (d.firstAttemptAt ?? now);
-  if (outcome.ok) return { status: 'delivered', backoffAttempts: attemptNo, ambiguous: false, result: outcome.result, attempts: rows };
+  if (outcome.ok) return { status: 'delivered', backoffAttempts: attemptNo, ambiguous: false, result: outcome.result, attempts: rows, ...(outcome.absorbed ? { absorbed: outcome.absorbed } : {}) };
 
   const e = outcome.error;
   const ge = e instanceof GatewayError ? e : undefined;

@@ -52,6 +52,19 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     token TEXT NOT NULL,
     updated_at INTEGER NOT NULL
   );`,
+  // 2: session flows (state per platform session, including the events it has seen).
+  `CREATE TABLE sessions (
+    connector_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    customer_key TEXT,
+    ended_at INTEGER,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (connector_id, session_id)
+  );
+  CREATE INDEX sessions_customer ON sessions (connector_id, customer_key, ended_at) WHERE customer_key IS NOT NULL;`,
 ];
 
 export const POSTGRES_MIGRATIONS: readonly string[] = [
@@ -103,4 +116,17 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     token TEXT NOT NULL,
     updated_at BIGINT NOT NULL
   );`,
+  // 2: session flows (state per platform session, including the events it has seen).
+  `CREATE TABLE sessions (
+    connector_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    state JSONB NOT NULL,
+    version INTEGER NOT NULL,
+    customer_key TEXT,
+    ended_at BIGINT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (connector_id, session_id)
+  );
+  CREATE INDEX sessions_customer ON sessions (connector_id, customer_key, ended_at) WHERE customer_key IS NOT NULL;`,
 ];

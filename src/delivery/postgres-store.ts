@@ -102,12 +102,12 @@ export class PostgresStore implements DeliveryStore {
 
   async enqueue(d: NewDelivery, now: number): Promise<{ delivery: Delivery; created: boolean }> {
     const inserted = await this.one(`INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at)
-      VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $11, $11)
+      VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
       ON CONFLICT (connector_id, idempotency_key) DO NOTHING
       RETURNING ${SELECT_COLUMNS}`, [
       d.id, d.connectorId, d.operation, JSON.stringify(d.variables), d.file?.data ?? null,
       d.file ? JSON.stringify({ name: d.file.name, type: d.file.type, kind: d.file.kind }) : null,
-      d.idempotencyKey ?? null, d.orderingKey ?? null, d.dependsOn ?? null, JSON.stringify(d.policy), now,
+      d.idempotencyKey ?? null, d.orderingKey ?? null, d.dependsOn ?? null, JSON.stringify(d.policy), now, d.notBefore ?? now,
     ]);
     if (inserted) return { delivery: deliveryFromRow(inserted), created: true };
     const existing = await this.one(`SELECT ${SELECT_COLUMNS} FROM deliveries WHERE connector_id = $1 AND idempotency_key = $2`, [d.connectorId, d.idempotencyKey]);
@@ -160,12 +160,16 @@ export class PostgresStore implements DeliveryStore {
         SELECT u.id, base.n + a.ord, a.at, a.status, a.network_error, a.classification, a.reason, a.duration_ms, a.request
         FROM u, base, jsonb_to_recordset($11::jsonb) AS a(ord int, at bigint, status int, network_error text, classification text, reason text, duration_ms double precision, request text))
       SELECT COUNT(*)::int AS n FROM u`;
-    if (c.status !== 'dead') {
+    if (c.status !== 'dead' && !c.absorbed?.length) {
       return (await this.pool.query(sql, params)).rows[0].n === 1;
     }
     return this.tx(async (db) => {
       const ok = (await db.query(sql, params)).rows[0].n === 1;
-      if (ok) await this.killDependents(db, id, now);
+      if (ok && c.status === 'dead') await this.killDependents(db, id, now);
+      if (ok && c.absorbed?.length) {
+        await db.query(`UPDATE deliveries SET status = 'delivered', result = $1, updated_at = $2, first_attempt_at = COALESCE(first_attempt_at, $2) WHERE id = ANY($3) AND status = 'pending'`,
+          [JSON.stringify({ ids: {}, outcome: 'merged', merged_into: id }), now, c.absorbed]);
+      }
       return ok;
     });
   }
@@ -178,6 +182,11 @@ export class PostgresStore implements DeliveryStore {
       UPDATE deliveries SET status = 'dead', updated_at = $2,
         last_error = jsonb_build_object('code', 'dependency_dead', 'message', 'delivery ' || depends_on || ' it depends on is dead or cancelled')
       WHERE id IN (SELECT id FROM doomed)`, [id, now]);
+  }
+
+  async followers(orderingKey: string, afterSeq: number, limit: number): Promise<Delivery[]> {
+    const { rows } = await this.pool.query(`SELECT ${SELECT_COLUMNS} FROM deliveries WHERE ordering_key = $1 AND seq > $2 AND status IN ('pending', 'running') ORDER BY seq LIMIT $3`, [orderingKey, afterSeq, limit]);
+    return (rows as Row[]).map(deliveryFromRow).filter((d) => d.status === 'pending');
   }
 
   async release(id: string, token: string, now: number): Promise<void> {
@@ -227,6 +236,26 @@ export class PostgresStore implements DeliveryStore {
     const out: StoreCounts = { pending: 0, running: 0, delivered: 0, dead: 0, cancelled: 0 };
     for (const r of (await this.pool.query('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status')).rows as Row[]) out[r.status as keyof StoreCounts] = Number(r.n);
     return out;
+  }
+
+  async loadSession(connectorId: string, sessionId: string) {
+    const r = await this.one('SELECT state, version FROM sessions WHERE connector_id = $1 AND session_id = $2', [connectorId, sessionId]);
+    return r ? { state: r.state as Record<string, unknown>, version: Number(r.version) } : undefined;
+  }
+
+  async saveSession(connectorId: string, sessionId: string, state: Record<string, unknown>, version: number, meta: { customerKey?: string; endedAt?: number }, now: number): Promise<boolean> {
+    const r = version === 0
+      ? await this.pool.query(`INSERT INTO sessions (connector_id, session_id, state, version, customer_key, ended_at, created_at, updated_at) VALUES ($1, $2, $3, 1, $4, $5, $6, $6)
+          ON CONFLICT (connector_id, session_id) DO NOTHING`, [connectorId, sessionId, JSON.stringify(state), meta.customerKey ?? null, meta.endedAt ?? null, now])
+      : await this.pool.query(`UPDATE sessions SET state = $1, version = version + 1, customer_key = COALESCE($2, customer_key), ended_at = COALESCE($3, ended_at), updated_at = $4
+          WHERE connector_id = $5 AND session_id = $6 AND version = $7`, [JSON.stringify(state), meta.customerKey ?? null, meta.endedAt ?? null, now, connectorId, sessionId, version]);
+    return r.rowCount === 1;
+  }
+
+
+  async lastSessionEnd(connectorId: string, customerKey: string, exceptSessionId: string): Promise<number | undefined> {
+    const r = await this.one('SELECT MAX(ended_at) AS t FROM sessions WHERE connector_id = $1 AND customer_key = $2 AND session_id <> $3 AND ended_at IS NOT NULL', [connectorId, customerKey, exceptSessionId]);
+    return r?.t === null || r?.t === undefined ? undefined : Number(r.t);
   }
 
   async ping(): Promise<void> {

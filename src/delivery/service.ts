@@ -10,8 +10,11 @@ import { buildRequest, type FileInput } from '../operations/request';
 import { checkVariables, prepareVariables } from '../operations/variables';
 import { redactDeep } from '../util/redact';
 import type { DeliveryStore } from './store';
-import { DELIVERY_STATUSES, type Delivery, type DeliveryStatus } from './types';
+import { DELIVERY_STATUSES, type Delivery, type DeliveryStatus, type FlowStep } from './types';
 import type { DeliveryWorker } from './worker';
+
+/** Where a delivery's condition is kept among its variables (never sent: the worker strips it). */
+export const CONDITION = '__flow';
 
 /** Ids a write may wait for from the delivery it depends on. */
 const PRODUCED_IDS = new Set(['ACCOUNT_ID', 'RECORD_ID', 'ATTACHMENT_ID', 'ATTACHMENT_URL']);
@@ -20,6 +23,15 @@ export interface AcceptOptions {
   idempotencyKey?: string;
   dependsOn?: string;
   orderingKey?: string;
+  /** Hold the write this long first (batching window). */
+  delayMs?: number;
+  /**
+   * Session flows: accept a write even when its dependency is dead; it waits, and runs if the
+   * dependency is replayed. (The direct API refuses it instead, so the caller notices.)
+   */
+  waitOnDeadDependency?: boolean;
+  /** Session flows: deliver only if the dependency created its object (e.g. the "record created" comment). */
+  onlyIfDependencyCreated?: boolean;
 }
 
 export class DeliveryService {
@@ -42,7 +54,7 @@ export class DeliveryService {
     if (o.dependsOn) {
       dependency = await this.store.get(o.dependsOn);
       if (!dependency) throw new GatewayError('validation_failed', `depends_on: no delivery ${o.dependsOn}`, { errors: [{ field: 'depends_on', message: 'unknown delivery' }] });
-      if (dependency.status === 'dead' || dependency.status === 'cancelled') {
+      if ((dependency.status === 'dead' || dependency.status === 'cancelled') && !o.waitOnDeadDependency) {
         throw new GatewayError('validation_failed', `depends_on: delivery ${o.dependsOn} is ${dependency.status}; replay it first (POST /v1/deliveries/${o.dependsOn}/retry)`, { errors: [{ field: 'depends_on', message: dependency.status }] });
       }
     }
@@ -54,20 +66,34 @@ export class DeliveryService {
       id,
       connectorId,
       operation: op,
-      variables: op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables,
+      variables: {
+        ...(op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables),
+        ...(o.onlyIfDependencyCreated ? { [CONDITION]: { onlyIfDependencyCreated: true } } : {}),
+      },
       file: input.file && ep.upload?.encoding !== 'base64' ? { data: input.file.data, name: input.file.name, type: input.file.type, kind: input.file.kind } : undefined,
       idempotencyKey: o.idempotencyKey,
       orderingKey,
       dependsOn: o.dependsOn,
       policy: rt.connector.retry,
+      notBefore: o.delayMs ? this.gateway.now() + o.delayMs : undefined,
     }, this.gateway.now());
     if (r.created) this.worker?.nudge();
-    else if (r.delivery.operation !== op || canonical(r.delivery.variables) !== canonical(op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables)) {
+    else if (r.delivery.operation !== op || canonical(withoutCondition(r.delivery.variables)) !== canonical(op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables)) {
       // The same key for a different request is a client bug; answering with the other write would hide it.
       throw new GatewayError('validation_failed', `Idempotency-Key ${o.idempotencyKey} was already used for a different request (delivery ${r.delivery.id}, ${r.delivery.operation})`, {
         errors: [{ field: 'Idempotency-Key', message: 'reused for a different request' }],
       });
     }
+    return r;
+  }
+
+  /** A composite flow step (resolve_account, resolve_record): validated by the flow engine itself. */
+  async acceptStep(connectorId: string, step: FlowStep, variables: Record<string, unknown>, o: AcceptOptions): Promise<{ delivery: Delivery; created: boolean }> {
+    const rt = this.gateway.runtime(connectorId);
+    const r = await this.store.enqueue({
+      id: crypto.randomUUID(), connectorId, operation: step, variables, idempotencyKey: o.idempotencyKey, orderingKey: o.orderingKey, dependsOn: o.dependsOn, policy: rt.connector.retry,
+    }, this.gateway.now());
+    if (r.created) this.worker?.nudge();
     return r;
   }
 
@@ -164,6 +190,11 @@ export class DeliveryService {
 /** JSON with sorted keys, to compare two variable sets. */
 function canonical(v: Record<string, unknown>): string {
   return JSON.stringify(Object.keys(v).sort().map((k) => [k, v[k]]));
+}
+
+function withoutCondition(v: Record<string, unknown>): Record<string, unknown> {
+  const { [CONDITION]: _c, ...rest } = v;
+  return rest;
 }
 
 function withoutFileData(v: Record<string, unknown>): Record<string, unknown> {

@@ -117,7 +117,7 @@ export class SqliteStore implements DeliveryStore {
         VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${SELECT_COLUMNS}`).get(
         d.id, d.connectorId, d.operation, JSON.stringify(d.variables), d.file?.data ?? null,
         d.file ? JSON.stringify({ name: d.file.name, type: d.file.type, kind: d.file.kind }) : null,
-        d.idempotencyKey ?? null, d.orderingKey ?? null, d.dependsOn ?? null, JSON.stringify(d.policy), now, now, now,
+        d.idempotencyKey ?? null, d.orderingKey ?? null, d.dependsOn ?? null, JSON.stringify(d.policy), now, now, d.notBefore ?? now,
       ) as Row;
       return { delivery: deliveryFromRow(row), created: true };
     });
@@ -175,6 +175,10 @@ export class SqliteStore implements DeliveryStore {
       ).changes;
       if (changed !== 1) return false;
       this.insertAttempts(id, c.attempts);
+      for (const other of c.absorbed ?? []) {
+        this.stmt(`UPDATE deliveries SET status = 'delivered', result = ?, updated_at = ?, first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ? AND status = 'pending'`)
+          .run(JSON.stringify({ ids: {}, outcome: 'merged', merged_into: id }), now, now, other);
+      }
       if (c.status === 'dead') this.killDependents(id, now);
       return true;
     });
@@ -200,6 +204,11 @@ export class SqliteStore implements DeliveryStore {
       }
       frontier = next;
     }
+  }
+
+  async followers(orderingKey: string, afterSeq: number, limit: number): Promise<Delivery[]> {
+    return (this.stmt(`SELECT ${SELECT_COLUMNS} FROM deliveries INDEXED BY deliveries_ordering WHERE ordering_key = ? AND seq > ? AND status IN ('pending', 'running') ORDER BY seq LIMIT ?`)
+      .all(orderingKey, afterSeq, limit) as Row[]).map(deliveryFromRow).filter((d) => d.status === 'pending');
   }
 
   async release(id: string, token: string, now: number): Promise<void> {
@@ -264,6 +273,29 @@ export class SqliteStore implements DeliveryStore {
     const out: StoreCounts = { pending: 0, running: 0, delivered: 0, dead: 0, cancelled: 0 };
     for (const r of this.stmt('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status').all() as Row[]) out[r.status as keyof StoreCounts] = Number(r.n);
     return out;
+  }
+
+  async loadSession(connectorId: string, sessionId: string) {
+    const r = this.stmt('SELECT state, version FROM sessions WHERE connector_id = ? AND session_id = ?').get(connectorId, sessionId) as Row | undefined;
+    return r ? { state: JSON.parse(String(r.state)) as Record<string, unknown>, version: Number(r.version) } : undefined;
+  }
+
+  async saveSession(connectorId: string, sessionId: string, state: Record<string, unknown>, version: number, meta: { customerKey?: string; endedAt?: number }, now: number): Promise<boolean> {
+    return this.commit(() => {
+      if (version === 0) {
+        return this.stmt(`INSERT INTO sessions (connector_id, session_id, state, version, customer_key, ended_at, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?, ?, ?)
+          ON CONFLICT (connector_id, session_id) DO NOTHING`).run(connectorId, sessionId, JSON.stringify(state), meta.customerKey ?? null, meta.endedAt ?? null, now, now).changes === 1;
+      }
+      return this.stmt(`UPDATE sessions SET state = ?, version = version + 1, customer_key = COALESCE(?, customer_key), ended_at = COALESCE(?, ended_at), updated_at = ?
+        WHERE connector_id = ? AND session_id = ? AND version = ?`).run(JSON.stringify(state), meta.customerKey ?? null, meta.endedAt ?? null, now, connectorId, sessionId, version).changes === 1;
+    });
+  }
+
+
+  async lastSessionEnd(connectorId: string, customerKey: string, exceptSessionId: string): Promise<number | undefined> {
+    const r = this.stmt('SELECT MAX(ended_at) AS t FROM sessions WHERE connector_id = ? AND customer_key = ? AND session_id <> ? AND ended_at IS NOT NULL')
+      .get(connectorId, customerKey, exceptSessionId) as Row | undefined;
+    return r?.t === null || r?.t === undefined ? undefined : Number(r.t);
   }
 
   async ping(): Promise<void> {

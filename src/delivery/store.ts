@@ -29,6 +29,8 @@ export interface DeliveryStore {
    * When the delivery dies, deliveries that depend on it die too.
    */
   complete(id: string, token: string, c: Completion, now: number): Promise<boolean>;
+  /** Pending deliveries queued behind `afterSeq` under the same ordering key, in order (batching). */
+  followers(orderingKey: string, afterSeq: number, limit: number): Promise<Delivery[]>;
   /** Gives a claimed delivery back without counting an attempt (graceful shutdown). */
   release(id: string, token: string, now: number): Promise<void>;
   get(id: string): Promise<Delivery | undefined>;
@@ -40,6 +42,12 @@ export interface DeliveryStore {
   /** pending → cancelled; running or final → unchanged (returned as is). */
   cancel(id: string, now: number): Promise<Delivery | undefined>;
   counts(): Promise<StoreCounts>;
+  /** Session flows: the state of one platform session, with a version for optimistic updates. */
+  loadSession(connectorId: string, sessionId: string): Promise<{ state: Record<string, unknown>; version: number } | undefined>;
+  /** Writes the state if the stored version is still `version` (0 = new); false on a concurrent update. */
+  saveSession(connectorId: string, sessionId: string, state: Record<string, unknown>, version: number, meta: { customerKey?: string; endedAt?: number }, now: number): Promise<boolean>;
+  /** When the customer's most recent other session ended, for the callback window. */
+  lastSessionEnd(connectorId: string, customerKey: string, exceptSessionId: string): Promise<number | undefined>;
   /** Reachability, for /readyz. */
   ping(): Promise<void>;
   tokens: TokenStore;

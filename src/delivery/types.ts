@@ -10,6 +10,11 @@ export const DELIVERY_STATUSES = ['pending', 'running', 'delivered', 'dead', 'ca
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['delivered', 'dead', 'cancelled']);
 
+/** Composite steps of session flows, run by the flow engine rather than as one endpoint call. */
+export const FLOW_STEPS = ['resolve_account', 'resolve_record'] as const;
+export type FlowStep = (typeof FLOW_STEPS)[number];
+export type DeliveryOperation = OperationName | FlowStep;
+
 export interface FileRef {
   name: string;
   type: string;
@@ -19,7 +24,7 @@ export interface FileRef {
 export interface NewDelivery {
   id: string;
   connectorId: string;
-  operation: OperationName;
+  operation: DeliveryOperation;
   variables: Record<string, unknown>;
   file?: { data: Buffer } & FileRef;
   idempotencyKey?: string;
@@ -28,6 +33,8 @@ export interface NewDelivery {
   /** Id of a delivery whose result ids (ACCOUNT_ID, RECORD_ID…) this one needs. */
   dependsOn?: string;
   policy: RetryPolicy;
+  /** Not before this time (batching windows); default now. */
+  notBefore?: number;
 }
 
 export interface DeliveryError {
@@ -41,13 +48,18 @@ export interface DeliveryResult {
   outcome: string;
   /** Set when an ambiguous create was found to have happened already (no duplicate sent). */
   recovered_by?: string;
+  /** Batching: the deliveries whose content went out in this one's CRM call. */
+  merged?: string[];
+  /** Set on a delivery that went out inside another's CRM call. */
+  merged_into?: string;
+  [extra: string]: unknown;
 }
 
 export interface Delivery {
   seq: number;
   id: string;
   connectorId: string;
-  operation: OperationName;
+  operation: DeliveryOperation;
   status: DeliveryStatus;
   variables: Record<string, unknown>;
   fileMeta?: FileRef;
@@ -90,6 +102,8 @@ export interface Completion {
   result?: DeliveryResult;
   error?: DeliveryError;
   attempts: AttemptRow[];
+  /** Batching: pending deliveries delivered inside this one's CRM call (marked delivered atomically). */
+  absorbed?: string[];
 }
 
 export interface ListFilter {

@@ -13,7 +13,9 @@ import { REQUEST_VARIABLE_SET } from '../template/variables';
 import type { Logger } from '../util/logger';
 import { decide, type AttemptOutcome } from './decide';
 import type { DeliveryStore } from './store';
-import type { Delivery } from './types';
+import { FLOW_STEPS, type Delivery, type DeliveryResult, type FlowStep } from './types';
+import type { ConnectorRuntime } from '../operations/runtime';
+import type { AttemptRecord } from '../operations/call';
 
 export interface WorkerOptions {
   store: DeliveryStore;
@@ -29,6 +31,17 @@ export interface WorkerOptions {
   /** Enqueues the comment that follows an upload (set by the delivery service). */
   onFollowUp?: (parent: Delivery, operation: OperationName, variables: Record<string, unknown>) => Promise<void>;
   onSettled?: (d: Delivery, status: string) => void;
+  /** Runs composite flow steps (resolve_account, resolve_record); set by the flow engine. */
+  runStep?: StepRunner;
+}
+
+export type StepRunner = (d: Delivery, rt: ConnectorRuntime, variables: Record<string, unknown>, opts: StepOptions) => Promise<{ result: DeliveryResult; attempts: AttemptRecord[]; followUps?: Array<{ operation: OperationName; variables: Record<string, unknown> }> }>;
+export interface StepOptions {
+  logger: Logger;
+  requestId: string;
+  now: () => number;
+  policy: Delivery['policy'];
+  attempt: { attempt: number; elapsedMs: number };
 }
 
 /** Creates whose retry should first look for what the lost attempt may have created. */
@@ -173,14 +186,32 @@ export class DeliveryWorker {
         policy: d.policy,
         attempt: { attempt: d.backoffAttempts + 1, elapsedMs: this.now() - (d.firstAttemptAt ?? this.now()) },
       };
-      const find = FIND_BEFORE_CREATE[d.operation];
+      if ((FLOW_STEPS as readonly string[]).includes(d.operation)) {
+        if (!this.o.runStep) throw new Error(`no flow engine to run step ${d.operation}`);
+        const step = await this.o.runStep(d, rt, variables, opts);
+        attempts.push(...step.attempts);
+        for (const f of step.followUps ?? []) await this.o.onFollowUp?.(d, f.operation, f.variables);
+        return { ok: true, result: step.result, attempts };
+      }
+      const op = d.operation as Exclude<Delivery['operation'], FlowStep>;
+      if ((d.variables.__flow as { onlyIfDependencyCreated?: boolean } | undefined)?.onlyIfDependencyCreated) {
+        const dep = d.dependsOn ? await this.o.store.get(d.dependsOn) : undefined;
+        if (dep?.result?.outcome !== 'created') return { ok: true, result: { ids: {}, outcome: 'skipped', reason: `the record was ${dep?.result?.outcome ?? 'not created'}, not created` }, attempts };
+      }
+      const merged = await this.mergeBatch(d, rt, op, variables);
+      if (merged) {
+        const r = await runOperation(rt, op, { variables: merged.variables }, opts);
+        attempts.push(...r.attempts);
+        return { ok: true, result: { ids: r.ids, outcome: r.outcome, merged: merged.ids }, attempts, absorbed: merged.ids };
+      }
+      const find = FIND_BEFORE_CREATE[op];
       if (d.ambiguous && find && rt.connector.endpoints.get(find)?.usable) {
         // The last try may have created it: look before creating again, so a retry never duplicates.
         const found = await runOperation(rt, find, { variables }, opts);
         attempts.push(...found.attempts);
         if (found.outcome === 'ok') return { ok: true, result: { ids: found.ids, outcome: 'ok', recovered_by: find }, attempts };
       }
-      const r = await runOperation(rt, d.operation, { variables, file }, {
+      const r = await runOperation(rt, op, { variables, file }, {
         ...opts,
         followUp: (vars) => this.o.onFollowUp?.(d, 'add_comment', vars) ?? Promise.resolve(),
       });
@@ -192,9 +223,36 @@ export class DeliveryWorker {
     }
   }
 
+  /**
+   * Batching (002): the writes of the same kind queued behind this one for the same record
+   * (same ordering key, consecutive, same dependency) go out as one CRM call: comments joined,
+   * updates merged (later values win). They are marked delivered with this one, atomically.
+   */
+  private async mergeBatch(d: Delivery, rt: ConnectorRuntime, op: OperationName, variables: Record<string, unknown>): Promise<{ variables: Record<string, unknown>; ids: string[] } | undefined> {
+    const batching = rt.connector.flows.batching;
+    if (!batching || !d.orderingKey || !(batching.operations as ReadonlySet<string>).has(op)) return undefined;
+    const followers = await this.o.store.followers(d.orderingKey, d.seq, 50);
+    const same: Delivery[] = [];
+    for (const f of followers) {
+      if (f.operation !== op || f.connectorId !== d.connectorId || f.dependsOn !== d.dependsOn || f.fileMeta) break;
+      same.push(f);
+    }
+    if (same.length === 0) return undefined;
+    const merged = { ...variables };
+    for (const f of same) {
+      if (op === 'add_comment') merged.COMMENT_BODY = [merged.COMMENT_BODY, f.variables.COMMENT_BODY].filter((x) => x !== undefined && x !== '').join('\n\n');
+      else Object.assign(merged, f.variables);
+    }
+    return { variables: merged, ids: same.map((f) => f.id) };
+  }
+
   /** The ids a dependency produced fill in what this write was accepted without. */
   private async variablesFor(d: Delivery): Promise<Record<string, unknown>> {
     if (!d.dependsOn) return d.variables;
+    if (d.variables.__flow && !(FLOW_STEPS as readonly string[]).includes(d.operation)) {
+      const { __flow: _condition, ...rest } = d.variables;
+      return this.variablesFor({ ...d, variables: rest });
+    }
     const dep = await this.o.store.get(d.dependsOn);
     const ids = Object.entries(dep?.result?.ids ?? {}).filter(([k]) => REQUEST_VARIABLE_SET.has(k));
     return { ...Object.fromEntries(ids), ...d.variables };

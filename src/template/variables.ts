@@ -25,6 +25,12 @@ export const SESSION_VARIABLES = [
  */
 export const FILE_VARIABLES = ['FILE_NAME', 'FILE_TYPE', 'FILE_KIND', 'FILE_URL', 'ATTACHMENT_URL'] as const;
 
+/**
+ * Set by session flows from platform events (not in 004's list): the status to set on an
+ * outbound reuse, disposition, transfer, survey and custom data as text, the event type.
+ */
+export const FLOW_VARIABLES = ['RECORD_STATUS', 'DISPOSITION_CODE', 'DISPOSITION_NOTES', 'TRANSFER_FROM', 'TRANSFER_TO', 'SURVEY', 'CUSTOM_DATA', 'EVENT_TYPE', 'VERIFIED'] as const;
+
 /** Variables of lookup (screen-pop) URLs, 004 "custom lookup URL". */
 export const LOOKUP_VARIABLES = [
   'ACCOUNT_ID', 'RECORD_ID', 'PHONE_NUMBER',
@@ -37,7 +43,7 @@ export const PHONE_VARIABLES = new Set([
   'PHONE_NUMBER', 'OUTBOUND_PHONE_NUMBER', 'CUSTOMER_PHONE_NUMBER', 'ANI', 'SUPPORT_PHONE_NUMBER', 'OUTBOUND_NUMBER',
 ]);
 
-export const REQUEST_VARIABLE_SET: ReadonlySet<string> = new Set<string>([...SESSION_VARIABLES, ...FILE_VARIABLES]);
+export const REQUEST_VARIABLE_SET: ReadonlySet<string> = new Set<string>([...SESSION_VARIABLES, ...FILE_VARIABLES, ...FLOW_VARIABLES]);
 export const LOOKUP_VARIABLE_SET: ReadonlySet<string> = new Set<string>(LOOKUP_VARIABLES);
 
 export type Variables = Readonly<Record<string, unknown>>;

@@ -1,0 +1,267 @@
+/**
+ * Session flows: platform events in, the CRM kept up to date. Each event is merged into the
+ * session's state (persisted in the store) and turned into durable writes:
+ *   account step → record step (002 reuse rules) → comments, updates, uploads,
+ * each waiting for the ids it needs (depends_on) and all of a session in order (one ordering
+ * key). Every write has an idempotency key derived from the session and the event, so an
+ * event processed twice (a retry, a duplicate, a crash halfway) never writes twice.
+ */
+import type { Connector } from '../config/types';
+import { GatewayError } from '../errors';
+import type { Gateway } from '../gateway';
+import type { DeliveryService } from '../delivery/service';
+import type { DeliveryStore } from '../delivery/store';
+import type { Delivery } from '../delivery/types';
+import { renderLinks } from '../operations/links';
+import { formatPhone, type CountryCode } from '../phone';
+import { renderLongText } from '../template/long-text';
+import { normalizeEvent, type EventKind, type NormalizedEvent } from './events';
+import { FLOW_FACTS, displayVariables, only, type StepFacts } from './steps';
+
+export interface SessionState {
+  vars: Record<string, string | number | boolean>;
+  events: Array<{ key: string; type: string; at: number }>;
+  /** Step name → delivery id. */
+  steps: Record<string, string>;
+  agentAssigned: boolean;
+  ended: boolean;
+  outbound: boolean;
+  cuid?: string;
+  /** Writes held back until the record step exists (record creation delayed until an agent). */
+  held: Array<{ name: string; operation: 'add_comment' | 'update_record' | 'upload_file'; variables: Record<string, unknown>; file?: { base64: string; name: string; type: string; kind: string } }>;
+  warnings: string[];
+}
+
+export interface EventOutcome {
+  duplicate: boolean;
+  session: SessionView;
+}
+
+export type SessionView = Awaited<ReturnType<FlowEngine['view']>>;
+
+const emptyState = (): SessionState => ({ vars: {}, events: [], steps: {}, agentAssigned: false, ended: false, outbound: false, held: [], warnings: [] });
+
+export class FlowEngine {
+  /** One event at a time per session in this process; across replicas the version check decides. */
+  private locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly store: DeliveryStore, private readonly service: DeliveryService, private readonly gateway: Gateway, private readonly fetchImpl: typeof fetch = fetch) {}
+
+  async handle(connectorId: string, sessionId: string, body: unknown, typeHint?: string): Promise<EventOutcome> {
+    const c = this.gateway.connector(connectorId);
+    if (!/^[\w.:@-]{1,200}$/.test(sessionId)) throw new GatewayError('validation_failed', 'sessionId: 1-200 characters of letters, digits and . : @ _ -', { errors: [{ field: 'sessionId', message: 'invalid' }] });
+    const ev = normalizeEvent(body, typeHint);
+    const file = ev.facts.file?.url && !ev.facts.file.base64 ? await this.download(ev) : undefined;
+    const key = `${connectorId}\u0000${sessionId}`;
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(() => this.apply(c, sessionId, ev, file));
+    this.locks.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(key) === run) this.locks.delete(key);
+    }
+  }
+
+  private async apply(c: Connector, sessionId: string, ev: NormalizedEvent, downloaded?: Buffer): Promise<EventOutcome> {
+    for (let tries = 0; ; tries++) {
+      const loaded = await this.store.loadSession(c.id, sessionId);
+      const state: SessionState = loaded ? (loaded.state as unknown as SessionState) : emptyState();
+      if (state.events.some((e) => e.key === ev.key)) return { duplicate: true, session: await this.view(c.id, sessionId, state) };
+      const now = this.gateway.now();
+      this.merge(c, state, ev, sessionId);
+      state.events.push({ key: ev.key, type: ev.type, at: ev.facts.at ?? now });
+      await this.plan(c, sessionId, state, ev, downloaded);
+      const saved = await this.store.saveSession(c.id, sessionId, state as unknown as Record<string, unknown>, loaded?.version ?? 0, {
+        customerKey: customerKey(state), endedAt: state.ended ? now : undefined,
+      }, now);
+      if (saved) return { duplicate: false, session: await this.view(c.id, sessionId, state) };
+      // Another replica updated the session meanwhile: redo on the fresh state (writes are idempotent).
+      if (tries >= 5) throw new GatewayError('conflict', `session ${sessionId} is being updated concurrently; retry the event`);
+    }
+  }
+
+  /** Event facts into the session's variables: known names only; a number that cannot be parsed is dropped with a warning. */
+  private merge(c: Connector, state: SessionState, ev: NormalizedEvent, sessionId: string): void {
+    for (const [k, v] of Object.entries(ev.vars)) {
+      if (k === 'PHONE_NUMBER' || k === 'OUTBOUND_PHONE_NUMBER') {
+        const parsed = formatPhone(String(v), 'e164', 'write', c.phone.defaultRegion as CountryCode | undefined);
+        if (!parsed.ok) { state.warnings.push(`${ev.type}: ${k} ignored: ${parsed.reason}`); continue; }
+      }
+      state.vars[k] = v;
+    }
+    state.vars.SESSION_ID = sessionId;
+    if (ev.facts.agentAssigned) state.agentAssigned = true;
+    if (ev.facts.direction === 'outbound') state.outbound = true;
+    if (ev.kind === 'end') state.ended = true;
+    if (ev.facts.customData?.cuid !== undefined) state.cuid = String(ev.facts.customData.cuid);
+    if (ev.facts.disposition) Object.assign(state.vars, defined({ DISPOSITION_CODE: ev.facts.disposition.code, DISPOSITION_NOTES: ev.facts.disposition.notes }));
+    if (ev.facts.transfer) Object.assign(state.vars, defined({ TRANSFER_FROM: ev.facts.transfer.from, TRANSFER_TO: ev.facts.transfer.to }));
+    if (ev.facts.survey) state.vars.SURVEY = ev.facts.survey.map((a) => `${a.question}: ${a.answer}`).join('\n');
+    if (ev.facts.customData && ev.kind === 'custom_data') state.vars.CUSTOM_DATA = Object.entries(ev.facts.customData).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('\n');
+    if (ev.kind === 'verification') state.vars.VERIFIED = 'yes';
+    state.vars.EVENT_TYPE = ev.type;
+  }
+
+  /** The durable writes this event calls for. */
+  private async plan(c: Connector, sessionId: string, state: SessionState, ev: NormalizedEvent, downloaded?: Buffer): Promise<void> {
+    const orderingKey = `${c.id}:session:${sessionId}`;
+    const vars = displayVariables(c, state.vars);
+    // Nothing is written before the customer can be identified (an End_Call may arrive first).
+    const identified = ['PHONE_NUMBER', 'EMAIL', 'SDK_IDENTIFIER', 'NAME', 'ACCOUNT_ID', 'UJET_ID'].some((k) => state.vars[k] !== undefined);
+    if (!state.steps.account && identified) {
+      const d = await this.service.acceptStep(c.id, 'resolve_account', { ...only(c, vars), [FLOW_FACTS]: this.facts(sessionId, state) }, { idempotencyKey: `${sessionId}:account`, orderingKey });
+      state.steps.account = d.delivery.id;
+    }
+    const recordWanted = c.endpoints.has('create_record') || c.endpoints.has('find_record');
+    const agentGate = !c.flows.delayRecordUntilAgent || state.agentAssigned || (state.ended && c.flows.recordsForAbandoned);
+    const abandonedGate = !(state.ended && !state.agentAssigned && !c.flows.recordsForAbandoned);
+    if (!state.steps.record && state.steps.account && recordWanted && agentGate && abandonedGate) {
+      const facts: StepFacts = { ...this.facts(sessionId, state), previousSessionEndedAt: await this.previousEnd(c, sessionId, state) };
+      const d = await this.service.acceptStep(c.id, 'resolve_record', { ...only(c, vars), [FLOW_FACTS]: facts }, { idempotencyKey: `${sessionId}:record`, orderingKey, dependsOn: state.steps.account });
+      state.steps.record = d.delivery.id;
+      // 002: right after creation, an internal comment (only if the record was created, not reused).
+      if (c.flows.commentOn.has('record_created') && c.endpoints.has('add_comment')) {
+        const body = renderLongText(c.flows.templates.record_created, vars, c.settings.convertTextToHtml);
+        await this.write(c, sessionId, state, 'record_created', 'add_comment', { ...vars, COMMENT_BODY: body }, undefined, true);
+      }
+      // Writes that waited for the record step go out now, in their original order.
+      for (const h of state.held.splice(0)) await this.write(c, sessionId, state, h.name, h.operation, h.variables, h.file);
+    }
+
+    const html = c.settings.convertTextToHtml;
+    const comment = (name: EventKind | 'file', extra: Record<string, unknown> = {}) => {
+      if (!c.flows.commentOn.has(name) || !c.endpoints.has('add_comment')) return undefined;
+      const body = renderLongText(c.flows.templates[name as keyof typeof c.flows.templates], { ...vars, ...extra }, html);
+      return { ...vars, ...extra, COMMENT_BODY: body };
+    };
+    const writes: Array<[string, 'add_comment' | 'update_record' | 'upload_file', Record<string, unknown>, SessionState['held'][number]['file']?]> = [];
+    if (['end', 'csat', 'transfer', 'disposition', 'custom_data', 'survey', 'verification'].includes(ev.kind)) {
+      const v = comment(ev.kind);
+      if (v) writes.push([`${ev.key}:comment`, 'add_comment', v]);
+    }
+    if (c.flows.updateRecordOn.has(ev.kind) && c.endpoints.has('update_record')) {
+      writes.push([`${ev.key}:update`, 'update_record', { ...vars, TICKET_DESCRIPTION: renderLongText(c.flows.templates.description, vars, false), TICKET_DESCRIPTION_HTML: renderLongText(c.flows.templates.description, vars, true) }]);
+    }
+    if (ev.kind === 'file' && ev.facts.file) {
+      const f = ev.facts.file;
+      const upload = c.endpoints.get('upload_file');
+      const fileVars = { ...vars, FILE_NAME: f.name, FILE_TYPE: f.type, FILE_KIND: f.kind, ...(f.url ? { FILE_URL: f.url } : {}) };
+      if (upload && upload.upload!.fileKinds.has(f.kind) && (c.settings.sendFilesToCrm || f.url)) {
+        const base64 = f.base64 ?? downloaded?.toString('base64') ?? '';
+        writes.push([`${ev.key}:upload`, 'upload_file', fileVars, { base64, name: f.name, type: f.type, kind: f.kind }]);
+      } else if (!upload) {
+        const v = comment('file', { ...fileVars, ATTACHMENT_URL: f.url ?? '' });
+        if (v) writes.push([`${ev.key}:file-link`, 'add_comment', v]);
+      } else {
+        state.warnings.push(`${ev.type}: ${f.kind} files are not sent to this CRM (upload.file_kinds)`);
+      }
+    }
+    for (const [name, operation, variables, file] of writes) {
+      if (!state.steps.record) state.held.push({ name, operation, variables, file });
+      else await this.write(c, sessionId, state, name, operation, variables, file);
+    }
+  }
+
+  private async write(c: Connector, sessionId: string, state: SessionState, name: string, operation: 'add_comment' | 'update_record' | 'upload_file', variables: Record<string, unknown>, file?: SessionState['held'][number]['file'], onlyIfCreated = false): Promise<void> {
+    const batched = c.flows.batching && (c.flows.batching.operations as ReadonlySet<string>).has(operation);
+    const d = await this.service.accept(c.id, operation, {
+      variables: only(c, variables),
+      file: file ? { data: Buffer.from(file.base64, 'base64'), name: file.name, type: file.type, kind: file.kind as never } : undefined,
+    }, {
+      idempotencyKey: `${sessionId}:${name}`,
+      dependsOn: state.steps.record,
+      orderingKey: `${c.id}:session:${sessionId}`,
+      delayMs: batched ? c.flows.batching!.windowMs : undefined,
+      waitOnDeadDependency: true,
+      onlyIfDependencyCreated: onlyIfCreated,
+    });
+    state.steps[name] = d.delivery.id;
+  }
+
+  private facts(sessionId: string, state: SessionState): StepFacts {
+    return { sessionId, outbound: state.outbound };
+  }
+
+  private async previousEnd(c: Connector, sessionId: string, state: SessionState): Promise<number | undefined> {
+    const k = customerKey(state);
+    return k ? this.store.lastSessionEnd(c.id, k, sessionId) : undefined;
+  }
+
+  private async download(ev: NormalizedEvent): Promise<Buffer> {
+    const f = ev.facts.file!;
+    try {
+      const res = await this.fetchImpl(f.url!, { headers: f.headers, signal: AbortSignal.timeout(30_000) });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      return Buffer.from(await res.arrayBuffer());
+    } catch (e) {
+      throw new GatewayError('file_download_failed', `File_Available: downloading ${new URL(f.url!).origin}${new URL(f.url!).pathname} failed: ${(e as Error).message}; the event was not accepted, send it again`);
+    }
+  }
+
+  /** What the platform sees: ids, steps and their delivery status, screen-pop URLs rendered now. */
+  async view(connectorId: string, sessionId: string, known?: SessionState) {
+    const c = this.gateway.connector(connectorId);
+    const state = known ?? ((await this.store.loadSession(connectorId, sessionId))?.state as unknown as SessionState | undefined);
+    if (!state) throw new GatewayError('not_found', `no session ${sessionId} for connector ${connectorId}`);
+    const deliveries = new Map<string, Delivery | undefined>();
+    for (const [name, id] of Object.entries(state.steps)) deliveries.set(name, await this.store.get(id));
+    const account = deliveries.get('account');
+    const record = deliveries.get('record');
+    const ids = { ACCOUNT_ID: account?.result?.ids.ACCOUNT_ID, RECORD_ID: record?.result?.ids.RECORD_ID };
+    const phone = state.vars.PHONE_NUMBER;
+    const lookup = defined({
+      ACCOUNT_ID: ids.ACCOUNT_ID, RECORD_ID: ids.RECORD_ID, PHONE_NUMBER: phone, CUSTOMER_PHONE_NUMBER: phone, ANI: phone, CUID: state.cuid, EMAIL: state.vars.EMAIL,
+      MENU_PATH: state.vars.MENU_PATH, MENU_ID: state.vars.QUEUE_ID, CHANNEL: state.vars.CHANNEL, TYPE: state.vars.SESSION_TYPE, SESSION_ID: sessionId,
+      CUSTOM_AGENT_ID: state.vars.AGENT_CUSTOM_ID, OUTBOUND_NUMBER: state.vars.OUTBOUND_PHONE_NUMBER,
+    });
+    const links = renderLinks(c, Object.fromEntries(Object.entries(lookup).map(([k, v]) => [k, String(v)])));
+    const sdk = state.cuid !== undefined || /app|web|mobile|sdk/i.test(String(state.vars.SESSION_TYPE ?? ''));
+    const temporary = account?.result?.outcome === 'temporary_account';
+    return {
+      connector: connectorId,
+      session_id: sessionId,
+      account_id: ids.ACCOUNT_ID ?? null,
+      record_id: ids.RECORD_ID ?? null,
+      account: account?.result?.outcome ?? account?.status ?? null,
+      record: record?.result?.outcome ?? record?.status ?? (c.flows.delayRecordUntilAgent && !state.agentAssigned ? 'waiting_for_agent' : null),
+      ended: state.ended,
+      links: {
+        account: links.account ?? null,
+        record: links.record ?? null,
+        // 004: the number-keyed URL for IVR/PSTN/SMS sessions, the CUID/email-keyed one for SDK sessions.
+        lookup: (sdk ? links.custom_by_identity : links.custom_by_phone) ?? null,
+        ...(temporary && c.flows.openCustomUrl ? { popup: renderLinksFrom(c, lookup) } : {}),
+      },
+      record_pop: links.record ? { type: 'CRM_Record_Pop', data: { recordUrl: links.record } } : null,
+      steps: [...deliveries.entries()].map(([name, d]) => ({ name, delivery_id: state.steps[name], operation: d?.operation, status: d?.status ?? 'unknown', ...(d?.lastError ? { last_error: d.lastError } : {}) })),
+      held: state.held.map((h) => h.name),
+      events: state.events.map((e) => ({ type: e.type, at: new Date(e.at).toISOString() })),
+      warnings: state.warnings,
+    };
+  }
+}
+
+function renderLinksFrom(c: Connector, vars: Record<string, unknown>): string | null {
+  const url = c.flows.openCustomUrl;
+  if (!url) return null;
+  let out = '';
+  for (const p of url) {
+    if (typeof p === 'string') { out += p; continue; }
+    const v = vars[p.v];
+    if (v === undefined) return null;
+    out += encodeURIComponent(String(v));
+  }
+  return out;
+}
+
+function customerKey(state: SessionState): string | undefined {
+  const v = state.vars.PHONE_NUMBER ?? state.vars.EMAIL ?? state.vars.SDK_IDENTIFIER;
+  if (v === undefined) return undefined;
+  const e164 = typeof v === 'string' ? formatPhone(v, 'e164', 'write') : undefined;
+  return e164?.ok ? e164.value : String(v).toLowerCase();
+}
+
+function defined<T extends Record<string, unknown>>(o: T): Record<string, Exclude<T[keyof T], undefined>> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Record<string, Exclude<T[keyof T], undefined>>;
+}

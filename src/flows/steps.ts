@@ -1,0 +1,150 @@
+/**
+ * The two composite steps of a session, each one durable delivery retried as a whole:
+ *   resolve_account: by id when one is known and find_account_by_id is usable (404 → by
+ *     query), else by query, else create — unless creation is skipped, in which case the
+ *     record gets a temporary account id and the session shows the "open custom URL";
+ *   resolve_record: find the customer's records and apply 002's reuse rules, else create
+ *     the record (subject and description from the flow templates) and ask for the
+ *     "record created" comment as a follow-up write.
+ * Finds run first on every try, so a retry after an ambiguous failure does not create twice.
+ */
+import type { Connector, OperationName } from '../config/types';
+import { GatewayError } from '../errors';
+import { callEndpoint, type AttemptRecord } from '../operations/call';
+import { runOperation } from '../operations/run';
+import type { ConnectorRuntime } from '../operations/runtime';
+import { checkVariables, prepareVariables } from '../operations/variables';
+import { renderLongText } from '../template/long-text';
+import { PHONE_VARIABLES, REQUEST_VARIABLE_SET } from '../template/variables';
+import { formatPhone, type CountryCode } from '../phone';
+import type { DeliveryStore } from '../delivery/store';
+import { readPath } from '../util/json-path';
+import type { StepOptions, StepRunner } from '../delivery/worker';
+import type { Delivery } from '../delivery/types';
+import { chooseRecord, isVoicemail, type RecordFacts } from './record-rules';
+
+/** Facts a step needs that are not CRM variables; carried in the step's variables under this key. */
+export const FLOW_FACTS = '__flow';
+export interface StepFacts {
+  outbound?: boolean;
+  previousSessionEndedAt?: number;
+  sessionId: string;
+}
+
+type FollowUp = { operation: OperationName; variables: Record<string, unknown> };
+
+/**
+ * The step runner for the worker. A step runs with the session's variables as they are when
+ * it runs (not only as they were when it was queued): a record created after the agent
+ * answered carries the agent.
+ */
+export function createStepRunner(store: Pick<DeliveryStore, 'loadSession'>): StepRunner {
+  return async (d, rt, allVars, opts) => {
+    const { [FLOW_FACTS]: rawFacts, ...queued } = allVars;
+    const facts = (rawFacts ?? { sessionId: '' }) as StepFacts;
+    const session = facts.sessionId ? await store.loadSession(d.connectorId, facts.sessionId) : undefined;
+    const latest = (session?.state as { vars?: Record<string, unknown> } | undefined)?.vars ?? {};
+    const vars = displayVariables(rt.connector, { ...queued, ...latest });
+    return d.operation === 'resolve_account' ? resolveAccount(rt, vars, facts, opts) : resolveRecord(d, rt, vars, facts, opts);
+  };
+}
+
+/** Phone numbers as the connector writes them, for texts people read (descriptions, comments). */
+export function displayVariables(c: Connector, vars: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...vars };
+  for (const k of Object.keys(out)) {
+    if (!PHONE_VARIABLES.has(k) || typeof out[k] !== 'string') continue;
+    const r = formatPhone(out[k] as string, c.phone.format, 'write', c.phone.defaultRegion as CountryCode | undefined);
+    if (r.ok) out[k] = r.value;
+  }
+  return out;
+}
+
+async function resolveAccount(rt: ConnectorRuntime, vars: Record<string, unknown>, facts: StepFacts, opts: StepOptions) {
+  const c = rt.connector;
+  const attempts: AttemptRecord[] = [];
+  const run = async (op: OperationName) => {
+    const r = await runOperation(rt, op, { variables: only(c, vars) }, opts);
+    attempts.push(...r.attempts);
+    return r;
+  };
+  const hasLookup = ['PHONE_NUMBER', 'EMAIL', 'SDK_IDENTIFIER', 'ACCOUNT_ID'].some((k) => vars[k] !== undefined && vars[k] !== '');
+  if (vars.ACCOUNT_ID !== undefined && c.endpoints.get('find_account_by_id')?.usable) {
+    const r = await run('find_account_by_id');
+    if (r.outcome === 'ok') return { result: { ids: r.ids, outcome: r.fallback ? 'found_by_query' : 'found_by_id' }, attempts };
+  } else if (hasLookup && c.endpoints.get('find_account')) {
+    const r = await run('find_account');
+    if (r.outcome === 'ok') return { result: { ids: r.ids, outcome: 'found' }, attempts };
+  }
+  if (c.settings.skipAccountCreation || !c.endpoints.get('create_account')) {
+    // "Open custom URL": a temporary account id; the agent gets the pop-up to create it by hand.
+    return { result: { ids: { ACCOUNT_ID: `temp-${facts.sessionId}` }, outcome: 'temporary_account' }, attempts };
+  }
+  const r = await run('create_account');
+  return { result: { ids: r.ids, outcome: 'created' }, attempts };
+}
+
+async function resolveRecord(d: Delivery, rt: ConnectorRuntime, vars: Record<string, unknown>, facts: StepFacts, opts: StepOptions) {
+  const c = rt.connector;
+  const attempts: AttemptRecord[] = [];
+  const followUps: FollowUp[] = [];
+  const now = opts.now();
+  const candidates = await findRecords(rt, vars, opts, attempts);
+  // A retry after a try that may have created the record: take the one created since then.
+  if (d.ambiguous && d.firstAttemptAt !== undefined) {
+    const ours = candidates.find((r) => r.createdAt !== undefined && r.createdAt >= d.firstAttemptAt! - 60_000);
+    if (ours) return { result: { ids: { RECORD_ID: ours.id }, outcome: 'created', recovered_by: 'find_record' }, attempts };
+  }
+  const decision = chooseRecord(candidates, {
+    channel: str(vars.CHANNEL), queue: str(vars.QUEUE_NAME ?? vars.MENU_PATH), sessionType: str(vars.SESSION_TYPE),
+    outbound: facts.outbound === true, voicemail: isVoicemail(str(vars.SESSION_TYPE)), previousSessionEndedAt: facts.previousSessionEndedAt, now,
+  }, c.flows.reuse);
+  if (decision.action === 'reuse') {
+    if (decision.reopen && c.endpoints.get('update_record')) followUps.push({ operation: 'update_record', variables: { ...vars, RECORD_ID: decision.id, RECORD_STATUS: c.flows.reuse.reopenStatus } });
+    return { result: { ids: { RECORD_ID: decision.id }, outcome: 'reused', reason: decision.reason }, attempts, followUps };
+  }
+  if (!c.endpoints.get('create_record')) throw new GatewayError('operation_not_configured', `connector ${c.id} has no create_record endpoint and no record to reuse`);
+  const recordVars = {
+    ...vars,
+    TICKET_SUBJECT: vars.TICKET_SUBJECT ?? renderLongText(c.flows.templates.subject, vars, false),
+    TICKET_DESCRIPTION: vars.TICKET_DESCRIPTION ?? renderLongText(c.flows.templates.description, vars, false),
+    TICKET_DESCRIPTION_HTML: vars.TICKET_DESCRIPTION_HTML ?? renderLongText(c.flows.templates.description, vars, true),
+  };
+  const r = await runOperation(rt, 'create_record', { variables: only(c, recordVars) }, opts);
+  attempts.push(...r.attempts);
+  return { result: { ids: r.ids, outcome: 'created', reason: decision.reason }, attempts, followUps };
+}
+
+/** All the customer's records find_record returns, as facts for the reuse rules. */
+async function findRecords(rt: ConnectorRuntime, vars: Record<string, unknown>, opts: StepOptions, attempts: AttemptRecord[]): Promise<RecordFacts[]> {
+  const c = rt.connector;
+  const ep = c.endpoints.get('find_record');
+  if (!ep || !c.flows.reuse.enabled) return [];
+  const prepared = prepareVariables(checkVariables(only(c, vars), c), c, ep);
+  const call = await callEndpoint(rt, ep, prepared, undefined, { ...opts, attempts });
+  if (call.classification.kind === 'not_found') return [];
+  if (call.classification.kind !== 'ok') {
+    throw new GatewayError(call.classification.kind === 'retry' ? 'crm_retry_later' : 'crm_request_failed', `find_record: ${call.classification.reason}`, {
+      classification: call.classification.kind, reason: call.classification.reason, crm_status: call.response.status, attempts,
+      ...(call.classification.kind === 'retry' ? { retry_after_ms: call.classification.waitMs } : {}),
+    });
+  }
+  const at = readPath(call.response.body, ep.responseDataLocation);
+  const list = !at.found || at.value === null || at.value === undefined ? [] : Array.isArray(at.value) ? at.value : [at.value];
+  const r = c.flows.reuse;
+  return list.flatMap((item): RecordFacts[] => {
+    const id = readPath(item, ep.idLocation);
+    if (!id.found || (typeof id.value !== 'string' && typeof id.value !== 'number')) return [];
+    const text = (p: typeof r.queueLocation) => { if (!p) return undefined; const v = readPath(item, p); return v.found && v.value !== null ? String(v.value) : undefined; };
+    const created = text(r.createdAtLocation);
+    return [{ id: id.value, status: text(r.statusLocation), queue: text(r.queueLocation), channel: text(r.channelLocation), createdAt: created === undefined ? undefined : /^\d+$/.test(created) ? Number(created) : Date.parse(created) }];
+  });
+}
+
+/** Only the variables a connector accepts (session state may hold more). */
+export function only(c: Connector, vars: Record<string, unknown>): Record<string, unknown> {
+  const known = (k: string) => REQUEST_VARIABLE_SET.has(k) || c.extraVariables.includes(k);
+  return Object.fromEntries(Object.entries(vars).filter(([k, v]) => known(k) && v !== undefined && v !== null && typeof v !== 'object'));
+}
+
+const str = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
