@@ -52,7 +52,7 @@ export const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
  * The sample CRM in its own process, so the gateway being measured does not share its event
  * loop (and its core) with the CRM it calls.
  */
-export async function startCrmProcess(): Promise<{ url: string; stop(): void }> {
+export async function startCrmProcess(): Promise<{ url: string; pid: number; stop(): void }> {
   const { spawn } = await import('node:child_process');
   const proc = spawn(process.execPath, [path.join(__dirname, '..', 'src', 'cli', 'bin.js'), 'sample-crm', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
@@ -64,5 +64,56 @@ export async function startCrmProcess(): Promise<{ url: string; stop(): void }> 
     });
     proc.once('exit', (code) => reject(new Error(`sample CRM exited with ${code}`)));
   });
-  return { url, stop: () => proc.kill('SIGKILL') };
+  return { url, pid: proc.pid!, stop: () => proc.kill('SIGKILL') };
+}
+
+export interface TimedRun {
+  /** Latency (ms) of every completed request, in completion order. */
+  latencies: number[];
+  /** Requests that threw or whose check failed. */
+  errors: number;
+  firstError?: string;
+  seconds: number;
+  perSec: number;
+}
+
+/**
+ * Keeps `concurrency` calls of `task()` in flight for `durationMs` (closed loop: each worker
+ * starts its next call when the previous one ends); returns latencies and throughput. A task
+ * that throws counts as an error and its latency is not recorded.
+ */
+export async function runFor(durationMs: number, concurrency: number, task: () => Promise<unknown>): Promise<TimedRun> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const start = performance.now();
+  const stopAt = start + durationMs;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < stopAt) {
+      const t = performance.now();
+      try {
+        await task();
+        latencies.push(performance.now() - t);
+      } catch (e) {
+        errors++;
+        firstError ??= (e as Error).message;
+      }
+    }
+  }));
+  const seconds = (performance.now() - start) / 1000;
+  return { latencies, errors, firstError, seconds, perSec: latencies.length / seconds };
+}
+
+/**
+ * CPU time (user + system, ms) a process has used so far, from /proc (Linux); undefined
+ * elsewhere. /proc counts in USER_HZ (100/s) ticks, so it suits windows of a second or more.
+ */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }

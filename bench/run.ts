@@ -6,6 +6,8 @@
 import pg from 'pg';
 import { benchDurable } from './durable';
 import { benchScale } from './scale';
+import { benchSync } from './sync';
+import { benchRender } from './render';
 import { saveResult } from './lib';
 
 async function postgresUrl(): Promise<string | undefined> {
@@ -27,6 +29,8 @@ async function main(): Promise<void> {
   const want = (name: string) => only.length === 0 || only.includes(name);
   if (want('durable')) saveResult('durable', await benchDurable(pgUrl));
   if (want('scale')) saveResult('scale', await benchScale(pgUrl));
+  if (want('sync')) saveResult('sync', await benchSync());
+  if (want('render')) saveResult('render', await benchRender());
 }
 
 main().then(() => process.exit(0), (e) => {

@@ -167,6 +167,13 @@ class Checker {
       this.warn([...p, 'url'], 'find_account_by_id is never used: its URL has no {ACCOUNT_ID} (004)');
     }
     const upload = op === 'upload_file' ? this.upload(ep, p, variables) : undefined;
+    let dedupe: CompiledEndpoint['dedupe'];
+    if (ep.dedupe && typeof ep.dedupe === 'object' && typeof ep.dedupe.url === 'string') {
+      if (op.startsWith('create_') || FIND_OPERATIONS.has(op)) this.warn([...p, 'dedupe'], `dedupe is for writes that are not creates; ${op} ${op.startsWith('create_') ? 'uses the find endpoint after an ambiguous failure' : 'is a find'}`);
+      const check = this.endpoint(op, { url: ep.dedupe.url, method: 'GET', params: ep.dedupe.params, response_data_location: ep.dedupe.response_data_location, not_found_statuses: [404] }, [...p, 'dedupe']);
+      const match = Object.entries(ep.dedupe.match ?? {}).map(([k, v]) => [this.path(k, [...p, 'dedupe', 'match', k]), this.compileTemplate(v, [...p, 'dedupe', 'match', k])] as const);
+      if (check) dedupe = { check: { ...check, isFind: true }, match };
+    }
     return {
       operation: op,
       method: ep.method,
@@ -188,6 +195,7 @@ class Checker {
       isFind,
       usable,
       upload,
+      dedupe,
       line: issueAt(this.src, p, '').line,
     };
   }

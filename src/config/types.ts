@@ -32,6 +32,7 @@ export interface EndpointFile {
   not_found_statuses?: number[];
   sort_by?: string;
   required_variables?: string[];
+  dedupe?: { url: string; params?: Record<string, unknown>; response_data_location?: string; match: Record<string, string> };
   upload?: {
     encoding?: 'base64' | 'multipart' | 'binary';
     file_field?: string;
@@ -183,6 +184,8 @@ export interface CompiledEndpoint {
   };
   /** YAML line of the endpoint, for messages that point at what to fix. */
   readonly line?: number;
+  /** After an ambiguous failure: a GET that finds the write if it already happened. */
+  readonly dedupe?: { readonly check: CompiledEndpoint; readonly match: ReadonlyArray<readonly [JsonPath, TemplateNode]> };
 }
 
 export type Auth =

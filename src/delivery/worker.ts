@@ -12,6 +12,7 @@ import { runOperation } from '../operations/run';
 import { REQUEST_VARIABLE_SET } from '../template/variables';
 import type { Logger } from '../util/logger';
 import { decide, type AttemptOutcome } from './decide';
+import { alreadyApplied } from './dedupe';
 import type { DeliveryStore } from './store';
 import { FLOW_STEPS, type Delivery, type DeliveryResult, type FlowStep } from './types';
 import type { ConnectorRuntime } from '../operations/runtime';
@@ -203,6 +204,10 @@ export class DeliveryWorker {
         const r = await runOperation(rt, op, { variables: merged.variables }, opts);
         attempts.push(...r.attempts);
         return { ok: true, result: { ids: r.ids, outcome: r.outcome, merged: merged.ids }, attempts, absorbed: merged.ids };
+      }
+      const ep = rt.connector.endpoints.get(op);
+      if (d.ambiguous && ep?.dedupe && (await alreadyApplied(rt, ep, variables, opts, attempts))) {
+        return { ok: true, result: { ids: {}, outcome: 'ok', recovered_by: 'dedupe' }, attempts };
       }
       const find = FIND_BEFORE_CREATE[op];
       if (d.ambiguous && find && rt.connector.endpoints.get(find)?.usable) {

@@ -17,6 +17,7 @@ import { checkVariables, prepareVariables } from '../operations/variables';
 import { renderLongText } from '../template/long-text';
 import { PHONE_VARIABLES, REQUEST_VARIABLE_SET } from '../template/variables';
 import { formatPhone, type CountryCode } from '../phone';
+import { deriveVariables } from '../text';
 import type { DeliveryStore } from '../delivery/store';
 import { readPath } from '../util/json-path';
 import type { StepOptions, StepRunner } from '../delivery/worker';
@@ -49,9 +50,9 @@ export function createStepRunner(store: Pick<DeliveryStore, 'loadSession'>): Ste
   };
 }
 
-/** Phone numbers as the connector writes them, for texts people read (descriptions, comments). */
+/** Phone numbers as the connector writes them and durations as mm:ss, for texts people read. */
 export function displayVariables(c: Connector, vars: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...vars };
+  const out = deriveVariables(vars);
   for (const k of Object.keys(out)) {
     if (!PHONE_VARIABLES.has(k) || typeof out[k] !== 'string') continue;
     const r = formatPhone(out[k] as string, c.phone.format, 'write', c.phone.defaultRegion as CountryCode | undefined);

@@ -9,16 +9,25 @@ import type { Clock } from './common/clock';
 import { buildSampleCrm, type FlavorDefinition, type SampleCrmCore } from './common/core';
 import { listen } from './common/server';
 import { zendeskFlavor, type ZendeskHelpers, type ZendeskState } from './zendesk';
+import { hubspotFlavor, type HubSpotHelpers, type HubSpotState } from './hubspot';
+import { zohoFlavor, type ZohoHelpers, type ZohoState } from './zoho';
+import { salesforceFlavor, type SalesforceHelpers, type SalesforceState } from './salesforce';
 
 /** Per flavour: its state shape and its seed helpers. */
 interface FlavorTypes {
   zendesk: { state: ZendeskState; helpers: ZendeskHelpers };
+  hubspot: { state: HubSpotState; helpers: HubSpotHelpers };
+  zoho: { state: ZohoState; helpers: ZohoHelpers };
+  salesforce: { state: SalesforceState; helpers: SalesforceHelpers };
 }
 
 export type SampleCrmFlavor = keyof FlavorTypes;
 
 const FLAVORS: { [F in SampleCrmFlavor]: FlavorDefinition<FlavorTypes[F]['state'], FlavorTypes[F]['helpers']> } = {
   zendesk: zendeskFlavor,
+  hubspot: hubspotFlavor,
+  zoho: zohoFlavor,
+  salesforce: salesforceFlavor,
 };
 
 export const SAMPLE_CRM_FLAVORS = Object.keys(FLAVORS) as SampleCrmFlavor[];

@@ -20,7 +20,8 @@ async function settled(sessionId: string, ms = 10_000): Promise<any> {
   const end = Date.now() + ms;
   for (;;) {
     const v = (await h.get(`/v1/connectors/zendesk/sessions/${sessionId}`)).body;
-    const done = v.steps.every((s: { status: string }) => ['delivered', 'dead', 'cancelled'].includes(s.status)) && v.held.length === 0;
+    const queue = await h.gw.store.counts();
+    const done = v.steps.every((s: { status: string }) => ['delivered', 'dead', 'cancelled'].includes(s.status)) && v.held.length === 0 && queue.pending + queue.running === 0;
     if (done || Date.now() > end) return v;
     await new Promise((r) => setTimeout(r, 30));
   }

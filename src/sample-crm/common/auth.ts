@@ -61,6 +61,8 @@ export interface OAuthCodeRecord {
   issuedAtMs: number;
   expiresAtMs: number;
   used: boolean;
+  /** access_type of the authorize request (e.g. "offline"), for OAuthBehavior.refreshTokenNeedsOfflineAccess. */
+  accessType?: string | null;
 }
 export interface OAuthAccessTokenRecord {
   token: string;
@@ -93,6 +95,30 @@ export interface OAuthPaths {
   token: string;
 }
 
+/**
+ * Optional per-flavour reshaping of a token endpoint answer (success or error), for CRMs whose
+ * token responses differ from RFC 6749's (e.g. Salesforce: instance_url, issued_at, no expires_in).
+ */
+export type OAuthTokenResponseShaper = (
+  answer: { status: number; body: Record<string, unknown> },
+  req: Request,
+) => { status: number; body: unknown };
+
+/**
+ * How a CRM's OAuth server departs from the defaults (RFC 6749 with rotating refresh tokens, as
+ * Zendesk). All optional; a flavour sets them from create() with `ctx.oauth.configure({...})`.
+ */
+export interface OAuthBehavior {
+  /** Default true. false: a refresh_token grant keeps the refresh token valid and answers without one (Zoho). */
+  rotateRefreshTokens?: boolean;
+  /** Default false. true: the code grant returns a refresh token only if the authorize request had access_type=offline (Zoho, Google). */
+  refreshTokenNeedsOfflineAccess?: boolean;
+  /** Default false. true: token request parameters may also come in the query string (Zoho accepts them there). */
+  acceptQueryParams?: boolean;
+  /** Authorization header schemes accepted for access tokens besides "Bearer", e.g. ["Zoho-oauthtoken"]. */
+  extraTokenSchemes?: string[];
+}
+
 /** Zendesk authorization codes are valid for 120 seconds. */
 const CODE_TTL_MS = 120_000;
 const DEFAULT_SCOPE = 'read write';
@@ -123,9 +149,11 @@ export function parseBasicHeader(header: string | undefined): { user: string; pa
   return { user: decoded.slice(0, colon), pass: decoded.slice(colon + 1) };
 }
 
-function bearerToken(header: string | undefined): string | undefined {
-  const m = /^bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return m?.[1];
+function bearerToken(header: string | undefined, extraSchemes: readonly string[] = []): string | undefined {
+  const m = /^(\S+)\s+(\S+)\s*$/.exec(header ?? '');
+  if (!m) return undefined;
+  const scheme = m[1].toLowerCase();
+  return scheme === 'bearer' || extraSchemes.some((s) => s.toLowerCase() === scheme) ? m[2] : undefined;
 }
 
 function formDecode(s: string): string {
@@ -138,6 +166,7 @@ function formDecode(s: string): string {
 
 export class OAuthServer {
   readonly state: OAuthState = { codes: {}, accessTokens: {}, refreshTokens: {}, issued: emptyCounters() };
+  private behavior: Readonly<OAuthBehavior> = {};
 
   constructor(
     private readonly client: OAuthClientOptions | undefined,
@@ -146,6 +175,16 @@ export class OAuthServer {
 
   get enabled(): boolean {
     return this.client !== undefined;
+  }
+
+  /** Sets the flavour's departures from the defaults (see OAuthBehavior); replaces earlier settings. */
+  configure(behavior: OAuthBehavior): void {
+    this.behavior = { ...behavior };
+  }
+
+  /** Authorization header schemes accepted besides "Bearer". */
+  get extraTokenSchemes(): readonly string[] {
+    return this.behavior.extraTokenSchemes ?? [];
   }
 
   /** In place, so references to `state` held elsewhere (the flavour's state.tokens) stay valid. */
@@ -206,6 +245,7 @@ export class OAuthServer {
       issuedAtMs: now,
       expiresAtMs: now + CODE_TTL_MS,
       used: false,
+      accessType: str(query.access_type) ?? null,
     };
     // Consent is implicit: an emulator has no user to ask.
     if (!target) {
@@ -258,7 +298,8 @@ export class OAuthServer {
       return invalid('redirect_uri does not match the authorization request');
     }
     rec.used = true;
-    return { ok: true, body: this.issue('authorization_code', rec.scope, true) };
+    const withRefresh = !this.behavior.refreshTokenNeedsOfflineAccess || rec.accessType === 'offline';
+    return { ok: true, body: this.issue('authorization_code', rec.scope, withRefresh) };
   }
 
   private rotateRefresh(params: Record<string, unknown>): TokenResult {
@@ -267,6 +308,12 @@ export class OAuthServer {
     const rec = Object.hasOwn(this.state.refreshTokens, token) ? this.state.refreshTokens[token] : undefined;
     if (!rec || rec.revoked || rec.clientId !== this.client?.clientId) {
       return oauthError(400, 'invalid_grant', 'The provided refresh token is invalid, expired, revoked, or was issued to another client.');
+    }
+    if (this.behavior.rotateRefreshTokens === false) {
+      // Non-rotating: the same refresh token stays valid; the answer carries none.
+      const body = this.issue('refresh_token', rec.scope, false);
+      this.state.accessTokens[String(body.access_token)].refreshToken = token;
+      return { ok: true, body };
     }
     const body = this.issue('refresh_token', rec.scope, true);
     rec.revoked = true;
@@ -302,7 +349,7 @@ export class OAuthServer {
     };
   }
 
-  router(paths: OAuthPaths): Router {
+  router(paths: OAuthPaths, shape?: OAuthTokenResponseShaper): Router {
     const router = express.Router();
     router.get(paths.authorize, (req, res) => {
       const result = this.authorize(req.query as Record<string, unknown>);
@@ -310,14 +357,13 @@ export class OAuthServer {
       else res.status(result.status).json(result.json);
     });
     router.post(paths.token, (req, res) => {
-      const result = this.token(jsonOrFormObject(req), req.headers.authorization);
+      const query = this.behavior.acceptQueryParams ? (req.query as Record<string, unknown>) : {};
+      const result = this.token({ ...query, ...jsonOrFormObject(req) }, req.headers.authorization);
       res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
-      if (result.ok) {
-        res.status(200).json(result.body);
-        return;
-      }
-      if (result.challenge) res.set('WWW-Authenticate', result.challenge);
-      res.status(result.status).json(result.body);
+      if (!result.ok && result.challenge) res.set('WWW-Authenticate', result.challenge);
+      const answer = result.ok ? { status: 200, body: result.body } : { status: result.status, body: result.body };
+      const shaped = shape ? shape(answer, req) : answer;
+      res.status(shaped.status).json(shaped.body);
     });
     return router;
   }
@@ -337,7 +383,7 @@ export type AuthOutcome =
 
 export function authenticate(req: Request, options: SampleCrmAuthOptions, oauth: OAuthServer): AuthOutcome {
   const authorization = req.headers.authorization;
-  const bearer = bearerToken(authorization);
+  const bearer = bearerToken(authorization, oauth.extraTokenSchemes);
   let bearerProblem: 'unknown' | 'expired' | undefined;
   if (bearer !== undefined) {
     const check = oauth.checkAccessToken(bearer);

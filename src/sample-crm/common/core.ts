@@ -6,6 +6,7 @@ import {
   type AuthFailureResponse,
   type OAuthPaths,
   type OAuthState,
+  type OAuthTokenResponseShaper,
   type SampleCrmAuthOptions,
 } from './auth';
 import { bodyOf, bodyReader, DEFAULT_BODY_LIMIT_BYTES, isRecord, type BodyProblem } from './body';
@@ -16,6 +17,8 @@ import { RequestLog, type LoggedRequest } from './request-log';
 
 export interface FlavorContext {
   clock: Clock;
+  /** The shared OAuth server, e.g. to read or extend the tokens it issued. */
+  oauth: OAuthServer;
 }
 
 /** Error bodies differ per CRM; the shared plumbing asks the flavour for them. */
@@ -43,6 +46,13 @@ export interface FlavorDefinition<S extends object, H extends object> {
   /** Mount paths that require credentials, e.g. ["/api/v2"]. */
   protectedPrefixes: string[];
   oauthPaths: OAuthPaths;
+  /** Optional: the CRM's own token endpoint answer shape (default: RFC 6749's). */
+  oauthTokenResponse?: (...args: [...Parameters<OAuthTokenResponseShaper>, ctx: FlavorContext]) => ReturnType<OAuthTokenResponseShaper>;
+  /**
+   * Optional: the credentials used when the caller gives no `auth` option (a fresh copy per
+   * call). Default: DEFAULT_SAMPLE_CRM_AUTH (Zendesk-style basic, X-Api-Key, OAuth client).
+   */
+  defaultAuth?: () => SampleCrmAuthOptions;
   errors: FlavorErrors;
   create(ctx: FlavorContext): FlavorInstance<S, H>;
 }
@@ -87,11 +97,12 @@ export function buildSampleCrm<S extends object, H extends object>(
   opts: CoreOptions = {},
 ): SampleCrmCore<S> & H {
   const clock = opts.clock ?? Date.now;
-  const authOptions = resolveAuthOptions(opts.auth);
+  const authOptions = resolveAuthOptions(opts.auth ?? def.defaultAuth?.());
   const oauth = new OAuthServer(authOptions.oauth, clock);
   const faults = new FaultRegistry();
   const log = new RequestLog(clock);
-  const instance = def.create({ clock });
+  const ctx: FlavorContext = { clock, oauth };
+  const instance = def.create(ctx);
   const state = Object.assign(instance.state, { tokens: oauth.state });
 
   const app = express();
@@ -164,7 +175,8 @@ export function buildSampleCrm<S extends object, H extends object>(
     );
   }
   app.use(rejectInvalidBody);
-  app.use(oauth.router(def.oauthPaths));
+  const shapeToken = def.oauthTokenResponse;
+  app.use(oauth.router(def.oauthPaths, shapeToken && ((answer, req) => shapeToken(answer, req, ctx))));
   app.use(instance.router);
   app.use((_req, res) => {
     res.status(def.errors.notFound.status).json(def.errors.notFound.body);

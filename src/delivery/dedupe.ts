@@ -1,0 +1,37 @@
+/**
+ * After an ambiguous failure of a write that is not a create (a timeout, a dropped
+ * connection, the gateway dying mid-call), the CRM may already have applied it. The
+ * endpoint's `dedupe` check looks before writing again: GET the list, and if an item
+ * matches every configured field, the write counts as done.
+ */
+import type { CompiledEndpoint } from '../config/types';
+import { GatewayError } from '../errors';
+import { callEndpoint, type AttemptRecord, type CallOptions } from '../operations/call';
+import type { ConnectorRuntime } from '../operations/runtime';
+import { checkVariables, prepareVariables } from '../operations/variables';
+import { DROP, renderNode, stringify } from '../template/render';
+import { renderLongText } from '../template/long-text';
+import { readPath } from '../util/json-path';
+
+export async function alreadyApplied(rt: ConnectorRuntime, ep: CompiledEndpoint, variables: Record<string, unknown>, opts: Omit<CallOptions, 'attempts'>, attempts: AttemptRecord[]): Promise<boolean> {
+  const dedupe = ep.dedupe!;
+  const vars = prepareVariables(checkVariables(variables, rt.connector), rt.connector, ep);
+  const call = await callEndpoint(rt, dedupe.check, vars, undefined, { ...opts, attempts });
+  if (call.classification.kind === 'not_found') return false;
+  if (call.classification.kind !== 'ok') {
+    throw new GatewayError(call.classification.kind === 'retry' ? 'crm_retry_later' : 'crm_request_failed', `dedupe check for ${ep.operation}: ${call.classification.reason}`, {
+      classification: call.classification.kind === 'fail' ? 'retry' : call.classification.kind, reason: call.classification.reason, crm_status: call.response.status, attempts,
+      retry_after_ms: call.classification.kind === 'retry' ? call.classification.waitMs : 30_000,
+    });
+  }
+  const at = readPath(call.response.body, dedupe.check.responseDataLocation);
+  const items = at.found && Array.isArray(at.value) ? at.value : at.found && at.value ? [at.value] : [];
+  const scope = { vars, html: rt.connector.settings.convertTextToHtml, missing: new Set<string>(), renderLongText };
+  const expected = dedupe.match.map(([path, node]) => [path, renderNode(node, scope)] as const);
+  if (expected.some(([, v]) => v === DROP)) return false;
+  const norm = (v: unknown) => stringify(v).replace(/\r\n/g, '\n').trim();
+  return items.some((item) => expected.every(([path, v]) => {
+    const got = readPath(item, path);
+    return got.found && norm(got.value) === norm(v);
+  }));
+}
