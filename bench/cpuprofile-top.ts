@@ -12,7 +12,7 @@ interface ProfileNode { id: number; callFrame: CallFrame; children?: number[]; h
 interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
 
 export interface Row { name: string; ms: number; pct: number }
-export interface ProfileSummary { busyMs: number; idleMs: number; self: Row[]; byWhere: Row[]; inclusive: Row[] }
+export interface ProfileSummary { busyMs: number; idleMs: number; self: Row[]; byWhere: Row[]; byOwner: Row[]; inclusive: Row[] }
 
 function shortUrl(url: string): string {
   if (!url) return '';
@@ -47,6 +47,7 @@ export function summarizeProfile(file: string, top = 25, skipMs = 0): ProfileSum
   const self = new Map<string, number>();
   const whereMs = new Map<string, number>();
   const incl = new Map<string, number>();
+  const owner = new Map<string, number>();
   let idle = 0;
   let busy = 0;
   let at = 0;
@@ -59,6 +60,15 @@ export function summarizeProfile(file: string, top = 25, skipMs = 0): ProfileSum
     busy += dt;
     self.set(key(n.callFrame), (self.get(key(n.callFrame)) ?? 0) + dt);
     whereMs.set(where(n.callFrame), (whereMs.get(where(n.callFrame)) ?? 0) + dt);
+    // Owner: the first frame up the stack that is our code or a package; node internals and native
+    // code (socket writes, JSON.parse, compiled validators) are charged to whoever called them.
+    let own: string | undefined;
+    for (let id: number | undefined = n.id; id !== undefined && own === undefined; id = parent.get(id)) {
+      const cf = byId.get(id)!.callFrame;
+      if (cf.url && !cf.url.startsWith('node:')) own = where(cf);
+    }
+    own ??= n.callFrame.functionName.startsWith('(') ? n.callFrame.functionName : '(node internals, no JS caller)';
+    owner.set(own, (owner.get(own) ?? 0) + dt);
     const seen = new Set<string>();
     for (let id: number | undefined = n.id; id !== undefined; id = parent.get(id)) {
       const k = key(byId.get(id)!.callFrame);
@@ -74,6 +84,7 @@ export function summarizeProfile(file: string, top = 25, skipMs = 0): ProfileSum
     idleMs: Math.round(idle),
     self: rows(self, top),
     byWhere: rows(whereMs, top),
+    byOwner: rows(owner, top),
     // Inclusive time of our own code (and the few library entry points worth naming).
     inclusive: rows(incl, top * 2, (k) => / (src|bench)\//.test(k) || /^(jsonParser|json|send|validate|randomUUID|Axios|request|dispatchRequest|handle|emit|write|Logger|LOG|redact)\b/.test(k)),
   };
@@ -87,6 +98,7 @@ export function printSummary(s: ProfileSummary, out: (l: string) => void = (l) =
   };
   table('self time by function', s.self);
   table('self time by where (src file / package / node internals)', s.byWhere);
+  table('self time by owner (node internals and native work charged to the first src file / package calling them)', s.byOwner);
   table('inclusive time (src/ functions and selected entry points)', s.inclusive);
 }
 

@@ -141,6 +141,11 @@ export class OAuth2Provider implements AuthProvider {
 
   private async save(token: AccessToken): Promise<StoredToken> {
     const t = token.token as Record<string, unknown>;
+    // Some token servers (Zoho) answer 200 with {"error": …}: that is a refusal, not a token.
+    if (typeof t.access_token !== 'string' || t.access_token === '') {
+      const why = typeof t.error === 'string' ? `${t.error}${typeof t.error_description === 'string' ? `: ${t.error_description}` : ''}` : 'no access_token in the answer';
+      throw new GatewayError('crm_request_failed', `OAuth token URL did not issue a token (${why})`, { oauth_error: typeof t.error === 'string' ? t.error : undefined });
+    }
     const expiresAt = t.expires_at instanceof Date ? t.expires_at.getTime()
       : typeof t.expires_in === 'number' ? this.now() + t.expires_in * 1000 : undefined;
     const previous = await this.deps.store.get(this.deps.connectorId);

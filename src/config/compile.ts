@@ -225,7 +225,8 @@ class Checker {
       attachment: att && {
         by: att.by,
         idLocation: att.id_location !== undefined ? this.path(att.id_location, [...p, 'upload', 'attachment', 'id_location']) : undefined,
-        builderUrl: att.builder_url ? compileText(att.builder_url) : undefined,
+        // A builder URL starting with / is under base_url, like endpoint URLs.
+        builderUrl: att.builder_url ? compileText(att.builder_url.startsWith('/') && this.cfg.base_url ? this.cfg.base_url.replace(/\/+$/, '') + att.builder_url : att.builder_url) : undefined,
         urlLocation: att.url_location !== undefined ? this.path(att.url_location, [...p, 'upload', 'attachment', 'url_location']) : undefined,
       },
       addComment: u.add_comment ?? false,

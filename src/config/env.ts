@@ -1,13 +1,13 @@
 /**
  * `${env:NAME}` (or `${env:NAME:-default}`) in any string of a connector. Resolved at load
  * time so a missing secret fails start-up, not the first call. Every resolved value is
- * treated as a secret, except in `base_url`, `lookup_urls` and the OAuth URLs, which only say
- * where the CRM is.
+ * treated as a secret, except in `base_url`, `lookup_urls`, the OAuth URLs, attachment
+ * builder URLs and the open custom URL, which only say where the CRM is.
  */
 import type { PathSegment } from './yaml-source';
 
 /** Fields that only say where the CRM is; their env values are not secrets. */
-const LOCATION_FIELDS = new Set(['base_url', 'lookup_urls', 'auth.token_url', 'auth.authorization_url']);
+const LOCATION_FIELDS = [/^base_url$/, /^lookup_urls\./, /^auth\.(token_url|authorization_url)$/, /^endpoints\.[a-z_]+\.upload\.attachment\.builder_url$/, /^flows\.open_custom_url$/];
 const ENV_RE = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 export interface EnvResult {
@@ -27,7 +27,8 @@ export function resolveEnv(value: unknown, env: NodeJS.ProcessEnv): EnvResult {
           missing.push({ path, name });
           return '';
         }
-        if (!LOCATION_FIELDS.has(String(path[0])) && !LOCATION_FIELDS.has(path.slice(0, 2).join('.'))) secrets.add(resolved);
+        const dotted = path.join('.');
+        if (!LOCATION_FIELDS.some((re) => re.test(dotted))) secrets.add(resolved);
         return resolved;
       });
     }

@@ -39,8 +39,10 @@ export async function contractTestCli(args: string[], io: { out: (s: string) => 
         io.err(`${file}: base_url is not written as \${env:NAME…}, so contract-test cannot point it at ${sample ? 'the sample CRM' : target}\n`);
         return 2;
       }
-      runEnv[name] = sample?.url ?? target;
-      io.out(`contract-test ${file} against ${sample ? `sample ${values.sample} CRM at ${sample.url}` : target} (${name})\n`);
+      // A sample CRM also plays the CRM's OAuth server (which real CRMs may host elsewhere).
+      const names = sample ? [...new Set([name, ...oauthUrlVariables(file)])] : [name];
+      for (const n of names) runEnv[n] = sample?.url ?? target;
+      io.out(`contract-test ${file} against ${sample ? `sample ${values.sample} CRM at ${sample.url}` : target} (${names.join(', ')})\n`);
     }
     const report = await runContract({
       file,
@@ -58,6 +60,16 @@ export async function contractTestCli(args: string[], io: { out: (s: string) => 
   } finally {
     await sample?.close();
   }
+}
+
+/** NAMEs in `auth.authorization_url` / `auth.token_url` written as `${env:NAME…}`. */
+export function oauthUrlVariables(file: string): string[] {
+  const doc = parse(fs.readFileSync(file, 'utf8')) as { auth?: Record<string, unknown> } | null;
+  return ['authorization_url', 'token_url'].flatMap((k) => {
+    const v = doc?.auth?.[k];
+    const m = typeof v === 'string' ? /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)/.exec(v) : null;
+    return m ? [m[1]] : [];
+  });
 }
 
 /** NAME in `base_url: ${env:NAME}` or `${env:NAME:-default}`. */

@@ -166,7 +166,8 @@ async function idempotencyCheck(ctx: Ctx, gateway: Gateway, c: Connector, vars: 
 }
 
 async function negativeCases(ctx: Ctx, sample: SampleControl, c: Connector, run: (op: OperationName, v: Record<string, unknown>) => Promise<OperationResult>, vars: Record<string, unknown>): Promise<void> {
-  const target: OperationName | undefined = c.endpoints.get('create_record') ? 'create_record' : c.endpoints.get('create_account') ? 'create_account' : undefined;
+  // create_record needs the account from earlier checks; without it, provoke the 400 on create_account.
+  const target: OperationName | undefined = c.endpoints.get('create_record') && vars.ACCOUNT_ID !== undefined ? 'create_record' : c.endpoints.get('create_account') ? 'create_account' : undefined;
   if (target) {
     const ep = c.endpoints.get(target)!;
     const path = new URL(renderedUrl(c, ep, vars)).pathname;
@@ -252,6 +253,7 @@ class Ctx {
 function explain(e: unknown, c: Connector, op: OperationName, authLine?: number): string {
   if (!isGatewayError(e)) return (e as Error)?.message ?? String(e);
   const status = e.extensions.crm_status;
+  if (e.extensions.oauth_grant !== undefined || e.extensions.oauth_error !== undefined) return `${e.message}: check auth:${authLine ? ` at ${c.file}:${authLine}` : ''}`;
   if (status === 401 || status === 403) return `the CRM refused the credentials (HTTP ${status}): check auth:${authLine ? ` at ${c.file}:${authLine}` : ''}`;
   if (e.code === 'crm_response_invalid') return e.message;
   const body = typeof e.extensions.crm_body === 'string' ? ` — CRM said: ${e.extensions.crm_body.slice(0, 300)}` : '';

@@ -32,8 +32,11 @@ export function checkVariables(input: unknown, c: Connector): Record<string, unk
   return input as Record<string, unknown>;
 }
 
-export function prepareVariables(vars: Record<string, unknown>, c: Connector, ep: CompiledEndpoint): Record<string, unknown> {
+export function prepareVariables(vars: Record<string, unknown>, c: Connector, ep: CompiledEndpoint, now: number = Date.now()): Record<string, unknown> {
   const out = deriveVariables(vars);
+  // The request's time, unless the caller fixed it.
+  out.NOW_MS ??= now;
+  out.NOW ??= new Date(Number(out.NOW_MS)).toISOString();
   for (const name of ep.variables) {
     if (!PHONE_VARIABLES.has(name) || isEmptyValue(out[name])) continue;
     const r = formatPhone(String(out[name]), c.phone.format, ep.isFind ? 'search' : 'write', c.phone.defaultRegion as CountryCode | undefined);

@@ -1,4 +1,4 @@
-import { DEFAULT_SAMPLE_CRM_AUTH, SAMPLE_CRM_FLAVORS, startSampleCrm, type RunningSampleCrm, type SampleCrmFlavor } from './index';
+import { SAMPLE_CRM_FLAVORS, startSampleCrm, type RunningSampleCrm, type SampleCrmFlavor } from './index';
 
 export const SAMPLE_CRM_USAGE = `Usage: sample-crm [--flavor ${SAMPLE_CRM_FLAVORS.join('|')}] [--port 4010] [--host 127.0.0.1]`;
 
@@ -50,23 +50,18 @@ export function parseSampleCrmArgs(argv: string[]): CliOptions {
  * Starts a sample CRM with the default credentials and prints how to reach it. Resolves once
  * listening; the returned handle's close() stops it.
  */
-export async function runSampleCrmCli(argv: string[], print: (line: string) => void = console.log): Promise<RunningSampleCrm> {
+export async function runSampleCrmCli(argv: string[], print: (line: string) => void = console.log): Promise<RunningSampleCrm<SampleCrmFlavor>> {
   const opts = parseSampleCrmArgs(argv);
-  const running = await startSampleCrm({ flavor: opts.flavor, port: opts.port, host: opts.host });
+  const running = await startSampleCrm<SampleCrmFlavor>({ flavor: opts.flavor, port: opts.port, host: opts.host });
   const { url } = running;
-  const basic = DEFAULT_SAMPLE_CRM_AUTH.basic[0];
-  const apiKey = DEFAULT_SAMPLE_CRM_AUTH.apiKeys[0];
-  const oauth = DEFAULT_SAMPLE_CRM_AUTH.oauth;
-  for (const line of [
-    `Sample CRM (${opts.flavor}) listening on ${url}`,
-    `  API base:     ${url}/api/v2`,
-    `  Basic auth:   ${basic.username} : ${basic.password}`,
-    `  API key:      ${apiKey.header}: ${apiKey.value}`,
-    `  OAuth client: ${oauth.clientId} / ${oauth.clientSecret}  (${url}${running.crm.oauthPaths.authorize}, ${url}${running.crm.oauthPaths.token})`,
-    `  Control API:  ${url}/__control  (faults, requests, state, reset)`,
-  ]) {
-    print(line);
-  }
+  // The flavour's own default credentials, whatever they are.
+  const auth = running.crm.authOptions;
+  const lines = [`Sample CRM (${opts.flavor}) listening on ${url}`];
+  for (const b of auth.basic ?? []) lines.push(`  Basic auth:   ${b.username} : ${b.password}`);
+  for (const k of auth.apiKeys ?? []) lines.push(`  Header:       ${k.header}: ${k.value}`);
+  if (auth.oauth) lines.push(`  OAuth client: ${auth.oauth.clientId} / ${auth.oauth.clientSecret}  (${url}${running.crm.oauthPaths.authorize}, ${url}${running.crm.oauthPaths.token})`);
+  lines.push(`  Control API:  ${url}/__control  (faults, requests, state, reset)`);
+  lines.forEach((l) => print(l));
   return running;
 }
 

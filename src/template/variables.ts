@@ -26,10 +26,11 @@ export const SESSION_VARIABLES = [
 export const FILE_VARIABLES = ['FILE_NAME', 'FILE_TYPE', 'FILE_KIND', 'FILE_URL', 'ATTACHMENT_URL'] as const;
 
 /**
- * Set by session flows from platform events (not in 004's list): the status to set on an
+ * Not in 004's list: the time of the request (NOW as ISO 8601, NOW_MS as epoch milliseconds;
+ * some CRMs require a timestamp on notes), and, set by session flows from platform events, the status to set on an
  * outbound reuse, disposition, transfer, survey and custom data as text, the event type.
  */
-export const FLOW_VARIABLES = ['RECORD_STATUS', 'DISPOSITION_CODE', 'DISPOSITION_NOTES', 'TRANSFER_FROM', 'TRANSFER_TO', 'SURVEY', 'CUSTOM_DATA', 'EVENT_TYPE', 'VERIFIED'] as const;
+export const FLOW_VARIABLES = ['NOW', 'NOW_MS', 'RECORD_STATUS', 'DISPOSITION_CODE', 'DISPOSITION_NOTES', 'TRANSFER_FROM', 'TRANSFER_TO', 'SURVEY', 'CUSTOM_DATA', 'EVENT_TYPE', 'VERIFIED'] as const;
 
 /** Variables of lookup (screen-pop) URLs, 004 "custom lookup URL". */
 export const LOOKUP_VARIABLES = [

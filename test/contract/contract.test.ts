@@ -87,3 +87,51 @@ test('usage errors', async () => {
   expect((await contract([])).code).toBe(2);
   expect((await contract([path.join(ROOT, 'config/zendesk.yaml'), '--sample', 'nope'])).code).toBe(2);
 });
+
+describe.each(flavours)('broken copies of config/%s.yaml point at the line to fix', (flavour) => {
+  const { parseDocument } = require('yaml') as typeof import('yaml');
+  const original = fs.readFileSync(path.join(ROOT, 'config', `${flavour}.yaml`), 'utf8');
+  const mutate = (name: string, edit: (doc: ReturnType<typeof parseDocument>) => void) => {
+    const doc = parseDocument(original);
+    edit(doc);
+    return brokenCopy(`${flavour}-${name}.yaml`, doc.toString());
+  };
+  const lineIn = (file: string, re: RegExp) => { const t = fs.readFileSync(file, 'utf8'); const m = re.exec(t)!; return t.slice(0, m.index).split('\n').length; };
+
+  test('wrong response location', async () => {
+    const file = mutate('location', (doc) => doc.setIn(['endpoints', 'create_account', 'response_data_location'], 'nope.nothing'));
+    const r = await contract([file, '--sample', flavour]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/create_account: response_data_location "nope\.nothing" not found in the response \(failed at "nope"; keys there: [^)]*\)\. Fix endpoints\.create_account\.response_data_location near line \d+/);
+    const line = Number(/create_account\.response_data_location near line (\d+)/.exec(r.out)![1]);
+    expect(line).toBe(lineIn(file, /^ {2}create_account:/m) + 1);
+  });
+
+  test('wrong auth', async () => {
+    const file = mutate('auth', (doc) => {
+      const auth = doc.get('auth') as { get(k: string): unknown };
+      const type = auth.get('type');
+      if (type === 'basic') doc.setIn(['auth', 'password'], 'wrong-password');
+      else if (type === 'headers') {
+        const headers = doc.getIn(['auth', 'headers']) as { items: Array<{ key: { value: string } }> };
+        doc.setIn(['auth', 'headers', headers.items[0].key.value], 'Bearer wrong-token');
+      } else doc.setIn(['auth', 'client_secret'], 'wrong-secret');
+    });
+    const r = await contract([file, '--sample', flavour]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`check auth: at ${file}:${lineIn(file, /^auth:/m)}`);
+    expect(r.out).not.toMatch(/wrong-(password|token|secret)/);
+  });
+
+  test('wrong search syntax', async () => {
+    const file = mutate('search', (doc) => {
+      const ep = doc.getIn(['endpoints', 'find_account', 'params']) as Parameters<typeof doc.setIn>[1] | undefined;
+      const text = JSON.stringify((doc.toJS() as any).endpoints.find_account.params ?? {}).replace(/hone/g, 'hxne').replace(/mail/g, 'mxil');
+      doc.setIn(['endpoints', 'find_account', 'params'], doc.createNode(JSON.parse(text)));
+      void ep;
+    });
+    const r = await contract([file, '--sample', flavour]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(new RegExp(`FAIL  find_account: finds the caller just created\\n[^\\n]*\\(endpoints\\.find_account at ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${lineIn(file, /^ {2}find_account:/m) + 1}\\)`));
+  });
+});

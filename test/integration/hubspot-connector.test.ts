@@ -31,7 +31,7 @@ afterAll(async () => { await h.close(); });
 
 const op = (operation: string, variables: Record<string, unknown> = {}, connector = 'hubspot') => h.op(operation, variables, { connector });
 const lastBody = () => crm.requests.at(-1)!.body as any;
-const NOTE_TIMESTAMP = '2024-05-01T10:30:00Z';
+const NOW = '2024-05-01T10:30:00.000Z';
 const CALLER = { NAME: 'Kim Lee', PHONE_NUMBER: '(222) 333-4444', EMAIL: 'kim@example.com' };
 
 test('the connector loads without errors or warnings', async () => {
@@ -155,7 +155,7 @@ describe('account → record → update/comment/upload against the HubSpot-like 
   });
 
   test('add_comment: a note on the ticket (type 228) with its timestamp', async () => {
-    const r = await op('add_comment', { RECORD_ID: recordId, COMMENT_BODY: 'Rating 5/5 — thanks!', NOTE_TIMESTAMP });
+    const r = await op('add_comment', { RECORD_ID: recordId, COMMENT_BODY: 'Rating 5/5 — thanks!', NOW_MS: Date.parse(NOW) });
     expect(r.body.outcome).toBe('ok');
     const noteId = r.body.ids.COMMENT_ID;
     const note = crm.state.notes.find((n) => n.id === noteId)!;
@@ -164,19 +164,19 @@ describe('account → record → update/comment/upload against the HubSpot-like 
     expect(crm.associatedIds('notes', noteId, 'tickets')).toEqual([recordId]);
   });
 
-  test('add_comment: without NOTE_TIMESTAMP (HubSpot requires hs_timestamp) → 422 before any call', async () => {
-    const before = crm.requests.length;
+  test('add_comment: without a given time, the note carries the time of the request ({NOW_MS})', async () => {
+    const before = Date.now();
     const r = await op('add_comment', { RECORD_ID: recordId, COMMENT_BODY: 'x' });
-    expect(r.status).toBe(422);
-    expect(r.body).toMatchObject({ code: 'missing_variable', variables: ['NOTE_TIMESTAMP'] });
-    expect(crm.requests.length).toBe(before);
+    expect(r.body.outcome).toBe('ok');
+    const note = crm.state.notes.find((n) => n.id === r.body.ids.COMMENT_ID)!;
+    expect(Date.parse(String(note.properties.hs_timestamp))).toBeGreaterThanOrEqual(before - 1000);
   });
 
   test('upload_file: multipart to the file manager, attachment by id + builder URL, then a note carrying the file', async () => {
     const bytes = Buffer.concat([Buffer.from('ID3 fake mp3 '), Buffer.from(Array.from({ length: 256 }, (_, i) => i))]);
     const form = new FormData();
     form.append('file', new Blob([bytes], { type: 'audio/mpeg' }), 'call-1.mp3');
-    form.append('variables', JSON.stringify({ RECORD_ID: recordId, FILE_KIND: 'call_recording', NOTE_TIMESTAMP }));
+    form.append('variables', JSON.stringify({ RECORD_ID: recordId, FILE_KIND: 'call_recording', NOW_MS: Date.parse(NOW) }));
     const res = await fetch(`${h.gw.url}/v1/connectors/hubspot/operations/upload_file`, { method: 'POST', body: form });
     const body = (await res.json()) as any;
     expect(res.status).toBe(200);
@@ -201,7 +201,7 @@ describe('account → record → update/comment/upload against the HubSpot-like 
 
   test('upload_file: base64 FILE_DATA also arrives byte for byte', async () => {
     const bytes = Buffer.from([0, 1, 2, 253, 254, 255, 10, 13]);
-    const r = await op('upload_file', { RECORD_ID: recordId, FILE_DATA: bytes.toString('base64'), FILE_NAME: 'chat.txt', FILE_TYPE: 'text/plain', FILE_KIND: 'chat_transcript', NOTE_TIMESTAMP });
+    const r = await op('upload_file', { RECORD_ID: recordId, FILE_DATA: bytes.toString('base64'), FILE_NAME: 'chat.txt', FILE_TYPE: 'text/plain', FILE_KIND: 'chat_transcript', NOW_MS: Date.parse(NOW) });
     expect(r.body.outcome).toBe('ok');
     const file = crm.state.files.find((f) => f.id === r.body.ids.ATTACHMENT_ID)!;
     expect(file.path).toBe(`/crm-gateway/tickets/${recordId}/chat.txt`);

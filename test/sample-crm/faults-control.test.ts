@@ -185,7 +185,7 @@ describe('lifecycle and CLI', () => {
   it('parses CLI arguments', () => {
     expect(parseSampleCrmArgs([])).toEqual({ flavor: 'zendesk', port: 4010, host: '127.0.0.1' });
     expect(parseSampleCrmArgs(['--flavor', 'zendesk', '--port=0', '--host', '0.0.0.0'])).toEqual({ flavor: 'zendesk', port: 0, host: '0.0.0.0' });
-    expect(() => parseSampleCrmArgs(['--flavor', 'hubspot'])).toThrow(/unknown flavor/);
+    expect(() => parseSampleCrmArgs(['--flavor', 'pipedrive'])).toThrow(/unknown flavor/);
     expect(() => parseSampleCrmArgs(['--port', 'abc'])).toThrow(/invalid --port/);
     expect(() => parseSampleCrmArgs(['--port'])).toThrow(/needs a value/);
     expect(() => parseSampleCrmArgs(['--bogus'])).toThrow(/unknown argument/);

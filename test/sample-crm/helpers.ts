@@ -34,7 +34,7 @@ export interface Api {
 }
 
 export async function startApi(opts: SampleCrmOptions = {}): Promise<Api> {
-  const running = await startSampleCrm({ port: 0, ...opts });
+  const running = (await startSampleCrm({ port: 0, ...opts })) as RunningSampleCrm;
   const call: Api['call'] = (path, init = {}) => {
     const headers: Record<string, string> = {};
     const given = init.headers ?? {};
