@@ -28,7 +28,7 @@ async function main(): Promise<void> {
       const spawnedAt = performance.now();
       const gw = await startServer(kind, crm.url, ['--cpu-prof', '--cpu-prof-dir', dir]);
       await prepareCrm(crm.url, 0);
-      const target = operationShaped('gateway', gw.url, 64, gatewayPath);
+      const target = operationShaped('gateway', gw.url, 64, gatewayPath, gw.apiKey);
       await target.probe(op);
       const task = target.task(op);
       await runFor(2000, 64, task);

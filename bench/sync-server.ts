@@ -6,9 +6,13 @@
  *
  *   node dist/bench/sync-server.js <gateway|gateway-log|glue|proxy> <crm url>
  *
- * gateway      serve() exactly as the brief says (config/zendesk.yaml, silent logger, 0 workers)
+ * gateway      serve() exactly as the brief says (config/zendesk.yaml, silent logger, 0 workers),
+ *              with its default API-key check (the generated key is passed to the parent)
  * gateway-log  the same with the production logger at LOG_LEVEL=info (one "crm call" line per
- *              request, pino async) written to this process's stdout, which the parent discards
+ *              request, pino async) written to this process's stdout, which the parent discards.
+ *              Used by bench/profile-gateway.ts only: its profile puts pino + the redacting
+ *              stream hook at ~4% of the gateway's CPU, and an A/B against "gateway" stayed
+ *              within the noise, so the sync benchmark does not spend time on it.
  * glue         the code a team would otherwise write: express 5 + express.json, map the body,
  *              call the CRM with axios over a keep-alive agent, answer with the id and object.
  *              No validation, no phone formatting, no error classification, no logging.
@@ -32,7 +36,7 @@ export const CONFIG_FILE = path.join(__dirname, '..', '..', 'config', 'zendesk.y
 
 type Kind = 'gateway' | 'gateway-log' | 'glue' | 'proxy';
 
-async function start(kind: Kind, crmUrl: string): Promise<{ url: string; close(): Promise<void> | void }> {
+async function start(kind: Kind, crmUrl: string): Promise<{ url: string; apiKey?: string; close(): Promise<void> | void }> {
   switch (kind) {
     case 'gateway':
     case 'gateway-log': {
@@ -45,7 +49,10 @@ async function start(kind: Kind, crmUrl: string): Promise<{ url: string; close()
         logger: kind === 'gateway' ? silentLogger : createLogger({ level: 'info' }),
         workers: 0,
       });
-      return { url: gw.url, close: async () => { await gw.close(); fs.rmSync(dataDir, { recursive: true, force: true }); } };
+      // serve() is safe by default: without configured keys it makes an admin API key, which the
+      // load generator then sends (Authorization: Bearer), as a platform would.
+      const apiKey = (gw as { generatedKey?: string }).generatedKey;
+      return { url: gw.url, apiKey, close: async () => { await gw.close(); fs.rmSync(dataDir, { recursive: true, force: true }); } };
     }
     case 'glue': return listen(glueApp(crmUrl));
     case 'proxy': return listen(proxyHandler(crmUrl));
@@ -110,7 +117,7 @@ async function listen(handler: http.RequestListener): Promise<{ url: string; clo
 if (require.main === module) {
   const [kind, crmUrl] = process.argv.slice(2) as [Kind, string];
   start(kind, crmUrl).then((s) => {
-    process.send?.({ url: s.url });
+    process.send?.({ url: s.url, apiKey: s.apiKey });
     const stop = () => { void Promise.resolve(s.close()).finally(() => process.exit(0)); };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);

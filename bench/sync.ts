@@ -65,17 +65,18 @@ const BASIC = `Basic ${Buffer.from(`${CRM_AUTH.username}:${CRM_AUTH.password}`).
 
 export type ServerKind = 'gateway' | 'gateway-log' | 'glue' | 'proxy';
 
-export interface ChildServer { url: string; proc: ChildProcess; stop(): Promise<void> }
+export interface ChildServer { url: string; apiKey?: string; proc: ChildProcess; stop(): Promise<void> }
 
 export async function startServer(kind: ServerKind, crmUrl: string, execArgv: string[] = []): Promise<ChildServer> {
   const proc = spawn(process.execPath, [...execArgv, path.join(__dirname, 'sync-server.js'), kind, crmUrl], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.once('message', (m) => resolve((m as { url: string }).url));
+  const { url, apiKey } = await new Promise<{ url: string; apiKey?: string }>((resolve, reject) => {
+    proc.once('message', (m) => resolve(m as { url: string; apiKey?: string }));
     proc.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
   });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   return {
     url,
+    apiKey,
     proc,
     stop: async () => {
       proc.kill('SIGTERM');
@@ -178,9 +179,9 @@ function crmShaped(name: string, base: string, sockets: number): Target {
 }
 
 /** The gateway's API, or the glue app's (which takes the same body). */
-function operationShaped(name: string, base: string, sockets: number, pathFor: (op: Op) => string): Target {
+function operationShaped(name: string, base: string, sockets: number, pathFor: (op: Op) => string, apiKey?: string): Target {
   const c = new LeanClient(base, sockets);
-  const headers = { 'content-type': 'application/json', accept: 'application/json' };
+  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) };
   const call = (op: Op) => c.request('POST', pathFor(op), headers, variablesBody(op));
   return {
     name,
@@ -313,7 +314,7 @@ export async function benchSync(): Promise<Record<string, unknown>> {
   const servers: Partial<Record<ServerKind, ChildServer>> = {};
   const cases: Array<Record<string, unknown>> = [];
   try {
-    for (const kind of ['gateway', 'gateway-log', 'glue', 'proxy'] as const) servers[kind] = await startServer(kind, crm.url);
+    for (const kind of ['gateway', 'glue', 'proxy'] as const) servers[kind] = await startServer(kind, crm.url);
     const pid = (k: ServerKind) => servers[k]!.proc.pid;
     for (const delay of DELAYS_MS) {
       for (const concurrency of CONCURRENCIES) {
@@ -322,8 +323,7 @@ export async function benchSync(): Promise<Record<string, unknown>> {
           const targets: Measured[] = [
             { target: directAxios(crm.url, sockets) },
             { target: crmShaped('direct-raw', crm.url, sockets) },
-            { target: operationShaped('gateway', servers.gateway!.url, sockets, gatewayPath), serverPid: pid('gateway') },
-            ...(delay === 0 && concurrency === 64 ? [{ target: operationShaped('gateway-log', servers['gateway-log']!.url, sockets, gatewayPath), serverPid: pid('gateway-log') }] : []),
+            { target: operationShaped('gateway', servers.gateway!.url, sockets, gatewayPath, servers.gateway!.apiKey), serverPid: pid('gateway') },
             { target: operationShaped('glue', servers.glue!.url, sockets, (o) => `/${o}`), serverPid: pid('glue') },
             { target: crmShaped('proxy', servers.proxy!.url, sockets), serverPid: pid('proxy') },
           ];

@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   operation_not_found: 404,
   operation_not_configured: 404,
   bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
   invalid_json: 400,
   validation_failed: 422,
   missing_variable: 422,
@@ -27,6 +29,7 @@ export const ERROR_CODES = {
   crm_unreachable: 504,
   crm_response_invalid: 502,
   file_download_failed: 502,
+  destination_blocked: 502,
   internal: 500,
 } as const;
 
@@ -51,6 +54,8 @@ const TITLES: Record<ErrorCode, string> = {
   operation_not_found: 'Unknown operation',
   operation_not_configured: 'Operation not configured for this connector',
   bad_request: 'Bad request',
+  unauthorized: 'An API key is required',
+  forbidden: 'This API key may not do that',
   invalid_json: 'Request body is not valid JSON',
   validation_failed: 'Request failed validation',
   missing_variable: 'A required variable is missing',
@@ -69,6 +74,7 @@ const TITLES: Record<ErrorCode, string> = {
   crm_unreachable: 'The CRM could not be reached',
   crm_response_invalid: 'The CRM response could not be used',
   file_download_failed: 'The session file could not be downloaded',
+  destination_blocked: 'The destination is in a private network the connector does not allow',
   internal: 'Internal error',
 };
 

@@ -12,6 +12,7 @@ import { createRuntime, type ConnectorRuntime } from './operations/runtime';
 import { formatIssue } from './config/yaml-source';
 import { registerSecret } from './util/redact';
 import { silentLogger, type Logger } from './util/logger';
+import type { Metrics } from './ops/metrics';
 
 export interface GatewayOptions {
   /** A directory of connector YAML files, or explicit files. */
@@ -38,6 +39,8 @@ export class Gateway {
   private readonly tokenStore: TokenStore;
   publicUrl: string;
   readonly now: () => number;
+  /** Prometheus metrics, when the gateway serves /metrics. */
+  metrics?: Metrics;
 
   constructor(private readonly opts: GatewayOptions) {
     this.logger = opts.logger ?? silentLogger;
@@ -88,11 +91,20 @@ export class Gateway {
         tokenStore: this.tokenStore,
         oauthRedirectUrl: `${this.publicUrl}/v1/oauth/callback`,
         now: this.now,
-        onToken: (e) => this.logger[e.ok ? 'info' : 'warn'](e, 'oauth token'),
+        onToken: (e) => {
+          this.metrics?.tokenRefreshes.inc({ connector: e.connector, grant: e.grant, result: e.ok ? 'ok' : 'error' });
+          this.logger[e.ok ? 'info' : 'warn'](e, 'oauth token');
+        },
       });
       this.runtimes.set(id, rt);
     }
     return rt;
+  }
+
+  /** The metrics hook for CRM calls (undefined without metrics). */
+  get observe(): ((connector: string, operation: string, outcome: string, ms: number) => void) | undefined {
+    const m = this.metrics;
+    return m && ((c, o, k, ms) => m.observeCall(c, o, k, ms));
   }
 
   /** Starts an authorization-code flow: the URL to send the admin to. */

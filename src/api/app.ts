@@ -19,6 +19,7 @@ import { problemHandler, notFoundHandler } from './problem';
 import { deliveryView, type DeliveryService } from '../delivery/service';
 import type { DeliveryStore } from '../delivery/store';
 import { deliveryRoutes } from './deliveries';
+import { requireApiKey, type ApiKeys } from '../ops/api-keys';
 import { sessionRoutes } from './sessions';
 import type { FlowEngine } from '../flows/engine';
 
@@ -28,6 +29,8 @@ export interface AppOptions {
   store?: DeliveryStore;
   /** Session flows (platform events). */
   flows?: FlowEngine;
+  /** API keys; without them the API is open (library and test use; `serve` always sets them). */
+  apiKeys?: ApiKeys;
   /** Largest JSON body (base64 uploads make it large). */
   jsonLimit?: string;
   maxUploadBytes?: number;
@@ -47,6 +50,7 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
     res.setHeader('X-Request-Id', res.locals.requestId);
     next();
   });
+  if (opts.apiKeys) app.use(requireApiKey(opts.apiKeys));
   const json = express.json({ limit: opts.jsonLimit ?? '70mb', strict: true, type: ['application/json', 'application/*+json'] });
   const EVENTS_PATH = /^\/v1\/connectors\/[^/]+\/sessions\/[^/]+\/events$/;
   // Platform events get a lenient parser of their own (004's examples are not always valid JSON).
@@ -62,6 +66,11 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
       connectors: { valid: list.filter((l) => l.connector).length, invalid: list.filter((l) => !l.connector).length },
       ...(opts.store ? { store: { kind: opts.store.kind, reachable: storeOk } } : {}),
     });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    if (!gw.metrics) throw new GatewayError('not_found', 'metrics are not enabled on this gateway');
+    res.type(gw.metrics.registry.contentType).send(await gw.metrics.registry.metrics());
   });
 
   app.get('/v1/connectors', (_req, res) => {
@@ -128,6 +137,7 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
     const result = await runOperation(rt, op, { variables, file }, {
       dryRun,
       logger: gw.logger,
+      observe: gw.observe,
       requestId: res.locals.requestId,
       now: gw.now,
     });

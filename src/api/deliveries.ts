@@ -1,11 +1,17 @@
 /** /v1/deliveries: what happened to every durable write, and the controls (replay, cancel). */
 import { Router } from 'express';
 import { deliveryView, type DeliveryService } from '../delivery/service';
+import { GatewayError } from '../errors';
+import { mayUse, type Principal } from '../ops/api-keys';
 
 export function deliveryRoutes(service: DeliveryService): Router {
   const r = Router();
   r.get('/v1/deliveries', async (req, res) => {
     const q = req.query as Record<string, unknown>;
+    const principal = res.locals.principal as Principal | undefined;
+    if (principal && !principal.admin && principal.connectors && (typeof q.connector !== 'string' || !mayUse(principal, q.connector))) {
+      throw new GatewayError('forbidden', `this key may list deliveries of its connectors only: add ?connector= (one of ${[...principal.connectors].join(', ')})`);
+    }
     const list = await service.list({ status: q.status, connector: q.connector, limit: q.limit, before: q.before });
     const limit = Number(q.limit ?? 100);
     res.json({ deliveries: list.map((d) => deliveryView(d)), next_before: list.length === limit ? list.at(-1)!.seq : null });
@@ -13,6 +19,7 @@ export function deliveryRoutes(service: DeliveryService): Router {
   r.get('/v1/deliveries/:id', async (req, res) => {
     const id = String(req.params.id);
     const d = await service.get(id);
+    if (!mayUse(res.locals.principal as Principal | undefined, d.connectorId)) throw new GatewayError('not_found', `no delivery ${id}`);
     res.json(deliveryView(d, await service.history(id)));
   });
   r.post('/v1/deliveries/:id/retry', async (req, res) => {

@@ -1,6 +1,7 @@
 /** Platform events in, session state out (session flows). */
 import express, { Router } from 'express';
 import { lenientJson } from '../flows/events';
+import { GatewayError, isGatewayError } from '../errors';
 import type { FlowEngine } from '../flows/engine';
 
 export function sessionRoutes(flows: FlowEngine, limit: string): Router {
@@ -8,7 +9,11 @@ export function sessionRoutes(flows: FlowEngine, limit: string): Router {
   r.post('/v1/connectors/:id/sessions/:sessionId/events', express.text({ type: () => true, limit }), async (req, res) => {
     const text = typeof req.body === 'string' ? req.body : '';
     const typeHint = typeof req.query.type === 'string' ? req.query.type : undefined;
-    const outcome = await flows.handle(String(req.params.id), String(req.params.sessionId), lenientJson(text || '{}'), typeHint);
+    const outcome = await flows.handle(String(req.params.id), String(req.params.sessionId), lenientJson(text || '{}'), typeHint).catch((e: unknown) => {
+      // The store could not take the event: nothing was accepted, the platform should resend it.
+      if (isGatewayError(e)) throw e;
+      throw new GatewayError('store_unavailable', 'the event could not be stored; nothing was accepted, send it again', {}, { cause: e });
+    });
     res.status(outcome.duplicate ? 200 : 202).json(outcome);
   });
   r.get('/v1/connectors/:id/sessions/:sessionId', async (req, res) => {

@@ -25,6 +25,8 @@ export interface OAuthDeps {
   redirectUrl: string;
   now?: () => number;
   timeoutMs?: number;
+  /** Agents (keep-alive, SSRF-guarded) for the token requests. */
+  agents?: { http: import('node:http').Agent; https: import('node:https').Agent };
   /** Called after each token fetch or refresh (metrics, logs). */
   onToken?: (event: { grant: string; ok: boolean; error?: string }) => void;
 }
@@ -49,7 +51,7 @@ export class OAuth2Provider implements AuthProvider {
         authorizePath: authorize.pathname + authorize.search,
       },
       options: { authorizationMethod: cfg.credentialsIn === 'header' ? 'header' : 'body', bodyFormat: 'form' },
-      http: { timeout: deps.timeoutMs ?? 10_000 } as never,
+      http: { timeout: deps.timeoutMs ?? 10_000, ...(deps.agents ? { agents: { http: deps.agents.http, https: deps.agents.https, httpsAllowUnauthorized: deps.agents.https } } : {}) } as never,
     };
   }
 

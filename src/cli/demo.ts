@@ -13,19 +13,21 @@ export async function runDemo(env: NodeJS.ProcessEnv = process.env, print: (s: s
     configFiles: [path.resolve(env.DEMO_CONNECTOR ?? 'config/zendesk.yaml')],
   });
   const op = `${gw.url}/v1/connectors/zendesk/operations`;
+  const key = gw.generatedKey ? ` -H 'Authorization: Bearer ${gw.generatedKey}'` : '';
   print([
     '',
     'crm-gateway demo is running',
     `  gateway            ${gw.url}   (connectors: ${gw.url}/v1/connectors)`,
     `  sample CRM         ${crm.url}  (Zendesk-like; what it received: ${crm.url}/__control/requests)`,
+    ...(gw.generatedKey ? [`  API key (admin)    ${gw.generatedKey}   (generated for this run; configure API_KEYS to choose your own)`] : []),
     '',
     'Try it:',
-    `  curl -s -X POST '${op}/create_account' -H 'Content-Type: application/json' \\`,
+    `  curl -s -X POST '${op}/create_account' -H 'Content-Type: application/json'${key} \\`,
     `    -d '{"variables":{"NAME":"Kim Lee","PHONE_NUMBER":"(222) 333-4444","EMAIL":"kim@example.com"}}'`,
-    `  curl -s -X POST '${op}/find_account' -H 'Content-Type: application/json' -d '{"variables":{"PHONE_NUMBER":"+1 222 333 4444"}}'`,
-    `  curl -s -X POST '${op}/create_record?dry_run=true' -H 'Content-Type: application/json' -d '{"variables":{"ACCOUNT_ID":10001,"PHONE_NUMBER":"2223334444"}}'`,
-    `  curl -s -X POST '${op}/create_record?async=true' -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' -d '{"variables":{"ACCOUNT_ID":10001,"TICKET_SUBJECT":"Demo call"}}'`,
-    `  curl -s '${gw.url}/v1/deliveries'`,
+    `  curl -s -X POST '${op}/find_account' -H 'Content-Type: application/json'${key} -d '{"variables":{"PHONE_NUMBER":"+1 222 333 4444"}}'`,
+    `  curl -s -X POST '${op}/create_record?dry_run=true' -H 'Content-Type: application/json'${key} -d '{"variables":{"ACCOUNT_ID":10001,"PHONE_NUMBER":"2223334444"}}'`,
+    `  curl -s -X POST '${op}/create_record?async=true' -H 'Content-Type: application/json'${key} -H 'Idempotency-Key: demo-1' -d '{"variables":{"ACCOUNT_ID":10001,"TICKET_SUBJECT":"Demo call"}}'`,
+    `  curl -s${key} '${gw.url}/v1/deliveries'`,
     '',
     'Ctrl-C stops both.',
   ].join('\n'));

@@ -38,6 +38,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   switch (command) {
     case 'serve': {
       const running = await serve();
+      if (running.generatedKey) io.out(`No API_KEYS configured: generated an admin API key for this run:\n  ${running.generatedKey}\n`);
       shutdownOnSignal(running.close);
       return -1;
     }

@@ -9,6 +9,8 @@ import { DeliveryService } from '../delivery/service';
 import type { DeliveryStore } from '../delivery/store';
 import { DeliveryWorker } from '../delivery/worker';
 import { Gateway } from '../gateway';
+import { Metrics } from '../ops/metrics';
+import { ApiKeys } from '../ops/api-keys';
 import { FlowEngine } from '../flows/engine';
 import { createStepRunner } from '../flows/steps';
 import { createLogger, type Logger } from '../util/logger';
@@ -32,6 +34,8 @@ export interface ServeOptions {
   pollMs?: number;
   /** Grace period for in-flight deliveries on shutdown. */
   shutdownGraceMs?: number;
+  /** API keys; default from API_KEYS/API_KEYS_FILE, else a generated admin key; null = no auth. */
+  apiKeys?: ApiKeys | null;
 }
 
 export interface RunningGateway {
@@ -42,6 +46,8 @@ export interface RunningGateway {
   worker?: DeliveryWorker;
   deliveries: DeliveryService;
   flows: FlowEngine;
+  /** The admin key made at start-up when none was configured (shown once by the demo). */
+  generatedKey?: string;
   close(): Promise<void>;
 }
 
@@ -63,6 +69,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     env,
     logger,
   });
+  gateway.metrics = new Metrics(store);
   gateway.load();
   const deliveries = new DeliveryService(store, gateway);
   const workers = opts.workers ?? Number(env.DELIVERY_WORKERS ?? 8);
@@ -79,7 +86,16 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   }) : undefined;
   deliveries.worker = worker;
   const flows = new FlowEngine(store, deliveries, gateway);
-  const app = createApp(gateway, { deliveries, store, flows });
+  // Safe by default: without configured keys, a random admin key is made and shown once.
+  // GATEWAY_AUTH=off opens the API (local experiments only).
+  let apiKeys = opts.apiKeys ?? (env.GATEWAY_AUTH === 'off' ? undefined : ApiKeys.fromEnv(env));
+  let generatedKey: string | undefined;
+  if (!apiKeys && env.GATEWAY_AUTH !== 'off' && opts.apiKeys !== null) {
+    const g = ApiKeys.generated();
+    apiKeys = g.keys;
+    generatedKey = g.key;
+  }
+  const app = createApp(gateway, { deliveries, store, flows, apiKeys: apiKeys ?? undefined, jsonLimit: env.MAX_BODY_BYTES ? `${Number(env.MAX_BODY_BYTES)}b` : undefined, maxUploadBytes: env.MAX_UPLOAD_BYTES ? Number(env.MAX_UPLOAD_BYTES) : undefined });
   const host = opts.host ?? env.HOST ?? '127.0.0.1';
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(opts.port ?? Number(env.PORT ?? 3000), host, () => resolve(s));
@@ -103,6 +119,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     worker,
     deliveries,
     flows,
+    generatedKey,
     // Graceful: stop accepting, let in-flight deliveries finish (or give them back), close the store.
     close: () => (closing ??= (async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -65,6 +65,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
     extraVariables: cfg.variables ?? [],
     retry: retryPolicyFrom(cfg.retry),
     flows,
+    network: { allow: cfg.allow_private_network ?? [] },
     endpoints,
     secrets: [...secrets],
     warnings: issues.filter((i) => i.severity === 'warning'),

@@ -96,6 +96,7 @@ export interface ConnectorFile {
   variables?: string[];
   retry?: RetryFile;
   flows?: FlowsFile;
+  allow_private_network?: string[];
   endpoints: Partial<Record<OperationName, EndpointFile>>;
 }
 
@@ -240,6 +241,8 @@ export interface Connector {
   readonly extraVariables: readonly string[];
   readonly retry: RetryPolicy;
   readonly flows: Flows;
+  /** SSRF guard: the private destinations this connector may reach. */
+  readonly network: { readonly allow: readonly string[] };
   readonly endpoints: ReadonlyMap<OperationName, CompiledEndpoint>;
   /** Every secret value in this connector (env-resolved strings, passwords, client secrets, auth header values). */
   readonly secrets: readonly string[];

@@ -205,7 +205,7 @@ function withoutFileData(v: Record<string, unknown>): Record<string, unknown> {
 /** The API view: ISO times, snake_case, secrets redacted, the file summarised. */
 export function deliveryView(d: Delivery, history?: Awaited<ReturnType<DeliveryStore['attempts']>>) {
   const iso = (t?: number) => (t === undefined ? undefined : new Date(t).toISOString());
-  const variables = { ...d.variables };
+  const variables = withoutCondition(d.variables);
   if (typeof variables.FILE_DATA === 'string') variables.FILE_DATA = `<base64, ${variables.FILE_DATA.length} characters>`;
   return redactDeep({
     id: d.id,

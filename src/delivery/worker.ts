@@ -153,7 +153,12 @@ export class DeliveryWorker {
         reason: completion.error?.message, next_attempt_at: completion.status === 'pending' ? new Date(completion.nextAttemptAt!).toISOString() : undefined,
         fenced_out: !recorded,
       }, 'delivery attempt');
-      if (recorded) this.o.onSettled?.(d, completion.status);
+      if (recorded) {
+        this.o.onSettled?.(d, completion.status);
+        const labels = { connector: d.connectorId, operation: d.operation };
+        if (completion.status === 'pending') this.o.gateway.metrics?.retries.inc(labels);
+        if (completion.status === 'dead') this.o.gateway.metrics?.deadLetters.inc(labels);
+      }
     } finally {
       clearInterval(heartbeat);
     }
@@ -182,6 +187,7 @@ export class DeliveryWorker {
       const file = d.fileMeta ? { ...d.fileMeta, kind: d.fileMeta.kind as never, data: (await this.o.store.file(d.id)) ?? Buffer.alloc(0) } : undefined;
       const opts = {
         logger: this.o.logger,
+        observe: this.o.gateway.observe,
         requestId: d.id,
         now: this.now,
         policy: d.policy,

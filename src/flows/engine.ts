@@ -13,6 +13,7 @@ import type { DeliveryService } from '../delivery/service';
 import type { DeliveryStore } from '../delivery/store';
 import type { Delivery } from '../delivery/types';
 import { renderLinks } from '../operations/links';
+import { registerSecret } from '../util/redact';
 import { formatPhone, type CountryCode } from '../phone';
 import { renderLongText } from '../template/long-text';
 import { normalizeEvent, type EventKind, type NormalizedEvent } from './events';
@@ -45,13 +46,13 @@ export class FlowEngine {
   /** One event at a time per session in this process; across replicas the version check decides. */
   private locks = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly store: DeliveryStore, private readonly service: DeliveryService, private readonly gateway: Gateway, private readonly fetchImpl: typeof fetch = fetch) {}
+  constructor(private readonly store: DeliveryStore, private readonly service: DeliveryService, private readonly gateway: Gateway) {}
 
   async handle(connectorId: string, sessionId: string, body: unknown, typeHint?: string): Promise<EventOutcome> {
     const c = this.gateway.connector(connectorId);
     if (!/^[\w.:@-]{1,200}$/.test(sessionId)) throw new GatewayError('validation_failed', 'sessionId: 1-200 characters of letters, digits and . : @ _ -', { errors: [{ field: 'sessionId', message: 'invalid' }] });
     const ev = normalizeEvent(body, typeHint);
-    const file = ev.facts.file?.url && !ev.facts.file.base64 ? await this.download(ev) : undefined;
+    const file = ev.facts.file?.url && !ev.facts.file.base64 ? await this.download(c, ev) : undefined;
     const key = `${connectorId}\u0000${sessionId}`;
     const previous = this.locks.get(key) ?? Promise.resolve();
     const run = previous.catch(() => undefined).then(() => this.apply(c, sessionId, ev, file));
@@ -188,13 +189,16 @@ export class FlowEngine {
     return k ? this.store.lastSessionEnd(c.id, k, sessionId) : undefined;
   }
 
-  private async download(ev: NormalizedEvent): Promise<Buffer> {
+  /** Through the connector's HTTP client: the same SSRF guard as CRM calls, re-checked on redirects. */
+  private async download(c: Connector, ev: NormalizedEvent): Promise<Buffer> {
     const f = ev.facts.file!;
+    Object.values(f.headers ?? {}).forEach((v) => registerSecret(v));
     try {
-      const res = await this.fetchImpl(f.url!, { headers: f.headers, signal: AbortSignal.timeout(30_000) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      return Buffer.from(await res.arrayBuffer());
+      const res = await this.gateway.runtime(c.id).http.get(f.url!, { headers: f.headers, timeout: 30_000, responseType: 'arraybuffer', transformResponse: [(d: unknown) => d] });
+      if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}`);
+      return Buffer.from(res.data as ArrayBuffer);
     } catch (e) {
+      if ((e as { code?: string }).code === 'ESSRF') throw new GatewayError('destination_blocked', `File_Available: ${(e as Error).message}`);
       throw new GatewayError('file_download_failed', `File_Available: downloading ${new URL(f.url!).origin}${new URL(f.url!).pathname} failed: ${(e as Error).message}; the event was not accepted, send it again`);
     }
   }

@@ -88,7 +88,7 @@ export function normalizeEvent(body: unknown, typeHint?: string): NormalizedEven
   const type = str(b.type) ?? typeHint;
   const data = (b.data && typeof b.data === 'object' ? b.data : b.type === undefined ? b : {}) as Record<string, unknown>;
   if (!type) throw new GatewayError('validation_failed', 'the event has no "type" (give it in the body or as ?type=)', { errors: [{ field: 'type', message: 'required' }] });
-  if (!(type in KIND)) {
+  if (!Object.hasOwn(KIND, type)) {
     throw new GatewayError('validation_failed', `unknown event type "${type}"; known: ${[...PLATFORM_EVENTS, ...GATEWAY_EVENTS].join(', ')}`, { errors: [{ field: 'type', message: 'unknown event type' }] });
   }
   const t = type as EventType;
@@ -140,7 +140,8 @@ export function normalizeEvent(body: unknown, typeHint?: string): NormalizedEven
   if (t === 'Transfer_Chat' || t === 'Party_Added') facts.transfer = { from: str(data.from_agent_email ?? data.from_queue_path), to: str(data.to_agent_email ?? data.to_queue_path ?? data.agent_email) };
   if (t === 'File_Available') facts.file = fileFacts(data);
   const at = typeof b.timestamp === 'string' ? Date.parse(b.timestamp) : typeof b.timestamp === 'number' ? b.timestamp : undefined;
-  if (at !== undefined && !Number.isNaN(at)) facts.at = at;
+  // Only a time a Date can hold (years 1970–2200); anything else is ignored, not stored.
+  if (at !== undefined && Number.isFinite(at) && at >= 0 && at < 7_258_118_400_000) facts.at = at;
 
   const key = str(b.event_id ?? b.id) ?? `sha256:${crypto.createHash('sha256').update(JSON.stringify([t, data])).digest('hex').slice(0, 32)}`;
   return { type: t, kind: KIND[t], key, vars, facts };
@@ -160,6 +161,8 @@ function fileFacts(data: Record<string, unknown>): FileFacts {
   }
   const base64 = str(data.content_base64);
   const url = str(data.url);
+  if (url !== undefined && !/^https?:\/\//.test(url)) throw new GatewayError('validation_failed', 'File_Available: data.url must be an http(s) URL', { errors: [{ field: 'data.url', message: 'not an http(s) URL' }] });
+  if (url !== undefined) { try { new URL(url); } catch { throw new GatewayError('validation_failed', 'File_Available: data.url is not a valid URL', { errors: [{ field: 'data.url', message: 'invalid URL' }] }); } }
   if (!base64 && !url) throw new GatewayError('validation_failed', 'File_Available needs data.content_base64 or data.url', { errors: [{ field: 'data.url', message: 'required' }] });
   return { kind: kind as FileKind, name: str(data.name) ?? `${kind}.bin`, type: str(data.content_type) ?? 'application/octet-stream', base64, url, headers: data.headers && typeof data.headers === 'object' ? (data.headers as Record<string, string>) : undefined };
 }

@@ -11,17 +11,33 @@ import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
 import axiosRetry, { isNetworkError } from 'axios-retry';
+import type { SsrfGuard } from './ssrf';
 
 export interface HttpClientOptions {
   timeoutMs: number;
   maxResponseBytes?: number;
+  /** SSRF guard; every connection and redirect is checked against it. */
+  guard?: SsrfGuard;
 }
 
-export function createHttpClient(opts: HttpClientOptions): AxiosInstance {
+export interface HttpClient {
+  client: AxiosInstance;
+  /** Guarded agents for the OAuth token requests (their own: wreck mishandles shared keep-alive agents). */
+  agents: { http: http.Agent; https: https.Agent };
+}
+
+export function createHttpClient(opts: HttpClientOptions): HttpClient {
+  const lookup = opts.guard?.lookup;
+  const agents = {
+    http: new http.Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000, ...(lookup ? { lookup } : {}) }),
+    https: new https.Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000, ...(lookup ? { lookup } : {}) }),
+  };
   const client = axios.create({
     timeout: opts.timeoutMs,
-    httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 }),
-    httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 }),
+    httpAgent: agents.http,
+    httpsAgent: agents.https,
+    // IP literals skip DNS and redirects are new destinations: check both.
+    beforeRedirect: (options: Record<string, unknown>) => { if (opts.guard) opts.guard.checkUrl(`http://${String(options.hostname ?? options.host)}/`); },
     validateStatus: () => true,
     responseType: 'text',
     transformResponse: [(data: unknown) => data],
@@ -31,11 +47,13 @@ export function createHttpClient(opts: HttpClientOptions): AxiosInstance {
     // Never let axios pick up HTTP(S)_PROXY: CRM traffic goes where the connector says.
     proxy: false,
   });
+  if (opts.guard) client.interceptors.request.use((config) => { opts.guard!.checkUrl(config.url!); return config; });
   axiosRetry(client, {
     retries: 1,
     retryDelay: () => 50,
     shouldResetTimeout: true,
     retryCondition: (err) => isNetworkError(err) && (err.config?.method ?? '').toLowerCase() === 'get',
   });
-  return client;
+  const tokenAgents = { http: new http.Agent(lookup ? { lookup } : {}), https: new https.Agent(lookup ? { lookup } : {}) };
+  return { client, agents: tokenAgents };
 }

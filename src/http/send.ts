@@ -4,6 +4,7 @@
  */
 import type { AxiosInstance } from 'axios';
 import type { RenderedRequest } from '../operations/request';
+import { destinationBlocked } from './ssrf';
 
 export interface CrmResponse {
   status?: number;
@@ -29,6 +30,8 @@ export async function send(client: AxiosInstance, req: RenderedRequest, headers:
     return { status: res.status, headers: flat, body: parseBody(res.data as string, flat['content-type']), durationMs: performance.now() - started };
   } catch (e) {
     const err = e as { code?: string; message?: string };
+    // Refused by the SSRF guard: a configuration matter, not a CRM failure worth retrying.
+    if (err.code === 'ESSRF') throw destinationBlocked(err.message ?? 'destination blocked');
     return { headers: {}, body: undefined, durationMs: performance.now() - started, networkError: err.code ?? 'ERR_NETWORK', networkMessage: err.message };
   }
 }

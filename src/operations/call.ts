@@ -36,6 +36,8 @@ export interface CallOptions {
   attempt?: { attempt: number; elapsedMs: number };
   /** The policy stored with a durable delivery (a config reload does not change writes in flight). */
   policy?: RetryPolicy;
+  /** Metrics hook: one call per CRM request. */
+  observe?: (connector: string, operation: string, outcome: string, ms: number) => void;
 }
 
 export async function callEndpoint(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Record<string, unknown>, file: FileInput | undefined, opts: CallOptions): Promise<CallResult> {
@@ -65,6 +67,7 @@ async function sendWithAuth(rt: ConnectorRuntime, request: RenderedRequest, opts
     duration_ms: Math.round(response.durationMs * 10) / 10,
     at: new Date(now).toISOString(),
   });
+  opts.observe?.(rt.connector.id, ep.operation, classification.kind, response.durationMs);
   opts.logger.info(
     { connector: rt.connector.id, operation: ep.operation, request: line, status: response.status, network_error: response.networkError, classification: classification.kind, reason: classification.reason, duration_ms: Math.round(response.durationMs), request_id: opts.requestId },
     'crm call',

@@ -29,6 +29,7 @@ export interface OperationOptions {
   now?: () => number;
   attempt?: { attempt: number; elapsedMs: number };
   policy?: RetryPolicy;
+  observe?: (connector: string, operation: string, outcome: string, ms: number) => void;
   /**
    * After an upload with "add comment": run the comment now ('inline', the synchronous API)
    * or hand its variables to the caller ('defer', durable delivery enqueues it as its own write).

@@ -7,6 +7,7 @@ import { createAuthProvider, type AuthProvider } from '../auth';
 import type { TokenStore } from '../auth/token-store';
 import type { Connector } from '../config/types';
 import { createHttpClient } from '../http/client';
+import { SsrfGuard } from '../http/ssrf';
 
 export interface ConnectorRuntime {
   connector: Connector;
@@ -23,10 +24,12 @@ export interface RuntimeDeps {
 }
 
 export function createRuntime(connector: Connector, deps: RuntimeDeps): ConnectorRuntime {
+  const { client, agents } = createHttpClient({ timeoutMs: connector.timeoutMs, guard: new SsrfGuard(connector.network) });
   return {
     connector,
-    http: createHttpClient({ timeoutMs: connector.timeoutMs }),
+    http: client,
     auth: createAuthProvider(connector, {
+      agents,
       store: deps.tokenStore,
       redirectUrl: deps.oauthRedirectUrl,
       now: deps.now,

@@ -5,8 +5,12 @@
  *   lookup variables, variable names in the description, per-status error codes);
  * - responses: real requests over loopback (a real sample CRM, a real `serve()` gateway with
  *   its SQLite delivery store and worker, an in-process app with extra connectors and no
- *   durable delivery, and one whose store is down) are validated with ajv against the schema
- *   the spec documents for that path, method, status and content type.
+ *   durable delivery, one whose store is down, and one with session flows whose session
+ *   saves always lose the race) are validated with ajv against the schema the spec
+ *   documents for that path, method, status and content type;
+ * - session events: every JSON event the suite posts is checked against
+ *   schemas/session-event.schema.json (accepted ones valid, refused ones not), whose event
+ *   types and file kinds equal the code's.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,16 +22,19 @@ import { createApp } from '../../src/api/app';
 import { serve, type RunningGateway } from '../../src/cli/serve';
 import { DeliveryService } from '../../src/delivery/service';
 import type { DeliveryStore } from '../../src/delivery/store';
+import { FLOW_STEPS } from '../../src/delivery/types';
 import { FILE_KINDS, OPERATIONS } from '../../src/config/types';
+import { FlowEngine } from '../../src/flows/engine';
+import { GATEWAY_EVENTS, PLATFORM_EVENTS, lenientJson } from '../../src/flows/events';
 import { ERROR_CODES, PROBLEM_BASE, type ErrorCode } from '../../src/errors';
 import { Gateway } from '../../src/gateway';
 import { PHONE_FORMATS } from '../../src/phone';
 import { startSampleCrm, type RunningSampleCrm } from '../../src/sample-crm';
-import { FILE_VARIABLES, LOOKUP_VARIABLES, SESSION_VARIABLES } from '../../src/template/variables';
+import { FILE_VARIABLES, FLOW_VARIABLES, LOOKUP_VARIABLES, SESSION_VARIABLES } from '../../src/template/variables';
 import { silentLogger } from '../../src/util/logger';
 import {
   HTTP_METHODS, ROOT, ResponseValidator, createOpenApiAjv, documentedResponse, expressToOpenApiPath,
-  formatAjvErrors, loadOpenApi, localRefs, resolvePointer, type Json, type JsonObject,
+  fileSchema, formatAjvErrors, loadOpenApi, localRefs, readSchemaFile, resolvePointer, type Json, type JsonObject,
 } from '../helpers/openapi';
 
 const doc = loadOpenApi();
@@ -74,6 +81,7 @@ const MINI_YAML = `
 id: mini
 name: Mini (link-only uploads)
 base_url: \${env:ZENDESK_URL}
+allow_private_network: [127.0.0.1]
 auth: { type: basic, username: agent@example.com/token, password: sample-token }
 settings: { skip_account_creation: true, skip_record_creation: true, send_files_to_crm: false }
 endpoints:
@@ -105,6 +113,7 @@ endpoints:
 const OAUTH_YAML = `
 id: oauthy
 base_url: \${env:ZENDESK_URL}
+allow_private_network: [127.0.0.1]
 auth:
   type: oauth2
   grant: authorization_code
@@ -148,7 +157,7 @@ beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'openapi-drift-'));
   crm = await startSampleCrm({ port: 0 });
   const env = { ...process.env, ZENDESK_URL: crm.url, DATA_DIR: tmp };
-  gw = await serve({ port: 0, configFiles: [ZENDESK_YAML], env, dataDir: tmp, logger: silentLogger });
+  gw = await serve({ port: 0, configFiles: [ZENDESK_YAML], env, dataDir: tmp, logger: silentLogger, apiKeys: null });
 
   const files = { mini: MINI_YAML, oauthy: OAUTH_YAML, broken: BROKEN_YAML };
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(tmp, `${name}.yaml`), text);
@@ -218,7 +227,7 @@ async function call(base: string, method: string, apiPath: string, url: string, 
     return { status: res.status, headers: res.headers, body: undefined };
   }
   const mediaType = (res.headers.get('content-type') ?? '').split(';')[0].trim();
-  const body = JSON.parse(text) as unknown;
+  const body = (mediaType.startsWith('text/') ? text : JSON.parse(text)) as unknown;
   const { errors, documented: hasType } = validator.validate(documented, mediaType, body);
   if (!hasType) throw new Error(`content type ${mediaType} not documented for ${where}`);
   if (errors.length) throw new Error(`response does not match openapi.yaml: ${where}\n${formatAjvErrors(errors)}`);
@@ -273,6 +282,45 @@ function expectLocation(x: Exchange): void {
   expect(x.headers.get('location')).toBe(`/v1/deliveries/${x.body.id}`);
 }
 
+const EVENTS = '/v1/connectors/{id}/sessions/{sessionId}/events';
+const SESSION = '/v1/connectors/{id}/sessions/{sessionId}';
+const EVENT_SCHEMA = './schemas/session-event.schema.json';
+
+/** Every JSON event body posted (a repaired one as repaired), with what the event schema should say of it. */
+const postedEvents: Array<{ body: unknown; schemaValid: boolean; status: number; where: string }> = [];
+
+/**
+ * Posts one session event: an object as JSON, a string as it is. `schemaValid: false` marks a
+ * body the event schema must refuse (the gateway refuses it for what it holds).
+ */
+async function postEvent(base: string, connector: string, sessionId: string, body: unknown, o: { query?: string; headers?: Record<string, string>; schemaValid?: boolean } = {}): Promise<Exchange> {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const url = `/v1/connectors/${connector}/sessions/${encodeURIComponent(sessionId)}/events${o.query ?? ''}`;
+  const x = await call(base, 'POST', EVENTS, url, { headers: { 'content-type': 'application/json', ...o.headers }, body: text });
+  let parsed: unknown;
+  try {
+    parsed = lenientJson(text);
+  } catch {
+    return x; // not JSON even after repair: nothing for the schema to say
+  }
+  postedEvents.push({ body: parsed, schemaValid: o.schemaValid ?? true, status: x.status, where: `POST ${url} → ${x.status}` });
+  return x;
+}
+
+const getSession = (base: string, connector: string, sessionId: string) =>
+  call(base, 'GET', SESSION, `/v1/connectors/${connector}/sessions/${encodeURIComponent(sessionId)}`);
+
+/** Polls the session view (each answer checked against the spec) until every step is final and nothing is held. */
+async function waitForSession(connector: string, sessionId: string, timeoutMs = 8000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = (await getSession(gw.url, connector, sessionId)).body;
+    if (v.held.length === 0 && v.steps.length > 0 && v.steps.every((s: { status: string }) => FINAL.has(s.status))) return v;
+    if (Date.now() >= deadline) throw new Error(`session ${sessionId} did not settle within ${timeoutMs} ms; last: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 describe('openapi.yaml: routes match src/api/app.ts', () => {
@@ -304,16 +352,22 @@ describe('openapi.yaml: routes match src/api/app.ts', () => {
   it('every express route is documented and every documented operation is a route', () => {
     const gateway = new Gateway({ configFiles: [ZENDESK_YAML], env: { ZENDESK_URL: 'http://127.0.0.1:9' } });
     gateway.load();
-    // As `serve()` builds it: with durable delivery (the /v1/deliveries routes).
-    const routes = appRoutes(createApp(gateway, { deliveries: gw.deliveries, store: gw.store }));
+    // As `serve()` builds it: with durable delivery (the /v1/deliveries routes) and session flows.
+    const routes = appRoutes(createApp(gateway, { deliveries: gw.deliveries, store: gw.store, flows: gw.flows }));
     expect(routes.length).toBeGreaterThan(0);
     const documented = specOperations().map((o) => `${o.method} ${o.path}`).sort();
     expect({ undocumented: routes.filter((r) => !documented.includes(r)), notImplemented: documented.filter((d) => !routes.includes(d)) })
       .toEqual({ undocumented: [], notImplemented: [] });
-    // Without durable delivery exactly the /v1/deliveries routes are missing (as documented).
+    const isDelivery = (r: string) => r.split(' ')[1].startsWith('/v1/deliveries');
+    const isSession = (r: string) => r.split(' ')[1].startsWith('/v1/connectors/{id}/sessions/');
+    // Without session flows exactly the session routes are missing; without durable delivery
+    // (and so without flows) the /v1/deliveries routes too (as documented).
+    const withoutFlows = appRoutes(createApp(gateway, { deliveries: gw.deliveries, store: gw.store }));
+    expect(routes.filter((r) => !withoutFlows.includes(r))).toEqual(routes.filter(isSession));
     const withoutDurable = appRoutes(createApp(gateway));
-    expect(routes.filter((r) => !withoutDurable.includes(r))).toEqual(routes.filter((r) => r.split(' ')[1].startsWith('/v1/deliveries')));
-    expect(routes.filter((r) => r.split(' ')[1].startsWith('/v1/deliveries'))).toHaveLength(4);
+    expect(routes.filter((r) => !withoutDurable.includes(r))).toEqual(routes.filter((r) => isDelivery(r) || isSession(r)));
+    expect(routes.filter(isDelivery)).toHaveLength(4);
+    expect(routes.filter(isSession)).toEqual([`GET ${SESSION}`, `POST ${EVENTS}`]);
   });
 
   it('path templates declare exactly their {parameters} as required path parameters', () => {
@@ -330,6 +384,9 @@ describe('openapi.yaml: routes match src/api/app.ts', () => {
     const requestSchema = deref(obj(obj(obj(obj(doc.paths[OPS].post).requestBody).content)['application/json']).schema);
     expect(requestSchema.$ref).toBe('./schemas/operation-request.schema.json');
     expect(() => validator.schemaAt(['paths', OPS, 'post', 'requestBody', 'content', 'application/json', 'schema'])).not.toThrow();
+    const eventSchema = deref(obj(obj(obj(obj(doc.paths[EVENTS].post).requestBody).content)['application/json']).schema);
+    expect(eventSchema.$ref).toBe(EVENT_SCHEMA);
+    expect(() => validator.schemaAt(['paths', EVENTS, 'post', 'requestBody', 'content', 'application/json', 'schema'])).not.toThrow();
   });
 });
 
@@ -380,10 +437,40 @@ describe('openapi.yaml: enums and lists match the code', () => {
     const info = obj(doc.info);
     const description = String(info.description);
     const words = new Set(description.split(/[^\w]+/));
-    const missing = [...SESSION_VARIABLES, ...FILE_VARIABLES, ...LOOKUP_VARIABLES, ...FILE_KINDS, ...OPERATIONS, ...PHONE_FORMATS].filter((v) => !words.has(v));
+    const missing = [...SESSION_VARIABLES, ...FILE_VARIABLES, ...FLOW_VARIABLES, ...LOOKUP_VARIABLES, ...FILE_KINDS, ...OPERATIONS, ...PHONE_FORMATS, ...GATEWAY_EVENTS].filter((v) => !words.has(v));
     expect(missing).toEqual([]);
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(info.version).toBe(pkg.version);
+  });
+
+  it('the session event schema: event types, file kinds and delivery steps are the code\'s', () => {
+    const defs = obj(readSchemaFile(EVENT_SCHEMA).$defs);
+    expect(obj(defs.EventType).enum).toEqual([...PLATFORM_EVENTS, ...GATEWAY_EVENTS]);
+    expect(obj(defs.FileKind).enum).toEqual([...FILE_KINDS]);
+    // The ?type= parameter and the session view's events[].type are that same list.
+    expect(obj(deref((doc.components.parameters as JsonObject).EventType).schema).$ref).toBe(`${EVENT_SCHEMA}#/$defs/EventType`);
+    const viewEvents = obj(obj(obj(schemas.SessionView).properties).events);
+    expect(obj(obj(obj(viewEvents.items).properties).type).$ref).toBe(`${EVENT_SCHEMA}#/$defs/EventType`);
+    const deliveryOperations = (obj(schemas.DeliveryOperation).anyOf as Json[]).flatMap((x) => deref(x).enum as string[]);
+    expect(deliveryOperations).toEqual([...OPERATIONS, ...FLOW_STEPS]);
+  });
+
+  it('the documented event schema accepts what the gateway accepts and refuses the rest', () => {
+    const v = validator.schemaAt(['paths', EVENTS, 'post', 'requestBody', 'content', 'application/json', 'schema']);
+    // Liberal: ids as strings, unknown members, a bare body (its type comes as ?type=).
+    expect(v({ type: 'New_Call', data: { call_id: '1001', agent_id: 7, something_new: { x: 1 } }, extra: true })).toBe(true);
+    expect(v({ agent_id: 7, call_id: 1001 })).toBe(true);
+    expect(v({ type: 'Session_Started', event_id: 'e1', timestamp: 1767323045000, data: { end_user: { name: 'A', phone: '+1 222 333 4444', cuid: 'c-1' }, direction: 'outbound' } })).toBe(true);
+    expect(v({ type: 'Survey_Completed', data: { answers: [{ question: 'Helpful?', answer: 'yes' }] } })).toBe(true);
+    expect(v({ type: 'File_Available', data: { kind: 'photo', content_base64: 'aGk=' } })).toBe(true);
+    expect(v({ type: 'File_Available', data: { kind: 'photo', url: 'https://files.example.com/p.png', headers: { Authorization: 'Bearer x' } } })).toBe(true);
+    // Strict where the gateway is: the type, and what File_Available needs.
+    expect(v({ type: 'Call_Teleported', data: {} })).toBe(false);
+    expect(v({ type: 'File_Available', data: { kind: 'hologram', url: 'https://files.example.com/p' } })).toBe(false);
+    expect(v({ type: 'File_Available', data: { kind: 'photo' } })).toBe(false);
+    expect(v({ type: 'File_Available', data: { url: 'https://files.example.com/p' } })).toBe(false);
+    expect(v({ type: 'File_Available' })).toBe(false);
+    expect(v([{ type: 'New_Call' }])).toBe(false);
   });
 
   it('the documented JSON request schema accepts what the app accepts and refuses the rest', () => {
@@ -401,6 +488,12 @@ describe('openapi.yaml: enums and lists match the code', () => {
 
 describe('openapi.yaml: real responses match the documented schemas', () => {
   const ids: Record<string, string | number> = {};
+
+  it('GET /metrics: Prometheus text with the CRM call histogram', async () => {
+    const m = await call(gw.url, 'GET', '/metrics', '/metrics');
+    expect(m.status).toBe(200);
+    expect(String(m.body)).toContain('crm_gateway_crm_call_duration_seconds');
+  });
 
   it('GET /healthz and /readyz', async () => {
     const h = await call(gw.url, 'GET', '/healthz', '/healthz', { headers: { 'X-Request-Id': 'drift-test-1' } });
@@ -689,6 +782,103 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     const state = new URL(again.headers.get('location')!).searchParams.get('state')!;
     const refused = await call(extraUrl, 'GET', C, `/v1/oauth/callback?state=${encodeURIComponent(state)}&code=forged`);
     expect(refused.body.code).toBe('crm_request_failed');
+  });
+
+  it('sessions: events answer 202 and a repeat 200 (duplicate); missing commas are repaired, a bare event takes ?type=; the view once every step is delivered', async () => {
+    const S = 'drift-call-4242';
+    const post = (body: unknown, o?: Parameters<typeof postEvent>[4]) => postEvent(gw.url, 'zendesk', S, body, o);
+    const started = await post({
+      type: 'Session_Started', event_id: 'drift-e1', timestamp: '2026-01-02T03:04:05Z',
+      data: { call_id: 4242, session_type: 'IVR_Call', channel: 'voice_call', queue_name: 'Billing', menu_path: 'Billing / Invoices', lang: 'en', direction: 'inbound', end_user: { name: 'Drift Dana', phone: '(222) 333-4242', email: 'dana@example.com', sdk_identifier: 'sdk-4242', cuid: 'cuid-4242' } },
+    });
+    expect(started.status).toBe(202);
+    expect(started.body).toMatchObject({ duplicate: false, session: { connector: 'zendesk', session_id: S, ended: false, events: [{ type: 'Session_Started', at: '2026-01-02T03:04:05.000Z' }] } });
+    expect(started.body.session.steps[0]).toMatchObject({ name: 'account', operation: 'resolve_account' });
+    // 004 sends ids as strings.
+    expect((await post({ type: 'New_Call', event_id: 'drift-e2', data: { call_id: '4242', agent_id: 7, agent_custom_id: '007', agent_email: 'kim@example.com', queue_id: 8469, queue_path: 'Billing' } })).status).toBe(202);
+    // 004's own examples leave out the commas between members: repaired.
+    const csat = '{\n  "type": "CSAT_Submitted"\n  "event_id": "drift-e3"\n  "data": {\n    "call_id": 4242\n    "rating": 4\n    "feedback": "Quick"\n  }\n}';
+    expect(() => JSON.parse(csat)).toThrow();
+    expect((await post(csat)).status).toBe(202);
+    const end = { type: 'End_Call', event_id: 'drift-e4', data: { call_id: 4242, call_duration: 125, hold_time: 5, wait_time: 30, disconnected_by: 'end_user' } };
+    expect((await post(end)).body.session.ended).toBe(true);
+    const again = await post(end);
+    expect(again.status).toBe(200);
+    expect(again.body.duplicate).toBe(true);
+    expect(again.body.session.events.map((e: { type: string }) => e.type)).toEqual(['Session_Started', 'New_Call', 'CSAT_Submitted', 'End_Call']);
+    // Redaction events come bare, in any content type: the type is the query's.
+    const bare = await post({ agent_id: 7, call_id: 4242 }, { query: '?type=Call_Redaction_Started', headers: { 'content-type': 'text/plain' } });
+    expect(bare.status).toBe(202);
+    expect(bare.body.session.events.at(-1).type).toBe('Call_Redaction_Started');
+
+    const view = await waitForSession('zendesk', S);
+    expect(view).toMatchObject({ connector: 'zendesk', session_id: S, account: 'created', record: 'created', ended: true, held: [], warnings: [] });
+    expect(view.steps.filter((s: { status: string }) => s.status !== 'delivered')).toEqual([]);
+    expect(view.steps.map((s: { name: string }) => s.name)).toEqual(['account', 'record', 'record_created', 'drift-e3:comment', 'drift-e4:comment', 'drift-e4:update']);
+    expect(view.links).toEqual({
+      account: `${crm.url}/agent/users/${view.account_id}`,
+      record: `${crm.url}/agent/tickets/${view.record_id}`,
+      lookup: expect.stringContaining('external_id=cuid-4242'), // a CUID: the identity-keyed URL
+    });
+    expect(view.record_pop).toEqual({ type: 'CRM_Record_Pop', data: { recordUrl: view.links.record } });
+    // Every step is a delivery, composite steps included, as /v1/deliveries shows it.
+    for (const step of view.steps) {
+      expect((await getDelivery(step.delivery_id)).body).toMatchObject({ id: step.delivery_id, operation: step.operation, status: 'delivered', ordering_key: `zendesk:session:${S}` });
+    }
+    const listed = (await call(gw.url, 'GET', DELIVERIES, '/v1/deliveries?connector=zendesk&limit=1000')).body.deliveries.map((d: { id: string }) => d.id);
+    expect(listed).toEqual(expect.arrayContaining(view.steps.map((s: { delivery_id: string }) => s.delivery_id)));
+  });
+
+  it('sessions: 400, 404, 422 and 502 problems; a refused event leaves no session', async () => {
+    const S = 'drift-call-refused';
+    const post = (body: unknown, o?: Parameters<typeof postEvent>[4]) => postEvent(gw.url, 'zendesk', S, body, o);
+    expect((await post('{"type": "New_Call", "data": {')).body.code).toBe('invalid_json');
+    expect((await post({ type: 'Call_Teleported', data: { call_id: 1 } }, { schemaValid: false })).body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'type' }] });
+    // A bare body is valid as such, but needs its ?type=.
+    expect((await post({ agent_id: 7, call_id: 1 })).body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'type' }] });
+    expect((await post({ type: 'File_Available', data: { name: 'x.bin', url: 'https://files.example.com/x.bin' } }, { schemaValid: false })).body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'data.kind' }] });
+    expect((await post({ type: 'File_Available', data: { kind: 'photo', name: 'p.png' } }, { schemaValid: false })).body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'data.url' }] });
+    expect((await postEvent(gw.url, 'zendesk', 'not a session id!', { type: 'New_Call', data: {} })).body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'sessionId' }] });
+    const download = await post({ type: 'File_Available', event_id: 'drift-f1', data: { kind: 'call_recording', name: 'rec.mp3', content_type: 'audio/mpeg', url: `${crm.url}/no-such-recording.mp3`, headers: { Authorization: 'Bearer drift' } } });
+    expect(download.status).toBe(502);
+    expect(download.body.code).toBe('file_download_failed');
+    expect((await postEvent(gw.url, 'nope', S, { type: 'New_Call', data: {} })).body.code).toBe('connector_not_found');
+    expect((await getSession(gw.url, 'zendesk', S)).body.code).toBe('not_found');
+    expect((await getSession(gw.url, 'zendesk', 'drift-never-seen')).body.code).toBe('not_found');
+    expect((await getSession(gw.url, 'nope', S)).body.code).toBe('connector_not_found');
+  });
+
+  it('sessions: 409 when another replica keeps winning the session update, 413, 415 and 500 config_invalid', async () => {
+    const flowGateway = new Gateway({ configFiles: [ZENDESK_YAML, path.join(tmp, 'broken.yaml')], env: { ZENDESK_URL: crm.url } });
+    flowGateway.load();
+    // Every save of the session loses the version check, as when another replica saves first each time.
+    const racing = new Proxy(gw.store, {
+      get: (target, key, receiver) => (key === 'saveSession' ? () => Promise.resolve(false) : Reflect.get(target, key, receiver)),
+    }) as DeliveryStore;
+    const service = new DeliveryService(racing, flowGateway);
+    const app = createApp(flowGateway, { deliveries: service, store: racing, flows: new FlowEngine(racing, service, flowGateway), jsonLimit: '2kb' });
+    const { server, url } = await listen(app);
+    try {
+      const S = 'drift-race';
+      // No customer identity, so the event writes nothing: only the session save, which never wins.
+      const lost = await postEvent(url, 'zendesk', S, { type: 'Agent_Login', data: { agent_id: 7 } });
+      expect(lost.status).toBe(409);
+      expect(lost.body.code).toBe('conflict');
+      expect((await postEvent(url, 'zendesk', S, { type: 'Custom_Data', data: { data: { note: 'x'.repeat(3000) } } })).body.code).toBe('payload_too_large');
+      expect((await postEvent(url, 'zendesk', S, { type: 'New_Call', data: {} }, { headers: { 'content-type': 'application/json; charset=x-unknown' } })).body.code).toBe('unsupported_media_type');
+      expect((await postEvent(url, 'broken', S, { type: 'New_Call', data: {} })).body.code).toBe('config_invalid');
+      expect((await getSession(url, 'broken', S)).body.code).toBe('config_invalid');
+    } finally {
+      await close(server);
+    }
+  });
+
+  it('every JSON event posted is judged by schemas/session-event.schema.json as expected; none it refuses was accepted', () => {
+    const v = fileSchema(ajv, EVENT_SCHEMA);
+    expect(postedEvents.length).toBeGreaterThanOrEqual(15);
+    const misjudged = postedEvents.filter((e) => v(e.body) !== e.schemaValid).map((e) => ({ where: e.where, body: e.body, expectedValid: e.schemaValid, errors: v(e.body) ? [] : formatAjvErrors(v.errors ?? []) }));
+    expect(misjudged).toEqual([]);
+    expect(postedEvents.filter((e) => e.status < 300 && !e.schemaValid).map((e) => e.where)).toEqual([]);
   });
 
   it('an unknown path answers a not_found problem', async () => {

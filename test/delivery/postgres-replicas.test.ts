@@ -57,7 +57,7 @@ test('terminating every PostgreSQL backend mid-run loses no write', async () => 
   let gw: RunningGateway | undefined;
   const observer = new PostgresStore({ connectionString: PG_URL, schema, max: 1, onError: () => undefined });
   try {
-    gw = await serve({ port: 0, configDir: path.join(dir, 'config'), dataDir: path.join(dir, 'data'), databaseUrl: PG_URL, databaseSchema: schema, env: { ...process.env, ZENDESK_URL: crm.url }, logger: silentLogger, workers: 4, pollMs: 20, leaseMs: 2000 });
+    gw = await serve({ port: 0, configDir: path.join(dir, 'config'), dataDir: path.join(dir, 'data'), databaseUrl: PG_URL, databaseSchema: schema, env: { ...process.env, ZENDESK_URL: crm.url }, logger: silentLogger, workers: 4, pollMs: 20, leaseMs: 2000, apiKeys: null });
     await observer.migrate();
     const accepted: string[] = [];
     const N = 150;

@@ -11,7 +11,7 @@ export interface Child {
 
 export async function startChild(env: Record<string, string>): Promise<Child> {
   const proc = spawn(process.execPath, ['-r', path.join(__dirname, 'ts-register.js'), path.join(__dirname, 'gateway-child.ts')], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, GATEWAY_AUTH: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stderr: string[] = [];

@@ -32,6 +32,8 @@ export interface HarnessOptions {
   crm?: SampleCrmOptions;
   /** Environment for the gateway; `{{CRM}}` in a value is replaced by the sample CRM's URL. */
   env?: Record<string, string>;
+  /** API keys to require; default none (the API's auth has its own tests). */
+  apiKeys?: import('../../src/ops/api-keys').ApiKeys;
 }
 
 export function bundled(name: string): string {
@@ -50,7 +52,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const sink = new Writable({ write(chunk, _enc, cb) { logs.push(String(chunk)); cb(); } });
   const logger = pino({ level: 'debug', hooks: { streamWrite: (s: string) => redact(s) } }, sink);
   const env = Object.fromEntries(Object.entries(opts.env ?? {}).map(([k, v]) => [k, v.split('{{CRM}}').join(crm.url)]));
-  const gw = await serve({ port: 0, configDir, dataDir: path.join(dir, 'data'), env: { ...process.env, ZENDESK_URL: crm.url, ...env }, logger });
+  const gw = await serve({ port: 0, configDir, dataDir: path.join(dir, 'data'), env: { ...process.env, ZENDESK_URL: crm.url, ...env }, logger, apiKeys: opts.apiKeys ?? null });
   const call = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(gw.url + url, {
       method,

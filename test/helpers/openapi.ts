@@ -104,6 +104,19 @@ export function createOpenApiAjv(doc: OpenApiDoc): Ajv2020 {
   return ajv;
 }
 
+/** Validator of a schema file openapi.yaml refers to ('./schemas/x.json', optionally '#/$defs/Y'). */
+export function fileSchema(ajv: Ajv2020, ref: string): ValidateFunction {
+  const id = new URL(ref, OPENAPI_ID).href;
+  const v = ajv.getSchema(id);
+  if (!v) throw new Error(`${ref} (${id}) is not registered: is it referenced from openapi.yaml?`);
+  return v;
+}
+
+/** The schema file openapi.yaml refers to, as JSON (to compare its enums with the code's). */
+export function readSchemaFile(ref: string): JsonObject {
+  return JSON.parse(fs.readFileSync(path.resolve(path.dirname(OPENAPI_FILE), ref), 'utf8')) as JsonObject;
+}
+
 export interface DocumentedResponse {
   /** Where the response object lives, as pointer segments (after following a $ref). */
   at: string[];

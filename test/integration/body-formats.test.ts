@@ -9,6 +9,7 @@ import { startHarness, type Harness } from '../helpers/harness';
 const YAML = `
 id: formats
 base_url: "{{CRM}}"
+allow_private_network: [127.0.0.1]
 auth: { type: basic, username: agent@example.com/token, password: sample-token }
 phone: { format: e164, default_region: GB }
 endpoints:

@@ -163,13 +163,13 @@ describe('account → record → update/comment/upload against the Salesforce-li
     expect(r.body.outcome).toBe('ok');
     const attachmentId = r.body.ids.ATTACHMENT_ID;
     expect(attachmentId).toMatch(/^068/);
-    expect(r.body.ids.ATTACHMENT_URL).toBe(`/services/data/v59.0/sobjects/ContentVersion/${attachmentId}/VersionData`);
+    expect(r.body.ids.ATTACHMENT_URL).toBe(`${h.crm.url}/services/data/v59.0/sobjects/ContentVersion/${attachmentId}/VersionData`);
     const version = crm.recordById(attachmentId) as SalesforceContentVersion;
     expect(version).toMatchObject({ Title: 'call-1.mp3', PathOnClient: 'call-1.mp3', FileType: 'MP3', FirstPublishLocationId: recordId, ContentSize: BYTES.length });
     expect(version.VersionData.equals(BYTES)).toBe(true);
     // The link serves the bytes (relative to the instance, with a session).
     const auth = crm.requests.at(-1)!.headers.authorization as string;
-    const served = await fetch(h.crm.url + r.body.ids.ATTACHMENT_URL, { headers: { authorization: auth } });
+    const served = await fetch(r.body.ids.ATTACHMENT_URL, { headers: { authorization: auth } });
     expect(Buffer.from(await served.arrayBuffer()).equals(BYTES)).toBe(true);
     // Then the comment with the link.
     expect(r.body.follow_up).toMatchObject({ operation: 'add_comment', outcome: 'ok' });

@@ -1,0 +1,46 @@
+/**
+ * Prometheus metrics (prom-client), one registry per gateway so tests and several gateways in
+ * one process do not mix. CRM calls are observed where they happen (operations/call.ts via
+ * the `observe` hook); delivery counts are read from the store at scrape time.
+ */
+import client from 'prom-client';
+import type { DeliveryStore } from '../delivery/store';
+
+export class Metrics {
+  readonly registry = new client.Registry();
+  readonly crmCalls: client.Histogram<'connector' | 'operation' | 'outcome'>;
+  readonly retries: client.Counter<'connector' | 'operation'>;
+  readonly deadLetters: client.Counter<'connector' | 'operation'>;
+  readonly tokenRefreshes: client.Counter<'connector' | 'grant' | 'result'>;
+
+  constructor(store?: DeliveryStore) {
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'crm_gateway_process_' });
+    this.crmCalls = new client.Histogram({
+      name: 'crm_gateway_crm_call_duration_seconds',
+      help: 'CRM call latency by connector, operation and outcome (ok, not_found, retry, fail)',
+      labelNames: ['connector', 'operation', 'outcome'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    this.retries = new client.Counter({ name: 'crm_gateway_delivery_retries_total', help: 'Delivery attempts that ended in a scheduled retry', labelNames: ['connector', 'operation'], registers: [this.registry] });
+    this.deadLetters = new client.Counter({ name: 'crm_gateway_dead_letters_total', help: 'Deliveries that became dead', labelNames: ['connector', 'operation'], registers: [this.registry] });
+    this.tokenRefreshes = new client.Counter({ name: 'crm_gateway_oauth_token_requests_total', help: 'OAuth token requests (fetch or refresh) by grant and result', labelNames: ['connector', 'grant', 'result'], registers: [this.registry] });
+    if (store) {
+      const registry = this.registry;
+      new client.Gauge({
+        name: 'crm_gateway_deliveries',
+        help: 'Durable writes by status',
+        labelNames: ['status'],
+        registers: [registry],
+        async collect() {
+          const counts = await store.counts().catch(() => undefined);
+          if (counts) for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
+        },
+      });
+    }
+  }
+
+  observeCall(connector: string, operation: string, outcome: string, ms: number): void {
+    this.crmCalls.observe({ connector, operation, outcome }, ms / 1000);
+  }
+}
