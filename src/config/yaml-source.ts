@@ -30,7 +30,15 @@ export function parseYaml(text: string, file: string): YamlSource {
       message: `YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
     } satisfies ConfigIssue;
   });
-  const value = doc.errors.length ? undefined : doc.toJS({ maxAliasCount: 100 });
+  let value: unknown;
+  if (!doc.errors.length) {
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      // e.g. an alias to an anchor that does not exist, or an alias bomb.
+      errors.push({ severity: 'error', file, path: '', message: `YAML: ${(e as Error).message}` });
+    }
+  }
   return { file, doc, lines, value, errors };
 }
 
