@@ -2,6 +2,7 @@
  * The gateway's state: loaded connectors (valid or not), one runtime per valid connector,
  * pending OAuth authorizations. The API and CLI talk to this, never to files.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { FileTokenStore, MemoryTokenStore, type TokenStore } from './auth/token-store';
 import { OAuth2Provider, newNonce } from './auth/oauth2';
@@ -47,6 +48,57 @@ export class Gateway {
     this.now = opts.now ?? Date.now;
     this.tokenStore = opts.tokenStore ?? (opts.dataDir ? new FileTokenStore(path.join(opts.dataDir, 'oauth-tokens.json')) : new MemoryTokenStore());
     this.publicUrl = opts.publicUrl ?? 'http://127.0.0.1:3000';
+  }
+
+  private watcher?: fs.FSWatcher;
+  private timers = new Map<string, NodeJS.Timeout>();
+
+  /**
+   * Hot reload: a changed file in the config directory is validated and swapped in atomically;
+   * an invalid change keeps the previous version (logged, and shown with its errors as
+   * `rejected_change` on GET /v1/connectors/{id}).
+   */
+  watch(debounceMs = 150): void {
+    if (this.watcher || !this.opts.configDir) return;
+    const dir = this.opts.configDir;
+    this.watcher = fs.watch(dir, (_event, name) => {
+      if (!name || !/\.ya?ml$/i.test(String(name))) return;
+      const file = path.join(dir, String(name));
+      clearTimeout(this.timers.get(file));
+      this.timers.set(file, setTimeout(() => { this.timers.delete(file); this.reloadFile(file); }, debounceMs));
+    });
+    this.watcher.on('error', (e) => this.logger.warn({ err: e }, 'config watch failed'));
+  }
+
+  unwatch(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    this.timers.forEach((t) => clearTimeout(t));
+    this.timers.clear();
+  }
+
+  reloadFile(file: string): void {
+    const previous = [...this.loaded.values()].find((l) => l.file === file);
+    if (!fs.existsSync(file)) {
+      if (previous) { this.loaded.delete(previous.id); this.logger.info({ connector: previous.id }, 'connector removed (file deleted)'); }
+      return;
+    }
+    const next = loadConnectorFile(file, this.opts.env ?? process.env);
+    const clash = this.loaded.get(next.id);
+    if (clash && clash.file !== file) {
+      this.logger.error({ connector: next.id, file }, `connector id "${next.id}" is already used by ${clash.file}; change ignored`);
+      return;
+    }
+    if (!next.connector && previous?.connector) {
+      // Keep serving the last good version; show what was wrong with the new one.
+      this.loaded.set(previous.id, { ...previous, rejected: next.issues });
+      for (const i of next.issues) this.logger.error({ connector: previous.id }, `reload rejected: ${formatIssue(i)}`);
+      return;
+    }
+    if (previous && previous.id !== next.id) this.loaded.delete(previous.id);
+    next.connector?.secrets.forEach(registerSecret);
+    this.loaded.set(next.id, next);
+    this.logger.info({ connector: next.id, valid: Boolean(next.connector) }, 'connector reloaded');
   }
 
   /** (Re)loads all connectors; returns them for reporting. */

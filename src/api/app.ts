@@ -170,6 +170,7 @@ function summary(l: ReturnType<Gateway['list']>[number]) {
     operations: l.connector ? [...l.connector.endpoints.values()].filter((e) => e.usable).map((e) => e.operation) : [],
     errors: errorsOf(l).map(formatIssue),
     warnings: l.issues.filter((i) => i.severity === 'warning').map(formatIssue),
+    ...(l.rejected ? { rejected_change: l.rejected.filter((i) => i.severity === 'error').map(formatIssue) } : {}),
   };
 }
 

@@ -109,6 +109,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   gateway.publicUrl = opts.publicUrl ?? env.PUBLIC_URL ?? url;
   worker?.start();
+  if (!opts.configFiles && env.CONFIG_WATCH !== 'off') gateway.watch();
   logger.info({ url, store: store.kind, workers, connectors: gateway.list().map((l) => `${l.id}:${l.connector ? 'valid' : 'invalid'}`) }, 'gateway listening');
   let closing: Promise<void> | undefined;
   return {
@@ -122,6 +123,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     generatedKey,
     // Graceful: stop accepting, let in-flight deliveries finish (or give them back), close the store.
     close: () => (closing ??= (async () => {
+      gateway.unwatch();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await worker?.stop(opts.shutdownGraceMs ?? Number(env.SHUTDOWN_GRACE_MS ?? 10_000));

@@ -14,6 +14,8 @@ export interface LoadedConnector {
   file: string;
   connector?: Connector;
   issues: ConfigIssue[];
+  /** Hot reload: the errors of a newer version of the file that was refused (the connector above still serves). */
+  rejected?: ConfigIssue[];
 }
 
 export function loadConnectorFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConnector {

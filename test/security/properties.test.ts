@@ -26,7 +26,7 @@ const scalar = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc
 test('templates: any string compiles to a tree or issues, and renders without throwing', () => {
   const piece = fc.oneof(fc.string(), fc.constantFrom('{', '}', '{EMAIL}', '{NAME}', '=', '=CONCAT_OR(', '=DEFAULT_VALUE(', ')', ',', '"', '{{', '}}', '(', '\n', '\u0000'));
   fc.assert(fc.property(fc.array(piece, { maxLength: 12 }).map((a) => a.join('')), fc.dictionary(fc.constantFrom('EMAIL', 'NAME', 'PHONE_NUMBER'), scalar), (src, vars) => {
-    const issues: Array<{ message: string }> = [];
+    const issues: Parameters<typeof compileValue>[1] = [];
     const node = compileValue({ p: src }, issues);
     const out = renderNode(node, { vars, html: false, missing: new Set(), renderLongText: (s, v, h) => { try { return renderLongText(s, v, h); } catch { return ''; } } });
     expect(out === undefined || typeof out === 'object' || typeof out === 'symbol').toBe(true);
