@@ -41,6 +41,7 @@ const validateOperationRequest = new Ajv2020({ allErrors: true, allowUnionTypes:
 export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('etag', false);
   app.set('query parser', 'simple');
   const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: opts.maxUploadBytes ?? 50 * 1024 * 1024, files: 1, fields: 200 } });
 

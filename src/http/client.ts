@@ -36,17 +36,18 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     timeout: opts.timeoutMs,
     httpAgent: agents.http,
     httpsAgent: agents.https,
-    // IP literals skip DNS and redirects are new destinations: check both.
-    beforeRedirect: (options: Record<string, unknown>) => { if (opts.guard) opts.guard.checkUrl(`http://${String(options.hostname ?? options.host)}/`); },
     validateStatus: () => true,
     responseType: 'text',
     transformResponse: [(data: unknown) => data],
-    maxRedirects: 5,
+    // CRM APIs answer, they do not redirect; following redirects would also route around the
+    // SSRF guard's intent and costs a layer (follow-redirects) on every call. A 3xx is a failure.
+    maxRedirects: 0,
     maxContentLength: opts.maxResponseBytes ?? 10 * 1024 * 1024,
     maxBodyLength: Infinity,
     // Never let axios pick up HTTP(S)_PROXY: CRM traffic goes where the connector says.
     proxy: false,
   });
+  // IP literals skip DNS: check them before the request.
   if (opts.guard) client.interceptors.request.use((config) => { opts.guard!.checkUrl(config.url!); return config; });
   axiosRetry(client, {
     retries: 1,

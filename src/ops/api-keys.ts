@@ -36,6 +36,9 @@ export function parseKeyEntries(text: string, where: string): KeyEntry[] {
 }
 
 export class ApiKeys {
+  /** Tokens already checked (hashing on every request costs ~2% of a call); bounded. */
+  private readonly known = new Map<string, Principal | null>();
+
   constructor(private readonly entries: KeyEntry[]) {}
 
   static fromEnv(env: NodeJS.ProcessEnv): ApiKeys | undefined {
@@ -53,6 +56,15 @@ export class ApiKeys {
   }
 
   identify(token: string): Principal | undefined {
+    const cached = this.known.get(token);
+    if (cached !== undefined) return cached ?? undefined;
+    const p = this.lookup(token);
+    if (this.known.size >= 1000) this.known.clear();
+    this.known.set(token, p ?? null);
+    return p;
+  }
+
+  private lookup(token: string): Principal | undefined {
     const h = crypto.createHash('sha256').update(token).digest();
     // Compare against every entry in constant time, so timing tells nothing about near misses.
     let found: KeyEntry | undefined;

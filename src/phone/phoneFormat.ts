@@ -52,7 +52,20 @@ const MAX_DIGITS = 17;
 // Keep the formatter from appending libphonenumber's per-country extension markers (" x", " ext.").
 const NO_EXT = { formatExtension: (number: string) => number };
 
+/** Formatting is pure and libphonenumber is costly (~10 µs a number): memoise, bounded. */
+const memo = new Map<string, PhoneResult>();
+
 export function formatPhone(input: string, format: PhoneFormat, purpose: PhonePurpose, defaultRegion?: CountryCode): PhoneResult {
+  const key = `${input}\u0000${format}\u0000${purpose}\u0000${defaultRegion ?? ''}`;
+  const hit = memo.get(key);
+  if (hit) return hit;
+  const r = formatPhoneUncached(input, format, purpose, defaultRegion);
+  if (memo.size >= 10_000) memo.clear();
+  memo.set(key, r);
+  return r;
+}
+
+function formatPhoneUncached(input: string, format: PhoneFormat, purpose: PhonePurpose, defaultRegion?: CountryCode): PhoneResult {
   if (!isPhoneFormat(format)) return fail(`unknown phone format ${JSON.stringify(format)}`);
   if (defaultRegion !== undefined && !isSupportedCountry(defaultRegion)) {
     return fail(`default region ${JSON.stringify(defaultRegion)} is not a supported country`);
