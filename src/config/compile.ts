@@ -27,6 +27,9 @@ export interface CompileResult {
 }
 
 const VAR_RE = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+/** Limits that keep one connector from costing every request (or the loader) unbounded work. */
+export const MAX_PARAMS_PER_ENDPOINT = 500;
+export const MAX_TEMPLATE_CHARS = 65_536;
 const DEFAULT_UPLOAD_COMMENT = 'File {{FILE_NAME}} ({{FILE_KIND}}): {{ATTACHMENT_URL}}';
 
 export function compileConnector(text: string, file: string, env: NodeJS.ProcessEnv = process.env): CompileResult {
@@ -102,7 +105,22 @@ class Checker {
     else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) this.checkVariables(v, [...p, k], known);
   }
 
+  /** Counts leaves and checks string sizes; reports where the limit was passed. */
+  checkSize(value: unknown, p: PathSegment[]): number {
+    if (typeof value === 'string') {
+      if (value.length > MAX_TEMPLATE_CHARS) this.error(p, `this text is ${value.length} characters; the limit is ${MAX_TEMPLATE_CHARS}`);
+      return 1;
+    }
+    if (Array.isArray(value)) return value.reduce((n: number, v, i) => n + this.checkSize(v, [...p, i]), 0);
+    if (value && typeof value === 'object') return Object.entries(value).reduce((n: number, [k, v]) => n + this.checkSize(v, [...p, k]), 0);
+    return 1;
+  }
+
   compileTemplate(value: unknown, p: PathSegment[]): TemplateNode {
+    if (p.at(-1) === 'params') {
+      const leaves = this.checkSize(value, p);
+      if (leaves > MAX_PARAMS_PER_ENDPOINT) this.error(p, `${leaves} params; the limit is ${MAX_PARAMS_PER_ENDPOINT} per endpoint`);
+    } else this.checkSize(value, p);
     const tIssues: TemplateIssue[] = [];
     const node = compileValue(value, tIssues);
     for (const t of tIssues) this.error([...p, ...t.path], t.message);

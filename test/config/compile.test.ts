@@ -93,6 +93,12 @@ describe('each rule names file, line, column and path', () => {
     expect(`${found.join('\n')}\n`).toContain(expected);
   });
 
+  test('limits: params per endpoint and template size', () => {
+    const many = Array.from({ length: 501 }, (_, i) => `      p${i}: x`).join('\n');
+    expect(errors(BASE.replace('      name: "{NAME}"', many)).join('\n')).toContain('endpoints.create_account.params: 501 params; the limit is 500 per endpoint');
+    expect(errors(BASE.replace('"{NAME}"', `"${'a'.repeat(70_000)}"`)).join('\n')).toContain('endpoints.create_account.params.name: this text is 70000 characters; the limit is 65536');
+  });
+
   test('all problems are reported at once', () => {
     const text = BASE.replace('method: GET', 'method: DELETE').replace('"{PHONE_NUMBER}"', '"{PHONE}"').replace('"{NAME}"', '"=NOPE(x)"');
     const found = errors(text, {});
