@@ -40,14 +40,16 @@ export async function benchDurable(pgUrl: string | undefined): Promise<Record<st
         const schema = `bench_${process.pid}_${workers}`;
         const gw = await serve({
           port: 0, configDir: path.join(dir, 'config'), dataDir: path.join(dir, 'data'), databaseUrl: url, databaseSchema: url ? schema : undefined,
-          env: { ...process.env, ZENDESK_URL: crm.url }, logger: silentLogger, workers: workers * 8, pollMs: 5,
+          env: { ...process.env, ZENDESK_URL: crm.url }, logger: silentLogger, workers: workers * 8, pollMs: 5, apiKeys: null,
         });
         const start = performance.now();
         const accept = await runPool(N, CONCURRENCY, (i) => client.post(`${gw.url}/v1/connectors/zendesk/operations/create_account?async=true`, { variables: { NAME: `Durable ${i}` } }));
         const acceptedAt = performance.now();
+        const giveUp = Date.now() + 120_000;
         for (;;) {
           const c = await gw.store.counts();
           if (c.delivered + c.dead >= N) break;
+          if (Date.now() > giveUp) throw new Error(`durable bench: only ${c.delivered} of ${N} delivered after 120 s (accept answers: ${accept.length})`);
           await new Promise((r) => setTimeout(r, 20));
         }
         const seconds = (performance.now() - start) / 1000;
