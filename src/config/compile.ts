@@ -332,6 +332,7 @@ class Checker {
       reopenClosedWithinDays: s.reopen_closed_within_days ?? 0,
       convertTextToHtml: s.convert_text_to_html ?? false,
       sendFilesToCrm: s.send_files_to_crm ?? true,
+      escapeValues: s.escape_values ?? 'none',
     };
   }
 }

@@ -5,7 +5,7 @@
 import type { CompiledEndpoint, Connector, FileKind } from '../config/types';
 import { GatewayError } from '../errors';
 import { renderLongText } from '../template/long-text';
-import { DROP, renderNode, renderUrl, stringify, type RenderScope } from '../template/render';
+import { DROP, ESCAPERS, renderNode, renderUrl, stringify, type RenderScope } from '../template/render';
 import type { Variables } from '../template/variables';
 
 export interface FileInput {
@@ -35,7 +35,8 @@ const USER_AGENT = 'crm-gateway/0.1';
 const CONTROL_CHARS = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 
 export function buildRequest(c: Connector, ep: CompiledEndpoint, vars: Variables, file?: FileInput): RenderedRequest {
-  const scope: RenderScope = { vars, html: c.settings.convertTextToHtml, missing: new Set(), renderLongText };
+  const escape = c.settings.escapeValues === 'none' ? undefined : ESCAPERS[c.settings.escapeValues];
+  const scope: RenderScope = { vars, html: c.settings.convertTextToHtml, missing: new Set(), renderLongText, escape };
   const url = new URL(renderUrl(ep.url, vars, `${ep.operation} url`));
 
   for (const [key, node] of ep.query) appendQuery(url, key, renderNode(node, scope));
@@ -44,7 +45,7 @@ export function buildRequest(c: Connector, ep: CompiledEndpoint, vars: Variables
 
   const headers: Record<string, string> = { 'User-Agent': USER_AGENT, Accept: 'application/json' };
   for (const [name, node] of ep.headers) {
-    const v = renderNode(node, scope);
+    const v = renderNode(node, { ...scope, escape: undefined });
     if (v === DROP) continue;
     const s = stringify(v);
     if (CONTROL_CHARS.test(s)) throw new GatewayError('invalid_variable_value', `header ${name} would contain a line break or control character; refusing to send it`, { header: name });

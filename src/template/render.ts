@@ -24,6 +24,8 @@ export interface RenderScope {
   html: boolean;
   /** Names of variables that were needed but missing; filled while rendering. */
   missing: Set<string>;
+  /** Escapes values substituted into text (query languages: SOQL, Zoho criteria). */
+  escape?: (value: string) => string;
   /** Renders a handlebars template; injected so this module stays free of handlebars. */
   renderLongText?: (source: string, vars: Variables, html: boolean) => string;
 }
@@ -88,7 +90,8 @@ export function renderText(parts: readonly TextPart[], scope: RenderScope, encod
       complete = false;
       continue;
     }
-    out += encode ? encode(stringify(v)) : stringify(v);
+    const e = encode ?? scope.escape;
+    out += e ? e(stringify(v)) : stringify(v);
   }
   return complete ? out : undefined;
 }
@@ -103,6 +106,14 @@ export function renderUrl(parts: readonly TextPart[], vars: Variables, where: st
   }
   return url;
 }
+
+/** Value escapers for `settings.escape_values`. */
+export const ESCAPERS: Record<'soql' | 'zoho_criteria', (s: string) => string> = {
+  // Salesforce string literals: backslash and single quote are escaped with a backslash.
+  soql: (s) => s.replace(/\\/g, '\\\\').replace(/'/g, "\\'"),
+  // Zoho criteria: ( ) , and backslash are escaped with a backslash.
+  zoho_criteria: (s) => s.replace(/[\\(),]/g, (c) => `\\${c}`),
+};
 
 export function stringify(v: unknown): string {
   if (typeof v === 'string') return v;

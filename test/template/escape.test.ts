@@ -1,0 +1,34 @@
+/** settings.escape_values: caller data cannot change a CRM query (SOQL, Zoho criteria). */
+import { compileConnector } from '../../src/config/compile';
+import { buildRequest } from '../../src/operations/request';
+import { checkVariables, prepareVariables } from '../../src/operations/variables';
+import { ESCAPERS } from '../../src/template/render';
+
+test.each([
+  ['soql', "o'brien@x.com", "o\\'brien@x.com"],
+  ['soql', 'a\\b', 'a\\\\b'],
+  ['zoho_criteria', 'x) or (Last_Name:starts_with:', 'x\\) or \\(Last_Name:starts_with:'],
+  ['zoho_criteria', 'a,b', 'a\\,b'],
+] as const)('%s escapes %j', (mode, input, out) => {
+  expect(ESCAPERS[mode](input)).toBe(out);
+});
+
+test('escaping applies to values composed into text and function arguments, not to whole-variable params or headers', () => {
+  const yaml = `auth: {type: none}
+settings: {escape_values: soql}
+endpoints:
+  find_account:
+    method: GET
+    url: "https://crm.test/query"
+    headers: { X-Who: "agent {AGENT_EMAIL}" }
+    params: { q: "=CONCAT_OR(Email = '{EMAIL}', Phone = '{PHONE_NUMBER}')", raw: "{EMAIL}" }
+  create_account: {method: POST, url: "https://crm.test/c"}
+`;
+  const c = compileConnector(yaml, 'x.yaml', {}).connector!;
+  const ep = c.endpoints.get('find_account')!;
+  const req = buildRequest(c, ep, prepareVariables(checkVariables({ EMAIL: "o'brien@x.com", AGENT_EMAIL: "k'im" }, c), c, ep));
+  const url = new URL(req.url);
+  expect(url.searchParams.get('q')).toBe("Email = 'o\\'brien@x.com'");
+  expect(url.searchParams.get('raw')).toBe("o'brien@x.com");
+  expect(req.headers['X-Who']).toBe("agent k'im");
+});
