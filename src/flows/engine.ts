@@ -16,6 +16,7 @@ import { renderLinks } from '../operations/links';
 import { registerSecret } from '../util/redact';
 import { formatPhone, type CountryCode } from '../phone';
 import { renderLongText } from '../template/long-text';
+import { renderText } from '../template/render';
 import { normalizeEvent, type EventKind, type NormalizedEvent } from './events';
 import { FLOW_FACTS, displayVariables, only, type StepFacts } from './steps';
 
@@ -248,15 +249,7 @@ export class FlowEngine {
 
 function renderLinksFrom(c: Connector, vars: Record<string, unknown>): string | null {
   const url = c.flows.openCustomUrl;
-  if (!url) return null;
-  let out = '';
-  for (const p of url) {
-    if (typeof p === 'string') { out += p; continue; }
-    const v = vars[p.v];
-    if (v === undefined) return null;
-    out += encodeURIComponent(String(v));
-  }
-  return out;
+  return url ? renderText(url, { vars, html: false, missing: new Set() }, encodeURIComponent) ?? null : null;
 }
 
 function customerKey(state: SessionState): string | undefined {
