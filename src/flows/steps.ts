@@ -11,7 +11,7 @@
 import type { Connector, OperationName } from '../config/types';
 import { GatewayError } from '../errors';
 import { callEndpoint, type AttemptRecord } from '../operations/call';
-import { runOperation } from '../operations/run';
+import { failure, runOperation } from '../operations/run';
 import type { ConnectorRuntime } from '../operations/runtime';
 import { checkVariables, prepareVariables } from '../operations/variables';
 import { renderLongText } from '../template/long-text';
@@ -124,12 +124,7 @@ async function findRecords(rt: ConnectorRuntime, vars: Record<string, unknown>, 
   const prepared = prepareVariables(checkVariables(only(c, vars), c), c, ep);
   const call = await callEndpoint(rt, ep, prepared, undefined, { ...opts, attempts });
   if (call.classification.kind === 'not_found') return [];
-  if (call.classification.kind !== 'ok') {
-    throw new GatewayError(call.classification.kind === 'retry' ? 'crm_retry_later' : 'crm_request_failed', `find_record: ${call.classification.reason}`, {
-      classification: call.classification.kind, reason: call.classification.reason, crm_status: call.response.status, attempts,
-      ...(call.classification.kind === 'retry' ? { retry_after_ms: call.classification.waitMs } : {}),
-    });
-  }
+  if (call.classification.kind !== 'ok') throw failure(ep, call, attempts);
   const at = readPath(call.response.body, ep.responseDataLocation);
   const list = !at.found || at.value === null || at.value === undefined ? [] : Array.isArray(at.value) ? at.value : [at.value];
   const r = c.flows.reuse;

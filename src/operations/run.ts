@@ -131,7 +131,7 @@ async function afterUpload(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Rec
   const att = ep.upload!.attachment;
   if (att?.by === 'id' && att.idLocation) {
     const r = readPath(data, att.idLocation);
-    if (!r.found) throw new GatewayError('crm_response_invalid', `upload_file: upload.attachment.id_location not found in the response (failed at "${r.failedAt}")${ep.line ? `; fix endpoints.upload_file near line ${ep.line}` : ''}`, { operation: 'upload_file', yaml_line: ep.line });
+    if (!r.found) throw attachmentPathMissing(ep, 'id_location', r.failedAt);
     result.ids.ATTACHMENT_ID = r.value as string | number;
     if (att.builderUrl) {
       const url = renderText(att.builderUrl, { vars: { ...vars, ATTACHMENT_ID: r.value }, html: false, missing: new Set() }, encodeURIComponent);
@@ -139,7 +139,7 @@ async function afterUpload(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Rec
     }
   } else if (att?.by === 'url' && att.urlLocation) {
     const r = readPath(data, att.urlLocation);
-    if (!r.found) throw new GatewayError('crm_response_invalid', `upload_file: upload.attachment.url_location not found in the response (failed at "${r.failedAt}")${ep.line ? `; fix endpoints.upload_file near line ${ep.line}` : ''}`, { operation: 'upload_file', yaml_line: ep.line });
+    if (!r.found) throw attachmentPathMissing(ep, 'url_location', r.failedAt);
     result.ids.ATTACHMENT_URL = String(r.value);
   }
   if (ep.upload!.addComment) {
@@ -150,6 +150,10 @@ async function afterUpload(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Rec
     else result.follow_up = await runOperation(rt, 'add_comment', { variables: commentVars }, opts);
   }
   return result;
+}
+
+function attachmentPathMissing(ep: CompiledEndpoint, setting: 'id_location' | 'url_location', failedAt: string): GatewayError {
+  return new GatewayError('crm_response_invalid', `upload_file: upload.attachment.${setting} not found in the response (failed at "${failedAt}")${ep.line ? `; fix endpoints.upload_file near line ${ep.line}` : ''}`, { operation: 'upload_file', yaml_line: ep.line });
 }
 
 /** With "send session files to the CRM" off, the CRM only gets a comment with the file's link. */
@@ -176,7 +180,8 @@ function preview(req: Parameters<typeof previewRequest>[0], vars: Record<string,
   return redactDeep(p);
 }
 
-function failure(ep: CompiledEndpoint, call: CallResult, attempts: AttemptRecord[], extra?: string): GatewayError {
+/** A classified CRM answer that is not a success, as the problem the caller (or the durable worker) gets. */
+export function failure(ep: CompiledEndpoint, call: CallResult, attempts: AttemptRecord[], extra?: string): GatewayError {
   const { response, classification } = call;
   const crmBody = response.body === undefined ? undefined : redact(typeof response.body === 'string' ? response.body.slice(0, 2000) : JSON.stringify(response.body).slice(0, 2000));
   const ext = { operation: ep.operation, classification: classification.kind, reason: redact(classification.reason), crm_status: response.status, crm_body: crmBody, attempts };
