@@ -118,7 +118,7 @@ export class PostgresStore implements DeliveryStore {
     const token = crypto.randomUUID();
     // Two index-driven statements rather than one OR, so claim time stays flat as the backlog
     // grows. First the work of crashed workers (lease expired)…
-    const reclaimed = (await this.pool.query(`UPDATE deliveries SET ambiguous = true, status = 'running', lease_token = $1, lease_expires_at = $2, attempts = attempts + 1, updated_at = $3
+    const reclaimed = (await this.pool.query(`UPDATE deliveries SET ambiguous = true, first_attempt_at = COALESCE(first_attempt_at, updated_at), status = 'running', lease_token = $1, lease_expires_at = $2, attempts = attempts + 1, updated_at = $3
       WHERE seq IN (SELECT seq FROM deliveries WHERE status = 'running' AND lease_expires_at <= $3 ORDER BY lease_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED)
       RETURNING ${SELECT_COLUMNS}`, [token, now + leaseMs, now, limit])).rows as Row[];
     // …then due pending work whose predecessors (same ordering key) and dependency are done.

@@ -140,8 +140,10 @@ export class SqliteStore implements DeliveryStore {
   private claimTx(token: string, limit: number, now: number, leaseMs: number): Delivery[] {
     return this.db.transaction(() => {
       // Two index-driven statements rather than one OR: with an OR, SQLite scans the whole
-      // table, and claim time would grow with the backlog. First work of crashed workers…
-      const reclaimed = this.stmt(`UPDATE deliveries SET ambiguous = 1, status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
+      // table, and claim time would grow with the backlog. First work of crashed workers, whose
+      // lost try started no later than its claim (updated_at): first_attempt_at says so, so that a
+      // create's recovery (find what the lost try may have made) knows where to look from…
+      const reclaimed = this.stmt(`UPDATE deliveries SET ambiguous = 1, first_attempt_at = COALESCE(first_attempt_at, updated_at), status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
         WHERE seq IN (SELECT seq FROM deliveries INDEXED BY deliveries_leased WHERE status = 'running' AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?)
         RETURNING ${SELECT_COLUMNS}`).all(token, now + leaseMs, now, now, limit) as Row[];
       // …then due pending work whose predecessors (same ordering key) and dependency are done.

@@ -74,7 +74,8 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
       const { delivery } = await s.enqueue(newDelivery(), T0);
       const [first] = await s.claim(1, T0, LEASE);
       const [second] = await s.claim(1, T0 + LEASE, LEASE);
-      expect(second).toMatchObject({ id: delivery.id, attempts: 2, ambiguous: true });
+      // The crashed try started no later than its claim: recovery looks for what it made since then.
+      expect(second).toMatchObject({ id: delivery.id, attempts: 2, ambiguous: true, firstAttemptAt: T0 });
       expect(second.leaseToken).not.toBe(first.leaseToken);
       expect(await s.complete(delivery.id, first.leaseToken!, delivered(), T0 + LEASE + 1)).toBe(false);
       expect(await s.extendLease(delivery.id, first.leaseToken!, T0 + 10 * LEASE)).toBe(false);
