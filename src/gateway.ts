@@ -108,6 +108,7 @@ export class Gateway {
       ? this.opts.configFiles.map((f) => loadConnectorFile(f, env))
       : loadConnectorDir(this.opts.configDir ?? 'config', env);
     this.loaded = new Map(list.map((l) => [l.id, l]));
+    this.runtimes.forEach((rt) => retire(rt));
     this.runtimes.clear();
     for (const l of list) {
       l.connector?.secrets.forEach(registerSecret);
@@ -139,6 +140,7 @@ export class Gateway {
     const connector = this.connector(id);
     let rt = this.runtimes.get(id);
     if (!rt || rt.connector !== connector) {
+      if (rt) retire(rt);
       rt = createRuntime(connector, {
         tokenStore: this.tokenStore,
         oauthRedirectUrl: `${this.publicUrl}/v1/oauth/callback`,
@@ -181,4 +183,9 @@ export class Gateway {
     await (rt.auth as OAuth2Provider).completeAuthorization(code);
     return p.connectorId;
   }
+}
+
+/** A connector version was replaced: its calls in flight finish, then its connection pool closes. */
+function retire(rt: ConnectorRuntime): void {
+  rt.http.close().catch(() => undefined);
 }

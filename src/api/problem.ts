@@ -8,16 +8,28 @@ import { GatewayError, isGatewayError } from '../errors';
 import type { Logger } from '../util/logger';
 import { redactDeep } from '../util/redact';
 
+export interface ProblemResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Any error as the problem+json answer the client gets (the express handler and the fast lane share it). */
+export function problemFor(err: unknown, path: string, logger: Logger, requestId?: string): ProblemResponse {
+  const ge = toGatewayError(err);
+  if (ge.status >= 500 && ge.code === 'internal') logger.error({ err, request_id: requestId }, 'unhandled error');
+  const headers: Record<string, string> = { 'Content-Type': 'application/problem+json; charset=utf-8' };
+  if (ge.code === 'crm_retry_later' && typeof ge.extensions.retry_after_ms === 'number') {
+    headers['Retry-After'] = String(Math.ceil(ge.extensions.retry_after_ms / 1000));
+  }
+  if (ge.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="crm-gateway"';
+  return { status: ge.status, headers, body: JSON.stringify(redactDeep(ge.toProblem(path))) };
+}
+
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const ge = toGatewayError(err);
-    if (ge.status >= 500 && ge.code === 'internal') logger.error({ err, request_id: res.locals.requestId }, 'unhandled error');
-    const problem = redactDeep(ge.toProblem(req.originalUrl.split('?')[0]));
-    res.status(ge.status).type('application/problem+json');
-    if (ge.code === 'crm_retry_later' && typeof ge.extensions.retry_after_ms === 'number') {
-      res.setHeader('Retry-After', String(Math.ceil(ge.extensions.retry_after_ms / 1000)));
-    }
-    res.send(JSON.stringify(problem));
+    const p = problemFor(err, req.originalUrl.split('?')[0], logger, res.locals.requestId);
+    res.status(p.status).set(p.headers).send(p.body);
   };
 }
 

@@ -2,8 +2,8 @@
  * Starts the gateway's HTTP server. Settings come from the environment (README table):
  * PORT, HOST, CONFIG_DIR, DATA_DIR, PUBLIC_URL, LOG_LEVEL.
  */
-import type { Server } from 'node:http';
-import { createApp } from '../api/app';
+import http, { type Server } from 'node:http';
+import { createHandler } from '../api/app';
 import { openStore } from '../delivery/open';
 import { DeliveryService } from '../delivery/service';
 import type { DeliveryStore } from '../delivery/store';
@@ -95,10 +95,10 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     apiKeys = g.keys;
     generatedKey = g.key;
   }
-  const app = createApp(gateway, { deliveries, store, flows, apiKeys: apiKeys ?? undefined, jsonLimit: env.MAX_BODY_BYTES ? `${Number(env.MAX_BODY_BYTES)}b` : undefined, maxUploadBytes: env.MAX_UPLOAD_BYTES ? Number(env.MAX_UPLOAD_BYTES) : undefined });
+  const handler = createHandler(gateway, { deliveries, store, flows, apiKeys: apiKeys ?? undefined, jsonLimit: env.MAX_BODY_BYTES ? `${Number(env.MAX_BODY_BYTES)}b` : undefined, maxUploadBytes: env.MAX_UPLOAD_BYTES ? Number(env.MAX_UPLOAD_BYTES) : undefined });
   const host = opts.host ?? env.HOST ?? '127.0.0.1';
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(opts.port ?? Number(env.PORT ?? 3000), host, () => resolve(s));
+    const s = http.createServer(handler).listen(opts.port ?? Number(env.PORT ?? 3000), host, () => resolve(s));
     s.once('error', reject);
   });
   // Slow clients must not hold a connection forever.

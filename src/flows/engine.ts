@@ -195,9 +195,9 @@ export class FlowEngine {
     const f = ev.facts.file!;
     Object.values(f.headers ?? {}).forEach((v) => registerSecret(v));
     try {
-      const res = await this.gateway.runtime(c.id).http.get(f.url!, { headers: f.headers, timeout: 30_000, responseType: 'arraybuffer', transformResponse: [(d: unknown) => d] });
+      const res = await this.gateway.runtime(c.id).http.request({ method: 'GET', url: f.url!, headers: f.headers ?? {}, timeoutMs: 30_000 });
       if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}`);
-      return Buffer.from(res.data as ArrayBuffer);
+      return res.body;
     } catch (e) {
       if ((e as { code?: string }).code === 'ESSRF') throw new GatewayError('destination_blocked', `File_Available: ${(e as Error).message}`);
       throw new GatewayError('file_download_failed', `File_Available: downloading ${new URL(f.url!).origin}${new URL(f.url!).pathname} failed: ${(e as Error).message}; the event was not accepted, send it again`);

@@ -1,17 +1,18 @@
 /**
- * What a compiled connector needs at run time: its HTTP client (keep-alive, timeout) and
+ * What a compiled connector needs at run time: its HTTP client (keep-alive pool, timeout) and
  * its auth provider. Built once per connector version, reused by every call.
  */
-import type { AxiosInstance } from 'axios';
+import http from 'node:http';
+import https from 'node:https';
 import { createAuthProvider, type AuthProvider } from '../auth';
 import type { TokenStore } from '../auth/token-store';
 import type { Connector } from '../config/types';
-import { createHttpClient } from '../http/client';
+import { HttpClient } from '../http/client';
 import { SsrfGuard } from '../http/ssrf';
 
 export interface ConnectorRuntime {
   connector: Connector;
-  http: AxiosInstance;
+  http: HttpClient;
   auth: AuthProvider;
 }
 
@@ -24,10 +25,14 @@ export interface RuntimeDeps {
 }
 
 export function createRuntime(connector: Connector, deps: RuntimeDeps): ConnectorRuntime {
-  const { client, agents } = createHttpClient({ timeoutMs: connector.timeoutMs, guard: new SsrfGuard(connector.network) });
+  const guard = new SsrfGuard(connector.network);
+  // The OAuth token requests (simple-oauth2 / wreck) get guarded agents of their own, without
+  // keep-alive: wreck mishandles shared keep-alive agents, and token calls are rare.
+  const lookup = guard.lookup;
+  const agents = { http: new http.Agent({ lookup }), https: new https.Agent({ lookup }) };
   return {
     connector,
-    http: client,
+    http: new HttpClient({ timeoutMs: connector.timeoutMs, guard }),
     auth: createAuthProvider(connector, {
       agents,
       store: deps.tokenStore,

@@ -81,24 +81,39 @@ const ADMIN: Array<[string, RegExp]> = [
   ['POST', /^\/v1\/deliveries\/[^/]+\/(retry|cancel)$/],
 ];
 
+/**
+ * Who may do this: the principal, or the 401/403 to answer. Pure, so the express middleware
+ * and the operations fast lane (src/api/fast-lane.ts) decide alike.
+ */
+export function authorize(keys: ApiKeys, method: string, path: string, authorization: string | undefined): Principal | undefined | GatewayError {
+  if (PUBLIC.some((re) => re.test(path))) return undefined;
+  const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+  const principal = m ? keys.identify(m[1]) : undefined;
+  if (!principal) return new GatewayError('unauthorized', m ? 'the API key is not valid' : 'send an API key as "Authorization: Bearer <key>"');
+  if (!principal.admin && ADMIN.some(([verb, re]) => verb === method && re.test(path))) {
+    return new GatewayError('forbidden', `${method} ${path} needs an admin key`);
+  }
+  const connector = /^\/v1\/connectors\/([^/]+)\//.exec(path)?.[1];
+  if (connector && !mayUse(principal, safeDecode(connector))) return new GatewayError('forbidden', `this key may not use connector "${safeDecode(connector)}"`);
+  return principal;
+}
+
 /** 401 without a valid key, 403 outside its scope; the principal goes to res.locals for finer checks. */
 export function requireApiKey(keys: ApiKeys): RequestHandler {
   return (req, res, next) => {
-    if (PUBLIC.some((re) => re.test(req.path))) return next();
-    const m = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
-    const principal = m ? keys.identify(m[1]) : undefined;
-    if (!principal) {
-      res.setHeader('WWW-Authenticate', 'Bearer realm="crm-gateway"');
-      return next(new GatewayError('unauthorized', m ? 'the API key is not valid' : 'send an API key as "Authorization: Bearer <key>"'));
-    }
-    res.locals.principal = principal;
-    if (!principal.admin && ADMIN.some(([method, re]) => method === req.method && re.test(req.path))) {
-      return next(new GatewayError('forbidden', `${req.method} ${req.path} needs an admin key`));
-    }
-    const connector = /^\/v1\/connectors\/([^/]+)\//.exec(req.path)?.[1];
-    if (connector && !mayUse(principal, decodeURIComponent(connector))) return next(new GatewayError('forbidden', `this key may not use connector "${decodeURIComponent(connector)}"`));
+    const p = authorize(keys, req.method, req.path, req.get('authorization'));
+    if (p instanceof GatewayError) return next(p);
+    res.locals.principal = p;
     next();
   };
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 export function mayUse(p: Principal | undefined, connector: string): boolean {

@@ -55,7 +55,7 @@ test('a CRM slower than the connector timeout → 504, after about the timeout',
   expect(Date.now() - started).toBeLessThan(2400);
 });
 
-test('a GET on a stale connection is retried at once (axios-retry), a write is not', async () => {
+test('a GET on a stale connection is retried at once, a write is not', async () => {
   h.crm.crm.injectFault({ method: 'GET', path: '/api/v2/search.json', drop: true });
   const find = await h.op('find_account', { EMAIL: 'nobody@example.com' });
   expect(find.status).toBe(200);
