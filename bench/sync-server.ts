@@ -6,6 +6,8 @@
  *
  *   node dist/bench/sync-server.js <gateway|gateway-log|glue|proxy> <crm url>
  *
+ * gateway-durable  serve() with its delivery worker and a store (SQLite in a temp dir, or the
+ *              PostgreSQL URL/schema given as JSON in a third argument); answers {counts} over IPC
  * gateway      serve() exactly as the brief says (config/zendesk.yaml, silent logger, 0 workers),
  *              with its default API-key check (the generated key is passed to the parent)
  * gateway-log  the same with the production logger at LOG_LEVEL=info (one "crm call" line per
@@ -34,10 +36,30 @@ import { createLogger, silentLogger } from '../src/util/logger';
 export const CRM_AUTH = { username: 'agent@example.com/token', password: 'sample-token' };
 export const CONFIG_FILE = path.join(__dirname, '..', '..', 'config', 'zendesk.yaml');
 
-type Kind = 'gateway' | 'gateway-log' | 'glue' | 'proxy';
+type Kind = 'gateway' | 'gateway-log' | 'gateway-durable' | 'glue' | 'proxy';
 
-async function start(kind: Kind, crmUrl: string): Promise<{ url: string; apiKey?: string; close(): Promise<void> | void }> {
+/** For gateway-durable (bench/durable.ts): the store and the delivery worker's concurrency. */
+export interface DurableOptions { databaseUrl?: string; databaseSchema?: string; workers: number }
+
+interface Started { url: string; apiKey?: string; close(): Promise<void> | void; counts?: () => Promise<unknown> }
+
+async function start(kind: Kind, crmUrl: string, durable?: DurableOptions): Promise<Started> {
   switch (kind) {
+    case 'gateway-durable': {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-durable-'));
+      const gw = await serve({
+        port: 0,
+        configFiles: [CONFIG_FILE],
+        env: { ...process.env, ZENDESK_URL: crmUrl },
+        dataDir,
+        databaseUrl: durable?.databaseUrl,
+        databaseSchema: durable?.databaseSchema,
+        logger: silentLogger,
+        workers: durable?.workers ?? 8,
+        apiKeys: null,
+      });
+      return { url: gw.url, counts: () => gw.store.counts(), close: async () => { await gw.close(); fs.rmSync(dataDir, { recursive: true, force: true }); } };
+    }
     case 'gateway':
     case 'gateway-log': {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-sync-'));
@@ -115,9 +137,13 @@ async function listen(handler: http.RequestListener): Promise<{ url: string; clo
 }
 
 if (require.main === module) {
-  const [kind, crmUrl] = process.argv.slice(2) as [Kind, string];
-  start(kind, crmUrl).then((s) => {
+  const [kind, crmUrl, durable] = process.argv.slice(2) as [Kind, string, string | undefined];
+  start(kind, crmUrl, durable ? JSON.parse(durable) as DurableOptions : undefined).then((s) => {
     process.send?.({ url: s.url, apiKey: s.apiKey });
+    // The durable benchmark asks how far delivery has got (the store lives in this process).
+    process.on('message', (m: { counts?: number }) => {
+      if (m?.counts !== undefined && s.counts) void s.counts().then((c) => process.send?.({ counts: m.counts, value: c }), (e: Error) => process.send?.({ counts: m.counts, error: e.message }));
+    });
     const stop = () => { void Promise.resolve(s.close()).finally(() => process.exit(0)); };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);

@@ -63,12 +63,12 @@ const BASIC = `Basic ${Buffer.from(`${CRM_AUTH.username}:${CRM_AUTH.password}`).
 
 // ---- child servers --------------------------------------------------------------------------------
 
-export type ServerKind = 'gateway' | 'gateway-log' | 'glue' | 'proxy';
+export type ServerKind = 'gateway' | 'gateway-log' | 'gateway-durable' | 'glue' | 'proxy';
 
 export interface ChildServer { url: string; apiKey?: string; proc: ChildProcess; stop(): Promise<void> }
 
-export async function startServer(kind: ServerKind, crmUrl: string, execArgv: string[] = []): Promise<ChildServer> {
-  const proc = spawn(process.execPath, [...execArgv, path.join(__dirname, 'sync-server.js'), kind, crmUrl], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+export async function startServer(kind: ServerKind, crmUrl: string, execArgv: string[] = [], extra: string[] = []): Promise<ChildServer> {
+  const proc = spawn(process.execPath, [...execArgv, path.join(__dirname, 'sync-server.js'), kind, crmUrl, ...extra], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   const { url, apiKey } = await new Promise<{ url: string; apiKey?: string }>((resolve, reject) => {
     proc.once('message', (m) => resolve(m as { url: string; apiKey?: string }));
     proc.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
