@@ -13,7 +13,7 @@
  * "delivered/s" is N over the time from the first accept to the last delivery (so it includes
  * accepting); "accepted/s" is N over the time to the last 202.
  */
-import { line, round, runPool, startCrmProcess, summarize } from './lib';
+import { line, processCpuMs, round, runPool, startCrmProcess, summarize } from './lib';
 import { CRM_AUTH } from './sync-server';
 import { LeanClient, startServer, type ChildServer } from './sync';
 
@@ -57,7 +57,7 @@ export async function benchDurable(pgUrl: string | undefined): Promise<Record<st
     line('durable: direct → CRM (baseline)', { per_sec: round(directPerSec, 0) });
 
     const stores: Array<['sqlite' | 'postgres', string | undefined]> = [['sqlite', undefined]];
-    if (pgUrl) stores.push(['postgres', pgUrl]);
+    if (pgUrl && process.env.BENCH_DURABLE_STORES !== 'sqlite') stores.push(['postgres', pgUrl]);
     for (const [kind, url] of stores) {
       for (const workers of WORKERS) {
         const schema = url ? `bench_${process.pid}_${workers}` : undefined;
@@ -71,16 +71,30 @@ export async function benchDurable(pgUrl: string | undefined): Promise<Record<st
           // Warm-up (JIT, connections, the store's first pages), delivered before measuring.
           await runPool(300, CONCURRENCY, (i) => accept(-1 - i));
           await until(gw, 300, Date.now() + 60_000);
+          const cpu0 = { gw: processCpuMs(gw.proc.pid!), crm: processCpuMs(crm.pid), me: process.cpuUsage() };
           const start = performance.now();
           const latencies = await runPool(N, CONCURRENCY, accept);
           const acceptedAt = performance.now();
           await until(gw, 300 + N, Date.now() + 180_000);
           const seconds = (performance.now() - start) / 1000;
+          const me = process.cpuUsage(cpu0.me);
+          // CPU per delivery of each process: what the machine's two cores allow at best.
+          const cpu = {
+            gateway: ((processCpuMs(gw.proc.pid!) ?? NaN) - (cpu0.gw ?? NaN)) / N,
+            crm: ((processCpuMs(crm.pid) ?? NaN) - (cpu0.crm ?? NaN)) / N,
+            client: (me.user + me.system) / 1000 / N,
+          };
           const acc = summarize(latencies);
           const perSec = N / seconds;
           const key = `${kind}_${workers}w`;
           const c = await counts(gw);
-          out[key] = { delivered_per_sec: round(perSec, 0), accepted_per_sec: round(N / ((acceptedAt - start) / 1000), 0), accept_p50_ms: acc.p50, accept_p99_ms: acc.p99, ratio_vs_direct: round(perSec / directPerSec), dead: c.dead };
+          const cpuTotal = cpu.gateway + cpu.crm + cpu.client + (kind === 'postgres' ? 0 : 0);
+          out[key] = {
+            delivered_per_sec: round(perSec, 0), accepted_per_sec: round(N / ((acceptedAt - start) / 1000), 0), accept_p50_ms: acc.p50, accept_p99_ms: acc.p99, ratio_vs_direct: round(perSec / directPerSec), dead: c.dead,
+            cpu_ms_per_delivery: `${round(cpu.gateway, 3)}/${round(cpu.crm, 3)}/${round(cpu.client, 3)}`,
+            // Two cores, and the gateway itself on one event loop: neither bound can be beaten.
+            ceiling_per_sec: round(Math.min(2000 / cpuTotal, 1000 / cpu.gateway), 0),
+          };
           line(`durable: ${kind}, ${workers} worker${workers > 1 ? 's' : ''} (${workers * SLOTS_PER_WORKER} slots)`, out[key] as Record<string, unknown>);
         } finally {
           client.close();

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import crypto from 'node:crypto';
+import { DEFAULT_RETRY_POLICY } from '../../src/config/retry-policy';
 import { SqliteStore } from '../../src/delivery/sqlite-store';
 import type { DeliveryStore } from '../../src/delivery/store';
 import { storeContract } from './store-contract';
@@ -25,14 +27,91 @@ storeContract('SQLite', () => {
   };
 });
 
-test('SQLite file: WAL, synchronous FULL, owner-only permissions', async () => {
+test('SQLite file: WAL (synced by the store before acknowledging), owner-only permissions', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-'));
   const s = new SqliteStore(path.join(dir, 'x.db'));
   await s.migrate();
   expect(fs.statSync(path.join(dir, 'x.db')).mode & 0o077).toBe(0);
   const db = (s as unknown as { db: { pragma(q: string, o: object): unknown } }).db;
   expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-  expect(db.pragma('synchronous', { simple: true })).toBe(2);
+  // NORMAL: SQLite does not sync at commit; the store does, off the event loop (next tests).
+  expect(db.pragma('synchronous', { simple: true })).toBe(1);
   await s.close();
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('durability: a write is acknowledged only once the WAL holding it is on disk', () => {
+  const T0 = Date.parse('2026-11-25T10:00:00Z');
+  const write = () => ({ id: crypto.randomUUID(), connectorId: 'zendesk', operation: 'create_account' as const, variables: { NAME: 'Kim' }, policy: DEFAULT_RETRY_POLICY });
+  const tick = () => new Promise((r) => setTimeout(r, 20));
+  let dir: string;
+  let store: SqliteStore;
+  let held: Array<{ fd: number; done: (e: NodeJS.ErrnoException | null) => void }>;
+  let spy: jest.SpyInstance;
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-sync-'));
+    store = new SqliteStore(path.join(dir, 'x.db'));
+    await store.migrate();
+    held = [];
+    // The disk, held still: each fdatasync completes only when the test says so.
+    spy = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, done: (e: NodeJS.ErrnoException | null) => void) => { held.push({ fd, done }); }) as never);
+  });
+  afterEach(async () => {
+    spy.mockRestore();
+    for (const h of held) h.done(null);
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('committed but not yet synced: not acknowledged; the WAL file is what gets synced', async () => {
+    let acked = false;
+    const p = store.enqueue(write(), T0).then(() => { acked = true; });
+    await tick();
+    expect(held).toHaveLength(1);
+    expect(acked).toBe(false);
+    expect(fs.readlinkSync(`/proc/self/fd/${held[0].fd}`)).toBe(path.join(dir, 'x.db-wal'));
+    held[0].done(null);
+    await p;
+    expect(acked).toBe(true);
+  });
+
+  test('a write committed while a sync is in flight waits for the next sync, which covers everything queued meanwhile', async () => {
+    const first = store.enqueue(write(), T0);
+    await tick();
+    let later = 0;
+    const during = [store.enqueue(write(), T0), store.enqueue(write(), T0)].map((p) => p.then(() => { later++; }));
+    await tick();
+    expect(held).toHaveLength(1);
+    held[0].done(null);
+    await first;
+    await tick();
+    expect(later).toBe(0);
+    expect(held).toHaveLength(2);
+    held[1].done(null);
+    await Promise.all(during);
+    expect(later).toBe(2);
+  });
+
+  test('a failed sync fails the writes it was to cover (the API answers store_unavailable; nothing is acknowledged)', async () => {
+    const p = store.enqueue(write(), T0);
+    await tick();
+    held[0].done(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+    await expect(p).rejects.toThrow('EIO');
+  });
+
+  test('completions and OAuth tokens wait for the sync too; claims do not', async () => {
+    const { delivery } = await (async () => { const p = store.enqueue(write(), T0); await tick(); held.shift()!.done(null); return p; })();
+    const [claimed] = await store.claim(1, T0, 30_000);
+    expect(claimed.id).toBe(delivery.id);
+    let done = false;
+    const c = store.complete(delivery.id, claimed.leaseToken!, { status: 'delivered', backoffAttempts: 1, ambiguous: false, result: { ids: {}, outcome: 'ok' }, attempts: [] }, T0 + 1).then(() => { done = true; });
+    let saved = false;
+    const t = store.tokens.set('zendesk', { access_token: 'a', refresh_token: 'r' } as never).then(() => { saved = true; });
+    await tick();
+    expect([done, saved]).toEqual([false, false]);
+    while (held.length) { held.shift()!.done(null); await tick(); }
+    await Promise.all([c, t]);
+    expect([done, saved]).toEqual([true, true]);
+  });
 });
