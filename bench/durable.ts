@@ -13,7 +13,7 @@
  * "delivered/s" is N over the time from the first accept to the last delivery (so it includes
  * accepting); "accepted/s" is N over the time to the last 202.
  */
-import { line, processCpuMs, round, runPool, startCrmProcess, summarize } from './lib';
+import { cpuOfProcessesNamed, line, processCpuMs, round, runPool, startCrmProcess, summarize } from './lib';
 import { CRM_AUTH } from './sync-server';
 import { LeanClient, startServer, type ChildServer } from './sync';
 
@@ -71,7 +71,7 @@ export async function benchDurable(pgUrl: string | undefined): Promise<Record<st
           // Warm-up (JIT, connections, the store's first pages), delivered before measuring.
           await runPool(300, CONCURRENCY, (i) => accept(-1 - i));
           await until(gw, 300, Date.now() + 60_000);
-          const cpu0 = { gw: processCpuMs(gw.proc.pid!), crm: processCpuMs(crm.pid), me: process.cpuUsage() };
+          const cpu0 = { gw: processCpuMs(gw.proc.pid!), crm: processCpuMs(crm.pid), me: process.cpuUsage(), db: kind === 'postgres' ? cpuOfProcessesNamed('postgres') : 0 };
           const start = performance.now();
           const latencies = await runPool(N, CONCURRENCY, accept);
           const acceptedAt = performance.now();
@@ -83,15 +83,17 @@ export async function benchDurable(pgUrl: string | undefined): Promise<Record<st
             gateway: ((processCpuMs(gw.proc.pid!) ?? NaN) - (cpu0.gw ?? NaN)) / N,
             crm: ((processCpuMs(crm.pid) ?? NaN) - (cpu0.crm ?? NaN)) / N,
             client: (me.user + me.system) / 1000 / N,
+            database: kind === 'postgres' ? ((cpuOfProcessesNamed('postgres') ?? NaN) - (cpu0.db ?? NaN)) / N : 0,
           };
           const acc = summarize(latencies);
           const perSec = N / seconds;
           const key = `${kind}_${workers}w`;
           const c = await counts(gw);
-          const cpuTotal = cpu.gateway + cpu.crm + cpu.client + (kind === 'postgres' ? 0 : 0);
+          const cpuTotal = cpu.gateway + cpu.crm + cpu.client + cpu.database;
           out[key] = {
             delivered_per_sec: round(perSec, 0), accepted_per_sec: round(N / ((acceptedAt - start) / 1000), 0), accept_p50_ms: acc.p50, accept_p99_ms: acc.p99, ratio_vs_direct: round(perSec / directPerSec), dead: c.dead,
-            cpu_ms_per_delivery: `${round(cpu.gateway, 3)}/${round(cpu.crm, 3)}/${round(cpu.client, 3)}`,
+            // gateway/CRM/load generator[/PostgreSQL server]
+            cpu_ms_per_delivery: [cpu.gateway, cpu.crm, cpu.client, ...(kind === 'postgres' ? [cpu.database] : [])].map((x) => round(x, 3)).join('/'),
             // Two cores, and the gateway itself on one event loop: neither bound can be beaten.
             ceiling_per_sec: round(Math.min(2000 / cpuTotal, 1000 / cpu.gateway), 0),
           };

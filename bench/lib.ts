@@ -117,3 +117,22 @@ export function processCpuMs(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** CPU time (ms) used so far by every process whose command name is `name` (e.g. the PostgreSQL server's backends). */
+export function cpuOfProcessesNamed(name: string): number | undefined {
+  try {
+    let total = 0;
+    for (const pid of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+        if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== name) continue;
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        total += (Number(fields[11]) + Number(fields[12])) * 10;
+      } catch { /* exited meanwhile */ }
+    }
+    return total;
+  } catch {
+    return undefined;
+  }
+}

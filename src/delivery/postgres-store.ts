@@ -39,8 +39,11 @@ export class PostgresStore implements DeliveryStore {
       connectionString: opts.connectionString,
       max: opts.max ?? 10,
       connectionTimeoutMillis: 5000,
-      // Every connection works in our schema.
-      options: `-c search_path=${this.schema}`,
+      // Every connection works in our schema. No bitmap scans: every query here is an indexed
+      // lookup or an index-ordered scan with a LIMIT (claims). Right after a burst of enqueues the
+      // statistics still say "empty table", and the planner then read the whole backlog with a
+      // bitmap scan and sorted it for every claim (2 ms at 6,000 pending, growing with it).
+      options: `-c search_path=${this.schema} -c enable_bitmapscan=off`,
     });
     // An idle client whose backend was terminated emits 'error'; without a listener that
     // would crash the process. The pool discards the client; the next query reconnects.
@@ -58,7 +61,22 @@ export class PostgresStore implements DeliveryStore {
   }
 
   private async one(sql: string, params: unknown[]): Promise<Row | undefined> {
-    return (await this.pool.query(sql, params)).rows[0] as Row | undefined;
+    return (await this.query(sql, params)).rows[0] as Row | undefined;
+  }
+
+  private readonly names = new Map<string, string>();
+
+  /**
+   * A named (prepared) statement: PostgreSQL parses and analyses it once per connection instead
+   * of at every call. The hot path (enqueue, claim, complete, lease) runs through here.
+   */
+  private query(sql: string, params: unknown[], client: pg.Pool | pg.PoolClient = this.pool): Promise<pg.QueryResult> {
+    let name = this.names.get(sql);
+    if (!name) {
+      name = `cgw_${crypto.createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+      this.names.set(sql, name);
+    }
+    return client.query({ name, text: sql, values: params });
   }
 
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -118,11 +136,11 @@ export class PostgresStore implements DeliveryStore {
     const token = crypto.randomUUID();
     // Two index-driven statements rather than one OR, so claim time stays flat as the backlog
     // grows. First the work of crashed workers (lease expired)…
-    const reclaimed = (await this.pool.query(`UPDATE deliveries SET ambiguous = true, first_attempt_at = COALESCE(first_attempt_at, updated_at), status = 'running', lease_token = $1, lease_expires_at = $2, attempts = attempts + 1, updated_at = $3
+    const reclaimed = (await this.query(`UPDATE deliveries SET ambiguous = true, first_attempt_at = COALESCE(first_attempt_at, updated_at), status = 'running', lease_token = $1, lease_expires_at = $2, attempts = attempts + 1, updated_at = $3
       WHERE seq IN (SELECT seq FROM deliveries WHERE status = 'running' AND lease_expires_at <= $3 ORDER BY lease_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED)
       RETURNING ${SELECT_COLUMNS}`, [token, now + leaseMs, now, limit])).rows as Row[];
     // …then due pending work whose predecessors (same ordering key) and dependency are done.
-    const due = reclaimed.length >= limit ? [] : (await this.pool.query(`UPDATE deliveries SET status = 'running', lease_token = $1, lease_expires_at = $2, attempts = attempts + 1, updated_at = $3
+    const due = reclaimed.length >= limit ? [] : (await this.query(`UPDATE deliveries SET status = 'running', lease_token = $1, lease_expires_at = $2, attempts = attempts + 1, updated_at = $3
       WHERE seq IN (
         SELECT d.seq FROM deliveries d
         WHERE d.status = 'pending' AND d.next_attempt_at <= $3
@@ -137,7 +155,7 @@ export class PostgresStore implements DeliveryStore {
   }
 
   async extendLease(id: string, token: string, until: number): Promise<boolean> {
-    const r = await this.pool.query("UPDATE deliveries SET lease_expires_at = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running'", [until, id, token]);
+    const r = await this.query("UPDATE deliveries SET lease_expires_at = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running'", [until, id, token]);
     return r.rowCount === 1;
   }
 
@@ -161,10 +179,10 @@ export class PostgresStore implements DeliveryStore {
         FROM u, base, jsonb_to_recordset($11::jsonb) AS a(ord int, at bigint, status int, network_error text, classification text, reason text, duration_ms double precision, request text))
       SELECT COUNT(*)::int AS n FROM u`;
     if (c.status !== 'dead' && !c.absorbed?.length) {
-      return (await this.pool.query(sql, params)).rows[0].n === 1;
+      return (await this.query(sql, params)).rows[0].n === 1;
     }
     return this.tx(async (db) => {
-      const ok = (await db.query(sql, params)).rows[0].n === 1;
+      const ok = (await this.query(sql, params, db)).rows[0].n === 1;
       if (ok && c.status === 'dead') await this.killDependents(db, id, now);
       if (ok && c.absorbed?.length) {
         await db.query(`UPDATE deliveries SET status = 'delivered', result = $1, updated_at = $2, first_attempt_at = COALESCE(first_attempt_at, $2) WHERE id = ANY($3) AND status = 'pending'`,
@@ -185,12 +203,12 @@ export class PostgresStore implements DeliveryStore {
   }
 
   async followers(orderingKey: string, afterSeq: number, limit: number): Promise<Delivery[]> {
-    const { rows } = await this.pool.query(`SELECT ${SELECT_COLUMNS} FROM deliveries WHERE ordering_key = $1 AND seq > $2 AND status IN ('pending', 'running') ORDER BY seq LIMIT $3`, [orderingKey, afterSeq, limit]);
+    const { rows } = await this.query(`SELECT ${SELECT_COLUMNS} FROM deliveries WHERE ordering_key = $1 AND seq > $2 AND status IN ('pending', 'running') ORDER BY seq LIMIT $3`, [orderingKey, afterSeq, limit]);
     return (rows as Row[]).map(deliveryFromRow).filter((d) => d.status === 'pending');
   }
 
   async release(id: string, token: string, now: number): Promise<void> {
-    await this.pool.query("UPDATE deliveries SET status = 'pending', attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL, updated_at = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running'", [now, id, token]);
+    await this.query("UPDATE deliveries SET status = 'pending', attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL, updated_at = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running'", [now, id, token]);
   }
 
   async get(id: string): Promise<Delivery | undefined> {
