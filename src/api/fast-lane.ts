@@ -109,14 +109,14 @@ function single(params: URLSearchParams | undefined, name: string): string | und
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) return reject(tooLarge(limit));
+    if (declared > limit) return reject(tooLarge());
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > limit) {
         req.pause();
-        reject(tooLarge(limit));
+        reject(tooLarge());
         return;
       }
       chunks.push(c);
@@ -126,22 +126,37 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
-function tooLarge(limit: number): GatewayError {
-  return new GatewayError('payload_too_large', `request entity too large (limit ${limit} bytes)`);
+function tooLarge(): GatewayError {
+  return new GatewayError('payload_too_large', 'request entity too large');
 }
 
 function isGatewayError413(e: unknown): boolean {
   return e instanceof GatewayError && e.code === 'payload_too_large';
 }
 
-/** As express.json({strict: true}): an object or array, or nothing at all. */
+const FIRST_CHAR = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d])/;
+
+/** As express.json({strict: true}) reads a body, with the same error messages: an object or array, or nothing at all. */
 function parseJson(text: string): unknown {
-  const t = text.trim();
-  if (t === '') return {};
-  if (t[0] !== '{' && t[0] !== '[') throw new GatewayError('invalid_json', `the request body is not valid JSON: it must be an object (got "${t.slice(0, 20)}")`);
+  if (text.length === 0) return {};
+  const first = FIRST_CHAR.exec(text)?.[1];
+  if (first !== '{' && first !== '[') throw new GatewayError('invalid_json', `the request body is not valid JSON: ${strictViolation(text, first)}`);
   try {
-    return JSON.parse(t);
+    return JSON.parse(text);
   } catch (e) {
     throw new GatewayError('invalid_json', `the request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** body-parser's wording for a body that is JSON but not an object: JSON.parse's own message about its first character. */
+function strictViolation(text: string, first: string | undefined): string {
+  if (first === undefined) return 'Unexpected end of JSON input';
+  const at = text.indexOf(first);
+  const partial = text.slice(0, at) + '#'.repeat(text.length - at);
+  try {
+    JSON.parse(partial);
+    return 'strict violation';
+  } catch (e) {
+    return (e as Error).message.replace(/#+/g, (p) => text.slice(at, at + p.length));
   }
 }

@@ -1,0 +1,140 @@
+/**
+ * The CRM HTTP client (undici) against a real node:http server on loopback: one deadline for
+ * the whole exchange, the response size cap, no redirects, stable network error codes, the
+ * SSRF guard on IP literals and on DNS answers, and the one safe retry (a GET on a socket that
+ * died under us).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HttpClient, NetworkError } from '../../src/http/client';
+import { SsrfGuard } from '../../src/http/ssrf';
+
+let server: http.Server;
+let base: string;
+let hits: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; body: string }> = [];
+/** How the next requests are answered, by path. */
+const routes = new Map<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>();
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      hits.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+      const route = routes.get(req.url!.split('?')[0]);
+      if (route) return route(req, res);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+beforeEach(() => { hits = []; routes.clear(); });
+
+const allowLoopback = new SsrfGuard({ allow: ['127.0.0.1'] });
+const client = (o: Partial<ConstructorParameters<typeof HttpClient>[0]> = {}) => new HttpClient({ timeoutMs: 1000, guard: allowLoopback, ...o });
+
+async function networkError(p: Promise<unknown>): Promise<NetworkError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof NetworkError) return e;
+    throw e;
+  }
+  throw new Error('expected a network error');
+}
+
+test('sends method, headers and body; answers status, lower-case headers (repeated ones joined) and the raw body', async () => {
+  routes.set('/echo', (_req, res) => { res.setHeader('Set-Cookie', ['a=1', 'b=2']); res.writeHead(201, { 'X-Thing': 'yes', 'Content-Type': 'application/json' }).end('{"id":7}'); });
+  const c = client();
+  const a = await c.request({ method: 'POST', url: `${base}/echo?x=1`, headers: { 'Content-Type': 'application/json', Authorization: 'Basic abc' }, body: '{"n":1}' });
+  expect(a.status).toBe(201);
+  expect(a.headers['x-thing']).toBe('yes');
+  expect(a.headers['set-cookie']).toBe('a=1, b=2');
+  expect(a.body.toString()).toBe('{"id":7}');
+  expect(hits[0]).toMatchObject({ method: 'POST', url: '/echo?x=1', body: '{"n":1}', headers: expect.objectContaining({ authorization: 'Basic abc', 'content-type': 'application/json' }) });
+  await c.close();
+});
+
+test('keeps connections alive between calls', async () => {
+  const c = client();
+  for (let i = 0; i < 5; i++) await c.request({ method: 'GET', url: `${base}/k`, headers: {} });
+  const ports = new Set<number>();
+  routes.set('/port', (req, res) => { res.end(String(req.socket.remotePort)); });
+  for (let i = 0; i < 10; i++) ports.add(Number((await c.request({ method: 'GET', url: `${base}/port`, headers: {} })).body.toString()));
+  // Ten calls one after another: the pool may open a second connection while the first is
+  // being released, never one per call.
+  expect(ports.size).toBeLessThanOrEqual(2);
+  await c.close();
+});
+
+test('one deadline for the whole exchange: a slow answer is ECONNABORTED after about the timeout', async () => {
+  routes.set('/slow', (_req, res) => { setTimeout(() => res.end('late'), 1500); });
+  const c = client({ timeoutMs: 300 });
+  const started = Date.now();
+  const e = await networkError(c.request({ method: 'POST', url: `${base}/slow`, headers: {}, body: '{}' }));
+  expect(e.code).toBe('ECONNABORTED');
+  expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+  expect(Date.now() - started).toBeLessThan(1200);
+  // A body that trickles in counts against the same deadline.
+  routes.set('/trickle', (_req, res) => { res.writeHead(200); res.write('a'); setTimeout(() => res.end('b'), 1500); });
+  expect((await networkError(c.request({ method: 'GET', url: `${base}/trickle`, headers: {} }))).code).toBe('ECONNABORTED');
+  await c.close();
+});
+
+test('a response over the size cap is refused, not buffered', async () => {
+  routes.set('/big', (_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(50_000)); });
+  const c = client({ maxResponseBytes: 10_000 });
+  expect((await networkError(c.request({ method: 'GET', url: `${base}/big`, headers: {} }))).code).toBe('ERR_RESPONSE_TOO_LARGE');
+  await c.close();
+});
+
+test('redirects are answers, not followed (a 3xx is classified like any other status)', async () => {
+  routes.set('/moved', (_req, res) => { res.writeHead(302, { location: '/elsewhere' }).end(); });
+  const c = client();
+  const a = await c.request({ method: 'GET', url: `${base}/moved`, headers: {} });
+  expect(a.status).toBe(302);
+  expect(hits.map((h) => h.url)).toEqual(['/moved']);
+  await c.close();
+});
+
+test('connection refused is ECONNREFUSED', async () => {
+  const closed = http.createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise((r) => closed.close(r));
+  const c = client();
+  expect((await networkError(c.request({ method: 'GET', url: `http://127.0.0.1:${port}/x`, headers: {} }))).code).toBe('ECONNREFUSED');
+  await c.close();
+});
+
+test('a socket that dies before answering: a GET is retried once, a write is not', async () => {
+  let drops = 1;
+  routes.set('/flaky', (req, res) => {
+    if (drops-- > 0) { req.socket.destroy(); return; }
+    res.end('{"found":true}');
+  });
+  const c = client();
+  const a = await c.request({ method: 'GET', url: `${base}/flaky`, headers: {} });
+  expect(a.status).toBe(200);
+  expect(hits.filter((h) => h.url === '/flaky')).toHaveLength(2);
+  drops = 1;
+  hits = [];
+  const e = await networkError(c.request({ method: 'POST', url: `${base}/flaky`, headers: {}, body: '{}' }));
+  expect(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']).toContain(e.code);
+  expect(hits.filter((h) => h.url === '/flaky')).toHaveLength(1);
+  await c.close();
+});
+
+test('the SSRF guard refuses private IP literals and private DNS answers unless allowed', async () => {
+  const strict = new HttpClient({ timeoutMs: 1000, guard: new SsrfGuard({ allow: [] }) });
+  await expect(strict.request({ method: 'GET', url: `${base}/x`, headers: {} })).rejects.toMatchObject({ code: 'ESSRF' });
+  // localhost resolves to a loopback address: refused after DNS, before connecting.
+  await expect(strict.request({ method: 'GET', url: base.replace('127.0.0.1', 'localhost') + '/x', headers: {} })).rejects.toMatchObject({ code: 'ESSRF' });
+  expect(hits).toHaveLength(0);
+  await strict.close();
+});
