@@ -42,11 +42,25 @@ export class SsrfGuard {
     throw blocked(host, ip);
   }
 
-  /** For IP literals and redirect targets (which do not go through DNS). */
+  /** Verdicts on hosts already seen by checkUrl (a connector calls few hosts; bounded anyway). */
+  private readonly hostVerdicts = new Map<string, Error | null>();
+
+  /** For IP literals (which do not go through DNS). Called for every CRM call, so remembered per host. */
   checkUrl(url: string): void {
-    const u = new URL(url);
-    const host = u.hostname.replace(/^\[|\]$/g, '');
-    if (net.isIP(host)) this.check(host, host);
+    const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? url;
+    let verdict = this.hostVerdicts.get(authority);
+    if (verdict === undefined) {
+      const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+      try {
+        if (net.isIP(host)) this.check(host, host);
+        verdict = null;
+      } catch (e) {
+        verdict = e as Error;
+      }
+      if (this.hostVerdicts.size >= 256) this.hostVerdicts.clear();
+      this.hostVerdicts.set(authority, verdict);
+    }
+    if (verdict) throw verdict;
   }
 
   /** A dns.lookup for http(s).Agent that refuses private answers. */
