@@ -12,6 +12,7 @@ import { attemptFromRow, deliveryFromRow, SELECT_COLUMNS } from './rows';
 import type { DeliveryStore } from './store';
 import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, StoreCounts } from './types';
 import { POSTGRES_MIGRATIONS } from './migrations';
+import { TickBatcher } from '../util/tick-batch';
 
 type Row = Record<string, unknown>;
 const MIGRATION_LOCK = 4_242_017;
@@ -118,7 +119,35 @@ export class PostgresStore implements DeliveryStore {
     });
   }
 
+  /**
+   * Writes accepted in the same turn of the event loop, inserted by one statement (one commit),
+   * in acceptance order (seq follows `ord`). A write whose idempotency key exists is not
+   * inserted and comes back undefined: enqueue() then returns the existing delivery.
+   */
+  private readonly inserts = new TickBatcher<{ d: NewDelivery; now: number }, Delivery | undefined>(async (items) => {
+    const rows = items.map(({ d, now }, ord) => ({
+      ord, id: d.id, connector_id: d.connectorId, operation: d.operation, variables: d.variables, idempotency_key: d.idempotencyKey ?? null,
+      ordering_key: d.orderingKey ?? null, depends_on: d.dependsOn ?? null, policy: d.policy, now, next_attempt_at: d.notBefore ?? now,
+    }));
+    const { rows: inserted } = await this.query(`INSERT INTO deliveries (id, connector_id, operation, status, variables, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at)
+      SELECT r.id, r.connector_id, r.operation, 'pending', r.variables, r.idempotency_key, r.ordering_key, r.depends_on, r.policy, r.now, r.now, r.next_attempt_at
+      FROM jsonb_to_recordset($1::jsonb) AS r(ord int, id text, connector_id text, operation text, variables jsonb, idempotency_key text, ordering_key text,
+        depends_on text, policy jsonb, now bigint, next_attempt_at bigint)
+      ORDER BY r.ord
+      ON CONFLICT (connector_id, idempotency_key) DO NOTHING
+      RETURNING ${SELECT_COLUMNS}`, [JSON.stringify(rows)]);
+    const byId = new Map((inserted as Row[]).map((r) => [String(r.id), deliveryFromRow(r)]));
+    return items.map(({ d }) => byId.get(d.id));
+  }, ({ d, now }) => this.insertOne(d, now));
+
   async enqueue(d: NewDelivery, now: number): Promise<{ delivery: Delivery; created: boolean }> {
+    // Files (bytea) go alone; everything else joins the turn's batch.
+    const delivery = d.file ? await this.insertOne(d, now) : await this.inserts.add({ d, now });
+    if (delivery) return { delivery, created: true };
+    return { delivery: await this.existing(d), created: false };
+  }
+
+  private async insertOne(d: NewDelivery, now: number): Promise<Delivery | undefined> {
     const inserted = await this.one(`INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at)
       VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
       ON CONFLICT (connector_id, idempotency_key) DO NOTHING
@@ -127,9 +156,14 @@ export class PostgresStore implements DeliveryStore {
       d.file ? JSON.stringify({ name: d.file.name, type: d.file.type, kind: d.file.kind }) : null,
       d.idempotencyKey ?? null, d.orderingKey ?? null, d.dependsOn ?? null, JSON.stringify(d.policy), now, d.notBefore ?? now,
     ]);
-    if (inserted) return { delivery: deliveryFromRow(inserted), created: true };
-    const existing = await this.one(`SELECT ${SELECT_COLUMNS} FROM deliveries WHERE connector_id = $1 AND idempotency_key = $2`, [d.connectorId, d.idempotencyKey]);
-    return { delivery: deliveryFromRow(existing!), created: false };
+    return inserted && deliveryFromRow(inserted);
+  }
+
+  /** The delivery that already holds this write's idempotency key. */
+  private async existing(d: NewDelivery): Promise<Delivery> {
+    const row = await this.one(`SELECT ${SELECT_COLUMNS} FROM deliveries WHERE connector_id = $1 AND idempotency_key = $2`, [d.connectorId, d.idempotencyKey]);
+    if (!row) throw new Error(`delivery ${d.id} was neither inserted nor found by its idempotency key`);
+    return deliveryFromRow(row);
   }
 
   async claim(limit: number, now: number, leaseMs: number): Promise<Delivery[]> {
@@ -159,12 +193,45 @@ export class PostgresStore implements DeliveryStore {
     return r.rowCount === 1;
   }
 
+  /**
+   * The common completion (delivered, or pending for a retry) of every delivery that finished in
+   * the same turn of the event loop: one statement, one round trip, one commit for all of them,
+   * each fenced by its own lease token. Dead letters and merged batches take the transaction below.
+   */
+  private readonly completions = new TickBatcher<{ id: string; token: string; c: Completion; now: number }, boolean>(async (items) => {
+    const rows = items.map(({ id, token, c, now }) => ({
+      id, token, status: c.status, next_attempt_at: c.nextAttemptAt ?? null, backoff_attempts: c.backoffAttempts, ambiguous: c.ambiguous,
+      result: c.result ?? null, last_error: c.error ?? null, updated_at: now, first_at: c.attempts[0]?.at ?? now, attempts: attemptRecords(c),
+    }));
+    const { rows: done } = await this.query(`WITH c AS (
+        SELECT * FROM jsonb_to_recordset($1::jsonb) AS c(id text, token text, status text, next_attempt_at bigint, backoff_attempts int, ambiguous boolean,
+          result jsonb, last_error jsonb, updated_at bigint, first_at bigint, attempts jsonb)),
+      u AS (
+        UPDATE deliveries d SET status = c.status, next_attempt_at = COALESCE(c.next_attempt_at, d.next_attempt_at), backoff_attempts = c.backoff_attempts,
+          ambiguous = c.ambiguous, result = COALESCE(c.result, d.result), last_error = c.last_error, lease_token = NULL, lease_expires_at = NULL,
+          updated_at = c.updated_at, first_attempt_at = COALESCE(d.first_attempt_at, c.first_at)
+        FROM c WHERE d.id = c.id AND d.lease_token = c.token AND d.status = 'running'
+        RETURNING d.id, c.token, c.attempts),
+      ins AS (
+        INSERT INTO delivery_attempts (delivery_id, n, at, status, network_error, classification, reason, duration_ms, request)
+        SELECT u.id, COALESCE((SELECT MAX(x.n) FROM delivery_attempts x WHERE x.delivery_id = u.id), 0) + a.ord, a.at, a.status, a.network_error, a.classification, a.reason, a.duration_ms, a.request
+        FROM u, jsonb_to_recordset(u.attempts) AS a(ord int, at bigint, status int, network_error text, classification text, reason text, duration_ms double precision, request text))
+      SELECT id, token FROM u`, [JSON.stringify(rows)]);
+    const recorded = new Set((done as Row[]).map((r) => `${r.id} ${r.token}`));
+    return items.map(({ id, token }) => recorded.has(`${id} ${token}`));
+  }, ({ id, token, c, now }) => this.completeInTx(id, token, c, now));
+
   async complete(id: string, token: string, c: Completion, now: number): Promise<boolean> {
-    // One statement, one round trip, one commit: the fenced update and the attempt rows.
+    if (c.status !== 'dead' && !c.absorbed?.length) return this.completions.add({ id, token, c, now });
+    return this.completeInTx(id, token, c, now);
+  }
+
+  /** One statement for the fenced update and the attempt rows, then the dead letter's cascade or the merged writes, in one transaction. */
+  private async completeInTx(id: string, token: string, c: Completion, now: number): Promise<boolean> {
     const params = [
       c.status, c.nextAttemptAt ?? null, c.backoffAttempts, c.ambiguous, c.result ? JSON.stringify(c.result) : null,
       c.error ? JSON.stringify(c.error) : null, now, c.attempts[0]?.at ?? now, id, token,
-      JSON.stringify(c.attempts.map((a, i) => ({ ord: i + 1, at: a.at, status: a.status ?? null, network_error: a.networkError ?? null, classification: a.classification, reason: a.reason, duration_ms: a.durationMs, request: a.request ?? null }))),
+      JSON.stringify(attemptRecords(c)),
     ];
     const sql = `WITH u AS (
         UPDATE deliveries SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), backoff_attempts = $3, ambiguous = $4,
@@ -178,9 +245,6 @@ export class PostgresStore implements DeliveryStore {
         SELECT u.id, base.n + a.ord, a.at, a.status, a.network_error, a.classification, a.reason, a.duration_ms, a.request
         FROM u, base, jsonb_to_recordset($11::jsonb) AS a(ord int, at bigint, status int, network_error text, classification text, reason text, duration_ms double precision, request text))
       SELECT COUNT(*)::int AS n FROM u`;
-    if (c.status !== 'dead' && !c.absorbed?.length) {
-      return (await this.query(sql, params)).rows[0].n === 1;
-    }
     return this.tx(async (db) => {
       const ok = (await this.query(sql, params, db)).rows[0].n === 1;
       if (ok && c.status === 'dead') await this.killDependents(db, id, now);
@@ -283,4 +347,8 @@ export class PostgresStore implements DeliveryStore {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+function attemptRecords(c: Completion) {
+  return c.attempts.map((a, i) => ({ ord: i + 1, at: a.at, status: a.status ?? null, network_error: a.networkError ?? null, classification: a.classification, reason: a.reason, duration_ms: a.durationMs, request: a.request ?? null }));
 }

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { PostgresStore } from '../../src/delivery/postgres-store';
 import type { DeliveryStore } from '../../src/delivery/store';
 import { PG_URL, dropSchema, newSchemaName, postgresAvailable } from '../helpers/postgres';
@@ -20,4 +21,22 @@ storeContract('PostgreSQL', async () => {
       await dropSchema(schema);
     },
   };
+});
+
+test('PostgreSQL: a write the database refuses fails alone, not the writes batched with it', async () => {
+  if (!(await postgresAvailable())) return;
+  const schema = newSchemaName();
+  const s = new PostgresStore({ connectionString: PG_URL, schema, max: 4 });
+  try {
+    await s.migrate();
+    const { DEFAULT_RETRY_POLICY } = await import('../../src/config/retry-policy');
+    const write = (name: string) => ({ id: crypto.randomUUID(), connectorId: 'zendesk', operation: 'create_account' as const, variables: { NAME: name }, policy: DEFAULT_RETRY_POLICY });
+    // jsonb refuses the NUL character: that one write fails, the two beside it are stored.
+    const results = await Promise.allSettled([s.enqueue(write('before'), 1), s.enqueue(write('bad\u0000name'), 1), s.enqueue(write('after'), 1)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((await s.counts()).pending).toBe(2);
+  } finally {
+    await s.close();
+    await dropSchema(schema);
+  }
 });

@@ -176,5 +176,27 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
         await other.close();
       }
     });
+
+    it('writes accepted in the same turn (stores batch them): each its own answer, acceptance order kept, a repeated key replayed', async () => {
+      const ds = Array.from({ length: 20 }, (_, i) => newDelivery({ variables: { NAME: `n${i}` }, idempotencyKey: i === 19 ? 'k-5' : `k-${i}` }));
+      const answers = await Promise.all(ds.map((d) => s.enqueue(d, T0)));
+      expect(answers.map((a) => a.created)).toEqual([...Array(19).fill(true), false]);
+      expect(answers[19].delivery.id).toBe(answers[5].delivery.id);
+      const seqs = answers.slice(0, 19).map((a) => a.delivery.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      expect(answers.slice(0, 19).map((a) => a.delivery.variables.NAME)).toEqual(ds.slice(0, 19).map((d) => d.variables.NAME));
+      // …and completions of the same turn, each fenced by its own token.
+      const claimed = [];
+      for (let i = 0; i < 3; i++) claimed.push(...(await s.claim(1, T0, LEASE)));
+      const results = await Promise.all([
+        ...claimed.map((d) => s.complete(d.id, d.leaseToken!, delivered({ ACCOUNT_ID: d.variables.NAME as string }), T0 + 1)),
+        s.complete(claimed[0].id, 'stale-token', delivered(), T0 + 1),
+      ]);
+      expect(results).toEqual([true, true, true, false]);
+      for (const d of claimed) {
+        expect(await s.get(d.id)).toMatchObject({ status: 'delivered', result: { ids: { ACCOUNT_ID: d.variables.NAME } } });
+        expect(await s.attempts(d.id)).toHaveLength(1);
+      }
+    });
   });
 }
