@@ -30,7 +30,7 @@ import os from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
 import express from 'express';
-import { serve } from '../src/cli/serve';
+import { serve, type ServeOptions } from '../src/cli/serve';
 import { createLogger, silentLogger } from '../src/util/logger';
 
 export const CRM_AUTH = { username: 'agent@example.com/token', password: 'sample-token' };
@@ -45,40 +45,28 @@ interface Started { url: string; apiKey?: string; close(): Promise<void> | void;
 
 async function start(kind: Kind, crmUrl: string, durable?: DurableOptions): Promise<Started> {
   switch (kind) {
-    case 'gateway-durable': {
-      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-durable-'));
-      const gw = await serve({
-        port: 0,
-        configFiles: [CONFIG_FILE],
-        env: { ...process.env, ZENDESK_URL: crmUrl },
-        dataDir,
-        databaseUrl: durable?.databaseUrl,
-        databaseSchema: durable?.databaseSchema,
-        logger: silentLogger,
-        workers: durable?.workers ?? 8,
-        apiKeys: null,
-      });
-      return { url: gw.url, counts: () => gw.store.counts(), close: async () => { await gw.close(); fs.rmSync(dataDir, { recursive: true, force: true }); } };
-    }
-    case 'gateway':
-    case 'gateway-log': {
-      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-sync-'));
-      const gw = await serve({
-        port: 0,
-        configFiles: [CONFIG_FILE],
-        env: { ...process.env, ZENDESK_URL: crmUrl },
-        dataDir,
-        logger: kind === 'gateway' ? silentLogger : createLogger({ level: 'info' }),
-        workers: 0,
-      });
-      // serve() is safe by default: without configured keys it makes an admin API key, which the
-      // load generator then sends (Authorization: Bearer), as a platform would.
-      const apiKey = (gw as { generatedKey?: string }).generatedKey;
-      return { url: gw.url, apiKey, close: async () => { await gw.close(); fs.rmSync(dataDir, { recursive: true, force: true }); } };
-    }
+    case 'gateway-durable': return startGateway(crmUrl, {
+      databaseUrl: durable?.databaseUrl, databaseSchema: durable?.databaseSchema, logger: silentLogger, workers: durable?.workers ?? 8, apiKeys: null,
+    });
+    // serve() is safe by default: without configured keys it makes an admin API key, which the
+    // load generator then sends (Authorization: Bearer), as a platform would.
+    case 'gateway': return startGateway(crmUrl, { logger: silentLogger, workers: 0 });
+    case 'gateway-log': return startGateway(crmUrl, { logger: createLogger({ level: 'info' }), workers: 0 });
     case 'glue': return listen(glueApp(crmUrl));
     case 'proxy': return listen(proxyHandler(crmUrl));
   }
+}
+
+/** serve() on config/zendesk.yaml against the CRM, with its data in a temp dir removed on close. */
+async function startGateway(crmUrl: string, opts: Partial<ServeOptions>): Promise<Started> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-gateway-'));
+  const gw = await serve({ port: 0, configFiles: [CONFIG_FILE], env: { ...process.env, ZENDESK_URL: crmUrl }, dataDir, ...opts });
+  return {
+    url: gw.url,
+    apiKey: gw.generatedKey,
+    counts: () => gw.store.counts(),
+    close: async () => { await gw.close(); fs.rmSync(dataDir, { recursive: true, force: true }); },
+  };
 }
 
 /** What a team writes instead of the gateway, for these two operations. */

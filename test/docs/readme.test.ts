@@ -38,3 +38,17 @@ test('the phone table is what the code does', () => {
   expect(formatPhone('+44 20 7946 0958', 'us_local_standard', 'write')).toMatchObject({ value: '020 7946 0958' });
   expect(formatPhone('+44 20 7946 0958', 'automatic', 'search')).toMatchObject({ value: '*20*7946*0958' });
 });
+
+test('the Performance section names every benchmark `npm run bench` runs, and its knobs', () => {
+  const perf = /## Performance\n([\s\S]*?)\n## /.exec(readme)![1];
+  const run = fs.readFileSync(path.join(__dirname, '../../bench/run.ts'), 'utf8');
+  const names = [...run.matchAll(/want\('(\w+)'\)/g)].map((m) => m[1]);
+  expect(names.sort()).toEqual(['durable', 'render', 'scale', 'sync']);
+  expect(perf).toContain(`npm run bench -- sync         # one of: ${['sync', 'render', 'durable', 'scale'].join(', ')}`);
+  const knobs = new Set<string>();
+  for (const f of fs.readdirSync(path.join(__dirname, '../../bench'))) {
+    for (const m of fs.readFileSync(path.join(__dirname, '../../bench', f), 'utf8').matchAll(/process\.env\.(BENCH_\w+)/g)) knobs.add(m[1]);
+  }
+  for (const k of knobs) expect(perf).toContain(k);
+  expect(JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')).scripts.bench).toMatch(/bench\/run\.js/);
+});
