@@ -46,7 +46,7 @@ test('the Performance section names every benchmark `npm run bench` runs, and it
   expect(names.sort()).toEqual(['durable', 'render', 'scale', 'sync']);
   expect(perf).toContain(`npm run bench -- sync         # one of: ${['sync', 'render', 'durable', 'scale'].join(', ')}`);
   const knobs = new Set<string>();
-  for (const f of fs.readdirSync(path.join(__dirname, '../../bench'))) {
+  for (const f of fs.readdirSync(path.join(__dirname, '../../bench')).filter((n) => n.endsWith('.ts'))) {
     for (const m of fs.readFileSync(path.join(__dirname, '../../bench', f), 'utf8').matchAll(/process\.env\.(BENCH_\w+)/g)) knobs.add(m[1]);
   }
   for (const k of knobs) expect(perf).toContain(k);
