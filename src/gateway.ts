@@ -185,7 +185,12 @@ export class Gateway {
   }
 }
 
-/** A connector version was replaced: its calls in flight finish, then its connection pool closes. */
+/**
+ * A connector version was replaced. An operation that started on it keeps using its runtime for
+ * every call it makes (a create then its comment, a 401 resend, a find before a create), so its
+ * connection pool closes only after the longest such operation could have finished.
+ */
+const RETIRE_AFTER_MS = 120_000;
 function retire(rt: ConnectorRuntime): void {
-  rt.http.close().catch(() => undefined);
+  setTimeout(() => { rt.http.close().catch(() => undefined); }, RETIRE_AFTER_MS).unref();
 }

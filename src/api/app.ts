@@ -130,7 +130,7 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
       dryRun: single(req.query.dry_run),
       idempotencyKey: req.get('idempotency-key'),
       prefer: req.get('prefer'),
-      body: operationBody(req),
+      body: () => operationBody(req),
       upload: req.file && { data: req.file.buffer, name: req.file.originalname, type: req.file.mimetype },
       requestId: res.locals.requestId,
     });

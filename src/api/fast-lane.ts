@@ -65,7 +65,7 @@ async function serve(gw: Gateway, o: FastLaneOptions, req: IncomingMessage, res:
       dryRun: single(params, 'dry_run'),
       idempotencyKey: header(req, 'idempotency-key'),
       prefer: header(req, 'prefer'),
-      body,
+      body: () => body,
       requestId,
     });
     write(res, answer, requestId);
@@ -122,7 +122,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
       chunks.push(c);
     });
     req.on('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+    // The client went away mid-body: its fault, nobody to answer, nothing to log as ours.
+    const aborted = () => reject(new GatewayError('bad_request', 'the request was aborted before its body arrived'));
+    req.on('error', aborted);
+    req.on('close', () => { if (!req.complete) aborted(); });
   });
 }
 
@@ -137,7 +140,9 @@ function isGatewayError413(e: unknown): boolean {
 const FIRST_CHAR = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d])/;
 
 /** As express.json({strict: true}) reads a body, with the same error messages: an object or array, or nothing at all. */
-function parseJson(text: string): unknown {
+function parseJson(raw: string): unknown {
+  // A byte order mark is not JSON, but body-parser (iconv) drops it, so callers may send one.
+  const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
   if (text.length === 0) return {};
   const first = FIRST_CHAR.exec(text)?.[1];
   if (first !== '{' && first !== '[') throw new GatewayError('invalid_json', `the request body is not valid JSON: ${strictViolation(text, first)}`);

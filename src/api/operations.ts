@@ -20,8 +20,11 @@ export interface OperationRequest {
   dryRun?: string;
   idempotencyKey?: string;
   prefer?: string;
-  /** The JSON body, or the multipart fields reassembled as `{variables, depends_on, ordering_key}`. */
-  body: unknown;
+  /**
+   * The JSON body, or the multipart fields reassembled as `{variables, depends_on, ordering_key}`;
+   * read after the connector and operation are known to exist (their 404s come first).
+   */
+  body: () => unknown;
   /** The multipart `file` part. */
   upload?: { data: Buffer; name: string; type: string };
   requestId: string;
@@ -41,7 +44,7 @@ export async function handleOperation(gw: Gateway, deliveries: DeliveryService |
   const rt = gw.runtime(r.connectorId);
   const op = r.operation;
   if (!isOperationName(op)) throw new GatewayError('operation_not_found', `unknown operation "${op}"; operations are ${OPERATIONS.join(', ')}`, { operation: op });
-  const { variables, file, dependsOn, orderingKey } = operationInput(r.body, r.upload);
+  const { variables, file, dependsOn, orderingKey } = operationInput(r.body(), r.upload);
   const async = isTrue(r.async) || /\brespond-async\b/.test(r.prefer ?? '');
   const dryRun = isTrue(r.dryRun);
   const idempotencyKey = r.idempotencyKey;
@@ -72,6 +75,10 @@ export async function handleOperation(gw: Gateway, deliveries: DeliveryService |
 /** The store could not commit the write: nothing was accepted, the caller should retry. */
 function storeFailure(e: unknown): never {
   if (e instanceof GatewayError) throw e;
+  if ((e as { code?: string }).code === 'ESTORESYNC') {
+    // Committed but not provably on disk: it may be delivered. Only a retry with the same key is safe.
+    throw new GatewayError('store_unavailable', `${(e as Error).message}; the write may have been stored: retry it with the same Idempotency-Key`, {}, { cause: e });
+  }
   throw new GatewayError('store_unavailable', 'the delivery store did not accept the write; nothing was stored, retry the request', {}, { cause: e });
 }
 

@@ -53,6 +53,9 @@ export interface RunningGateway {
 
 export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   const env = opts.env ?? process.env;
+  // Settings are checked before anything is opened.
+  const maxBody = byteCount(env, 'MAX_BODY_BYTES');
+  const maxUpload = byteCount(env, 'MAX_UPLOAD_BYTES');
   const logger = opts.logger ?? createLogger({ level: env.LOG_LEVEL });
   const dataDir = opts.dataDir ?? env.DATA_DIR ?? 'data';
   const store = await openStore({
@@ -95,7 +98,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     apiKeys = g.keys;
     generatedKey = g.key;
   }
-  const handler = createHandler(gateway, { deliveries, store, flows, apiKeys: apiKeys ?? undefined, jsonLimit: env.MAX_BODY_BYTES ? `${Number(env.MAX_BODY_BYTES)}b` : undefined, maxUploadBytes: env.MAX_UPLOAD_BYTES ? Number(env.MAX_UPLOAD_BYTES) : undefined });
+  const handler = createHandler(gateway, { deliveries, store, flows, apiKeys: apiKeys ?? undefined, jsonLimit: maxBody === undefined ? undefined : `${maxBody}b`, maxUploadBytes: maxUpload });
   const host = opts.host ?? env.HOST ?? '127.0.0.1';
   const server = await new Promise<Server>((resolve, reject) => {
     const s = http.createServer(handler).listen(opts.port ?? Number(env.PORT ?? 3000), host, () => resolve(s));
@@ -132,4 +135,12 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
       await store.close();
     })()),
   };
+}
+
+/** A size limit from the environment: a whole number of bytes, or a start-up error naming it. */
+function byteCount(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) <= 0) throw new Error(`${name} must be a whole number of bytes greater than 0, got "${raw}"`);
+  return Number(raw);
 }

@@ -138,7 +138,7 @@ export class PostgresStore implements DeliveryStore {
       RETURNING ${SELECT_COLUMNS}`, [JSON.stringify(rows)]);
     const byId = new Map((inserted as Row[]).map((r) => [String(r.id), deliveryFromRow(r)]));
     return items.map(({ d }) => byId.get(d.id));
-  }, ({ d, now }) => this.insertOne(d, now));
+  }, ({ d, now }) => this.insertOne(d, now), isDataError);
 
   async enqueue(d: NewDelivery, now: number): Promise<{ delivery: Delivery; created: boolean }> {
     // Files (bytea) go alone; everything else joins the turn's batch.
@@ -219,7 +219,7 @@ export class PostgresStore implements DeliveryStore {
       SELECT id, token FROM u`, [JSON.stringify(rows)]);
     const recorded = new Set((done as Row[]).map((r) => `${r.id} ${r.token}`));
     return items.map(({ id, token }) => recorded.has(`${id} ${token}`));
-  }, ({ id, token, c, now }) => this.completeInTx(id, token, c, now));
+  }, ({ id, token, c, now }) => this.completeInTx(id, token, c, now), isDataError);
 
   async complete(id: string, token: string, c: Completion, now: number): Promise<boolean> {
     if (c.status !== 'dead' && !c.absorbed?.length) return this.completions.add({ id, token, c, now });
@@ -351,4 +351,9 @@ export class PostgresStore implements DeliveryStore {
 
 function attemptRecords(c: Completion) {
   return c.attempts.map((a, i) => ({ ord: i + 1, at: a.at, status: a.status ?? null, network_error: a.networkError ?? null, classification: a.classification, reason: a.reason, duration_ms: a.durationMs, request: a.request ?? null }));
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity): the rows' fault, not the database's. */
+function isDataError(e: unknown): boolean {
+  return /^2[23]/.test(String((e as { code?: unknown }).code ?? ''));
 }

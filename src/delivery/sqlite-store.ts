@@ -34,7 +34,9 @@ export class SqliteStore implements DeliveryStore {
     // SQLite itself does not sync the WAL on commit; `synced()` does, off the event loop,
     // before any write is acknowledged. (Checkpoints still sync as SQLite always does.)
     this.db.pragma('synchronous = NORMAL');
-    this.walPath = filePath === ':memory:' ? undefined : `${filePath}-wal`;
+    // SQLite keeps the WAL beside the real file (a symlinked path would name the wrong one).
+    this.dbRealPath = filePath === ':memory:' ? undefined : fs.realpathSync(filePath);
+    this.walPath = this.dbRealPath && `${this.dbRealPath}-wal`;
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.tokens = {
@@ -103,6 +105,10 @@ export class SqliteStore implements DeliveryStore {
     const settlers = this.settlers;
     this.batch = [];
     this.settlers = [];
+    if (this.broken) {
+      for (const settle of settlers) settle(this.broken);
+      return;
+    }
     try {
       this.db.transaction(() => { for (const run of batch) run(); }).immediate();
     } catch (e) {
@@ -112,8 +118,15 @@ export class SqliteStore implements DeliveryStore {
     this.synced().then(() => { for (const settle of settlers) settle(); }, (e: unknown) => { for (const settle of settlers) settle(e); });
   }
 
+  private readonly dbRealPath?: string;
   private readonly walPath?: string;
-  private walFd?: { fd: number; ino: number };
+  private walFd?: { path: string; fd: number; ino: number };
+  /**
+   * Set when a sync failed. After a failed fsync the kernel may already have dropped the dirty
+   * pages, so a later "successful" sync proves nothing: like PostgreSQL, the store stops taking
+   * writes (and readiness fails) until the process is restarted and SQLite recovers from disk.
+   */
+  private broken?: Error;
   /** The fdatasync in flight, and the one queued behind it. */
   private syncing?: Promise<void>;
   private nextSync?: Promise<void>;
@@ -142,21 +155,24 @@ export class SqliteStore implements DeliveryStore {
   }
 
   private syncWal(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const wal = this.walFile();
-      // No WAL file: SQLite checkpointed everything into the database (syncing it) and removed it.
-      if (wal === undefined) return resolve();
-      fs.fdatasync(wal, (e) => (e ? reject(e) : resolve()));
+    if (this.broken) return Promise.reject(this.broken);
+    return new Promise<void>((resolve, reject) => {
+      // No WAL file (not expected while we are connected): then the data is in the database file.
+      const fd = this.fileToSync(this.walPath!) ?? this.fileToSync(this.dbRealPath!)!;
+      fs.fdatasync(fd, (e) => (e ? reject(e) : resolve()));
+    }).catch((e: NodeJS.ErrnoException) => {
+      this.broken ??= Object.assign(new Error(`the store could not sync its file to disk (${e.code ?? e.message}); it takes no more writes until the gateway restarts`), { code: 'ESTORESYNC', cause: e });
+      throw this.broken;
     });
   }
 
-  /** Our own descriptor of the WAL (any descriptor of the file syncs its data), reopened if SQLite made a new one. */
-  private walFile(): number | undefined {
-    const ino = fs.statSync(this.walPath!, { throwIfNoEntry: false })?.ino;
+  /** Our own descriptor of the file (any descriptor of a file syncs its data), reopened if SQLite made a new one. */
+  private fileToSync(file: string): number | undefined {
+    const ino = fs.statSync(file, { throwIfNoEntry: false })?.ino;
     if (ino === undefined) return undefined;
-    if (this.walFd?.ino !== ino) {
+    if (this.walFd?.ino !== ino || this.walFd.path !== file) {
       if (this.walFd) fs.closeSync(this.walFd.fd);
-      this.walFd = { fd: fs.openSync(this.walPath!, 'r'), ino };
+      this.walFd = { path: file, fd: fs.openSync(file, 'r'), ino };
     }
     return this.walFd.fd;
   }
@@ -192,9 +208,12 @@ export class SqliteStore implements DeliveryStore {
 
   async claim(limit: number, now: number, leaseMs: number): Promise<Delivery[]> {
     const token = crypto.randomUUID();
-    // A claim need not survive a power cut on its own: a lost claim only leaves the write
-    // pending, to be claimed again. So it does not wait for the WAL sync (the next one covers it).
-    return this.claimTx(token, limit, now, leaseMs);
+    // What is claimed is handed over only once on disk: a write committed by an enqueue whose sync
+    // is still running must not reach the CRM before its 202 could (else a power cut in between
+    // would have the platform resend something the CRM already has).
+    const claimed = this.claimTx(token, limit, now, leaseMs);
+    if (claimed.length) await this.synced();
+    return claimed;
   }
 
   private claimTx(token: string, limit: number, now: number, leaseMs: number): Delivery[] {
@@ -366,6 +385,7 @@ export class SqliteStore implements DeliveryStore {
   }
 
   async ping(): Promise<void> {
+    if (this.broken) throw this.broken;
     this.stmt('SELECT 1').get();
   }
 

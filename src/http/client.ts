@@ -84,14 +84,15 @@ export class HttpClient {
 
   private async once(x: HttpExchange): Promise<HttpAnswer> {
     const timeoutMs = x.timeoutMs ?? this.opts.timeoutMs;
+    const target = wireTarget(x.url, x.headers);
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), timeoutMs);
     try {
       const res = await this.agent.request({
-        origin: originOf(x.url),
-        path: pathOf(x.url),
+        origin: target.origin,
+        path: target.path,
         method: x.method as Dispatcher.HttpMethod,
-        headers: x.headers,
+        headers: target.headers,
         body: x.body,
         signal: abort.signal,
         maxRedirections: 0,
@@ -111,15 +112,23 @@ export class HttpClient {
   }
 }
 
-function originOf(url: string): string {
-  // Scheme://authority, without parsing the whole URL again (it was built by the renderer).
-  const i = url.indexOf('/', url.indexOf('//') + 2);
-  return i < 0 ? url : url.slice(0, i);
-}
+/** Connection-level headers are the client's business; undici refuses most of them outright. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'te', 'trailer', 'proxy-connection', 'content-length']);
 
-function pathOf(url: string): string {
-  const i = url.indexOf('/', url.indexOf('//') + 2);
-  return i < 0 ? '/' : url.slice(i);
+/**
+ * Where and what goes on the wire: the URL as WHATWG URL normalises it (percent-encoded path,
+ * no fragment), credentials in the URL as Basic auth (as browsers and axios do), and no
+ * hop-by-hop headers. Render-built CRM URLs are already normal; file download URLs come from
+ * the platform as given.
+ */
+function wireTarget(url: string, headers: Record<string, string>): { origin: string; path: string; headers: Record<string, string> } {
+  const u = new URL(url);
+  const out: Record<string, string> = {};
+  for (const k in headers) if (!HOP_BY_HOP.has(k.toLowerCase())) out[k] = headers[k];
+  if ((u.username || u.password) && !Object.keys(out).some((k) => k.toLowerCase() === 'authorization')) {
+    out.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+  }
+  return { origin: u.origin, path: `${u.pathname}${u.search}`, headers: out };
 }
 
 function flatten(headers: Record<string, string | string[] | undefined>): Record<string, string | undefined> {

@@ -47,7 +47,8 @@ export class SsrfGuard {
 
   /** For IP literals (which do not go through DNS). Called for every CRM call, so remembered per host. */
   checkUrl(url: string): void {
-    const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(url)?.[1] ?? url;
+    // Keyed on scheme and authority: the host of another scheme may parse differently.
+    const authority = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url)?.[0] ?? url;
     let verdict = this.hostVerdicts.get(authority);
     if (verdict === undefined) {
       const host = new URL(url).hostname.replace(/^\[|\]$/g, '');

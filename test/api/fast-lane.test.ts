@@ -72,6 +72,7 @@ test.each<[string, Sent]>([
   ['a dry run', { path: `${OP}/create_record?dry_run=true`, body: J({ variables: { ACCOUNT_ID: 1, TICKET_SUBJECT: 'Hello' } }) }],
   ['a charset=utf-8 body', { path: `${OP}/find_account`, body: J({ variables: { EMAIL: 'kim@example.com' } }), headers: { 'content-type': 'application/json; charset=UTF-8' } }],
   ['an empty body', { path: `${OP}/find_account`, body: '' }],
+  ['a body with a byte order mark', { path: `${OP}/find_account`, body: `\ufeff${J({ variables: { EMAIL: 'kim@example.com' } })}` }],
   ['malformed JSON', { path: `${OP}/find_account`, body: '{"variables": {' }],
   ['a JSON string, not an object', { path: `${OP}/find_account`, body: '"x"' }],
   ['an unknown top-level field', { path: `${OP}/find_account`, body: J({ vars: {} }) }],
@@ -114,4 +115,11 @@ test.each<[string, Sent]>([
   const slow = await send(expressOnly, r);
   expect(fast.lane).toBe('express');
   expect({ ...fast, lane: undefined, requestId: undefined }).toEqual({ ...slow, lane: undefined, requestId: undefined });
+});
+
+test('an unknown connector is a 404 whatever the body (the body is read after the route is known)', async () => {
+  for (const headers of [{ 'content-type': 'text/plain' }, { 'content-type': 'multipart/form-data; boundary=b' }]) {
+    const r = await send(both, { path: '/v1/connectors/nope/operations/find_account', body: '--b\r\nContent-Disposition: form-data; name="variables"\r\n\r\n{bad\r\n--b--\r\n', headers });
+    expect([r.status, JSON.parse(r.body).code]).toEqual([404, 'connector_not_found']);
+  }
 });

@@ -37,6 +37,7 @@ test('?async=true: 202 with the delivery, committed before the answer, then deli
 test('Prefer: respond-async works too; bad input is still a 4xx, not a dead letter', async () => {
   const ok = await h.op('create_account', { NAME: 'Prefer' }, { headers: { Prefer: 'respond-async' } });
   expect(ok.status).toBe(202);
+  expect((await settled(ok.body.id)).status).toBe('delivered');
   const bad = await h.op('create_account', { NAME: 'Bad', PHONE_NUMBER: 'nope' }, { query: '?async=true' });
   expect(bad.status).toBe(422);
   expect(bad.body.code).toBe('invalid_phone_number');

@@ -93,16 +93,33 @@ describe('durability: a write is acknowledged only once the WAL holding it is on
     expect(later).toBe(2);
   });
 
-  test('a failed sync fails the writes it was to cover (the API answers store_unavailable; nothing is acknowledged)', async () => {
+  test('a failed sync fails the writes it was to cover, and the store takes no more writes (readiness fails) until restarted', async () => {
     const p = store.enqueue(write(), T0);
     await tick();
     held[0].done(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
-    await expect(p).rejects.toThrow('EIO');
+    await expect(p).rejects.toMatchObject({ code: 'ESTORESYNC', message: expect.stringMatching(/EIO/) });
+    // After a failed fsync a later one proves nothing (the kernel may have dropped the pages).
+    await expect(store.enqueue(write(), T0)).rejects.toMatchObject({ code: 'ESTORESYNC' });
+    await expect(store.ping()).rejects.toMatchObject({ code: 'ESTORESYNC' });
+    expect(held).toHaveLength(1);
   });
 
-  test('completions and OAuth tokens wait for the sync too; claims do not', async () => {
+  test('work is handed to the worker only once it is on disk (a claim waits for the sync of what it claimed)', async () => {
+    const enq = store.enqueue(write(), T0);
+    await tick();
+    // Committed, sync held: a claim sees the row but does not return it before the sync.
+    let claimed: unknown[] | undefined;
+    const c = store.claim(5, T0, 30_000).then((x) => { claimed = x; });
+    await tick();
+    expect(claimed).toBeUndefined();
+    while (held.length) { held.shift()!.done(null); await tick(); }
+    await Promise.all([enq, c]);
+    expect(claimed).toHaveLength(1);
+  });
+
+  test('completions and OAuth tokens wait for the sync too', async () => {
     const { delivery } = await (async () => { const p = store.enqueue(write(), T0); await tick(); held.shift()!.done(null); return p; })();
-    const [claimed] = await store.claim(1, T0, 30_000);
+    const [claimed] = await (async () => { const p = store.claim(1, T0, 30_000); await tick(); held.shift()!.done(null); return p; })();
     expect(claimed.id).toBe(delivery.id);
     let done = false;
     const c = store.complete(delivery.id, claimed.leaseToken!, { status: 'delivered', backoffAttempts: 1, ambiguous: false, result: { ids: {}, outcome: 'ok' }, attempts: [] }, T0 + 1).then(() => { done = true; });
@@ -114,4 +131,24 @@ describe('durability: a write is acknowledged only once the WAL holding it is on
     await Promise.all([c, t]);
     expect([done, saved]).toEqual([true, true]);
   });
+});
+
+test('a database path through a symlink: the real WAL (beside the real file) is what gets synced', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-link-'));
+  fs.mkdirSync(path.join(dir, 'real'));
+  fs.writeFileSync(path.join(dir, 'real', 'x.db'), '');
+  fs.symlinkSync(path.join(dir, 'real', 'x.db'), path.join(dir, 'link.db'));
+  const store = new SqliteStore(path.join(dir, 'link.db'));
+  await store.migrate();
+  const synced: string[] = [];
+  const real = fs.fdatasync;
+  const spy = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, done: (e: NodeJS.ErrnoException | null) => void) => { synced.push(fs.readlinkSync(`/proc/self/fd/${fd}`)); real(fd, done); }) as never);
+  try {
+    await store.enqueue({ id: crypto.randomUUID(), connectorId: 'zendesk', operation: 'create_account', variables: { NAME: 'Kim' }, policy: DEFAULT_RETRY_POLICY }, 1);
+    expect(synced).toEqual([path.join(fs.realpathSync(dir), 'real', 'x.db-wal')]);
+  } finally {
+    spy.mockRestore();
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -138,3 +138,13 @@ test('the SSRF guard refuses private IP literals and private DNS answers unless 
   expect(hits).toHaveLength(0);
   await strict.close();
 });
+
+test('a URL as given (file downloads): normalised on the wire, fragment dropped, credentials as Basic auth; hop-by-hop headers left to the client', async () => {
+  const c = client();
+  await c.request({ method: 'GET', url: `${base.replace('http://', 'http://us%20er:p%40ss@')}/files/call 1/é.mp3?x=a b#frag`, headers: { Connection: 'upgrade', Expect: '100-continue', 'X-Keep': 'yes' } });
+  expect(hits[0].url).toBe('/files/call%201/%C3%A9.mp3?x=a%20b');
+  expect(hits[0].headers.authorization).toBe(`Basic ${Buffer.from('us er:p@ss').toString('base64')}`);
+  expect(hits[0].headers['x-keep']).toBe('yes');
+  expect(hits[0].headers.expect).toBeUndefined();
+  await c.close();
+});
