@@ -16,7 +16,7 @@ export function checkVariables(input: unknown, c: Connector): Record<string, unk
   if (typeof input !== 'object' || Array.isArray(input)) {
     throw new GatewayError('validation_failed', '"variables" must be an object of NAME: value', { field: 'variables' });
   }
-  const known = new Set([...REQUEST_VARIABLE_SET, ...c.extraVariables]);
+  const known = knownVariables(c);
   const errors: Array<{ field: string; message: string }> = [];
   for (const [k, v] of Object.entries(input)) {
     if (!known.has(k)) {
@@ -30,6 +30,17 @@ export function checkVariables(input: unknown, c: Connector): Record<string, unk
     throw new GatewayError('validation_failed', errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors });
   }
   return input as Record<string, unknown>;
+}
+
+/** Variable names a connector accepts: built once per compiled connector, not per call. */
+const KNOWN = new WeakMap<Connector, ReadonlySet<string>>();
+function knownVariables(c: Connector): ReadonlySet<string> {
+  let known = KNOWN.get(c);
+  if (!known) {
+    known = new Set([...REQUEST_VARIABLE_SET, ...c.extraVariables]);
+    KNOWN.set(c, known);
+  }
+  return known;
 }
 
 export function prepareVariables(vars: Record<string, unknown>, c: Connector, ep: CompiledEndpoint, now: number = Date.now()): Record<string, unknown> {
