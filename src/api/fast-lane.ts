@@ -44,12 +44,12 @@ export function operationsFastLane(gw: Gateway, o: FastLaneOptions): (req: Incom
     } catch {
       return false;
     }
-    void serve(gw, o, req, res, connectorId, operation, m[3]);
+    void serveOperation(gw, o, req, res, connectorId, operation, m[3]);
     return true;
   };
 }
 
-async function serve(gw: Gateway, o: FastLaneOptions, req: IncomingMessage, res: ServerResponse, connectorId: string, operation: string, query: string | undefined): Promise<void> {
+async function serveOperation(gw: Gateway, o: FastLaneOptions, req: IncomingMessage, res: ServerResponse, connectorId: string, operation: string, query: string | undefined): Promise<void> {
   const requestId = requestIdFor(header(req, 'x-request-id'));
   try {
     if (o.apiKeys) {
