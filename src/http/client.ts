@@ -72,19 +72,19 @@ export class HttpClient {
   }
 
   async request(x: HttpExchange): Promise<HttpAnswer> {
+    const target = wireTarget(x.url, x.headers);
     // IP literals do not go through DNS, so the guard's lookup never sees them.
-    this.opts.guard?.checkUrl(x.url);
+    this.opts.guard?.checkHost(target.hostname);
     try {
-      return await this.once(x);
+      return await this.once(x, target);
     } catch (e) {
-      if (x.method === 'GET' && e instanceof NetworkError && STALE_SOCKET.has(e.code)) return this.once(x);
+      if (x.method === 'GET' && e instanceof NetworkError && STALE_SOCKET.has(e.code)) return this.once(x, target);
       throw e;
     }
   }
 
-  private async once(x: HttpExchange): Promise<HttpAnswer> {
+  private async once(x: HttpExchange, target: WireTarget): Promise<HttpAnswer> {
     const timeoutMs = x.timeoutMs ?? this.opts.timeoutMs;
-    const target = wireTarget(x.url, x.headers);
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), timeoutMs);
     try {
@@ -121,14 +121,16 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
  * hop-by-hop headers. Render-built CRM URLs are already normal; file download URLs come from
  * the platform as given.
  */
-function wireTarget(url: string, headers: Record<string, string>): { origin: string; path: string; headers: Record<string, string> } {
+interface WireTarget { origin: string; hostname: string; path: string; headers: Record<string, string> }
+
+function wireTarget(url: string, headers: Record<string, string>): WireTarget {
   const u = new URL(url);
   const out: Record<string, string> = {};
   for (const k in headers) if (!HOP_BY_HOP.has(k.toLowerCase())) out[k] = headers[k];
   if ((u.username || u.password) && !Object.keys(out).some((k) => k.toLowerCase() === 'authorization')) {
     out.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
   }
-  return { origin: u.origin, path: `${u.pathname}${u.search}`, headers: out };
+  return { origin: u.origin, hostname: u.hostname, path: `${u.pathname}${u.search}`, headers: out };
 }
 
 function flatten(headers: Record<string, string | string[] | undefined>): Record<string, string | undefined> {

@@ -42,16 +42,17 @@ export class SsrfGuard {
     throw blocked(host, ip);
   }
 
-  /** Verdicts on hosts already seen by checkUrl (a connector calls few hosts; bounded anyway). */
+  /** Verdicts on hosts already seen by checkHost (a connector calls few hosts; bounded anyway). */
   private readonly hostVerdicts = new Map<string, Error | null>();
 
-  /** For IP literals (which do not go through DNS). Called for every CRM call, so remembered per host. */
-  checkUrl(url: string): void {
-    // Keyed on scheme and authority: the host of another scheme may parse differently.
-    const authority = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url)?.[0] ?? url;
-    let verdict = this.hostVerdicts.get(authority);
+  /**
+   * For IP literals, which do not go through DNS: `hostname` as URL parsed it. Called for every
+   * CRM call, so the verdict is remembered per host.
+   */
+  checkHost(hostname: string): void {
+    let verdict = this.hostVerdicts.get(hostname);
     if (verdict === undefined) {
-      const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+      const host = hostname.replace(/^\[|\]$/g, '');
       try {
         if (net.isIP(host)) this.check(host, host);
         verdict = null;
@@ -59,7 +60,7 @@ export class SsrfGuard {
         verdict = e as Error;
       }
       if (this.hostVerdicts.size >= 256) this.hostVerdicts.clear();
-      this.hostVerdicts.set(authority, verdict);
+      this.hostVerdicts.set(hostname, verdict);
     }
     if (verdict) throw verdict;
   }
