@@ -15,6 +15,8 @@ import { POSTGRES_MIGRATIONS } from './migrations';
 import { TickBatcher } from '../util/tick-batch';
 
 type Row = Record<string, unknown>;
+/** A delivery whose attempt ended, as the worker reports it. */
+interface Finished { id: string; token: string; c: Completion; now: number }
 const MIGRATION_LOCK = 4_242_017;
 
 export interface PostgresStoreOptions {
@@ -194,11 +196,10 @@ export class PostgresStore implements DeliveryStore {
   }
 
   /**
-   * The common completion (delivered, or pending for a retry) of every delivery that finished in
-   * the same turn of the event loop: one statement, one round trip, one commit for all of them,
-   * each fenced by its own lease token. Dead letters and merged batches take the transaction below.
+   * Records the outcome of finished deliveries in one statement: each row's fenced update (its
+   * own lease token, still running) and its attempt rows. True for each one recorded.
    */
-  private readonly completions = new TickBatcher<{ id: string; token: string; c: Completion; now: number }, boolean>(async (items) => {
+  private async record(items: Finished[], client: pg.Pool | pg.PoolClient = this.pool): Promise<boolean[]> {
     const rows = items.map(({ id, token, c, now }) => ({
       id, token, status: c.status, next_attempt_at: c.nextAttemptAt ?? null, backoff_attempts: c.backoffAttempts, ambiguous: c.ambiguous,
       result: c.result ?? null, last_error: c.error ?? null, updated_at: now, first_at: c.attempts[0]?.at ?? now, attempts: attemptRecords(c),
@@ -216,37 +217,28 @@ export class PostgresStore implements DeliveryStore {
         INSERT INTO delivery_attempts (delivery_id, n, at, status, network_error, classification, reason, duration_ms, request)
         SELECT u.id, COALESCE((SELECT MAX(x.n) FROM delivery_attempts x WHERE x.delivery_id = u.id), 0) + a.ord, a.at, a.status, a.network_error, a.classification, a.reason, a.duration_ms, a.request
         FROM u, jsonb_to_recordset(u.attempts) AS a(ord int, at bigint, status int, network_error text, classification text, reason text, duration_ms double precision, request text))
-      SELECT id, token FROM u`, [JSON.stringify(rows)]);
+      SELECT id, token FROM u`, [JSON.stringify(rows)], client);
     const recorded = new Set((done as Row[]).map((r) => `${r.id} ${r.token}`));
     return items.map(({ id, token }) => recorded.has(`${id} ${token}`));
-  }, ({ id, token, c, now }) => this.completeInTx(id, token, c, now), isDataError);
+  }
+
+  /**
+   * The common completion (delivered, or pending for a retry) of every delivery that finished in
+   * the same turn of the event loop: one round trip, one commit for all of them. Dead letters and
+   * merged batches take the transaction below.
+   */
+  private readonly completions = new TickBatcher<Finished, boolean>((items) => this.record(items), (f) => this.completeInTx(f), isDataError);
 
   async complete(id: string, token: string, c: Completion, now: number): Promise<boolean> {
     if (c.status !== 'dead' && !c.absorbed?.length) return this.completions.add({ id, token, c, now });
-    return this.completeInTx(id, token, c, now);
+    return this.completeInTx({ id, token, c, now });
   }
 
-  /** One statement for the fenced update and the attempt rows, then the dead letter's cascade or the merged writes, in one transaction. */
-  private async completeInTx(id: string, token: string, c: Completion, now: number): Promise<boolean> {
-    const params = [
-      c.status, c.nextAttemptAt ?? null, c.backoffAttempts, c.ambiguous, c.result ? JSON.stringify(c.result) : null,
-      c.error ? JSON.stringify(c.error) : null, now, c.attempts[0]?.at ?? now, id, token,
-      JSON.stringify(attemptRecords(c)),
-    ];
-    const sql = `WITH u AS (
-        UPDATE deliveries SET status = $1, next_attempt_at = COALESCE($2, next_attempt_at), backoff_attempts = $3, ambiguous = $4,
-          result = COALESCE($5, result), last_error = $6, lease_token = NULL, lease_expires_at = NULL, updated_at = $7,
-          first_attempt_at = COALESCE(first_attempt_at, $8)
-        WHERE id = $9 AND lease_token = $10 AND status = 'running'
-        RETURNING id),
-      base AS (SELECT COALESCE(MAX(n), 0) AS n FROM delivery_attempts WHERE delivery_id = $9),
-      ins AS (
-        INSERT INTO delivery_attempts (delivery_id, n, at, status, network_error, classification, reason, duration_ms, request)
-        SELECT u.id, base.n + a.ord, a.at, a.status, a.network_error, a.classification, a.reason, a.duration_ms, a.request
-        FROM u, base, jsonb_to_recordset($11::jsonb) AS a(ord int, at bigint, status int, network_error text, classification text, reason text, duration_ms double precision, request text))
-      SELECT COUNT(*)::int AS n FROM u`;
+  /** The recorded outcome, then the dead letter's cascade or the merged writes, in one transaction. */
+  private async completeInTx(f: Finished): Promise<boolean> {
+    const { id, c, now } = f;
     return this.tx(async (db) => {
-      const ok = (await this.query(sql, params, db)).rows[0].n === 1;
+      const [ok] = await this.record([f], db);
       if (ok && c.status === 'dead') await this.killDependents(db, id, now);
       if (ok && c.absorbed?.length) {
         await db.query(`UPDATE deliveries SET status = 'delivered', result = $1, updated_at = $2, first_attempt_at = COALESCE(first_attempt_at, $2) WHERE id = ANY($3) AND status = 'pending'`,
