@@ -49,7 +49,6 @@ export function createHandler(gw: Gateway, opts: AppOptions = {}): RequestListen
   };
 }
 
-
 export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   const app = express();
   app.disable('x-powered-by');

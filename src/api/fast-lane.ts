@@ -72,7 +72,7 @@ async function serveOperation(gw: Gateway, o: FastLaneOptions, req: IncomingMess
   } catch (e) {
     const p = problemFor(e, req.url!.split('?')[0], gw.logger, requestId);
     // An over-long body is left unread: close the connection rather than drain it.
-    if (isGatewayError413(e)) p.headers.Connection = 'close';
+    if (e instanceof GatewayError && e.code === 'payload_too_large') p.headers.Connection = 'close';
     writeRaw(res, p.status, p.headers, p.body, requestId);
   }
 }
@@ -131,10 +131,6 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
 
 function tooLarge(): GatewayError {
   return new GatewayError('payload_too_large', 'request entity too large');
-}
-
-function isGatewayError413(e: unknown): boolean {
-  return e instanceof GatewayError && e.code === 'payload_too_large';
 }
 
 const FIRST_CHAR = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d])/;

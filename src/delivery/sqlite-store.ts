@@ -120,7 +120,7 @@ export class SqliteStore implements DeliveryStore {
 
   private readonly dbRealPath?: string;
   private readonly walPath?: string;
-  private walFd?: { path: string; fd: number; ino: number };
+  private syncFd?: { path: string; fd: number; ino: number };
   /**
    * Set when a sync failed. After a failed fsync the kernel may already have dropped the dirty
    * pages, so a later "successful" sync proves nothing: like PostgreSQL, the store stops taking
@@ -174,11 +174,11 @@ export class SqliteStore implements DeliveryStore {
   private fileToSync(file: string): number | undefined {
     const ino = fs.statSync(file, { throwIfNoEntry: false })?.ino;
     if (ino === undefined) return undefined;
-    if (this.walFd?.ino !== ino || this.walFd.path !== file) {
-      if (this.walFd) fs.closeSync(this.walFd.fd);
-      this.walFd = { path: file, fd: fs.openSync(file, 'r'), ino };
+    if (this.syncFd?.ino !== ino || this.syncFd.path !== file) {
+      if (this.syncFd) fs.closeSync(this.syncFd.fd);
+      this.syncFd = { path: file, fd: fs.openSync(file, 'r'), ino };
     }
-    return this.walFd.fd;
+    return this.syncFd.fd;
   }
 
   async migrate(): Promise<void> {
@@ -214,8 +214,8 @@ export class SqliteStore implements DeliveryStore {
     const token = crypto.randomUUID();
     // What is claimed is handed over only once on disk: a write committed by an enqueue whose sync
     // is still running must not reach the CRM before its 202 could (else a power cut in between
-    // would have the platform resend something the CRM already has).
-    // (Work from the backlog was synced long ago: no wait.)
+    // would have the platform resend something the CRM already has). Backlog work was synced
+    // long ago and goes at once.
     const claimed = this.claimTx(token, limit, now, leaseMs);
     if (claimed.some((d) => d.seq > this.syncedSeq)) await this.synced();
     return claimed;
@@ -399,7 +399,7 @@ export class SqliteStore implements DeliveryStore {
     await this.nextSync?.catch(() => undefined);
     await this.syncing?.catch(() => undefined);
     this.db.close();
-    if (this.walFd) fs.closeSync(this.walFd.fd);
-    this.walFd = undefined;
+    if (this.syncFd) fs.closeSync(this.syncFd.fd);
+    this.syncFd = undefined;
   }
 }
