@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { FileTokenStore, MemoryTokenStore, type TokenStore } from './auth/token-store';
+import { MemoryTokenStore, type TokenStore } from './auth/token-store';
 import { OAuth2Provider, newNonce } from './auth/oauth2';
 import { errorsOf, loadConnectorDir, loadConnectorFile, type LoadedConnector } from './config/load';
 import type { Connector } from './config/types';
@@ -20,7 +20,7 @@ export interface GatewayOptions {
   configDir?: string;
   configFiles?: string[];
   env?: NodeJS.ProcessEnv;
-  /** Where tokens persist; default a file under dataDir, or memory when dataDir is not set. */
+  /** Where tokens persist (serve passes the durable store's sealed tokens); default memory. */
   tokenStore?: TokenStore;
   dataDir?: string;
   /** Public base URL of this gateway, for the OAuth redirect URL. */
@@ -46,7 +46,7 @@ export class Gateway {
   constructor(private readonly opts: GatewayOptions) {
     this.logger = opts.logger ?? silentLogger;
     this.now = opts.now ?? Date.now;
-    this.tokenStore = opts.tokenStore ?? (opts.dataDir ? new FileTokenStore(path.join(opts.dataDir, 'oauth-tokens.json')) : new MemoryTokenStore());
+    this.tokenStore = opts.tokenStore ?? new MemoryTokenStore();
     this.publicUrl = opts.publicUrl ?? 'http://127.0.0.1:3000';
   }
 

@@ -7,6 +7,8 @@
  *     refreshed from then on.
  * Refresh happens `refresh_ahead_seconds` before expiry, one refresh at a time per
  * connector (concurrent callers share the in-flight promise), and a 401 forces one refresh.
+ * Across replicas, the refresh runs under the store's lock (`withRefreshLock`) and starts by
+ * reading the token again: a peer that refreshed meanwhile has already stored a valid one.
  */
 import crypto from 'node:crypto';
 import { AuthorizationCode, ClientCredentials, type AccessToken, type ModuleOptions } from 'simple-oauth2';
@@ -34,6 +36,8 @@ export interface OAuthDeps {
 export class OAuth2Provider implements AuthProvider {
   readonly headerNames = ['Authorization'];
   private inflight?: Promise<StoredToken>;
+  /** The access token this process last sent; a 401 on an older one needs no new refresh. */
+  private lastSent?: string;
   private readonly now: () => number;
   private readonly moduleOptions: ModuleOptions;
 
@@ -61,15 +65,28 @@ export class OAuth2Provider implements AuthProvider {
       return;
     }
     const token = await this.validToken();
+    this.lastSent = token.access_token;
     headers.Authorization = `${capitalise(token.token_type ?? 'Bearer')} ${token.access_token}`;
   }
 
   async onUnauthorized(): Promise<boolean> {
-    const current = await this.deps.store.get(this.deps.connectorId);
-    if (!current) return this.cfg.grant === 'client_credentials';
-    // Mark it expired so the next apply() refreshes (or re-fetches) exactly once.
-    await this.deps.store.set(this.deps.connectorId, { ...current, expires_at: 0 });
-    return true;
+    const refused = this.lastSent;
+    // Under the refresh lock: marking a token expired is a read-modify-write that must not put
+    // back a token (and its already rotated refresh token) a peer has just replaced.
+    return this.underRefreshLock(async () => {
+      const current = await this.deps.store.get(this.deps.connectorId);
+      if (!current) return this.cfg.grant === 'client_credentials';
+      // Another replica (or an earlier caller) already replaced the refused token: resend with the new one.
+      if (refused !== undefined && current.access_token !== refused) return true;
+      // Mark it expired so the next apply() refreshes (or re-fetches) exactly once.
+      await this.deps.store.set(this.deps.connectorId, { ...current, expires_at: 0 });
+      return true;
+    });
+  }
+
+  private underRefreshLock<T>(fn: () => Promise<T>): Promise<T> {
+    const store = this.deps.store;
+    return store.withRefreshLock ? store.withRefreshLock(this.deps.connectorId, fn) : fn();
   }
 
   /** The authorization URL an admin is redirected to (authorization_code only). */
@@ -99,8 +116,35 @@ export class OAuth2Provider implements AuthProvider {
       return stored;
     }
     // One refresh at a time: everyone waiting shares the same promise.
-    this.inflight ??= this.renew(stored).finally(() => { this.inflight = undefined; });
+    this.inflight ??= this.renewOnce().finally(() => { this.inflight = undefined; });
     return this.inflight;
+  }
+
+  /**
+   * The refresh, once across every process on the store: under the lock, read the token again
+   * (a peer may have refreshed while we waited: use its token) and refresh only if still due.
+   */
+  private renewOnce(): Promise<StoredToken> {
+    const id = this.deps.connectorId;
+    const store = this.deps.store;
+    return this.underRefreshLock(async () => {
+      const current = await store.get(id);
+      if (current && !this.nearExpiry(current)) {
+        registerSecret(current.access_token);
+        return current;
+      }
+      try {
+        return await this.renew(current);
+      } catch (e) {
+        // invalid_grant on a refresh token a peer has just rotated (a replica without the lock,
+        // or one whose lock wait timed out): the peer's token is the answer, not a broken connector.
+        if (!current?.refresh_token || oauthErrorCode(e) !== 'invalid_grant') throw e;
+        const after = await store.get(id);
+        if (!after || after.refresh_token === current.refresh_token) throw e;
+        if (!this.nearExpiry(after)) return after;
+        return this.renew(after);
+      }
+    });
   }
 
   private nearExpiry(t: StoredToken): boolean {
@@ -169,6 +213,22 @@ export class OAuth2Provider implements AuthProvider {
 
 export function newNonce(): string {
   return crypto.randomBytes(16).toString('base64url');
+}
+
+/** The OAuth `error` code (RFC 6749 §5.2) of a failed token request, when the CRM sent one. */
+function oauthErrorCode(e: unknown): string | undefined {
+  const cause = (e as { cause?: unknown }).cause ?? e;
+  const payload = (cause as { data?: { payload?: unknown } }).data?.payload;
+  const parsed = typeof payload === 'string' ? safeJson(payload) : payload;
+  const code = (parsed as { error?: unknown } | undefined)?.error;
+  if (typeof code === 'string') return code;
+  // A 200 answer carrying {"error": …} (see save()).
+  const ext = (e as { extensions?: { oauth_error?: unknown } }).extensions?.oauth_error;
+  return typeof ext === 'string' ? ext : undefined;
+}
+
+function safeJson(s: string): unknown {
+  try { return JSON.parse(s); } catch { return undefined; }
 }
 
 function capitalise(s: string): string {

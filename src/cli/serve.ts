@@ -1,8 +1,10 @@
 /**
  * Starts the gateway's HTTP server. Settings come from the environment (README table):
- * PORT, HOST, CONFIG_DIR, DATA_DIR, PUBLIC_URL, LOG_LEVEL.
+ * PORT, HOST, CONFIG_DIR, DATA_DIR, PUBLIC_URL, LOG_LEVEL, GATEWAY_ENCRYPTION_KEY, RETENTION_DAYS…
  */
 import http, { type Server } from 'node:http';
+import path from 'node:path';
+import { KEY_ENV } from '../auth/token-cipher';
 import { createHandler } from '../api/app';
 import { openStore } from '../delivery/open';
 import { DeliveryService } from '../delivery/service';
@@ -14,6 +16,8 @@ import { ApiKeys } from '../ops/api-keys';
 import { FlowEngine } from '../flows/engine';
 import { createStepRunner } from '../flows/steps';
 import { createLogger, type Logger } from '../util/logger';
+import { requireKeyForOAuth, resolveEncryptionKeys } from '../auth/encryption-setup';
+import { RetentionSweeper, retentionDays } from '../delivery/retention';
 
 export interface ServeOptions {
   port?: number;
@@ -58,11 +62,15 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   const maxUpload = byteCount(env, 'MAX_UPLOAD_BYTES');
   const logger = opts.logger ?? createLogger({ level: env.LOG_LEVEL });
   const dataDir = opts.dataDir ?? env.DATA_DIR ?? 'data';
+  const retention = retentionDays(env);
+  const databaseUrl = opts.databaseUrl ?? env.DATABASE_URL;
+  const encryption = resolveEncryptionKeys(env, { sqlite: !databaseUrl, dataDir });
   const store = await openStore({
-    databaseUrl: opts.databaseUrl ?? env.DATABASE_URL,
+    databaseUrl,
     schema: opts.databaseSchema ?? env.DATABASE_SCHEMA,
     dataDir,
     onError: (e) => logger.warn({ err: e }, 'database connection lost; reconnecting on next use'),
+    encryption: encryption.keys,
   });
   const gateway = new Gateway({
     configDir: opts.configDir ?? env.CONFIG_DIR ?? 'config',
@@ -74,6 +82,12 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   });
   gateway.metrics = new Metrics(store);
   gateway.load();
+  try {
+    await prepareTokens(store, gateway, encryption, dataDir, logger);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   const deliveries = new DeliveryService(store, gateway);
   const workers = opts.workers ?? Number(env.DELIVERY_WORKERS ?? 8);
   const worker = workers > 0 ? new DeliveryWorker({
@@ -112,6 +126,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   gateway.publicUrl = opts.publicUrl ?? env.PUBLIC_URL ?? url;
   worker?.start();
+  const sweeper = new RetentionSweeper({ store, days: retention, logger, now: gateway.now });
+  sweeper.start();
   if (!opts.configFiles && env.CONFIG_WATCH !== 'off') gateway.watch();
   logger.info({ url, store: store.kind, workers, connectors: gateway.list().map((l) => `${l.id}:${l.connector ? 'valid' : 'invalid'}`) }, 'gateway listening');
   let closing: Promise<void> | undefined;
@@ -130,11 +146,24 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await worker?.stop(opts.shutdownGraceMs ?? Number(env.SHUTDOWN_GRACE_MS ?? 10_000));
+      await sweeper.stop();
       server.closeAllConnections();
       await closed;
       await store.close();
     })()),
   };
+}
+
+/**
+ * OAuth tokens at rest: PostgreSQL without a key is refused once an OAuth connector exists;
+ * then plaintext tokens of earlier versions are sealed and values sealed with a previous key
+ * are sealed again with the current one.
+ */
+async function prepareTokens(store: DeliveryStore, gateway: Gateway, encryption: ReturnType<typeof resolveEncryptionKeys>, dataDir: string, logger: Logger): Promise<void> {
+  requireKeyForOAuth(encryption, gateway.list().filter((l) => l.connector?.auth.type === 'oauth2').map((l) => l.id));
+  if (encryption.source === 'generated') logger.warn({ key_file: encryption.keyFile }, `no ${KEY_ENV}: generated a key for OAuth tokens at rest into the data directory (mode 0600); set ${KEY_ENV} to manage it yourself`);
+  const upgraded = await store.tokens.upgrade(path.join(dataDir, 'oauth-tokens.json'));
+  if (upgraded.sealed || upgraded.resealed || upgraded.legacyFileRemoved) logger.info(upgraded, 'OAuth tokens at rest: sealed plaintext tokens of an earlier version / re-sealed tokens with the current key');
 }
 
 /** A size limit from the environment: a whole number of bytes, or a start-up error naming it. */

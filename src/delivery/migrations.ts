@@ -65,6 +65,23 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (connector_id, session_id)
   );
   CREATE INDEX sessions_customer ON sessions (connector_id, customer_key, ended_at) WHERE customer_key IS NOT NULL;`,
+  // 3: OAuth tokens sealed at rest (AES-256-GCM, see src/auth/token-cipher.ts); start-up moves
+  // the plaintext rows of oauth_tokens here and deletes them. Refresh locks between processes.
+  `CREATE TABLE oauth_sealed_tokens (
+    connector_id TEXT PRIMARY KEY,
+    sealed TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE oauth_refresh_locks (
+    connector_id TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+  );`,
+  // 4: retention: when a finished delivery's variables and file were purged; what is due for it.
+  `ALTER TABLE deliveries ADD COLUMN purged_at INTEGER;
+  CREATE INDEX deliveries_retention ON deliveries (updated_at) WHERE status IN ('delivered', 'dead', 'cancelled') AND purged_at IS NULL;
+  CREATE INDEX sessions_updated ON sessions (updated_at);`,
 ];
 
 export const POSTGRES_MIGRATIONS: readonly string[] = [
@@ -129,4 +146,16 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (connector_id, session_id)
   );
   CREATE INDEX sessions_customer ON sessions (connector_id, customer_key, ended_at) WHERE customer_key IS NOT NULL;`,
+  // 3: OAuth tokens sealed at rest (AES-256-GCM, see src/auth/token-cipher.ts); start-up moves
+  // the plaintext rows of oauth_tokens here and deletes them. Refreshes lock with an advisory lock.
+  `CREATE TABLE oauth_sealed_tokens (
+    connector_id TEXT PRIMARY KEY,
+    sealed TEXT NOT NULL,
+    key_id TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );`,
+  // 4: retention: when a finished delivery's variables and file were purged; what is due for it.
+  `ALTER TABLE deliveries ADD COLUMN purged_at BIGINT;
+  CREATE INDEX deliveries_retention ON deliveries (updated_at) WHERE status IN ('delivered', 'dead', 'cancelled') AND purged_at IS NULL;
+  CREATE INDEX sessions_updated ON sessions (updated_at);`,
 ];

@@ -7,7 +7,9 @@
  */
 import crypto from 'node:crypto';
 import pg from 'pg';
-import type { StoredToken, TokenStore } from '../auth/token-store';
+import { SealedTokenStore, type TokenRows } from '../auth/token-store';
+import type { EncryptionKeys } from '../auth/token-cipher';
+import { KeyedMutex } from '../util/keyed-mutex';
 import { attemptFromRow, deliveryFromRow, SELECT_COLUMNS } from './rows';
 import type { DeliveryStore } from './store';
 import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, StoreCounts } from './types';
@@ -18,6 +20,8 @@ type Row = Record<string, unknown>;
 /** A delivery whose attempt ended, as the worker reports it. */
 interface Finished { id: string; token: string; c: Completion; now: number }
 const MIGRATION_LOCK = 4_242_017;
+/** First half of the advisory lock key of a connector's OAuth refresh (the second: a hash of schema and connector). */
+const REFRESH_LOCK = 4_242_018;
 
 export interface PostgresStoreOptions {
   connectionString: string;
@@ -25,12 +29,14 @@ export interface PostgresStoreOptions {
   schema?: string;
   max?: number;
   onError?: (e: Error) => void;
+  /** Keys sealing OAuth tokens; without them the store keeps no tokens (and says why). */
+  encryption?: EncryptionKeys;
 }
 
 export class PostgresStore implements DeliveryStore {
   readonly kind = 'postgres' as const;
   readonly pool: pg.Pool;
-  readonly tokens: TokenStore;
+  readonly tokens: SealedTokenStore;
   private readonly schema: string;
   private readonly onError?: (e: Error) => void;
 
@@ -51,15 +57,33 @@ export class PostgresStore implements DeliveryStore {
     // An idle client whose backend was terminated emits 'error'; without a listener that
     // would crash the process. The pool discards the client; the next query reconnects.
     this.pool.on('error', (e) => opts.onError?.(e));
-    this.tokens = {
-      get: async (id) => {
-        const r = await this.one('SELECT token FROM oauth_tokens WHERE connector_id = $1', [id]);
-        return r ? (JSON.parse(String(r.token)) as StoredToken) : undefined;
+    this.tokens = new SealedTokenStore(this.tokenRows(), opts.encryption);
+  }
+
+  private readonly refreshLocks = new KeyedMutex();
+
+  /** OAuth token rows (sealed by SealedTokenStore) and the refresh lock between replicas. */
+  private tokenRows(): TokenRows {
+    return {
+      read: async (id) => {
+        const r = await this.one('SELECT sealed FROM oauth_sealed_tokens WHERE connector_id = $1', [id]);
+        return r ? String(r.sealed) : undefined;
       },
-      set: async (id, t) => {
-        await this.pool.query('INSERT INTO oauth_tokens (connector_id, token, updated_at) VALUES ($1, $2, $3) ON CONFLICT (connector_id) DO UPDATE SET token = EXCLUDED.token, updated_at = EXCLUDED.updated_at', [id, JSON.stringify(t), Date.now()]);
+      write: async (id, sealed, keyId) => {
+        await this.pool.query('INSERT INTO oauth_sealed_tokens (connector_id, sealed, key_id, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (connector_id) DO UPDATE SET sealed = EXCLUDED.sealed, key_id = EXCLUDED.key_id, updated_at = EXCLUDED.updated_at', [id, sealed, keyId, Date.now()]);
       },
-      delete: async (id) => { await this.pool.query('DELETE FROM oauth_tokens WHERE connector_id = $1', [id]); },
+      remove: async (id) => { await this.pool.query('DELETE FROM oauth_sealed_tokens WHERE connector_id = $1', [id]); },
+      sealedWithOtherKey: async (keyId) => ((await this.pool.query('SELECT connector_id FROM oauth_sealed_tokens WHERE key_id <> $1', [keyId])).rows as Row[]).map((r) => String(r.connector_id)),
+      legacy: async () => ((await this.pool.query('SELECT connector_id, token FROM oauth_tokens')).rows as Row[]).map((r) => ({ connectorId: String(r.connector_id), json: String(r.token) })),
+      dropLegacy: async (id) => { await this.pool.query('DELETE FROM oauth_tokens WHERE connector_id = $1', [id]); },
+      // A transaction-scoped advisory lock: released at commit, and by the server if this
+      // process dies mid-refresh (no stale lock to wait out). Callers of this process queue in
+      // front of it, so a refresh holds at most one pooled connection.
+      withLock: (id, fn) => this.refreshLocks.run(id, () => this.tx(async (c) => {
+        await c.query("SET LOCAL lock_timeout = '40s'");
+        await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [REFRESH_LOCK, `${this.schema}:${id}`]);
+        return fn();
+      })),
     };
   }
 
@@ -210,7 +234,8 @@ export class PostgresStore implements DeliveryStore {
       u AS (
         UPDATE deliveries d SET status = c.status, next_attempt_at = COALESCE(c.next_attempt_at, d.next_attempt_at), backoff_attempts = c.backoff_attempts,
           ambiguous = c.ambiguous, result = COALESCE(c.result, d.result), last_error = c.last_error, lease_token = NULL, lease_expires_at = NULL,
-          updated_at = c.updated_at, first_attempt_at = COALESCE(d.first_attempt_at, c.first_at)
+          updated_at = c.updated_at, first_attempt_at = COALESCE(d.first_attempt_at, c.first_at),
+          file = CASE WHEN c.status = 'delivered' THEN NULL ELSE d.file END
         FROM c WHERE d.id = c.id AND d.lease_token = c.token AND d.status = 'running'
         RETURNING d.id, c.token, c.attempts),
       ins AS (
@@ -244,6 +269,8 @@ export class PostgresStore implements DeliveryStore {
         await db.query(`UPDATE deliveries SET status = 'delivered', result = $1, updated_at = $2, first_attempt_at = COALESCE(first_attempt_at, $2) WHERE id = ANY($3) AND status = 'pending'`,
           [JSON.stringify({ ids: {}, outcome: 'merged', merged_into: id }), now, c.absorbed]);
       }
+      // Delivered files have no further use here (retention: files go first).
+      if (ok && c.absorbed?.length) await db.query("UPDATE deliveries SET file = NULL WHERE id = ANY($1) AND status = 'delivered' AND file IS NOT NULL", [c.absorbed]);
       return ok;
     });
   }
@@ -310,6 +337,15 @@ export class PostgresStore implements DeliveryStore {
     const out: StoreCounts = { pending: 0, running: 0, delivered: 0, dead: 0, cancelled: 0 };
     for (const r of (await this.pool.query('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status')).rows as Row[]) out[r.status as keyof StoreCounts] = Number(r.n);
     return out;
+  }
+
+  async purgeFinished(before: number, now: number, limit: number): Promise<{ deliveries: number; sessions: number }> {
+    const d = await this.pool.query(`UPDATE deliveries SET variables = '{}'::jsonb, file = NULL, purged_at = $2
+      WHERE seq IN (SELECT seq FROM deliveries WHERE status IN ('delivered', 'dead', 'cancelled') AND purged_at IS NULL AND updated_at < $1
+        LIMIT $3 FOR UPDATE SKIP LOCKED)`, [before, now, limit]);
+    const s = await this.pool.query(`DELETE FROM sessions WHERE (connector_id, session_id) IN (
+      SELECT connector_id, session_id FROM sessions WHERE updated_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, [before, limit]);
+    return { deliveries: d.rowCount ?? 0, sessions: s.rowCount ?? 0 };
   }
 
   async loadSession(connectorId: string, sessionId: string) {

@@ -31,6 +31,7 @@ export function deliveryFromRow(r: Row): Delivery {
     leaseExpiresAt: num(r.lease_expires_at),
     result: json(r.result),
     lastError: json(r.last_error),
+    purgedAt: num(r.purged_at),
   };
 }
 
@@ -58,4 +59,5 @@ export const SELECT_COLUMNS = [
   'seq', 'id', 'connector_id', 'operation', 'status', 'variables', 'file_meta', 'idempotency_key', 'ordering_key', 'depends_on',
   'policy', 'attempts', 'backoff_attempts', 'ambiguous', 'created_at', 'updated_at', 'first_attempt_at', 'next_attempt_at',
   'lease_token', 'lease_expires_at', 'result', 'last_error',
+  'purged_at',
 ].join(', ');

@@ -171,6 +171,8 @@ export class DeliveryService {
   async retry(id: string): Promise<Delivery> {
     const before = await this.get(id);
     if (before.status !== 'dead' && before.status !== 'cancelled') throw new GatewayError('conflict', `delivery ${id} is ${before.status}; only dead or cancelled deliveries can be replayed`);
+    // Its variables and file are gone: replaying it would send an empty write.
+    if (before.purgedAt !== undefined) throw new GatewayError('conflict', `delivery ${id} cannot be replayed: retention removed its variables and file on ${new Date(before.purgedAt).toISOString()}`);
     const d = (await this.store.retry(id, this.gateway.now()))!;
     this.worker?.nudge();
     return d;
@@ -225,6 +227,7 @@ export function deliveryView(d: Delivery, history?: Awaited<ReturnType<DeliveryS
     file: d.fileMeta,
     result: d.result,
     last_error: d.lastError,
+    purged_at: iso(d.purgedAt),
     retry_policy: { profile: d.policy.profile, retryable_statuses: d.policy.retryableStatuses, deadline_hours: d.policy.deadlineMs / 3_600_000 },
     cursor: d.seq,
     ...(history ? {

@@ -9,7 +9,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database, { type Database as Db, type Statement } from 'better-sqlite3';
-import type { StoredToken, TokenStore } from '../auth/token-store';
+import { SealedTokenStore, type TokenRows } from '../auth/token-store';
+import type { EncryptionKeys } from '../auth/token-cipher';
+import { KeyedMutex } from '../util/keyed-mutex';
 import { attemptFromRow, deliveryFromRow, SELECT_COLUMNS } from './rows';
 import type { DeliveryStore } from './store';
 import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, StoreCounts } from './types';
@@ -17,15 +19,25 @@ import { SQLITE_MIGRATIONS } from './migrations';
 
 type Row = Record<string, unknown>;
 
+/** A refresh lock older than this is a crashed holder's: another process may take it. */
+const REFRESH_LOCK_LEASE_MS = 30_000;
+/** How long a refresh waits for another process's before giving up with an error. */
+const REFRESH_LOCK_WAIT_MS = 40_000;
+
+export interface SqliteStoreOptions {
+  /** Keys sealing OAuth tokens; without them the store keeps no tokens (and says why). */
+  encryption?: EncryptionKeys;
+}
+
 export class SqliteStore implements DeliveryStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Db;
   private readonly stmts = new Map<string, Statement>();
-  readonly tokens: TokenStore;
+  readonly tokens: SealedTokenStore;
   /** Writes waiting for the next group commit (see `commit`). */
   private batch: Array<() => void> = [];
 
-  constructor(readonly filePath: string) {
+  constructor(readonly filePath: string, opts: SqliteStoreOptions = {}) {
     if (filePath !== ':memory:') fs.mkdirSync(path.dirname(filePath), { recursive: true });
     this.db = new Database(filePath);
     // Deliveries hold personal data and the token table holds credentials: owner only.
@@ -39,19 +51,56 @@ export class SqliteStore implements DeliveryStore {
     this.walPath = this.dbRealPath && `${this.dbRealPath}-wal`;
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
-    this.tokens = {
-      get: async (id) => {
-        const r = this.stmt('SELECT token FROM oauth_tokens WHERE connector_id = ?').get(id) as Row | undefined;
-        return r ? (JSON.parse(String(r.token)) as StoredToken) : undefined;
+    this.tokens = new SealedTokenStore(this.tokenRows(), opts.encryption);
+  }
+
+  private readonly refreshLocks = new KeyedMutex();
+
+  /** OAuth token rows (sealed by SealedTokenStore) and the refresh lock between processes. */
+  private tokenRows(): TokenRows {
+    return {
+      read: async (id) => {
+        const r = this.stmt('SELECT sealed FROM oauth_sealed_tokens WHERE connector_id = ?').get(id) as Row | undefined;
+        return r ? String(r.sealed) : undefined;
       },
       // A rotated refresh token must survive a power cut: it may be the only valid one.
-      set: async (id, t) => {
-        this.stmt('INSERT INTO oauth_tokens (connector_id, token, updated_at) VALUES (?, ?, ?) ON CONFLICT (connector_id) DO UPDATE SET token = excluded.token, updated_at = excluded.updated_at')
-          .run(id, JSON.stringify(t), Date.now());
+      write: async (id, sealed, keyId) => {
+        this.stmt('INSERT INTO oauth_sealed_tokens (connector_id, sealed, key_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (connector_id) DO UPDATE SET sealed = excluded.sealed, key_id = excluded.key_id, updated_at = excluded.updated_at')
+          .run(id, sealed, keyId, Date.now());
         await this.synced();
       },
-      delete: async (id) => { this.stmt('DELETE FROM oauth_tokens WHERE connector_id = ?').run(id); await this.synced(); },
+      remove: async (id) => { this.stmt('DELETE FROM oauth_sealed_tokens WHERE connector_id = ?').run(id); await this.synced(); },
+      sealedWithOtherKey: async (keyId) => (this.stmt('SELECT connector_id FROM oauth_sealed_tokens WHERE key_id <> ?').all(keyId) as Row[]).map((r) => String(r.connector_id)),
+      legacy: async () => (this.stmt('SELECT connector_id, token FROM oauth_tokens').all() as Row[]).map((r) => ({ connectorId: String(r.connector_id), json: String(r.token) })),
+      dropLegacy: async (id) => { this.stmt('DELETE FROM oauth_tokens WHERE connector_id = ?').run(id); await this.synced(); },
+      withLock: (id, fn) => this.refreshLocks.run(id, async () => {
+        const holder = crypto.randomUUID();
+        await this.takeRefreshLock(id, holder);
+        try {
+          return await fn();
+        } finally {
+          this.stmt('DELETE FROM oauth_refresh_locks WHERE connector_id = ? AND holder = ?').run(id, holder);
+        }
+      }),
     };
+  }
+
+  /**
+   * The refresh lock between processes on this file: a row with an expiry, taken by one
+   * statement (SQLite runs it under its write lock, so two processes cannot both take it), and
+   * not a transaction held open across the token request (that would stop every other write).
+   */
+  private async takeRefreshLock(id: string, holder: string): Promise<void> {
+    const giveUpAt = Date.now() + REFRESH_LOCK_WAIT_MS;
+    for (;;) {
+      const now = Date.now();
+      const taken = this.stmt(`INSERT INTO oauth_refresh_locks (connector_id, holder, expires_at) VALUES (?, ?, ?)
+        ON CONFLICT (connector_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at WHERE oauth_refresh_locks.expires_at <= ?`)
+        .run(id, holder, now + REFRESH_LOCK_LEASE_MS, now).changes === 1;
+      if (taken) return;
+      if (now > giveUpAt) throw new Error(`another process has held the OAuth refresh lock of connector ${id} for over ${REFRESH_LOCK_WAIT_MS / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   }
 
   /** Prepared once, reused (no per-call SQL parsing). */
@@ -265,9 +314,15 @@ export class SqliteStore implements DeliveryStore {
         this.stmt(`UPDATE deliveries SET status = 'delivered', result = ?, updated_at = ?, first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ? AND status = 'pending'`)
           .run(JSON.stringify({ ids: {}, outcome: 'merged', merged_into: id }), now, now, other);
       }
+      if (c.status === 'delivered') this.dropFiles([id, ...(c.absorbed ?? [])]);
       if (c.status === 'dead') this.killDependents(id, now);
       return true;
     });
+  }
+
+  /** A delivered file has no further use here: the CRM has it (retention: files go first). */
+  private dropFiles(ids: string[]): void {
+    for (const id of ids) this.stmt("UPDATE deliveries SET file = NULL WHERE id = ? AND status = 'delivered' AND file IS NOT NULL").run(id);
   }
 
   private insertAttempts(id: string, attempts: AttemptRow[]): void {
@@ -364,6 +419,15 @@ export class SqliteStore implements DeliveryStore {
     const out: StoreCounts = { pending: 0, running: 0, delivered: 0, dead: 0, cancelled: 0 };
     for (const r of this.stmt('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status').all() as Row[]) out[r.status as keyof StoreCounts] = Number(r.n);
     return out;
+  }
+
+  async purgeFinished(before: number, now: number, limit: number): Promise<{ deliveries: number; sessions: number }> {
+    const deliveries = this.stmt(`UPDATE deliveries SET variables = '{}', file = NULL, purged_at = ?
+      WHERE seq IN (SELECT seq FROM deliveries INDEXED BY deliveries_retention
+        WHERE status IN ('delivered', 'dead', 'cancelled') AND purged_at IS NULL AND updated_at < ? LIMIT ?)`).run(now, before, limit).changes;
+    const sessions = this.stmt('DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions INDEXED BY sessions_updated WHERE updated_at < ? LIMIT ?)').run(before, limit).changes;
+    if (deliveries || sessions) await this.synced();
+    return { deliveries, sessions };
   }
 
   async loadSession(connectorId: string, sessionId: string) {

@@ -3,7 +3,7 @@
  * replicas). Both pass the same test suite (test/delivery/store-contract.ts). "Now" is
  * always a parameter, so a week of retries runs in a test in seconds.
  */
-import type { TokenStore } from '../auth/token-store';
+import type { SealedTokenStore } from '../auth/token-store';
 import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, StoreCounts } from './types';
 
 export interface DeliveryStore {
@@ -50,6 +50,14 @@ export interface DeliveryStore {
   lastSessionEnd(connectorId: string, customerKey: string, exceptSessionId: string): Promise<number | undefined>;
   /** Reachability, for /readyz. */
   ping(): Promise<void>;
-  tokens: TokenStore;
+  /** OAuth tokens, sealed at rest; `withRefreshLock` spans every process on this store. */
+  tokens: SealedTokenStore;
+  /**
+   * Retention: finished deliveries (delivered, dead, cancelled) last updated before `before`
+   * lose their variables and file (`purgedAt` = now; id, status, times, result and the redacted
+   * attempt history stay), and sessions last updated before `before` are deleted. At most
+   * `limit` of each per call; the caller repeats while a call purged `limit`.
+   */
+  purgeFinished(before: number, now: number, limit: number): Promise<{ deliveries: number; sessions: number }>;
   close(): Promise<void>;
 }

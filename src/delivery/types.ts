@@ -81,6 +81,8 @@ export interface Delivery {
   leaseExpiresAt?: number;
   result?: DeliveryResult;
   lastError?: DeliveryError;
+  /** When retention removed its variables and file (finished deliveries only). */
+  purgedAt?: number;
 }
 
 export interface AttemptRow {

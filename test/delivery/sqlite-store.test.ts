@@ -5,20 +5,34 @@ import crypto from 'node:crypto';
 import { DEFAULT_RETRY_POLICY } from '../../src/config/retry-policy';
 import { SqliteStore } from '../../src/delivery/sqlite-store';
 import type { DeliveryStore } from '../../src/delivery/store';
-import { storeContract } from './store-contract';
+import type { EncryptionKeys } from '../../src/auth/token-cipher';
+import { TEST_KEYS, storeContract } from './store-contract';
 
 storeContract('SQLite', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-'));
   const file = path.join(dir, 'test.db');
   const open: DeliveryStore[] = [];
-  const make = async () => { const s = new SqliteStore(file); await s.migrate(); open.push(s); return s; };
+  const make = async (o: { encryption?: EncryptionKeys | null } = {}) => {
+    const s = new SqliteStore(file, { encryption: o.encryption === null ? undefined : o.encryption ?? TEST_KEYS });
+    await s.migrate();
+    open.push(s);
+    return s;
+  };
   return {
+    sql: async (statement) => {
+      const Database = (await import('better-sqlite3')).default;
+      const db = new Database(file);
+      try {
+        const st = db.prepare(statement);
+        return st.reader ? (st.all() as Array<Record<string, unknown>>) : (st.run(), []);
+      } finally { db.close(); }
+    },
     columns: async (table) => {
       const Database = (await import('better-sqlite3')).default;
       const db = new Database(file, { readonly: true });
       try { return (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name); } finally { db.close(); }
     },
-    create: make,
+    create: () => make(),
     shared: make,
     async destroy() {
       for (const s of open) await s.close().catch(() => undefined);
@@ -51,7 +65,7 @@ describe('durability: a write is acknowledged only once the WAL holding it is on
 
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-sync-'));
-    store = new SqliteStore(path.join(dir, 'x.db'));
+    store = new SqliteStore(path.join(dir, 'x.db'), { encryption: TEST_KEYS });
     await store.migrate();
     held = [];
     // The disk, held still: each fdatasync completes only when the test says so.

@@ -7,15 +7,26 @@ import { DEFAULT_RETRY_POLICY } from '../../src/config/retry-policy';
 import type { DeliveryStore } from '../../src/delivery/store';
 import type { Completion, NewDelivery } from '../../src/delivery/types';
 import { SELECT_COLUMNS } from '../../src/delivery/rows';
+import type { EncryptionKeys } from '../../src/auth/token-cipher';
+import type { StoredToken } from '../../src/auth/token-store';
 
 export interface StoreFactory {
   /** Column names of a table, from the database's own catalogue. */
   columns(table: string): Promise<string[]>;
-  /** A fresh, migrated store; `shared` = another handle on the same database (another replica). */
+  /**
+   * A fresh, migrated store; `shared` = another handle on the same database (another replica).
+   * Tokens are sealed with `TEST_KEYS` unless `encryption` says otherwise (null: no key).
+   */
   create(): Promise<DeliveryStore>;
-  shared(): Promise<DeliveryStore>;
+  shared(opts?: { encryption?: EncryptionKeys | null }): Promise<DeliveryStore>;
+  /** Runs SQL on the database directly (what is really stored, old-version rows). */
+  sql(statement: string): Promise<Array<Record<string, unknown>>>;
   destroy(): Promise<void>;
 }
+
+/** The key the factories seal with by default. */
+export const TEST_KEYS: EncryptionKeys = { current: crypto.randomBytes(32), previous: [] };
+const DAY = 86_400_000;
 
 const T0 = Date.parse('2026-11-25T10:00:00Z');
 const LEASE = 30_000;
@@ -151,6 +162,7 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
       expect((await f!.columns('deliveries')).sort()).toEqual(expected);
       expect((await f!.columns('delivery_attempts')).sort()).toEqual(['at', 'classification', 'delivery_id', 'duration_ms', 'n', 'network_error', 'reason', 'request', 'status']);
       expect((await f!.columns('oauth_tokens')).sort()).toEqual(['connector_id', 'token', 'updated_at']);
+      expect((await f!.columns('oauth_sealed_tokens')).sort()).toEqual(['connector_id', 'key_id', 'sealed', 'updated_at']);
     });
 
     it('tokens persist per connector', async () => {
@@ -197,6 +209,168 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
         expect(await s.get(d.id)).toMatchObject({ status: 'delivered', result: { ids: { ACCOUNT_ID: d.variables.NAME } } });
         expect(await s.attempts(d.id)).toHaveLength(1);
       }
+    });
+
+    describe('OAuth tokens at rest', () => {
+      const token: StoredToken = { access_token: 'AT-7f3e9c1d2b4a', refresh_token: 'RT-5a6b7c8d9e0f', token_type: 'Bearer', expires_at: T0 + 3_600_000, obtained_at: T0 };
+
+      it('the database holds only ciphertext: no token, in any encoding', async () => {
+        await s.tokens.set('zd', token);
+        const rows = await f!.sql('SELECT connector_id, sealed, key_id FROM oauth_sealed_tokens');
+        expect(rows).toHaveLength(1);
+        const stored = JSON.stringify(rows);
+        for (const secret of [token.access_token, token.refresh_token!]) {
+          for (const form of [secret, Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('base64url'), Buffer.from(secret).toString('hex')]) expect(stored).not.toContain(form);
+        }
+        expect(String(rows[0].sealed)).toMatch(/^v1\./);
+        expect(await f!.sql('SELECT * FROM oauth_tokens')).toEqual([]);
+        expect(await s.tokens.get('zd')).toEqual(token);
+      });
+
+      it('a wrong key, or none, is a clear error, never garbage', async () => {
+        await s.tokens.set('zd', token);
+        const wrong = await f!.shared({ encryption: { current: crypto.randomBytes(32), previous: [] } });
+        const none = await f!.shared({ encryption: null });
+        try {
+          await expect(wrong.tokens.get('zd')).rejects.toThrow(/connector zd was encrypted with a key that is neither GATEWAY_ENCRYPTION_KEY nor in GATEWAY_ENCRYPTION_KEY_PREVIOUS/);
+          await expect(none.tokens.get('zd')).rejects.toThrow(/GATEWAY_ENCRYPTION_KEY is not set/);
+          await expect(none.tokens.set('zd', token)).rejects.toThrow(/GATEWAY_ENCRYPTION_KEY is not set/);
+          // A value moved onto another connector's row does not open (the connector id is authenticated).
+          const [row] = await f!.sql("SELECT sealed FROM oauth_sealed_tokens WHERE connector_id = 'zd'");
+          await f!.sql(`INSERT INTO oauth_sealed_tokens (connector_id, sealed, key_id, updated_at) SELECT 'other', sealed, key_id, updated_at FROM oauth_sealed_tokens WHERE connector_id = 'zd'`);
+          expect(row).toBeDefined();
+          await expect(s.tokens.get('other')).rejects.toThrow(/connector other failed authentication/);
+        } finally {
+          await wrong.close();
+          await none.close();
+        }
+      });
+
+      it('key rotation: the previous key still opens, start-up re-seals with the new one, then the old key can go', async () => {
+        await s.tokens.set('zd', token);
+        const newKey = crypto.randomBytes(32);
+        const rotating = await f!.shared({ encryption: { current: newKey, previous: [TEST_KEYS.current] } });
+        const onlyNew = await f!.shared({ encryption: { current: newKey, previous: [] } });
+        try {
+          expect(await rotating.tokens.get('zd')).toEqual(token);
+          await expect(onlyNew.tokens.get('zd')).rejects.toThrow(/neither GATEWAY_ENCRYPTION_KEY/);
+          expect(await rotating.tokens.upgrade()).toEqual({ sealed: 0, resealed: 1, legacyFileRemoved: false });
+          expect(await rotating.tokens.upgrade()).toEqual({ sealed: 0, resealed: 0, legacyFileRemoved: false });
+          expect(await onlyNew.tokens.get('zd')).toEqual(token);
+          await expect(s.tokens.get('zd')).rejects.toThrow(/neither GATEWAY_ENCRYPTION_KEY/);
+        } finally {
+          await rotating.close();
+          await onlyNew.close();
+        }
+      });
+
+      it('plaintext tokens of an earlier version (old table, old JSON file) are sealed at start-up and removed', async () => {
+        await f!.sql(`INSERT INTO oauth_tokens (connector_id, token, updated_at) VALUES ('old', '${JSON.stringify(token)}', 1)`);
+        const fs = await import('node:fs');
+        const os = await import('node:os');
+        const path = await import('node:path');
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'legacy-tokens-'));
+        const file = path.join(dir, 'oauth-tokens.json');
+        fs.writeFileSync(file, JSON.stringify({ fromfile: { ...token, access_token: 'AT-file' }, old: { ...token, access_token: 'AT-older' } }));
+        try {
+          expect(await s.tokens.upgrade(file)).toEqual({ sealed: 2, resealed: 0, legacyFileRemoved: true });
+          expect(fs.existsSync(file)).toBe(false);
+          expect(await f!.sql('SELECT * FROM oauth_tokens')).toEqual([]);
+          expect(await s.tokens.get('old')).toEqual(token);
+          expect((await s.tokens.get('fromfile'))!.access_token).toBe('AT-file');
+          expect(JSON.stringify(await f!.sql('SELECT sealed FROM oauth_sealed_tokens'))).not.toContain('AT-');
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+      });
+
+      it('the refresh lock is held by one replica at a time, per connector', async () => {
+        const other = await f!.shared();
+        try {
+          const events: string[] = [];
+          const hold = (store: DeliveryStore, name: string, id: string, ms: number) => store.tokens.withRefreshLock(id, async () => {
+            events.push(`${name} in`);
+            await new Promise((r) => setTimeout(r, ms));
+            events.push(`${name} out`);
+          });
+          const a = hold(s, 'a', 'zd', 150);
+          await new Promise((r) => setTimeout(r, 20));
+          const b = hold(other, 'b', 'zd', 10);
+          const c = hold(other, 'c', 'another-connector', 10);
+          await Promise.all([a, b, c]);
+          expect(events.indexOf('b in')).toBeGreaterThan(events.indexOf('a out'));
+          expect(events.indexOf('c out')).toBeLessThan(events.indexOf('a out'));
+          // Released after a failure too.
+          await expect(s.tokens.withRefreshLock('zd', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+          await other.tokens.withRefreshLock('zd', async () => undefined);
+        } finally {
+          await other.close();
+        }
+      });
+    });
+
+    describe('retention', () => {
+      const file = { data: Buffer.from('RECORDING-BYTES'), name: 'call.wav', type: 'audio/wav', kind: 'call_recording' };
+      const runAndFinish = async (c: Completion, at: number) => {
+        const [d] = await s.claim(1, at, LEASE);
+        expect(await s.complete(d.id, d.leaseToken!, c, at)).toBe(true);
+        return d.id;
+      };
+
+      it('a delivered file is dropped at once; a dead one keeps it until retention', async () => {
+        await s.enqueue(newDelivery({ file }), T0);
+        const ok = await runAndFinish(delivered(), T0);
+        await s.enqueue(newDelivery({ file }), T0);
+        const failed = await runAndFinish(dead, T0);
+        expect(await s.file(ok)).toBeUndefined();
+        expect((await s.get(ok))!.fileMeta).toMatchObject({ name: 'call.wav' });
+        expect((await s.file(failed))!.toString()).toBe('RECORDING-BYTES');
+      });
+
+      it('finished deliveries older than the cutoff lose variables and file; ids, status, times, results and history stay; unfinished work is untouched', async () => {
+        const vars = { PHONE_NUMBER: '+15551234567', EMAIL: 'kim@example.com' };
+        await s.enqueue(newDelivery({ variables: vars }), T0);
+        const ok = await runAndFinish(delivered({ ACCOUNT_ID: 42 }), T0);
+        await s.enqueue(newDelivery({ variables: vars, file }), T0);
+        const failed = await runAndFinish(dead, T0);
+        const cancelled = (await s.enqueue(newDelivery({ variables: vars }), T0 + 10_000)).delivery.id;
+        await s.cancel(cancelled, T0);
+        const recent = (await s.enqueue(newDelivery({ variables: vars }), T0)).delivery.id;
+        const pending = (await s.enqueue(newDelivery({ variables: vars, file }), T0 + 40 * DAY)).delivery.id;
+        const running = (await s.enqueue(newDelivery({ variables: vars }), T0)).delivery.id;
+        const [first] = await s.claim(1, T0 + 5, LEASE);
+        const [second] = await s.claim(1, T0 + 5, LEASE);
+        expect([first.id, second.id]).toEqual([recent, running]);
+        // `recent` finished after the cutoff.
+        expect(await s.complete(recent, first.leaseToken!, delivered(), T0 + 20 * DAY)).toBe(true);
+        const before = await s.get(ok);
+        expect(await s.saveSession('zendesk', 'old-session', { events: [{ phone: '+15551234567' }] }, 0, {}, T0)).toBe(true);
+        expect(await s.saveSession('zendesk', 'live-session', { events: [] }, 0, {}, T0 + 20 * DAY)).toBe(true);
+
+        const now = T0 + 30 * DAY + 1;
+        expect(await s.purgeFinished(now - 30 * DAY, now, 500)).toEqual({ deliveries: 3, sessions: 1 });
+        for (const id of [ok, failed, cancelled]) {
+          const d = (await s.get(id))!;
+          expect(d.variables).toEqual({});
+          expect(d.purgedAt).toBe(now);
+          expect(await s.file(id)).toBeUndefined();
+        }
+        expect(await s.get(ok)).toEqual({ ...before, variables: {}, purgedAt: now });
+        expect(await s.attempts(ok)).toHaveLength(1);
+        expect((await s.get(failed))!.status).toBe('dead');
+        for (const id of [recent, pending, running]) {
+          expect((await s.get(id))!.variables).toEqual(vars);
+          expect((await s.get(id))!.purgedAt).toBeUndefined();
+        }
+        expect((await s.file(pending))!.toString()).toBe('RECORDING-BYTES');
+        expect(await s.loadSession('zendesk', 'old-session')).toBeUndefined();
+        expect(await s.loadSession('zendesk', 'live-session')).toBeDefined();
+        // Idempotent, and batched by `limit`.
+        expect(await s.purgeFinished(now - 30 * DAY, now, 500)).toEqual({ deliveries: 0, sessions: 0 });
+        const later = T0 + 60 * DAY;
+        expect(await s.purgeFinished(later - 30 * DAY, later, 1)).toEqual({ deliveries: 1, sessions: 1 });
+        expect(await s.purgeFinished(later - 30 * DAY, later, 1)).toEqual({ deliveries: 0, sessions: 0 });
+      });
     });
   });
 }
