@@ -19,6 +19,9 @@ import type { TokenStore, StoredToken } from './token-store';
 import type { AuthProvider } from './types';
 
 type OAuthConfig = Extract<Auth, { type: 'oauth2' }>;
+/** After an invalid_grant, how often (and how far apart) to look for a peer's new token. */
+const PEER_REREADS = 5;
+const PEER_REREAD_PAUSE_MS = 100;
 
 export interface OAuthDeps {
   connectorId: string;
@@ -139,12 +142,25 @@ export class OAuth2Provider implements AuthProvider {
         // invalid_grant on a refresh token a peer has just rotated (a replica without the lock,
         // or one whose lock wait timed out): the peer's token is the answer, not a broken connector.
         if (!current?.refresh_token || oauthErrorCode(e) !== 'invalid_grant') throw e;
-        const after = await store.get(id);
-        if (!after || after.refresh_token === current.refresh_token) throw e;
+        const after = await this.peerToken(current.refresh_token);
+        if (!after) throw e;
         if (!this.nearExpiry(after)) return after;
         return this.renew(after);
       }
     });
+  }
+
+  /**
+   * After an invalid_grant: the token a peer stored in place of the refresh token we sent, if
+   * one does within a moment (its answer from the CRM may still be on its way to the store).
+   */
+  private async peerToken(refused: string): Promise<StoredToken | undefined> {
+    for (let i = 0; i < PEER_REREADS; i++) {
+      const after = await this.deps.store.get(this.deps.connectorId);
+      if (after && after.refresh_token !== refused) return after;
+      await new Promise((resolve) => setTimeout(resolve, PEER_REREAD_PAUSE_MS));
+    }
+    return undefined;
   }
 
   private nearExpiry(t: StoredToken): boolean {

@@ -88,6 +88,11 @@ export interface OAuthState {
   refreshTokens: Record<string, OAuthRefreshTokenRecord>;
   /** Successful token responses per grant type, so tests can assert a refresh really happened. */
   issued: Record<OAuthGrantType, number>;
+  /**
+   * Refresh requests refused because their refresh token had already been rotated (reused by a
+   * second client): what two replicas refreshing at once without coordination cause.
+   */
+  reusedRefreshTokens: number;
 }
 
 export interface OAuthPaths {
@@ -165,7 +170,7 @@ function formDecode(s: string): string {
 }
 
 export class OAuthServer {
-  readonly state: OAuthState = { codes: {}, accessTokens: {}, refreshTokens: {}, issued: emptyCounters() };
+  readonly state: OAuthState = { codes: {}, accessTokens: {}, refreshTokens: {}, issued: emptyCounters(), reusedRefreshTokens: 0 };
   private behavior: Readonly<OAuthBehavior> = {};
 
   constructor(
@@ -193,6 +198,7 @@ export class OAuthServer {
     this.state.accessTokens = {};
     this.state.refreshTokens = {};
     this.state.issued = emptyCounters();
+    this.state.reusedRefreshTokens = 0;
   }
 
   /** Makes every access token expired now; refresh tokens stay usable (forces the 401 → refresh path). */
@@ -307,6 +313,8 @@ export class OAuthServer {
     if (!token) return oauthError(400, 'invalid_request', 'The request is missing a required parameter: refresh_token.');
     const rec = Object.hasOwn(this.state.refreshTokens, token) ? this.state.refreshTokens[token] : undefined;
     if (!rec || rec.revoked || rec.clientId !== this.client?.clientId) {
+      // Rotation (the default) revokes a refresh token once used: a second use is refused.
+      if (rec?.replacedBy) this.state.reusedRefreshTokens++;
       return oauthError(400, 'invalid_grant', 'The provided refresh token is invalid, expired, revoked, or was issued to another client.');
     }
     if (this.behavior.rotateRefreshTokens === false) {
