@@ -4,7 +4,7 @@
  * CRM credentials. The memory store serves dry runs and tests.
  */
 import fs from 'node:fs';
-import { KEY_ENV, TokenCipher, type EncryptionKeys } from './token-cipher';
+import { KEY_ENV, TokenCipher, TokenDecryptError, type EncryptionKeys } from './token-cipher';
 
 export interface StoredToken {
   access_token: string;
@@ -89,10 +89,10 @@ export class SealedTokenStore implements TokenStore {
    * Start-up housekeeping, once keys are known: seals the plaintext tokens of earlier versions
    * (the old table, and the JSON file `legacyFile` under the data directory, which is then
    * deleted) and seals again, with the current key, values sealed with a previous one.
-   * Returns what it did, for the start-up log.
+   * Returns what it did, for the start-up log (`unreadable`: connectors whose token no given key opens).
    */
-  async upgrade(legacyFile?: string): Promise<{ sealed: number; resealed: number; legacyFileRemoved: boolean }> {
-    const out = { sealed: 0, resealed: 0, legacyFileRemoved: false };
+  async upgrade(legacyFile?: string): Promise<{ sealed: number; resealed: number; legacyFileRemoved: boolean; unreadable: string[] }> {
+    const out = { sealed: 0, resealed: 0, legacyFileRemoved: false, unreadable: [] as string[] };
     if (!this.cipher) return out;
     for (const { connectorId, json } of await this.rows.legacy()) {
       // A token already in the sealed table is newer than the plaintext copy.
@@ -118,7 +118,16 @@ export class SealedTokenStore implements TokenStore {
       await this.rows.withLock(connectorId, async () => {
         const sealed = await this.rows.read(connectorId);
         if (sealed === undefined) return;
-        const opened = this.cipher!.open(sealed, `connector ${connectorId}`);
+        let opened: { plaintext: string; stale: boolean };
+        try {
+          opened = this.cipher!.open(sealed, `connector ${connectorId}`);
+        } catch (e) {
+          // Sealed with a key we were not given: start anyway (other connectors work); the
+          // connector's calls say why until its key is set or it is authorized again.
+          if (!(e instanceof TokenDecryptError)) throw e;
+          out.unreadable.push(connectorId);
+          return;
+        }
         if (!opened.stale) return;
         await this.rows.write(connectorId, this.cipher!.seal(opened.plaintext, `connector ${connectorId}`), this.cipher!.currentKeyId);
         out.resealed++;

@@ -20,6 +20,7 @@ export async function runDemo(env: NodeJS.ProcessEnv = process.env, print: (s: s
     `  gateway            ${gw.url}   (connectors: ${gw.url}/v1/connectors)`,
     `  sample CRM         ${crm.url}  (Zendesk-like; what it received: ${crm.url}/__control/requests)`,
     ...(gw.generatedKey ? [`  API key (admin)    ${gw.generatedKey}   (generated for this run; configure API_KEYS to choose your own)`] : []),
+    ...(gw.tokenKey.file ? [`  token key          ${gw.tokenKey.file}   (${gw.tokenKey.source === 'generated' ? 'generated now' : 'generated earlier'}: encrypts OAuth tokens at rest; set GATEWAY_ENCRYPTION_KEY to use your own)`] : []),
     '',
     'Try it:',
     `  curl -s -X POST '${op}/create_account' -H 'Content-Type: application/json'${key} \\`,

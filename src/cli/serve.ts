@@ -52,6 +52,8 @@ export interface RunningGateway {
   flows: FlowEngine;
   /** The admin key made at start-up when none was configured (shown once by the demo). */
   generatedKey?: string;
+  /** Where the key sealing OAuth tokens came from (never the key), and its file when SQLite keeps one. */
+  tokenKey: { source: 'environment' | 'generated' | 'key file' | 'none'; file?: string };
   close(): Promise<void>;
 }
 
@@ -140,6 +142,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     deliveries,
     flows,
     generatedKey,
+    tokenKey: { source: encryption.source, file: encryption.keyFile },
     // Graceful: stop accepting, let in-flight deliveries finish (or give them back), close the store.
     close: () => (closing ??= (async () => {
       gateway.unwatch();
@@ -163,7 +166,8 @@ async function prepareTokens(store: DeliveryStore, gateway: Gateway, encryption:
   requireKeyForOAuth(encryption, gateway.list().filter((l) => l.connector?.auth.type === 'oauth2').map((l) => l.id));
   if (encryption.source === 'generated') logger.warn({ key_file: encryption.keyFile }, `no ${KEY_ENV}: generated a key for OAuth tokens at rest into the data directory (mode 0600); set ${KEY_ENV} to manage it yourself`);
   const upgraded = await store.tokens.upgrade(path.join(dataDir, 'oauth-tokens.json'));
-  if (upgraded.sealed || upgraded.resealed || upgraded.legacyFileRemoved) logger.info(upgraded, 'OAuth tokens at rest: sealed plaintext tokens of an earlier version / re-sealed tokens with the current key');
+  if (upgraded.sealed || upgraded.resealed || upgraded.legacyFileRemoved) logger.info({ sealed: upgraded.sealed, resealed: upgraded.resealed, legacy_file_removed: upgraded.legacyFileRemoved }, 'OAuth tokens at rest: sealed plaintext tokens of an earlier version, re-sealed tokens with the current key');
+  if (upgraded.unreadable.length) logger.warn({ connectors: upgraded.unreadable }, `OAuth tokens sealed with a key that is neither ${KEY_ENV} nor in ${KEY_ENV}_PREVIOUS: set that key, or authorize these connectors again`);
 }
 
 /** A size limit from the environment: a whole number of bytes, or a start-up error naming it. */
