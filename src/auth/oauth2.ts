@@ -15,6 +15,7 @@ import { AuthorizationCode, ClientCredentials, type AccessToken, type ModuleOpti
 import type { Auth } from '../config/types';
 import { GatewayError } from '../errors';
 import { registerSecret } from '../util/redact';
+import { TokenDecryptError } from './token-cipher';
 import type { TokenStore, StoredToken } from './token-store';
 import type { AuthProvider } from './types';
 
@@ -77,12 +78,12 @@ export class OAuth2Provider implements AuthProvider {
     // Under the refresh lock: marking a token expired is a read-modify-write that must not put
     // back a token (and its already rotated refresh token) a peer has just replaced.
     return this.underRefreshLock(async () => {
-      const current = await this.deps.store.get(this.deps.connectorId);
+      const current = await this.readToken();
       if (!current) return this.cfg.grant === 'client_credentials';
       // Another replica (or an earlier caller) already replaced the refused token: resend with the new one.
       if (refused !== undefined && current.access_token !== refused) return true;
       // Mark it expired so the next apply() refreshes (or re-fetches) exactly once.
-      await this.deps.store.set(this.deps.connectorId, { ...current, expires_at: 0 });
+      await this.writeToken({ ...current, expires_at: 0 });
       return true;
     });
   }
@@ -113,7 +114,7 @@ export class OAuth2Provider implements AuthProvider {
   }
 
   private async validToken(): Promise<StoredToken> {
-    const stored = await this.deps.store.get(this.deps.connectorId);
+    const stored = await this.readToken();
     if (stored && !this.nearExpiry(stored)) {
       registerSecret(stored.access_token);
       return stored;
@@ -128,10 +129,8 @@ export class OAuth2Provider implements AuthProvider {
    * (a peer may have refreshed while we waited: use its token) and refresh only if still due.
    */
   private renewOnce(): Promise<StoredToken> {
-    const id = this.deps.connectorId;
-    const store = this.deps.store;
     return this.underRefreshLock(async () => {
-      const current = await store.get(id);
+      const current = await this.readToken();
       if (current && !this.nearExpiry(current)) {
         registerSecret(current.access_token);
         return current;
@@ -151,12 +150,40 @@ export class OAuth2Provider implements AuthProvider {
   }
 
   /**
+   * The stored token. One that cannot be decrypted (a key that is not configured, or none) is
+   * the operator's to fix: a 409 saying how, never a garbled token. A client_credentials
+   * connector has nothing to lose and simply fetches a new one.
+   */
+  private async readToken(): Promise<StoredToken | undefined> {
+    try {
+      return await this.deps.store.get(this.deps.connectorId);
+    } catch (e) {
+      if (!(e instanceof TokenDecryptError)) throw e;
+      if (this.cfg.grant === 'client_credentials') return undefined;
+      throw this.keyProblem(e);
+    }
+  }
+
+  private async writeToken(token: StoredToken): Promise<void> {
+    try {
+      await this.deps.store.set(this.deps.connectorId, token);
+    } catch (e) {
+      throw e instanceof TokenDecryptError ? this.keyProblem(e) : e;
+    }
+  }
+
+  private keyProblem(e: TokenDecryptError): GatewayError {
+    const authorizePath = `/v1/connectors/${this.deps.connectorId}/oauth/authorize`;
+    return new GatewayError('oauth_not_authorized', e.message, this.cfg.grant === 'client_credentials' ? {} : { authorize_path: authorizePath }, { cause: e });
+  }
+
+  /**
    * After an invalid_grant: the token a peer stored in place of the refresh token we sent, if
    * one does within a moment (its answer from the CRM may still be on its way to the store).
    */
   private async peerToken(refused: string): Promise<StoredToken | undefined> {
     for (let i = 0; i < PEER_REREADS; i++) {
-      const after = await this.deps.store.get(this.deps.connectorId);
+      const after = await this.readToken();
       if (after && after.refresh_token !== refused) return after;
       await new Promise((resolve) => setTimeout(resolve, PEER_REREAD_PAUSE_MS));
     }
@@ -210,7 +237,7 @@ export class OAuth2Provider implements AuthProvider {
     }
     const expiresAt = t.expires_at instanceof Date ? t.expires_at.getTime()
       : typeof t.expires_in === 'number' ? this.now() + t.expires_in * 1000 : undefined;
-    const previous = await this.deps.store.get(this.deps.connectorId);
+    const previous = await this.readToken();
     const stored: StoredToken = {
       access_token: String(t.access_token),
       // Some CRMs do not rotate refresh tokens: keep the old one when none comes back.
@@ -222,7 +249,7 @@ export class OAuth2Provider implements AuthProvider {
     };
     registerSecret(stored.access_token);
     registerSecret(stored.refresh_token);
-    await this.deps.store.set(this.deps.connectorId, stored);
+    await this.writeToken(stored);
     return stored;
   }
 }

@@ -61,7 +61,7 @@ export class SealedTokenStore implements TokenStore {
   }
 
   private requireCipher(connectorId: string): TokenCipher {
-    if (!this.cipher) throw new Error(`OAuth tokens of connector ${connectorId} cannot be read or stored: ${KEY_ENV} is not set (see README, "Tokens at rest")`);
+    if (!this.cipher) throw new TokenDecryptError(`OAuth tokens of connector ${connectorId} cannot be read or stored: ${KEY_ENV} is not set (see README, "Tokens at rest")`);
     return this.cipher;
   }
 

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { OAuth2Provider, newNonce } from '../../src/auth/oauth2';
 import { MemoryTokenStore, type TokenStore } from '../../src/auth/token-store';
 import type { Connector } from '../../src/config/types';
+import { GatewayError } from '../../src/errors';
 import { PostgresStore } from '../../src/delivery/postgres-store';
 import { SqliteStore } from '../../src/delivery/sqlite-store';
 import type { DeliveryStore } from '../../src/delivery/store';
@@ -139,4 +140,33 @@ describe.each(durable)('%s: the store\'s refresh lock', (_name, open) => {
       await db.cleanup();
     }
   });
+});
+
+test('a token sealed with a key this gateway does not have: a 409 that says how to fix it; client_credentials just fetches a new token', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'refresh-key-'));
+  const writer = new SqliteStore(path.join(dir, 'g.db'), { encryption: KEYS });
+  const reader = new SqliteStore(path.join(dir, 'g.db'), { encryption: { current: crypto.randomBytes(32), previous: [] } });
+  const keyless = new SqliteStore(path.join(dir, 'g.db'));
+  try {
+    await writer.migrate();
+    const a = provider(writer.tokens);
+    await authorizedAndDue(a, writer.tokens);
+    const err = await provider(reader.tokens).apply({}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GatewayError);
+    expect((err as GatewayError).toProblem()).toMatchObject({
+      status: 409, code: 'oauth_not_authorized', authorize_path: '/v1/connectors/zd/oauth/authorize',
+      detail: expect.stringMatching(/stored OAuth token of connector zd was encrypted with a key that is neither GATEWAY_ENCRYPTION_KEY nor in GATEWAY_ENCRYPTION_KEY_PREVIOUS/),
+    });
+    await expect(provider(keyless.tokens).apply({})).rejects.toThrow(/GATEWAY_ENCRYPTION_KEY is not set/);
+
+    const cc = new OAuth2Provider({ ...cfg, grant: 'client_credentials' }, { connectorId: 'zd', store: reader.tokens, redirectUrl: 'http://127.0.0.1:1/v1/oauth/callback' });
+    const headers: Record<string, string> = {};
+    await cc.apply(headers);
+    expect(headers.Authorization).toMatch(/^Bearer /);
+    expect(tokens().issued.client_credentials).toBe(1);
+    expect((await reader.tokens.get('zd'))!.access_token).toBe(headers.Authorization.slice(7));
+  } finally {
+    for (const s of [writer, reader, keyless]) await s.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
