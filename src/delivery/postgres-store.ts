@@ -38,22 +38,22 @@ export class PostgresStore implements DeliveryStore {
   readonly pool: pg.Pool;
   readonly tokens: SealedTokenStore;
   private readonly schema: string;
+  private readonly poolOptions: pg.PoolConfig;
   private readonly onError?: (e: Error) => void;
 
   constructor(opts: PostgresStoreOptions) {
     this.schema = opts.schema ?? 'public';
     this.onError = opts.onError;
     if (!/^[a-z_][a-z0-9_]*$/.test(this.schema)) throw new Error(`invalid schema name "${this.schema}"`);
-    this.pool = new pg.Pool({
+    this.poolOptions = {
       connectionString: opts.connectionString,
-      max: opts.max ?? 10,
-      connectionTimeoutMillis: 5000,
       // Every connection works in our schema. No bitmap scans: every query here is an indexed
       // lookup or an index-ordered scan with a LIMIT (claims). Right after a burst of enqueues the
       // statistics still say "empty table", and the planner then read the whole backlog with a
       // bitmap scan and sorted it for every claim (2 ms at 6,000 pending, growing with it).
       options: `-c search_path=${this.schema} -c enable_bitmapscan=off`,
-    });
+    };
+    this.pool = new pg.Pool({ ...this.poolOptions, max: opts.max ?? 10, connectionTimeoutMillis: 5000 });
     // An idle client whose backend was terminated emits 'error'; without a listener that
     // would crash the process. The pool discards the client; the next query reconnects.
     this.pool.on('error', (e) => opts.onError?.(e));
@@ -61,6 +61,16 @@ export class PostgresStore implements DeliveryStore {
   }
 
   private readonly refreshLocks = new KeyedMutex();
+  private locks?: pg.Pool;
+
+  /** Connections that only hold refresh locks (opened on the first refresh). */
+  private lockPool(): pg.Pool {
+    if (!this.locks) {
+      this.locks = new pg.Pool({ ...this.poolOptions, max: 4, connectionTimeoutMillis: 45_000 });
+      this.locks.on('error', (e) => this.onError?.(e));
+    }
+    return this.locks;
+  }
 
   /** OAuth token rows (sealed by SealedTokenStore) and the refresh lock between replicas. */
   private tokenRows(): TokenRows {
@@ -78,12 +88,14 @@ export class PostgresStore implements DeliveryStore {
       dropLegacy: async (id) => { await this.pool.query('DELETE FROM oauth_tokens WHERE connector_id = $1', [id]); },
       // A transaction-scoped advisory lock: released at commit, and by the server if this
       // process dies mid-refresh (no stale lock to wait out). Callers of this process queue in
-      // front of it, so a refresh holds at most one pooled connection.
+      // front of it, and the lock's connection comes from a pool of its own: lock holders
+      // reading and writing tokens through the main pool can never starve it (a deadlock when
+      // many connectors refresh at once).
       withLock: (id, fn) => this.refreshLocks.run(id, () => this.tx(async (c) => {
         await c.query("SET LOCAL lock_timeout = '40s'");
         await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [REFRESH_LOCK, `${this.schema}:${id}`]);
         return fn();
-      })),
+      }, this.lockPool())),
     };
   }
 
@@ -106,8 +118,8 @@ export class PostgresStore implements DeliveryStore {
     return client.query({ name, text: sql, values: params });
   }
 
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>, pool: pg.Pool = this.pool): Promise<T> {
+    const client = await pool.connect();
     // A backend terminated while this client is checked out emits 'error' between queries;
     // unheard, that would crash the process. The failing query rejects on its own.
     const onError = (e: Error) => this.onError?.(e);
@@ -373,6 +385,7 @@ export class PostgresStore implements DeliveryStore {
   }
 
   async close(): Promise<void> {
+    await this.locks?.end();
     await this.pool.end();
   }
 }

@@ -47,3 +47,21 @@ test('PostgreSQL: a write the database refuses fails alone, not the writes batch
     await dropSchema(schema);
   }
 });
+
+test('PostgreSQL: refresh locks have connections of their own: many connectors refreshing at once never starve the pool their tokens are read through', async () => {
+  if (!(await postgresAvailable())) return;
+  const schema = newSchemaName();
+  const s = new PostgresStore({ connectionString: PG_URL, schema, max: 1, encryption: TEST_KEYS });
+  try {
+    await s.migrate();
+    const ids = Array.from({ length: 6 }, (_, i) => `c${i}`);
+    await Promise.all(ids.map((id) => s.tokens.withRefreshLock(id, async () => {
+      await s.tokens.set(id, { access_token: `at-${id}`, obtained_at: 1 });
+      return s.tokens.get(id);
+    })));
+    for (const id of ids) expect((await s.tokens.get(id))!.access_token).toBe(`at-${id}`);
+  } finally {
+    await s.close();
+    await dropSchema(schema);
+  }
+});
