@@ -89,11 +89,16 @@ export class SealedTokenStore implements TokenStore {
    * Start-up housekeeping, once keys are known: seals the plaintext tokens of earlier versions
    * (the old table, and the JSON file `legacyFile` under the data directory, which is then
    * deleted) and seals again, with the current key, values sealed with a previous one.
-   * Returns what it did, for the start-up log (`unreadable`: connectors whose token no given key opens).
+   * Returns what it did, for the start-up log (`unreadable`: connectors whose token no given key
+   * opens; `plaintextLeft`: old plaintext rows, plus 1 for the old file, left for want of a key).
    */
-  async upgrade(legacyFile?: string): Promise<{ sealed: number; resealed: number; legacyFileRemoved: boolean; unreadable: string[] }> {
-    const out = { sealed: 0, resealed: 0, legacyFileRemoved: false, unreadable: [] as string[] };
-    if (!this.cipher) return out;
+  async upgrade(legacyFile?: string): Promise<{ sealed: number; resealed: number; legacyFileRemoved: boolean; unreadable: string[]; plaintextLeft: number }> {
+    const out = { sealed: 0, resealed: 0, legacyFileRemoved: false, unreadable: [] as string[], plaintextLeft: 0 };
+    if (!this.cipher) {
+      // Nothing to seal with: say how many plaintext tokens of an earlier version remain.
+      out.plaintextLeft = (await this.rows.legacy()).length + (legacyFile && fs.existsSync(legacyFile) ? 1 : 0);
+      return out;
+    }
     for (const { connectorId, json } of await this.rows.legacy()) {
       // A token already in the sealed table is newer than the plaintext copy.
       if ((await this.rows.read(connectorId)) === undefined) {

@@ -167,6 +167,7 @@ async function prepareTokens(store: DeliveryStore, gateway: Gateway, encryption:
   if (encryption.source === 'generated') logger.warn({ key_file: encryption.keyFile }, `no ${KEY_ENV}: generated a key for OAuth tokens at rest into the data directory (mode 0600); set ${KEY_ENV} to manage it yourself`);
   const upgraded = await store.tokens.upgrade(path.join(dataDir, 'oauth-tokens.json'));
   if (upgraded.sealed || upgraded.resealed || upgraded.legacyFileRemoved) logger.info({ sealed: upgraded.sealed, resealed: upgraded.resealed, legacy_file_removed: upgraded.legacyFileRemoved }, 'OAuth tokens at rest: sealed plaintext tokens of an earlier version, re-sealed tokens with the current key');
+  if (upgraded.plaintextLeft) logger.warn({ count: upgraded.plaintextLeft }, `plaintext OAuth tokens of an earlier version remain (table oauth_tokens, or ${path.join(dataDir, 'oauth-tokens.json')}): set ${KEY_ENV} to encrypt them`);
   if (upgraded.unreadable.length) logger.warn({ connectors: upgraded.unreadable }, `OAuth tokens sealed with a key that is neither ${KEY_ENV} nor in ${KEY_ENV}_PREVIOUS: set that key, or authorize these connectors again`);
 }
 

@@ -62,3 +62,16 @@ test('a key from the environment: no file is generated; a malformed one stops th
 test.each([['abc'], ['-1'], ['1.5']])('RETENTION_DAYS=%s is a start-up error', async (value) => {
   await expect(start({ RETENTION_DAYS: value })).rejects.toThrow(`RETENTION_DAYS must be a whole number of days (0 = keep forever), got "${value}"`);
 });
+
+test('the demo generates a token key into its data directory and says where', async () => {
+  const printed: string[] = [];
+  const { runDemo } = await import('../../src/cli/demo');
+  const stop = await runDemo({ SAMPLE_CRM_PORT: '0', PORT: '0', DATA_DIR: path.join(dir, 'demo-data'), LOG_LEVEL: 'silent' }, (s) => printed.push(s));
+  try {
+    const key = path.join(dir, 'demo-data/encryption.key');
+    expect(fs.statSync(key).mode & 0o777).toBe(0o600);
+    expect(printed.join('\n')).toContain(`token key          ${key}   (generated now: encrypts OAuth tokens at rest`);
+  } finally {
+    await stop();
+  }
+});

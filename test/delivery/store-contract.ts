@@ -254,12 +254,12 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
         try {
           expect(await rotating.tokens.get('zd')).toEqual(token);
           await expect(onlyNew.tokens.get('zd')).rejects.toThrow(/neither GATEWAY_ENCRYPTION_KEY/);
-          expect(await rotating.tokens.upgrade()).toEqual({ sealed: 0, resealed: 1, legacyFileRemoved: false, unreadable: [] });
-          expect(await rotating.tokens.upgrade()).toEqual({ sealed: 0, resealed: 0, legacyFileRemoved: false, unreadable: [] });
+          expect(await rotating.tokens.upgrade()).toEqual({ sealed: 0, resealed: 1, legacyFileRemoved: false, unreadable: [], plaintextLeft: 0 });
+          expect(await rotating.tokens.upgrade()).toEqual({ sealed: 0, resealed: 0, legacyFileRemoved: false, unreadable: [], plaintextLeft: 0 });
           expect(await onlyNew.tokens.get('zd')).toEqual(token);
           await expect(s.tokens.get('zd')).rejects.toThrow(/neither GATEWAY_ENCRYPTION_KEY/);
           // Started with only the old key: it starts, and names the connector it cannot read.
-          expect(await s.tokens.upgrade()).toEqual({ sealed: 0, resealed: 0, legacyFileRemoved: false, unreadable: ['zd'] });
+          expect(await s.tokens.upgrade()).toEqual({ sealed: 0, resealed: 0, legacyFileRemoved: false, unreadable: ['zd'], plaintextLeft: 0 });
         } finally {
           await rotating.close();
           await onlyNew.close();
@@ -275,7 +275,10 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
         const file = path.join(dir, 'oauth-tokens.json');
         fs.writeFileSync(file, JSON.stringify({ fromfile: { ...token, access_token: 'AT-file' }, old: { ...token, access_token: 'AT-older' } }));
         try {
-          expect(await s.tokens.upgrade(file)).toEqual({ sealed: 2, resealed: 0, legacyFileRemoved: true, unreadable: [] });
+          const keyless = await f!.shared({ encryption: null });
+          expect(await keyless.tokens.upgrade(file)).toEqual({ sealed: 0, resealed: 0, legacyFileRemoved: false, unreadable: [], plaintextLeft: 2 });
+          await keyless.close();
+          expect(await s.tokens.upgrade(file)).toEqual({ sealed: 2, resealed: 0, legacyFileRemoved: true, unreadable: [], plaintextLeft: 0 });
           expect(fs.existsSync(file)).toBe(false);
           expect(await f!.sql('SELECT * FROM oauth_tokens')).toEqual([]);
           expect(await s.tokens.get('old')).toEqual(token);
