@@ -18,12 +18,21 @@ export interface OAuthClientOptions {
   /** Default 3600. */
   accessTokenTtlSec?: number;
 }
+/** Per-instance departures from the flavour's OAuth behaviour. */
+export interface OAuthClientBehaviour {
+  /**
+   * Overrides the flavour: true = each refresh_token grant issues a new refresh token and
+   * revokes the old one, whose reuse is refused with invalid_grant (what two replicas refreshing
+   * at once without coordination run into); false = refresh tokens stay valid.
+   */
+  rotateRefreshTokens?: boolean;
+}
 export interface SampleCrmAuthOptions {
   /** Zendesk API tokens are basic credentials "email/token" : token; plain email:password also works. */
   basic?: BasicCredential[];
   /** Custom header auth; header names are matched case-insensitively. */
   apiKeys?: ApiKeyCredential[];
-  oauth?: OAuthClientOptions;
+  oauth?: OAuthClientOptions & OAuthClientBehaviour;
 }
 
 /** Used when no `auth` option is given at all. */
@@ -174,7 +183,7 @@ export class OAuthServer {
   private behavior: Readonly<OAuthBehavior> = {};
 
   constructor(
-    private readonly client: OAuthClientOptions | undefined,
+    private readonly client: (OAuthClientOptions & OAuthClientBehaviour) | undefined,
     private readonly clock: Clock,
   ) {}
 
@@ -317,7 +326,7 @@ export class OAuthServer {
       if (rec?.replacedBy) this.state.reusedRefreshTokens++;
       return oauthError(400, 'invalid_grant', 'The provided refresh token is invalid, expired, revoked, or was issued to another client.');
     }
-    if (this.behavior.rotateRefreshTokens === false) {
+    if ((this.client?.rotateRefreshTokens ?? this.behavior.rotateRefreshTokens) === false) {
       // Non-rotating: the same refresh token stays valid; the answer carries none.
       const body = this.issue('refresh_token', rec.scope, false);
       this.state.accessTokens[String(body.access_token)].refreshToken = token;
