@@ -29,7 +29,7 @@ const connector = (crmUrl: string) => bundled('zendesk.yaml')
 let crm: RunningSampleCrm;
 let dir: string;
 beforeAll(async () => {
-  crm = await startSampleCrm({ port: 0, auth: { oauth: { clientId: 'sample-client', clientSecret: 'sample-secret', accessTokenTtlSec: TTL_S } } });
+  crm = await startSampleCrm({ port: 0, auth: { oauth: { clientId: 'sample-client', clientSecret: 'sample-secret', accessTokenTtlSec: TTL_S, rotateRefreshTokens: true } } });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oauth-replicas-'));
   fs.mkdirSync(path.join(dir, 'config'));
   fs.writeFileSync(path.join(dir, 'config/zd-oauth.yaml'), connector(crm.url));
