@@ -156,7 +156,13 @@ export class OAuth2Provider implements AuthProvider {
    */
   private async readToken(): Promise<StoredToken | undefined> {
     try {
-      return await this.deps.store.get(this.deps.connectorId);
+      const token = await this.deps.store.get(this.deps.connectorId);
+      // A token another replica stored is as secret here as one this process obtained.
+      if (token) {
+        registerSecret(token.access_token);
+        registerSecret(token.refresh_token);
+      }
+      return token;
     } catch (e) {
       if (!(e instanceof TokenDecryptError)) throw e;
       if (this.cfg.grant === 'client_credentials') return undefined;

@@ -13,6 +13,7 @@ import { OAuth2Provider, newNonce } from '../../src/auth/oauth2';
 import { MemoryTokenStore, type TokenStore } from '../../src/auth/token-store';
 import type { Connector } from '../../src/config/types';
 import { GatewayError } from '../../src/errors';
+import { redact } from '../../src/util/redact';
 import { PostgresStore } from '../../src/delivery/postgres-store';
 import { SqliteStore } from '../../src/delivery/sqlite-store';
 import type { DeliveryStore } from '../../src/delivery/store';
@@ -169,4 +170,13 @@ test('a token sealed with a key this gateway does not have: a 409 that says how 
     for (const s of [writer, reader, keyless]) await s.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a token stored by another replica is registered as a secret here as soon as it is read (access and refresh token)', async () => {
+  const store = new MemoryTokenStore();
+  const access = `AT-peer-${crypto.randomBytes(6).toString('hex')}`;
+  const refresh = `RT-peer-${crypto.randomBytes(6).toString('hex')}`;
+  await store.set('zd', { access_token: access, refresh_token: refresh, expires_at: Date.now() + 3_600_000, obtained_at: Date.now() });
+  await provider(store).apply({});
+  expect(redact(`sent ${access}, refresh with ${refresh}`)).toBe('sent ****, refresh with ****');
 });
