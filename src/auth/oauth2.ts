@@ -12,7 +12,8 @@ import crypto from 'node:crypto';
 import { AuthorizationCode, ClientCredentials, type AccessToken, type ModuleOptions } from 'simple-oauth2';
 import type { Auth } from '../config/types';
 import { GatewayError } from '../errors';
-import { registerSecret } from '../util/redact';
+import { destinationBlocked, type SsrfGuard } from '../http/ssrf';
+import type { Redactor } from '../util/redact';
 import type { TokenStore, StoredToken } from './token-store';
 import type { AuthProvider } from './types';
 
@@ -27,6 +28,10 @@ export interface OAuthDeps {
   timeoutMs?: number;
   /** Agents (keep-alive, SSRF-guarded) for the token requests. */
   agents?: { http: import('node:http').Agent; https: import('node:https').Agent };
+  /** The connector's SSRF guard: token requests go through the same check as CRM calls. */
+  guard?: SsrfGuard;
+  /** Where the client secret is registered and every token the CRM issues. */
+  redactor: Redactor;
   /** Called after each token fetch or refresh (metrics, logs). */
   onToken?: (event: { grant: string; ok: boolean; error?: string }) => void;
 }
@@ -39,7 +44,6 @@ export class OAuth2Provider implements AuthProvider {
 
   constructor(private readonly cfg: OAuthConfig, private readonly deps: OAuthDeps) {
     this.now = deps.now ?? Date.now;
-    registerSecret(cfg.clientSecret);
     const token = new URL(cfg.tokenUrl);
     const authorize = new URL(cfg.authorizationUrl);
     this.moduleOptions = {
@@ -95,7 +99,7 @@ export class OAuth2Provider implements AuthProvider {
   private async validToken(): Promise<StoredToken> {
     const stored = await this.deps.store.get(this.deps.connectorId);
     if (stored && !this.nearExpiry(stored)) {
-      registerSecret(stored.access_token);
+      this.deps.redactor.add(stored.access_token);
       return stored;
     }
     // One refresh at a time: everyone waiting shares the same promise.
@@ -129,6 +133,13 @@ export class OAuth2Provider implements AuthProvider {
   }
 
   private async track(grant: string, fn: () => Promise<AccessToken>): Promise<AccessToken> {
+    // IP literals skip the agents' guarded DNS lookup: the same check as every CRM call first.
+    try {
+      await this.deps.guard?.checkUrl(new URL(this.cfg.tokenUrl));
+    } catch (e) {
+      this.deps.onToken?.({ grant, ok: false, error: (e as Error).message });
+      throw destinationBlocked(`OAuth ${grant}: ${(e as Error).message}`);
+    }
     try {
       const t = await fn();
       this.deps.onToken?.({ grant, ok: true });
@@ -160,8 +171,8 @@ export class OAuth2Provider implements AuthProvider {
       expires_at: expiresAt,
       obtained_at: this.now(),
     };
-    registerSecret(stored.access_token);
-    registerSecret(stored.refresh_token);
+    this.deps.redactor.add(stored.access_token);
+    this.deps.redactor.add(stored.refresh_token);
     await this.deps.store.set(this.deps.connectorId, stored);
     return stored;
   }

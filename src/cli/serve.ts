@@ -14,6 +14,7 @@ import { ApiKeys } from '../ops/api-keys';
 import { FlowEngine } from '../flows/engine';
 import { createStepRunner } from '../flows/steps';
 import { createLogger, type Logger } from '../util/logger';
+import { Redactor } from '../util/redact';
 
 export interface ServeOptions {
   port?: number;
@@ -24,6 +25,8 @@ export interface ServeOptions {
   publicUrl?: string;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
+  /** The secrets masking `logger` applies; given with a logger of one's own, else made here. */
+  redactor?: Redactor;
   /** PostgreSQL URL; default env DATABASE_URL; absent = SQLite under dataDir. */
   databaseUrl?: string;
   /** PostgreSQL schema (tests use one per test). */
@@ -56,7 +59,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   // Settings are checked before anything is opened.
   const maxBody = byteCount(env, 'MAX_BODY_BYTES');
   const maxUpload = byteCount(env, 'MAX_UPLOAD_BYTES');
-  const logger = opts.logger ?? createLogger({ level: env.LOG_LEVEL });
+  const redactor = opts.redactor ?? new Redactor();
+  const logger = opts.logger ?? createLogger({ level: env.LOG_LEVEL, redactor });
   const dataDir = opts.dataDir ?? env.DATA_DIR ?? 'data';
   const store = await openStore({
     databaseUrl: opts.databaseUrl ?? env.DATABASE_URL,
@@ -71,6 +75,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     tokenStore: store.tokens,
     env,
     logger,
+    redactor,
   });
   gateway.metrics = new Metrics(store);
   gateway.load();
@@ -110,6 +115,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  gateway.listen.add(host, port);
   gateway.publicUrl = opts.publicUrl ?? env.PUBLIC_URL ?? url;
   worker?.start();
   if (!opts.configFiles && env.CONFIG_WATCH !== 'off') gateway.watch();

@@ -15,7 +15,7 @@
  * Writes never are; they go through classify and the durable retry schedule.
  */
 import { Agent, type Dispatcher } from 'undici';
-import type { SsrfGuard } from './ssrf';
+import { portOf, type SsrfGuard } from './ssrf';
 
 export interface HttpClientOptions {
   timeoutMs: number;
@@ -73,8 +73,13 @@ export class HttpClient {
 
   async request(x: HttpExchange): Promise<HttpAnswer> {
     const target = wireTarget(x.url, x.headers);
-    // IP literals do not go through DNS, so the guard's lookup never sees them.
-    this.opts.guard?.checkHost(target.hostname);
+    // IP literals do not go through DNS, so the guard's lookup never sees them; a request to
+    // one of the gateway's own ports is looked at closer (never the gateway itself).
+    const guard = this.opts.guard;
+    if (guard) {
+      guard.checkHost(target.hostname);
+      if (guard.mayBeSelf(target.port)) await guard.checkUrl(new URL(x.url)).catch((e) => { throw asNetworkError(e, false, 0); });
+    }
     try {
       return await this.once(x, target);
     } catch (e) {
@@ -121,7 +126,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
  * hop-by-hop headers. Render-built CRM URLs are already normal; file download URLs come from
  * the platform as given.
  */
-interface WireTarget { origin: string; hostname: string; path: string; headers: Record<string, string> }
+interface WireTarget { origin: string; hostname: string; port: number; path: string; headers: Record<string, string> }
 
 function wireTarget(url: string, headers: Record<string, string>): WireTarget {
   const u = new URL(url);
@@ -130,7 +135,7 @@ function wireTarget(url: string, headers: Record<string, string>): WireTarget {
   if ((u.username || u.password) && !Object.keys(out).some((k) => k.toLowerCase() === 'authorization')) {
     out.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
   }
-  return { origin: u.origin, hostname: u.hostname, path: `${u.pathname}${u.search}`, headers: out };
+  return { origin: u.origin, hostname: u.hostname, port: portOf(u), path: `${u.pathname}${u.search}`, headers: out };
 }
 
 function flatten(headers: Record<string, string | string[] | undefined>): Record<string, string | undefined> {

@@ -4,9 +4,15 @@
  * CGNAT, unique-local — unless the connector lists the destination in
  * `allow_private_network`. Checked on every connection after DNS resolution (so a public name
  * resolving to a private address is caught) and on IP literals and redirects.
+ *
+ * One guard per connector covers every request the gateway makes for it: CRM calls and file
+ * downloads (HttpClient) and OAuth token requests (OAuth2Provider). The gateway's own listen
+ * address is refused even when the connector allows private networks: a connector (or a
+ * File_Available URL) must not make the gateway call its own API with the gateway's rights.
  */
 import dns from 'node:dns';
 import net from 'node:net';
+import os from 'node:os';
 import { GatewayError } from '../errors';
 
 const BLOCKED = new net.BlockList();
@@ -18,11 +24,54 @@ export interface NetworkPolicy {
   readonly allow: readonly string[];
 }
 
+/**
+ * Where this gateway listens (filled in by serve once the port is known; shared by every
+ * connector's guard, so a runtime built before that still sees it).
+ */
+export class ListenAddresses {
+  private readonly ports = new Set<number>();
+  private readonly addresses = new Set<string>();
+
+  add(host: string, port: number): void {
+    this.ports.add(port);
+    const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+    if (h === '0.0.0.0' || h === '::' || h === '') {
+      // Listening on every interface: each interface address is ours.
+      for (const list of Object.values(os.networkInterfaces())) for (const i of list ?? []) this.addresses.add(i.address.toLowerCase());
+    } else this.addresses.add(h);
+  }
+
+  /** Cheap pre-check for the hot path: only requests to one of our ports need a closer look. */
+  hasPort(port: number): boolean {
+    return this.ports.has(port);
+  }
+
+  /** Is `address:port` (an IP, after DNS) this gateway? */
+  isSelf(address: string, port: number): boolean {
+    if (!this.ports.has(port)) return false;
+    const ip = (/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address).toLowerCase();
+    const family = net.isIP(ip) === 6 ? 'ipv6' : 'ipv4';
+    // Loopback and "this host" reach a server listening on any address.
+    return SELF_ALWAYS.check(ip, family) || this.addresses.has(ip);
+  }
+}
+
+const SELF_ALWAYS = new net.BlockList();
+SELF_ALWAYS.addSubnet('127.0.0.0', 8, 'ipv4');
+SELF_ALWAYS.addSubnet('0.0.0.0', 8, 'ipv4');
+SELF_ALWAYS.addAddress('::1', 'ipv6');
+SELF_ALWAYS.addAddress('::', 'ipv6');
+
+/** The port a URL connects to. */
+export function portOf(u: URL): number {
+  return u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+}
+
 export class SsrfGuard {
   private readonly allowed = new net.BlockList();
   private readonly allowedHosts = new Set<string>();
 
-  constructor(policy: NetworkPolicy) {
+  constructor(policy: NetworkPolicy, private readonly self?: ListenAddresses) {
     for (const entry of policy.allow) {
       const [addr, bits] = entry.split('/');
       const family = net.isIP(addr);
@@ -65,6 +114,26 @@ export class SsrfGuard {
     if (verdict) throw verdict;
   }
 
+  /** Cheap pre-check: does this port need the closer look of checkUrl? */
+  mayBeSelf(port: number): boolean {
+    return this.self?.hasPort(port) ?? false;
+  }
+
+  /**
+   * The whole check for one outbound URL before it is sent: the IP-literal check (DNS names are
+   * checked by `lookup` when connecting) and, when the port is one the gateway listens on,
+   * that the destination is not the gateway itself (resolving the name to find out).
+   * Throws an ESSRF error.
+   */
+  async checkUrl(url: URL): Promise<void> {
+    this.checkHost(url.hostname);
+    const port = portOf(url);
+    if (!this.self?.hasPort(port)) return;
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const addresses = net.isIP(host) ? [host] : (await dns.promises.lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
+    for (const a of addresses) if (this.self.isSelf(a, port)) throw selfBlocked(url.host);
+  }
+
   /** A dns.lookup for http(s).Agent that refuses private answers. */
   readonly lookup = ((hostname: string, options: dns.LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void) => {
     dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
@@ -82,6 +151,12 @@ export class SsrfGuard {
 
 function blocked(host: string, ip: string): NodeJS.ErrnoException {
   const e = new Error(`${host} resolves to ${ip}, a private, loopback or link-local address; add it to the connector's allow_private_network to allow it`) as NodeJS.ErrnoException;
+  e.code = 'ESSRF';
+  return e;
+}
+
+function selfBlocked(host: string): NodeJS.ErrnoException {
+  const e = new Error(`${host} is this gateway's own listen address; the gateway never calls itself (allow_private_network does not change that)`) as NodeJS.ErrnoException;
   e.code = 'ESSRF';
   return e;
 }
