@@ -164,3 +164,13 @@ function selfBlocked(host: string): NodeJS.ErrnoException {
 export function destinationBlocked(message: string): GatewayError {
   return new GatewayError('destination_blocked', message);
 }
+
+/**
+ * Does a URL template put a `{VARIABLE}` in its scheme, host or port (everything before the
+ * path)? Such a template lets a caller's value choose the destination.
+ */
+export function hasTemplatedHost(template: string): boolean {
+  const m = /^([^/]*:\/\/)?([^/?#]*)/.exec(template);
+  const head = m ? (m[1] ?? '') + m[2] : template;
+  return /\{[A-Za-z_]/.test(head) || (!m?.[1] && template.startsWith('{'));
+}
