@@ -132,7 +132,9 @@ export class Redactor implements Redaction {
    * headers) without registering them for anyone else.
    */
   with(extra: Iterable<string>): Redaction {
-    const own = [...new Set([...extra].filter((v) => typeof v === 'string').flatMap(secretForms))];
+    // A credential header ("Bearer abc…") also travels without its scheme word (in a URL, a body).
+    const values = [...extra].filter((v) => typeof v === 'string').flatMap((v) => [v, v.replace(/^[A-Za-z][\w-]*\s+/, '')]);
+    const own = [...new Set(values.flatMap(secretForms))];
     if (own.length === 0) return this;
     const matcher = buildMatcher([...this.allForms(), ...own])!;
     const scoped: Redaction = {
