@@ -55,7 +55,7 @@ function encodedForms(s: string): string[] {
 
 let h: Harness;
 const outputs: string[] = [];
-const record = (r: { status: number; body: unknown; headers: Headers }) => {
+const record = <T extends { status: number; body: unknown; headers: Headers }>(r: T): T => {
   outputs.push(JSON.stringify(r.body), JSON.stringify([...r.headers]));
   return r;
 };
