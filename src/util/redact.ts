@@ -110,13 +110,6 @@ export class Redactor implements Redaction {
     this.matcher = undefined;
   }
 
-  /** Secret values known now (tests, diagnostics): configured plus learnt. */
-  get size(): number {
-    let n = this.learnt.size;
-    this.sources.forEach((f) => { n += f.length; });
-    return n;
-  }
-
   redact(text: string): string {
     if (text.length < MIN_SECRET_LENGTH) return text;
     const m = this.currentMatcher();
@@ -136,24 +129,14 @@ export class Redactor implements Redaction {
     const values = [...extra].filter((v) => typeof v === 'string').flatMap((v) => [v, v.replace(/^[A-Za-z][\w-]*\s+/, '')]);
     const own = [...new Set(values.flatMap(secretForms))];
     if (own.length === 0) return this;
-    const matcher = buildMatcher([...this.allForms(), ...own])!;
+    // The gateway's secrets first (a caller value containing one leaves it masked), then the caller's:
+    // a small matcher of its own, so a burst of downloads does not rebuild the large one.
+    const matcher = buildMatcher(own)!;
     const scoped: Redaction = {
-      redact: (text) => (text.length < MIN_SECRET_LENGTH ? text : text.replace(matcher, MASK)),
+      redact: (text) => (text.length < MIN_SECRET_LENGTH ? text : this.redact(text).replace(matcher, MASK)),
       redactDeep: (value) => redactDeepWith(scoped, value),
     };
     return scoped;
-  }
-
-  /** Headers for display: credential headers masked whatever they contain, the rest by value. */
-  maskHeaders(headers: Record<string, string>, extraSensitive: Iterable<string> = []): Record<string, string> {
-    const extra = new Set([...extraSensitive].map((h) => h.toLowerCase()));
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(headers)) {
-      const lower = k.toLowerCase();
-      if (SENSITIVE_HEADERS.has(lower) || extra.has(lower)) out[k] = lower === 'authorization' ? v.replace(/^(\w+)\s.*$/, `$1 ${MASK}`) : MASK;
-      else out[k] = this.redact(v);
-    }
-    return out;
   }
 
   private allForms(): string[] {
@@ -189,5 +172,3 @@ function redactDeepWith<T>(r: Redaction, value: T): T {
   return value;
 }
 
-/** Header names whose values are credentials whatever they contain. */
-export const SENSITIVE_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'api-key', 'x-auth-token']);

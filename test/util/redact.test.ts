@@ -79,7 +79,6 @@ describe('ownership and bounds', () => {
     r.add('token-0000001'); // still in use
     r.add('token-0000004');
     expect(r.redact('token-0000001 token-0000002 token-0000003 token-0000004')).toBe(`${MASK} token-0000002 ${MASK} ${MASK}`);
-    expect(r.size).toBeLessThanOrEqual(3 * 2);
   });
 
   test('a reloaded connector replaces its secrets; the previous version stays masked one generation', () => {
