@@ -117,6 +117,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   gateway.listen.add(host, port);
   gateway.publicUrl = opts.publicUrl ?? env.PUBLIC_URL ?? url;
+  gateway.listen.addPublicUrl(gateway.publicUrl);
   worker?.start();
   if (!opts.configFiles && env.CONFIG_WATCH !== 'off') gateway.watch();
   logger.info({ url, store: store.kind, workers, connectors: gateway.list().map((l) => `${l.id}:${l.connector ? 'valid' : 'invalid'}`) }, 'gateway listening');

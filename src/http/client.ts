@@ -78,7 +78,7 @@ export class HttpClient {
     const guard = this.opts.guard;
     if (guard) {
       guard.checkHost(target.hostname);
-      if (guard.mayBeSelf(target.port)) await guard.checkUrl(new URL(x.url)).catch((e) => { throw asNetworkError(e, false, 0); });
+      if (guard.checkSelf(target.hostname, target.port)) await guard.checkUrl(new URL(x.url));
     }
     try {
       return await this.once(x, target);

@@ -31,6 +31,9 @@ export interface NetworkPolicy {
 export class ListenAddresses {
   private readonly ports = new Set<number>();
   private readonly addresses = new Set<string>();
+  /** host:port of the public URL (a proxy or load balancer in front of the gateway). */
+  private readonly names = new Set<string>();
+  private readonly namePorts = new Set<number>();
 
   add(host: string, port: number): void {
     this.ports.add(port);
@@ -41,8 +44,26 @@ export class ListenAddresses {
     } else this.addresses.add(h);
   }
 
+  /** The gateway's public URL: its host and port are the gateway too, whatever they resolve to. */
+  addPublicUrl(url: string): void {
+    let u: URL;
+    try { u = new URL(url); } catch { return; } // not a URL: nothing can be sent there either
+    this.namePorts.add(portOf(u));
+    this.names.add(`${u.hostname.toLowerCase()}:${portOf(u)}`);
+  }
+
+  /** Is this host name (as written in a URL) and port the gateway's public address? */
+  isPublicName(hostname: string, port: number): boolean {
+    return this.names.has(`${hostname.toLowerCase()}:${port}`);
+  }
+
   /** Cheap pre-check for the hot path: only requests to one of our ports need a closer look. */
   hasPort(port: number): boolean {
+    return this.ports.has(port) || this.namePorts.has(port);
+  }
+
+  /** A port the gateway's own server listens on (where any local address may be the gateway). */
+  hasListenPort(port: number): boolean {
     return this.ports.has(port);
   }
 
@@ -114,24 +135,32 @@ export class SsrfGuard {
     if (verdict) throw verdict;
   }
 
-  /** Cheap pre-check: does this port need the closer look of checkUrl? */
-  mayBeSelf(port: number): boolean {
-    return this.self?.hasPort(port) ?? false;
+  /**
+   * The synchronous part of "never the gateway itself": refuses the gateway's public host:port
+   * and, on a port the gateway listens on, an IP literal that is one of its addresses. Answers
+   * true when only resolving the name can tell (then call checkUrl). Throws an ESSRF error.
+   */
+  checkSelf(hostname: string, port: number): boolean {
+    if (!this.self?.hasPort(port)) return false;
+    if (this.self.isPublicName(hostname, port)) throw selfBlocked(`${hostname}:${port}`);
+    if (!this.self.hasListenPort(port)) return false;
+    const host = hostname.replace(/^\[|\]$/g, '');
+    if (!net.isIP(host)) return true;
+    if (this.self.isSelf(host, port)) throw selfBlocked(`${hostname}:${port}`);
+    return false;
   }
 
   /**
    * The whole check for one outbound URL before it is sent: the IP-literal check (DNS names are
-   * checked by `lookup` when connecting) and, when the port is one the gateway listens on,
-   * that the destination is not the gateway itself (resolving the name to find out).
-   * Throws an ESSRF error.
+   * checked by `lookup` when connecting) and that the destination is not the gateway itself,
+   * resolving the name when it is on one of the gateway's ports. Throws an ESSRF error.
    */
   async checkUrl(url: URL): Promise<void> {
     this.checkHost(url.hostname);
     const port = portOf(url);
-    if (!this.self?.hasPort(port)) return;
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const addresses = net.isIP(host) ? [host] : (await dns.promises.lookup(host, { all: true }).catch(() => [])).map((a) => a.address);
-    for (const a of addresses) if (this.self.isSelf(a, port)) throw selfBlocked(url.host);
+    if (!this.checkSelf(url.hostname, port)) return;
+    const addresses = await dns.promises.lookup(url.hostname, { all: true }).catch(() => []);
+    for (const a of addresses) if (this.self!.isSelf(a.address, port)) throw selfBlocked(url.host);
   }
 
   /** A dns.lookup for http(s).Agent that refuses private answers. */
@@ -156,7 +185,7 @@ function blocked(host: string, ip: string): NodeJS.ErrnoException {
 }
 
 function selfBlocked(host: string): NodeJS.ErrnoException {
-  const e = new Error(`${host} is this gateway's own listen address; the gateway never calls itself (allow_private_network does not change that)`) as NodeJS.ErrnoException;
+  const e = new Error(`${host} is this gateway's own address; the gateway never calls itself (allow_private_network does not change that)`) as NodeJS.ErrnoException;
   e.code = 'ESSRF';
   return e;
 }

@@ -164,7 +164,7 @@ describe("the gateway's own listen address is never a destination, even where pr
     ['another loopback address (a server on 0.0.0.0 answers there too)', '0.0.0.0', (p: number) => `http://127.0.0.2:${p}/healthz`],
   ])('%s', async (_name, host, url) => {
     const c = selfGuard(host);
-    await expect(c.request({ method: 'GET', url: url(port()), headers: {} })).rejects.toMatchObject({ code: 'ESSRF', message: expect.stringMatching(/own listen address/) });
+    await expect(c.request({ method: 'GET', url: url(port()), headers: {} })).rejects.toMatchObject({ code: 'ESSRF', message: expect.stringMatching(/this gateway's own address/) });
     expect(hits).toHaveLength(0);
     await c.close();
   });
@@ -175,6 +175,17 @@ describe("the gateway's own listen address is never a destination, even where pr
     for (const i of Object.values(os.networkInterfaces()).flat()) if (i) expect(listen.isSelf(i.address, 3000)).toBe(true);
     expect(listen.isSelf('127.0.0.1', 3001)).toBe(false);
     expect(listen.isSelf('::ffff:127.0.0.1', 3000)).toBe(true);
+  });
+
+  test('its public URL (behind a proxy) is the gateway too: refused by name, without a DNS lookup; other hosts on that port need no lookup either', () => {
+    const listen = new ListenAddresses();
+    listen.add('127.0.0.1', 3000);
+    listen.addPublicUrl('https://gw.example.com');
+    const guard = new SsrfGuard({ allow: [] }, listen);
+    expect(() => guard.checkSelf('GW.example.com', 443)).toThrow(/this gateway's own address/);
+    expect(guard.checkSelf('crm.example.com', 443)).toBe(false);
+    expect(guard.checkSelf('crm.example.com', 3000)).toBe(true);
+    expect(() => guard.checkSelf('127.0.0.1', 3000)).toThrow(/own address/);
   });
 
   test('another port on the same host is not the gateway', async () => {

@@ -121,13 +121,13 @@ describe('one outbound guard for every request the gateway makes', () => {
     const r = await op('zd-self', ADMIN);
     expect(r.status).toBe(502);
     expect(r.body).toMatchObject({ code: 'destination_blocked' });
-    expect(r.body.detail).toMatch(/own listen address/);
+    expect(r.body.detail).toMatch(/this gateway's own address/);
 
     const port = new URL(h.gw.url).port;
     for (const url of [`${h.gw.url}/v1/connectors`, `http://localhost:${port}/healthz`]) {
       const d = await req('/v1/connectors/zendesk/sessions/self-1/events', ADMIN, { method: 'POST', body: JSON.stringify({ type: 'File_Available', data: { kind: 'photo', url } }) });
       expect({ url, status: d.status, code: d.body.code }).toEqual({ url, status: 502, code: 'destination_blocked' });
-      expect(d.body.detail).toMatch(/own listen address/);
+      expect(d.body.detail).toMatch(/this gateway's own address/);
     }
   });
 });
