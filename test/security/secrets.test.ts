@@ -97,6 +97,17 @@ test('a secret with " and \\ echoed in a JSON body (crm_body holds it JSON-escap
   h.crm.crm.injectFault({ path: '/api/v2/users.json', status: 422, body: { error: 'echo', description: `you sent ${QUOTE_KEY}` } });
   const r = record(await h.op('create_account', { NAME: 'Quote' }, { connector: 'zd-quote' }));
   expect(r.body.crm_body).toContain('you sent ****');
+  // The same as a durable write: its last error and attempt history.
+  h.crm.crm.injectFault({ path: '/api/v2/users.json', status: 422, body: { error: 'echo', description: `you sent ${QUOTE_KEY}` } });
+  const accepted = record(await h.op('create_account', { NAME: 'Quote later' }, { connector: 'zd-quote', query: '?async=true' }));
+  let d = accepted;
+  for (let i = 0; i < 100 && ['pending', 'running'].includes(d.body.status); i++) {
+    await new Promise((res) => setTimeout(res, 20));
+    d = await h.get(`/v1/deliveries/${accepted.body.id}`);
+  }
+  record(d);
+  expect(d.body).toMatchObject({ status: 'dead', last_error: { crm_status: 422 }, history: [expect.objectContaining({ status: 422 })] });
+  record(await h.get('/v1/deliveries?connector=zd-quote'));
 });
 
 test('a secret at the 2,000-character cut of crm_body is masked before the cut', async () => {
