@@ -79,10 +79,9 @@ async function dryRun(args: string[], io: Io): Promise<number> {
   if (!file || !op || !isOperationName(op)) { io.err(`${USAGE}\n`); return 2; }
   const l = loadConnectorFile(file);
   if (!l.connector) { l.issues.forEach((i) => io.err(`${formatIssue(i)}\n`)); return 1; }
-  const redactor = cliRedactor;
-  const rt = createRuntime(l.connector, { tokenStore: new MemoryTokenStore(), oauthRedirectUrl: 'http://127.0.0.1:3000/v1/oauth/callback', redactor });
+  const rt = createRuntime(l.connector, { tokenStore: new MemoryTokenStore(), oauthRedirectUrl: 'http://127.0.0.1:3000/v1/oauth/callback', redactor: cliRedactor });
   const result = await runOperation(rt, op, { variables: parseVars(values.var, values.vars) }, { dryRun: true, logger: silentLogger });
-  io.out(`${redactor.redact(JSON.stringify(result.requests, null, 2))}\n`);
+  io.out(`${cliRedactor.redact(JSON.stringify(result.requests, null, 2))}\n`);
   return 0;
 }
 

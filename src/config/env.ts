@@ -51,25 +51,29 @@ export function resolveEnv(value: unknown, env: NodeJS.ProcessEnv): EnvResult {
   return { value: walk(value, []), secrets, missing, resolved };
 }
 
-/**
- * Values this short are not put back as references: they would replace unrelated digits or
- * words of a message ("must be <= 10"), and they are not secrets (MIN_SECRET_LENGTH).
- */
-const MIN_REFERENCED_LENGTH = 4;
+/** Shorter values are left alone even in their own field's issues: replacing them would garble the message. */
+const MIN_RELATED_LENGTH = 4;
 
-/** The issues with each resolved `${env:…}` value (raw or JSON-quoted) replaced by its reference. */
+/**
+ * The issues with each resolved `${env:…}` value (raw or JSON-quoted) replaced by its reference.
+ * A value of secret length is replaced in every message; a shorter one (not a secret, and apt to
+ * match unrelated words or digits: "must be <= 10") only in the issues about the field it was
+ * written in (and never one under MIN_RELATED_LENGTH).
+ */
 export function withReferences(issues: ConfigIssue[], env: Pick<EnvResult, 'resolved'>): ConfigIssue[] {
-  const pairs = new Map<string, string>();
-  for (const r of env.resolved) {
-    if (r.value.length < MIN_REFERENCED_LENGTH) continue;
-    const ref = `\${env:${r.name}}`;
-    pairs.set(r.value, ref);
-    pairs.set(JSON.stringify(r.value).slice(1, -1), ref);
-  }
-  if (pairs.size === 0) return issues;
-  const values = [...pairs.keys()].sort((a, b) => b.length - a.length);
-  const unresolve = (text: string) => values.reduce((t, v) => (t.includes(v) ? t.split(v).join(pairs.get(v)!) : t), text);
-  return issues.map((i) => ({ ...i, message: unresolve(i.message), path: unresolve(i.path) }));
+  if (env.resolved.length === 0) return issues;
+  const byLength = [...env.resolved].sort((a, b) => b.value.length - a.value.length);
+  return issues.map((issue) => {
+    let message = issue.message;
+    for (const r of byLength) {
+      const field = r.path.join('.');
+      const related = issue.path === field || issue.path.startsWith(`${field}.`) || field.startsWith(`${issue.path}.`);
+      if (r.value.length < MIN_SECRET_LENGTH && (!related || r.value.length < MIN_RELATED_LENGTH)) continue;
+      const ref = `\${env:${r.name}}`;
+      for (const form of new Set([r.value, JSON.stringify(r.value).slice(1, -1)])) if (message.includes(form)) message = message.split(form).join(ref);
+    }
+    return message === issue.message ? issue : { ...issue, message };
+  });
 }
 
 /**

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { bundled, startHarness, type Harness } from '../helpers/harness';
 import { main } from '../../src/cli/main';
 import { compileConnector } from '../../src/config/compile';
+import { withReferences } from '../../src/config/env';
 import { formatIssue } from '../../src/config/yaml-source';
 
 const BASIC_TOKEN = 'sample-token';
@@ -171,6 +172,24 @@ test('configuration errors, as compiled: each names the reference; short credent
     outputs.push(errors);
     expect(errors).not.toContain('x7Q!');
   }
+});
+
+test('withReferences: a secret-length value is replaced everywhere, a shorter one only in its own field\'s issues', () => {
+  const resolved = [
+    { path: ['auth', 'password'], name: 'PW', value: 'long-secret-value' },
+    { path: ['phone', 'format'], name: 'FMT', value: 'e165' },
+    { path: ['timeout_seconds'], name: 'TO', value: '10' },
+  ];
+  const issue = (path: string, message: string) => ({ severity: 'error' as const, file: 'f.yaml', path, message });
+  expect(withReferences([
+    issue('endpoints.x.url', '"long-secret-value/x" and \\"e165\\"'),
+    issue('phone.format', 'got "e165", not "long-secret-value"'),
+    issue('timeout_seconds', 'must be <= 10'),
+  ], { resolved }).map((i) => i.message)).toEqual([
+    '"${env:PW}/x" and \\"e165\\"',
+    'got "${env:FMT}", not "${env:PW}"',
+    'must be <= 10',
+  ]);
 });
 
 test('download header values are masked in that download\'s error only, never for everyone', async () => {
