@@ -135,7 +135,7 @@ export class OAuth2Provider implements AuthProvider {
   private async track(grant: string, fn: () => Promise<AccessToken>): Promise<AccessToken> {
     // IP literals skip the agents' guarded DNS lookup: the same check as every CRM call first.
     try {
-      await this.deps.guard?.checkUrl(new URL(this.cfg.tokenUrl));
+      this.deps.guard?.checkUrl(new URL(this.cfg.tokenUrl));
     } catch (e) {
       this.deps.onToken?.({ grant, ok: false, error: (e as Error).message });
       throw destinationBlocked(`OAuth ${grant}: ${(e as Error).message}`);
@@ -148,6 +148,8 @@ export class OAuth2Provider implements AuthProvider {
       const data = (e as { data?: { payload?: unknown } }).data?.payload;
       const detail = data && typeof data === 'object' ? JSON.stringify(data) : (e as Error).message;
       this.deps.onToken?.({ grant, ok: false, error: detail });
+      // Refused when connecting (a name that resolved to a private address or to the gateway).
+      if ((e as { code?: string }).code === 'ESSRF') throw destinationBlocked(`OAuth ${grant}: ${detail}`);
       throw new GatewayError('crm_request_failed', `OAuth ${grant} request to the token URL failed: ${detail}`, { oauth_grant: grant }, { cause: e });
     }
   }

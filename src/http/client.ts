@@ -14,7 +14,7 @@
  * are retried once at once: a GET is safe to repeat, and that race is not the CRM's answer.
  * Writes never are; they go through classify and the durable retry schedule.
  */
-import { Agent, type Dispatcher } from 'undici';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { portOf, type SsrfGuard } from './ssrf';
 
 export interface HttpClientOptions {
@@ -64,7 +64,7 @@ export class HttpClient {
       keepAliveTimeout: 10_000,
       keepAliveMaxTimeout: 60_000,
       maxResponseSize: opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-      connect: { timeout: opts.timeoutMs, ...(opts.guard ? { lookup: opts.guard.lookup } : {}) },
+      connect: opts.guard ? guardedConnector(opts.guard, opts.timeoutMs) : { timeout: opts.timeoutMs },
       // Our own deadline (below) covers the whole exchange; these only must not fire first.
       headersTimeout: 0,
       bodyTimeout: 0,
@@ -73,13 +73,10 @@ export class HttpClient {
 
   async request(x: HttpExchange): Promise<HttpAnswer> {
     const target = wireTarget(x.url, x.headers);
-    // IP literals do not go through DNS, so the guard's lookup never sees them; a request to
-    // one of the gateway's own ports is looked at closer (never the gateway itself).
-    const guard = this.opts.guard;
-    if (guard) {
-      guard.checkHost(target.hostname);
-      if (guard.checkSelf(target.hostname, target.port)) await guard.checkUrl(new URL(x.url));
-    }
+    // IP literals do not go through DNS, so the guard's lookup never sees them (names are
+    // checked on connecting, by guardedConnector).
+    this.opts.guard?.checkHost(target.hostname);
+    this.opts.guard?.checkSelf(target.hostname, target.port);
     try {
       return await this.once(x, target);
     } catch (e) {
@@ -115,6 +112,23 @@ export class HttpClient {
   close(): Promise<void> {
     return this.agent.close();
   }
+}
+
+/**
+ * Connections through the guard's DNS check. On a port the gateway itself listens on, the check
+ * also knows the port, so a name that resolves to the gateway is refused when connecting (not
+ * only by an earlier lookup a changing DNS answer could get past).
+ */
+function guardedConnector(guard: SsrfGuard, timeout: number): buildConnector.connector {
+  const plain = buildConnector({ timeout, lookup: guard.lookup });
+  const onListenPort = new Map<number, buildConnector.connector>();
+  return (options, callback) => {
+    const port = Number(options.port) || (options.protocol === 'https:' ? 443 : 80);
+    if (!guard.listensOn(port)) return plain(options, callback);
+    let connector = onListenPort.get(port);
+    if (!connector) onListenPort.set(port, (connector = buildConnector({ timeout, lookup: guard.lookupFor(port) })));
+    return connector(options, callback);
+  };
 }
 
 /** Connection-level headers are the client's business; undici refuses most of them outright. */

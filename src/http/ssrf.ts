@@ -136,46 +136,49 @@ export class SsrfGuard {
   }
 
   /**
-   * The synchronous part of "never the gateway itself": refuses the gateway's public host:port
-   * and, on a port the gateway listens on, an IP literal that is one of its addresses. Answers
-   * true when only resolving the name can tell (then call checkUrl). Throws an ESSRF error.
+   * "Never the gateway itself", before sending: refuses the gateway's public host:port and, on
+   * a port the gateway listens on, an IP literal that is one of its addresses (a name there is
+   * checked when connecting: lookupFor). Throws an ESSRF error.
    */
-  checkSelf(hostname: string, port: number): boolean {
-    if (!this.self?.hasPort(port)) return false;
+  checkSelf(hostname: string, port: number): void {
+    if (!this.self?.hasPort(port)) return;
     if (this.self.isPublicName(hostname, port)) throw selfBlocked(`${hostname}:${port}`);
-    if (!this.self.hasListenPort(port)) return false;
     const host = hostname.replace(/^\[|\]$/g, '');
-    if (!net.isIP(host)) return true;
-    if (this.self.isSelf(host, port)) throw selfBlocked(`${hostname}:${port}`);
-    return false;
+    if (net.isIP(host) && this.self.isSelf(host, port)) throw selfBlocked(`${hostname}:${port}`);
   }
 
-  /**
-   * The whole check for one outbound URL before it is sent: the IP-literal check (DNS names are
-   * checked by `lookup` when connecting) and that the destination is not the gateway itself,
-   * resolving the name when it is on one of the gateway's ports. Throws an ESSRF error.
-   */
-  async checkUrl(url: URL): Promise<void> {
+  /** Both checks that can be made before connecting, for one outbound URL. Throws an ESSRF error. */
+  checkUrl(url: URL): void {
     this.checkHost(url.hostname);
-    const port = portOf(url);
-    if (!this.checkSelf(url.hostname, port)) return;
-    const addresses = await dns.promises.lookup(url.hostname, { all: true }).catch(() => []);
-    for (const a of addresses) if (this.self!.isSelf(a.address, port)) throw selfBlocked(url.host);
+    this.checkSelf(url.hostname, portOf(url));
+  }
+
+  /** Is `port` one the gateway itself listens on (where any local address may be the gateway)? */
+  listensOn(port: number): boolean {
+    return this.self?.hasListenPort(port) ?? false;
   }
 
   /** A dns.lookup for http(s).Agent that refuses private answers. */
-  readonly lookup = ((hostname: string, options: dns.LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void) => {
-    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return callback(err, '', 0);
-      try {
-        for (const a of addresses) this.check(hostname, a.address);
-      } catch (e) {
-        return callback(e as NodeJS.ErrnoException, '', 0);
-      }
-      if (options.all) callback(null, addresses);
-      else callback(null, addresses[0].address, addresses[0].family);
-    });
-  }) as unknown as typeof dns.lookup;
+  readonly lookup = this.lookupFor(undefined);
+
+  /** The same, for connections to `port`: also refuses the gateway's own addresses there. */
+  lookupFor(port: number | undefined): typeof dns.lookup {
+    return ((hostname: string, options: dns.LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void) => {
+      dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+        if (err) return callback(err, '', 0);
+        try {
+          for (const a of addresses) {
+            this.check(hostname, a.address);
+            if (port !== undefined && this.self?.isSelf(a.address, port)) throw selfBlocked(`${hostname}:${port}`);
+          }
+        } catch (e) {
+          return callback(e as NodeJS.ErrnoException, '', 0);
+        }
+        if (options.all) callback(null, addresses);
+        else callback(null, addresses[0].address, addresses[0].family);
+      });
+    }) as unknown as typeof dns.lookup;
+  }
 }
 
 function blocked(host: string, ip: string): NodeJS.ErrnoException {

@@ -8,7 +8,7 @@ import { createAuthProvider, type AuthProvider } from '../auth';
 import type { TokenStore } from '../auth/token-store';
 import type { Connector } from '../config/types';
 import { HttpClient } from '../http/client';
-import { SsrfGuard, type ListenAddresses } from '../http/ssrf';
+import { SsrfGuard, portOf, type ListenAddresses } from '../http/ssrf';
 import { connectorSecrets, type Redactor } from '../util/redact';
 
 export interface ConnectorRuntime {
@@ -36,7 +36,8 @@ export function createRuntime(connector: Connector, deps: RuntimeDeps): Connecto
   deps.redactor.setSource(connector.id, connectorSecrets(connector));
   // The OAuth token requests (simple-oauth2 / wreck) get guarded agents of their own, without
   // keep-alive: wreck mishandles shared keep-alive agents, and token calls are rare.
-  const lookup = guard.lookup;
+  // Knowing the token URL's port, the lookup also refuses the gateway itself there.
+  const lookup = guard.lookupFor(connector.auth.type === 'oauth2' ? portOf(new URL(connector.auth.tokenUrl)) : undefined);
   const agents = { http: new http.Agent({ lookup }), https: new https.Agent({ lookup }) };
   return {
     connector,

@@ -122,8 +122,13 @@ describe('one outbound guard for every request the gateway makes', () => {
     expect(r.status).toBe(502);
     expect(r.body).toMatchObject({ code: 'destination_blocked' });
     expect(r.body.detail).toMatch(/this gateway's own address/);
-
+    // By name: refused when connecting (the token request's DNS answer is checked with the port).
     const port = new URL(h.gw.url).port;
+    const byName = path.join(h.dir, 'config', 'self-name.yaml');
+    fs.writeFileSync(byName, fs.readFileSync(file, 'utf8').replace(/^id: zd-self$/m, 'id: zd-self-name').split(h.gw.url).join(`http://localhost:${port}`));
+    h.gw.gateway.reloadFile(byName);
+    expect((await op('zd-self-name', ADMIN)).body).toMatchObject({ code: 'destination_blocked', detail: expect.stringMatching(/own address|private/) });
+
     for (const url of [`${h.gw.url}/v1/connectors`, `http://localhost:${port}/healthz`]) {
       const d = await req('/v1/connectors/zendesk/sessions/self-1/events', ADMIN, { method: 'POST', body: JSON.stringify({ type: 'File_Available', data: { kind: 'photo', url } }) });
       expect({ url, status: d.status, code: d.body.code }).toEqual({ url, status: 502, code: 'destination_blocked' });
