@@ -32,6 +32,7 @@ import axios from 'axios';
 import express from 'express';
 import { serve, type ServeOptions } from '../src/cli/serve';
 import { createLogger, silentLogger } from '../src/util/logger';
+import { Redactor } from '../src/util/redact';
 
 export const CRM_AUTH = { username: 'agent@example.com/token', password: 'sample-token' };
 export const CONFIG_FILE = path.join(__dirname, '..', '..', 'config', 'zendesk.yaml');
@@ -51,7 +52,7 @@ async function start(kind: Kind, crmUrl: string, durable?: DurableOptions): Prom
     // serve() is safe by default: without configured keys it makes an admin API key, which the
     // load generator then sends (Authorization: Bearer), as a platform would.
     case 'gateway': return startGateway(crmUrl, { logger: silentLogger, workers: 0 });
-    case 'gateway-log': return startGateway(crmUrl, { logger: createLogger({ level: 'info' }), workers: 0 });
+    case 'gateway-log': { const redactor = new Redactor(); return startGateway(crmUrl, { logger: createLogger({ level: 'info', redactor }), redactor, workers: 0 }); }
     case 'glue': return listen(glueApp(crmUrl));
     case 'proxy': return listen(proxyHandler(crmUrl));
   }

@@ -11,7 +11,8 @@ import type { Connector } from './config/types';
 import { GatewayError } from './errors';
 import { createRuntime, type ConnectorRuntime } from './operations/runtime';
 import { formatIssue } from './config/yaml-source';
-import { registerSecret } from './util/redact';
+import { ListenAddresses } from './http/ssrf';
+import { Redactor, connectorSecrets } from './util/redact';
 import { silentLogger, type Logger } from './util/logger';
 import type { Metrics } from './ops/metrics';
 
@@ -27,6 +28,11 @@ export interface GatewayOptions {
   publicUrl?: string;
   logger?: Logger;
   now?: () => number;
+  /**
+   * This gateway's secrets masking; pass the one the logger masks with (serve does), or a new
+   * one is made.
+   */
+  redactor?: Redactor;
 }
 
 interface PendingAuthorization { connectorId: string; createdAt: number }
@@ -42,10 +48,15 @@ export class Gateway {
   readonly now: () => number;
   /** Prometheus metrics, when the gateway serves /metrics. */
   metrics?: Metrics;
+  /** Secrets masking for everything this gateway writes out (per instance, never shared). */
+  readonly redactor: Redactor;
+  /** Where this gateway listens (serve adds it): no connector may send requests there. */
+  readonly listen = new ListenAddresses();
 
   constructor(private readonly opts: GatewayOptions) {
     this.logger = opts.logger ?? silentLogger;
     this.now = opts.now ?? Date.now;
+    this.redactor = opts.redactor ?? new Redactor();
     this.tokenStore = opts.tokenStore ?? new MemoryTokenStore();
     this.publicUrl = opts.publicUrl ?? 'http://127.0.0.1:3000';
   }
@@ -96,7 +107,7 @@ export class Gateway {
       return;
     }
     if (previous && previous.id !== next.id) this.loaded.delete(previous.id);
-    next.connector?.secrets.forEach(registerSecret);
+    if (next.connector) this.redactor.setSource(next.id, connectorSecrets(next.connector));
     this.loaded.set(next.id, next);
     this.logger.info({ connector: next.id, valid: Boolean(next.connector) }, 'connector reloaded');
   }
@@ -111,7 +122,7 @@ export class Gateway {
     this.runtimes.forEach((rt) => retire(rt));
     this.runtimes.clear();
     for (const l of list) {
-      l.connector?.secrets.forEach(registerSecret);
+      if (l.connector) this.redactor.setSource(l.id, connectorSecrets(l.connector));
       for (const i of l.issues) this.logger[i.severity === 'error' ? 'error' : 'warn']({ connector: l.id }, formatIssue(i));
     }
     return list;
@@ -145,6 +156,8 @@ export class Gateway {
         tokenStore: this.tokenStore,
         oauthRedirectUrl: `${this.publicUrl}/v1/oauth/callback`,
         now: this.now,
+        redactor: this.redactor,
+        listen: this.listen,
         onToken: (e) => {
           this.metrics?.tokenRefreshes.inc({ connector: e.connector, grant: e.grant, result: e.ok ? 'ok' : 'error' });
           this.logger[e.ok ? 'info' : 'warn'](e, 'oauth token');

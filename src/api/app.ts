@@ -149,7 +149,7 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   if (opts.flows) app.use(sessionRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT));
 
   app.use(notFoundHandler);
-  app.use(problemHandler(gw.logger));
+  app.use(problemHandler(gw.logger, gw.redactor));
   return app;
 }
 

@@ -1,6 +1,6 @@
 /** /v1/deliveries: what happened to every durable write, and the controls (replay, cancel). */
 import { Router } from 'express';
-import { deliveryView, type DeliveryService } from '../delivery/service';
+import type { DeliveryService } from '../delivery/service';
 import { GatewayError } from '../errors';
 import { mayUse, type Principal } from '../ops/api-keys';
 
@@ -14,19 +14,19 @@ export function deliveryRoutes(service: DeliveryService): Router {
     }
     const list = await service.list({ status: q.status, connector: q.connector, limit: q.limit, before: q.before });
     const limit = Number(q.limit ?? 100);
-    res.json({ deliveries: list.map((d) => deliveryView(d)), next_before: list.length === limit ? list.at(-1)!.seq : null });
+    res.json({ deliveries: list.map((d) => service.view(d)), next_before: list.length === limit ? list.at(-1)!.seq : null });
   });
   r.get('/v1/deliveries/:id', async (req, res) => {
     const id = String(req.params.id);
     const d = await service.get(id);
     if (!mayUse(res.locals.principal as Principal | undefined, d.connectorId)) throw new GatewayError('not_found', `no delivery ${id}`);
-    res.json(deliveryView(d, await service.history(id)));
+    res.json(service.view(d, await service.history(id)));
   });
   r.post('/v1/deliveries/:id/retry', async (req, res) => {
-    res.json(deliveryView(await service.retry(String(req.params.id))));
+    res.json(service.view(await service.retry(String(req.params.id))));
   });
   r.post('/v1/deliveries/:id/cancel', async (req, res) => {
-    res.json(deliveryView(await service.cancel(String(req.params.id))));
+    res.json(service.view(await service.cancel(String(req.params.id))));
   });
   return r;
 }

@@ -70,7 +70,7 @@ async function serveOperation(gw: Gateway, o: FastLaneOptions, req: IncomingMess
     });
     write(res, answer, requestId);
   } catch (e) {
-    const p = problemFor(e, req.url!.split('?')[0], gw.logger, requestId);
+    const p = problemFor(e, req.url!.split('?')[0], gw.logger, requestId, gw.redactor);
     // An over-long body is left unread: close the connection rather than drain it.
     if (e instanceof GatewayError && e.code === 'payload_too_large') p.headers.Connection = 'close';
     writeRaw(res, p.status, p.headers, p.body, requestId);

@@ -6,7 +6,7 @@
 import Ajv2020 from 'ajv/dist/2020';
 import operationRequestSchema from '../../schemas/operation-request.schema.json';
 import { FILE_KINDS, OPERATIONS, type FileKind } from '../config/types';
-import { deliveryView, type DeliveryService } from '../delivery/service';
+import type { DeliveryService } from '../delivery/service';
 import { GatewayError } from '../errors';
 import type { Gateway } from '../gateway';
 import type { FileInput } from '../operations/request';
@@ -58,9 +58,9 @@ export async function handleOperation(gw: Gateway, deliveries: DeliveryService |
     if (!async) {
       // A synchronous write with an Idempotency-Key: durable first, then wait briefly for the outcome.
       const settled = await deliveries.waitFor(delivery.id, rt.connector.timeoutMs * 2 + 1000, delivery);
-      return { status: settled.status === 'pending' || settled.status === 'running' ? 202 : 200, headers, body: { ...deliveryView(settled), replayed: !created } };
+      return { status: settled.status === 'pending' || settled.status === 'running' ? 202 : 200, headers, body: { ...deliveries.view(settled), replayed: !created } };
     }
-    return { status: created ? 202 : 200, headers, body: { ...deliveryView(delivery), replayed: !created } };
+    return { status: created ? 202 : 200, headers, body: { ...deliveries.view(delivery), replayed: !created } };
   }
   const result = await runOperation(rt, op, { variables, file }, {
     dryRun,

@@ -6,7 +6,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { GatewayError, isGatewayError } from '../errors';
 import type { Logger } from '../util/logger';
-import { redactDeep } from '../util/redact';
+import type { Redaction } from '../util/redact';
 
 export interface ProblemResponse {
   status: number;
@@ -15,7 +15,7 @@ export interface ProblemResponse {
 }
 
 /** Any error as the problem+json answer the client gets (the express handler and the fast lane share it). */
-export function problemFor(err: unknown, path: string, logger: Logger, requestId?: string): ProblemResponse {
+export function problemFor(err: unknown, path: string, logger: Logger, requestId: string | undefined, redactor: Redaction): ProblemResponse {
   const ge = toGatewayError(err);
   if (ge.status >= 500 && ge.code === 'internal') logger.error({ err, request_id: requestId }, 'unhandled error');
   const headers: Record<string, string> = { 'Content-Type': 'application/problem+json; charset=utf-8' };
@@ -23,12 +23,12 @@ export function problemFor(err: unknown, path: string, logger: Logger, requestId
     headers['Retry-After'] = String(Math.ceil(ge.extensions.retry_after_ms / 1000));
   }
   if (ge.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="crm-gateway"';
-  return { status: ge.status, headers, body: JSON.stringify(redactDeep(ge.toProblem(path))) };
+  return { status: ge.status, headers, body: JSON.stringify(redactor.redactDeep(ge.toProblem(path))) };
 }
 
-export function problemHandler(logger: Logger): ErrorRequestHandler {
+export function problemHandler(logger: Logger, redactor: Redaction): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const p = problemFor(err, req.originalUrl.split('?')[0], logger, res.locals.requestId);
+    const p = problemFor(err, req.originalUrl.split('?')[0], logger, res.locals.requestId, redactor);
     res.status(p.status).set(p.headers).send(p.body);
   };
 }

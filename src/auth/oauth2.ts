@@ -14,8 +14,9 @@ import crypto from 'node:crypto';
 import { AuthorizationCode, ClientCredentials, type AccessToken, type ModuleOptions } from 'simple-oauth2';
 import type { Auth } from '../config/types';
 import { GatewayError } from '../errors';
-import { registerSecret } from '../util/redact';
 import { TokenDecryptError } from './token-cipher';
+import { destinationBlocked, type SsrfGuard } from '../http/ssrf';
+import type { Redactor } from '../util/redact';
 import type { TokenStore, StoredToken } from './token-store';
 import type { AuthProvider } from './types';
 
@@ -33,6 +34,10 @@ export interface OAuthDeps {
   timeoutMs?: number;
   /** Agents (keep-alive, SSRF-guarded) for the token requests. */
   agents?: { http: import('node:http').Agent; https: import('node:https').Agent };
+  /** The connector's SSRF guard: token requests go through the same check as CRM calls. */
+  guard?: SsrfGuard;
+  /** Where the client secret is registered and every token the CRM issues. */
+  redactor: Redactor;
   /** Called after each token fetch or refresh (metrics, logs). */
   onToken?: (event: { grant: string; ok: boolean; error?: string }) => void;
 }
@@ -47,7 +52,6 @@ export class OAuth2Provider implements AuthProvider {
 
   constructor(private readonly cfg: OAuthConfig, private readonly deps: OAuthDeps) {
     this.now = deps.now ?? Date.now;
-    registerSecret(cfg.clientSecret);
     const token = new URL(cfg.tokenUrl);
     const authorize = new URL(cfg.authorizationUrl);
     this.moduleOptions = {
@@ -116,7 +120,7 @@ export class OAuth2Provider implements AuthProvider {
   private async validToken(): Promise<StoredToken> {
     const stored = await this.readToken();
     if (stored && !this.nearExpiry(stored)) {
-      registerSecret(stored.access_token);
+      this.deps.redactor.add(stored.access_token);
       return stored;
     }
     // One refresh at a time: everyone waiting shares the same promise.
@@ -132,7 +136,7 @@ export class OAuth2Provider implements AuthProvider {
     return this.underRefreshLock(async () => {
       const current = await this.readToken();
       if (current && !this.nearExpiry(current)) {
-        registerSecret(current.access_token);
+        this.deps.redactor.add(current.access_token);
         return current;
       }
       try {
@@ -159,8 +163,8 @@ export class OAuth2Provider implements AuthProvider {
       const token = await this.deps.store.get(this.deps.connectorId);
       // A token another replica stored is as secret here as one this process obtained.
       if (token) {
-        registerSecret(token.access_token);
-        registerSecret(token.refresh_token);
+        this.deps.redactor.add(token.access_token);
+        this.deps.redactor.add(token.refresh_token);
       }
       return token;
     } catch (e) {
@@ -222,6 +226,13 @@ export class OAuth2Provider implements AuthProvider {
   }
 
   private async track(grant: string, fn: () => Promise<AccessToken>): Promise<AccessToken> {
+    // IP literals skip the agents' guarded DNS lookup: the same check as every CRM call first.
+    try {
+      this.deps.guard?.checkUrl(new URL(this.cfg.tokenUrl));
+    } catch (e) {
+      this.deps.onToken?.({ grant, ok: false, error: (e as Error).message });
+      throw destinationBlocked(`OAuth ${grant}: ${(e as Error).message}`);
+    }
     try {
       const t = await fn();
       this.deps.onToken?.({ grant, ok: true });
@@ -230,6 +241,8 @@ export class OAuth2Provider implements AuthProvider {
       const data = (e as { data?: { payload?: unknown } }).data?.payload;
       const detail = data && typeof data === 'object' ? JSON.stringify(data) : (e as Error).message;
       this.deps.onToken?.({ grant, ok: false, error: detail });
+      // Refused when connecting (a name that resolved to a private address or to the gateway).
+      if ((e as { code?: string }).code === 'ESSRF') throw destinationBlocked(`OAuth ${grant}: ${detail}`);
       throw new GatewayError('crm_request_failed', `OAuth ${grant} request to the token URL failed: ${detail}`, { oauth_grant: grant }, { cause: e });
     }
   }
@@ -253,8 +266,8 @@ export class OAuth2Provider implements AuthProvider {
       expires_at: expiresAt,
       obtained_at: this.now(),
     };
-    registerSecret(stored.access_token);
-    registerSecret(stored.refresh_token);
+    this.deps.redactor.add(stored.access_token);
+    this.deps.redactor.add(stored.refresh_token);
     await this.writeToken(stored);
     return stored;
   }

@@ -1,9 +1,7 @@
-/** Basic and custom-header auth: fixed credentials from the connector. */
+/** Basic and custom-header auth: fixed credentials from the connector (registered as secrets by the runtime). */
 import type { AuthProvider } from './types';
-import { registerBasicCredentials, registerSecret } from '../util/redact';
 
 export function basicAuth(username: string, password: string): AuthProvider {
-  registerBasicCredentials(username, password);
   const value = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
   return {
     headerNames: ['Authorization'],
@@ -13,7 +11,6 @@ export function basicAuth(username: string, password: string): AuthProvider {
 }
 
 export function headerAuth(fixed: Readonly<Record<string, string>>): AuthProvider {
-  Object.values(fixed).forEach(registerSecret);
   return {
     headerNames: Object.keys(fixed),
     async apply(headers) { Object.assign(headers, fixed); },

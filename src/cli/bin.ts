@@ -1,13 +1,12 @@
 #!/usr/bin/env node
 /** Executable entry: runs the CLI and maps its outcome to the process exit code. */
 import { isGatewayError } from '../errors';
-import { redact } from '../util/redact';
-import { main } from './main';
+import { cliRedactor, main } from './main';
 
 main(process.argv.slice(2)).then(
   (code) => { if (code >= 0) process.exitCode = code; },
   (e: unknown) => {
-    process.stderr.write(`${redact(isGatewayError(e) ? `${e.code}: ${e.message}` : (e as Error)?.stack ?? String(e))}\n`);
+    process.stderr.write(`${cliRedactor.redact(isGatewayError(e) ? `${e.code}: ${e.message}` : (e as Error)?.stack ?? String(e))}\n`);
     process.exitCode = 1;
   },
 );

@@ -16,7 +16,7 @@ import { createRuntime } from '../operations/runtime';
 import { isOperationName, runOperation } from '../operations/run';
 import { MemoryTokenStore } from '../auth/token-store';
 import { silentLogger } from '../util/logger';
-import { redact, registerSecret } from '../util/redact';
+import { Redactor } from '../util/redact';
 import { parseVars } from './args';
 import { serve } from './serve';
 import { runDemo } from './demo';
@@ -29,6 +29,9 @@ export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
 }
+
+/** The CLI's own commands (dry-run) mask with this; bin.ts masks an uncaught error with it too. */
+export const cliRedactor = new Redactor();
 
 const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
@@ -76,10 +79,9 @@ async function dryRun(args: string[], io: Io): Promise<number> {
   if (!file || !op || !isOperationName(op)) { io.err(`${USAGE}\n`); return 2; }
   const l = loadConnectorFile(file);
   if (!l.connector) { l.issues.forEach((i) => io.err(`${formatIssue(i)}\n`)); return 1; }
-  l.connector.secrets.forEach(registerSecret);
-  const rt = createRuntime(l.connector, { tokenStore: new MemoryTokenStore(), oauthRedirectUrl: 'http://127.0.0.1:3000/v1/oauth/callback' });
+  const rt = createRuntime(l.connector, { tokenStore: new MemoryTokenStore(), oauthRedirectUrl: 'http://127.0.0.1:3000/v1/oauth/callback', redactor: cliRedactor });
   const result = await runOperation(rt, op, { variables: parseVars(values.var, values.vars) }, { dryRun: true, logger: silentLogger });
-  io.out(`${redact(JSON.stringify(result.requests, null, 2))}\n`);
+  io.out(`${cliRedactor.redact(JSON.stringify(result.requests, null, 2))}\n`);
   return 0;
 }
 

@@ -18,6 +18,7 @@ import { createStepRunner } from '../flows/steps';
 import { createLogger, type Logger } from '../util/logger';
 import { requireKeyForOAuth, resolveEncryptionKeys } from '../auth/encryption-setup';
 import { RetentionSweeper, retentionDays } from '../delivery/retention';
+import { Redactor } from '../util/redact';
 
 export interface ServeOptions {
   port?: number;
@@ -28,6 +29,8 @@ export interface ServeOptions {
   publicUrl?: string;
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
+  /** The secrets masking `logger` applies; given with a logger of one's own, else made here. */
+  redactor?: Redactor;
   /** PostgreSQL URL; default env DATABASE_URL; absent = SQLite under dataDir. */
   databaseUrl?: string;
   /** PostgreSQL schema (tests use one per test). */
@@ -62,7 +65,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   // Settings are checked before anything is opened.
   const maxBody = byteCount(env, 'MAX_BODY_BYTES');
   const maxUpload = byteCount(env, 'MAX_UPLOAD_BYTES');
-  const logger = opts.logger ?? createLogger({ level: env.LOG_LEVEL });
+  const redactor = opts.redactor ?? new Redactor();
+  const logger = opts.logger ?? createLogger({ level: env.LOG_LEVEL, redactor });
   const dataDir = opts.dataDir ?? env.DATA_DIR ?? 'data';
   const retention = retentionDays(env);
   const databaseUrl = opts.databaseUrl ?? env.DATABASE_URL;
@@ -81,6 +85,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     tokenStore: store.tokens,
     env,
     logger,
+    redactor,
   });
   gateway.metrics = new Metrics(store);
   gateway.load();
@@ -126,7 +131,9 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  gateway.listen.add(host, port);
   gateway.publicUrl = opts.publicUrl ?? env.PUBLIC_URL ?? url;
+  gateway.listen.addPublicUrl(gateway.publicUrl);
   worker?.start();
   const sweeper = new RetentionSweeper({ store, days: retention, logger, now: gateway.now });
   sweeper.start();

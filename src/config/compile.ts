@@ -8,7 +8,8 @@ import { compileText, compileValue, collectVariables, type TemplateIssue, type T
 import { REQUEST_VARIABLE_SET, LOOKUP_VARIABLE_SET, suggestVariable } from '../template/variables';
 import { templateVariables, checkTextTemplate } from '../template/long-text';
 import { parseJsonPath, type JsonPath } from '../util/json-path';
-import { resolveEnv } from './env';
+import { resolveEnv, shortCredentials, withReferences } from './env';
+import { hasTemplatedHost } from '../http/ssrf';
 import { validateSchema } from './schema';
 import { retryPolicyFrom } from './retry-policy';
 import { issueAt, parseYaml, type PathSegment, type YamlSource } from './yaml-source';
@@ -52,6 +53,8 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   const lookupUrls = ctx.lookupUrls();
   const settings = ctx.settings();
   const flows = ctx.flows(settings.reuseRecords);
+  for (const s of shortCredentials(cfg.auth, envd)) issues.push(issueAt(src, s.path, s.message));
+  issues.splice(0, issues.length, ...withReferences(issues, envd)); // messages name ${env:NAME}, never its value
   if (issues.some((i) => i.severity === 'error')) return { issues, id };
 
   const secrets = collectSecrets(cfg.auth, envd.secrets);
@@ -154,6 +157,7 @@ class Checker {
       else url = this.cfg.base_url.replace(/\/+$/, '') + url;
     } else if (!/^https?:\/\//.test(url) && !url.startsWith('{')) this.error([...p, 'url'], `"${url}" must start with http://, https:// or / (under base_url)`);
     this.checkVariables(ep.url, [...p, 'url']);
+    if (hasTemplatedHost(url) && this.cfg.settings?.allow_templated_host !== true) this.error([...p, 'url'], 'a {VARIABLE} in the scheme, host or port would let a caller choose where the request (and its credentials) goes; write the host out, or set settings.allow_templated_host: true');
     const urlParts = compileText(url);
     const urlVars = urlParts.filter((x): x is { v: string } => typeof x !== 'string').map((x) => x.v);
 

@@ -93,6 +93,7 @@ export interface ConnectorFile {
     convert_text_to_html?: boolean;
     send_files_to_crm?: boolean;
     escape_values?: 'none' | 'soql' | 'zoho_criteria';
+    allow_templated_host?: boolean;
   };
   variables?: string[];
   retry?: RetryFile;

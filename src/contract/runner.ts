@@ -19,7 +19,7 @@ import { buildRequest } from '../operations/request';
 import { runOperation, type OperationResult } from '../operations/run';
 import { prepareVariables, checkVariables } from '../operations/variables';
 import { silentLogger } from '../util/logger';
-import { redact } from '../util/redact';
+import type { Redaction } from '../util/redact';
 import type { OpenApiChecker } from './openapi-check';
 import type { CheckResult } from './report';
 import { generatedVariables } from './variables';
@@ -61,7 +61,7 @@ export async function runContract(o: ContractOptions): Promise<ContractReport> {
   gateway.load();
   const rt = gateway.runtime(c.id);
   const authLine = lineOf(text, /^auth:/m);
-  const ctx = new Ctx(o, c, push, authLine, results);
+  const ctx = new Ctx(o, c, push, authLine, results, gateway.redactor);
   const vars: Record<string, unknown> = { ...generatedVariables(), ...(o.vars ?? {}) };
 
   if (c.auth.type === 'oauth2' && c.auth.grant === 'authorization_code') {
@@ -211,10 +211,11 @@ function openapiChecks(ctx: Ctx, c: Connector, vars: Record<string, unknown>, ch
 }
 
 class Ctx {
-  constructor(private readonly o: ContractOptions, private readonly c: Connector, private readonly push: (r: CheckResult) => void, private readonly authLine: number | undefined, private readonly results: CheckResult[]) {}
+  constructor(private readonly o: ContractOptions, private readonly c: Connector, private readonly push: (r: CheckResult) => void, private readonly authLine: number | undefined, private readonly results: CheckResult[], private readonly redactor: Redaction) {}
 
   record(r: CheckResult): void {
-    r.message = r.message && redact(r.message);
+    r.message = r.message && this.redactor.redact(r.message);
+    r.request = this.redactor.redact(r.request);
     this.push(r);
   }
 

@@ -8,7 +8,7 @@ import { GatewayError, isGatewayError } from '../errors';
 import type { Gateway } from '../gateway';
 import { buildRequest, type FileInput } from '../operations/request';
 import { checkVariables, prepareVariables } from '../operations/variables';
-import { redactDeep } from '../util/redact';
+import type { Redaction } from '../util/redact';
 import type { DeliveryStore } from './store';
 import { DELIVERY_STATUSES, type Delivery, type DeliveryStatus, type FlowStep } from './types';
 import type { DeliveryWorker } from './worker';
@@ -39,6 +39,11 @@ export class DeliveryService {
   private waiters = new Map<string, Array<() => void>>();
 
   constructor(private readonly store: DeliveryStore, private readonly gateway: Gateway) {}
+
+  /** The API view of a delivery, masked by this gateway's redactor. */
+  view(d: Delivery, history?: Awaited<ReturnType<DeliveryStore['attempts']>>) {
+    return deliveryView(d, history, this.gateway.redactor);
+  }
 
   async accept(connectorId: string, op: OperationName, input: { variables?: unknown; file?: FileInput }, o: AcceptOptions = {}): Promise<{ delivery: Delivery; created: boolean }> {
     const rt = this.gateway.runtime(connectorId);
@@ -205,11 +210,11 @@ function withoutFileData(v: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** The API view: ISO times, snake_case, secrets redacted, the file summarised. */
-export function deliveryView(d: Delivery, history?: Awaited<ReturnType<DeliveryStore['attempts']>>) {
+export function deliveryView(d: Delivery, history: Awaited<ReturnType<DeliveryStore['attempts']>> | undefined, redactor: Redaction) {
   const iso = (t?: number) => (t === undefined ? undefined : new Date(t).toISOString());
   const variables = withoutCondition(d.variables);
   if (typeof variables.FILE_DATA === 'string') variables.FILE_DATA = `<base64, ${variables.FILE_DATA.length} characters>`;
-  return redactDeep({
+  return redactor.redactDeep({
     id: d.id,
     connector: d.connectorId,
     operation: d.operation,

@@ -13,7 +13,6 @@ import type { DeliveryService } from '../delivery/service';
 import type { DeliveryStore } from '../delivery/store';
 import type { Delivery } from '../delivery/types';
 import { renderLinks } from '../operations/links';
-import { registerSecret } from '../util/redact';
 import { formatPhone, type CountryCode } from '../phone';
 import { renderLongText } from '../template/long-text';
 import { renderText } from '../template/render';
@@ -193,14 +192,14 @@ export class FlowEngine {
   /** Through the connector's HTTP client: the same SSRF guard as CRM calls, re-checked on redirects. */
   private async download(c: Connector, ev: NormalizedEvent): Promise<Buffer> {
     const f = ev.facts.file!;
-    Object.values(f.headers ?? {}).forEach((v) => registerSecret(v));
+    const redactor = this.gateway.redactor.with(Object.values(f.headers ?? {})); // the caller's header values, masked in this download's errors only
     try {
       const res = await this.gateway.runtime(c.id).http.request({ method: 'GET', url: f.url!, headers: f.headers ?? {}, timeoutMs: 30_000 });
       if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}`);
       return res.body;
     } catch (e) {
-      if ((e as { code?: string }).code === 'ESSRF') throw new GatewayError('destination_blocked', `File_Available: ${(e as Error).message}`);
-      throw new GatewayError('file_download_failed', `File_Available: downloading ${new URL(f.url!).origin}${new URL(f.url!).pathname} failed: ${(e as Error).message}; the event was not accepted, send it again`);
+      if ((e as { code?: string }).code === 'ESSRF') throw new GatewayError('destination_blocked', redactor.redact(`File_Available: ${(e as Error).message}`));
+      throw new GatewayError('file_download_failed', redactor.redact(`File_Available: downloading ${new URL(f.url!).origin}${new URL(f.url!).pathname} failed: ${(e as Error).message}; the event was not accepted, send it again`));
     }
   }
 

@@ -14,8 +14,8 @@
  * are retried once at once: a GET is safe to repeat, and that race is not the CRM's answer.
  * Writes never are; they go through classify and the durable retry schedule.
  */
-import { Agent, type Dispatcher } from 'undici';
-import type { SsrfGuard } from './ssrf';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
+import { portOf, type SsrfGuard } from './ssrf';
 
 export interface HttpClientOptions {
   timeoutMs: number;
@@ -64,7 +64,7 @@ export class HttpClient {
       keepAliveTimeout: 10_000,
       keepAliveMaxTimeout: 60_000,
       maxResponseSize: opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-      connect: { timeout: opts.timeoutMs, ...(opts.guard ? { lookup: opts.guard.lookup } : {}) },
+      connect: opts.guard ? guardedConnector(opts.guard, opts.timeoutMs) : { timeout: opts.timeoutMs },
       // Our own deadline (below) covers the whole exchange; these only must not fire first.
       headersTimeout: 0,
       bodyTimeout: 0,
@@ -73,8 +73,10 @@ export class HttpClient {
 
   async request(x: HttpExchange): Promise<HttpAnswer> {
     const target = wireTarget(x.url, x.headers);
-    // IP literals do not go through DNS, so the guard's lookup never sees them.
+    // IP literals do not go through DNS, so the guard's lookup never sees them (names are
+    // checked on connecting, by guardedConnector).
     this.opts.guard?.checkHost(target.hostname);
+    this.opts.guard?.checkSelf(target.hostname, target.port);
     try {
       return await this.once(x, target);
     } catch (e) {
@@ -112,6 +114,23 @@ export class HttpClient {
   }
 }
 
+/**
+ * Connections through the guard's DNS check. On a port the gateway itself listens on, the check
+ * also knows the port, so a name that resolves to the gateway is refused when connecting (not
+ * only by an earlier lookup a changing DNS answer could get past).
+ */
+function guardedConnector(guard: SsrfGuard, timeout: number): buildConnector.connector {
+  const plain = buildConnector({ timeout, lookup: guard.lookup });
+  const onListenPort = new Map<number, buildConnector.connector>();
+  return (options, callback) => {
+    const port = Number(options.port) || (options.protocol === 'https:' ? 443 : 80);
+    if (!guard.listensOn(port)) return plain(options, callback);
+    let connector = onListenPort.get(port);
+    if (!connector) onListenPort.set(port, (connector = buildConnector({ timeout, lookup: guard.lookupFor(port) })));
+    return connector(options, callback);
+  };
+}
+
 /** Connection-level headers are the client's business; undici refuses most of them outright. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect', 'te', 'trailer', 'proxy-connection', 'content-length']);
 
@@ -121,7 +140,7 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
  * hop-by-hop headers. Render-built CRM URLs are already normal; file download URLs come from
  * the platform as given.
  */
-interface WireTarget { origin: string; hostname: string; path: string; headers: Record<string, string> }
+interface WireTarget { origin: string; hostname: string; port: number; path: string; headers: Record<string, string> }
 
 function wireTarget(url: string, headers: Record<string, string>): WireTarget {
   const u = new URL(url);
@@ -130,7 +149,7 @@ function wireTarget(url: string, headers: Record<string, string>): WireTarget {
   if ((u.username || u.password) && !Object.keys(out).some((k) => k.toLowerCase() === 'authorization')) {
     out.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
   }
-  return { origin: u.origin, hostname: u.hostname, path: `${u.pathname}${u.search}`, headers: out };
+  return { origin: u.origin, hostname: u.hostname, port: portOf(u), path: `${u.pathname}${u.search}`, headers: out };
 }
 
 function flatten(headers: Record<string, string | string[] | undefined>): Record<string, string | undefined> {

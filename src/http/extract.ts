@@ -68,8 +68,13 @@ function sortKey(v: unknown): number | undefined {
   return undefined;
 }
 
+/** Whole or not at all: a prefix cut from an echoed secret would slip past masking (which matches whole secrets). */
+function shortOrLength(json: string): string {
+  return json.length <= 80 ? json : `${json.length} characters of JSON`;
+}
+
 function locationError(ep: CompiledEndpoint, setting: string, source: string, failedAt: string, value: unknown, where = 'in the response'): GatewayError {
-  const found = value && typeof value === 'object' ? `keys there: ${Object.keys(value).slice(0, 12).join(', ') || '(none)'}` : `the response is ${value === undefined ? 'empty' : JSON.stringify(value).slice(0, 80)}`;
+  const found = value && typeof value === 'object' ? `keys there: ${Object.keys(value).slice(0, 12).join(', ') || '(none)'}` : `the response is ${value === undefined ? 'empty' : shortOrLength(JSON.stringify(value))}`;
   return new GatewayError(
     'crm_response_invalid',
     `${ep.operation}: ${setting} "${source || formatJsonPath([])}" not found ${where} (failed at "${failedAt}"; ${found}). Fix endpoints.${ep.operation}.${setting}${ep.line ? ` near line ${ep.line}` : ''}`,

@@ -4,9 +4,15 @@
  * CGNAT, unique-local — unless the connector lists the destination in
  * `allow_private_network`. Checked on every connection after DNS resolution (so a public name
  * resolving to a private address is caught) and on IP literals and redirects.
+ *
+ * One guard per connector covers every request the gateway makes for it: CRM calls and file
+ * downloads (HttpClient) and OAuth token requests (OAuth2Provider). The gateway's own listen
+ * address is refused even when the connector allows private networks: a connector (or a
+ * File_Available URL) must not make the gateway call its own API with the gateway's rights.
  */
 import dns from 'node:dns';
 import net from 'node:net';
+import os from 'node:os';
 import { GatewayError } from '../errors';
 
 const BLOCKED = new net.BlockList();
@@ -18,11 +24,75 @@ export interface NetworkPolicy {
   readonly allow: readonly string[];
 }
 
+/**
+ * Where this gateway listens (filled in by serve once the port is known; shared by every
+ * connector's guard, so a runtime built before that still sees it).
+ */
+export class ListenAddresses {
+  private readonly ports = new Set<number>();
+  private readonly addresses = new Set<string>();
+  /** host:port of the public URL (a proxy or load balancer in front of the gateway). */
+  private readonly names = new Set<string>();
+  private readonly namePorts = new Set<number>();
+
+  add(host: string, port: number): void {
+    this.ports.add(port);
+    const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+    if (h === '0.0.0.0' || h === '::' || h === '') {
+      // Listening on every interface: each interface address is ours.
+      for (const list of Object.values(os.networkInterfaces())) for (const i of list ?? []) this.addresses.add(i.address.toLowerCase());
+    } else this.addresses.add(h);
+  }
+
+  /** The gateway's public URL: its host and port are the gateway too, whatever they resolve to. */
+  addPublicUrl(url: string): void {
+    let u: URL;
+    try { u = new URL(url); } catch { return; } // not a URL: nothing can be sent there either
+    this.namePorts.add(portOf(u));
+    this.names.add(`${u.hostname.toLowerCase()}:${portOf(u)}`);
+  }
+
+  /** Is this host name (as written in a URL) and port the gateway's public address? */
+  isPublicName(hostname: string, port: number): boolean {
+    return this.names.has(`${hostname.toLowerCase()}:${port}`);
+  }
+
+  /** Cheap pre-check for the hot path: only requests to one of our ports need a closer look. */
+  hasPort(port: number): boolean {
+    return this.ports.has(port) || this.namePorts.has(port);
+  }
+
+  /** A port the gateway's own server listens on (where any local address may be the gateway). */
+  hasListenPort(port: number): boolean {
+    return this.ports.has(port);
+  }
+
+  /** Is `address:port` (an IP, after DNS) this gateway? */
+  isSelf(address: string, port: number): boolean {
+    if (!this.ports.has(port)) return false;
+    const ip = (/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address).toLowerCase();
+    const family = net.isIP(ip) === 6 ? 'ipv6' : 'ipv4';
+    // Loopback and "this host" reach a server listening on any address.
+    return SELF_ALWAYS.check(ip, family) || this.addresses.has(ip);
+  }
+}
+
+const SELF_ALWAYS = new net.BlockList();
+SELF_ALWAYS.addSubnet('127.0.0.0', 8, 'ipv4');
+SELF_ALWAYS.addSubnet('0.0.0.0', 8, 'ipv4');
+SELF_ALWAYS.addAddress('::1', 'ipv6');
+SELF_ALWAYS.addAddress('::', 'ipv6');
+
+/** The port a URL connects to. */
+export function portOf(u: URL): number {
+  return u.port ? Number(u.port) : u.protocol === 'https:' ? 443 : 80;
+}
+
 export class SsrfGuard {
   private readonly allowed = new net.BlockList();
   private readonly allowedHosts = new Set<string>();
 
-  constructor(policy: NetworkPolicy) {
+  constructor(policy: NetworkPolicy, private readonly self?: ListenAddresses) {
     for (const entry of policy.allow) {
       const [addr, bits] = entry.split('/');
       const family = net.isIP(addr);
@@ -65,19 +135,50 @@ export class SsrfGuard {
     if (verdict) throw verdict;
   }
 
+  /**
+   * "Never the gateway itself", before sending: refuses the gateway's public host:port and, on
+   * a port the gateway listens on, an IP literal that is one of its addresses (a name there is
+   * checked when connecting: lookupFor). Throws an ESSRF error.
+   */
+  checkSelf(hostname: string, port: number): void {
+    if (!this.self?.hasPort(port)) return;
+    if (this.self.isPublicName(hostname, port)) throw selfBlocked(`${hostname}:${port}`);
+    const host = hostname.replace(/^\[|\]$/g, '');
+    if (net.isIP(host) && this.self.isSelf(host, port)) throw selfBlocked(`${hostname}:${port}`);
+  }
+
+  /** Both checks that can be made before connecting, for one outbound URL. Throws an ESSRF error. */
+  checkUrl(url: URL): void {
+    this.checkHost(url.hostname);
+    this.checkSelf(url.hostname, portOf(url));
+  }
+
+  /** Is `port` one the gateway itself listens on (where any local address may be the gateway)? */
+  listensOn(port: number): boolean {
+    return this.self?.hasListenPort(port) ?? false;
+  }
+
   /** A dns.lookup for http(s).Agent that refuses private answers. */
-  readonly lookup = ((hostname: string, options: dns.LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void) => {
-    dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
-      if (err) return callback(err, '', 0);
-      try {
-        for (const a of addresses) this.check(hostname, a.address);
-      } catch (e) {
-        return callback(e as NodeJS.ErrnoException, '', 0);
-      }
-      if (options.all) callback(null, addresses);
-      else callback(null, addresses[0].address, addresses[0].family);
-    });
-  }) as unknown as typeof dns.lookup;
+  readonly lookup = this.lookupFor(undefined);
+
+  /** The same, for connections to `port`: also refuses the gateway's own addresses there. */
+  lookupFor(port: number | undefined): typeof dns.lookup {
+    return ((hostname: string, options: dns.LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void) => {
+      dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
+        if (err) return callback(err, '', 0);
+        try {
+          for (const a of addresses) {
+            this.check(hostname, a.address);
+            if (port !== undefined && this.self?.isSelf(a.address, port)) throw selfBlocked(`${hostname}:${port}`);
+          }
+        } catch (e) {
+          return callback(e as NodeJS.ErrnoException, '', 0);
+        }
+        if (options.all) callback(null, addresses);
+        else callback(null, addresses[0].address, addresses[0].family);
+      });
+    }) as unknown as typeof dns.lookup;
+  }
 }
 
 function blocked(host: string, ip: string): NodeJS.ErrnoException {
@@ -86,6 +187,22 @@ function blocked(host: string, ip: string): NodeJS.ErrnoException {
   return e;
 }
 
+function selfBlocked(host: string): NodeJS.ErrnoException {
+  const e = new Error(`${host} is this gateway's own address; the gateway never calls itself (allow_private_network does not change that)`) as NodeJS.ErrnoException;
+  e.code = 'ESSRF';
+  return e;
+}
+
 export function destinationBlocked(message: string): GatewayError {
   return new GatewayError('destination_blocked', message);
+}
+
+/**
+ * Does a URL template put a `{VARIABLE}` in its scheme, host or port (everything before the
+ * path)? Such a template lets a caller's value choose the destination.
+ */
+export function hasTemplatedHost(template: string): boolean {
+  const m = /^([^/]*:\/\/)?([^/?#]*)/.exec(template);
+  const head = m ? (m[1] ?? '') + m[2] : template;
+  return /\{[A-Za-z_]/.test(head) || (!m?.[1] && template.startsWith('{'));
 }

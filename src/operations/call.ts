@@ -6,7 +6,7 @@ import type { CompiledEndpoint, RetryPolicy } from '../config/types';
 import { classify, type Classification } from '../http/classify';
 import { send, type CrmResponse } from '../http/send';
 import type { Logger } from '../util/logger';
-import { redact } from '../util/redact';
+import type { Redaction } from '../util/redact';
 import { buildRequest, previewRequest, type FileInput, type RenderedRequest } from './request';
 import type { ConnectorRuntime } from './runtime';
 
@@ -25,6 +25,8 @@ export interface CallResult {
   request: RenderedRequest;
   response: CrmResponse;
   classification: Classification;
+  /** The masking of the gateway that made the call, for the problem built from it. */
+  redactor: Redaction;
 }
 
 export interface CallOptions {
@@ -47,7 +49,7 @@ export async function callEndpoint(rt: ConnectorRuntime, ep: CompiledEndpoint, v
     // The token may have been revoked or expired early: one refresh, one resend.
     sent = await sendWithAuth(rt, request, opts, ep);
   }
-  return { request, ...sent };
+  return { request, ...sent, redactor: rt.redactor };
 }
 
 async function sendWithAuth(rt: ConnectorRuntime, request: RenderedRequest, opts: CallOptions, ep: CompiledEndpoint): Promise<{ response: CrmResponse; classification: Classification }> {
@@ -57,13 +59,13 @@ async function sendWithAuth(rt: ConnectorRuntime, request: RenderedRequest, opts
   const response = await send(rt.http, request, headers);
   const now = opts.now?.() ?? Date.now();
   const classification = classify(response, opts.policy ?? rt.connector.retry, { attempt: opts.attempt?.attempt ?? 1, elapsedMs: opts.attempt?.elapsedMs ?? 0, notFoundStatuses: ep.notFoundStatuses, now });
-  const line = `${request.method} ${redact(stripQuery(request.url))}`;
+  const line = `${request.method} ${rt.redactor.redact(stripQuery(request.url))}`;
   opts.attempts.push({
     operation: ep.operation,
     request: line,
     ...(response.status !== undefined ? { status: response.status } : { network_error: response.networkError }),
     classification: classification.kind,
-    reason: redact(classification.reason),
+    reason: rt.redactor.redact(classification.reason),
     duration_ms: Math.round(response.durationMs * 10) / 10,
     at: new Date(now).toISOString(),
   });

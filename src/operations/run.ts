@@ -11,7 +11,6 @@ import { renderLongText } from '../template/long-text';
 import { renderText } from '../template/render';
 import { readPath } from '../util/json-path';
 import type { Logger } from '../util/logger';
-import { redact, redactDeep } from '../util/redact';
 import { callEndpoint, previewRequest, type AttemptRecord, type CallResult } from './call';
 import { buildRequest, type FileInput } from './request';
 import type { ConnectorRuntime } from './runtime';
@@ -87,7 +86,7 @@ export async function runOperation(rt: ConnectorRuntime, op: OperationName, inpu
     const req = buildRequest(c, ep, prepared, file);
     const headers = { ...req.headers };
     await rt.auth.apply(headers, { dryRun: true });
-    return { connector: c.id, operation: op, outcome: 'dry_run', ids: {}, attempts: [], requests: [preview({ ...req, headers }, prepared)] };
+    return { connector: c.id, operation: op, outcome: 'dry_run', ids: {}, attempts: [], requests: [rt.redactor.redactDeep(preview({ ...req, headers }, prepared))] };
   }
 
   const attempts: AttemptRecord[] = [];
@@ -108,7 +107,7 @@ export async function runOperation(rt: ConnectorRuntime, op: OperationName, inpu
     const ids: Record<string, string | number> = {};
     const idVar = ID_VARIABLE[op];
     if (idVar && found.id !== undefined) ids[idVar] = found.id;
-    const result: OperationResult = { ...base, outcome: 'ok', data: redactDeep(found.data), ids, ...(ep.isFind ? { matches: found.matches } : {}) };
+    const result: OperationResult = { ...base, outcome: 'ok', data: rt.redactor.redactDeep(found.data), ids, ...(ep.isFind ? { matches: found.matches } : {}) };
     if (c.settings.customIdLocation && ID_VARIABLE[op] === 'ACCOUNT_ID') {
       const r = readPath(found.data, c.settings.customIdLocation);
       if (r.found && (typeof r.value === 'string' || typeof r.value === 'number')) result.custom_id = r.value;
@@ -177,14 +176,14 @@ function preview(req: Parameters<typeof previewRequest>[0], vars: Record<string,
   if (typeof vars.FILE_DATA === 'string' && vars.FILE_DATA.length > 64) {
     p = JSON.parse(JSON.stringify(p).split(vars.FILE_DATA).join(`<base64, ${vars.FILE_DATA.length} characters>`));
   }
-  return redactDeep(p);
+  return p;
 }
 
 /** A classified CRM answer that is not a success, as the problem the caller (or the durable worker) gets. */
 export function failure(ep: CompiledEndpoint, call: CallResult, attempts: AttemptRecord[], extra?: string): GatewayError {
   const { response, classification } = call;
-  const crmBody = response.body === undefined ? undefined : redact(typeof response.body === 'string' ? response.body.slice(0, 2000) : JSON.stringify(response.body).slice(0, 2000));
-  const ext = { operation: ep.operation, classification: classification.kind, reason: redact(classification.reason), crm_status: response.status, crm_body: crmBody, attempts };
+  const crmBody = response.body === undefined ? undefined : call.redactor.redact(typeof response.body === 'string' ? response.body : JSON.stringify(response.body)).slice(0, 2000);
+  const ext = { operation: ep.operation, classification: classification.kind, reason: call.redactor.redact(classification.reason), crm_status: response.status, crm_body: crmBody, attempts };
   if (response.status === undefined) {
     return new GatewayError('crm_unreachable', `${ep.operation}: ${classification.reason}`, { ...ext, ...(classification.kind === 'retry' ? { retry_after_ms: classification.waitMs } : {}) });
   }

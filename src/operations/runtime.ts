@@ -8,12 +8,15 @@ import { createAuthProvider, type AuthProvider } from '../auth';
 import type { TokenStore } from '../auth/token-store';
 import type { Connector } from '../config/types';
 import { HttpClient } from '../http/client';
-import { SsrfGuard } from '../http/ssrf';
+import { SsrfGuard, portOf, type ListenAddresses } from '../http/ssrf';
+import { connectorSecrets, type Redactor } from '../util/redact';
 
 export interface ConnectorRuntime {
   connector: Connector;
   http: HttpClient;
   auth: AuthProvider;
+  /** The gateway's secrets masking (this connector's secrets and tokens are registered in it). */
+  redactor: Redactor;
 }
 
 export interface RuntimeDeps {
@@ -21,20 +24,29 @@ export interface RuntimeDeps {
   /** Absolute URL of the OAuth callback route. */
   oauthRedirectUrl: string;
   now?: () => number;
+  /** The gateway's redactor: the connector's secrets are registered there, tokens as they come. */
+  redactor: Redactor;
+  /** Where the gateway listens: never a destination. */
+  listen?: ListenAddresses;
   onToken?: (event: { connector: string; grant: string; ok: boolean; error?: string }) => void;
 }
 
 export function createRuntime(connector: Connector, deps: RuntimeDeps): ConnectorRuntime {
-  const guard = new SsrfGuard(connector.network);
+  const guard = new SsrfGuard(connector.network, deps.listen);
+  deps.redactor.setSource(connector.id, connectorSecrets(connector));
   // The OAuth token requests (simple-oauth2 / wreck) get guarded agents of their own, without
   // keep-alive: wreck mishandles shared keep-alive agents, and token calls are rare.
-  const lookup = guard.lookup;
+  // Knowing the token URL's port, the lookup also refuses the gateway itself there.
+  const lookup = guard.lookupFor(connector.auth.type === 'oauth2' ? portOf(new URL(connector.auth.tokenUrl)) : undefined);
   const agents = { http: new http.Agent({ lookup }), https: new https.Agent({ lookup }) };
   return {
     connector,
+    redactor: deps.redactor,
     http: new HttpClient({ timeoutMs: connector.timeoutMs, guard }),
     auth: createAuthProvider(connector, {
       agents,
+      guard,
+      redactor: deps.redactor,
       store: deps.tokenStore,
       redirectUrl: deps.oauthRedirectUrl,
       now: deps.now,

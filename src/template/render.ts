@@ -104,7 +104,21 @@ export function renderUrl(parts: readonly TextPart[], vars: Variables, where: st
     const names = [...scope.missing];
     throw new GatewayError('missing_variable', `${where} needs ${names.map((n) => `{${n}}`).join(', ')}, which ${names.length > 1 ? 'were' : 'was'} not provided`, { variables: names });
   }
+  refuseDotSegments(url, parts, vars, where);
   return url;
+}
+
+/**
+ * A variable that makes a whole path segment "." or ".." would move the request up the path
+ * (/api/cases/{ACCOUNT_ID}/notes with ".." is POST /api/notes). Percent-encoding cannot help:
+ * URL parsers treat %2E%2E as ".." too. Such a value is refused (422), naming the variable.
+ */
+function refuseDotSegments(url: string, parts: readonly TextPart[], vars: Variables, where: string): void {
+  const path = url.split(/[?#]/)[0];
+  if (!/\/(?:\.|%2e){1,2}(?:\/|$)/i.test(path)) return;
+  const names = parts.filter((p): p is { v: string } => typeof p !== 'string' && /^\.+$/.test(stringify(vars[p.v]))).map((p) => p.v);
+  if (names.length === 0) return; // the template's own text: the connector's author wrote it
+  throw new GatewayError('invalid_variable_value', `${where}: ${names.map((n) => `{${n}}`).join(', ')} would make a "." or ".." path segment, which moves the request to another URL; refusing to send it`, { variables: names, field: names[0] });
 }
 
 /** Value escapers for `settings.escape_values`. */

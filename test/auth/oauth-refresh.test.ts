@@ -13,7 +13,10 @@ import { OAuth2Provider, newNonce } from '../../src/auth/oauth2';
 import { MemoryTokenStore, type TokenStore } from '../../src/auth/token-store';
 import type { Connector } from '../../src/config/types';
 import { GatewayError } from '../../src/errors';
-import { redact } from '../../src/util/redact';
+import { Redactor } from '../../src/util/redact';
+
+/** One masking instance for the providers of this file, as a gateway owns one. */
+const redactor = new Redactor();
 import { PostgresStore } from '../../src/delivery/postgres-store';
 import { SqliteStore } from '../../src/delivery/sqlite-store';
 import type { DeliveryStore } from '../../src/delivery/store';
@@ -37,7 +40,7 @@ beforeAll(async () => {
 afterAll(async () => { await crm.close(); });
 beforeEach(() => crm.crm.reset());
 
-const provider = (store: TokenStore) => new OAuth2Provider(cfg, { connectorId: 'zd', store, redirectUrl: 'http://127.0.0.1:1/v1/oauth/callback' });
+const provider = (store: TokenStore) => new OAuth2Provider(cfg, { connectorId: 'zd', store, redirectUrl: 'http://127.0.0.1:1/v1/oauth/callback', redactor });
 
 /** An authorized connector whose access token is due for refresh. */
 async function authorizedAndDue(p: OAuth2Provider, store: TokenStore): Promise<void> {
@@ -160,7 +163,7 @@ test('a token sealed with a key this gateway does not have: a 409 that says how 
     });
     await expect(provider(keyless.tokens).apply({})).rejects.toThrow(/GATEWAY_ENCRYPTION_KEY is not set/);
 
-    const cc = new OAuth2Provider({ ...cfg, grant: 'client_credentials' }, { connectorId: 'zd', store: reader.tokens, redirectUrl: 'http://127.0.0.1:1/v1/oauth/callback' });
+    const cc = new OAuth2Provider({ ...cfg, grant: 'client_credentials' }, { connectorId: 'zd', store: reader.tokens, redirectUrl: 'http://127.0.0.1:1/v1/oauth/callback', redactor });
     const headers: Record<string, string> = {};
     await cc.apply(headers);
     expect(headers.Authorization).toMatch(/^Bearer /);
@@ -178,5 +181,5 @@ test('a token stored by another replica is registered as a secret here as soon a
   const refresh = `RT-peer-${crypto.randomBytes(6).toString('hex')}`;
   await store.set('zd', { access_token: access, refresh_token: refresh, expires_at: Date.now() + 3_600_000, obtained_at: Date.now() });
   await provider(store).apply({});
-  expect(redact(`sent ${access}, refresh with ${refresh}`)).toBe('sent ****, refresh with ****');
+  expect(redactor.redact(`sent ${access}, refresh with ${refresh}`)).toBe('sent ****, refresh with ****');
 });

@@ -5,11 +5,12 @@
  */
 import pino from 'pino';
 import { serve } from '../../src/cli/serve';
-import { redact } from '../../src/util/redact';
+import { Redactor } from '../../src/util/redact';
 
 async function main(): Promise<void> {
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn', hooks: { streamWrite: (s: string) => redact(s) } }, pino.destination(2));
-  const gw = await serve({ port: 0, logger, pollMs: 20 });
+  const redactor = new Redactor();
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn', hooks: { streamWrite: (s: string) => redactor.redact(s) } }, pino.destination(2));
+  const gw = await serve({ port: 0, logger, redactor, pollMs: 20 });
   process.stdout.write(`READY ${gw.url}\n`);
   process.once('SIGTERM', () => { void gw.close().then(() => process.exit(0)); });
 }

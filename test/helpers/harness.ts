@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { serve, type RunningGateway } from '../../src/cli/serve';
 import { startSampleCrm, type RunningSampleCrm, type SampleCrmOptions } from '../../src/sample-crm';
-import { redact } from '../../src/util/redact';
+import { Redactor } from '../../src/util/redact';
 
 export const ROOT = path.join(__dirname, '../..');
 
@@ -50,9 +50,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   }
   const logs: string[] = [];
   const sink = new Writable({ write(chunk, _enc, cb) { logs.push(String(chunk)); cb(); } });
-  const logger = pino({ level: 'debug', hooks: { streamWrite: (s: string) => redact(s) } }, sink);
+  const redactor = new Redactor();
+  const logger = pino({ level: 'debug', hooks: { streamWrite: (s: string) => redactor.redact(s) } }, sink);
   const env = Object.fromEntries(Object.entries(opts.env ?? {}).map(([k, v]) => [k, v.split('{{CRM}}').join(crm.url)]));
-  const gw = await serve({ port: 0, configDir, dataDir: path.join(dir, 'data'), env: { ...process.env, ZENDESK_URL: crm.url, ...env }, logger, apiKeys: opts.apiKeys ?? null });
+  const gw = await serve({ port: 0, configDir, dataDir: path.join(dir, 'data'), env: { ...process.env, ZENDESK_URL: crm.url, ...env }, logger, redactor, apiKeys: opts.apiKeys ?? null });
   const call = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(gw.url + url, {
       method,

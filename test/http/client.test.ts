@@ -1,13 +1,14 @@
 /**
  * The CRM HTTP client (undici) against a real node:http server on loopback: one deadline for
  * the whole exchange, the response size cap, no redirects, stable network error codes, the
- * SSRF guard on IP literals and on DNS answers, and the one safe retry (a GET on a socket that
+ * SSRF guard on IP literals, on DNS answers and on the gateway's own listen address, and the one safe retry (a GET on a socket that
  * died under us).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpClient, NetworkError } from '../../src/http/client';
-import { SsrfGuard } from '../../src/http/ssrf';
+import os from 'node:os';
+import { ListenAddresses, SsrfGuard, hasTemplatedHost } from '../../src/http/ssrf';
 
 let server: http.Server;
 let base: string;
@@ -147,4 +148,61 @@ test('a URL as given (file downloads): normalised on the wire, fragment dropped,
   expect(hits[0].headers['x-keep']).toBe('yes');
   expect(hits[0].headers.expect).toBeUndefined();
   await c.close();
+});
+
+describe("the gateway's own listen address is never a destination, even where private networks are allowed", () => {
+  const port = () => Number(new URL(base).port);
+  const selfGuard = (host: string, p = port()) => {
+    const listen = new ListenAddresses();
+    listen.add(host, p);
+    return new HttpClient({ timeoutMs: 1000, guard: new SsrfGuard({ allow: ['127.0.0.0/8', '::1', 'localhost', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] }, listen) });
+  };
+
+  test.each([
+    ['the IP literal it listens on', '127.0.0.1', (p: number) => `http://127.0.0.1:${p}/v1/connectors`],
+    ['a name that resolves to it', '127.0.0.1', (p: number) => `http://localhost:${p}/healthz`],
+    ['another loopback address (a server on 0.0.0.0 answers there too)', '0.0.0.0', (p: number) => `http://127.0.0.2:${p}/healthz`],
+  ])('%s', async (_name, host, url) => {
+    const c = selfGuard(host);
+    await expect(c.request({ method: 'GET', url: url(port()), headers: {} })).rejects.toMatchObject({ code: 'ESSRF', message: expect.stringMatching(/this gateway's own address/) });
+    expect(hits).toHaveLength(0);
+    await c.close();
+  });
+
+  test('listening on every interface: each interface address with that port is refused', async () => {
+    const listen = new ListenAddresses();
+    listen.add('0.0.0.0', 3000);
+    for (const i of Object.values(os.networkInterfaces()).flat()) if (i) expect(listen.isSelf(i.address, 3000)).toBe(true);
+    expect(listen.isSelf('127.0.0.1', 3001)).toBe(false);
+    expect(listen.isSelf('::ffff:127.0.0.1', 3000)).toBe(true);
+  });
+
+  test('its public URL (behind a proxy) is the gateway too: refused by name; only its listen ports need the closer look when connecting', () => {
+    const listen = new ListenAddresses();
+    listen.add('127.0.0.1', 3000);
+    listen.addPublicUrl('https://gw.example.com');
+    const guard = new SsrfGuard({ allow: [] }, listen);
+    expect(() => guard.checkSelf('GW.example.com', 443)).toThrow(/this gateway's own address/);
+    expect(() => guard.checkSelf('crm.example.com', 443)).not.toThrow();
+    expect(guard.listensOn(443)).toBe(false);
+    expect(guard.listensOn(3000)).toBe(true);
+    expect(() => guard.checkSelf('127.0.0.1', 3000)).toThrow(/own address/);
+  });
+
+  test('another port on the same host is not the gateway', async () => {
+    const c = selfGuard('127.0.0.1', port() === 1 ? 2 : 1);
+    expect((await c.request({ method: 'GET', url: `${base}/x`, headers: {} })).status).toBe(200);
+    await c.close();
+  });
+});
+
+test.each<[string, boolean]>([
+  ['https://crm.example.com/api/{ACCOUNT_ID}', false],
+  ['https://crm.example.com:8443/api?x={EMAIL}', false],
+  ['https://{TENANT}.crm.example.com/api', true],
+  ['https://crm.example.com:{PORT}/api', true],
+  ['{BASE_URL}/api/users', true],
+  ['http{S}://crm.example.com/api', true],
+])('templated host: %s → %s', (template, templated) => {
+  expect(hasTemplatedHost(template)).toBe(templated);
 });
