@@ -26,7 +26,8 @@ export interface CompileResult {
   id: string;
 }
 
-const VAR_RE = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+// `{NAME}` or `{NAME:cast}` (the cast itself is checked where the template is compiled).
+const VAR_RE = /\{([A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z_]\w*)?\}/g;
 /** Limits that keep one connector from costing every request (or the loader) unbounded work. */
 export const MAX_PARAMS_PER_ENDPOINT = 500;
 export const MAX_TEMPLATE_CHARS = 65_536;
@@ -154,7 +155,9 @@ class Checker {
       else url = this.cfg.base_url.replace(/\/+$/, '') + url;
     } else if (!/^https?:\/\//.test(url) && !url.startsWith('{')) this.error([...p, 'url'], `"${url}" must start with http://, https:// or / (under base_url)`);
     this.checkVariables(ep.url, [...p, 'url']);
-    const urlParts = compileText(url);
+    const urlIssues: TemplateIssue[] = [];
+    const urlParts = compileText(url, urlIssues);
+    for (const t of urlIssues) this.error([...p, 'url'], t.message);
     const urlVars = urlParts.filter((x): x is { v: string } => typeof x !== 'string').map((x) => x.v);
 
     if (ep.method === 'GET' && ep.body_format) this.error([...p, 'body_format'], 'a GET request has no body: its params become the query string; remove body_format');

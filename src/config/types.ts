@@ -92,7 +92,7 @@ export interface ConnectorFile {
     reopen_closed_within_days?: number;
     convert_text_to_html?: boolean;
     send_files_to_crm?: boolean;
-    escape_values?: 'none' | 'soql' | 'zoho_criteria';
+    escape_values?: 'none' | 'soql' | 'zoho_criteria' | 'json';
   };
   variables?: string[];
   retry?: RetryFile;
@@ -238,7 +238,7 @@ export interface Connector {
     readonly reopenClosedWithinDays: number;
     readonly convertTextToHtml: boolean;
     readonly sendFilesToCrm: boolean;
-    readonly escapeValues: 'none' | 'soql' | 'zoho_criteria';
+    readonly escapeValues: 'none' | 'soql' | 'zoho_criteria' | 'json';
   };
   readonly extraVariables: readonly string[];
   readonly retry: RetryPolicy;
