@@ -62,7 +62,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
     file,
     baseUrl: cfg.base_url?.replace(/\/+$/, ''),
     auth: compileAuth(cfg.auth),
-    phone: { format: cfg.phone?.format ?? 'e164', defaultRegion: cfg.phone?.default_region },
+    phone: { format: cfg.phone?.format ?? 'e164', defaultRegion: cfg.phone?.default_region, foreignNumbers: cfg.phone?.foreign_numbers ?? 'error' },
     timeoutMs: Math.round((cfg.timeout_seconds ?? 5) * 1000),
     lookupUrls,
     settings,

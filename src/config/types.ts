@@ -3,7 +3,7 @@
  * (YAML, snake_case, validated by schemas/connector.schema.json); `Connector` is the
  * compiled, normalised, frozen object the pipeline uses. Requests never look at YAML.
  */
-import type { PhoneFormat } from '../phone';
+import type { ForeignNumbers, PhoneFormat } from '../phone';
 import type { TemplateNode, TextPart } from '../template/compile';
 
 export const OPERATIONS = [
@@ -81,7 +81,7 @@ export interface ConnectorFile {
   description?: string;
   base_url?: string;
   auth: AuthFile;
-  phone?: { format?: PhoneFormat; default_region?: string };
+  phone?: { format?: PhoneFormat; default_region?: string; foreign_numbers?: ForeignNumbers };
   timeout_seconds?: number;
   lookup_urls?: { account?: string; record?: string; custom_by_phone?: string; custom_by_identity?: string };
   settings?: {
@@ -227,7 +227,7 @@ export interface Connector {
   readonly file: string;
   readonly baseUrl?: string;
   readonly auth: Auth;
-  readonly phone: { readonly format: PhoneFormat; readonly defaultRegion?: string };
+  readonly phone: { readonly format: PhoneFormat; readonly defaultRegion?: string; readonly foreignNumbers: ForeignNumbers };
   readonly timeoutMs: number;
   readonly lookupUrls: Readonly<Partial<Record<'account' | 'record' | 'custom_by_phone' | 'custom_by_identity', readonly TextPart[]>>>;
   readonly settings: {

@@ -7,7 +7,7 @@ import type { OperationName } from '../config/types';
 import { GatewayError, isGatewayError } from '../errors';
 import type { Gateway } from '../gateway';
 import { buildRequest, type FileInput } from '../operations/request';
-import { checkVariables, prepareVariables } from '../operations/variables';
+import { checkVariables, prepareCall } from '../operations/variables';
 import { redactDeep } from '../util/redact';
 import type { DeliveryStore } from './store';
 import { DELIVERY_STATUSES, type Delivery, type DeliveryStatus, type FlowStep } from './types';
@@ -103,7 +103,7 @@ export class DeliveryService {
     const ep = rt.connector.endpoints.get(op)!;
     const placeholders = dependency ? Object.fromEntries([...PRODUCED_IDS].filter((k) => variables[k] === undefined).map((k) => [k, `pending-${k}`])) : {};
     try {
-      const prepared = prepareVariables({ ...placeholders, ...variables }, rt.connector, ep);
+      const prepared = prepareCall({ ...placeholders, ...variables }, rt.connector, ep, this.gateway.now());
       buildRequest(rt.connector, ep, prepared, file);
     } catch (e) {
       if (isGatewayError(e)) throw e;

@@ -108,7 +108,9 @@ export class FlowEngine {
   /** The durable writes this event calls for. */
   private async plan(c: Connector, sessionId: string, state: SessionState, ev: NormalizedEvent, downloaded?: Buffer): Promise<void> {
     const orderingKey = `${c.id}:session:${sessionId}`;
-    const vars = displayVariables(c, state.vars);
+    // Raw values go to CRM calls (prepareCall formats phone numbers once); `text` renders what people read.
+    const vars: Record<string, unknown> = { ...state.vars };
+    const text = displayVariables(c, state.vars);
     // Nothing is written before the customer can be identified (an End_Call may arrive first).
     const identified = ['PHONE_NUMBER', 'EMAIL', 'SDK_IDENTIFIER', 'NAME', 'ACCOUNT_ID', 'UJET_ID'].some((k) => state.vars[k] !== undefined);
     if (!state.steps.account && identified) {
@@ -124,7 +126,7 @@ export class FlowEngine {
       state.steps.record = d.delivery.id;
       // 002: right after creation, an internal comment (only if the record was created, not reused).
       if (c.flows.commentOn.has('record_created') && c.endpoints.has('add_comment')) {
-        const body = renderLongText(c.flows.templates.record_created, vars, c.settings.convertTextToHtml);
+        const body = renderLongText(c.flows.templates.record_created, text, c.settings.convertTextToHtml);
         await this.write(c, sessionId, state, 'record_created', 'add_comment', { ...vars, COMMENT_BODY: body }, undefined, true);
       }
       // Writes that waited for the record step go out now, in their original order.
@@ -134,7 +136,7 @@ export class FlowEngine {
     const html = c.settings.convertTextToHtml;
     const comment = (name: EventKind | 'file', extra: Record<string, unknown> = {}) => {
       if (!c.flows.commentOn.has(name) || !c.endpoints.has('add_comment')) return undefined;
-      const body = renderLongText(c.flows.templates[name as keyof typeof c.flows.templates], { ...vars, ...extra }, html);
+      const body = renderLongText(c.flows.templates[name as keyof typeof c.flows.templates], { ...text, ...extra }, html);
       return { ...vars, ...extra, COMMENT_BODY: body };
     };
     const writes: Array<[string, 'add_comment' | 'update_record' | 'upload_file', Record<string, unknown>, SessionState['held'][number]['file']?]> = [];
@@ -143,7 +145,7 @@ export class FlowEngine {
       if (v) writes.push([`${ev.key}:comment`, 'add_comment', v]);
     }
     if (c.flows.updateRecordOn.has(ev.kind) && c.endpoints.has('update_record')) {
-      writes.push([`${ev.key}:update`, 'update_record', { ...vars, TICKET_DESCRIPTION: renderLongText(c.flows.templates.description, vars, false), TICKET_DESCRIPTION_HTML: renderLongText(c.flows.templates.description, vars, true) }]);
+      writes.push([`${ev.key}:update`, 'update_record', { ...vars, TICKET_DESCRIPTION: renderLongText(c.flows.templates.description, text, false), TICKET_DESCRIPTION_HTML: renderLongText(c.flows.templates.description, text, true) }]);
     }
     if (ev.kind === 'file' && ev.facts.file) {
       const f = ev.facts.file;

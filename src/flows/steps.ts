@@ -13,10 +13,10 @@ import { GatewayError } from '../errors';
 import { callEndpoint, type AttemptRecord } from '../operations/call';
 import { failure, runOperation } from '../operations/run';
 import type { ConnectorRuntime } from '../operations/runtime';
-import { checkVariables, prepareVariables } from '../operations/variables';
+import { prepareCall } from '../operations/variables';
 import { renderLongText } from '../template/long-text';
 import { PHONE_VARIABLES, REQUEST_VARIABLE_SET } from '../template/variables';
-import { formatPhone, type CountryCode } from '../phone';
+import { formatForConnector } from '../phone';
 import { deriveVariables } from '../text';
 import type { DeliveryStore } from '../delivery/store';
 import { readPath } from '../util/json-path';
@@ -45,17 +45,23 @@ export function createStepRunner(store: Pick<DeliveryStore, 'loadSession'>): Ste
     const facts = (rawFacts ?? { sessionId: '' }) as StepFacts;
     const session = facts.sessionId ? await store.loadSession(d.connectorId, facts.sessionId) : undefined;
     const latest = (session?.state as { vars?: Record<string, unknown> } | undefined)?.vars ?? {};
-    const vars = displayVariables(rt.connector, { ...queued, ...latest });
+    // Raw values (phone numbers as the platform sent them): each CRM call formats them once.
+    const vars = { ...queued, ...latest };
     return d.operation === 'resolve_account' ? resolveAccount(rt, vars, facts, opts) : resolveRecord(d, rt, vars, facts, opts);
   };
 }
 
-/** Phone numbers as the connector writes them and durations as mm:ss, for texts people read. */
+/**
+ * Phone numbers as the connector writes them and durations as mm:ss, only to render texts
+ * people read (subject, description, comments). Never passed to a CRM call as variables: calls
+ * get the raw values and prepareCall formats them once (a formatted number parsed again can
+ * become another number). A number the connector's format cannot express stays as given.
+ */
 export function displayVariables(c: Connector, vars: Record<string, unknown>): Record<string, unknown> {
   const out = deriveVariables(vars);
   for (const k of Object.keys(out)) {
     if (!PHONE_VARIABLES.has(k) || typeof out[k] !== 'string') continue;
-    const r = formatPhone(out[k] as string, c.phone.format, 'write', c.phone.defaultRegion as CountryCode | undefined);
+    const r = formatForConnector(out[k] as string, c.phone, 'write');
     if (r.ok) out[k] = r.value;
   }
   return out;
@@ -105,11 +111,12 @@ async function resolveRecord(d: Delivery, rt: ConnectorRuntime, vars: Record<str
     return { result: { ids: { RECORD_ID: decision.id }, outcome: 'reused', reason: decision.reason }, attempts, followUps };
   }
   if (!c.endpoints.get('create_record')) throw new GatewayError('operation_not_configured', `connector ${c.id} has no create_record endpoint and no record to reuse`);
+  const text = displayVariables(c, vars);
   const recordVars = {
     ...vars,
-    TICKET_SUBJECT: vars.TICKET_SUBJECT ?? renderLongText(c.flows.templates.subject, vars, false),
-    TICKET_DESCRIPTION: vars.TICKET_DESCRIPTION ?? renderLongText(c.flows.templates.description, vars, false),
-    TICKET_DESCRIPTION_HTML: vars.TICKET_DESCRIPTION_HTML ?? renderLongText(c.flows.templates.description, vars, true),
+    TICKET_SUBJECT: vars.TICKET_SUBJECT ?? renderLongText(c.flows.templates.subject, text, false),
+    TICKET_DESCRIPTION: vars.TICKET_DESCRIPTION ?? renderLongText(c.flows.templates.description, text, false),
+    TICKET_DESCRIPTION_HTML: vars.TICKET_DESCRIPTION_HTML ?? renderLongText(c.flows.templates.description, text, true),
   };
   const r = await runOperation(rt, 'create_record', { variables: only(c, recordVars) }, opts);
   attempts.push(...r.attempts);
@@ -121,7 +128,7 @@ async function findRecords(rt: ConnectorRuntime, vars: Record<string, unknown>, 
   const c = rt.connector;
   const ep = c.endpoints.get('find_record');
   if (!ep || !c.flows.reuse.enabled) return [];
-  const prepared = prepareVariables(checkVariables(only(c, vars), c), c, ep);
+  const prepared = prepareCall(only(c, vars), c, ep, opts.now());
   const call = await callEndpoint(rt, ep, prepared, undefined, { ...opts, attempts });
   if (call.classification.kind === 'not_found') return [];
   if (call.classification.kind !== 'ok') throw failure(ep, call, attempts);

@@ -15,7 +15,7 @@ import { redact, redactDeep } from '../util/redact';
 import { callEndpoint, previewRequest, type AttemptRecord, type CallResult } from './call';
 import { buildRequest, type FileInput } from './request';
 import type { ConnectorRuntime } from './runtime';
-import { checkVariables, prepareVariables } from './variables';
+import { checkVariables, prepareCall } from './variables';
 
 export interface OperationInput {
   variables?: unknown;
@@ -81,7 +81,7 @@ export async function runOperation(rt: ConnectorRuntime, op: OperationName, inpu
     }
     if (!c.settings.sendFilesToCrm) return linkOnly(rt, vars, opts);
   }
-  const prepared = prepareVariables(vars, c, ep);
+  const prepared = prepareCall(vars, c, ep, opts.now?.() ?? Date.now());
 
   if (opts.dryRun) {
     const req = buildRequest(c, ep, prepared, file);
@@ -113,7 +113,7 @@ export async function runOperation(rt: ConnectorRuntime, op: OperationName, inpu
       const r = readPath(found.data, c.settings.customIdLocation);
       if (r.found && (typeof r.value === 'string' || typeof r.value === 'number')) result.custom_id = r.value;
     }
-    if (op === 'upload_file') return afterUpload(rt, ep, prepared, result, found.data, opts);
+    if (op === 'upload_file') return afterUpload(rt, ep, prepared, vars, result, found.data, opts);
     return result;
   }
   throw failure(ep, call, attempts);
@@ -127,7 +127,9 @@ function endpointFor(rt: ConnectorRuntime, op: OperationName): CompiledEndpoint 
 }
 
 /** Attachment by ID (+ builder URL) or by URL, then the optional comment with the link. */
-async function afterUpload(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Record<string, unknown>, result: OperationResult, data: unknown, opts: OperationOptions): Promise<OperationResult> {
+// `vars` (prepared, phones formatted) render the texts; `raw` is what the comment call gets,
+// so its own preparation formats the numbers once, from the caller's values.
+async function afterUpload(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Record<string, unknown>, raw: Record<string, unknown>, result: OperationResult, data: unknown, opts: OperationOptions): Promise<OperationResult> {
   const att = ep.upload!.attachment;
   if (att?.by === 'id' && att.idLocation) {
     const r = readPath(data, att.idLocation);
@@ -145,7 +147,7 @@ async function afterUpload(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Rec
   if (ep.upload!.addComment) {
     const link = { ...vars, ATTACHMENT_ID: result.ids.ATTACHMENT_ID, ATTACHMENT_URL: result.ids.ATTACHMENT_URL ?? vars.FILE_URL };
     const body = renderLongText(ep.upload!.commentTemplate, link, rt.connector.settings.convertTextToHtml);
-    const commentVars = { ...pickRequest(vars), ATTACHMENT_ID: link.ATTACHMENT_ID, ATTACHMENT_URL: link.ATTACHMENT_URL, COMMENT_BODY: body };
+    const commentVars = { ...pickRequest(raw), ATTACHMENT_ID: link.ATTACHMENT_ID, ATTACHMENT_URL: link.ATTACHMENT_URL, COMMENT_BODY: body };
     if (typeof opts.followUp === 'function') await opts.followUp(commentVars);
     else result.follow_up = await runOperation(rt, 'add_comment', { variables: commentVars }, opts);
   }

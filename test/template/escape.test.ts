@@ -1,7 +1,7 @@
 /** settings.escape_values: caller data cannot change a CRM query (SOQL, Zoho criteria). */
 import { compileConnector } from '../../src/config/compile';
 import { buildRequest } from '../../src/operations/request';
-import { checkVariables, prepareVariables } from '../../src/operations/variables';
+import { prepareCall } from '../../src/operations/variables';
 import { ESCAPERS } from '../../src/template/render';
 
 test.each([
@@ -29,7 +29,7 @@ endpoints:
 `;
   const c = compileConnector(yaml, 'x.yaml', {}).connector!;
   const ep = c.endpoints.get('find_account')!;
-  const req = buildRequest(c, ep, prepareVariables(checkVariables({ EMAIL: "o'brien@x.com", AGENT_EMAIL: "k'im" }, c), c, ep));
+  const req = buildRequest(c, ep, prepareCall({ EMAIL: "o'brien@x.com", AGENT_EMAIL: "k'im" }, c, ep, Date.now()));
   const url = new URL(req.url);
   expect(url.searchParams.get('q')).toBe("Email = 'o\\'brien@x.com'");
   expect(url.searchParams.get('raw')).toBe("o'brien@x.com");
@@ -49,7 +49,7 @@ endpoints:
   const c = compileConnector(yaml, 'x.yaml', {}).connector!;
   const ep = c.endpoints.get('find_account')!;
   const email = 'we"ird\\@x.com';
-  const req = buildRequest(c, ep, prepareVariables(checkVariables({ EMAIL: email }, c), c, ep));
+  const req = buildRequest(c, ep, prepareCall({ EMAIL: email }, c, ep, Date.now()));
   const query = (req.body as { value: { query: string } }).value.query;
   expect(JSON.parse(query)).toEqual({ filter: { email } });
 });
