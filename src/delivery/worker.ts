@@ -215,6 +215,10 @@ export class DeliveryWorker {
         const dep = d.dependsOn ? await this.o.store.get(d.dependsOn) : undefined;
         if (dep?.result?.outcome !== 'created') return { ok: true, result: { ids: {}, outcome: 'skipped', reason: `the record was ${dep?.result?.outcome ?? 'not created'}, not created` }, attempts };
       }
+      // A session record that was not created (settings.skip_record_creation): nothing to write onto.
+      if (d.dependsOn && variables.RECORD_ID === undefined && (await this.o.store.get(d.dependsOn))?.result?.outcome === 'not_created') {
+        return { ok: true, result: { ids: {}, outcome: 'skipped', reason: 'no record: settings.skip_record_creation is on and no record could be reused' }, attempts };
+      }
       const merged = await this.mergeBatch(d, rt, op, variables);
       if (merged) {
         const r = await runOperation(rt, op, { variables: merged.variables }, opts);

@@ -244,7 +244,9 @@ export class FlowEngine {
       steps: [...deliveries.entries()].map(([name, d]) => ({ name, delivery_id: state.steps[name], operation: d?.operation, status: d?.status ?? 'unknown', ...(d?.lastError ? { last_error: d.lastError } : {}) })),
       held: state.held.map((h) => h.name),
       events: state.events.map((e) => ({ type: e.type, at: new Date(e.at).toISOString() })),
-      warnings: state.warnings,
+      warnings: record?.result?.outcome === 'not_created'
+        ? [...state.warnings, `no record: ${String(record.result.reason ?? 'settings.skip_record_creation')}; the session's comments, updates and files are not written`]
+        : state.warnings,
     };
   }
 }

@@ -85,18 +85,28 @@ async function resolveAccount(rt: ConnectorRuntime, vars: Record<string, unknown
   }
   if (c.settings.skipAccountCreation || !c.endpoints.get('create_account')) {
     // "Open custom URL": a temporary account id; the agent gets the pop-up to create it by hand.
-    return { result: { ids: { ACCOUNT_ID: `temp-${facts.sessionId}` }, outcome: 'temporary_account' }, attempts };
+    return { result: { ids: { ACCOUNT_ID: temporaryAccountId(facts.sessionId) }, outcome: 'temporary_account' }, attempts };
   }
   const r = await run('create_account');
   return { result: { ids: r.ids, outcome: 'created' }, attempts };
 }
 
-async function resolveRecord(d: Delivery, rt: ConnectorRuntime, vars: Record<string, unknown>, facts: StepFacts, opts: StepOptions) {
+/** The stand-in id of an account that was not created; shown to the agent, never sent to the CRM. */
+export function temporaryAccountId(sessionId: string): string {
+  return `temp-${sessionId}`;
+}
+
+async function resolveRecord(d: Delivery, rt: ConnectorRuntime, sessionVars: Record<string, unknown>, facts: StepFacts, opts: StepOptions) {
   const c = rt.connector;
   const attempts: AttemptRecord[] = [];
   const followUps: FollowUp[] = [];
   const now = opts.now();
-  const candidates = await findRecords(rt, vars, opts, attempts);
+  // A temporary account is not in the CRM: it has no records to reuse, and its id is not sent
+  // (the record is created without an account; the connector says what the CRM gets instead).
+  const temporary = sessionVars.ACCOUNT_ID !== undefined && String(sessionVars.ACCOUNT_ID) === temporaryAccountId(facts.sessionId);
+  const { ACCOUNT_ID: _temporary, ...withoutAccount } = sessionVars;
+  const vars = temporary ? withoutAccount : sessionVars;
+  const candidates = temporary ? [] : await findRecords(rt, vars, opts, attempts);
   // A retry after a try that may have created the record: take the one created since then.
   if (d.ambiguous && d.firstAttemptAt !== undefined) {
     const ours = candidates.find((r) => r.createdAt !== undefined && r.createdAt >= d.firstAttemptAt! - 60_000);
@@ -105,10 +115,15 @@ async function resolveRecord(d: Delivery, rt: ConnectorRuntime, vars: Record<str
   const decision = chooseRecord(candidates, {
     channel: str(vars.CHANNEL), queue: str(vars.QUEUE_NAME ?? vars.MENU_PATH), sessionType: str(vars.SESSION_TYPE),
     outbound: facts.outbound === true, voicemail: isVoicemail(str(vars.SESSION_TYPE)), previousSessionEndedAt: facts.previousSessionEndedAt, now,
-  }, c.flows.reuse);
+  }, { ...c.flows.reuse, reopenClosedWithinMs: c.settings.reopenClosedWithinDays * 86_400_000 });
   if (decision.action === 'reuse') {
-    if (decision.reopen && c.endpoints.get('update_record')) followUps.push({ operation: 'update_record', variables: { ...vars, RECORD_ID: decision.id, RECORD_STATUS: c.flows.reuse.reopenStatus } });
-    return { result: { ids: { RECORD_ID: decision.id }, outcome: 'reused', reason: decision.reason }, attempts, followUps };
+    if (decision.reopen && c.endpoints.get('update_record')) followUps.push({ operation: 'update_record', variables: { ...only(c, vars), RECORD_ID: decision.id, RECORD_STATUS: c.flows.reuse.reopenStatus } });
+    return { result: { ids: { RECORD_ID: decision.id }, outcome: decision.closed ? 'reopened' : 'reused', reason: decision.reason }, attempts, followUps };
+  }
+  if (c.settings.skipRecordCreation) {
+    // No record: the session's comments, updates and files have nowhere to go and are skipped.
+    const none: Record<string, string | number> = {};
+    return { result: { ids: none, outcome: 'not_created', reason: `settings.skip_record_creation: ${decision.reason}, and records are not created` }, attempts };
   }
   if (!c.endpoints.get('create_record')) throw new GatewayError('operation_not_configured', `connector ${c.id} has no create_record endpoint and no record to reuse`);
   const text = displayVariables(c, vars);
