@@ -111,8 +111,9 @@ export class DeliveryService {
     }
   }
 
-  async followUp(parent: Delivery, op: OperationName, variables: Record<string, unknown>): Promise<void> {
-    await this.accept(parent.connectorId, op, { variables }, { idempotencyKey: `${parent.id}:${op}`, orderingKey: parent.orderingKey });
+  /** Returns the follow-up's delivery id, which the parent's result lists (the session view shows it). */
+  async followUp(parent: Delivery, op: OperationName, variables: Record<string, unknown>): Promise<string> {
+    return (await this.accept(parent.connectorId, op, { variables }, { idempotencyKey: `${parent.id}:${op}`, orderingKey: parent.orderingKey })).delivery.id;
   }
 
   /** Called by the worker when a delivery's attempt was recorded. */

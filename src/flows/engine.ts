@@ -212,7 +212,19 @@ export class FlowEngine {
     const state = known ?? ((await this.store.loadSession(connectorId, sessionId))?.state as unknown as SessionState | undefined);
     if (!state) throw new GatewayError('not_found', `no session ${sessionId} for connector ${connectorId}`);
     const deliveries = new Map<string, Delivery | undefined>();
+    const deliveryIds = new Map<string, string>(Object.entries(state.steps));
     for (const [name, id] of Object.entries(state.steps)) deliveries.set(name, await this.store.get(id));
+    // Writes a step asked for when it ran (an upload's comment, the reopening update): listed under
+    // "<step>:follow-up:<operation>", so one that died is as visible as the step itself.
+    for (const [name, d] of [...deliveries.entries()]) {
+      const followUps = Array.isArray(d?.result?.follow_ups) ? (d!.result!.follow_ups as string[]) : [];
+      for (const id of followUps) {
+        const f = await this.store.get(id);
+        const key = `${name}:follow-up:${f?.operation ?? id}`;
+        deliveries.set(key, f);
+        deliveryIds.set(key, id);
+      }
+    }
     const account = deliveries.get('account');
     const record = deliveries.get('record');
     const ids = { ACCOUNT_ID: account?.result?.ids.ACCOUNT_ID, RECORD_ID: record?.result?.ids.RECORD_ID };
@@ -241,7 +253,7 @@ export class FlowEngine {
         ...(temporary && c.flows.openCustomUrl ? { popup: renderLinksFrom(c, lookup) } : {}),
       },
       record_pop: links.record ? { type: 'CRM_Record_Pop', data: { recordUrl: links.record } } : null,
-      steps: [...deliveries.entries()].map(([name, d]) => ({ name, delivery_id: state.steps[name], operation: d?.operation, status: d?.status ?? 'unknown', ...(d?.lastError ? { last_error: d.lastError } : {}) })),
+      steps: [...deliveries.entries()].map(([name, d]) => ({ name, delivery_id: deliveryIds.get(name)!, operation: d?.operation, status: d?.status ?? 'unknown', ...(d?.lastError ? { last_error: d.lastError } : {}) })),
       held: state.held.map((h) => h.name),
       events: state.events.map((e) => ({ type: e.type, at: new Date(e.at).toISOString() })),
       warnings: record?.result?.outcome === 'not_created'

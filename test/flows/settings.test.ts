@@ -145,3 +145,17 @@ describe('recordings through the bundled Zendesk connector', () => {
     expect(comment?.body).toMatch(/^call_recording rec-1\.mp3: http/);
   });
 });
+
+describe('the session view', () => {
+  test('lists a follow-up write that died (the comment that attaches an upload), with its error', async () => {
+    await start('zendesk', 'view-1', '+1 222 333 7601');
+    const before = await settled('zendesk', 'view-1');
+    crm.injectFault({ method: 'PUT', path: `/api/v2/tickets/${before.record_id}.json`, status: 422, times: 1 });
+    await post('zendesk', 'view-1', { type: 'File_Available', event_id: 'f1', data: { kind: 'call_recording', file_name: 'view-1.mp3', content_base64: Buffer.from('ID3').toString('base64') } });
+    const v = await settled('zendesk', 'view-1');
+    crm.clearFaults();
+    const followUp = v.steps.find((s: { name: string }) => s.name === 'f1:upload:follow-up:add_comment');
+    expect(followUp).toMatchObject({ operation: 'add_comment', status: 'dead', last_error: { crm_status: 422 } });
+    expect((await h.get(`/v1/deliveries/${followUp.delivery_id}`)).body).toMatchObject({ id: followUp.delivery_id, status: 'dead' });
+  });
+});
