@@ -191,7 +191,7 @@ export function failure(ep: CompiledEndpoint, call: CallResult, attempts: Attemp
     return new GatewayError('crm_unreachable', `${ep.operation}: ${classification.reason}`, { ...ext, ...(classification.kind === 'retry' ? { retry_after_ms: classification.waitMs } : {}) });
   }
   if (classification.kind === 'retry') {
-    return new GatewayError('crm_retry_later', `${ep.operation}: ${classification.reason}; retry in ${Math.ceil(classification.waitMs / 1000)} s`, { ...ext, retry_after_ms: classification.waitMs, retry_after: Math.ceil(classification.waitMs / 1000), ...(classification.fromRetryAfter ? { from_retry_after: true } : {}), ...(classification.rateLimited ? { rate_limited: true } : {}) });
+    return new GatewayError('crm_retry_later', `${ep.operation}: ${classification.reason}; retry in ${Math.ceil(classification.waitMs / 1000)} s`, { ...ext, retry_after_ms: classification.waitMs, ...(classification.fromRetryAfter ? { from_retry_after: true } : {}), ...(classification.rateLimited ? { rate_limited: true, retry_after: Math.ceil(classification.waitMs / 1000) } : {}) });
   }
   return new GatewayError('crm_request_failed', `${ep.operation}: ${extra ?? classification.reason}`, ext);
 }
