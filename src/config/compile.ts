@@ -117,6 +117,14 @@ class Checker {
     return 1;
   }
 
+  /** Text with `{VAR}` placeholders (URLs); a bad `{VAR:cast}` is reported at its path. */
+  compileUrlText(value: string, p: PathSegment[]): TextPart[] {
+    const issues: TemplateIssue[] = [];
+    const parts = compileText(value, issues);
+    for (const t of issues) this.error(p, t.message);
+    return parts;
+  }
+
   compileTemplate(value: unknown, p: PathSegment[]): TemplateNode {
     if (p.at(-1) === 'params') {
       const leaves = this.checkSize(value, p);
@@ -282,7 +290,7 @@ class Checker {
     for (const [key, value] of Object.entries(lu)) {
       if (typeof value !== 'string') continue;
       this.checkVariables(value, ['lookup_urls', key], LOOKUP_VARIABLE_SET);
-      out[key] = compileText(value);
+      out[key] = this.compileUrlText(value, ['lookup_urls', key]);
     }
     if (lu.account && !lu.account.includes('{ACCOUNT_ID}')) this.warn(['lookup_urls', 'account'], 'the account lookup URL has no {ACCOUNT_ID}');
     if (lu.record && !lu.record.includes('{RECORD_ID}')) this.warn(['lookup_urls', 'record'], 'the record lookup URL has no {RECORD_ID}');
@@ -317,7 +325,7 @@ class Checker {
       },
       recordsForAbandoned: f.records_for_abandoned_sessions ?? true,
       delayRecordUntilAgent: f.delay_record_until_agent ?? false,
-      openCustomUrl: f.open_custom_url ? compileText(f.open_custom_url) : undefined,
+      openCustomUrl: f.open_custom_url ? this.compileUrlText(f.open_custom_url, ['flows', 'open_custom_url']) : undefined,
       updateRecordOn: new Set(f.update_record_on ?? ['end']),
       commentOn: new Set(f.comment_on ?? ['record_created', 'end', 'csat', 'transfer', 'disposition', 'custom_data', 'survey', 'file']),
       templates,

@@ -117,3 +117,14 @@ endpoints:
     expect(req.body).toEqual({ kind: 'json', value: { owner: 1001, vip: false } });
   });
 });
+
+test('a bad cast in a lookup URL is a load error at its line', () => {
+  const r = compileConnector(`auth: {type: none}
+lookup_urls:
+  record: "https://crm.test/r/{RECORD_ID:nmber}"
+endpoints:
+  find_account: {method: GET, url: "https://crm.test/f"}
+  create_account: {method: POST, url: "https://crm.test/c"}
+`, 'x.yaml', {});
+  expect(r.issues.find((i) => /unknown cast "nmber"/.test(i.message))).toMatchObject({ file: 'x.yaml', line: 3 });
+});
