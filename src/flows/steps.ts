@@ -122,8 +122,7 @@ async function resolveRecord(d: Delivery, rt: ConnectorRuntime, sessionVars: Rec
   }
   if (c.settings.skipRecordCreation) {
     // No record: the session's comments, updates and files have nowhere to go and are skipped.
-    const none: Record<string, string | number> = {};
-    return { result: { ids: none, outcome: 'not_created', reason: `settings.skip_record_creation: ${decision.reason}, and records are not created` }, attempts };
+    return { result: { ids: {} as Record<string, string | number>, outcome: 'not_created', reason: `settings.skip_record_creation: ${decision.reason}, and records are not created` }, attempts };
   }
   if (!c.endpoints.get('create_record')) throw new GatewayError('operation_not_configured', `connector ${c.id} has no create_record endpoint and no record to reuse`);
   const text = displayVariables(c, vars);
