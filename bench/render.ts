@@ -1,7 +1,7 @@
 /**
  * Render throughput: a compiled connector whose create_record has ~35 params (=DEFAULT_VALUE,
  * =CONCAT_OR, =CONCAT_AND, nested maps and lists, a handlebars text param, two phone numbers,
- * derived names and mm:ss durations). Measures prepareVariables + buildRequest (everything
+ * derived names and mm:ss durations). Measures prepareCall + buildRequest (everything
  * between the checked variables and the bytes-ready request) in ops/s and params/s
  * (target: ≥ 200,000 params/s). Baseline in the same run: a hand-written function building the
  * same request (same URL, same body, checked deep-equal before measuring), using libphonenumber
@@ -26,7 +26,7 @@ import YAML from 'yaml';
 import { compileConnector } from '../src/config/compile';
 import type { CompiledEndpoint, Connector } from '../src/config/types';
 import { buildRequest } from '../src/operations/request';
-import { prepareVariables } from '../src/operations/variables';
+import { prepareCall } from '../src/operations/variables';
 import type { TemplateNode } from '../src/template/compile';
 import { line, round } from './lib';
 
@@ -262,15 +262,15 @@ export async function benchRender(): Promise<Record<string, unknown>> {
 
   // Same request both ways, or the comparison means nothing.
   for (const vars of sets) {
-    const g = buildRequest(c, ep, prepareVariables(vars, c, ep));
+    const g = buildRequest(c, ep, prepareCall(vars, c, ep, Date.now()));
     const h = handWritten(vars);
     assert.deepEqual({ method: g.method, url: g.url, headers: g.headers, body: g.body.kind === 'json' ? g.body.value : undefined }, h);
   }
 
   const phones = sets.flatMap((s) => [s.PHONE_NUMBER, s.OUTBOUND_PHONE_NUMBER].filter((p) => !blank(p)));
   const [gateway, prepareOnly, hand, phonePerSec] = opsPerSec([
-    (i) => buildRequest(c, ep, prepareVariables(sets[i & 7], c, ep)),
-    (i) => prepareVariables(sets[i & 7], c, ep),
+    (i) => buildRequest(c, ep, prepareCall(sets[i & 7], c, ep, Date.now())),
+    (i) => prepareCall(sets[i & 7], c, ep, Date.now()),
     (i) => handWritten(sets[i & 7]),
     (i) => phone(phones[i % phones.length]),
   ]);
@@ -286,8 +286,8 @@ export async function benchRender(): Promise<Record<string, unknown>> {
     target_params_per_sec: TARGET_PARAMS_PER_SEC,
     target_met: gateway * params >= TARGET_PARAMS_PER_SEC,
   };
-  line(`render: prepareVariables+buildRequest (${params} params)`, out.gateway as Record<string, unknown>);
-  line('render:   of which prepareVariables', out.gateway_prepare_variables_only as Record<string, unknown>);
+  line(`render: prepareCall+buildRequest (${params} params)`, out.gateway as Record<string, unknown>);
+  line('render:   of which prepareCall', out.gateway_prepare_variables_only as Record<string, unknown>);
   line('render: hand-written function (baseline)', out.hand_written as Record<string, unknown>);
   line('render: libphonenumber parse+format alone', out.phone_format as Record<string, unknown>);
   line('render: ratio gateway / hand-written', { ratio: out.ratio_gateway_vs_hand_written, params_per_sec_target: TARGET_PARAMS_PER_SEC, met: out.target_met });

@@ -27,7 +27,8 @@ export interface CompileResult {
   id: string;
 }
 
-const VAR_RE = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+// `{NAME}` or `{NAME:cast}` (the cast itself is checked where the template is compiled).
+const VAR_RE = /\{([A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z_]\w*)?\}/g;
 /** Limits that keep one connector from costing every request (or the loader) unbounded work. */
 export const MAX_PARAMS_PER_ENDPOINT = 500;
 export const MAX_TEMPLATE_CHARS = 65_536;
@@ -64,7 +65,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
     file,
     baseUrl: cfg.base_url?.replace(/\/+$/, ''),
     auth: compileAuth(cfg.auth),
-    phone: { format: cfg.phone?.format ?? 'e164', defaultRegion: cfg.phone?.default_region },
+    phone: { format: cfg.phone?.format ?? 'e164', defaultRegion: cfg.phone?.default_region, foreignNumbers: cfg.phone?.foreign_numbers ?? 'error' },
     timeoutMs: Math.round((cfg.timeout_seconds ?? 5) * 1000),
     lookupUrls,
     settings,
@@ -119,6 +120,14 @@ class Checker {
     return 1;
   }
 
+  /** Text with `{VAR}` placeholders (URLs); a bad `{VAR:cast}` is reported at its path. */
+  compileUrlText(value: string, p: PathSegment[]): TextPart[] {
+    const issues: TemplateIssue[] = [];
+    const parts = compileText(value, issues);
+    for (const t of issues) this.error(p, t.message);
+    return parts;
+  }
+
   compileTemplate(value: unknown, p: PathSegment[]): TemplateNode {
     if (p.at(-1) === 'params') {
       const leaves = this.checkSize(value, p);
@@ -158,7 +167,9 @@ class Checker {
     } else if (!/^https?:\/\//.test(url) && !url.startsWith('{')) this.error([...p, 'url'], `"${url}" must start with http://, https:// or / (under base_url)`);
     this.checkVariables(ep.url, [...p, 'url']);
     if (hasTemplatedHost(url) && this.cfg.settings?.allow_templated_host !== true) this.error([...p, 'url'], 'a {VARIABLE} in the scheme, host or port would let a caller choose where the request (and its credentials) goes; write the host out, or set settings.allow_templated_host: true');
-    const urlParts = compileText(url);
+    const urlIssues: TemplateIssue[] = [];
+    const urlParts = compileText(url, urlIssues);
+    for (const t of urlIssues) this.error([...p, 'url'], t.message);
     const urlVars = urlParts.filter((x): x is { v: string } => typeof x !== 'string').map((x) => x.v);
 
     if (ep.method === 'GET' && ep.body_format) this.error([...p, 'body_format'], 'a GET request has no body: its params become the query string; remove body_format');
@@ -283,7 +294,7 @@ class Checker {
     for (const [key, value] of Object.entries(lu)) {
       if (typeof value !== 'string') continue;
       this.checkVariables(value, ['lookup_urls', key], LOOKUP_VARIABLE_SET);
-      out[key] = compileText(value);
+      out[key] = this.compileUrlText(value, ['lookup_urls', key]);
     }
     if (lu.account && !lu.account.includes('{ACCOUNT_ID}')) this.warn(['lookup_urls', 'account'], 'the account lookup URL has no {ACCOUNT_ID}');
     if (lu.record && !lu.record.includes('{RECORD_ID}')) this.warn(['lookup_urls', 'record'], 'the record lookup URL has no {RECORD_ID}');
@@ -318,7 +329,7 @@ class Checker {
       },
       recordsForAbandoned: f.records_for_abandoned_sessions ?? true,
       delayRecordUntilAgent: f.delay_record_until_agent ?? false,
-      openCustomUrl: f.open_custom_url ? compileText(f.open_custom_url) : undefined,
+      openCustomUrl: f.open_custom_url ? this.compileUrlText(f.open_custom_url, ['flows', 'open_custom_url']) : undefined,
       updateRecordOn: new Set(f.update_record_on ?? ['end']),
       commentOn: new Set(f.comment_on ?? ['record_created', 'end', 'csat', 'transfer', 'disposition', 'custom_data', 'survey', 'file']),
       templates,

@@ -4,6 +4,9 @@
  * errors are final. A call that got no HTTP response at all returned no error status, so
  * by default it is retried on the same schedule (it can be turned off).
  * `resilient` adds 408, 429 and 5xx.
+ * Under every profile (whatever retryable_statuses says), a 429, or a 503 with Retry-After, is
+ * the CRM asking to come back later: it is retried after Retry-After (else the backoff) until
+ * the deadline and does not count against max_attempts (see classify).
  */
 import type { RetryFile, RetryPolicy, StatusMatcher } from './types';
 

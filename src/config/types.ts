@@ -3,7 +3,7 @@
  * (YAML, snake_case, validated by schemas/connector.schema.json); `Connector` is the
  * compiled, normalised, frozen object the pipeline uses. Requests never look at YAML.
  */
-import type { PhoneFormat } from '../phone';
+import type { ForeignNumbers, PhoneFormat } from '../phone';
 import type { TemplateNode, TextPart } from '../template/compile';
 
 export const OPERATIONS = [
@@ -81,7 +81,7 @@ export interface ConnectorFile {
   description?: string;
   base_url?: string;
   auth: AuthFile;
-  phone?: { format?: PhoneFormat; default_region?: string };
+  phone?: { format?: PhoneFormat; default_region?: string; foreign_numbers?: ForeignNumbers };
   timeout_seconds?: number;
   lookup_urls?: { account?: string; record?: string; custom_by_phone?: string; custom_by_identity?: string };
   settings?: {
@@ -92,7 +92,7 @@ export interface ConnectorFile {
     reopen_closed_within_days?: number;
     convert_text_to_html?: boolean;
     send_files_to_crm?: boolean;
-    escape_values?: 'none' | 'soql' | 'zoho_criteria';
+    escape_values?: 'none' | 'soql' | 'zoho_criteria' | 'json';
     allow_templated_host?: boolean;
   };
   variables?: string[];
@@ -228,7 +228,7 @@ export interface Connector {
   readonly file: string;
   readonly baseUrl?: string;
   readonly auth: Auth;
-  readonly phone: { readonly format: PhoneFormat; readonly defaultRegion?: string };
+  readonly phone: { readonly format: PhoneFormat; readonly defaultRegion?: string; readonly foreignNumbers: ForeignNumbers };
   readonly timeoutMs: number;
   readonly lookupUrls: Readonly<Partial<Record<'account' | 'record' | 'custom_by_phone' | 'custom_by_identity', readonly TextPart[]>>>;
   readonly settings: {
@@ -239,7 +239,7 @@ export interface Connector {
     readonly reopenClosedWithinDays: number;
     readonly convertTextToHtml: boolean;
     readonly sendFilesToCrm: boolean;
-    readonly escapeValues: 'none' | 'soql' | 'zoho_criteria';
+    readonly escapeValues: 'none' | 'soql' | 'zoho_criteria' | 'json';
   };
   readonly extraVariables: readonly string[];
   readonly retry: RetryPolicy;

@@ -17,7 +17,7 @@ import { isGatewayError } from '../errors';
 import { Gateway } from '../gateway';
 import { buildRequest } from '../operations/request';
 import { runOperation, type OperationResult } from '../operations/run';
-import { prepareVariables, checkVariables } from '../operations/variables';
+import { prepareCall } from '../operations/variables';
 import { silentLogger } from '../util/logger';
 import type { Redaction } from '../util/redact';
 import type { OpenApiChecker } from './openapi-check';
@@ -199,7 +199,7 @@ function openapiChecks(ctx: Ctx, c: Connector, vars: Record<string, unknown>, ch
     const started = performance.now();
     let request = '-';
     try {
-      const prepared = prepareVariables(checkVariables(vars, c), c, ep);
+      const prepared = prepareCall(vars, c, ep, Date.now());
       const req = buildRequest(c, ep, prepared, ep.upload ? fileOf(vars) : undefined);
       request = `${req.method} ${new URL(req.url).pathname}`;
       const problems = checker.check(req);
@@ -287,7 +287,7 @@ function fileOf(v: Record<string, unknown>) {
 }
 
 function renderedUrl(c: Connector, ep: CompiledEndpoint, vars: Record<string, unknown>): string {
-  return buildRequest(c, ep, prepareVariables(checkVariables(vars, c), c, ep), ep.upload ? fileOf(vars) : undefined).url;
+  return buildRequest(c, ep, prepareCall(vars, c, ep, Date.now()), ep.upload ? fileOf(vars) : undefined).url;
 }
 
 /** An id of the same shape the CRM would not know. */

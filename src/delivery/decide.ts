@@ -41,7 +41,7 @@ export function decide(d: Delivery, outcome: AttemptOutcome, now: number, random
     // Classified under the delivery's policy, with attempt number and elapsed time.
     c = cls === 'fail'
       ? { kind: 'fail', reason: String(ge!.extensions.reason) }
-      : { kind: 'retry', reason: String(ge!.extensions.reason), waitMs: Number(ge!.extensions.retry_after_ms), fromRetryAfter: Boolean(ge!.extensions.from_retry_after) };
+      : { kind: 'retry', reason: String(ge!.extensions.reason), waitMs: Number(ge!.extensions.retry_after_ms), fromRetryAfter: Boolean(ge!.extensions.from_retry_after), rateLimited: Boolean(ge!.extensions.rate_limited) };
   } else if (PERMANENT.has(code)) {
     c = { kind: 'fail', reason: `${code}: ${message}` };
   } else {
@@ -49,7 +49,7 @@ export function decide(d: Delivery, outcome: AttemptOutcome, now: number, random
   }
   if (rows.length === 0) rows.push({ n: 0, at: now, classification: c.kind, reason: c.kind === 'fail' ? c.reason : `${c.reason}; retry in ${Math.ceil((c as { waitMs: number }).waitMs / 1000)} s`, durationMs: 0 });
   if (c.kind === 'retry') {
-    return { status: 'pending', nextAttemptAt: now + c.waitMs, backoffAttempts: c.fromRetryAfter ? d.backoffAttempts : attemptNo, ambiguous, error, attempts: rows };
+    return { status: 'pending', nextAttemptAt: now + c.waitMs, backoffAttempts: c.fromRetryAfter || c.rateLimited ? d.backoffAttempts : attemptNo, ambiguous, error, attempts: rows };
   }
   return { status: 'dead', backoffAttempts: attemptNo, ambiguous, error: { ...error, message: c.kind === 'fail' ? c.reason : message }, attempts: rows };
 }

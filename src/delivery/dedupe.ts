@@ -8,14 +8,14 @@ import type { CompiledEndpoint } from '../config/types';
 import { GatewayError } from '../errors';
 import { callEndpoint, type AttemptRecord, type CallOptions } from '../operations/call';
 import type { ConnectorRuntime } from '../operations/runtime';
-import { checkVariables, prepareVariables } from '../operations/variables';
+import { prepareCall } from '../operations/variables';
 import { DROP, renderNode, stringify } from '../template/render';
 import { renderLongText } from '../template/long-text';
 import { readPath } from '../util/json-path';
 
 export async function alreadyApplied(rt: ConnectorRuntime, ep: CompiledEndpoint, variables: Record<string, unknown>, opts: Omit<CallOptions, 'attempts'>, attempts: AttemptRecord[]): Promise<boolean> {
   const dedupe = ep.dedupe!;
-  const vars = prepareVariables(checkVariables(variables, rt.connector), rt.connector, ep);
+  const vars = prepareCall(variables, rt.connector, ep, opts.now?.() ?? Date.now());
   const call = await callEndpoint(rt, dedupe.check, vars, undefined, { ...opts, attempts });
   if (call.classification.kind === 'not_found') return false;
   if (call.classification.kind !== 'ok') {

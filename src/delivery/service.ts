@@ -7,7 +7,7 @@ import type { OperationName } from '../config/types';
 import { GatewayError, isGatewayError } from '../errors';
 import type { Gateway } from '../gateway';
 import { buildRequest, type FileInput } from '../operations/request';
-import { checkVariables, prepareVariables } from '../operations/variables';
+import { checkVariables, prepareCall } from '../operations/variables';
 import type { Redaction } from '../util/redact';
 import type { DeliveryStore } from './store';
 import { DELIVERY_STATUSES, type Delivery, type DeliveryStatus, type FlowStep } from './types';
@@ -108,7 +108,7 @@ export class DeliveryService {
     const ep = rt.connector.endpoints.get(op)!;
     const placeholders = dependency ? Object.fromEntries([...PRODUCED_IDS].filter((k) => variables[k] === undefined).map((k) => [k, `pending-${k}`])) : {};
     try {
-      const prepared = prepareVariables({ ...placeholders, ...variables }, rt.connector, ep);
+      const prepared = prepareCall({ ...placeholders, ...variables }, rt.connector, ep, this.gateway.now());
       buildRequest(rt.connector, ep, prepared, file);
     } catch (e) {
       if (isGatewayError(e)) throw e;
@@ -116,8 +116,9 @@ export class DeliveryService {
     }
   }
 
-  async followUp(parent: Delivery, op: OperationName, variables: Record<string, unknown>): Promise<void> {
-    await this.accept(parent.connectorId, op, { variables }, { idempotencyKey: `${parent.id}:${op}`, orderingKey: parent.orderingKey });
+  /** Returns the follow-up's delivery id, which the parent's result lists (the session view shows it). */
+  async followUp(parent: Delivery, op: OperationName, variables: Record<string, unknown>): Promise<string> {
+    return (await this.accept(parent.connectorId, op, { variables }, { idempotencyKey: `${parent.id}:${op}`, orderingKey: parent.orderingKey })).delivery.id;
   }
 
   /** Called by the worker when a delivery's attempt was recorded. */

@@ -30,7 +30,7 @@ export interface WorkerOptions {
   /** Idle wait between claims when nothing was due (a new enqueue wakes the worker at once). */
   pollMs?: number;
   /** Enqueues the comment that follows an upload (set by the delivery service). */
-  onFollowUp?: (parent: Delivery, operation: OperationName, variables: Record<string, unknown>) => Promise<void>;
+  onFollowUp?: (parent: Delivery, operation: OperationName, variables: Record<string, unknown>) => Promise<string | void>;
   onSettled?: (d: Delivery, status: string) => void;
   /** Runs composite flow steps (resolve_account, resolve_record); set by the flow engine. */
   runStep?: StepRunner;
@@ -207,13 +207,19 @@ export class DeliveryWorker {
         if (!this.o.runStep) throw new Error(`no flow engine to run step ${d.operation}`);
         const step = await this.o.runStep(d, rt, variables, opts);
         attempts.push(...step.attempts);
-        for (const f of step.followUps ?? []) await this.o.onFollowUp?.(d, f.operation, f.variables);
-        return { ok: true, result: step.result, attempts };
+        // The follow-ups' delivery ids go into the result, so a dead one can be found (session view).
+        const followUps: string[] = [];
+        for (const f of step.followUps ?? []) { const id = await this.o.onFollowUp?.(d, f.operation, f.variables); if (id) followUps.push(id); }
+        return { ok: true, result: followUps.length ? { ...step.result, follow_ups: followUps } : step.result, attempts };
       }
       const op = d.operation as Exclude<Delivery['operation'], FlowStep>;
       if ((d.variables.__flow as { onlyIfDependencyCreated?: boolean } | undefined)?.onlyIfDependencyCreated) {
         const dep = d.dependsOn ? await this.o.store.get(d.dependsOn) : undefined;
         if (dep?.result?.outcome !== 'created') return { ok: true, result: { ids: {}, outcome: 'skipped', reason: `the record was ${dep?.result?.outcome ?? 'not created'}, not created` }, attempts };
+      }
+      // A session record that was not created (settings.skip_record_creation): nothing to write onto.
+      if (d.dependsOn && variables.RECORD_ID === undefined && (await this.o.store.get(d.dependsOn))?.result?.outcome === 'not_created') {
+        return { ok: true, result: { ids: {}, outcome: 'skipped', reason: 'no record: settings.skip_record_creation is on and no record could be reused' }, attempts };
       }
       const merged = await this.mergeBatch(d, rt, op, variables);
       if (merged) {
@@ -232,12 +238,13 @@ export class DeliveryWorker {
         attempts.push(...found.attempts);
         if (found.outcome === 'ok') return { ok: true, result: { ids: found.ids, outcome: 'ok', recovered_by: find }, attempts };
       }
+      const followUps: string[] = [];
       const r = await runOperation(rt, op, { variables, file }, {
         ...opts,
-        followUp: (vars) => this.o.onFollowUp?.(d, 'add_comment', vars) ?? Promise.resolve(),
+        followUp: async (vars) => { const id = await this.o.onFollowUp?.(d, 'add_comment', vars); if (id) followUps.push(id); },
       });
       attempts.push(...r.attempts);
-      return { ok: true, result: { ids: r.ids, outcome: r.outcome }, attempts };
+      return { ok: true, result: { ids: r.ids, outcome: r.outcome, ...(followUps.length ? { follow_ups: followUps } : {}) }, attempts };
     } catch (error) {
       if (isGatewayError(error) && Array.isArray(error.extensions.attempts)) attempts.push(...(error.extensions.attempts as AttemptOutcome['attempts']));
       return { ok: false, error, attempts };

@@ -107,7 +107,9 @@ export class FlowEngine {
   /** The durable writes this event calls for. */
   private async plan(c: Connector, sessionId: string, state: SessionState, ev: NormalizedEvent, downloaded?: Buffer): Promise<void> {
     const orderingKey = `${c.id}:session:${sessionId}`;
-    const vars = displayVariables(c, state.vars);
+    // Raw values go to CRM calls (prepareCall formats phone numbers once); `text` renders what people read.
+    const vars: Record<string, unknown> = { ...state.vars };
+    const text = displayVariables(c, state.vars);
     // Nothing is written before the customer can be identified (an End_Call may arrive first).
     const identified = ['PHONE_NUMBER', 'EMAIL', 'SDK_IDENTIFIER', 'NAME', 'ACCOUNT_ID', 'UJET_ID'].some((k) => state.vars[k] !== undefined);
     if (!state.steps.account && identified) {
@@ -123,7 +125,7 @@ export class FlowEngine {
       state.steps.record = d.delivery.id;
       // 002: right after creation, an internal comment (only if the record was created, not reused).
       if (c.flows.commentOn.has('record_created') && c.endpoints.has('add_comment')) {
-        const body = renderLongText(c.flows.templates.record_created, vars, c.settings.convertTextToHtml);
+        const body = renderLongText(c.flows.templates.record_created, text, c.settings.convertTextToHtml);
         await this.write(c, sessionId, state, 'record_created', 'add_comment', { ...vars, COMMENT_BODY: body }, undefined, true);
       }
       // Writes that waited for the record step go out now, in their original order.
@@ -133,7 +135,7 @@ export class FlowEngine {
     const html = c.settings.convertTextToHtml;
     const comment = (name: EventKind | 'file', extra: Record<string, unknown> = {}) => {
       if (!c.flows.commentOn.has(name) || !c.endpoints.has('add_comment')) return undefined;
-      const body = renderLongText(c.flows.templates[name as keyof typeof c.flows.templates], { ...vars, ...extra }, html);
+      const body = renderLongText(c.flows.templates[name as keyof typeof c.flows.templates], { ...text, ...extra }, html);
       return { ...vars, ...extra, COMMENT_BODY: body };
     };
     const writes: Array<[string, 'add_comment' | 'update_record' | 'upload_file', Record<string, unknown>, SessionState['held'][number]['file']?]> = [];
@@ -142,7 +144,7 @@ export class FlowEngine {
       if (v) writes.push([`${ev.key}:comment`, 'add_comment', v]);
     }
     if (c.flows.updateRecordOn.has(ev.kind) && c.endpoints.has('update_record')) {
-      writes.push([`${ev.key}:update`, 'update_record', { ...vars, TICKET_DESCRIPTION: renderLongText(c.flows.templates.description, vars, false), TICKET_DESCRIPTION_HTML: renderLongText(c.flows.templates.description, vars, true) }]);
+      writes.push([`${ev.key}:update`, 'update_record', { ...vars, TICKET_DESCRIPTION: renderLongText(c.flows.templates.description, text, false), TICKET_DESCRIPTION_HTML: renderLongText(c.flows.templates.description, text, true) }]);
     }
     if (ev.kind === 'file' && ev.facts.file) {
       const f = ev.facts.file;
@@ -209,7 +211,19 @@ export class FlowEngine {
     const state = known ?? ((await this.store.loadSession(connectorId, sessionId))?.state as unknown as SessionState | undefined);
     if (!state) throw new GatewayError('not_found', `no session ${sessionId} for connector ${connectorId}`);
     const deliveries = new Map<string, Delivery | undefined>();
+    const deliveryIds = new Map<string, string>(Object.entries(state.steps));
     for (const [name, id] of Object.entries(state.steps)) deliveries.set(name, await this.store.get(id));
+    // Writes a step asked for when it ran (an upload's comment, the reopening update): listed under
+    // "<step>:follow-up:<operation>", so one that died is as visible as the step itself.
+    for (const [name, d] of [...deliveries.entries()]) {
+      const followUps = Array.isArray(d?.result?.follow_ups) ? (d!.result!.follow_ups as string[]) : [];
+      for (const id of followUps) {
+        const f = await this.store.get(id);
+        const key = `${name}:follow-up:${f?.operation ?? id}`;
+        deliveries.set(key, f);
+        deliveryIds.set(key, id);
+      }
+    }
     const account = deliveries.get('account');
     const record = deliveries.get('record');
     const ids = { ACCOUNT_ID: account?.result?.ids.ACCOUNT_ID, RECORD_ID: record?.result?.ids.RECORD_ID };
@@ -238,10 +252,12 @@ export class FlowEngine {
         ...(temporary && c.flows.openCustomUrl ? { popup: renderLinksFrom(c, lookup) } : {}),
       },
       record_pop: links.record ? { type: 'CRM_Record_Pop', data: { recordUrl: links.record } } : null,
-      steps: [...deliveries.entries()].map(([name, d]) => ({ name, delivery_id: state.steps[name], operation: d?.operation, status: d?.status ?? 'unknown', ...(d?.lastError ? { last_error: d.lastError } : {}) })),
+      steps: [...deliveries.entries()].map(([name, d]) => ({ name, delivery_id: deliveryIds.get(name)!, operation: d?.operation, status: d?.status ?? 'unknown', ...(d?.lastError ? { last_error: d.lastError } : {}) })),
       held: state.held.map((h) => h.name),
       events: state.events.map((e) => ({ type: e.type, at: new Date(e.at).toISOString() })),
-      warnings: state.warnings,
+      warnings: record?.result?.outcome === 'not_created'
+        ? [...state.warnings, `no record: ${String(record.result.reason ?? 'settings.skip_record_creation')}; the session's comments, updates and files are not written`]
+        : state.warnings,
     };
   }
 }

@@ -108,7 +108,9 @@ export function normalizeEvent(body: unknown, typeHint?: string): NormalizedEven
   set('LANG', data.lang ?? data.language);
   set('CHANNEL', data.channel ?? (data.chat_id !== undefined ? 'chat' : data.call_id !== undefined ? 'voice_call' : undefined));
   const user = (data.end_user && typeof data.end_user === 'object' ? data.end_user : {}) as Record<string, unknown>;
-  set('NAME', user.name ?? data.name);
+  // File_Available's older form used data.name for the file: then it is not the customer's name.
+  const fileInName = t === 'File_Available' && data.file_name === undefined;
+  set('NAME', user.name ?? (fileInName ? undefined : data.name));
   set('PHONE_NUMBER', user.phone ?? data.phone_number ?? data.ani);
   set('EMAIL', user.email ?? data.email);
   set('UJET_ID', user.id ?? data.end_user_id);
@@ -164,5 +166,7 @@ function fileFacts(data: Record<string, unknown>): FileFacts {
   if (url !== undefined && !/^https?:\/\//.test(url)) throw new GatewayError('validation_failed', 'File_Available: data.url must be an http(s) URL', { errors: [{ field: 'data.url', message: 'not an http(s) URL' }] });
   if (url !== undefined) { try { new URL(url); } catch { throw new GatewayError('validation_failed', 'File_Available: data.url is not a valid URL', { errors: [{ field: 'data.url', message: 'invalid URL' }] }); } }
   if (!base64 && !url) throw new GatewayError('validation_failed', 'File_Available needs data.content_base64 or data.url', { errors: [{ field: 'data.url', message: 'required' }] });
-  return { kind: kind as FileKind, name: str(data.name) ?? `${kind}.bin`, type: str(data.content_type) ?? 'application/octet-stream', base64, url, headers: data.headers && typeof data.headers === 'object' ? (data.headers as Record<string, string>) : undefined };
+  // `file_name` is the file's own field; `name` is accepted for it only in the older form (no file_name).
+  const name = str(data.file_name) ?? str(data.name);
+  return { kind: kind as FileKind, name: name ?? `${kind}.bin`, type: str(data.content_type) ?? 'application/octet-stream', base64, url, headers: data.headers && typeof data.headers === 'object' ? (data.headers as Record<string, string>) : undefined };
 }

@@ -7,7 +7,12 @@
  *   - a callback within the callback window (10 s) goes onto the open record;
  *   - otherwise reuse the most recent record of the same customer, same menu selection
  *     (queue) and same channel whose status is in the open set (New/Open/Pending/On-hold);
- *     Solved/Closed are never linked; "don't add to an existing open record" turns it off.
+ *     Solved/Closed are never linked; "don't add to an existing open record" turns it off;
+ *   - with settings.reopen_closed_within_days N > 0, when no open record qualifies, the most
+ *     recent record that is not open (solved/closed), of the same queue and channel and created
+ *     within the last N days, is reused and set open again (for an outbound call: the latest
+ *     record, if it is such a record) instead of creating a new one. A record whose creation
+ *     time is unknown is not reopened (its age cannot be told).
  * A record whose queue or channel is unknown is not ruled out by them.
  */
 export interface RecordFacts {
@@ -35,22 +40,28 @@ export interface ReuseRules {
   openStatuses: readonly string[];
   dontAddToOpenRecord: boolean;
   callbackWindowMs: number;
+  /** settings.reopen_closed_within_days in ms; 0 or absent: never reopen. */
+  reopenClosedWithinMs?: number;
 }
 
 export type RecordDecision =
   | { action: 'create'; reason: string }
-  | { action: 'reuse'; id: string | number; reason: string; reopen?: boolean };
+  /** `reopen`: set the record's status open; `closed`: it was solved/closed and is reopened. */
+  | { action: 'reuse'; id: string | number; reason: string; reopen?: boolean; closed?: boolean };
 
 export function chooseRecord(candidates: readonly RecordFacts[], s: SessionFacts, r: ReuseRules): RecordDecision {
   if (!r.enabled) return { action: 'create', reason: 'record reuse is off' };
   if (s.voicemail) return { action: 'create', reason: 'a voicemail always gets a new record' };
   const open = (c: RecordFacts) => c.status !== undefined && r.openStatuses.some((o) => o.toLowerCase() === c.status!.toLowerCase());
   const newestFirst = [...candidates].sort((a, b) => (b.createdAt ?? 0) - (a.createdAt ?? 0));
+  const windowMs = r.reopenClosedWithinMs ?? 0;
+  const recentlyClosed = (c: RecordFacts) => windowMs > 0 && !open(c) && c.createdAt !== undefined && s.now - c.createdAt <= windowMs;
+  const days = `${Math.round(windowMs / 86_400_000)} day${Math.round(windowMs / 86_400_000) === 1 ? '' : 's'}`;
   if (s.outbound) {
     const latest = newestFirst[0];
-    return latest && open(latest)
-      ? { action: 'reuse', id: latest.id, reopen: true, reason: 'outbound call: the latest record is open, so the call is added to it and it is set open' }
-      : { action: 'create', reason: 'outbound call: the latest record is not open' };
+    if (latest && open(latest)) return { action: 'reuse', id: latest.id, reopen: true, reason: 'outbound call: the latest record is open, so the call is added to it and it is set open' };
+    if (latest && recentlyClosed(latest)) return { action: 'reuse', id: latest.id, reopen: true, closed: true, reason: `outbound call: the latest record is ${latest.status} and from the last ${days} (reopen_closed_within_days), so it is reopened` };
+    return { action: 'create', reason: 'outbound call: the latest record is not open' };
   }
   if (s.previousSessionEndedAt !== undefined && s.now - s.previousSessionEndedAt <= r.callbackWindowMs) {
     const target = newestFirst.find(open);
@@ -58,10 +69,12 @@ export function chooseRecord(candidates: readonly RecordFacts[], s: SessionFacts
   }
   if (r.dontAddToOpenRecord) return { action: 'create', reason: '"don\'t add to an existing open record" is on' };
   const same = (a: string | undefined, b: string | undefined) => a === undefined || b === undefined || a.toLowerCase() === b.toLowerCase();
-  const match = newestFirst.find((c) => open(c) && same(c.queue, s.queue) && same(c.channel, s.channel));
-  return match
-    ? { action: 'reuse', id: match.id, reason: 'an open record of the same customer, queue and channel' }
-    : { action: 'create', reason: candidates.length ? 'no open record of the same queue and channel' : 'the customer has no record yet' };
+  const sameQueue = (c: RecordFacts) => same(c.queue, s.queue) && same(c.channel, s.channel);
+  const match = newestFirst.find((c) => open(c) && sameQueue(c));
+  if (match) return { action: 'reuse', id: match.id, reason: 'an open record of the same customer, queue and channel' };
+  const closed = newestFirst.find((c) => recentlyClosed(c) && sameQueue(c));
+  if (closed) return { action: 'reuse', id: closed.id, reopen: true, closed: true, reason: `a ${closed.status} record of the same customer, queue and channel from the last ${days} (reopen_closed_within_days) is reopened` };
+  return { action: 'create', reason: candidates.length ? 'no open record of the same queue and channel' : 'the customer has no record yet' };
 }
 
 export function isVoicemail(sessionType: string | undefined): boolean {

@@ -13,10 +13,10 @@ import { GatewayError } from '../errors';
 import { callEndpoint, type AttemptRecord } from '../operations/call';
 import { failure, runOperation } from '../operations/run';
 import type { ConnectorRuntime } from '../operations/runtime';
-import { checkVariables, prepareVariables } from '../operations/variables';
+import { prepareCall } from '../operations/variables';
 import { renderLongText } from '../template/long-text';
 import { PHONE_VARIABLES, REQUEST_VARIABLE_SET } from '../template/variables';
-import { formatPhone, type CountryCode } from '../phone';
+import { formatForConnector } from '../phone';
 import { deriveVariables } from '../text';
 import type { DeliveryStore } from '../delivery/store';
 import { readPath } from '../util/json-path';
@@ -45,17 +45,23 @@ export function createStepRunner(store: Pick<DeliveryStore, 'loadSession'>): Ste
     const facts = (rawFacts ?? { sessionId: '' }) as StepFacts;
     const session = facts.sessionId ? await store.loadSession(d.connectorId, facts.sessionId) : undefined;
     const latest = (session?.state as { vars?: Record<string, unknown> } | undefined)?.vars ?? {};
-    const vars = displayVariables(rt.connector, { ...queued, ...latest });
+    // Raw values (phone numbers as the platform sent them): each CRM call formats them once.
+    const vars = { ...queued, ...latest };
     return d.operation === 'resolve_account' ? resolveAccount(rt, vars, facts, opts) : resolveRecord(d, rt, vars, facts, opts);
   };
 }
 
-/** Phone numbers as the connector writes them and durations as mm:ss, for texts people read. */
+/**
+ * Phone numbers as the connector writes them and durations as mm:ss, only to render texts
+ * people read (subject, description, comments). Never passed to a CRM call as variables: calls
+ * get the raw values and prepareCall formats them once (a formatted number parsed again can
+ * become another number). A number the connector's format cannot express stays as given.
+ */
 export function displayVariables(c: Connector, vars: Record<string, unknown>): Record<string, unknown> {
   const out = deriveVariables(vars);
   for (const k of Object.keys(out)) {
     if (!PHONE_VARIABLES.has(k) || typeof out[k] !== 'string') continue;
-    const r = formatPhone(out[k] as string, c.phone.format, 'write', c.phone.defaultRegion as CountryCode | undefined);
+    const r = formatForConnector(out[k] as string, c.phone, 'write');
     if (r.ok) out[k] = r.value;
   }
   return out;
@@ -79,18 +85,28 @@ async function resolveAccount(rt: ConnectorRuntime, vars: Record<string, unknown
   }
   if (c.settings.skipAccountCreation || !c.endpoints.get('create_account')) {
     // "Open custom URL": a temporary account id; the agent gets the pop-up to create it by hand.
-    return { result: { ids: { ACCOUNT_ID: `temp-${facts.sessionId}` }, outcome: 'temporary_account' }, attempts };
+    return { result: { ids: { ACCOUNT_ID: temporaryAccountId(facts.sessionId) }, outcome: 'temporary_account' }, attempts };
   }
   const r = await run('create_account');
   return { result: { ids: r.ids, outcome: 'created' }, attempts };
 }
 
-async function resolveRecord(d: Delivery, rt: ConnectorRuntime, vars: Record<string, unknown>, facts: StepFacts, opts: StepOptions) {
+/** The stand-in id of an account that was not created; shown to the agent, never sent to the CRM. */
+export function temporaryAccountId(sessionId: string): string {
+  return `temp-${sessionId}`;
+}
+
+async function resolveRecord(d: Delivery, rt: ConnectorRuntime, sessionVars: Record<string, unknown>, facts: StepFacts, opts: StepOptions) {
   const c = rt.connector;
   const attempts: AttemptRecord[] = [];
   const followUps: FollowUp[] = [];
   const now = opts.now();
-  const candidates = await findRecords(rt, vars, opts, attempts);
+  // A temporary account is not in the CRM: it has no records to reuse, and its id is not sent
+  // (the record is created without an account; the connector says what the CRM gets instead).
+  const temporary = sessionVars.ACCOUNT_ID !== undefined && String(sessionVars.ACCOUNT_ID) === temporaryAccountId(facts.sessionId);
+  const { ACCOUNT_ID: _temporary, ...withoutAccount } = sessionVars;
+  const vars = temporary ? withoutAccount : sessionVars;
+  const candidates = temporary ? [] : await findRecords(rt, vars, opts, attempts);
   // A retry after a try that may have created the record: take the one created since then.
   if (d.ambiguous && d.firstAttemptAt !== undefined) {
     const ours = candidates.find((r) => r.createdAt !== undefined && r.createdAt >= d.firstAttemptAt! - 60_000);
@@ -99,17 +115,22 @@ async function resolveRecord(d: Delivery, rt: ConnectorRuntime, vars: Record<str
   const decision = chooseRecord(candidates, {
     channel: str(vars.CHANNEL), queue: str(vars.QUEUE_NAME ?? vars.MENU_PATH), sessionType: str(vars.SESSION_TYPE),
     outbound: facts.outbound === true, voicemail: isVoicemail(str(vars.SESSION_TYPE)), previousSessionEndedAt: facts.previousSessionEndedAt, now,
-  }, c.flows.reuse);
+  }, { ...c.flows.reuse, reopenClosedWithinMs: c.settings.reopenClosedWithinDays * 86_400_000 });
   if (decision.action === 'reuse') {
-    if (decision.reopen && c.endpoints.get('update_record')) followUps.push({ operation: 'update_record', variables: { ...vars, RECORD_ID: decision.id, RECORD_STATUS: c.flows.reuse.reopenStatus } });
-    return { result: { ids: { RECORD_ID: decision.id }, outcome: 'reused', reason: decision.reason }, attempts, followUps };
+    if (decision.reopen && c.endpoints.get('update_record')) followUps.push({ operation: 'update_record', variables: { ...only(c, vars), RECORD_ID: decision.id, RECORD_STATUS: c.flows.reuse.reopenStatus } });
+    return { result: { ids: { RECORD_ID: decision.id }, outcome: decision.closed ? 'reopened' : 'reused', reason: decision.reason }, attempts, followUps };
+  }
+  if (c.settings.skipRecordCreation) {
+    // No record: the session's comments, updates and files have nowhere to go and are skipped.
+    return { result: { ids: {} as Record<string, string | number>, outcome: 'not_created', reason: `settings.skip_record_creation: ${decision.reason}, and records are not created` }, attempts };
   }
   if (!c.endpoints.get('create_record')) throw new GatewayError('operation_not_configured', `connector ${c.id} has no create_record endpoint and no record to reuse`);
+  const text = displayVariables(c, vars);
   const recordVars = {
     ...vars,
-    TICKET_SUBJECT: vars.TICKET_SUBJECT ?? renderLongText(c.flows.templates.subject, vars, false),
-    TICKET_DESCRIPTION: vars.TICKET_DESCRIPTION ?? renderLongText(c.flows.templates.description, vars, false),
-    TICKET_DESCRIPTION_HTML: vars.TICKET_DESCRIPTION_HTML ?? renderLongText(c.flows.templates.description, vars, true),
+    TICKET_SUBJECT: vars.TICKET_SUBJECT ?? renderLongText(c.flows.templates.subject, text, false),
+    TICKET_DESCRIPTION: vars.TICKET_DESCRIPTION ?? renderLongText(c.flows.templates.description, text, false),
+    TICKET_DESCRIPTION_HTML: vars.TICKET_DESCRIPTION_HTML ?? renderLongText(c.flows.templates.description, text, true),
   };
   const r = await runOperation(rt, 'create_record', { variables: only(c, recordVars) }, opts);
   attempts.push(...r.attempts);
@@ -121,7 +142,7 @@ async function findRecords(rt: ConnectorRuntime, vars: Record<string, unknown>, 
   const c = rt.connector;
   const ep = c.endpoints.get('find_record');
   if (!ep || !c.flows.reuse.enabled) return [];
-  const prepared = prepareVariables(checkVariables(only(c, vars), c), c, ep);
+  const prepared = prepareCall(only(c, vars), c, ep, opts.now());
   const call = await callEndpoint(rt, ep, prepared, undefined, { ...opts, attempts });
   if (call.classification.kind === 'not_found') return [];
   if (call.classification.kind !== 'ok') throw failure(ep, call, attempts);

@@ -9,8 +9,11 @@ import type { RetryPolicy } from '../config/types';
 export type Classification =
   | { kind: 'ok'; reason: string }
   | { kind: 'not_found'; reason: string }
-  /** `fromRetryAfter`: the CRM named the wait; such a retry does not use up an attempt. */
-  | { kind: 'retry'; reason: string; waitMs: number; fromRetryAfter?: boolean }
+  /**
+   * `fromRetryAfter`: the CRM named the wait. `rateLimited`: the CRM said "later" (429, or 503
+   * with Retry-After), not "no". Either way the retry does not use up an attempt.
+   */
+  | { kind: 'retry'; reason: string; waitMs: number; fromRetryAfter?: boolean; rateLimited?: boolean }
   | { kind: 'fail'; reason: string };
 
 export interface ResponseFacts {
@@ -44,6 +47,11 @@ export function classify(res: ResponseFacts, policy: RetryPolicy, at: AttemptFac
   // Configured "no match" statuses win over success: a 204 on a search means nothing found.
   if (at.notFoundStatuses?.has(status)) return { kind: 'not_found', reason: `HTTP ${status} means no match for this endpoint` };
   if (status >= 200 && status < 300) return { kind: 'ok', reason: `HTTP ${status}` };
+  const retryAfterHeader = res.headers?.['retry-after'];
+  // "Rate-limited requests are queued, not dropped": under every profile, a 429 (or a 503 that
+  // names a Retry-After) is the CRM saying "later". It waits and retries until the deadline,
+  // without using up an attempt (max_attempts counts refusals, not "come back later").
+  if (status === 429 || (status === 503 && retryAfterHeader !== undefined && retryAfterHeader.trim() !== '')) return rateLimited(status, res, policy, at);
   if (!statusMatches(status, policy.retryableStatuses)) {
     return { kind: 'fail', reason: `HTTP ${status} is final under the ${policy.profile} policy (retried: ${policy.retryableStatuses.join(', ')})` };
   }
@@ -53,6 +61,16 @@ export function classify(res: ResponseFacts, policy: RetryPolicy, at: AttemptFac
     return c.kind === 'retry' ? { ...c, fromRetryAfter: true } : c;
   }
   return scheduleRetry(`HTTP ${status} is retryable`, backoffMs(at.attempt, policy, at.random), policy, at);
+}
+
+function rateLimited(status: number, res: ResponseFacts, policy: RetryPolicy, at: AttemptFacts): Classification {
+  const retryAfter = policy.honourRetryAfter ? parseRetryAfter(res.headers?.['retry-after'], at.now ?? Date.now()) : undefined;
+  const what = retryAfter !== undefined ? `HTTP ${status} (rate limited), Retry-After ${Math.round(retryAfter / 1000)} s` : `HTTP ${status} (rate limited)`;
+  const waitMs = retryAfter !== undefined ? Math.min(retryAfter, policy.maxDelayMs) : backoffMs(at.attempt, policy, at.random);
+  if (at.elapsedMs + waitMs > policy.deadlineMs) {
+    return { kind: 'fail', reason: `${what}; gave up: the next attempt would fall after the ${formatDuration(policy.deadlineMs)} deadline` };
+  }
+  return { kind: 'retry', reason: what, waitMs, rateLimited: true, ...(retryAfter !== undefined ? { fromRetryAfter: true } : {}) };
 }
 
 /** Retry after `waitMs`, unless max_attempts or the deadline says to give up. */

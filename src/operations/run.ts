@@ -14,7 +14,7 @@ import type { Logger } from '../util/logger';
 import { callEndpoint, previewRequest, type AttemptRecord, type CallResult } from './call';
 import { buildRequest, type FileInput } from './request';
 import type { ConnectorRuntime } from './runtime';
-import { checkVariables, prepareVariables } from './variables';
+import { checkVariables, prepareCall } from './variables';
 
 export interface OperationInput {
   variables?: unknown;
@@ -80,7 +80,7 @@ export async function runOperation(rt: ConnectorRuntime, op: OperationName, inpu
     }
     if (!c.settings.sendFilesToCrm) return linkOnly(rt, vars, opts);
   }
-  const prepared = prepareVariables(vars, c, ep);
+  const prepared = prepareCall(vars, c, ep, opts.now?.() ?? Date.now());
 
   if (opts.dryRun) {
     const req = buildRequest(c, ep, prepared, file);
@@ -112,7 +112,7 @@ export async function runOperation(rt: ConnectorRuntime, op: OperationName, inpu
       const r = readPath(found.data, c.settings.customIdLocation);
       if (r.found && (typeof r.value === 'string' || typeof r.value === 'number')) result.custom_id = r.value;
     }
-    if (op === 'upload_file') return afterUpload(rt, ep, prepared, result, found.data, opts);
+    if (op === 'upload_file') return afterUpload(rt, ep, prepared, vars, result, found.data, opts);
     return result;
   }
   throw failure(ep, call, attempts);
@@ -126,7 +126,9 @@ function endpointFor(rt: ConnectorRuntime, op: OperationName): CompiledEndpoint 
 }
 
 /** Attachment by ID (+ builder URL) or by URL, then the optional comment with the link. */
-async function afterUpload(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Record<string, unknown>, result: OperationResult, data: unknown, opts: OperationOptions): Promise<OperationResult> {
+// `vars` (prepared, phones formatted) render the texts; `raw` is what the comment call gets,
+// so its own preparation formats the numbers once, from the caller's values.
+async function afterUpload(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Record<string, unknown>, raw: Record<string, unknown>, result: OperationResult, data: unknown, opts: OperationOptions): Promise<OperationResult> {
   const att = ep.upload!.attachment;
   if (att?.by === 'id' && att.idLocation) {
     const r = readPath(data, att.idLocation);
@@ -144,7 +146,7 @@ async function afterUpload(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Rec
   if (ep.upload!.addComment) {
     const link = { ...vars, ATTACHMENT_ID: result.ids.ATTACHMENT_ID, ATTACHMENT_URL: result.ids.ATTACHMENT_URL ?? vars.FILE_URL };
     const body = renderLongText(ep.upload!.commentTemplate, link, rt.connector.settings.convertTextToHtml);
-    const commentVars = { ...pickRequest(vars), ATTACHMENT_ID: link.ATTACHMENT_ID, ATTACHMENT_URL: link.ATTACHMENT_URL, COMMENT_BODY: body };
+    const commentVars = { ...pickRequest(raw), ATTACHMENT_ID: link.ATTACHMENT_ID, ATTACHMENT_URL: link.ATTACHMENT_URL, COMMENT_BODY: body };
     if (typeof opts.followUp === 'function') await opts.followUp(commentVars);
     else result.follow_up = await runOperation(rt, 'add_comment', { variables: commentVars }, opts);
   }
@@ -188,7 +190,7 @@ export function failure(ep: CompiledEndpoint, call: CallResult, attempts: Attemp
     return new GatewayError('crm_unreachable', `${ep.operation}: ${classification.reason}`, { ...ext, ...(classification.kind === 'retry' ? { retry_after_ms: classification.waitMs } : {}) });
   }
   if (classification.kind === 'retry') {
-    return new GatewayError('crm_retry_later', `${ep.operation}: ${classification.reason}; retry in ${Math.ceil(classification.waitMs / 1000)} s`, { ...ext, retry_after_ms: classification.waitMs, ...(classification.fromRetryAfter ? { from_retry_after: true } : {}) });
+    return new GatewayError('crm_retry_later', `${ep.operation}: ${classification.reason}; retry in ${Math.ceil(classification.waitMs / 1000)} s`, { ...ext, retry_after_ms: classification.waitMs, ...(classification.fromRetryAfter ? { from_retry_after: true } : {}), ...(classification.rateLimited ? { rate_limited: true, retry_after: Math.ceil(classification.waitMs / 1000) } : {}) });
   }
   return new GatewayError('crm_request_failed', `${ep.operation}: ${extra ?? classification.reason}`, ext);
 }

@@ -1,5 +1,5 @@
 /**
- * Checks and prepares the variables of one operation call: only known names, scalar
+ * Checks and prepares the variables of one operation call (prepareCall): only known names, scalar
  * values, derived variables (FIRST_NAME, LAST_NAME, CUSTOM_USER_ID, mm:ss durations), and
  * phone numbers formatted per the connector (the search variant for finds). Only the
  * variables the endpoint references are formatted, so an unparseable number the endpoint
@@ -7,7 +7,7 @@
  */
 import type { CompiledEndpoint, Connector } from '../config/types';
 import { GatewayError } from '../errors';
-import { formatPhone, type CountryCode } from '../phone';
+import { formatForConnector } from '../phone';
 import { deriveVariables } from '../text';
 import { PHONE_VARIABLES, REQUEST_VARIABLE_SET, isEmptyValue, suggestVariable } from '../template/variables';
 
@@ -43,14 +43,22 @@ function knownVariables(c: Connector): ReadonlySet<string> {
   return known;
 }
 
-export function prepareVariables(vars: Record<string, unknown>, c: Connector, ep: CompiledEndpoint, now: number = Date.now()): Record<string, unknown> {
-  const out = deriveVariables(vars);
+/**
+ * The one place a call's variables are prepared, for every caller (synchronous API, durable
+ * deliveries, session flows, dry-run, dedupe checks, contract tests): names and values checked,
+ * derived variables added, `{NOW}`/`{NOW_MS}` from the injected clock, phone numbers formatted
+ * from the raw value the caller gave (the search variant for finds; never a formatted string
+ * parsed again), and the endpoint's required variables present. Casts are applied where the
+ * template asks for them, when it is rendered.
+ */
+export function prepareCall(input: unknown, c: Connector, ep: CompiledEndpoint, now: number): Record<string, unknown> {
+  const out = deriveVariables(checkVariables(input, c));
   // The request's time, unless the caller fixed it.
   out.NOW_MS ??= now;
   out.NOW ??= new Date(Number(out.NOW_MS)).toISOString();
   for (const name of ep.variables) {
     if (!PHONE_VARIABLES.has(name) || isEmptyValue(out[name])) continue;
-    const r = formatPhone(String(out[name]), c.phone.format, ep.isFind ? 'search' : 'write', c.phone.defaultRegion as CountryCode | undefined);
+    const r = formatForConnector(String(out[name]), c.phone, ep.isFind ? 'search' : 'write');
     if (!r.ok) throw new GatewayError('invalid_phone_number', `${name}: ${r.reason}`, { variable: name, field: `variables.${name}` });
     out[name] = r.value;
   }

@@ -6,6 +6,8 @@
  *
  * Grammar of a string value:
  *   - exactly `{VAR}`             → the variable, keeping its JSON type
+ *   - `{VAR:number}`, `{VAR:boolean}`, `{VAR:string}` → the variable cast to that type (anywhere
+ *                                   a `{VAR}` may stand); another cast name is a load-time error
  *   - `=NAME(arg, arg, …)`         → a function call (DEFAULT_VALUE, CONCAT_OR, CONCAT_AND)
  *   - contains `{{`               → a handlebars text template (long text; missing → empty)
  *   - anything else               → text with `{VAR}` placeholders
@@ -19,11 +21,13 @@ export const FUNCTIONS = {
 } as const;
 export type FunctionName = keyof typeof FUNCTIONS;
 
-export type TextPart = string | { v: string };
+import { CASTS, isCast, type Cast } from './casts';
+
+export type TextPart = string | { v: string; cast?: Cast };
 
 export type TemplateNode =
   | { k: 'lit'; value: unknown }
-  | { k: 'var'; name: string }
+  | { k: 'var'; name: string; cast?: Cast }
   | { k: 'text'; parts: TextPart[] }
   | { k: 'hbs'; source: string }
   | { k: 'fn'; name: FunctionName; args: TemplateNode[] }
@@ -36,17 +40,21 @@ export interface TemplateIssue {
   path: Array<string | number>;
 }
 
-const VAR_RE = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-const EXACT_VAR_RE = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
+const VAR_RE = /\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]\w*))?\}/g;
+const EXACT_VAR_RE = /^\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z_]\w*))?\}$/;
 const CALL_RE = /^=?\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(/;
 
-/** Text with `{VAR}` placeholders → parts. Literal braces that are not a name stay literal. */
-export function compileText(source: string): TextPart[] {
+/**
+ * Text with `{VAR}` (or `{VAR:cast}`) placeholders → parts. Literal braces that are not a name
+ * stay literal. An unknown cast name is reported in `issues` (and the placeholder kept uncast).
+ */
+export function compileText(source: string, issues: TemplateIssue[] = [], path: Array<string | number> = []): TextPart[] {
   const parts: TextPart[] = [];
   let last = 0;
   for (const m of source.matchAll(VAR_RE)) {
     if (m.index! > last) parts.push(source.slice(last, m.index));
-    parts.push({ v: m[1] });
+    const cast = castOf(m[1], m[2], issues, path);
+    parts.push(cast ? { v: m[1], cast } : { v: m[1] });
     last = m.index! + m[0].length;
   }
   if (last < source.length) parts.push(source.slice(last));
@@ -62,16 +70,26 @@ export function compileValue(value: unknown, issues: TemplateIssue[] = [], path:
   return compileString(value, issues, path);
 }
 
+function castOf(name: string, cast: string | undefined, issues: TemplateIssue[], path: Array<string | number>): Cast | undefined {
+  if (cast === undefined) return undefined;
+  if (isCast(cast)) return cast;
+  issues.push({ path, message: `{${name}:${cast}}: unknown cast "${cast}"; casts are ${CASTS.join(', ')}` });
+  return undefined;
+}
+
 function compileString(s: string, issues: TemplateIssue[], path: Array<string | number>): TemplateNode {
   const exact = EXACT_VAR_RE.exec(s);
-  if (exact) return { k: 'var', name: exact[1] };
+  if (exact) {
+    const cast = castOf(exact[1], exact[2], issues, path);
+    return cast ? { k: 'var', name: exact[1], cast } : { k: 'var', name: exact[1] };
+  }
   if (s.trimStart().startsWith('=')) {
     const call = parseCall(s.trim(), issues, path);
     if (call) return call;
     return { k: 'lit', value: s };
   }
   if (s.includes('{{')) return { k: 'hbs', source: s };
-  const parts = compileText(s);
+  const parts = compileText(s, issues, path);
   if (parts.every((p) => typeof p === 'string')) return { k: 'lit', value: s };
   return { k: 'text', parts };
 }

@@ -12,6 +12,7 @@
  */
 import { GatewayError } from '../errors';
 import type { TemplateNode, TextPart } from './compile';
+import { castValue, type Cast } from './casts';
 import { FUNCTION_IMPLS } from './functions';
 import { isEmptyValue, type Variables } from './variables';
 
@@ -40,7 +41,7 @@ export function renderNode(node: TemplateNode, scope: RenderScope): Rendered {
         scope.missing.add(node.name);
         return DROP;
       }
-      return v;
+      return node.cast ? cast(node.name, v, node.cast) : v;
     }
     case 'text': {
       const s = renderText(node.parts, scope);
@@ -91,9 +92,17 @@ export function renderText(parts: readonly TextPart[], scope: RenderScope, encod
       continue;
     }
     const e = encode ?? scope.escape;
-    out += e ? e(stringify(v)) : stringify(v);
+    const value = p.cast ? cast(p.v, v, p.cast) : v;
+    out += e ? e(stringify(value)) : stringify(value);
   }
   return complete ? out : undefined;
+}
+
+/** A `{NAME:cast}` value; one that cannot be cast is the caller's bad input, named. */
+function cast(name: string, value: unknown, to: Cast): unknown {
+  const r = castValue(value, to);
+  if (r.ok) return r.value;
+  throw new GatewayError('invalid_variable_value', `${name}: ${r.reason}, but the connector sends it as {${name}:${to}}`, { variable: name, field: `variables.${name}`, errors: [{ field: `variables.${name}`, message: `cannot be cast to ${to}: ${r.reason}` }] });
 }
 
 /** URL templates: every variable is required and percent-encoded. */
@@ -122,11 +131,14 @@ function refuseDotSegments(url: string, parts: readonly TextPart[], vars: Variab
 }
 
 /** Value escapers for `settings.escape_values`. */
-export const ESCAPERS: Record<'soql' | 'zoho_criteria', (s: string) => string> = {
+export const ESCAPERS: Record<'soql' | 'zoho_criteria' | 'json', (s: string) => string> = {
   // Salesforce string literals: backslash and single quote are escaped with a backslash.
   soql: (s) => s.replace(/\\/g, '\\\\').replace(/'/g, "\\'"),
   // Zoho criteria: ( ) , and backslash are escaped with a backslash.
   zoho_criteria: (s) => s.replace(/[\\(),]/g, (c) => `\\${c}`),
+  // A value inside a JSON string in a text parameter (e.g. a search body sent as text): quotes,
+  // backslashes and control characters escaped as JSON does, without the surrounding quotes.
+  json: (s) => JSON.stringify(s).slice(1, -1),
 };
 
 export function stringify(v: unknown): string {

@@ -36,3 +36,30 @@ test.each<Row>([
 test('outbound reuse asks for the record to be set open', () => {
   expect(chooseRecord([rec(1, 'pending')], session({ outbound: true }), RULES)).toMatchObject({ action: 'reuse', reopen: true });
 });
+
+// settings.reopen_closed_within_days: [case, candidates, session, window in days, action, id, reopened?]
+const DAY = 86_400_000;
+const old = (id: number, status: string, days: number, over: Partial<RecordFacts> = {}) => rec(id, status, { createdAt: NOW - days * DAY, ...over });
+type ReopenRow = [string, RecordFacts[], Partial<SessionFacts>, number, 'create' | 'reuse', number?];
+test.each<ReopenRow>([
+  ['0 days (off): a solved record from an hour ago is never linked', [rec(1, 'solved')], {}, 0, 'create'],
+  ['7 days: a solved record from 2 days ago is reopened', [old(1, 'solved', 2)], {}, 7, 'reuse', 1],
+  ['7 days: a closed record from 6.9 days ago is reopened', [old(1, 'closed', 6.9)], {}, 7, 'reuse', 1],
+  ['7 days: a solved record from 8 days ago is not', [old(1, 'solved', 8)], {}, 7, 'create'],
+  ['7 days: an open record still wins over a newer solved one', [old(1, 'solved', 1), old(2, 'open', 3)], {}, 7, 'reuse', 2],
+  ['7 days: the most recent of several solved records', [old(1, 'solved', 5), old(2, 'solved', 1)], {}, 7, 'reuse', 2],
+  ['7 days: another queue is not reopened', [old(1, 'solved', 1, { queue: 'Sales' })], {}, 7, 'create'],
+  ['7 days: unknown creation time → not reopened', [rec(1, 'solved', { createdAt: undefined })], {}, 7, 'create'],
+  ['7 days: voicemail still always new', [old(1, 'solved', 1)], { voicemail: true }, 7, 'create'],
+  ['7 days: outbound, latest solved yesterday → reopened', [old(1, 'solved', 1, { queue: 'Other' })], { outbound: true }, 7, 'reuse', 1],
+  ['7 days: outbound, latest solved 9 days ago → new', [old(1, 'solved', 9)], { outbound: true }, 7, 'create'],
+])('%s', (...[, candidates, s, days, action, id]: ReopenRow) => {
+  const d = chooseRecord(candidates, session(s), { ...RULES, reopenClosedWithinMs: days * DAY });
+  expect(d.action).toBe(action);
+  if (id !== undefined) expect(d).toMatchObject({ id });
+  if (action === 'reuse' && candidates.find((c) => c.id === id)?.status !== 'open') expect(d).toMatchObject({ reopen: true, closed: true, reason: expect.stringContaining('reopen_closed_within_days') });
+});
+
+test("don't add to an existing open record also means no reopening", () => {
+  expect(chooseRecord([old(1, 'solved', 1)], session(), { ...RULES, dontAddToOpenRecord: true, reopenClosedWithinMs: 7 * DAY }).action).toBe('create');
+});

@@ -17,7 +17,9 @@ describe('classify under the spec policy (400 retried, others final)', () => {
     ['403', { status: 403 }, 'fail'],
     ['409', { status: 409 }, 'fail'],
     ['422', { status: 422 }, 'fail'],
-    ['429', { status: 429, headers: { 'retry-after': '5' } }, 'fail'],
+    ['429 with Retry-After', { status: 429, headers: { 'retry-after': '5' } }, 'retry'],
+    ['429 without Retry-After', { status: 429 }, 'retry'],
+    ['503 with Retry-After', { status: 503, headers: { 'retry-after': '5' } }, 'retry'],
     ['500', { status: 500 }, 'fail'],
     ['503', { status: 503 }, 'fail'],
     ['connection refused', { networkError: 'ECONNREFUSED' }, 'retry'],
@@ -51,6 +53,37 @@ describe('resilient profile', () => {
     const date = new Date(NOW + 90_000).toUTCString();
     expect(classify({ status: 503, headers: { 'retry-after': date } }, resilient, at())).toMatchObject({ kind: 'retry', waitMs: 90_000 });
     expect(classify({ status: 503, headers: { 'retry-after': String(10 * 24 * 3600) } }, resilient, at())).toMatchObject({ kind: 'retry', waitMs: resilient.maxDelayMs });
+  });
+});
+
+describe('rate limits: "later", not "no", under every profile', () => {
+  const custom = retryPolicyFrom({ retryable_statuses: [400], max_attempts: 2 });
+  const profiles: Array<[string, ReturnType<typeof retryPolicyFrom>]> = [['spec', spec], ['resilient', resilient], ['custom statuses, max_attempts 2', custom]];
+  test.each(profiles.flatMap(([name, p]) => [
+    [`${name}: 429 + Retry-After 7 → retry in 7 s`, p, { status: 429, headers: { 'retry-after': '7' } }, 7000, true],
+    [`${name}: 429 → retry after the backoff`, p, { status: 429 }, backoffMs(1, p, () => 0.5), false],
+    [`${name}: 503 + Retry-After 12 → retry in 12 s`, p, { status: 503, headers: { 'retry-after': '12' } }, 12000, true],
+  ] as Array<[string, typeof spec, ResponseFacts, number, boolean]>))('%s', (_n, p, res, waitMs, fromRetryAfter) => {
+    const c = classify(res as ResponseFacts, p, at());
+    expect(c).toMatchObject({ kind: 'retry', waitMs, rateLimited: true });
+    expect(c.kind === 'retry' && c.fromRetryAfter === true).toBe(fromRetryAfter);
+  });
+
+  test('a rate-limited answer does not use up an attempt: max_attempts does not end it', () => {
+    const p = retryPolicyFrom({ max_attempts: 2 });
+    expect(classify({ status: 429 }, p, at(5)).kind).toBe('retry');
+    expect(classify({ status: 400 }, p, at(5)).kind).toBe('fail');
+  });
+
+  test('…but the deadline does', () => {
+    const week = 7 * 24 * 3600 * 1000;
+    expect(classify({ status: 429, headers: { 'retry-after': '60' } }, spec, at(3, week - 1000))).toMatchObject({ kind: 'fail', reason: expect.stringContaining('rate limited') });
+  });
+
+  test('a 503 without Retry-After stays a server error (final under spec, retried under resilient)', () => {
+    expect(classify({ status: 503 }, spec, at()).kind).toBe('fail');
+    expect(classify({ status: 503 }, resilient, at())).toMatchObject({ kind: 'retry' });
+    expect(classify({ status: 503 }, resilient, at())).not.toHaveProperty('rateLimited');
   });
 });
 

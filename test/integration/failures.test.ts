@@ -28,10 +28,12 @@ test('400 is retryable under the spec policy → 503 with Retry-After', async ()
   expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
 });
 
-test('429 is final under the spec policy but retried, honouring Retry-After, under resilient', async () => {
+test('429 means "later" under every profile: 503 crm_retry_later with the CRM\'s Retry-After', async () => {
   h.crm.crm.injectFault({ path: '/api/v2/users.json', status: 429, retryAfter: 17, times: 2 });
   const spec = await h.op('create_account', { NAME: 'Rate' });
-  expect(spec.body).toMatchObject({ code: 'crm_request_failed', crm_status: 429 });
+  expect(spec.status).toBe(503);
+  expect(spec.body).toMatchObject({ code: 'crm_retry_later', crm_status: 429, retry_after: 17, rate_limited: true });
+  expect(spec.headers.get('retry-after')).toBe('17');
   const res = await h.op('create_account', { NAME: 'Rate' }, { connector: 'zd-resilient' });
   expect(res.status).toBe(503);
   expect(res.body).toMatchObject({ code: 'crm_retry_later', retry_after_ms: 17000 });

@@ -10,7 +10,7 @@ import { compileConnector } from '../../src/config/compile';
 import { isGatewayError } from '../../src/errors';
 import { normalizeEvent, lenientJson } from '../../src/flows/events';
 import { buildRequest } from '../../src/operations/request';
-import { checkVariables, prepareVariables } from '../../src/operations/variables';
+import { prepareCall } from '../../src/operations/variables';
 import { compileValue } from '../../src/template/compile';
 import { renderNode } from '../../src/template/render';
 import { renderLongText } from '../../src/template/long-text';
@@ -39,7 +39,7 @@ test('requests: any variables either render a request or are refused with a 4xx'
   fc.assert(fc.property(fc.constantFrom(...connector.endpoints.keys()), fc.dictionary(names, value, { maxKeys: 6 }), (op, vars) => {
     const ep = connector.endpoints.get(op)!;
     try {
-      const req = buildRequest(connector, ep, prepareVariables(checkVariables(vars, connector), connector, ep), ep.upload ? { data: Buffer.from('x'), name: 'f', type: 'text/plain' } : undefined);
+      const req = buildRequest(connector, ep, prepareCall(vars, connector, ep, Date.now()), ep.upload ? { data: Buffer.from('x'), name: 'f', type: 'text/plain' } : undefined);
       // Control characters never reach a header; the URL stays on the CRM's origin.
       for (const v of Object.values(req.headers)) expect(v).not.toMatch(/[\r\n]/);
       expect(new URL(req.url).origin).toBe('http://127.0.0.1:4010');
