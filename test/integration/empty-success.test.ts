@@ -45,7 +45,7 @@ test('a create answered 201 [] is still an error, naming the YAML line and what 
   const r = await h.op('create_account', { NAME: 'No Id' });
   expect(r.status).toBe(502);
   expect(r.body).toMatchObject({ code: 'crm_response_invalid', operation: 'create_account', yaml_line: expect.any(Number) });
-  expect(r.body.detail).toMatch(/create_account: .*empty list.*endpoints\.create_account near line \d+/);
+  expect(r.body.detail).toMatch(/^create_account: .*Fix endpoints\.create_account\S* near line \d+/);
 });
 
 test('a create answered 201 with no body names the YAML line', async () => {
