@@ -9,7 +9,7 @@ import { bundled, startHarness, type Harness } from '../helpers/harness';
 // The bundled connector without any find guard: what an integrator has before adding match:.
 const unguarded = bundled('zendesk.yaml')
   .replace(/^id: zendesk$/m, 'id: zd-unguarded')
-  .replace(/^ {4}(match|on_several_matches):.*\n/gm, '');
+  .replace(/^( {4}| {8})(match|on_several_matches):.*\n/gm, '');
 
 let h: Harness;
 beforeAll(async () => { h = await startHarness({ connectors: { 'zendesk.yaml': bundled('zendesk.yaml'), 'unguarded.yaml': unguarded } }); });
