@@ -106,7 +106,7 @@ describe('account → record → update/comment/upload against the Salesforce-li
   test('find_record: the contact has no open Case yet', async () => {
     const r = await op('find_record', { ACCOUNT_ID: accountId });
     expect(r.body).toMatchObject({ outcome: 'not_found' });
-    expect(lastQuery()).toBe(`SELECT Id, CaseNumber, Subject, Status, CreatedDate FROM Case WHERE ContactId = '${accountId}' AND IsClosed = false`);
+    expect(lastQuery()).toBe(`SELECT Id, CaseNumber, Subject, Status, CreatedDate, ContactId FROM Case WHERE ContactId = '${accountId}' AND IsClosed = false`);
   });
 
   test('find_record / create_record need ACCOUNT_ID → 422 before anything is sent', async () => {
