@@ -93,3 +93,20 @@ test('a session does not go onto a stranger\'s ticket', async () => {
   // No comment of this session landed on a stranger's ticket.
   expect(h.crm.crm.state.comments.filter((c) => strangerTickets.has(c.ticket_id) && /guard-1|501/.test(c.body))).toEqual([]);
 });
+
+test('in a session, an ambiguous find is a dead step with the reason and the YAML line, not a write on a stranger', async () => {
+  seedStrangers(3);
+  ignoreSearchFilter();
+  const post = (body: unknown) => fetch(`${h.gw.url}/v1/connectors/zd-unguarded/sessions/guard-2/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  await post({ type: 'Session_Started', event_id: 'a1', data: { call_id: 502, session_type: 'IVR_Call', channel: 'voice_call', end_user: { name: 'Kim Caller', phone: '+1 222 333 4444' } } });
+  let account: any;
+  for (let i = 0; i < 300; i++) {
+    const view = (await h.get('/v1/connectors/zd-unguarded/sessions/guard-2')).body;
+    account = view.steps?.find((s: any) => s.name === 'account');
+    if (account && ['delivered', 'dead'].includes(account.status)) break;
+    await new Promise((res) => setTimeout(res, 30));
+  }
+  expect(account).toMatchObject({ status: 'dead', last_error: { code: 'ambiguous_match' } });
+  expect(account.last_error.message).toMatch(/find_account: 3 matches .*near line \d+/);
+  expect(h.crm.crm.state.users).toHaveLength(3);
+});
