@@ -275,3 +275,17 @@ describe('the same connector with OAuth 2 (authorization code)', () => {
     expect(crm.state.tokens.issued.refresh_token).toBe(refreshes + 1);
   });
 });
+
+test('a search filter the CRM ignores does not return a stranger (find guard)', async () => {
+  for (let i = 0; i < 3; i++) crm.seedContact({ properties: { firstname: `Stranger${i}`, phone: `+1 555 020 00${10 + i}`, email: `stranger${i}@example.com` } });
+  const caller = crm.seedContact({ properties: { firstname: 'Guarded', phone: '+1 222 444 6666', email: 'guarded@example.com' } });
+  const fault = crm.injectFault({ method: 'POST', path: '/crm/v3/objects/contacts/search', ignoreFilter: true, always: true });
+  try {
+    const found = await op('find_account', { PHONE_NUMBER: '(222) 444-6666' });
+    expect(found.body).toMatchObject({ outcome: 'ok', ids: { ACCOUNT_ID: caller.id }, matches: 1 });
+    expect(found.body.dropped_matches).toBeGreaterThanOrEqual(3);
+    expect((await op('find_account', { PHONE_NUMBER: '(222) 444-7777' })).body).toMatchObject({ outcome: 'not_found' });
+  } finally {
+    crm.removeFault(fault.id);
+  }
+});
