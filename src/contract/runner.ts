@@ -85,7 +85,7 @@ export async function runContract(o: ContractOptions): Promise<ContractReport> {
     await ctx.op('find_account: no match for a caller the CRM has never seen', 'find_account', () => run('find_account', vars), (r) => {
       if (r.outcome !== 'not_found') return `expected not_found, got ${r.outcome} with ${JSON.stringify(r.ids)}: the search matches callers it should not; check endpoints.find_account.params${at(c, 'find_account')}`;
       // The find guard saved the day: the runtime is safe, but the search itself is wrong.
-      if (r.dropped_matches) return `the CRM returned ${r.dropped_matches} result(s) that are not the caller (it ignores the search filter, or the filter is wrong); the find guard (match:) dropped them, but check endpoints.find_account.params${at(c, 'find_account')}`;
+      if (r.dropped_matches) return `the CRM returned ${r.dropped_matches} result(s) that are not the caller (it ignores the search filter, or the filter is wrong); the find guard (match:) dropped them, but check endpoints.find_account.${c.endpoints.get('find_account')!.searches.length ? 'searches' : 'params'}${at(c, 'find_account')}`;
       return true;
     });
   }

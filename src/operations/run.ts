@@ -153,6 +153,7 @@ async function runSearches(rt: ConnectorRuntime, op: OperationName, ep: Compiled
   const attempts: AttemptRecord[] = [];
   const tried: string[] = [];
   const requests: Array<Record<string, unknown>> = [];
+  let dropped = 0;
   const given = deriveVariables(vars);
   for (const search of ep.searches) {
     const sep = search.endpoint;
@@ -171,11 +172,12 @@ async function runSearches(rt: ConnectorRuntime, op: OperationName, ep: Compiled
     if (call.classification.kind === 'not_found') continue;
     if (call.classification.kind !== 'ok') throw failure(sep, call, attempts);
     const found = extract(sep, call.response.body, guardContext(c, vars, prepared));
-    if (!found.found) continue;
-    return { ...foundResult(rt, op, sep, { connector: c.id, operation: op, attempts }, found), matched_by: search.name };
+    if (!found.found) { dropped += found.dropped ?? 0; continue; }
+    const result = foundResult(rt, op, sep, { connector: c.id, operation: op, attempts }, found);
+    return { ...result, matched_by: search.name, ...(dropped + (found.dropped ?? 0) ? { dropped_matches: dropped + (found.dropped ?? 0) } : {}) };
   }
   if (opts.dryRun) return { connector: c.id, operation: op, outcome: 'dry_run', ids: {}, attempts: [], requests };
-  return { connector: c.id, operation: op, outcome: 'not_found', ids: {}, attempts, searched_by: tried };
+  return { connector: c.id, operation: op, outcome: 'not_found', ids: {}, attempts, searched_by: tried, ...(dropped ? { dropped_matches: dropped } : {}) };
 }
 
 function endpointFor(rt: ConnectorRuntime, op: OperationName): CompiledEndpoint {

@@ -137,3 +137,22 @@ describe.each(flavours)('broken copies of config/%s.yaml point at the line to fi
     expect(r.out).toMatch(new RegExp(`FAIL  find_account: finds the caller just created( \\(search \\w+\\))?\\n[^\\n]*\\(endpoints\\.find_account at ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${lineIn(file, /^ {2}find_account:/m) + 1}\\)`));
   });
 });
+
+test('a CRM that ignores the search filter still fails the contract, even though the find guard keeps the runtime safe', async () => {
+  const { startSampleCrm } = await import('../../src/sample-crm');
+  const { runContract } = await import('../../src/contract/runner');
+  const sample = await startSampleCrm({ flavor: 'zendesk', port: 0 });
+  try {
+    sample.crm.seedUser({ name: 'Someone Else', phone: '+1 555 010 0099', email: 'else@example.com' });
+    sample.crm.injectFault({ method: 'GET', path: '/api/v2/search', ignoreFilter: true, always: true });
+    const report = await runContract({ file: path.join(ROOT, 'config/zendesk.yaml'), env: { ZENDESK_URL: sample.url }, sample: sample.crm });
+    const first = report.results.find((r) => r.name === 'find_account: no match for a caller the CRM has never seen')!;
+    expect(first).toMatchObject({ outcome: 'fail' });
+    expect(first.message).toMatch(/the CRM returned \d+ result\(s\) that are not the caller .*the find guard \(match:\) dropped them, but check endpoints\.find_account\.searches \(endpoints\.find_account at .*zendesk\.yaml:\d+\)/);
+    // The caller it creates is still found, by the search that should find it.
+    expect(report.results.find((r) => r.name === 'find_account: finds the caller just created (search phone)')).toMatchObject({ outcome: 'pass' });
+    expect(report.ok).toBe(false);
+  } finally {
+    await sample.close();
+  }
+});

@@ -51,7 +51,7 @@ test('a caller the CRM does not have is not found (the strangers are dropped)', 
   ignoreSearchFilter();
   const r = await h.op('find_account', { PHONE_NUMBER: '(222) 333-4444' });
   expect(r.status).toBe(200);
-  expect(r.body).toMatchObject({ outcome: 'not_found', ids: {} });
+  expect(r.body).toMatchObject({ outcome: 'not_found', ids: {}, dropped_matches: 3 });
 });
 
 test('find_record returns the caller\'s ticket, not a stranger\'s', async () => {
