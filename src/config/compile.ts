@@ -230,6 +230,7 @@ class Checker {
       if (ep[key] !== undefined && !isFind) this.warn([...p, key], `${key} is for find endpoints; ${op} ignores it`);
     }
     const match = this.matchRules(ep.match, [...p, 'match']);
+    if (op === 'find_record' && ep.searches !== undefined) this.warn([...p, 'searches'], 'session flows list records with find_record\'s own request (url, params), not its searches; searches apply to the operations API only');
     const searches: CompiledSearch[] = [];
     if (isFind && Array.isArray(ep.searches)) {
       const { searches: _s, dedupe: _d, ...inherited } = ep;
