@@ -95,10 +95,15 @@ describe('account → record → update/comment/upload against the HubSpot-like 
     expect(older.id).not.toBe(accountId);
   });
 
-  test('find_account: without a phone the same filter searches the email', async () => {
+  test('find_account: without a phone the e-mail search runs', async () => {
     const r = await op('find_account', { EMAIL: 'kim@example.com' });
     expect(r.body).toMatchObject({ outcome: 'ok', ids: { ACCOUNT_ID: accountId } });
     expect(lastBody().filterGroups).toEqual([{ filters: [{ propertyName: 'email', operator: 'EQ', value: 'kim@example.com' }] }]);
+  });
+
+  test('find_account: a returning customer with a new phone is found by e-mail', async () => {
+    const r = await op('find_account', { PHONE_NUMBER: '+1 777 888 9999', EMAIL: 'kim@example.com' });
+    expect(r.body).toMatchObject({ outcome: 'ok', ids: { ACCOUNT_ID: accountId }, matched_by: 'email' });
   });
 
   test('find_account_by_id: GET by id', async () => {
