@@ -112,8 +112,10 @@ export async function runOperation(rt: ConnectorRuntime, op: OperationName, inpu
         return { ...fallback, operation: op, fallback: 'find_account', attempts: [...attempts, ...fallback.attempts] };
       }
       if (!ep.isFind) throw failure(ep, call, attempts, 'the CRM answered that the target does not exist');
+      warnDropped(opts, c.id, op, found.dropped);
       return { ...base, outcome: 'not_found', ids: {}, ...(found.dropped ? { dropped_matches: found.dropped } : {}) };
     }
+    if (found.found) warnDropped(opts, c.id, op, found.dropped);
     const result = foundResult(rt, op, ep, base, found);
     if (op === 'upload_file') return afterUpload(rt, ep, prepared, result, found.data, opts);
     return result;
@@ -172,12 +174,20 @@ async function runSearches(rt: ConnectorRuntime, op: OperationName, ep: Compiled
     if (call.classification.kind === 'not_found') continue;
     if (call.classification.kind !== 'ok') throw failure(sep, call, attempts);
     const found = extract(sep, call.response.body, guardContext(c, vars, prepared));
-    if (!found.found) { dropped += found.dropped ?? 0; continue; }
+    dropped += found.dropped ?? 0;
+    if (!found.found) continue;
+    warnDropped(opts, c.id, op, dropped);
     const result = foundResult(rt, op, sep, { connector: c.id, operation: op, attempts }, found);
-    return { ...result, matched_by: search.name, ...(dropped + (found.dropped ?? 0) ? { dropped_matches: dropped + (found.dropped ?? 0) } : {}) };
+    return { ...result, matched_by: search.name, ...(dropped ? { dropped_matches: dropped } : {}) };
   }
   if (opts.dryRun) return { connector: c.id, operation: op, outcome: 'dry_run', ids: {}, attempts: [], requests };
+  warnDropped(opts, c.id, op, dropped);
   return { connector: c.id, operation: op, outcome: 'not_found', ids: {}, attempts, searched_by: tried, ...(dropped ? { dropped_matches: dropped } : {}) };
+}
+
+/** The guard saved a find from a stranger: the search itself is wrong or ignored, and someone should know. */
+function warnDropped(opts: OperationOptions, connector: string, operation: OperationName, dropped: number | undefined): void {
+  if (dropped) opts.logger.warn({ connector, operation, dropped_matches: dropped, request_id: opts.requestId }, 'find guard dropped CRM results that are not the caller: the CRM may ignore the search filter');
 }
 
 function endpointFor(rt: ConnectorRuntime, op: OperationName): CompiledEndpoint {

@@ -44,6 +44,8 @@ test('find_account returns the caller, not the first stranger', async () => {
   const r = await h.op('find_account', { PHONE_NUMBER: '(222) 333-4444' });
   expect(r.status).toBe(200);
   expect(r.body).toMatchObject({ outcome: 'ok', ids: { ACCOUNT_ID: caller.id }, matches: 1, dropped_matches: 3 });
+  // Not silent: the log says the CRM returned results that are not the caller.
+  expect(h.logs.some((l) => l.includes('find guard dropped') && l.includes('"dropped_matches":3'))).toBe(true);
 });
 
 test('a caller the CRM does not have is not found (the strangers are dropped)', async () => {
