@@ -29,8 +29,9 @@ export interface FaultSpec {
   drop?: boolean;
   /**
    * Serve the request as a CRM that does not support the search filter it was sent: its
-   * search routes return every user/contact, in no particular order and without the sort
-   * field (they read `res.locals.ignoreFilter`). Other routes are served normally.
+   * search routes (Zendesk search, HubSpot object search, Zoho search, Salesforce query)
+   * return every object, in storage order and without the sort field (they read
+   * `res.locals.ignoreFilter`). Other routes are served normally.
    */
   ignoreFilter?: boolean;
 }
