@@ -193,7 +193,7 @@ function warnDropped(opts: OperationOptions, connector: string, operation: Opera
 function endpointFor(rt: ConnectorRuntime, op: OperationName): CompiledEndpoint {
   const ep = rt.connector.endpoints.get(op);
   if (!ep) throw new GatewayError('operation_not_configured', `connector ${rt.connector.id} has no ${op} endpoint`, { operation: op });
-  if (!ep.usable) throw new GatewayError('operation_not_configured', `${op} of connector ${rt.connector.id} is never used: its URL has no {ACCOUNT_ID} (004)`, { operation: op });
+  if (!ep.usable) throw new GatewayError('operation_not_configured', `${op} of connector ${rt.connector.id} is never used: its URL has no {ACCOUNT_ID} (004); fix endpoints.${op}.url${ep.line ? ` near line ${ep.line}` : ''}`, { operation: op, yaml_line: ep.line });
   return ep;
 }
 
