@@ -90,6 +90,12 @@ interface PhoneKey { readonly country?: string; readonly national: string }
  * +1 207 946 0958 ≠ +44 20 7946 0958.
  */
 export function samePhone(a: string, b: string, region?: string): boolean {
+  // Fast reject before parsing (parsing costs ~0.1 ms): equal numbers end in the same digits.
+  // Four, because subscriber numbers are at least that long and trunk/country prefixes only
+  // ever come first; an extension is not part of the number.
+  const da = withoutExtension(a).replace(/\D/g, '');
+  const db = withoutExtension(b).replace(/\D/g, '');
+  if (da.length < 4 || db.length < 4 || da.slice(-4) !== db.slice(-4)) return false;
   const ka = phoneKey(a, region);
   const kb = phoneKey(b, region);
   if (!ka.national || !kb.national) return false;
@@ -97,8 +103,12 @@ export function samePhone(a: string, b: string, region?: string): boolean {
   return ka.national === kb.national;
 }
 
+function withoutExtension(phone: string): string {
+  return phone.replace(/\s*(?:ext\.?|extension|x|#)\s*\d+\s*$/i, '');
+}
+
 function phoneKey(raw: string, region?: string): PhoneKey {
-  const digits = raw.replace(/\D/g, '');
+  const digits = withoutExtension(raw).replace(/\D/g, '');
   const international = /^\s*(\+|00)/.test(raw);
   const text = international && raw.trim().startsWith('00') ? `+${digits.slice(2)}` : raw;
   try {

@@ -16,6 +16,9 @@ describe('samePhone', () => {
     ['+1 207 946 0958', '+44 20 7946 0958', undefined, false],
     ['+1 207 946 0958', '020 7946 0958', 'US', true], // national number with no country: same NSN
     ['+1 222 333 4444', '+1 222 333 4445', 'US', false],
+    ['+1 222 333 4444 ext 12', '(222) 333-4444', 'US', true],
+    ['222-333-4444 x7', '+12223334444', undefined, true],
+    ['+298 123456', '0 123456', undefined, true],
     ['', '2223334444', 'US', false],
     ['no phone', 'no phone', 'US', false],
   ])('%s vs %s (region %s) → %s', (a, b, region, same) => {
