@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { compileText, compileValue, collectVariables, type TemplateIssue, type TemplateNode, type TextPart } from '../template/compile';
-import { REQUEST_VARIABLE_SET, LOOKUP_VARIABLE_SET, suggestVariable } from '../template/variables';
+import { REQUEST_VARIABLE_SET, LOOKUP_VARIABLE_SET, PHONE_VARIABLES, suggestVariable } from '../template/variables';
+import type { MatchRule } from '../http/match-guard';
 import { templateVariables, checkTextTemplate } from '../template/long-text';
 import { parseJsonPath, type JsonPath } from '../util/json-path';
 import { resolveEnv, shortCredentials, withReferences } from './env';
@@ -15,7 +16,7 @@ import { retryPolicyFrom } from './retry-policy';
 import { issueAt, parseYaml, type PathSegment, type YamlSource } from './yaml-source';
 import {
   FIND_OPERATIONS, FILE_KINDS, OPERATIONS,
-  type Auth, type CompiledEndpoint, type ConfigIssue, type Connector, type ConnectorFile, type EndpointFile, type OperationName,
+  type Auth, type CompiledEndpoint, type CompiledSearch, type ConfigIssue, type Connector, type ConnectorFile, type EndpointFile, type OperationName,
   type Flows, type FlowsFile, type FlowTemplate,
 } from './types';
 import { DEFAULT_FLOW_TEMPLATES } from '../flows/templates';
@@ -208,6 +209,7 @@ class Checker {
       const match = Object.entries(ep.dedupe.match ?? {}).map(([k, v]) => [this.path(k, [...p, 'dedupe', 'match', k]), this.compileTemplate(v, [...p, 'dedupe', 'match', k])] as const);
       if (check) dedupe = { check: { ...check, isFind: true }, match };
     }
+    const found = this.findGuard(op, ep, p);
     return {
       operation: op,
       method: ep.method,
@@ -230,8 +232,63 @@ class Checker {
       usable,
       upload,
       dedupe,
+      ...found,
+      expect: this.expectedAnswer(op, ep, p),
       line: issueAt(this.src, p, '').line,
     };
+  }
+
+  /** match:, on_several_matches: and searches: of a find (each search a full endpoint). */
+  findGuard(op: OperationName, ep: EndpointFile, p: PathSegment[]): Pick<CompiledEndpoint, 'match' | 'onSeveralMatches' | 'searches'> {
+    const isFind = FIND_OPERATIONS.has(op);
+    for (const key of ['match', 'on_several_matches', 'searches'] as const) {
+      if (ep[key] !== undefined && !isFind) this.warn([...p, key], `${key} is for find endpoints; ${op} ignores it`);
+    }
+    const match = this.matchRules(ep.match, [...p, 'match']);
+    if (op === 'find_record' && ep.searches !== undefined) this.warn([...p, 'searches'], 'session flows list records with find_record\'s own request (url, params), not its searches; searches apply to the operations API only');
+    const searches: CompiledSearch[] = [];
+    if (isFind && Array.isArray(ep.searches)) {
+      const { searches: _s, dedupe: _d, ...inherited } = ep;
+      ep.searches.forEach((search, i) => {
+        if (!search || typeof search !== 'object') return;
+        const { name, ...own } = search;
+        const before = new Set(this.issues.map((x) => x.message));
+        const compiled = this.endpoint(op, { ...inherited, ...own } as EndpointFile, [...p, 'searches', i]);
+        // What a search inherits was checked with the endpoint already: report it once.
+        for (let k = this.issues.length - 1; k >= 0; k--) if (before.has(this.issues[k].message) && this.issues[k].path.includes('.searches[')) this.issues.splice(k, 1);
+        if (compiled) searches.push({ name: typeof name === 'string' && name ? name : `searches[${i}]`, endpoint: compiled });
+      });
+    }
+    return { match, onSeveralMatches: ep.on_several_matches, searches };
+  }
+
+  matchRules(m: Record<string, string> | undefined, p: PathSegment[]): MatchRule[] {
+    if (!m || typeof m !== 'object') return [];
+    return Object.entries(m).flatMap(([field, v]): MatchRule[] => {
+      // The value names a variable; {NAME} is accepted too, as people write it in params.
+      const name = typeof v === 'string' ? v.trim().replace(/^\{(.*)\}$/, '$1') : '';
+      if (!this.known.has(name)) {
+        const hint = suggestVariable(name, this.known);
+        this.error([...p, field], `match values name a variable (e.g. PHONE_NUMBER); unknown variable "${String(v)}"${hint ? ` (did you mean ${hint}?)` : ''}`);
+        return [];
+      }
+      const kind = PHONE_VARIABLES.has(name) ? 'phone' : /EMAIL/.test(name) ? 'email' : 'text';
+      return [{ path: this.path(field, [...p, field]), source: field, variable: name, kind }];
+    });
+  }
+
+  /**
+   * What success looks like. Creates need the new object's id (later steps attach to it);
+   * updates, comments and uploads accept an answer without one (200 [], a list of messages,
+   * an empty body, 204): many CRMs answer so, and nothing downstream needs their id.
+   */
+  expectedAnswer(op: OperationName, ep: EndpointFile, p: PathSegment[]): CompiledEndpoint['expect'] {
+    const isCreate = op === 'create_account' || op === 'create_record';
+    if (ep.expect !== undefined) {
+      if (isCreate && ep.expect !== 'id') this.error([...p, 'expect'], `${op} must return the new object's id (later steps attach to it); expect: ${ep.expect} is not allowed here`);
+      if (FIND_OPERATIONS.has(op)) this.warn([...p, 'expect'], 'expect is for writes; a find that matches always needs the id');
+    }
+    return ep.expect ?? (isCreate || FIND_OPERATIONS.has(op) ? 'id' : 'id_optional');
   }
 
   collectLongTextVariables(value: unknown, into: Set<string>): void {

@@ -5,6 +5,7 @@
  */
 import type { ForeignNumbers, PhoneFormat } from '../phone';
 import type { TemplateNode, TextPart } from '../template/compile';
+import type { MatchRule, SeveralMatches } from '../http/match-guard';
 
 export const OPERATIONS = [
   'find_account', 'find_account_by_id', 'create_account',
@@ -33,6 +34,13 @@ export interface EndpointFile {
   sort_by?: string;
   required_variables?: string[];
   dedupe?: { url: string; params?: Record<string, unknown>; response_data_location?: string; match: Record<string, string> };
+  /** Finds: path in a match → the VARIABLE its value must equal (after normalisation). */
+  match?: Record<string, string>;
+  on_several_matches?: SeveralMatches;
+  /** Finds: searches tried in order, each overriding the endpoint's request; the first match wins. */
+  searches?: SearchFile[];
+  /** What a successful answer must hold: the object's id, or nothing in particular. */
+  expect?: ExpectedAnswer;
   upload?: {
     encoding?: 'base64' | 'multipart' | 'binary';
     file_field?: string;
@@ -41,6 +49,26 @@ export interface EndpointFile {
     add_comment?: boolean;
     comment_template?: string;
   };
+}
+
+export type { MatchRule, SeveralMatches };
+export type ExpectedAnswer = 'id' | 'id_optional' | 'no_body';
+
+/** One of a find's fallback searches: what it changes from the endpoint. */
+export interface SearchFile {
+  name?: string;
+  url?: string;
+  method?: HttpMethod;
+  headers?: Record<string, string>;
+  query?: Record<string, unknown>;
+  params?: Record<string, unknown>;
+  body_format?: BodyFormat;
+  container_name?: string;
+  response_data_location?: string;
+  id_location?: string;
+  sort_by?: string;
+  match?: Record<string, string>;
+  on_several_matches?: SeveralMatches;
 }
 
 export type AuthFile =
@@ -187,8 +215,22 @@ export interface CompiledEndpoint {
   };
   /** YAML line of the endpoint, for messages that point at what to fix. */
   readonly line?: number;
+  /** Finds: the fields a match must share with the searched values (empty: no guard). */
+  readonly match: readonly MatchRule[];
+  /** Finds: absent = most_recent when the matches carry sort_by, else fail. */
+  readonly onSeveralMatches?: SeveralMatches;
+  /** Finds with fallback searches, in order; each a full endpoint. Empty: the endpoint is the one search. */
+  readonly searches: readonly CompiledSearch[];
+  /** Writes: what a successful answer must hold. */
+  readonly expect: ExpectedAnswer;
   /** After an ambiguous failure: a GET that finds the write if it already happened. */
   readonly dedupe?: { readonly check: CompiledEndpoint; readonly match: ReadonlyArray<readonly [JsonPath, TemplateNode]> };
+}
+
+export interface CompiledSearch {
+  /** Shown as `matched_by` in the result: the search's name, else searches[i]. */
+  readonly name: string;
+  readonly endpoint: CompiledEndpoint;
 }
 
 export type Auth =

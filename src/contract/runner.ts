@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import { compileConnector } from '../config/compile';
-import type { CompiledEndpoint, Connector, OperationName } from '../config/types';
+import type { CompiledEndpoint, CompiledSearch, Connector, OperationName } from '../config/types';
 import { formatIssue } from '../config/yaml-source';
 import { SqliteStore } from '../delivery/sqlite-store';
 import { DeliveryService } from '../delivery/service';
@@ -82,7 +82,12 @@ export async function runContract(o: ContractOptions): Promise<ContractReport> {
   const ids: Record<string, string | number> = {};
 
   if (has('find_account')) {
-    await ctx.op('find_account: no match for a caller the CRM has never seen', 'find_account', () => run('find_account', vars), (r) => r.outcome === 'not_found' || `expected not_found, got ${r.outcome} with ${JSON.stringify(r.ids)}: the search matches callers it should not; check endpoints.find_account.params${at(c, 'find_account')}`);
+    await ctx.op('find_account: no match for a caller the CRM has never seen', 'find_account', () => run('find_account', vars), (r) => {
+      if (r.outcome !== 'not_found') return `expected not_found, got ${r.outcome} with ${JSON.stringify(r.ids)}: the search matches callers it should not; check endpoints.find_account.params${at(c, 'find_account')}`;
+      // The find guard saved the day: the runtime is safe, but the search itself is wrong.
+      if (r.dropped_matches) return `the CRM returned ${r.dropped_matches} result(s) that are not the caller (it ignores the search filter, or the filter is wrong); the find guard (match:) dropped them, but check endpoints.find_account.${c.endpoints.get('find_account')!.searches.length ? 'searches' : 'params'}${at(c, 'find_account')}`;
+      return true;
+    });
   }
   if (has('create_account')) {
     await ctx.op('create_account: creates the caller and returns ACCOUNT_ID', 'create_account', () => run('create_account', vars), (r) => {
@@ -92,9 +97,18 @@ export async function runContract(o: ContractOptions): Promise<ContractReport> {
     });
   }
   if (has('find_account') && ids.ACCOUNT_ID !== undefined) {
-    await ctx.op('find_account: finds the caller just created', 'find_account', () => run('find_account', vars), (r) =>
-      (r.outcome === 'ok' && String(r.ids.ACCOUNT_ID) === String(ids.ACCOUNT_ID))
-      || `expected ACCOUNT_ID ${ids.ACCOUNT_ID}, got ${r.outcome === 'ok' ? r.ids.ACCOUNT_ID : 'not_found'}: the search syntax or the phone format does not match what create_account stored; check endpoints.find_account.params and phone.format${at(c, 'find_account')}`);
+    const searches = c.endpoints.get('find_account')!.searches;
+    if (searches.length === 0) {
+      await ctx.op('find_account: finds the caller just created', 'find_account', () => run('find_account', vars), (r) =>
+        (r.outcome === 'ok' && String(r.ids.ACCOUNT_ID) === String(ids.ACCOUNT_ID))
+        || `expected ACCOUNT_ID ${ids.ACCOUNT_ID}, got ${r.outcome === 'ok' ? r.ids.ACCOUNT_ID : 'not_found'}: the search syntax or the phone format does not match what create_account stored; check endpoints.find_account.params and phone.format${at(c, 'find_account')}`);
+    }
+    // Fallback searches: each one must find the caller on its own, or it is dead weight.
+    for (const [i, search] of searches.entries()) {
+      await ctx.op(`find_account: finds the caller just created (search ${search.name})`, 'find_account', () => run('find_account', onlyFor(searches, i, vars)), (r) =>
+        (r.outcome === 'ok' && r.matched_by === search.name && String(r.ids.ACCOUNT_ID) === String(ids.ACCOUNT_ID))
+        || `expected ACCOUNT_ID ${ids.ACCOUNT_ID} from search ${search.name}, got ${r.outcome === 'ok' ? `${r.ids.ACCOUNT_ID} from ${r.matched_by}` : r.searched_by?.includes(search.name) ? 'not_found' : 'the search skipped (none of its variables has a value)'}: the search syntax or the phone format does not match what create_account stored; check endpoints.find_account.searches[${i}] and phone.format${at(c, 'find_account')}`);
+    }
   }
   if (has('find_account_by_id') && ids.ACCOUNT_ID !== undefined) {
     await ctx.op('find_account_by_id: finds the caller by id', 'find_account_by_id', () => run('find_account_by_id', { ...vars, ACCOUNT_ID: ids.ACCOUNT_ID }), (r) =>
@@ -194,7 +208,9 @@ async function negativeCases(ctx: Ctx, sample: SampleControl, c: Connector, run:
 }
 
 function openapiChecks(ctx: Ctx, c: Connector, vars: Record<string, unknown>, checker: OpenApiChecker): void {
-  for (const ep of c.endpoints.values()) {
+  // A find with fallback searches sends only its searches' requests.
+  const sent = [...c.endpoints.values()].flatMap((ep) => (ep.searches.length ? ep.searches.map((s) => s.endpoint) : [ep]));
+  for (const ep of sent) {
     if (!ep.usable) continue;
     const started = performance.now();
     let request = '-';
@@ -288,6 +304,16 @@ function fileOf(v: Record<string, unknown>) {
 
 function renderedUrl(c: Connector, ep: CompiledEndpoint, vars: Record<string, unknown>): string {
   return buildRequest(c, ep, prepareCall(vars, c, ep, Date.now()), ep.upload ? fileOf(vars) : undefined).url;
+}
+
+/**
+ * The variables with which only search i of a find runs: the values only other searches use
+ * are left out, so those searches are skipped (a search whose variables are all empty is).
+ */
+function onlyFor(searches: readonly CompiledSearch[], i: number, vars: Record<string, unknown>): Record<string, unknown> {
+  const own = searches[i].endpoint.variables;
+  const others = new Set(searches.flatMap((s, k) => (k === i ? [] : [...s.endpoint.variables])));
+  return Object.fromEntries(Object.entries(vars).filter(([k]) => own.has(k) || !others.has(k)));
 }
 
 /** An id of the same shape the CRM would not know. */

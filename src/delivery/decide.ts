@@ -11,7 +11,7 @@ import type { AttemptRecord } from '../operations/call';
 import type { AttemptRow, Completion, Delivery, DeliveryResult } from './types';
 
 /** Problems in the write itself: retrying cannot help. */
-const PERMANENT = new Set(['validation_failed', 'missing_variable', 'invalid_phone_number', 'invalid_variable_value', 'file_kind_not_accepted', 'operation_not_configured', 'operation_not_found', 'crm_response_invalid', 'destination_blocked']);
+const PERMANENT = new Set(['validation_failed', 'missing_variable', 'invalid_phone_number', 'invalid_variable_value', 'file_kind_not_accepted', 'operation_not_configured', 'operation_not_found', 'crm_response_invalid', 'ambiguous_match', 'destination_blocked']);
 
 export type AttemptOutcome =
   | { ok: true; result: DeliveryResult; attempts: AttemptRecord[]; absorbed?: string[] }

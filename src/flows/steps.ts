@@ -20,6 +20,7 @@ import { formatForConnector } from '../phone';
 import { deriveVariables } from '../text';
 import type { DeliveryStore } from '../delivery/store';
 import { readPath } from '../util/json-path';
+import { isCaller } from '../http/match-guard';
 import type { StepOptions, StepRunner } from '../delivery/worker';
 import type { Delivery } from '../delivery/types';
 import { chooseRecord, isVoicemail, type RecordFacts } from './record-rules';
@@ -147,7 +148,9 @@ async function findRecords(rt: ConnectorRuntime, vars: Record<string, unknown>, 
   if (call.classification.kind === 'not_found') return [];
   if (call.classification.kind !== 'ok') throw failure(ep, call, attempts);
   const at = readPath(call.response.body, ep.responseDataLocation);
-  const list = !at.found || at.value === null || at.value === undefined ? [] : Array.isArray(at.value) ? at.value : [at.value];
+  const all = !at.found || at.value === null || at.value === undefined ? [] : Array.isArray(at.value) ? at.value : [at.value];
+  // Find guard: a CRM that ignores the search filter returns other customers' records too.
+  const list = all.filter((item) => isCaller(item, { rules: ep.match, values: vars, region: c.phone.defaultRegion }));
   const r = c.flows.reuse;
   return list.flatMap((item): RecordFacts[] => {
     const id = readPath(item, ep.idLocation);

@@ -6,10 +6,12 @@
  */
 import { OPERATIONS, type CompiledEndpoint, type OperationName, type RetryPolicy } from '../config/types';
 import { GatewayError } from '../errors';
-import { extract } from '../http/extract';
+import { extract, type Extracted, type GuardContext } from '../http/extract';
 import { renderLongText } from '../template/long-text';
 import { renderText } from '../template/render';
 import { readPath } from '../util/json-path';
+import { isEmptyValue } from '../template/variables';
+import { deriveVariables } from '../text';
 import type { Logger } from '../util/logger';
 import { callEndpoint, previewRequest, type AttemptRecord, type CallResult } from './call';
 import { buildRequest, type FileInput } from './request';
@@ -50,6 +52,12 @@ export interface OperationResult {
   matches?: number;
   /** find_account_by_id answered 404 and find_account was used instead (004). */
   fallback?: OperationName;
+  /** Finds with fallback searches: the search that found the match. */
+  matched_by?: string;
+  /** Finds with fallback searches that found nothing: the searches that ran. */
+  searched_by?: string[];
+  /** Matches the find guard dropped because they are not the caller (the CRM ignored a filter). */
+  dropped_matches?: number;
   /** Params left out because their variables were missing or empty. */
   dropped_params_for?: string[];
   requests?: Array<Record<string, unknown>>;
@@ -80,6 +88,7 @@ export async function runOperation(rt: ConnectorRuntime, op: OperationName, inpu
     }
     if (!c.settings.sendFilesToCrm) return linkOnly(rt, vars, opts);
   }
+  if (ep.searches.length) return runSearches(rt, op, ep, vars, opts);
   const prepared = prepareCall(vars, c, ep, opts.now?.() ?? Date.now());
 
   if (opts.dryRun) {
@@ -94,7 +103,7 @@ export async function runOperation(rt: ConnectorRuntime, op: OperationName, inpu
   const base = { connector: c.id, operation: op, attempts, ...(call.request.dropped.length ? { dropped_params_for: call.request.dropped } : {}) };
 
   if (call.classification.kind === 'not_found' || call.classification.kind === 'ok') {
-    const found = call.classification.kind === 'ok' ? extract(ep, call.response.body) : ({ found: false } as const);
+    const found = call.classification.kind === 'ok' ? extract(ep, call.response.body, guardContext(c, vars, prepared)) : ({ found: false } as Extracted);
     if (!found.found) {
       if (op === 'find_account_by_id' && c.endpoints.has('find_account')) {
         // 004: an id that the CRM no longer knows falls back to find by query.
@@ -102,26 +111,88 @@ export async function runOperation(rt: ConnectorRuntime, op: OperationName, inpu
         return { ...fallback, operation: op, fallback: 'find_account', attempts: [...attempts, ...fallback.attempts] };
       }
       if (!ep.isFind) throw failure(ep, call, attempts, 'the CRM answered that the target does not exist');
-      return { ...base, outcome: 'not_found', ids: {} };
+      warnDropped(opts, c.id, op, found.dropped);
+      return { ...base, outcome: 'not_found', ids: {}, ...(found.dropped ? { dropped_matches: found.dropped } : {}) };
     }
-    const ids: Record<string, string | number> = {};
-    const idVar = ID_VARIABLE[op];
-    if (idVar && found.id !== undefined) ids[idVar] = found.id;
-    const result: OperationResult = { ...base, outcome: 'ok', data: rt.redactor.redactDeep(found.data), ids, ...(ep.isFind ? { matches: found.matches } : {}) };
-    if (c.settings.customIdLocation && ID_VARIABLE[op] === 'ACCOUNT_ID') {
-      const r = readPath(found.data, c.settings.customIdLocation);
-      if (r.found && (typeof r.value === 'string' || typeof r.value === 'number')) result.custom_id = r.value;
-    }
+    if (found.found) warnDropped(opts, c.id, op, found.dropped);
+    const result = foundResult(rt, op, ep, base, found);
     if (op === 'upload_file') return afterUpload(rt, ep, prepared, vars, result, found.data, opts);
     return result;
   }
   throw failure(ep, call, attempts);
 }
 
+function foundResult(rt: ConnectorRuntime, op: OperationName, ep: CompiledEndpoint, base: Pick<OperationResult, 'connector' | 'operation' | 'attempts' | 'dropped_params_for'>, found: Extract<Extracted, { found: true }>): OperationResult {
+  const c = rt.connector;
+  const ids: Record<string, string | number> = {};
+  const idVar = ID_VARIABLE[op];
+  if (idVar && found.id !== undefined) ids[idVar] = found.id;
+  const result: OperationResult = { ...base, outcome: 'ok', data: rt.redactor.redactDeep(found.data), ids, ...(ep.isFind ? { matches: found.matches } : {}), ...(found.dropped ? { dropped_matches: found.dropped } : {}) };
+  if (c.settings.customIdLocation && ID_VARIABLE[op] === 'ACCOUNT_ID') {
+    const r = readPath(found.data, c.settings.customIdLocation);
+    if (r.found && (typeof r.value === 'string' || typeof r.value === 'number')) result.custom_id = r.value;
+  }
+  return result;
+}
+
+/**
+ * The find guard compares the CRM's fields with the values the caller gave, not with the
+ * values formatted for the search (a search pattern such as *222*333*4444 is not a number).
+ */
+function guardContext(c: ConnectorRuntime['connector'], vars: Record<string, unknown>, prepared: Record<string, unknown>): GuardContext {
+  return { values: { ...prepared, ...vars }, region: c.phone.defaultRegion };
+}
+
+/**
+ * A find with fallback searches: each in order, skipping those whose variables are all
+ * empty, until one finds a match (the find guard applies to each). Several matches that
+ * cannot be told apart stop the find there (ambiguous_match): a later search would only
+ * hide the ambiguity.
+ */
+async function runSearches(rt: ConnectorRuntime, op: OperationName, ep: CompiledEndpoint, vars: Record<string, unknown>, opts: OperationOptions): Promise<OperationResult> {
+  const c = rt.connector;
+  const attempts: AttemptRecord[] = [];
+  const tried: string[] = [];
+  const requests: Array<Record<string, unknown>> = [];
+  let dropped = 0;
+  const given = deriveVariables(vars);
+  for (const search of ep.searches) {
+    const sep = search.endpoint;
+    const used = [...sep.variables].filter((v) => v !== 'NOW' && v !== 'NOW_MS');
+    if (used.length && used.every((v) => isEmptyValue(given[v]))) continue;
+    const prepared = prepareCall(vars, c, sep, opts.now?.() ?? Date.now());
+    if (opts.dryRun) {
+      const req = buildRequest(c, sep, prepared);
+      const headers = { ...req.headers };
+      await rt.auth.apply(headers, { dryRun: true });
+      requests.push({ search: search.name, ...preview({ ...req, headers }, prepared) });
+      continue;
+    }
+    tried.push(search.name);
+    const call = await callEndpoint(rt, sep, prepared, undefined, { ...opts, attempts });
+    if (call.classification.kind === 'not_found') continue;
+    if (call.classification.kind !== 'ok') throw failure(sep, call, attempts);
+    const found = extract(sep, call.response.body, guardContext(c, vars, prepared));
+    dropped += found.dropped ?? 0;
+    if (!found.found) continue;
+    warnDropped(opts, c.id, op, dropped);
+    const result = foundResult(rt, op, sep, { connector: c.id, operation: op, attempts }, found);
+    return { ...result, matched_by: search.name, ...(dropped ? { dropped_matches: dropped } : {}) };
+  }
+  if (opts.dryRun) return { connector: c.id, operation: op, outcome: 'dry_run', ids: {}, attempts: [], requests };
+  warnDropped(opts, c.id, op, dropped);
+  return { connector: c.id, operation: op, outcome: 'not_found', ids: {}, attempts, searched_by: tried, ...(dropped ? { dropped_matches: dropped } : {}) };
+}
+
+/** The guard saved a find from a stranger: the search itself is wrong or ignored, and someone should know. */
+function warnDropped(opts: OperationOptions, connector: string, operation: OperationName, dropped: number | undefined): void {
+  if (dropped) opts.logger.warn({ connector, operation, dropped_matches: dropped, request_id: opts.requestId }, 'find guard dropped CRM results that are not the caller: the CRM may ignore the search filter');
+}
+
 function endpointFor(rt: ConnectorRuntime, op: OperationName): CompiledEndpoint {
   const ep = rt.connector.endpoints.get(op);
   if (!ep) throw new GatewayError('operation_not_configured', `connector ${rt.connector.id} has no ${op} endpoint`, { operation: op });
-  if (!ep.usable) throw new GatewayError('operation_not_configured', `${op} of connector ${rt.connector.id} is never used: its URL has no {ACCOUNT_ID} (004)`, { operation: op });
+  if (!ep.usable) throw new GatewayError('operation_not_configured', `${op} of connector ${rt.connector.id} is never used: its URL has no {ACCOUNT_ID} (004); fix endpoints.${op}.url${ep.line ? ` near line ${ep.line}` : ''}`, { operation: op, yaml_line: ep.line });
   return ep;
 }
 

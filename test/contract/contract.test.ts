@@ -61,7 +61,8 @@ describe('broken copies of config/zendesk.yaml fail where the YAML is wrong', ()
     const file = brokenCopy('zd-search.yaml', original.replace('type:user phone:{PHONE_NUMBER}', 'type:user name:{PHONE_NUMBER}'));
     const r = await contract([file, '--sample', 'zendesk']);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(new RegExp(`FAIL  find_account: finds the caller just created\\n\\s+expected ACCOUNT_ID \\d+, got not_found: the search syntax or the phone format does not match what create_account stored; check endpoints\\.find_account\\.params and phone\\.format \\(endpoints\\.find_account at ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+\\)`));
+    // find_account has fallback searches: the broken one (by phone) fails on its own.
+    expect(r.out).toMatch(new RegExp(`FAIL  find_account: finds the caller just created \\(search phone\\)\\n\\s+expected ACCOUNT_ID \\d+ from search phone, got not_found: the search syntax or the phone format does not match what create_account stored; check endpoints\\.find_account\\.searches\\[0\\] and phone\\.format \\(endpoints\\.find_account at ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+\\)`));
   });
 });
 
@@ -125,13 +126,33 @@ describe.each(flavours)('broken copies of config/%s.yaml point at the line to fi
 
   test('wrong search syntax', async () => {
     const file = mutate('search', (doc) => {
-      const ep = doc.getIn(['endpoints', 'find_account', 'params']) as Parameters<typeof doc.setIn>[1] | undefined;
-      const text = JSON.stringify((doc.toJS() as any).endpoints.find_account.params ?? {}).replace(/hone/g, 'hxne').replace(/mail/g, 'mxil');
-      doc.setIn(['endpoints', 'find_account', 'params'], doc.createNode(JSON.parse(text)));
-      void ep;
+      const find = (doc.toJS() as any).endpoints.find_account;
+      const broken = (params: unknown) => doc.createNode(JSON.parse(JSON.stringify(params ?? {}).replace(/hone/g, 'hxne').replace(/mail/g, 'mxil')));
+      doc.setIn(['endpoints', 'find_account', 'params'], broken(find.params));
+      // Fallback searches carry their own params.
+      (find.searches ?? []).forEach((s: { params?: unknown }, i: number) => doc.setIn(['endpoints', 'find_account', 'searches', i, 'params'], broken(s.params)));
     });
     const r = await contract([file, '--sample', flavour]);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(new RegExp(`FAIL  find_account: finds the caller just created\\n[^\\n]*\\(endpoints\\.find_account at ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${lineIn(file, /^ {2}find_account:/m) + 1}\\)`));
+    expect(r.out).toMatch(new RegExp(`FAIL  find_account: finds the caller just created( \\(search \\w+\\))?\\n[^\\n]*\\(endpoints\\.find_account at ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${lineIn(file, /^ {2}find_account:/m) + 1}\\)`));
   });
+});
+
+test('a CRM that ignores the search filter still fails the contract, even though the find guard keeps the runtime safe', async () => {
+  const { startSampleCrm } = await import('../../src/sample-crm');
+  const { runContract } = await import('../../src/contract/runner');
+  const sample = await startSampleCrm({ flavor: 'zendesk', port: 0 });
+  try {
+    sample.crm.seedUser({ name: 'Someone Else', phone: '+1 555 010 0099', email: 'else@example.com' });
+    sample.crm.injectFault({ method: 'GET', path: '/api/v2/search', ignoreFilter: true, always: true });
+    const report = await runContract({ file: path.join(ROOT, 'config/zendesk.yaml'), env: { ZENDESK_URL: sample.url }, sample: sample.crm });
+    const first = report.results.find((r) => r.name === 'find_account: no match for a caller the CRM has never seen')!;
+    expect(first).toMatchObject({ outcome: 'fail' });
+    expect(first.message).toMatch(/the CRM returned \d+ result\(s\) that are not the caller .*the find guard \(match:\) dropped them, but check endpoints\.find_account\.searches \(endpoints\.find_account at .*zendesk\.yaml:\d+\)/);
+    // The caller it creates is still found, by the search that should find it.
+    expect(report.results.find((r) => r.name === 'find_account: finds the caller just created (search phone)')).toMatchObject({ outcome: 'pass' });
+    expect(report.ok).toBe(false);
+  } finally {
+    await sample.close();
+  }
 });

@@ -95,10 +95,15 @@ describe('account → record → update/comment/upload against the HubSpot-like 
     expect(older.id).not.toBe(accountId);
   });
 
-  test('find_account: without a phone the same filter searches the email', async () => {
+  test('find_account: without a phone the e-mail search runs', async () => {
     const r = await op('find_account', { EMAIL: 'kim@example.com' });
     expect(r.body).toMatchObject({ outcome: 'ok', ids: { ACCOUNT_ID: accountId } });
     expect(lastBody().filterGroups).toEqual([{ filters: [{ propertyName: 'email', operator: 'EQ', value: 'kim@example.com' }] }]);
+  });
+
+  test('find_account: a returning customer with a new phone is found by e-mail', async () => {
+    const r = await op('find_account', { PHONE_NUMBER: '+1 777 888 9999', EMAIL: 'kim@example.com' });
+    expect(r.body).toMatchObject({ outcome: 'ok', ids: { ACCOUNT_ID: accountId }, matched_by: 'email' });
   });
 
   test('find_account_by_id: GET by id', async () => {
@@ -274,4 +279,18 @@ describe('the same connector with OAuth 2 (authorization code)', () => {
     expect(again.body.attempts.map((a: { status: number }) => a.status)).toEqual([401, 201]);
     expect(crm.state.tokens.issued.refresh_token).toBe(refreshes + 1);
   });
+});
+
+test('a search filter the CRM ignores does not return a stranger (find guard)', async () => {
+  for (let i = 0; i < 3; i++) crm.seedContact({ properties: { firstname: `Stranger${i}`, phone: `+1 555 020 00${10 + i}`, email: `stranger${i}@example.com` } });
+  const caller = crm.seedContact({ properties: { firstname: 'Guarded', phone: '+1 222 444 6666', email: 'guarded@example.com' } });
+  const fault = crm.injectFault({ method: 'POST', path: '/crm/v3/objects/contacts/search', ignoreFilter: true, always: true });
+  try {
+    const found = await op('find_account', { PHONE_NUMBER: '(222) 444-6666' });
+    expect(found.body).toMatchObject({ outcome: 'ok', ids: { ACCOUNT_ID: caller.id }, matches: 1 });
+    expect(found.body.dropped_matches).toBeGreaterThanOrEqual(3);
+    expect((await op('find_account', { PHONE_NUMBER: '(222) 444-7777' })).body).toMatchObject({ outcome: 'not_found' });
+  } finally {
+    crm.removeFault(fault.id);
+  }
 });

@@ -106,7 +106,7 @@ describe('account → record → update/comment/upload against the Salesforce-li
   test('find_record: the contact has no open Case yet', async () => {
     const r = await op('find_record', { ACCOUNT_ID: accountId });
     expect(r.body).toMatchObject({ outcome: 'not_found' });
-    expect(lastQuery()).toBe(`SELECT Id, CaseNumber, Subject, Status, CreatedDate FROM Case WHERE ContactId = '${accountId}' AND IsClosed = false`);
+    expect(lastQuery()).toBe(`SELECT Id, CaseNumber, Subject, Status, CreatedDate, ContactId FROM Case WHERE ContactId = '${accountId}' AND IsClosed = false`);
   });
 
   test('find_record / create_record need ACCOUNT_ID → 422 before anything is sent', async () => {
@@ -252,4 +252,21 @@ describe('sessions and limits', () => {
     expect(url.searchParams.get('q')).toBe(`${SELECT} or Phone = '(222) 333-4444'`);
     expect(r.body.requests[0].headers.Authorization).toBe('Bearer ****');
   });
+});
+
+test('a SOQL filter the CRM ignores does not return a stranger or a stranger\'s case (find guard)', async () => {
+  const strangers = [0, 1, 2].map((i) => crm.seedContact({ LastName: `Stranger${i}`, Phone: `+1 555 040 00${10 + i}`, Email: `stranger${i}@example.com` }));
+  strangers.forEach((s) => crm.seedCase({ ContactId: s.Id, Subject: 'not yours', Status: 'New' }));
+  const caller = crm.seedContact({ LastName: 'Guarded', Phone: '+12224446666', Email: 'guarded@example.com' });
+  const fault = crm.injectFault({ method: 'GET', path: '/services/data/v59.0/query', ignoreFilter: true, always: true });
+  try {
+    const found = await op('find_account', { PHONE_NUMBER: '(222) 444-6666' });
+    expect(found.body).toMatchObject({ outcome: 'ok', ids: { ACCOUNT_ID: caller.Id }, matches: 1 });
+    expect(found.body.dropped_matches).toBeGreaterThanOrEqual(3);
+    const records = await op('find_record', { ACCOUNT_ID: caller.Id });
+    expect(records.body).toMatchObject({ outcome: 'not_found' });
+    expect(records.body.dropped_matches).toBeGreaterThanOrEqual(3);
+  } finally {
+    crm.removeFault(fault.id);
+  }
 });

@@ -258,3 +258,17 @@ describe('tokens and limits', () => {
     }
   });
 });
+
+test('a search filter the CRM ignores does not return a stranger (find guard)', async () => {
+  for (let i = 0; i < 3; i++) zoho.crm.seedContact({ Last_Name: `Stranger${i}`, Phone: `+1 555 030 00${10 + i}`, Email: `stranger${i}@example.com` });
+  const caller = zoho.crm.seedContact({ Last_Name: 'Guarded', Phone: '+12224446666', Email: 'guarded@example.com' });
+  const fault = zoho.crm.injectFault({ method: 'GET', path: '/crm/v2/Contacts/search', ignoreFilter: true, always: true });
+  try {
+    const found = await op('find_account', { PHONE_NUMBER: '(222) 444-6666' });
+    expect(found.body).toMatchObject({ outcome: 'ok', ids: { ACCOUNT_ID: caller.id }, matches: 1 });
+    expect(found.body.dropped_matches).toBeGreaterThanOrEqual(3);
+    expect((await op('find_account', { PHONE_NUMBER: '(222) 444-7777' })).body).toMatchObject({ outcome: 'not_found' });
+  } finally {
+    zoho.crm.removeFault(fault.id);
+  }
+});

@@ -27,6 +27,13 @@ export interface FaultSpec {
   always?: boolean;
   /** Destroy the socket without answering (after delayMs, if given). */
   drop?: boolean;
+  /**
+   * Serve the request as a CRM that does not support the search filter it was sent: its
+   * search routes (Zendesk search, HubSpot object search, Zoho search, Salesforce query)
+   * return every object, in storage order and without the sort field (they read
+   * `res.locals.ignoreFilter`). Other routes are served normally.
+   */
+  ignoreFilter?: boolean;
 }
 
 export interface Fault {
@@ -39,7 +46,7 @@ export interface Fault {
 
 export class FaultSpecError extends Error {}
 
-const SPEC_KEYS = new Set(['method', 'path', 'status', 'body', 'headers', 'delayMs', 'retryAfter', 'times', 'always', 'drop']);
+const SPEC_KEYS = new Set(['method', 'path', 'status', 'body', 'headers', 'delayMs', 'retryAfter', 'times', 'always', 'drop', 'ignoreFilter']);
 
 function isNonNegativeNumber(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0;
@@ -95,7 +102,7 @@ export function parseFaultSpec(input: unknown): FaultSpec {
     if (!isNonNegativeNumber(v)) throw new FaultSpecError(`${key} must be a non-negative number`);
     spec[key] = v;
   }
-  for (const key of ['always', 'drop'] as const) {
+  for (const key of ['always', 'drop', 'ignoreFilter'] as const) {
     const v = input[key];
     if (v === undefined) continue;
     if (typeof v !== 'boolean') throw new FaultSpecError(`${key} must be a boolean`);
@@ -167,6 +174,7 @@ export class FaultRegistry {
         }
         if (spec.headers) res.set(spec.headers);
         if (spec.retryAfter !== undefined) res.set('Retry-After', String(spec.retryAfter));
+        if (spec.ignoreFilter) res.locals.ignoreFilter = true;
         if (spec.status === undefined) {
           next();
           return;

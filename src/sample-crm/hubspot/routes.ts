@@ -126,11 +126,22 @@ export function hubspotRouter(store: HubSpotStore): Router {
 
   router.post('/crm/v3/objects/:objectType/search', (req, res) => {
     const def = typeParam(req);
-    const out = search.run(def, jsonBody(req));
+    // The "ignore unknown filter" fault (FaultSpec.ignoreFilter): filters and sorts are
+    // dropped, objects come in storage order without createdate/updatedAt.
+    const ignoreFilter = res.locals.ignoreFilter === true;
+    const body = jsonBody(req);
+    const out = search.run(def, ignoreFilter ? { limit: body.limit, after: body.after, properties: body.properties } : body);
     const view = { properties: out.properties };
+    const json = (o: (typeof out.page)[number]) => {
+      const j = objectJson(store, def, o, view) as Record<string, unknown> & { properties?: Record<string, unknown> };
+      if (!ignoreFilter) return j;
+      const { createdAt: _c, updatedAt: _u, ...rest } = j;
+      const { createdate: _cd, hs_lastmodifieddate: _m, lastmodifieddate: _l, ...props } = rest.properties ?? {};
+      return { ...rest, properties: props };
+    };
     res.json({
       total: out.total,
-      results: out.page.map((o) => objectJson(store, def, o, view)),
+      results: (ignoreFilter ? [...out.page].sort((a, b) => Number(a.id) - Number(b.id)) : out.page).map(json),
       ...(out.nextAfter !== undefined ? { paging: { next: { after: String(out.nextAfter), link: `?after=${out.nextAfter}` } } } : {}),
     });
   });

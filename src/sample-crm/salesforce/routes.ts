@@ -174,6 +174,13 @@ export function salesforceRouter(store: SalesforceStore, pager: QueryPager, sess
         throw new SalesforceApiError(400, [{ message: 'A query string has to be specified', errorCode: 'MALFORMED_QUERY' }]);
       }
       const batch = batchSizeFrom(req.get('sforce-query-options'));
+      if (res.locals.ignoreFilter === true) {
+        // The "ignore unknown filter" fault (FaultSpec.ignoreFilter): WHERE and ORDER BY are
+        // dropped, and the rows come without CreatedDate/LastModifiedDate to order them by.
+        const page = pager.first(withoutFilter(soql), v, batch, resource === 'queryAll');
+        res.json({ ...page, records: page.records.map(({ CreatedDate: _c, LastModifiedDate: _m, ...rest }) => rest) });
+        return;
+      }
       res.json(pager.first(soql, v, batch, resource === 'queryAll'));
     });
     router.get(`${base}/:version/${resource}/:locator`, (req, res) => {
@@ -281,3 +288,10 @@ export function salesforceRouter(store: SalesforceStore, pager: QueryPager, sess
 }
 
 export { NOT_FOUND_ENTRY };
+
+/** A SOQL query without its WHERE and ORDER BY clauses (for the ignore-filter fault; literals are not parsed). */
+function withoutFilter(soql: string): string {
+  return soql
+    .replace(/\s+WHERE\s+[\s\S]*?(?=\s+(?:ORDER\s+BY|LIMIT|OFFSET)\b|$)/i, '')
+    .replace(/\s+ORDER\s+BY\s+[\s\S]*?(?=\s+(?:LIMIT|OFFSET)\b|$)/i, '');
+}

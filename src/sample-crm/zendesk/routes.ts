@@ -143,15 +143,30 @@ function incomingFile(req: Request): IncomingFile {
   }
 }
 
+/** Set by the "ignore unknown filter" fault (see FaultSpec.ignoreFilter). */
+function ignoresFilter(req: Request): boolean {
+  return req.res?.locals.ignoreFilter === true;
+}
+
+/** Under that fault, results carry no field a client could order them by. */
+function withoutSortFields<T extends Record<string, unknown>>(req: Request, item: T): T {
+  if (!ignoresFilter(req)) return item;
+  const { created_at: _c, updated_at: _u, ...rest } = item;
+  return rest as T;
+}
+
 export function zendeskRouter(store: ZendeskStore): Router {
   const router = express.Router();
   const search = new ZendeskSearch(store.state);
   const ser = (req: Request) => new ZendeskSerializer(store, origin(req));
 
   const hitJson = (req: Request, hit: SearchHit) =>
-    hit.result_type === 'user'
-      ? { ...ser(req).user(hit.record), result_type: 'user' }
-      : { ...ser(req).ticket(hit.record), result_type: 'ticket' };
+    withoutSortFields(
+      req,
+      hit.result_type === 'user'
+        ? { ...ser(req).user(hit.record), result_type: 'user' }
+        : { ...ser(req).ticket(hit.record), result_type: 'ticket' },
+    );
 
   const runSearch = (req: Request, only?: ResultType[]): SearchHit[] => {
     const query = q(req, 'query') ?? '';
@@ -163,6 +178,12 @@ export function zendeskRouter(store: ZendeskStore): Router {
         throw new BadRequest({ error: 'InvalidSearchParameters', description: `Invalid search: ${err.message}` });
       }
       throw err;
+    }
+    if (ignoresFilter(req)) {
+      // The "ignore unknown filter" fault: only type: is understood; everything else is
+      // dropped, and the hits come in storage order (not sorted).
+      const kept = terms.filter((t) => t.kind === 'field' && t.field === 'type');
+      return search.run(kept, { only }).sort((a, b) => a.record.id - b.record.id);
     }
     const sortBy = q(req, 'sort_by');
     return search.run(terms, {
@@ -190,7 +211,7 @@ export function zendeskRouter(store: ZendeskStore): Router {
       users = runSearch(req, ['user']).flatMap((h) => (h.result_type === 'user' ? [h.record] : []));
     }
     const { page, ...links } = paginate(req, users);
-    res.json({ users: page.map((u) => ser(req).user(u)), ...links });
+    res.json({ users: page.map((u) => withoutSortFields(req, ser(req).user(u))), ...links });
   });
 
   router.get('/api/v2/users{.json}', (req, res) => {

@@ -273,6 +273,15 @@ export function zohoRouter({ store, oauth, clock, rateLimit }: ZohoRouterOptions
     const phone = q(req, 'phone');
     const word = q(req, 'word');
     let found: Array<ZohoContact | ZohoCase>;
+    if (res.locals.ignoreFilter === true) {
+      // The "ignore unknown filter" fault (FaultSpec.ignoreFilter): every record, storage
+      // order, no Created_Time/Modified_Time to order them by.
+      sendPage(req, res, store.list(module), (r) => {
+        const { Created_Time: _c, Modified_Time: _m, ...rest } = pickFields(req, serializeRecord(r)) as Record<string, unknown>;
+        return rest;
+      });
+      return;
+    }
     if (criteria !== undefined) {
       try {
         found = store.search(module, parseCriteria(criteria));
