@@ -95,7 +95,7 @@ export async function runOperation(rt: ConnectorRuntime, op: OperationName, inpu
     const req = buildRequest(c, ep, prepared, file);
     const headers = { ...req.headers };
     await rt.auth.apply(headers, { dryRun: true });
-    return { connector: c.id, operation: op, outcome: 'dry_run', ids: {}, attempts: [], requests: [rt.redactor.redactDeep(preview({ ...req, headers }, prepared))] };
+    return { connector: c.id, operation: op, outcome: 'dry_run', ids: {}, attempts: [], requests: [preview(rt, { ...req, headers }, prepared)] };
   }
 
   const attempts: AttemptRecord[] = [];
@@ -165,7 +165,7 @@ async function runSearches(rt: ConnectorRuntime, op: OperationName, ep: Compiled
       const req = buildRequest(c, sep, prepared);
       const headers = { ...req.headers };
       await rt.auth.apply(headers, { dryRun: true });
-      requests.push({ search: search.name, ...preview({ ...req, headers }, prepared) });
+      requests.push({ search: search.name, ...preview(rt, { ...req, headers }, prepared) });
       continue;
     }
     tried.push(search.name);
@@ -243,13 +243,14 @@ function pickRequest(vars: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
-function preview(req: Parameters<typeof previewRequest>[0], vars: Record<string, unknown>): Record<string, unknown> {
+/** A dry run's request as the caller sees it: masked here, so no caller of it can forget to. */
+function preview(rt: ConnectorRuntime, req: Parameters<typeof previewRequest>[0], vars: Record<string, unknown>): Record<string, unknown> {
   let p = previewRequest(req);
   // A base64 file is the one value nobody wants to read in a preview.
   if (typeof vars.FILE_DATA === 'string' && vars.FILE_DATA.length > 64) {
     p = JSON.parse(JSON.stringify(p).split(vars.FILE_DATA).join(`<base64, ${vars.FILE_DATA.length} characters>`));
   }
-  return p;
+  return rt.redactor.redactDeep(p);
 }
 
 /** A classified CRM answer that is not a success, as the problem the caller (or the durable worker) gets. */
