@@ -15,7 +15,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DeliveryService } from '../delivery/service';
 import { GatewayError } from '../errors';
 import type { Gateway } from '../gateway';
-import { authorize, type ApiKeys } from '../ops/api-keys';
+import type { ApiKeys } from '../ops/api-keys';
+import { authorizeRoute, matchRoute, OPERATION_ROUTE, type RouteMatch } from './routes';
 import { requestIdFor } from './request-id';
 import { handleOperation, type OperationAnswer } from './operations';
 import { problemFor } from './problem';
@@ -23,39 +24,38 @@ import { problemFor } from './problem';
 export interface FastLaneOptions {
   deliveries?: DeliveryService;
   apiKeys?: ApiKeys;
+  metricsAuth?: boolean;
   maxBodyBytes: number;
 }
 
-const ROUTE = /^\/v1\/connectors\/([^/?#]+)\/operations\/([^/?#]+)(?:\?([^#]*))?$/;
+const PREFIX = '/v1/connectors/';
 
 /** Returns false, having touched nothing, for requests that express should serve. */
 export function operationsFastLane(gw: Gateway, o: FastLaneOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
     if (req.method !== 'POST') return false;
-    const m = ROUTE.exec(req.url ?? '');
-    if (!m || !isPlainJson(req.headers['content-type'])) return false;
+    const url = req.url ?? '';
+    if (!url.startsWith(PREFIX)) return false;
+    const q = url.indexOf('?');
+    const query = q < 0 ? undefined : url.slice(q + 1);
+    if (query?.includes('#')) return false;
+    // The same route table express uses: exact, case-sensitive, parameters decoded once.
+    const match = matchRoute('POST', q < 0 ? url : url.slice(0, q));
+    if (match?.spec !== OPERATION_ROUTE || !isPlainJson(req.headers['content-type'])) return false;
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return false;
-    let connectorId: string;
-    let operation: string;
-    try {
-      connectorId = decodeURIComponent(m[1]);
-      operation = decodeURIComponent(m[2]);
-    } catch {
-      return false;
-    }
-    void serveOperation(gw, o, req, res, connectorId, operation, m[3]);
+    void serveOperation(gw, o, req, res, match, query);
     return true;
   };
 }
 
-async function serveOperation(gw: Gateway, o: FastLaneOptions, req: IncomingMessage, res: ServerResponse, connectorId: string, operation: string, query: string | undefined): Promise<void> {
+async function serveOperation(gw: Gateway, o: FastLaneOptions, req: IncomingMessage, res: ServerResponse, match: RouteMatch, query: string | undefined): Promise<void> {
   const requestId = requestIdFor(header(req, 'x-request-id'));
+  const connectorId = match.params.id;
+  const operation = match.params.operation;
   try {
-    if (o.apiKeys) {
-      const who = authorize(o.apiKeys, 'POST', req.url!.split('?')[0], header(req, 'authorization'));
-      if (who instanceof GatewayError) throw who;
-    }
+    const who = authorizeRoute(o.apiKeys, match, header(req, 'authorization'), { metricsAuth: o.metricsAuth });
+    if (who instanceof GatewayError) throw who;
     const body = parseJson(await readBody(req, o.maxBodyBytes));
     const params = query ? new URLSearchParams(query) : undefined;
     const answer = await handleOperation(gw, o.deliveries, {

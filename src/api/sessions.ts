@@ -5,7 +5,7 @@ import { GatewayError, isGatewayError } from '../errors';
 import type { FlowEngine } from '../flows/engine';
 
 export function sessionRoutes(flows: FlowEngine, limit: string): Router {
-  const r = Router();
+  const r = Router({ caseSensitive: true, strict: true });
   r.post('/v1/connectors/:id/sessions/:sessionId/events', express.text({ type: () => true, limit }), async (req, res) => {
     const text = typeof req.body === 'string' ? req.body : '';
     const typeHint = typeof req.query.type === 'string' ? req.query.type : undefined;
