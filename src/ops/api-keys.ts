@@ -14,6 +14,8 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../util/logger';
 
 export interface Principal {
   admin: boolean;
@@ -32,9 +34,9 @@ export function hashKey(key: string): string {
 }
 
 export function parseKeyEntries(text: string, where: string): KeyEntry[] {
-  return text.split(/[\n,]/).map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean).map((line) => {
+  return text.split(/[\n,]/).map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean).map((line, i) => {
     const m = /^(?:sha256:)?([0-9a-fA-F]{64})(?::(admin|metrics|connectors=([a-z0-9_|-]+)))?$/.exec(line);
-    if (!m) throw new Error(`${where}: "${line.slice(0, 20)}…" is not "sha256:<64 hex>[:admin|:metrics|:connectors=a|b]" (keys are configured by their SHA-256 hash)`);
+    if (!m) throw new Error(`${where}: entry ${i + 1} is not "sha256:<64 hex>[:admin|:metrics|:connectors=a|b]" (keys are configured by their SHA-256 hash)`);
     const hash = Buffer.from(m[1].toLowerCase(), 'hex');
     if (m[2] === 'metrics') return { hash, admin: false, metrics: true, connectors: new Set<string>() };
     return { hash, admin: m[2] === 'admin', connectors: m[3] ? new Set(m[3].split('|')) : undefined };
@@ -109,4 +111,39 @@ function entriesFromEnv(env: NodeJS.ProcessEnv): KeyEntry[] {
     ...(env.API_KEYS ? parseKeyEntries(env.API_KEYS, 'API_KEYS') : []),
     ...(env.API_KEYS_FILE ? parseKeyEntries(fs.readFileSync(env.API_KEYS_FILE, 'utf8'), env.API_KEYS_FILE) : []),
   ];
+}
+
+/**
+ * Reloads the keys when API_KEYS_FILE changes (watched through its directory, so an editor's
+ * save-by-rename is seen too) and on SIGHUP (which also re-reads nothing else). Returns the stop.
+ */
+export function watchApiKeys(keys: ApiKeys, env: NodeJS.ProcessEnv, logger: Logger, debounceMs = 50): () => void {
+  const reload = (why: string) => {
+    const err = keys.reload(env);
+    if (err) logger.error({ reason: err.message, trigger: why }, 'API keys not reloaded; the current keys stay');
+    else logger.info({ keys: keys.size, trigger: why }, 'API keys reloaded');
+  };
+  const onHup = () => reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+  let timer: NodeJS.Timeout | undefined;
+  let watcher: fs.FSWatcher | undefined;
+  const file = env.API_KEYS_FILE;
+  if (file) {
+    const base = path.basename(file);
+    try {
+      watcher = fs.watch(path.dirname(path.resolve(file)), (_event, name) => {
+        if (name !== null && name !== base) return;
+        clearTimeout(timer);
+        timer = setTimeout(() => reload('file change'), debounceMs);
+      });
+      watcher.on('error', (e) => logger.warn({ err: e }, 'API_KEYS_FILE watch failed; SIGHUP still reloads'));
+    } catch (e) {
+      logger.warn({ err: e }, 'API_KEYS_FILE cannot be watched; SIGHUP still reloads');
+    }
+  }
+  return () => {
+    process.off('SIGHUP', onHup);
+    clearTimeout(timer);
+    watcher?.close();
+  };
 }
