@@ -19,6 +19,7 @@ import type { DeliveryService } from '../delivery/service';
 import type { DeliveryStore } from '../delivery/store';
 import { deliveryRoutes } from './deliveries';
 import type { ApiKeys } from '../ops/api-keys';
+import { nestingExceeds, tooDeep } from './input-bounds';
 import { authorizeRoute, deliveryInScope, matchRoute, noRoute } from './routes';
 import { sessionRoutes } from './sessions';
 import type { FlowEngine } from '../flows/engine';
@@ -90,7 +91,13 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
     res.locals.principal = who.principal;
     next();
   });
-  const json = express.json({ limit: opts.jsonLimit ?? DEFAULT_JSON_LIMIT, strict: true, type: ['application/json', 'application/*+json'] });
+  const json = express.json({
+    limit: opts.jsonLimit ?? DEFAULT_JSON_LIMIT,
+    strict: true,
+    type: ['application/json', 'application/*+json'],
+    // Depth is bounded before the parse, as in the fast lane.
+    verify: (_req, _res, buf) => { if (nestingExceeds(buf)) throw tooDeep(); },
+  });
   const EVENTS_PATH = /^\/v1\/connectors\/[^/]+\/sessions\/[^/]+\/events$/;
   // Platform events get a lenient parser of their own (004's examples are not always valid JSON).
   app.use((req, res, next) => (EVENTS_PATH.test(req.path) ? next() : json(req, res, next)));
@@ -200,6 +207,7 @@ const single = (v: unknown) => (typeof v === 'string' ? v : undefined);
 function operationBody(req: Request): unknown {
   if (req.is('multipart/form-data')) {
     const fields = (req.body ?? {}) as Record<string, string>;
+    if (typeof fields.variables === 'string' && nestingExceeds(fields.variables)) throw tooDeep();
     try {
       return { variables: fields.variables ? JSON.parse(fields.variables) : {}, ...(fields.depends_on ? { depends_on: fields.depends_on } : {}), ...(fields.ordering_key ? { ordering_key: fields.ordering_key } : {}) };
     } catch (e) {

@@ -20,6 +20,7 @@ import { authorizeRoute, matchRoute, OPERATION_ROUTE, type RouteMatch } from './
 import { requestIdFor } from './request-id';
 import { handleOperation, type OperationAnswer } from './operations';
 import { problemFor } from './problem';
+import { nestingExceeds, tooDeep } from './input-bounds';
 
 export interface FastLaneOptions {
   deliveries?: DeliveryService;
@@ -142,6 +143,8 @@ function parseJson(raw: string): unknown {
   if (text.length === 0) return {};
   const first = FIRST_CHAR.exec(text)?.[1];
   if (first !== '{' && first !== '[') throw new GatewayError('invalid_json', `the request body is not valid JSON: ${strictViolation(text, first)}`);
+  // Before JSON.parse, whose time grows faster than the depth (express's parser checks the same).
+  if (nestingExceeds(text)) throw tooDeep();
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -156,11 +156,11 @@ const FOUND = (): Array<{ key: KeyKind; method: string; path: string; body?: unk
   { key: 'scopedA', method: 'GET', path: `/V1/connectors/${B}/oauth/authorize` },
   { key: 'scopedA', method: 'POST', path: `/V1/connectors/${B}/sessions/x/events`, body: { type: 'Custom_Data', data: {} } },
   { key: 'scopedA', method: 'POST', path: `/V1/deliveries/${ids.pendingB}/cancel` },
-  { key: 'scopedA', method: 'POST', param: ids.pendingB, path: `/v1/deliveries/${ids.pendingB}/cancel` },
-  { key: 'scopedA', method: 'POST', param: ids.deadB, path: `/v1/deliveries/${ids.deadB}/retry` },
+  { key: 'scopedA', method: 'POST', path: `/v1/deliveries/${ids.pendingB}/cancel` },
+  { key: 'scopedA', method: 'POST', path: `/v1/deliveries/${ids.deadB}/retry` },
   { key: 'scopedA', method: 'HEAD', path: '/v1/connectors' },
   { key: 'all', method: 'GET', path: `/v1/connectors/${B}/oauth/authorize/` },
-  { key: 'all', method: 'POST', param: ids.deadB, path: `/v1/deliveries/${ids.deadB}/retry/` },
+  { key: 'all', method: 'POST', path: `/v1/deliveries/${ids.deadB}/retry/` },
 ];
 
 describe('route table', () => {
