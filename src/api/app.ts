@@ -181,7 +181,7 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   });
 
   if (opts.deliveries) app.use(deliveryRoutes(opts.deliveries));
-  if (opts.flows) app.use(sessionRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT));
+  if (opts.flows) app.use(sessionRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT, gw));
 
   app.use(notFoundHandler);
   app.use(problemHandler(gw.logger));
