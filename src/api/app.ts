@@ -19,7 +19,7 @@ import type { DeliveryService } from '../delivery/service';
 import type { DeliveryStore } from '../delivery/store';
 import { deliveryRoutes } from './deliveries';
 import type { ApiKeys } from '../ops/api-keys';
-import { nestingExceeds, tooDeep } from './input-bounds';
+import { checkJsonShape } from './input-bounds';
 import { authorizeRoute, deliveryInScope, matchRoute, noRoute } from './routes';
 import { sessionRoutes } from './sessions';
 import type { FlowEngine } from '../flows/engine';
@@ -96,7 +96,7 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
     strict: true,
     type: ['application/json', 'application/*+json'],
     // Depth is bounded before the parse, as in the fast lane.
-    verify: (_req, _res, buf) => { if (nestingExceeds(buf)) throw tooDeep(); },
+    verify: (_req, _res, buf) => checkJsonShape(buf),
   });
   const EVENTS_PATH = /^\/v1\/connectors\/[^/]+\/sessions\/[^/]+\/events$/;
   // Platform events get a lenient parser of their own (004's examples are not always valid JSON).
@@ -207,7 +207,7 @@ const single = (v: unknown) => (typeof v === 'string' ? v : undefined);
 function operationBody(req: Request): unknown {
   if (req.is('multipart/form-data')) {
     const fields = (req.body ?? {}) as Record<string, string>;
-    if (typeof fields.variables === 'string' && nestingExceeds(fields.variables)) throw tooDeep();
+    if (typeof fields.variables === 'string') checkJsonShape(fields.variables);
     try {
       return { variables: fields.variables ? JSON.parse(fields.variables) : {}, ...(fields.depends_on ? { depends_on: fields.depends_on } : {}), ...(fields.ordering_key ? { ordering_key: fields.ordering_key } : {}) };
     } catch (e) {

@@ -12,6 +12,7 @@
  * so behaviour is one and the tests of the API exercise both paths.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import type { DeliveryService } from '../delivery/service';
 import { GatewayError } from '../errors';
 import type { Gateway } from '../gateway';
@@ -20,7 +21,7 @@ import { authorizeRoute, matchRoute, OPERATION_ROUTE, type RouteMatch } from './
 import { requestIdFor } from './request-id';
 import { handleOperation, type OperationAnswer } from './operations';
 import { problemFor } from './problem';
-import { nestingExceeds, tooDeep } from './input-bounds';
+import { checkJsonShape } from './input-bounds';
 
 export interface FastLaneOptions {
   deliveries?: DeliveryService;
@@ -111,7 +112,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) return reject(tooLarge());
-    const chunks: Buffer[] = [];
+    // One chunk (the usual small body) is decoded at the end; a large body chunk by chunk as it
+    // arrives, so decoding megabytes is spread over many turns of the event loop, not one.
+    let first: Buffer | undefined;
+    let decoder: StringDecoder | undefined;
+    let text = '';
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
@@ -120,9 +125,18 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
         reject(tooLarge());
         return;
       }
-      chunks.push(c);
+      if (!decoder && !first) {
+        first = c;
+        return;
+      }
+      if (!decoder) {
+        decoder = new StringDecoder('utf8');
+        text = decoder.write(first!);
+        first = undefined;
+      }
+      text += decoder.write(c);
     });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(decoder ? text + decoder.end() : first ? first.toString('utf8') : ''));
     // The client went away mid-body: its fault, nobody to answer, nothing to log as ours.
     const aborted = () => reject(new GatewayError('bad_request', 'the request was aborted before its body arrived'));
     req.on('error', aborted);
@@ -144,7 +158,7 @@ function parseJson(raw: string): unknown {
   const first = FIRST_CHAR.exec(text)?.[1];
   if (first !== '{' && first !== '[') throw new GatewayError('invalid_json', `the request body is not valid JSON: ${strictViolation(text, first)}`);
   // Before JSON.parse, whose time grows faster than the depth (express's parser checks the same).
-  if (nestingExceeds(text)) throw tooDeep();
+  checkJsonShape(text);
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -22,17 +22,30 @@ export const MAX_VARIABLE_NAME_LENGTH = 128;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+/** Longest object key a JSON body may have (JSON.parse hashes every key: megabyte keys are slow). */
+export const MAX_KEY_LENGTH = 1024;
+
+export type ShapeProblem = 'depth' | 'key';
+
 /**
- * True when raw JSON text nests deeper than `max`, found in one pass before JSON.parse (whose
- * time grows faster than linearly with depth: a 10 MB body of "[" holds it for seconds).
- * Strings are skipped with indexOf, so a large base64 value costs a native scan. Works on a
- * Buffer of UTF-8 as on a string: multi-byte sequences never contain these ASCII bytes.
+ * What makes raw JSON text too costly to parse, found in one pass before JSON.parse: nesting
+ * deeper than MAX_DEPTH (JSON.parse's time grows faster than the depth: a 10 MB body of "["
+ * holds it for seconds), or a key longer than MAX_KEY_LENGTH. Strings are skipped with
+ * indexOf, so a large base64 value costs a native scan. Works on a Buffer of UTF-8 as on a
+ * string (lengths then count bytes): multi-byte sequences never contain these ASCII bytes.
  */
-export function nestingExceeds(text: string | Buffer, max = MAX_DEPTH): boolean {
-  return typeof text === 'string' ? stringNestingExceeds(text, max) : bufferNestingExceeds(text, max);
+export function jsonShapeProblem(text: string | Buffer): ShapeProblem | undefined {
+  return typeof text === 'string' ? stringShape(text) : bufferShape(text);
 }
 
-function stringNestingExceeds(text: string, max: number): boolean {
+/** Depth only (for callers that count nothing else). */
+export function nestingExceeds(text: string | Buffer): boolean {
+  return jsonShapeProblem(text) === 'depth';
+}
+
+const WS = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+function stringShape(text: string): ShapeProblem | undefined {
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -41,22 +54,27 @@ function stringNestingExceeds(text: string, max: number): boolean {
       let j = i;
       for (;;) {
         j = text.indexOf('"', j + 1);
-        if (j < 0) return false;
+        if (j < 0) return undefined;
         let k = j - 1;
         while (text.charCodeAt(k) === BACKSLASH) k--;
         if ((j - 1 - k) % 2 === 0) break;
       }
+      if (j - i - 1 > MAX_KEY_LENGTH) {
+        let n = j + 1;
+        while (WS(text.charCodeAt(n))) n++;
+        if (text.charCodeAt(n) === 0x3a) return 'key';
+      }
       i = j;
     } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) return true;
+      if (++depth > MAX_DEPTH) return 'depth';
     } else if (c === 0x5d || c === 0x7d) {
       depth--;
     }
   }
-  return false;
+  return undefined;
 }
 
-function bufferNestingExceeds(buf: Buffer, max: number): boolean {
+function bufferShape(buf: Buffer): ShapeProblem | undefined {
   let depth = 0;
   for (let i = 0; i < buf.length; i++) {
     const c = buf[i];
@@ -64,19 +82,31 @@ function bufferNestingExceeds(buf: Buffer, max: number): boolean {
       let j = i;
       for (;;) {
         j = buf.indexOf(QUOTE, j + 1);
-        if (j < 0) return false;
+        if (j < 0) return undefined;
         let k = j - 1;
         while (k >= 0 && buf[k] === BACKSLASH) k--;
         if ((j - 1 - k) % 2 === 0) break;
       }
+      if (j - i - 1 > MAX_KEY_LENGTH) {
+        let n = j + 1;
+        while (n < buf.length && WS(buf[n])) n++;
+        if (buf[n] === 0x3a) return 'key';
+      }
       i = j;
     } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) return true;
+      if (++depth > MAX_DEPTH) return 'depth';
     } else if (c === 0x5d || c === 0x7d) {
       depth--;
     }
   }
-  return false;
+  return undefined;
+}
+
+/** Throws the 422 for a body jsonShapeProblem refuses. */
+export function checkJsonShape(text: string | Buffer): void {
+  const p = jsonShapeProblem(text);
+  if (p === 'depth') throw tooDeep();
+  if (p === 'key') throw new GatewayError('validation_failed', `the body has a key longer than ${MAX_KEY_LENGTH} characters`, { errors: [{ field: '(body)', message: `a key longer than ${MAX_KEY_LENGTH} characters` }] });
 }
 
 export function tooDeep(): GatewayError {

@@ -5,7 +5,7 @@ import { GatewayError, isGatewayError } from '../errors';
 import type { FlowEngine } from '../flows/engine';
 import type { Gateway } from '../gateway';
 import { checkHeaderVariables } from './header-values';
-import { checkWellFormed, nestingExceeds, tooDeep } from './input-bounds';
+import { checkJsonShape, checkWellFormed } from './input-bounds';
 
 export function sessionRoutes(flows: FlowEngine, limit: string, gw?: Gateway): Router {
   const r = Router({ caseSensitive: true, strict: true });
@@ -16,7 +16,7 @@ export function sessionRoutes(flows: FlowEngine, limit: string, gw?: Gateway): R
     // An unknown or invalid connector is answered first, as for operations.
     const connector = gw?.connector(connectorId);
     // Checked at the door, so nothing is stored or queued that cannot be kept, shown or sent.
-    if (nestingExceeds(text)) throw tooDeep();
+    checkJsonShape(text);
     const body = lenientJson(text || '{}');
     checkWellFormed(body, '');
     if (connector) checkHeaderVariables(connector, undefined, normalizeEvent(body, typeHint).vars, '');
