@@ -29,7 +29,7 @@ export function problemFor(err: unknown, path: string, logger: Logger, requestId
 /** The most field errors an answer lists, and the longest detail or error text it repeats. */
 export const MAX_PROBLEM_ERRORS = 20;
 const MAX_DETAIL = 2000;
-const MAX_ERROR_TEXT = 200;
+const MAX_ERROR_TEXT = 500;
 
 /**
  * A problem's size does not grow with the request: at most MAX_PROBLEM_ERRORS field errors
@@ -37,11 +37,13 @@ const MAX_ERROR_TEXT = 200;
  */
 function bounded(p: ProblemDetails): ProblemDetails {
   const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
-  const errors = Array.isArray(p.errors) ? (p.errors as Array<Record<string, unknown>>) : undefined;
+  const errors = Array.isArray(p.errors) ? (p.errors as unknown[]) : undefined;
   const more = errors && errors.length > MAX_PROBLEM_ERRORS ? errors.length - MAX_PROBLEM_ERRORS : 0;
   const out: ProblemDetails = { ...p, detail: cut(p.detail, MAX_DETAIL) + (more ? ` (and ${more} more)` : '') };
   if (errors) {
-    out.errors = errors.slice(0, MAX_PROBLEM_ERRORS).map((e) => Object.fromEntries(Object.entries(e).map(([k, v]) => [k, typeof v === 'string' ? cut(v, MAX_ERROR_TEXT) : v])));
+    // Field errors ({field, message}) or configuration issues (one line each).
+    const short = (v: unknown) => (typeof v === 'string' ? cut(v, MAX_ERROR_TEXT) : v);
+    out.errors = errors.slice(0, MAX_PROBLEM_ERRORS).map((e) => (e && typeof e === 'object' && !Array.isArray(e) ? Object.fromEntries(Object.entries(e).map(([k, v]) => [k, short(v)])) : short(e)));
   }
   if (typeof out.instance === 'string') out.instance = cut(out.instance, MAX_DETAIL);
   return out;
