@@ -157,6 +157,7 @@ export function authorizeRoute(keys: ApiKeys | undefined, match: RouteMatch, aut
   const principal = m ? keys.identify(m[1]) : undefined;
   if (!principal) return new GatewayError('unauthorized', m ? 'the API key is not valid' : 'send an API key as "Authorization: Bearer <key>"');
   const what = `${match.spec.method} ${match.spec.path}`;
+  if (principal.metrics && !principal.admin && access.kind !== 'metrics') return new GatewayError('forbidden', 'a metrics key may read /metrics only');
   switch (access.kind) {
     case 'metrics':
       return principal.admin || principal.metrics ? { principal } : new GatewayError('forbidden', `${what} needs an admin or metrics key`);

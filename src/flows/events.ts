@@ -68,7 +68,7 @@ export interface NormalizedEvent {
 export const LENIENT_REPAIR_LIMIT = 64 * 1024;
 
 /**
- * Parses a body as JSON, repairing the commas 004's own examples leave out. The repair is one
+ * Parses a body as JSON, repairing the commas the platform's published examples leave out. The repair is one
  * linear pass, and only for small bodies: a large invalid body costs one JSON.parse, no more.
  */
 export function lenientJson(text: string): unknown {

@@ -42,6 +42,7 @@ const names = (n: number, len: number) => `{"variables":{${Array.from({ length: 
 const HOSTILE: Array<[string, string, string, number]> = [
   // [what, path, body, expected status]
   ['events: 300 KB of newlines (was a quadratic "missing comma" repair)', EVENTS, '\n'.repeat(300_000), 400],
+  ['events: a value, then 300 KB of newlines (the repair backtracked over them: ~50 s)', EVENTS, `{"type":"New_Call","data":{"a":1${'\n'.repeat(300_000)}`, 400],
   ['operations: 20 variable names of 1 MB each (was "did you mean" over each)', `${OP}/find_account`, names(20, 1 << 20), 422],
   ['operations: 200 unknown names of 128 characters', `${OP}/find_account`, names(200, 128), 422],
   ['operations: 200 unknown names of 20 characters (suggestions for each)', `${OP}/find_account`, names(200, 20), 422],
