@@ -3,7 +3,7 @@
  * real HTTP over loopback, sample CRMs behind it (Zendesk-like for operations and session
  * flows, Salesforce-like for an authorization-code OAuth connector), API keys on — covering
  * operations (sync, async, dry run, Idempotency-Key, depends_on, ordering_key, odd media
- * types), platform events (valid, lenient, hostile), deliveries (list, get, retry, cancel),
+ * types, multipart uploads), platform events (valid, lenient, hostile), deliveries (list, get, retry, cancel),
  * session views, OAuth authorize and callback, links, and URL shapes (case, slashes,
  * encodings, methods). Asserted for every answer:
  *   - an answer comes, within a bound (no hang);
@@ -100,6 +100,25 @@ const operationReq = fc.record({
   headers: { 'Content-Type': type, ...(idem !== null ? { 'Idempotency-Key': encodeURIComponent(idem) } : {}), ...(prefer ? { Prefer: prefer } : {}), ...auth(k) },
 }));
 
+/** Multipart operation calls (uploads): a `variables` field (JSON, or not), other fields, maybe a file part. */
+const multipartReq = fc.record({
+  connector, op: fc.constantFrom('upload_file', 'upload_file', 'add_comment', 'find_account'),
+  query: fc.constantFrom('', '?dry_run=true', '?async=true'),
+  vars: jsonBody(variables), dependsOn: fc.option(fc.string({ maxLength: 8 })), orderingKey: fc.option(text),
+  file: fc.option(fc.record({ name: fc.oneof(fc.constantFrom('a.txt', 'x".pdf', '../../etc/passwd', '李.png', ''), fc.string({ maxLength: 12 })), type: fc.constantFrom('text/plain', 'image/png', '', 'x/y; z'), data: fc.uint8Array({ maxLength: 64 }) }), { freq: 3 }),
+  extra: fc.option(fc.constantFrom('unknown', 'file', 'variables')), key,
+}).map(({ connector: c, op, query, vars, dependsOn, orderingKey, file, extra, key: k }): Req => {
+  const b = 'fuzzboundary';
+  const field = (name: string, value: string) => `--${b}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+  const parts: Buffer[] = [Buffer.from(field('variables', vars))];
+  if (dependsOn !== null) parts.push(Buffer.from(field('depends_on', dependsOn)));
+  if (orderingKey !== null) parts.push(Buffer.from(field('ordering_key', orderingKey)));
+  if (extra !== null) parts.push(Buffer.from(field(extra, 'x')));
+  if (file) parts.push(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="file"; filename="${file.name}"\r\nContent-Type: ${file.type}\r\n\r\n`), Buffer.from(file.data), Buffer.from('\r\n'));
+  parts.push(Buffer.from(`--${b}--\r\n`));
+  return { method: 'POST', path: `/v1/connectors/${c}/operations/${op}${query}`, body: Buffer.concat(parts), headers: { 'Content-Type': `multipart/form-data; boundary=${b}`, ...auth(k) } };
+});
+
 const event = fc.record({
   type: fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...PLATFORM_EVENTS, ...GATEWAY_EVENTS) }, { weight: 1, arbitrary: text }),
   event_id: fc.option(fc.oneof(fc.string({ maxLength: 8 }), fc.integer()), { freq: 3 }),
@@ -136,7 +155,8 @@ const otherReq = fc.record({
 }).map(({ method, path: p, key: k }): Req => ({ method, path: p, headers: auth(k) }));
 
 const request = fc.oneof(
-  { weight: 40, arbitrary: operationReq },
+  { weight: 34, arbitrary: operationReq },
+  { weight: 6, arbitrary: multipartReq },
   { weight: 20, arbitrary: eventReq },
   { weight: 12, arbitrary: deliveryReq },
   { weight: 8, arbitrary: sessionReq },
