@@ -12,6 +12,7 @@ import type { Gateway } from '../gateway';
 import type { FileInput } from '../operations/request';
 import { isOperationName, runOperation } from '../operations/run';
 import { checkHeaderVariables } from './header-values';
+import { checkUrlVariables } from './url-values';
 import { checkVariableNames, checkWellFormed } from './input-bounds';
 
 export interface OperationRequest {
@@ -48,7 +49,10 @@ export async function handleOperation(gw: Gateway, deliveries: DeliveryService |
   if (!isOperationName(op)) throw new GatewayError('operation_not_found', `unknown operation "${op}"; operations are ${OPERATIONS.join(', ')}`, { operation: op });
   const { variables, file, dependsOn, orderingKey: callerKey } = operationInput(r.body(), r.upload);
   const ep = rt.connector.endpoints.get(op);
-  if (ep) checkHeaderVariables(rt.connector, ep, variables, 'variables.');
+  if (ep) {
+    checkHeaderVariables(rt.connector, ep, variables, 'variables.');
+    checkUrlVariables(rt.connector, ep, variables, 'variables.');
+  }
   // Ordering keys live in the connector's namespace: a key naming another connector's key
   // (or a session's) cannot hold that connector's writes.
   const orderingKey = callerKey === undefined ? undefined : `${rt.connector.id}:${callerKey}`;

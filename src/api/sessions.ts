@@ -5,6 +5,7 @@ import { GatewayError, isGatewayError } from '../errors';
 import type { FlowEngine } from '../flows/engine';
 import type { Gateway } from '../gateway';
 import { checkHeaderVariables } from './header-values';
+import { checkUrlVariables } from './url-values';
 import { checkJsonShape, checkWellFormed } from './input-bounds';
 
 export function sessionRoutes(flows: FlowEngine, limit: string, gw?: Gateway): Router {
@@ -19,7 +20,11 @@ export function sessionRoutes(flows: FlowEngine, limit: string, gw?: Gateway): R
     checkJsonShape(text);
     const body = lenientJson(text || '{}');
     checkWellFormed(body, '');
-    if (connector) checkHeaderVariables(connector, undefined, normalizeEvent(body, typeHint).vars, '');
+    if (connector) {
+      const { vars } = normalizeEvent(body, typeHint);
+      checkHeaderVariables(connector, undefined, vars, '');
+      checkUrlVariables(connector, undefined, vars, '');
+    }
     const outcome = await flows.handle(connectorId, String(req.params.sessionId), body, typeHint).catch((e: unknown) => {
       // The store could not take the event: nothing was accepted, the platform should resend it.
       if (isGatewayError(e)) throw e;

@@ -132,6 +132,22 @@ describe('depth and size', () => {
   });
 });
 
+describe('values a URL carries are bounded', () => {
+  test('a find with an 8 KiB+ value → 422 naming it (was a megabyte URL for the CRM); a comment body may be long', async () => {
+    const r = await post('/v1/connectors/zendesk/operations/find_account', JSON.stringify({ variables: { EMAIL: `${'x'.repeat(9000)}@example.com` } }));
+    expect({ status: r.status, field: r.body.errors[0].field }).toEqual({ status: 422, field: 'variables.EMAIL' });
+    const ok = await post('/v1/connectors/zendesk/operations/add_comment?dry_run=true', JSON.stringify({ variables: { RECORD_ID: 1, COMMENT_BODY: 'x'.repeat(100_000) } }));
+    expect(ok.status).toBe(200);
+  });
+
+  test('an event whose variable would go into a find URL → 422, nothing stored', async () => {
+    const before = await counts();
+    const r = await post('/v1/connectors/zendesk/sessions/long-1/events', JSON.stringify({ type: 'New_Chat', data: { chat_id: 9, end_user: { email: `${'x'.repeat(9000)}@example.com` } } }));
+    expect({ status: r.status, field: r.body.errors[0].field }).toEqual({ status: 422, field: 'EMAIL' });
+    expect(await counts()).toBe(before);
+  });
+});
+
 describe('ordering keys and dependencies stay in the connector', () => {
   test("a write naming another connector's ordering key does not hold that connector's writes", async () => {
     // B's session key, as the flows build it; a write of zendesk names it.
