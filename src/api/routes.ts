@@ -94,8 +94,8 @@ function compile(routes: readonly RouteSpec[]): Map<string, CompiledRoute[]> {
 
 const TABLE = compile(ROUTES);
 
-/** Characters a request path may hold at all (RFC 3986 pchar and "/"); anything else matches nothing. */
-const PATH_CHARS = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/;
+/** A request path is visible ASCII (clients send "|" or "{" raw, non-ASCII percent-encoded); no fragment. */
+const PATH_CHARS = /^\/[\x21-\x22\x24-\x7e]*$/;
 
 /** The route for this method and raw path (without the query), or undefined: 404. */
 export function matchRoute(method: string, rawPath: string): RouteMatch | undefined {

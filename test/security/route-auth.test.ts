@@ -192,6 +192,8 @@ describe('route table', () => {
     ['OPTIONS', '/v1/connectors', undefined, undefined],
     ['DELETE', '/v1/deliveries/x', undefined, undefined],
     ['GET', '/v1/connectors/a#/operations/b', undefined, undefined],
+    ['GET', '/v1/connectors/a/sessions/call|7^{x}', '/v1/connectors/:id/sessions/:sessionId', { id: 'a', sessionId: 'call|7^{x}' }],
+    ['GET', '/v1/connectors/a/sessions/caf\u00e9', undefined, undefined],
   ])('matchRoute(%s %s)', (method, path, route, params) => {
     const m = matchRoute(method, path);
     expect(m?.spec.path).toBe(route);
