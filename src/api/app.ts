@@ -95,7 +95,7 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
     limit: opts.jsonLimit ?? DEFAULT_JSON_LIMIT,
     strict: true,
     type: ['application/json', 'application/*+json'],
-    // Depth is bounded before the parse, as in the fast lane.
+    // Depth and key length are bounded before the parse, as in the fast lane.
     verify: (_req, _res, buf) => checkJsonShape(buf),
   });
   const EVENTS_PATH = /^\/v1\/connectors\/[^/]+\/sessions\/[^/]+\/events$/;
