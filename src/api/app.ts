@@ -18,7 +18,9 @@ import { requestIdFor } from './request-id';
 import type { DeliveryService } from '../delivery/service';
 import type { DeliveryStore } from '../delivery/store';
 import { deliveryRoutes } from './deliveries';
-import { requireApiKey, type ApiKeys } from '../ops/api-keys';
+import type { ApiKeys } from '../ops/api-keys';
+import { checkJsonShape } from './input-bounds';
+import { authorizeRoute, deliveryInScope, matchRoute, noRoute } from './routes';
 import { sessionRoutes } from './sessions';
 import type { FlowEngine } from '../flows/engine';
 
@@ -30,6 +32,8 @@ export interface AppOptions {
   flows?: FlowEngine;
   /** API keys; without them the API is open (library and test use; `serve` always sets them). */
   apiKeys?: ApiKeys;
+  /** METRICS_AUTH=on: /metrics needs an admin or metrics key. */
+  metricsAuth?: boolean;
   /** Largest JSON body (base64 uploads make it large). */
   jsonLimit?: string;
   maxUploadBytes?: number;
@@ -43,7 +47,7 @@ const DEFAULT_JSON_LIMIT = '70mb';
  */
 export function createHandler(gw: Gateway, opts: AppOptions = {}): RequestListener {
   const app = createApp(gw, opts);
-  const fast = operationsFastLane(gw, { deliveries: opts.deliveries, apiKeys: opts.apiKeys, maxBodyBytes: bytes.parse(opts.jsonLimit ?? DEFAULT_JSON_LIMIT) ?? 0 });
+  const fast = operationsFastLane(gw, { deliveries: opts.deliveries, apiKeys: opts.apiKeys, metricsAuth: opts.metricsAuth, maxBodyBytes: bytes.parse(opts.jsonLimit ?? DEFAULT_JSON_LIMIT) ?? 0 });
   return (req, res) => {
     if (!fast(req, res)) app(req, res);
   };
@@ -51,6 +55,9 @@ export function createHandler(gw: Gateway, opts: AppOptions = {}): RequestListen
 
 export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   const app = express();
+  // Routes match exactly as the route table (routes.ts) does: "/V1/…" or "…/retry/" is no route.
+  app.set('case sensitive routing', true);
+  app.set('strict routing', true);
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
@@ -61,8 +68,36 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
     res.setHeader('X-Request-Id', res.locals.requestId);
     next();
   });
-  if (opts.apiKeys) app.use(requireApiKey(opts.apiKeys));
-  const json = express.json({ limit: opts.jsonLimit ?? DEFAULT_JSON_LIMIT, strict: true, type: ['application/json', 'application/*+json'] });
+  // Every request is matched against the route table first: unknown → 404, then the key is
+  // checked against the matched route and its parameters (the fast lane does the same).
+  const deliveries = opts.deliveries;
+  app.use(async (req, res, next) => {
+    const rawPath = req.url.split('?')[0];
+    const match = matchRoute(req.method, rawPath);
+    if (!match) return next(noRoute(req.method, rawPath));
+    const who = authorizeRoute(opts.apiKeys, match, req.get('authorization'), { metricsAuth: opts.metricsAuth });
+    if (who instanceof GatewayError) return next(who);
+    if (who.deliveryId !== undefined) {
+      let d: { connectorId: string } | undefined;
+      try {
+        d = deliveries ? await deliveries.get(who.deliveryId) : undefined;
+      } catch (e) {
+        // Not there: answered as any out-of-scope id is. A store failure is a store failure.
+        if (!(e instanceof GatewayError && e.code === 'not_found')) return next(e);
+      }
+      const refused = deliveryInScope(who.principal, who.deliveryId, d?.connectorId);
+      if (refused) return next(refused);
+    }
+    res.locals.principal = who.principal;
+    next();
+  });
+  const json = express.json({
+    limit: opts.jsonLimit ?? DEFAULT_JSON_LIMIT,
+    strict: true,
+    type: ['application/json', 'application/*+json'],
+    // Depth and key length are bounded before the parse, as in the fast lane.
+    verify: (_req, _res, buf) => checkJsonShape(buf),
+  });
   const EVENTS_PATH = /^\/v1\/connectors\/[^/]+\/sessions\/[^/]+\/events$/;
   // Platform events get a lenient parser of their own (004's examples are not always valid JSON).
   app.use((req, res, next) => (EVENTS_PATH.test(req.path) ? next() : json(req, res, next)));
@@ -146,7 +181,7 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   });
 
   if (opts.deliveries) app.use(deliveryRoutes(opts.deliveries));
-  if (opts.flows) app.use(sessionRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT));
+  if (opts.flows) app.use(sessionRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT, gw));
 
   app.use(notFoundHandler);
   app.use(problemHandler(gw.logger, gw.redactor));
@@ -172,6 +207,7 @@ const single = (v: unknown) => (typeof v === 'string' ? v : undefined);
 function operationBody(req: Request): unknown {
   if (req.is('multipart/form-data')) {
     const fields = (req.body ?? {}) as Record<string, string>;
+    if (typeof fields.variables === 'string') checkJsonShape(fields.variables);
     try {
       return { variables: fields.variables ? JSON.parse(fields.variables) : {}, ...(fields.depends_on ? { depends_on: fields.depends_on } : {}), ...(fields.ordering_key ? { ordering_key: fields.ordering_key } : {}) };
     } catch (e) {

@@ -5,7 +5,7 @@ import { GatewayError } from '../errors';
 import { mayUse, type Principal } from '../ops/api-keys';
 
 export function deliveryRoutes(service: DeliveryService): Router {
-  const r = Router();
+  const r = Router({ caseSensitive: true, strict: true });
   r.get('/v1/deliveries', async (req, res) => {
     const q = req.query as Record<string, unknown>;
     const principal = res.locals.principal as Principal | undefined;

@@ -12,50 +12,52 @@
  * so behaviour is one and the tests of the API exercise both paths.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import type { DeliveryService } from '../delivery/service';
 import { GatewayError } from '../errors';
 import type { Gateway } from '../gateway';
-import { authorize, type ApiKeys } from '../ops/api-keys';
+import type { ApiKeys } from '../ops/api-keys';
+import { authorizeRoute, matchRoute, OPERATION_ROUTE, type RouteMatch } from './routes';
 import { requestIdFor } from './request-id';
 import { handleOperation, type OperationAnswer } from './operations';
 import { problemFor } from './problem';
+import { checkJsonShape } from './input-bounds';
 
 export interface FastLaneOptions {
   deliveries?: DeliveryService;
   apiKeys?: ApiKeys;
+  metricsAuth?: boolean;
   maxBodyBytes: number;
 }
 
-const ROUTE = /^\/v1\/connectors\/([^/?#]+)\/operations\/([^/?#]+)(?:\?([^#]*))?$/;
+const PREFIX = '/v1/connectors/';
 
 /** Returns false, having touched nothing, for requests that express should serve. */
 export function operationsFastLane(gw: Gateway, o: FastLaneOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
     if (req.method !== 'POST') return false;
-    const m = ROUTE.exec(req.url ?? '');
-    if (!m || !isPlainJson(req.headers['content-type'])) return false;
+    const url = req.url ?? '';
+    if (!url.startsWith(PREFIX)) return false;
+    const q = url.indexOf('?');
+    const query = q < 0 ? undefined : url.slice(q + 1);
+    if (query?.includes('#')) return false;
+    // The same route table express uses: exact, case-sensitive, parameters decoded once.
+    const match = matchRoute('POST', q < 0 ? url : url.slice(0, q));
+    if (match?.spec !== OPERATION_ROUTE || !isPlainJson(req.headers['content-type'])) return false;
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return false;
-    let connectorId: string;
-    let operation: string;
-    try {
-      connectorId = decodeURIComponent(m[1]);
-      operation = decodeURIComponent(m[2]);
-    } catch {
-      return false;
-    }
-    void serveOperation(gw, o, req, res, connectorId, operation, m[3]);
+    void serveOperation(gw, o, req, res, match, query);
     return true;
   };
 }
 
-async function serveOperation(gw: Gateway, o: FastLaneOptions, req: IncomingMessage, res: ServerResponse, connectorId: string, operation: string, query: string | undefined): Promise<void> {
+async function serveOperation(gw: Gateway, o: FastLaneOptions, req: IncomingMessage, res: ServerResponse, match: RouteMatch, query: string | undefined): Promise<void> {
   const requestId = requestIdFor(header(req, 'x-request-id'));
+  const connectorId = match.params.id;
+  const operation = match.params.operation;
   try {
-    if (o.apiKeys) {
-      const who = authorize(o.apiKeys, 'POST', req.url!.split('?')[0], header(req, 'authorization'));
-      if (who instanceof GatewayError) throw who;
-    }
+    const who = authorizeRoute(o.apiKeys, match, header(req, 'authorization'), { metricsAuth: o.metricsAuth });
+    if (who instanceof GatewayError) throw who;
     const body = parseJson(await readBody(req, o.maxBodyBytes));
     const params = query ? new URLSearchParams(query) : undefined;
     const answer = await handleOperation(gw, o.deliveries, {
@@ -110,7 +112,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) return reject(tooLarge());
-    const chunks: Buffer[] = [];
+    // One chunk (the usual small body) is decoded at the end; a large body chunk by chunk as it
+    // arrives, so decoding megabytes is spread over many turns of the event loop, not one.
+    let first: Buffer | undefined;
+    let decoder: StringDecoder | undefined;
+    let text = '';
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
@@ -119,9 +125,18 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
         reject(tooLarge());
         return;
       }
-      chunks.push(c);
+      if (!decoder && !first) {
+        first = c;
+        return;
+      }
+      if (!decoder) {
+        decoder = new StringDecoder('utf8');
+        text = decoder.write(first!);
+        first = undefined;
+      }
+      text += decoder.write(c);
     });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(decoder ? text + decoder.end() : first ? first.toString('utf8') : ''));
     // The client went away mid-body: its fault, nobody to answer, nothing to log as ours.
     const aborted = () => reject(new GatewayError('bad_request', 'the request was aborted before its body arrived'));
     req.on('error', aborted);
@@ -142,6 +157,8 @@ function parseJson(raw: string): unknown {
   if (text.length === 0) return {};
   const first = FIRST_CHAR.exec(text)?.[1];
   if (first !== '{' && first !== '[') throw new GatewayError('invalid_json', `the request body is not valid JSON: ${strictViolation(text, first)}`);
+  // Before JSON.parse, whose time grows faster than the depth (express's parser checks the same).
+  checkJsonShape(text);
   try {
     return JSON.parse(text);
   } catch (e) {

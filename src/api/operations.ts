@@ -11,6 +11,9 @@ import { GatewayError } from '../errors';
 import type { Gateway } from '../gateway';
 import type { FileInput } from '../operations/request';
 import { isOperationName, runOperation } from '../operations/run';
+import { checkHeaderVariables } from './header-values';
+import { checkUrlVariables } from './url-values';
+import { checkVariableNames, checkWellFormed } from './input-bounds';
 
 export interface OperationRequest {
   connectorId: string;
@@ -44,7 +47,15 @@ export async function handleOperation(gw: Gateway, deliveries: DeliveryService |
   const rt = gw.runtime(r.connectorId);
   const op = r.operation;
   if (!isOperationName(op)) throw new GatewayError('operation_not_found', `unknown operation "${op}"; operations are ${OPERATIONS.join(', ')}`, { operation: op });
-  const { variables, file, dependsOn, orderingKey } = operationInput(r.body(), r.upload);
+  const { variables, file, dependsOn, orderingKey: callerKey } = operationInput(r.body(), r.upload);
+  const ep = rt.connector.endpoints.get(op);
+  if (ep) {
+    checkHeaderVariables(rt.connector, ep, variables, 'variables.');
+    checkUrlVariables(rt.connector, ep, variables, 'variables.');
+  }
+  // Ordering keys live in the connector's namespace: a key naming another connector's key
+  // (or a session's) cannot hold that connector's writes.
+  const orderingKey = callerKey === undefined ? undefined : `${rt.connector.id}:${callerKey}`;
   const async = isTrue(r.async) || /\brespond-async\b/.test(r.prefer ?? '');
   const dryRun = isTrue(r.dryRun);
   const idempotencyKey = r.idempotencyKey;
@@ -53,6 +64,7 @@ export async function handleOperation(gw: Gateway, deliveries: DeliveryService |
   }
   if ((async || idempotencyKey || dependsOn || orderingKey) && !dryRun) {
     if (!deliveries) throw new GatewayError('bad_request', 'durable delivery is not enabled on this gateway');
+    if (dependsOn !== undefined) await checkDependency(deliveries, rt.connector.id, dependsOn);
     const { delivery, created } = await deliveries.accept(rt.connector.id, op, { variables, file }, { idempotencyKey, dependsOn, orderingKey }).catch(storeFailure);
     const headers = { Location: `/v1/deliveries/${delivery.id}` };
     if (!async) {
@@ -72,6 +84,20 @@ export async function handleOperation(gw: Gateway, deliveries: DeliveryService |
   return { status: 200, headers: {}, body: result };
 }
 
+/**
+ * A write may wait only for a delivery of its own connector: another connector's delivery is
+ * answered as unknown (its id tells nothing), and its ids and ordering key are not borrowed.
+ */
+async function checkDependency(deliveries: DeliveryService, connectorId: string, id: string): Promise<void> {
+  const dependency = await deliveries.get(id).catch((e: unknown) => {
+    if (e instanceof GatewayError && e.code === 'not_found') return undefined;
+    return storeFailure(e);
+  });
+  if (!dependency || dependency.connectorId !== connectorId) {
+    throw new GatewayError('validation_failed', `depends_on: no delivery ${id}`, { errors: [{ field: 'depends_on', message: 'unknown delivery' }] });
+  }
+}
+
 /** The store could not commit the write: nothing was accepted, the caller should retry. */
 function storeFailure(e: unknown): never {
   if (e instanceof GatewayError) throw e;
@@ -85,6 +111,8 @@ function storeFailure(e: unknown): never {
 /** `{variables, depends_on?, ordering_key?}` checked against schemas/operation-request.schema.json, plus the file. */
 export function operationInput(raw: unknown, upload?: OperationRequest['upload']): { variables: Record<string, unknown>; file?: FileInput; dependsOn?: string; orderingKey?: string } {
   const body = raw ?? {};
+  // Counted before the schema check or any per-name work ("did you mean" suggestions).
+  if (typeof body === 'object') checkVariableNames((body as { variables?: unknown }).variables);
   if (!validateOperationRequest(body)) {
     const errors = (validateOperationRequest.errors ?? []).map((e) => ({
       field: (e.instancePath.slice(1).replace(/\//g, '.') || (e.params as { additionalProperty?: string }).additionalProperty) ?? '(body)',
@@ -92,6 +120,7 @@ export function operationInput(raw: unknown, upload?: OperationRequest['upload']
     }));
     throw new GatewayError('validation_failed', errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors });
   }
+  checkWellFormed(body, '');
   const { depends_on: dependsOn, ordering_key: orderingKey } = body as { depends_on?: string; ordering_key?: string };
   const variables = { ...((body as { variables?: Record<string, unknown> }).variables ?? {}) };
   let file: FileInput | undefined;
@@ -105,7 +134,8 @@ export function operationInput(raw: unknown, upload?: OperationRequest['upload']
     variables.FILE_TYPE ??= file.type;
   } else if (typeof variables.FILE_DATA === 'string') {
     const data = variables.FILE_DATA;
-    if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(data)) throw new GatewayError('validation_failed', 'variables.FILE_DATA: must be base64', { errors: [{ field: 'variables.FILE_DATA', message: 'not base64' }] });
+    // The lookahead makes the run atomic: no backtracking between it and the trailing space (linear).
+    if (!/^(?=([A-Za-z0-9+/\r\n]*))\1={0,2}\s*$/.test(data)) throw new GatewayError('validation_failed', 'variables.FILE_DATA: must be base64', { errors: [{ field: 'variables.FILE_DATA', message: 'not base64' }] });
     file = { data: Buffer.from(data, 'base64'), name: String(variables.FILE_NAME ?? 'file'), type: String(variables.FILE_TYPE ?? 'application/octet-stream'), kind: kind as FileKind | undefined };
   }
   return { variables, file, dependsOn, orderingKey };

@@ -4,7 +4,7 @@
  * secrets redactor on the way out.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { GatewayError, isGatewayError } from '../errors';
+import { GatewayError, isGatewayError, type ProblemDetails } from '../errors';
 import type { Logger } from '../util/logger';
 import type { Redaction } from '../util/redact';
 
@@ -23,7 +23,30 @@ export function problemFor(err: unknown, path: string, logger: Logger, requestId
     headers['Retry-After'] = String(Math.ceil(ge.extensions.retry_after_ms / 1000));
   }
   if (ge.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="crm-gateway"';
-  return { status: ge.status, headers, body: JSON.stringify(redactor.redactDeep(ge.toProblem(path))) };
+  return { status: ge.status, headers, body: JSON.stringify(redactor.redactDeep(bounded(ge.toProblem(path)))) };
+}
+
+/** The most field errors an answer lists, and the longest detail or error text it repeats. */
+export const MAX_PROBLEM_ERRORS = 20;
+const MAX_DETAIL = 2000;
+const MAX_ERROR_TEXT = 500;
+
+/**
+ * A problem's size does not grow with the request: at most MAX_PROBLEM_ERRORS field errors
+ * ("and N more" in the detail), and long texts cut (a request may name a megabyte-long field).
+ */
+function bounded(p: ProblemDetails): ProblemDetails {
+  const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
+  const errors = Array.isArray(p.errors) ? (p.errors as unknown[]) : undefined;
+  const more = errors && errors.length > MAX_PROBLEM_ERRORS ? errors.length - MAX_PROBLEM_ERRORS : 0;
+  const out: ProblemDetails = { ...p, detail: cut(p.detail, MAX_DETAIL) + (more ? ` (and ${more} more)` : '') };
+  if (errors) {
+    // Field errors ({field, message}) or configuration issues (one line each).
+    const short = (v: unknown) => (typeof v === 'string' ? cut(v, MAX_ERROR_TEXT) : v);
+    out.errors = errors.slice(0, MAX_PROBLEM_ERRORS).map((e) => (e && typeof e === 'object' && !Array.isArray(e) ? Object.fromEntries(Object.entries(e).map(([k, v]) => [k, short(v)])) : short(e)));
+  }
+  if (typeof out.instance === 'string') out.instance = cut(out.instance, MAX_DETAIL);
+  return out;
 }
 
 export function problemHandler(logger: Logger, redactor: Redaction): ErrorRequestHandler {

@@ -1,15 +1,31 @@
 /** Platform events in, session state out (session flows). */
 import express, { Router } from 'express';
-import { lenientJson } from '../flows/events';
+import { lenientJson, normalizeEvent } from '../flows/events';
 import { GatewayError, isGatewayError } from '../errors';
 import type { FlowEngine } from '../flows/engine';
+import type { Gateway } from '../gateway';
+import { checkHeaderVariables } from './header-values';
+import { checkUrlVariables } from './url-values';
+import { checkJsonShape, checkWellFormed } from './input-bounds';
 
-export function sessionRoutes(flows: FlowEngine, limit: string): Router {
-  const r = Router();
+export function sessionRoutes(flows: FlowEngine, limit: string, gw?: Gateway): Router {
+  const r = Router({ caseSensitive: true, strict: true });
   r.post('/v1/connectors/:id/sessions/:sessionId/events', express.text({ type: () => true, limit }), async (req, res) => {
     const text = typeof req.body === 'string' ? req.body : '';
     const typeHint = typeof req.query.type === 'string' ? req.query.type : undefined;
-    const outcome = await flows.handle(String(req.params.id), String(req.params.sessionId), lenientJson(text || '{}'), typeHint).catch((e: unknown) => {
+    const connectorId = String(req.params.id);
+    // An unknown or invalid connector is answered first, as for operations.
+    const connector = gw?.connector(connectorId);
+    // Checked at the door, so nothing is stored or queued that cannot be kept, shown or sent.
+    checkJsonShape(text);
+    const body = lenientJson(text || '{}');
+    checkWellFormed(body, '');
+    if (connector) {
+      const { vars } = normalizeEvent(body, typeHint);
+      checkHeaderVariables(connector, undefined, vars, '');
+      checkUrlVariables(connector, undefined, vars, '');
+    }
+    const outcome = await flows.handle(connectorId, String(req.params.sessionId), body, typeHint).catch((e: unknown) => {
       // The store could not take the event: nothing was accepted, the platform should resend it.
       if (isGatewayError(e)) throw e;
       throw new GatewayError('store_unavailable', 'the event could not be stored; nothing was accepted, send it again', {}, { cause: e });

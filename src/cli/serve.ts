@@ -12,7 +12,7 @@ import type { DeliveryStore } from '../delivery/store';
 import { DeliveryWorker } from '../delivery/worker';
 import { Gateway } from '../gateway';
 import { Metrics } from '../ops/metrics';
-import { ApiKeys } from '../ops/api-keys';
+import { ApiKeys, watchApiKeys } from '../ops/api-keys';
 import { FlowEngine } from '../flows/engine';
 import { createStepRunner } from '../flows/steps';
 import { createLogger, type Logger } from '../util/logger';
@@ -65,6 +65,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   // Settings are checked before anything is opened.
   const maxBody = byteCount(env, 'MAX_BODY_BYTES');
   const maxUpload = byteCount(env, 'MAX_UPLOAD_BYTES');
+  if (![undefined, '', 'on', 'off'].includes(env.METRICS_AUTH)) throw new Error(`METRICS_AUTH must be "on" or "off", got "${env.METRICS_AUTH}"`);
+  const metricsAuth = env.METRICS_AUTH === 'on';
   const redactor = opts.redactor ?? new Redactor();
   const logger = opts.logger ?? createLogger({ level: env.LOG_LEVEL, redactor });
   const dataDir = opts.dataDir ?? env.DATA_DIR ?? 'data';
@@ -119,7 +121,9 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     apiKeys = g.keys;
     generatedKey = g.key;
   }
-  const handler = createHandler(gateway, { deliveries, store, flows, apiKeys: apiKeys ?? undefined, jsonLimit: maxBody === undefined ? undefined : `${maxBody}b`, maxUploadBytes: maxUpload });
+  // Configured keys reload without a restart (file change or SIGHUP), so a leaked key is revoked at once.
+  const stopKeyWatch = apiKeys && !generatedKey && opts.apiKeys === undefined ? watchApiKeys(apiKeys, env, logger) : undefined;
+  const handler = createHandler(gateway, { deliveries, store, flows, apiKeys: apiKeys ?? undefined, metricsAuth, jsonLimit: maxBody === undefined ? undefined : `${maxBody}b`, maxUploadBytes: maxUpload });
   const host = opts.host ?? env.HOST ?? '127.0.0.1';
   const server = await new Promise<Server>((resolve, reject) => {
     const s = http.createServer(handler).listen(opts.port ?? Number(env.PORT ?? 3000), host, () => resolve(s));
@@ -153,6 +157,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     // Graceful: stop accepting, let in-flight deliveries finish (or give them back), close the store.
     close: () => (closing ??= (async () => {
       gateway.unwatch();
+      stopKeyWatch?.();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await worker?.stop(opts.shutdownGraceMs ?? Number(env.SHUTDOWN_GRACE_MS ?? 10_000));

@@ -33,6 +33,8 @@ export interface RenderedRequest {
 const USER_AGENT = 'crm-gateway/0.1';
 // Control characters in a header value could split it into two headers (CRLF injection).
 const CONTROL_CHARS = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+// Header values are bytes: a character above U+00FF cannot be sent (the client would fail as if the network had).
+const BEYOND_LATIN1 = /[^\u0000-\u00ff]/;
 
 export function buildRequest(c: Connector, ep: CompiledEndpoint, vars: Variables, file?: FileInput): RenderedRequest {
   const escape = c.settings.escapeValues === 'none' ? undefined : ESCAPERS[c.settings.escapeValues];
@@ -49,6 +51,7 @@ export function buildRequest(c: Connector, ep: CompiledEndpoint, vars: Variables
     if (v === DROP) continue;
     const s = stringify(v);
     if (CONTROL_CHARS.test(s)) throw new GatewayError('invalid_variable_value', `header ${name} would contain a line break or control character; refusing to send it`, { header: name });
+    if (BEYOND_LATIN1.test(s)) throw new GatewayError('invalid_variable_value', `header ${name} would contain a character beyond Latin-1, which HTTP headers cannot carry; refusing to send it`, { header: name });
     headers[name] = s;
   }
 

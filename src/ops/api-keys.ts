@@ -7,16 +7,22 @@
  *   sha256:<64 hex>:admin
  *   sha256:<64 hex>:connectors=zendesk|hubspot
  *   sha256:<64 hex>                       (all connectors, not admin)
+ *   sha256:<64 hex>:metrics               (GET /metrics only, when METRICS_AUTH=on)
+ *
+ * The set can be replaced while running (`reload`, on a change of API_KEYS_FILE or SIGHUP):
+ * the cache of checked tokens goes with it, so a revoked key stops working at once.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import type { RequestHandler } from 'express';
-import { GatewayError } from '../errors';
+import path from 'node:path';
+import type { Logger } from '../util/logger';
 
 export interface Principal {
   admin: boolean;
-  /** undefined = every connector. */
+  /** undefined = every connector; a metrics key has none. */
   connectors?: ReadonlySet<string>;
+  /** A metrics key: may read /metrics (with METRICS_AUTH=on) and nothing else. */
+  metrics?: boolean;
 }
 
 interface KeyEntry extends Principal {
@@ -28,25 +34,48 @@ export function hashKey(key: string): string {
 }
 
 export function parseKeyEntries(text: string, where: string): KeyEntry[] {
-  return text.split(/[\n,]/).map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean).map((line) => {
-    const m = /^(?:sha256:)?([0-9a-fA-F]{64})(?::(admin|connectors=([a-z0-9_|-]+)))?$/.exec(line);
-    if (!m) throw new Error(`${where}: "${line.slice(0, 20)}…" is not "sha256:<64 hex>[:admin|:connectors=a|b]" (keys are configured by their SHA-256 hash)`);
-    return { hash: Buffer.from(m[1].toLowerCase(), 'hex'), admin: m[2] === 'admin', connectors: m[3] ? new Set(m[3].split('|')) : undefined };
+  return text.split(/[\n,]/).map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean).map((line, i) => {
+    const m = /^(?:sha256:)?([0-9a-fA-F]{64})(?::(admin|metrics|connectors=([a-z0-9_|-]+)))?$/.exec(line);
+    if (!m) throw new Error(`${where}: entry ${i + 1} is not "sha256:<64 hex>[:admin|:metrics|:connectors=a|b]" (keys are configured by their SHA-256 hash)`);
+    const hash = Buffer.from(m[1].toLowerCase(), 'hex');
+    if (m[2] === 'metrics') return { hash, admin: false, metrics: true, connectors: new Set<string>() };
+    return { hash, admin: m[2] === 'admin', connectors: m[3] ? new Set(m[3].split('|')) : undefined };
   });
 }
 
 export class ApiKeys {
   /** Tokens already checked (hashing on every request costs ~2% of a call); bounded. */
-  private readonly known = new Map<string, Principal | null>();
+  private known = new Map<string, Principal | null>();
 
-  constructor(private readonly entries: KeyEntry[]) {}
+  constructor(private entries: KeyEntry[]) {}
 
   static fromEnv(env: NodeJS.ProcessEnv): ApiKeys | undefined {
-    const entries = [
-      ...(env.API_KEYS ? parseKeyEntries(env.API_KEYS, 'API_KEYS') : []),
-      ...(env.API_KEYS_FILE ? parseKeyEntries(fs.readFileSync(env.API_KEYS_FILE, 'utf8'), env.API_KEYS_FILE) : []),
-    ];
+    const entries = entriesFromEnv(env);
     return entries.length ? new ApiKeys(entries) : undefined;
+  }
+
+  /** How many keys are configured (for the reload log line; never the keys). */
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /**
+   * Replaces the keys (API_KEYS and API_KEYS_FILE read again). A file that does not parse, or
+   * that leaves no key at all, is refused and the current keys stay: a typo must not open or
+   * lock the API. Returns the error, if any, for the caller to log.
+   */
+  reload(env: NodeJS.ProcessEnv): Error | undefined {
+    let entries: KeyEntry[];
+    try {
+      entries = entriesFromEnv(env);
+    } catch (e) {
+      return e as Error;
+    }
+    if (!entries.length) return new Error('API_KEYS and API_KEYS_FILE hold no key; keeping the current keys');
+    this.entries = entries;
+    // Checked tokens go too: a revoked key must fail on its very next request.
+    this.known = new Map();
+    return undefined;
   }
 
   /** A fresh random admin key (when none is configured), and the gate that accepts it. */
@@ -69,53 +98,52 @@ export class ApiKeys {
     // Compare against every entry in constant time, so timing tells nothing about near misses.
     let found: KeyEntry | undefined;
     for (const e of this.entries) if (crypto.timingSafeEqual(e.hash, h) && !found) found = e;
-    return found && { admin: found.admin, connectors: found.connectors };
-  }
-}
-
-const PUBLIC = [/^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/v1\/oauth\/callback$/];
-const ADMIN: Array<[string, RegExp]> = [
-  ['GET', /^\/v1\/connectors\/?$/],
-  ['GET', /^\/v1\/connectors\/[^/]+\/?$/],
-  ['GET', /^\/v1\/connectors\/[^/]+\/oauth\/authorize$/],
-  ['POST', /^\/v1\/deliveries\/[^/]+\/(retry|cancel)$/],
-];
-
-/**
- * Who may do this: the principal, or the 401/403 to answer. Pure, so the express middleware
- * and the operations fast lane (src/api/fast-lane.ts) decide alike.
- */
-export function authorize(keys: ApiKeys, method: string, path: string, authorization: string | undefined): Principal | undefined | GatewayError {
-  if (PUBLIC.some((re) => re.test(path))) return undefined;
-  const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
-  const principal = m ? keys.identify(m[1]) : undefined;
-  if (!principal) return new GatewayError('unauthorized', m ? 'the API key is not valid' : 'send an API key as "Authorization: Bearer <key>"');
-  if (!principal.admin && ADMIN.some(([verb, re]) => verb === method && re.test(path))) {
-    return new GatewayError('forbidden', `${method} ${path} needs an admin key`);
-  }
-  const connector = /^\/v1\/connectors\/([^/]+)\//.exec(path)?.[1];
-  if (connector && !mayUse(principal, safeDecode(connector))) return new GatewayError('forbidden', `this key may not use connector "${safeDecode(connector)}"`);
-  return principal;
-}
-
-/** 401 without a valid key, 403 outside its scope; the principal goes to res.locals for finer checks. */
-export function requireApiKey(keys: ApiKeys): RequestHandler {
-  return (req, res, next) => {
-    const p = authorize(keys, req.method, req.path, req.get('authorization'));
-    if (p instanceof GatewayError) return next(p);
-    res.locals.principal = p;
-    next();
-  };
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
+    return found && { admin: found.admin, connectors: found.connectors, ...(found.metrics ? { metrics: true } : {}) };
   }
 }
 
 export function mayUse(p: Principal | undefined, connector: string): boolean {
   return !p || p.admin || !p.connectors || p.connectors.has(connector);
+}
+
+function entriesFromEnv(env: NodeJS.ProcessEnv): KeyEntry[] {
+  return [
+    ...(env.API_KEYS ? parseKeyEntries(env.API_KEYS, 'API_KEYS') : []),
+    ...(env.API_KEYS_FILE ? parseKeyEntries(fs.readFileSync(env.API_KEYS_FILE, 'utf8'), env.API_KEYS_FILE) : []),
+  ];
+}
+
+/**
+ * Reloads the keys when API_KEYS_FILE changes (watched through its directory, so an editor's
+ * save-by-rename is seen too) and on SIGHUP (which also re-reads nothing else). Returns the stop.
+ */
+export function watchApiKeys(keys: ApiKeys, env: NodeJS.ProcessEnv, logger: Logger, debounceMs = 50): () => void {
+  const reload = (why: string) => {
+    const err = keys.reload(env);
+    if (err) logger.error({ reason: err.message, trigger: why }, 'API keys not reloaded; the current keys stay');
+    else logger.info({ keys: keys.size, trigger: why }, 'API keys reloaded');
+  };
+  const onHup = () => reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+  let timer: NodeJS.Timeout | undefined;
+  let watcher: fs.FSWatcher | undefined;
+  const file = env.API_KEYS_FILE;
+  if (file) {
+    const base = path.basename(file);
+    try {
+      watcher = fs.watch(path.dirname(path.resolve(file)), (_event, name) => {
+        if (name !== null && name !== base) return;
+        clearTimeout(timer);
+        timer = setTimeout(() => reload('file change'), debounceMs);
+      });
+      watcher.on('error', (e) => logger.warn({ err: e }, 'API_KEYS_FILE watch failed; SIGHUP still reloads'));
+    } catch (e) {
+      logger.warn({ err: e }, 'API_KEYS_FILE cannot be watched; SIGHUP still reloads');
+    }
+  }
+  return () => {
+    process.off('SIGHUP', onHup);
+    clearTimeout(timer);
+    watcher?.close();
+  };
 }

@@ -54,17 +54,25 @@ export function isEmptyValue(v: unknown): boolean {
   return v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 }
 
+/** Names longer than this get no suggestion (no real variable name is near it, and the distance costs length²). */
+export const SUGGEST_MAX_NAME_LENGTH = 64;
+
 /** The closest known name, for "did you mean" in load errors. */
 export function suggestVariable(name: string, known: Iterable<string>): string | undefined {
+  // Bounded before any per-character work: callers may pass names of any length.
+  if (name.length === 0 || name.length > SUGGEST_MAX_NAME_LENGTH) return undefined;
   let best: string | undefined;
   let bestScore = Infinity;
   const upper = name.toUpperCase();
+  const threshold = Math.max(2, Math.floor(name.length / 4));
   for (const k of known) {
+    // The distance is at least the difference in length: names too far apart are not compared.
+    if (k.length > SUGGEST_MAX_NAME_LENGTH || Math.abs(k.length - name.length) > threshold) continue;
     if (k.toUpperCase() === upper) return k;
     const d = editDistance(upper, k.toUpperCase());
     if (d < bestScore) { bestScore = d; best = k; }
   }
-  return bestScore <= Math.max(2, Math.floor(name.length / 4)) ? best : undefined;
+  return bestScore <= threshold ? best : undefined;
 }
 
 function editDistance(a: string, b: string): number {

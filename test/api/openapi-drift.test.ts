@@ -639,7 +639,7 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     const ticket = await op(gw.url, 'zendesk', 'create_record', json({ variables: { TICKET_SUBJECT: 'Durable drift' }, depends_on: account.body.id, ordering_key: 'drift-ticket' }, { Prefer: 'respond-async' }));
     expect(ticket.status).toBe(202);
     expectLocation(ticket);
-    expect(ticket.body).toMatchObject({ depends_on: account.body.id, ordering_key: 'drift-ticket', replayed: false });
+    expect(ticket.body).toMatchObject({ depends_on: account.body.id, ordering_key: 'zendesk:drift-ticket', replayed: false });
     const ticketDone = await waitForDelivery(ticket.body.id);
     expect(ticketDone).toMatchObject({ status: 'delivered', result: { ids: { RECORD_ID: expect.any(Number) } } });
 

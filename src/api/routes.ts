@@ -1,0 +1,185 @@
+/**
+ * The gateway's routes and who may call each: one table, matched and authorized here for both
+ * the express app (app.ts) and the operations fast lane (fast-lane.ts), so the two cannot judge
+ * the same request differently.
+ *
+ * Matching is exact: case-sensitive literal segments, no trailing slash, no empty segment, no
+ * dot segment, parameters percent-decoded once. Anything the table does not know is a 404
+ * before a key is even looked at. HEAD is authorized as the GET of the same path (express
+ * serves it with the GET handler); OPTIONS and every other method are not served (404).
+ *
+ * Authorization is on the matched route and its parameters, never on a re-read of the URL:
+ *   public             anyone
+ *   metrics            anyone, or with METRICS_AUTH=on an admin or metrics key
+ *   admin              admin keys
+ *   key                any valid key (the handler narrows, e.g. deliveries listed per scope)
+ *   connector(param)   a key whose scope includes the connector named by the parameter
+ *   delivery(param)    a key whose scope includes the connector of that delivery; any other
+ *                      answer is 404, as if the delivery did not exist (its id tells nothing)
+ *
+ * To add a route: one line in ROUTES (and its express handler; test/security/route-auth.test.ts
+ * checks both agree).
+ */
+import { GatewayError } from '../errors';
+import { mayUse, type ApiKeys, type Principal } from '../ops/api-keys';
+
+export type Access =
+  | { readonly kind: 'public' }
+  | { readonly kind: 'metrics' }
+  | { readonly kind: 'admin' }
+  | { readonly kind: 'key' }
+  | { readonly kind: 'connector'; readonly param: string }
+  | { readonly kind: 'delivery'; readonly param: string };
+
+export interface RouteSpec {
+  readonly method: 'GET' | 'POST';
+  /** Express syntax: literal segments and `:name` parameters. */
+  readonly path: string;
+  readonly access: Access;
+}
+
+const PUBLIC: Access = { kind: 'public' };
+const ADMIN: Access = { kind: 'admin' };
+const connector = (param: string): Access => ({ kind: 'connector', param });
+const delivery = (param: string): Access => ({ kind: 'delivery', param });
+
+export const ROUTES: readonly RouteSpec[] = [
+  { method: 'GET', path: '/healthz', access: PUBLIC },
+  { method: 'GET', path: '/readyz', access: PUBLIC },
+  { method: 'GET', path: '/metrics', access: { kind: 'metrics' } },
+  { method: 'GET', path: '/v1/connectors', access: ADMIN },
+  { method: 'GET', path: '/v1/connectors/:id', access: ADMIN },
+  { method: 'GET', path: '/v1/connectors/:id/links', access: connector('id') },
+  { method: 'POST', path: '/v1/connectors/:id/operations/:operation', access: connector('id') },
+  { method: 'GET', path: '/v1/connectors/:id/oauth/authorize', access: ADMIN },
+  { method: 'GET', path: '/v1/oauth/callback', access: PUBLIC },
+  { method: 'POST', path: '/v1/connectors/:id/sessions/:sessionId/events', access: connector('id') },
+  { method: 'GET', path: '/v1/connectors/:id/sessions/:sessionId', access: connector('id') },
+  { method: 'GET', path: '/v1/deliveries', access: { kind: 'key' } },
+  { method: 'GET', path: '/v1/deliveries/:id', access: delivery('id') },
+  { method: 'POST', path: '/v1/deliveries/:id/retry', access: ADMIN },
+  { method: 'POST', path: '/v1/deliveries/:id/cancel', access: ADMIN },
+];
+
+/** The hottest route, served by the fast lane. */
+export const OPERATION_ROUTE = ROUTES.find((r) => r.path === '/v1/connectors/:id/operations/:operation')!;
+
+/** A decoded path parameter longer than this matches nothing (ids and names are short). */
+export const MAX_PARAM_LENGTH = 256;
+
+interface CompiledRoute {
+  readonly spec: RouteSpec;
+  /** Per segment: the literal, or null for a parameter. */
+  readonly literals: ReadonlyArray<string | null>;
+  readonly params: ReadonlyArray<string | null>;
+}
+
+export interface RouteMatch {
+  readonly spec: RouteSpec;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** Routes by "METHOD segment-count first-segment": a lookup, then at most a handful of candidates. */
+function compile(routes: readonly RouteSpec[]): Map<string, CompiledRoute[]> {
+  const table = new Map<string, CompiledRoute[]>();
+  for (const spec of routes) {
+    const segments = spec.path.slice(1).split('/');
+    const literals = segments.map((s) => (s.startsWith(':') ? null : s));
+    const params = segments.map((s) => (s.startsWith(':') ? s.slice(1) : null));
+    const key = `${spec.method} ${segments.length} ${segments[0]}`;
+    table.set(key, [...(table.get(key) ?? []), { spec, literals, params }]);
+  }
+  return table;
+}
+
+const TABLE = compile(ROUTES);
+
+/** A request path is visible ASCII (clients send "|" or "{" raw, non-ASCII percent-encoded); no fragment. */
+const PATH_CHARS = /^\/[\x21-\x22\x24-\x7e]*$/;
+
+/** The route for this method and raw path (without the query), or undefined: 404. */
+export function matchRoute(method: string, rawPath: string): RouteMatch | undefined {
+  const verb = method === 'HEAD' ? 'GET' : method;
+  if (verb !== 'GET' && verb !== 'POST') return undefined;
+  if (!PATH_CHARS.test(rawPath)) return undefined;
+  const segments = rawPath.slice(1).split('/');
+  const candidates = TABLE.get(`${verb} ${segments.length} ${segments[0]}`);
+  if (!candidates) return undefined;
+  outer: for (const c of candidates) {
+    const params: Record<string, string> = {};
+    for (let i = 0; i < segments.length; i++) {
+      const lit = c.literals[i];
+      if (lit !== null) {
+        if (segments[i] !== lit) continue outer;
+        continue;
+      }
+      const value = decodeParam(segments[i]);
+      if (value === undefined) continue outer;
+      params[c.params[i]!] = value;
+    }
+    return { spec: c.spec, params };
+  }
+  return undefined;
+}
+
+function decodeParam(raw: string): string | undefined {
+  if (raw === '' || raw === '.' || raw === '..') return undefined;
+  let value: string;
+  try {
+    value = raw.includes('%') ? decodeURIComponent(raw) : raw;
+  } catch {
+    return undefined;
+  }
+  if (value === '' || value.length > MAX_PARAM_LENGTH || value === '.' || value === '..') return undefined;
+  return value;
+}
+
+export interface AccessOptions {
+  /** METRICS_AUTH=on: /metrics needs an admin or metrics key. */
+  metricsAuth?: boolean;
+}
+
+/** What a matched route needs still: a look at the delivery's connector (delivery routes only). */
+export interface Authorized {
+  principal: Principal | undefined;
+  /** Set when the key is connector-scoped and the route names a delivery: check its connector, else 404. */
+  deliveryId?: string;
+}
+
+/**
+ * Who may call the matched route: the principal, or the 401/403 to answer. Pure and cheap (a map
+ * lookup for the key, a set lookup for the scope), so the fast lane can afford it on every call.
+ */
+export function authorizeRoute(keys: ApiKeys | undefined, match: RouteMatch, authorization: string | undefined, o: AccessOptions = {}): Authorized | GatewayError {
+  const access = match.spec.access;
+  if (access.kind === 'public' || (access.kind === 'metrics' && !o.metricsAuth) || !keys) return { principal: undefined };
+  const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+  const principal = m ? keys.identify(m[1]) : undefined;
+  if (!principal) return new GatewayError('unauthorized', m ? 'the API key is not valid' : 'send an API key as "Authorization: Bearer <key>"');
+  const what = `${match.spec.method} ${match.spec.path}`;
+  if (principal.metrics && !principal.admin && access.kind !== 'metrics') return new GatewayError('forbidden', 'a metrics key may read /metrics only');
+  switch (access.kind) {
+    case 'metrics':
+      return principal.admin || principal.metrics ? { principal } : new GatewayError('forbidden', `${what} needs an admin or metrics key`);
+    case 'admin':
+      return principal.admin ? { principal } : new GatewayError('forbidden', `${what} needs an admin key`);
+    case 'key':
+      return { principal };
+    case 'connector': {
+      const id = match.params[access.param];
+      return mayUse(principal, id) ? { principal } : new GatewayError('forbidden', `this key may not use connector "${id}"`);
+    }
+    case 'delivery':
+      return principal.admin || !principal.connectors ? { principal } : { principal, deliveryId: match.params[access.param] };
+  }
+}
+
+/** The delivery-route check: a delivery outside the key's scope does not exist for it. */
+export function deliveryInScope(principal: Principal | undefined, id: string, connectorOf: string | undefined): GatewayError | undefined {
+  return connectorOf !== undefined && mayUse(principal, connectorOf) ? undefined : new GatewayError('not_found', `no delivery ${id}`);
+}
+
+/** Unknown method or path: the same answer for everyone, before anything else is looked at. */
+export function noRoute(method: string, rawPath: string): GatewayError {
+  return new GatewayError('not_found', `no route for ${method} ${rawPath.length > 200 ? `${rawPath.slice(0, 200)}…` : rawPath}`);
+}
