@@ -19,7 +19,8 @@ function endpointUrlVariables(ep: CompiledEndpoint): ReadonlySet<string> {
   let found = BY_ENDPOINT.get(ep);
   if (!found) {
     const s = new Set<string>();
-    for (const e of [ep, ep.dedupe?.check]) {
+    // The endpoint itself, its dedupe check and each of its fallback searches (each a full request).
+    for (const e of [ep, ep.dedupe?.check, ...ep.searches.map((x) => x.endpoint)]) {
       if (!e) continue;
       for (const p of e.url) if (typeof p !== 'string') s.add(p.v);
       for (const [, node] of e.query) collectVariables(node, s);
