@@ -1,0 +1,110 @@
+/**
+ * Recovery after an ambiguous create lands on the right record, or says it cannot know.
+ * Customers already have open tickets (what a careless "find the newest open ticket" recovery
+ * would take); the CRM swallows requests, or commits, resets and then refuses connections.
+ * Every check is made against the sample CRM's own state.
+ */
+import { bundled, startHarness, type Harness } from '../helpers/harness';
+
+let h: Harness;
+const fastTiming = (yaml: string, id: string) => yaml
+  .replace(/^id: zendesk$/m, `id: ${id}`)
+  .replace(/^timeout_seconds: 5$/m, 'timeout_seconds: 1\nretry:\n  initial_delay_seconds: 0.5\n  max_delay_seconds: 1');
+/** The bundled connector as a user without a created marker would have it. */
+const withoutMarker = (yaml: string) => yaml.replace(/\n    created_marker:\n(      .*\n)+/, '\n').replace(/^ +external_id: "\{CREATED_MARKER\}"\n/m, '');
+
+beforeAll(async () => {
+  h = await startHarness({ connectors: { 'zd-fast.yaml': fastTiming(bundled('zendesk.yaml'), 'zd-fast'), 'zd-plain.yaml': fastTiming(withoutMarker(bundled('zendesk.yaml')), 'zd-plain') } });
+});
+afterAll(async () => { await h.close(); });
+afterEach(() => h.crm.crm.clearFaults());
+
+async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+const delivery = (id: string) => h.get(`/v1/deliveries/${id}`).then((r) => r.body);
+const settled = (id: string) => until(() => delivery(id), (d) => ['delivered', 'dead', 'cancelled', 'unknown_outcome'].includes(d.status));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Customers who already have an open ticket each. */
+function customers(n: number, tag: string): number[] {
+  return Array.from({ length: n }, (_, i) => {
+    const u = h.crm.crm.seedUser({ name: `${tag} customer ${i}` });
+    h.crm.crm.seedTicket({ requester_id: u.id, subject: `${tag}: older open ticket ${i}`, status: 'open' });
+    return u.id;
+  });
+}
+
+async function createTickets(connector: string, owners: number[], count: number, tag: string) {
+  const out: Array<{ id: string; subject: string }> = [];
+  for (let i = 0; i < count; i++) {
+    const subject = `${tag} create ${i}`;
+    const r = await h.op('create_record', { ACCOUNT_ID: owners[i % owners.length], TICKET_SUBJECT: subject }, { connector, query: '?async=true' });
+    expect(r.status).toBe(202);
+    out.push({ id: r.body.id, subject });
+  }
+  return out;
+}
+
+/** Count against the CRM: each create exists once, and a delivered one carries its own ticket's id. */
+async function audit(creates: Array<{ id: string; subject: string }>) {
+  const tickets = h.crm.crm.state.tickets;
+  const report = { delivered: 0, lost: 0, duplicated: 0, misattributed: 0, unknown: [] as string[], dead: [] as string[] };
+  for (const c of creates) {
+    const d = await settled(c.id);
+    const mine = tickets.filter((t) => t.subject === c.subject);
+    if (mine.length > 1) report.duplicated++;
+    if (d.status === 'unknown_outcome') { report.unknown.push(c.id); continue; }
+    if (d.status !== 'delivered') { report.dead.push(`${c.id} ${d.status} ${JSON.stringify(d.last_error)}`); continue; }
+    report.delivered++;
+    if (mine.length === 0) report.lost++;
+    else if (!mine.some((t) => t.id === d.result.ids.RECORD_ID)) report.misattributed++;
+  }
+  return report;
+}
+
+test('a black hole that commits: every create exists once and is delivered with its own ticket id (finding 1)', async () => {
+  const owners = customers(5, 'bh-commit');
+  h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets', swallow: true, commit: true, delayMs: 2000, always: true });
+  const creates = await createTickets('zd-fast', owners, 20, 'bh-commit');
+  await sleep(2500);
+  h.crm.crm.clearFaults();
+  const r = await audit(creates);
+  expect(r).toEqual({ delivered: 20, lost: 0, duplicated: 0, misattributed: 0, unknown: [], dead: [] });
+}, 60_000);
+
+test('a black hole that drops the writes: nothing is taken as already created (finding 1)', async () => {
+  const owners = customers(5, 'bh-lost');
+  h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets', swallow: true, delayMs: 2000, always: true });
+  const creates = await createTickets('zd-fast', owners, 20, 'bh-lost');
+  await sleep(2500);
+  h.crm.crm.clearFaults();
+  const r = await audit(creates);
+  expect(r).toEqual({ delivered: 20, lost: 0, duplicated: 0, misattributed: 0, unknown: [], dead: [] });
+}, 60_000);
+
+test('reset then refused: ECONNRESET POST, refused find, refused POSTs, then 201 does not duplicate (finding 2)', async () => {
+  const owners = customers(1, 'rr');
+  h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets', drop: true, commit: true, refuseMs: 3000 });
+  const [c] = await createTickets('zd-fast', owners, 1, 'rr');
+  const r = await audit([c]);
+  const d = await delivery(c.id);
+  expect(d.history.map((a: { status?: number; network_error?: string }) => a.status ?? a.network_error)).toContain('ECONNREFUSED');
+  expect(r).toEqual({ delivered: 1, lost: 0, duplicated: 0, misattributed: 0, unknown: [], dead: [] });
+}, 60_000);
+
+test('without a created marker: recovery takes only its own ticket, never another one', async () => {
+  const owners = customers(5, 'plain');
+  h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets', swallow: true, commit: true, delayMs: 2000, always: true });
+  const creates = await createTickets('zd-plain', owners, 10, 'plain');
+  await sleep(2500);
+  h.crm.crm.clearFaults();
+  const r = await audit(creates);
+  expect(r).toMatchObject({ lost: 0, duplicated: 0, misattributed: 0, dead: [] });
+  expect(r.delivered + r.unknown.length).toBe(10);
+}, 60_000);
