@@ -65,6 +65,59 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (connector_id, session_id)
   );
   CREATE INDEX sessions_customer ON sessions (connector_id, customer_key, ended_at) WHERE customer_key IS NOT NULL;`,
+  // 3: the unknown_outcome status (a create that may or may not have happened, for an operator
+  // to resolve). SQLite cannot change a CHECK constraint in place: the table is rebuilt, with
+  // the attempts set aside first (dropping deliveries would cascade to them).
+  `CREATE TEMP TABLE attempts_copy AS SELECT * FROM delivery_attempts;
+  DROP TABLE delivery_attempts;
+  CREATE TABLE deliveries_new (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    connector_id TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'delivered', 'dead', 'cancelled', 'unknown_outcome')),
+    variables TEXT NOT NULL,
+    file BLOB,
+    file_meta TEXT,
+    idempotency_key TEXT,
+    ordering_key TEXT,
+    depends_on TEXT,
+    policy TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    backoff_attempts INTEGER NOT NULL DEFAULT 0,
+    ambiguous INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    first_attempt_at INTEGER,
+    next_attempt_at INTEGER NOT NULL,
+    lease_token TEXT,
+    lease_expires_at INTEGER,
+    result TEXT,
+    last_error TEXT,
+    UNIQUE (connector_id, idempotency_key)
+  );
+  INSERT INTO deliveries_new SELECT * FROM deliveries;
+  DROP TABLE deliveries;
+  ALTER TABLE deliveries_new RENAME TO deliveries;
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at, seq) WHERE status = 'pending';
+  CREATE INDEX deliveries_leased ON deliveries (lease_expires_at) WHERE status = 'running';
+  CREATE INDEX deliveries_ordering ON deliveries (ordering_key, seq) WHERE status IN ('pending', 'running');
+  CREATE INDEX deliveries_depends_on ON deliveries (depends_on) WHERE depends_on IS NOT NULL;
+  CREATE INDEX deliveries_status ON deliveries (status, seq);
+  CREATE TABLE delivery_attempts (
+    delivery_id TEXT NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+    n INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    status INTEGER,
+    network_error TEXT,
+    classification TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    duration_ms REAL NOT NULL,
+    request TEXT,
+    PRIMARY KEY (delivery_id, n)
+  );
+  INSERT INTO delivery_attempts SELECT * FROM attempts_copy;
+  DROP TABLE attempts_copy;`,
 ];
 
 export const POSTGRES_MIGRATIONS: readonly string[] = [
@@ -129,4 +182,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (connector_id, session_id)
   );
   CREATE INDEX sessions_customer ON sessions (connector_id, customer_key, ended_at) WHERE customer_key IS NOT NULL;`,
+  // 3: the unknown_outcome status (a create that may or may not have happened, for an operator to resolve).
+  `ALTER TABLE deliveries DROP CONSTRAINT deliveries_status_check;
+  ALTER TABLE deliveries ADD CONSTRAINT deliveries_status_check CHECK (status IN ('pending', 'running', 'delivered', 'dead', 'cancelled', 'unknown_outcome'));`,
 ];

@@ -10,7 +10,8 @@ import pg from 'pg';
 import type { StoredToken, TokenStore } from '../auth/token-store';
 import { attemptFromRow, deliveryFromRow, SELECT_COLUMNS } from './rows';
 import type { DeliveryStore } from './store';
-import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, StoreCounts } from './types';
+import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, Resolution, StoreCounts } from './types';
+import { resolvedResult } from './rows';
 import { POSTGRES_MIGRATIONS } from './migrations';
 import { TickBatcher } from '../util/tick-batch';
 
@@ -306,8 +307,23 @@ export class PostgresStore implements DeliveryStore {
     return this.get(id);
   }
 
+  async resolve(id: string, r: Resolution, now: number): Promise<Delivery | undefined> {
+    const where = "WHERE id = $2 AND status = 'unknown_outcome'";
+    if (r.action === 'retry_as_new') {
+      await this.pool.query(`UPDATE deliveries SET status = 'pending', ambiguous = false, next_attempt_at = $1, first_attempt_at = NULL, backoff_attempts = 0, updated_at = $1 ${where}`, [now, id]);
+    } else if (r.action === 'attach') {
+      await this.pool.query(`UPDATE deliveries SET status = 'delivered', ambiguous = false, result = $3, updated_at = $1 ${where}`, [now, id, JSON.stringify(resolvedResult(r.ids))]);
+    } else {
+      await this.tx(async (db) => {
+        const c = await db.query(`UPDATE deliveries SET status = 'cancelled', updated_at = $1 ${where}`, [now, id]);
+        if (c.rowCount === 1) await this.killDependents(db, id, now);
+      });
+    }
+    return this.get(id);
+  }
+
   async counts(): Promise<StoreCounts> {
-    const out: StoreCounts = { pending: 0, running: 0, delivered: 0, dead: 0, cancelled: 0 };
+    const out: StoreCounts = { pending: 0, running: 0, delivered: 0, dead: 0, cancelled: 0, unknown_outcome: 0 };
     for (const r of (await this.pool.query('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status')).rows as Row[]) out[r.status as keyof StoreCounts] = Number(r.n);
     return out;
   }

@@ -1,5 +1,5 @@
 /** Row ↔ object mapping shared by both stores (SQLite gives JSON as text, PostgreSQL as objects, bigints as strings). */
-import type { AttemptRow, Delivery } from './types';
+import type { AttemptRow, Delivery, DeliveryResult } from './types';
 
 type Row = Record<string, unknown>;
 
@@ -59,3 +59,8 @@ export const SELECT_COLUMNS = [
   'policy', 'attempts', 'backoff_attempts', 'ambiguous', 'created_at', 'updated_at', 'first_attempt_at', 'next_attempt_at',
   'lease_token', 'lease_expires_at', 'result', 'last_error',
 ].join(', ');
+
+/** The result of an unknown_outcome delivery an operator attached to the object it did create. */
+export function resolvedResult(ids: Record<string, string | number>): DeliveryResult {
+  return { ids, outcome: 'attached', recovered_by: 'operator' };
+}

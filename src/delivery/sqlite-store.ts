@@ -12,7 +12,8 @@ import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import type { StoredToken, TokenStore } from '../auth/token-store';
 import { attemptFromRow, deliveryFromRow, SELECT_COLUMNS } from './rows';
 import type { DeliveryStore } from './store';
-import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, StoreCounts } from './types';
+import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, Resolution, StoreCounts } from './types';
+import { resolvedResult } from './rows';
 import { SQLITE_MIGRATIONS } from './migrations';
 
 type Row = Record<string, unknown>;
@@ -355,13 +356,27 @@ export class SqliteStore implements DeliveryStore {
     }).immediate());
   }
 
+  async resolve(id: string, r: Resolution, now: number): Promise<Delivery | undefined> {
+    return this.afterSync(this.db.transaction(() => {
+      const where = "WHERE id = ? AND status = 'unknown_outcome'";
+      if (r.action === 'retry_as_new') {
+        this.stmt(`UPDATE deliveries SET status = 'pending', ambiguous = 0, next_attempt_at = ?, first_attempt_at = NULL, backoff_attempts = 0, updated_at = ? ${where}`).run(now, now, id);
+      } else if (r.action === 'attach') {
+        this.stmt(`UPDATE deliveries SET status = 'delivered', ambiguous = 0, result = ?, updated_at = ? ${where}`).run(JSON.stringify(resolvedResult(r.ids)), now, id);
+      } else if (this.stmt(`UPDATE deliveries SET status = 'cancelled', updated_at = ? ${where}`).run(now, id).changes) {
+        this.killDependents(id, now);
+      }
+      return this.getSync(id);
+    }).immediate());
+  }
+
   private async afterSync<T>(value: T): Promise<T> {
     await this.synced();
     return value;
   }
 
   async counts(): Promise<StoreCounts> {
-    const out: StoreCounts = { pending: 0, running: 0, delivered: 0, dead: 0, cancelled: 0 };
+    const out: StoreCounts = { pending: 0, running: 0, delivered: 0, dead: 0, cancelled: 0, unknown_outcome: 0 };
     for (const r of this.stmt('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status').all() as Row[]) out[r.status as keyof StoreCounts] = Number(r.n);
     return out;
   }
