@@ -28,5 +28,12 @@ export function deliveryRoutes(service: DeliveryService): Router {
   r.post('/v1/deliveries/:id/cancel', async (req, res) => {
     res.json(deliveryView(await service.cancel(String(req.params.id))));
   });
+  // An operator settles an unknown_outcome delivery: retry_as_new, attach (ids) or cancel.
+  r.post('/v1/deliveries/:id/resolve', async (req, res) => {
+    // Settling what a CRM holds is an operator's decision, like replay and cancel: admin keys only.
+    const principal = res.locals.principal as Principal | undefined;
+    if (principal && !principal.admin) throw new GatewayError('forbidden', `POST ${req.path} needs an admin key`);
+    res.json(deliveryView(await service.resolve(String(req.params.id), req.body)));
+  });
   return r;
 }

@@ -31,7 +31,7 @@ export function decide(d: Delivery, outcome: AttemptOutcome, now: number, random
   if (outcome.ok === true) return { status: 'delivered', backoffAttempts: attemptNo, ambiguous: false, result: outcome.result, attempts: rows, ...(outcome.absorbed ? { absorbed: outcome.absorbed } : {}) };
   if (outcome.ok === 'unknown') {
     const message = `${d.operation}: an earlier try may have created the object and nothing proves whether it did (${outcome.evidence.rule}); resolve it: POST /v1/deliveries/${d.id}/resolve`;
-    if (rows.length === 0) rows.push({ n: 0, at: now, classification: 'unknown_outcome', reason: outcome.evidence.rule, durationMs: 0 });
+    if (rows.length === 0) rows.push({ n: 0, at: now, classification: 'fail', reason: outcome.evidence.rule, durationMs: 0 });
     return { status: 'unknown_outcome', backoffAttempts: attemptNo, ambiguous: true, error: { code: 'unknown_outcome', message, evidence: outcome.evidence }, attempts: rows };
   }
 

@@ -65,7 +65,7 @@ export async function recoverCreate(i: RecoverInput): Promise<Recovery> {
 async function byMarker(i: RecoverInput, m: NonNullable<CompiledEndpoint['createdMarker']>): Promise<Recovery> {
   const items = await search(i, m.find, { ...i.variables, CREATED_MARKER: i.marker });
   const carrying = items.filter((item) => scalar(readPath(item, m.location)) === i.marker);
-  const by = `created_marker (${m.locationSource})`;
+  const by = 'created_marker';
   if (carrying.length === 0) return { kind: 'absent', by };
   const ids = carrying.map((item) => idOf(item, m.find.idLocation));
   if (carrying.length === 1 && ids[0] !== undefined) return { kind: 'found', ids: { [ID_VARIABLE[i.op]!]: ids[0] }, by };

@@ -10,7 +10,7 @@ import { buildRequest, type FileInput } from '../operations/request';
 import { checkVariables, prepareVariables } from '../operations/variables';
 import { redactDeep } from '../util/redact';
 import type { DeliveryStore } from './store';
-import { DELIVERY_STATUSES, type Delivery, type DeliveryStatus, type FlowStep } from './types';
+import { DELIVERY_STATUSES, SETTLED_STATUSES, type Delivery, type DeliveryStatus, type FlowStep, type Resolution } from './types';
 import type { DeliveryWorker } from './worker';
 
 /** Where a delivery's condition is kept among its variables (never sent: the worker strips it). */
@@ -134,7 +134,7 @@ export class DeliveryService {
       // The write is committed; a store hiccup while watching it must not turn into an error.
       const d = (await this.store.get(id).catch(() => undefined)) ?? last;
       last = d;
-      if (d.status === 'delivered' || d.status === 'dead' || d.status === 'cancelled' || Date.now() >= deadline) return d;
+      if (SETTLED_STATUSES.has(d.status) || Date.now() >= deadline) return d;
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, Math.min(100, Math.max(1, deadline - Date.now())));
         const list = this.waiters.get(id) ?? [];
@@ -182,9 +182,46 @@ export class DeliveryService {
     return (await this.store.cancel(id, this.gateway.now()))!;
   }
 
+  /**
+   * An operator settles an unknown_outcome delivery (POST /v1/deliveries/{id}/resolve):
+   *   {"action": "retry_as_new"}: the object was not created; create it (no recovery search),
+   *   {"action": "attach", "ids": {"RECORD_ID": …}}: it was, this is its id; delivered,
+   *   {"action": "cancel"}: drop the write (and what depends on it).
+   */
+  async resolve(id: string, body: unknown): Promise<Delivery> {
+    const resolution = parseResolution(body);
+    const before = await this.get(id);
+    if (before.status !== 'unknown_outcome') throw new GatewayError('conflict', `delivery ${id} is ${before.status}; only unknown_outcome deliveries are resolved`);
+    const d = (await this.store.resolve(id, resolution, this.gateway.now()))!;
+    if (d.status !== 'unknown_outcome') this.worker?.nudge();
+    return d;
+  }
+
   async history(id: string) {
     return this.store.attempts(id);
   }
+}
+
+const RESOLVE_ACTIONS = ['retry_as_new', 'attach', 'cancel'] as const;
+
+/** The resolve body, checked field by field (a 422 names the field). */
+export function parseResolution(body: unknown): Resolution {
+  const bad = (field: string, message: string): never => { throw new GatewayError('validation_failed', `${field}: ${message}`, { errors: [{ field, message }] }); };
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return bad('action', `send a JSON object with "action": one of ${RESOLVE_ACTIONS.join(', ')}`);
+  const { action, ids, ...rest } = body as Record<string, unknown>;
+  const extra = Object.keys(rest);
+  if (extra.length) bad(extra[0], 'unknown field');
+  if (!(RESOLVE_ACTIONS as readonly unknown[]).includes(action)) return bad('action', `must be one of ${RESOLVE_ACTIONS.join(', ')}`);
+  if (action !== 'attach') {
+    if (ids !== undefined) bad('ids', `only for action attach`);
+    return { action: action as 'retry_as_new' | 'cancel' };
+  }
+  if (!ids || typeof ids !== 'object' || Array.isArray(ids) || Object.keys(ids).length === 0) return bad('ids', 'attach needs the ids of the object the write created, e.g. {"RECORD_ID": 123}');
+  for (const [k, v] of Object.entries(ids as Record<string, unknown>)) {
+    if (!PRODUCED_IDS.has(k)) bad(`ids.${k}`, `not an id a write produces (${[...PRODUCED_IDS].join(', ')})`);
+    if (!((typeof v === 'string' && v.trim() !== '' && v.length <= 255) || (typeof v === 'number' && Number.isFinite(v)))) bad(`ids.${k}`, 'must be a non-empty string or a number');
+  }
+  return { action: 'attach', ids: ids as Record<string, string | number> };
 }
 
 /** JSON with sorted keys, to compare two variable sets. */
