@@ -108,3 +108,71 @@ test('without a created marker: recovery takes only its own ticket, never anothe
   expect(r).toMatchObject({ lost: 0, duplicated: 0, misattributed: 0, dead: [] });
   expect(r.delivered + r.unknown.length).toBe(10);
 }, 60_000);
+
+const post = (path: string, body?: unknown) => fetch(h.gw.url + path, {
+  method: 'POST', headers: body === undefined ? {} : { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+}).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+
+/** A create (no marker) lost in a black hole while another ticket of the same customer appears: nobody can tell. */
+async function unknownCreate(tag: string) {
+  const [owner] = customers(1, tag);
+  h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets', swallow: true, delayMs: 3000 });
+  const [c] = await createTickets('zd-plain', [owner], 1, tag);
+  const comment = await fetch(`${h.gw.url}/v1/connectors/zd-plain/operations/add_comment?async=true`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ variables: { COMMENT_BODY: `${tag} comment` }, depends_on: c.id }),
+  }).then((r) => r.json() as Promise<any>);
+  h.crm.crm.seedTicket({ requester_id: owner, subject: `${tag}: someone else's new ticket`, status: 'new' });
+  const d = await settled(c.id);
+  return { c, d, owner, comment: comment.id as string };
+}
+
+test('without a marker and with evidence either way: unknown_outcome, with the evidence; dependents wait; attach resolves it', async () => {
+  const { c, d, comment } = await unknownCreate('uo-attach');
+  expect(d.status).toBe('unknown_outcome');
+  expect(d.last_error).toMatchObject({ code: 'unknown_outcome', evidence: { rule: expect.stringContaining('no created_marker'), searched: expect.stringContaining('GET'), found: expect.arrayContaining([expect.objectContaining({ fields_match: false })]) } });
+  expect(h.crm.crm.state.tickets.filter((t) => t.subject === c.subject)).toHaveLength(0);
+  expect((await h.get(`/v1/deliveries?status=unknown_outcome&connector=zd-plain`)).body.deliveries.map((x: { id: string }) => x.id)).toContain(c.id);
+  await sleep(300);
+  expect((await delivery(comment)).status).toBe('pending');
+
+  // The operator creates the ticket by hand (or finds it) and attaches it.
+  const owner = h.crm.crm.state.tickets.find((t) => t.subject?.startsWith('uo-attach: someone'))!.requester_id;
+  const byHand = h.crm.crm.seedTicket({ requester_id: owner, subject: c.subject });
+  const r = await post(`/v1/deliveries/${c.id}/resolve`, { action: 'attach', ids: { RECORD_ID: byHand.id } });
+  expect(r.status).toBe(200);
+  expect(r.body).toMatchObject({ status: 'delivered', result: { ids: { RECORD_ID: byHand.id }, outcome: 'attached', recovered_by: 'operator' } });
+  expect(await settled(comment)).toMatchObject({ status: 'delivered' });
+  expect(h.crm.crm.state.comments.filter((x) => x.ticket_id === byHand.id).map((x) => x.body)).toContain('uo-attach comment');
+  // Resolved once: a second resolve is a conflict.
+  expect((await post(`/v1/deliveries/${c.id}/resolve`, { action: 'cancel' })).status).toBe(409);
+}, 30_000);
+
+test('resolve retry_as_new creates the ticket once; cancel drops it and its dependents', async () => {
+  const a = await unknownCreate('uo-new');
+  expect(a.d.status).toBe('unknown_outcome');
+  expect((await post(`/v1/deliveries/${a.c.id}/resolve`, { action: 'retry_as_new' })).body.status).toMatch(/pending|running|delivered/);
+  const done = await settled(a.c.id);
+  expect(done.status).toBe('delivered');
+  const mine = h.crm.crm.state.tickets.filter((t) => t.subject === a.c.subject);
+  expect(mine.map((t) => t.id)).toEqual([done.result.ids.RECORD_ID]);
+  expect(await settled(a.comment)).toMatchObject({ status: 'delivered' });
+
+  const b = await unknownCreate('uo-cancel');
+  expect((await post(`/v1/deliveries/${b.c.id}/resolve`, { action: 'cancel' })).body.status).toBe('cancelled');
+  expect(await delivery(b.comment)).toMatchObject({ status: 'dead', last_error: { code: 'dependency_dead' } });
+}, 30_000);
+
+test('resolve: bad bodies are 422 naming the field; other states are 409', async () => {
+  const a = await unknownCreate('uo-bad');
+  for (const [body, field] of [[{}, 'action'], [{ action: 'undo' }, 'action'], [{ action: 'attach' }, 'ids'], [{ action: 'attach', ids: { TICKET: 1 } }, 'ids.TICKET'], [{ action: 'cancel', ids: { RECORD_ID: 1 } }, 'ids'], [{ action: 'cancel', why: 'x' }, 'why']] as const) {
+    const r = await post(`/v1/deliveries/${a.c.id}/resolve`, body);
+    expect(r.status).toBe(422);
+    expect(r.body.errors[0].field).toBe(field);
+  }
+  const [owner] = customers(1, 'uo-ok');
+  const ok = await h.op('create_record', { ACCOUNT_ID: owner, TICKET_SUBJECT: 'fine' }, { connector: 'zd-plain', query: '?async=true' });
+  await settled(ok.body.id);
+  expect((await post(`/v1/deliveries/${ok.body.id}/resolve`, { action: 'cancel' })).status).toBe(409);
+  await post(`/v1/deliveries/${a.c.id}/resolve`, { action: 'cancel' });
+}, 30_000);
