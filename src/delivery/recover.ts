@@ -19,6 +19,14 @@ import { DROP, renderNode } from '../template/render';
 import { readPath, type JsonPath } from '../util/json-path';
 import type { RecoveryEvidence } from './types';
 
+/** Thrown by a composite step (resolve_record) whose recovery could not conclude: the delivery becomes unknown_outcome. */
+export class UnknownOutcome extends Error {
+  constructor(readonly evidence: RecoveryEvidence, readonly attempts: AttemptRecord[]) {
+    super(`unknown outcome: ${evidence.rule}`);
+    this.name = 'UnknownOutcome';
+  }
+}
+
 export type Recovery =
   | { kind: 'found'; ids: Record<string, string | number>; by: string }
   | { kind: 'absent'; by: string }

@@ -12,7 +12,7 @@ import { REQUEST_VARIABLE_SET } from '../template/variables';
 import type { Logger } from '../util/logger';
 import { decide, type AttemptOutcome } from './decide';
 import { alreadyApplied } from './dedupe';
-import { isRecoverableCreate, recoverCreate } from './recover';
+import { isRecoverableCreate, recoverCreate, UnknownOutcome } from './recover';
 import type { DeliveryStore } from './store';
 import { FLOW_STEPS, type Delivery, type DeliveryResult, type FlowStep } from './types';
 import type { ConnectorRuntime } from '../operations/runtime';
@@ -239,6 +239,7 @@ export class DeliveryWorker {
       attempts.push(...r.attempts);
       return { ok: true, result: { ids: r.ids, outcome: r.outcome }, attempts };
     } catch (error) {
+      if (error instanceof UnknownOutcome) return { ok: 'unknown', evidence: error.evidence, attempts: [...attempts, ...error.attempts.filter((a) => !attempts.includes(a))] };
       // A failed search of this try recorded into `attempts` itself; a failed operation has its own list.
       if (isCrmFailure(error) && error.attempts !== attempts) attempts.push(...error.attempts);
       return { ok: false, error, attempts, earlierTriesSettled };

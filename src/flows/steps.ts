@@ -23,6 +23,7 @@ import { readPath } from '../util/json-path';
 import type { StepOptions, StepRunner } from '../delivery/worker';
 import type { Delivery } from '../delivery/types';
 import { chooseRecord, isVoicemail, type RecordFacts } from './record-rules';
+import { recoverCreate, UnknownOutcome } from '../delivery/recover';
 
 /** Facts a step needs that are not CRM variables; carried in the step's variables under this key. */
 export const FLOW_FACTS = '__flow';
@@ -91,10 +92,20 @@ async function resolveRecord(d: Delivery, rt: ConnectorRuntime, vars: Record<str
   const followUps: FollowUp[] = [];
   const now = opts.now();
   const candidates = await findRecords(rt, vars, opts, attempts);
-  // A retry after a try that may have created the record: take the one created since then.
-  if (d.ambiguous && d.firstAttemptAt !== undefined) {
-    const ours = candidates.find((r) => r.createdAt !== undefined && r.createdAt >= d.firstAttemptAt! - 60_000);
-    if (ours) return { result: { ids: { RECORD_ID: ours.id }, outcome: 'created', recovered_by: 'find_record' }, attempts };
+  const recordVars = {
+    ...vars,
+    TICKET_SUBJECT: vars.TICKET_SUBJECT ?? renderLongText(c.flows.templates.subject, vars, false),
+    TICKET_DESCRIPTION: vars.TICKET_DESCRIPTION ?? renderLongText(c.flows.templates.description, vars, false),
+    TICKET_DESCRIPTION_HTML: vars.TICKET_DESCRIPTION_HTML ?? renderLongText(c.flows.templates.description, vars, true),
+    // The create stamps the step's delivery id on the record, where the connector has a place for it.
+    ...(c.endpoints.get('create_record')?.createdMarker ? { CREATED_MARKER: d.id } : {}),
+  };
+  // A retry after a try that may have created the record: the record carrying this step's
+  // marker (or, without one, the one created since with the fields sent), else unknown_outcome.
+  if (d.ambiguous && c.endpoints.get('create_record')) {
+    const rec = await recoverCreate({ rt, op: 'create_record', variables: only(c, recordVars), marker: d.id, firstAttemptAt: d.firstAttemptAt, opts, attempts });
+    if (rec.kind === 'found') return { result: { ids: rec.ids, outcome: 'created', recovered_by: rec.by }, attempts };
+    if (rec.kind === 'unknown') throw new UnknownOutcome(rec.evidence, attempts);
   }
   const decision = chooseRecord(candidates, {
     channel: str(vars.CHANNEL), queue: str(vars.QUEUE_NAME ?? vars.MENU_PATH), sessionType: str(vars.SESSION_TYPE),
@@ -105,12 +116,6 @@ async function resolveRecord(d: Delivery, rt: ConnectorRuntime, vars: Record<str
     return { result: { ids: { RECORD_ID: decision.id }, outcome: 'reused', reason: decision.reason }, attempts, followUps };
   }
   if (!c.endpoints.get('create_record')) throw new GatewayError('operation_not_configured', `connector ${c.id} has no create_record endpoint and no record to reuse`);
-  const recordVars = {
-    ...vars,
-    TICKET_SUBJECT: vars.TICKET_SUBJECT ?? renderLongText(c.flows.templates.subject, vars, false),
-    TICKET_DESCRIPTION: vars.TICKET_DESCRIPTION ?? renderLongText(c.flows.templates.description, vars, false),
-    TICKET_DESCRIPTION_HTML: vars.TICKET_DESCRIPTION_HTML ?? renderLongText(c.flows.templates.description, vars, true),
-  };
   const r = await runOperation(rt, 'create_record', { variables: only(c, recordVars) }, opts);
   attempts.push(...r.attempts);
   return { result: { ids: r.ids, outcome: 'created', reason: decision.reason }, attempts, followUps };
