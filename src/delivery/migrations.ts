@@ -66,8 +66,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX sessions_customer ON sessions (connector_id, customer_key, ended_at) WHERE customer_key IS NOT NULL;`,
   // 3: the unknown_outcome status (a create that may or may not have happened, for an operator
-  // to resolve). SQLite cannot change a CHECK constraint in place: the table is rebuilt, with
-  // the attempts set aside first (dropping deliveries would cascade to them).
+  // to resolve), and a delivery's condition and step facts as columns of their own (they were a
+  // "__flow" key inside the variables). SQLite cannot change a CHECK constraint in place: the
+  // table is rebuilt, with the attempts set aside first (dropping deliveries would cascade to them).
   `CREATE TEMP TABLE attempts_copy AS SELECT * FROM delivery_attempts;
   DROP TABLE delivery_attempts;
   CREATE TABLE deliveries_new (
@@ -94,9 +95,15 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     lease_expires_at INTEGER,
     result TEXT,
     last_error TEXT,
+    run_condition TEXT,
+    step_facts TEXT,
     UNIQUE (connector_id, idempotency_key)
   );
-  INSERT INTO deliveries_new SELECT * FROM deliveries;
+  INSERT INTO deliveries_new SELECT *,
+      CASE WHEN operation NOT IN ('resolve_account', 'resolve_record') THEN json_extract(variables, '$.__flow') END,
+      CASE WHEN operation IN ('resolve_account', 'resolve_record') THEN json_extract(variables, '$.__flow') END
+    FROM deliveries;
+  UPDATE deliveries_new SET variables = json_remove(variables, '$.__flow') WHERE json_extract(variables, '$.__flow') IS NOT NULL;
   DROP TABLE deliveries;
   ALTER TABLE deliveries_new RENAME TO deliveries;
   CREATE INDEX deliveries_due ON deliveries (next_attempt_at, seq) WHERE status = 'pending';
@@ -182,7 +189,14 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (connector_id, session_id)
   );
   CREATE INDEX sessions_customer ON sessions (connector_id, customer_key, ended_at) WHERE customer_key IS NOT NULL;`,
-  // 3: the unknown_outcome status (a create that may or may not have happened, for an operator to resolve).
+  // 3: the unknown_outcome status (a create that may or may not have happened, for an operator to
+  // resolve), and a delivery's condition and step facts as columns (they were "__flow" in the variables).
   `ALTER TABLE deliveries DROP CONSTRAINT deliveries_status_check;
-  ALTER TABLE deliveries ADD CONSTRAINT deliveries_status_check CHECK (status IN ('pending', 'running', 'delivered', 'dead', 'cancelled', 'unknown_outcome'));`,
+  ALTER TABLE deliveries ADD CONSTRAINT deliveries_status_check CHECK (status IN ('pending', 'running', 'delivered', 'dead', 'cancelled', 'unknown_outcome'));
+  ALTER TABLE deliveries ADD COLUMN run_condition JSONB, ADD COLUMN step_facts JSONB;
+  UPDATE deliveries SET
+      run_condition = CASE WHEN operation NOT IN ('resolve_account', 'resolve_record') THEN variables->'__flow' END,
+      step_facts = CASE WHEN operation IN ('resolve_account', 'resolve_record') THEN variables->'__flow' END,
+      variables = variables - '__flow'
+    WHERE variables ? '__flow';`,
 ];

@@ -131,11 +131,12 @@ export class PostgresStore implements DeliveryStore {
     const rows = items.map(({ d, now }, ord) => ({
       ord, id: d.id, connector_id: d.connectorId, operation: d.operation, variables: d.variables, idempotency_key: d.idempotencyKey ?? null,
       ordering_key: d.orderingKey ?? null, depends_on: d.dependsOn ?? null, policy: d.policy, now, next_attempt_at: d.notBefore ?? now,
+      run_condition: d.condition ?? null, step_facts: d.step ?? null,
     }));
-    const { rows: inserted } = await this.query(`INSERT INTO deliveries (id, connector_id, operation, status, variables, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at)
-      SELECT r.id, r.connector_id, r.operation, 'pending', r.variables, r.idempotency_key, r.ordering_key, r.depends_on, r.policy, r.now, r.now, r.next_attempt_at
+    const { rows: inserted } = await this.query(`INSERT INTO deliveries (id, connector_id, operation, status, variables, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at, run_condition, step_facts)
+      SELECT r.id, r.connector_id, r.operation, 'pending', r.variables, r.idempotency_key, r.ordering_key, r.depends_on, r.policy, r.now, r.now, r.next_attempt_at, r.run_condition, r.step_facts
       FROM jsonb_to_recordset($1::jsonb) AS r(ord int, id text, connector_id text, operation text, variables jsonb, idempotency_key text, ordering_key text,
-        depends_on text, policy jsonb, now bigint, next_attempt_at bigint)
+        depends_on text, policy jsonb, now bigint, next_attempt_at bigint, run_condition jsonb, step_facts jsonb)
       ORDER BY r.ord
       ON CONFLICT (connector_id, idempotency_key) DO NOTHING
       RETURNING ${SELECT_COLUMNS}`, [JSON.stringify(rows)]);
@@ -151,13 +152,14 @@ export class PostgresStore implements DeliveryStore {
   }
 
   private async insertOne(d: NewDelivery, now: number): Promise<Delivery | undefined> {
-    const inserted = await this.one(`INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at)
-      VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
+    const inserted = await this.one(`INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at, run_condition, step_facts)
+      VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14)
       ON CONFLICT (connector_id, idempotency_key) DO NOTHING
       RETURNING ${SELECT_COLUMNS}`, [
       d.id, d.connectorId, d.operation, JSON.stringify(d.variables), d.file?.data ?? null,
       d.file ? JSON.stringify({ name: d.file.name, type: d.file.type, kind: d.file.kind }) : null,
       d.idempotencyKey ?? null, d.orderingKey ?? null, d.dependsOn ?? null, JSON.stringify(d.policy), now, d.notBefore ?? now,
+      d.condition ? JSON.stringify(d.condition) : null, d.step ? JSON.stringify(d.step) : null,
     ]);
     return inserted && deliveryFromRow(inserted);
   }

@@ -10,11 +10,8 @@ import { buildRequest, type FileInput } from '../operations/request';
 import { checkVariables, prepareVariables } from '../operations/variables';
 import { redactDeep } from '../util/redact';
 import type { DeliveryStore } from './store';
-import { DELIVERY_STATUSES, SETTLED_STATUSES, type Delivery, type DeliveryStatus, type FlowStep, type Resolution } from './types';
+import { DELIVERY_STATUSES, SETTLED_STATUSES, type Delivery, type DeliveryStatus, type FlowStep, type Resolution, type StepFacts } from './types';
 import type { DeliveryWorker } from './worker';
-
-/** Where a delivery's condition is kept among its variables (never sent: the worker strips it). */
-export const CONDITION = '__flow';
 
 /** Ids a write may wait for from the delivery it depends on. */
 const PRODUCED_IDS = new Set(['ACCOUNT_ID', 'RECORD_ID', 'ATTACHMENT_ID', 'ATTACHMENT_URL']);
@@ -32,6 +29,8 @@ export interface AcceptOptions {
   waitOnDeadDependency?: boolean;
   /** Session flows: deliver only if the dependency created its object (e.g. the "record created" comment). */
   onlyIfDependencyCreated?: boolean;
+  /** Composite flow steps: what the step needs besides variables (kept beside them, never sent). */
+  stepFacts?: StepFacts;
 }
 
 export class DeliveryService {
@@ -66,10 +65,8 @@ export class DeliveryService {
       id,
       connectorId,
       operation: op,
-      variables: {
-        ...(op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables),
-        ...(o.onlyIfDependencyCreated ? { [CONDITION]: { onlyIfDependencyCreated: true } } : {}),
-      },
+      variables: op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables,
+      ...(o.onlyIfDependencyCreated ? { condition: { onlyIfDependencyCreated: true } } : {}),
       file: input.file && ep.upload?.encoding !== 'base64' ? { data: input.file.data, name: input.file.name, type: input.file.type, kind: input.file.kind } : undefined,
       idempotencyKey: o.idempotencyKey,
       orderingKey,
@@ -78,7 +75,7 @@ export class DeliveryService {
       notBefore: o.delayMs ? this.gateway.now() + o.delayMs : undefined,
     }, this.gateway.now());
     if (r.created) this.worker?.nudge();
-    else if (r.delivery.operation !== op || canonical(withoutCondition(r.delivery.variables)) !== canonical(op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables)) {
+    else if (r.delivery.operation !== op || canonical(r.delivery.variables) !== canonical(op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables)) {
       // The same key for a different request is a client bug; answering with the other write would hide it.
       throw new GatewayError('validation_failed', `Idempotency-Key ${o.idempotencyKey} was already used for a different request (delivery ${r.delivery.id}, ${r.delivery.operation})`, {
         errors: [{ field: 'Idempotency-Key', message: 'reused for a different request' }],
@@ -91,7 +88,7 @@ export class DeliveryService {
   async acceptStep(connectorId: string, step: FlowStep, variables: Record<string, unknown>, o: AcceptOptions): Promise<{ delivery: Delivery; created: boolean }> {
     const rt = this.gateway.runtime(connectorId);
     const r = await this.store.enqueue({
-      id: crypto.randomUUID(), connectorId, operation: step, variables, idempotencyKey: o.idempotencyKey, orderingKey: o.orderingKey, dependsOn: o.dependsOn, policy: rt.connector.retry,
+      id: crypto.randomUUID(), connectorId, operation: step, variables, ...(o.stepFacts ? { step: o.stepFacts } : {}), idempotencyKey: o.idempotencyKey, orderingKey: o.orderingKey, dependsOn: o.dependsOn, policy: rt.connector.retry,
     }, this.gateway.now());
     if (r.created) this.worker?.nudge();
     return r;
@@ -229,11 +226,6 @@ function canonical(v: Record<string, unknown>): string {
   return JSON.stringify(Object.keys(v).sort().map((k) => [k, v[k]]));
 }
 
-function withoutCondition(v: Record<string, unknown>): Record<string, unknown> {
-  const { [CONDITION]: _c, ...rest } = v;
-  return rest;
-}
-
 function withoutFileData(v: Record<string, unknown>): Record<string, unknown> {
   const { FILE_DATA: _f, ...rest } = v;
   return rest;
@@ -242,7 +234,7 @@ function withoutFileData(v: Record<string, unknown>): Record<string, unknown> {
 /** The API view: ISO times, snake_case, secrets redacted, the file summarised. */
 export function deliveryView(d: Delivery, history?: Awaited<ReturnType<DeliveryStore['attempts']>>) {
   const iso = (t?: number) => (t === undefined ? undefined : new Date(t).toISOString());
-  const variables = withoutCondition(d.variables);
+  const variables = { ...d.variables };
   if (typeof variables.FILE_DATA === 'string') variables.FILE_DATA = `<base64, ${variables.FILE_DATA.length} characters>`;
   return redactDeep({
     id: d.id,
@@ -259,6 +251,8 @@ export function deliveryView(d: Delivery, history?: Awaited<ReturnType<DeliveryS
     ordering_key: d.orderingKey,
     depends_on: d.dependsOn,
     variables,
+    condition: d.condition,
+    step: d.step,
     file: d.fileMeta,
     result: d.result,
     last_error: d.lastError,

@@ -201,11 +201,12 @@ export class SqliteStore implements DeliveryStore {
         const existing = this.stmt(`SELECT ${SELECT_COLUMNS} FROM deliveries WHERE connector_id = ? AND idempotency_key = ?`).get(d.connectorId, d.idempotencyKey) as Row | undefined;
         if (existing) return { delivery: deliveryFromRow(existing), created: false };
       }
-      const row = this.stmt(`INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at)
-        VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${SELECT_COLUMNS}`).get(
+      const row = this.stmt(`INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at, run_condition, step_facts)
+        VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${SELECT_COLUMNS}`).get(
         d.id, d.connectorId, d.operation, JSON.stringify(d.variables), d.file?.data ?? null,
         d.file ? JSON.stringify({ name: d.file.name, type: d.file.type, kind: d.file.kind }) : null,
         d.idempotencyKey ?? null, d.orderingKey ?? null, d.dependsOn ?? null, JSON.stringify(d.policy), now, now, d.notBefore ?? now,
+        d.condition ? JSON.stringify(d.condition) : null, d.step ? JSON.stringify(d.step) : null,
       ) as Row;
       return { delivery: deliveryFromRow(row), created: true };
     });

@@ -29,11 +29,22 @@ export interface FileRef {
   kind?: string;
 }
 
+/** When a write runs only if its dependency ended a certain way (never sent to the CRM). */
+export interface DeliveryCondition {
+  /** Session flows: the "record created" comment is skipped when the record was reused. */
+  onlyIfDependencyCreated?: boolean;
+}
+
+/** What a composite flow step needs besides CRM variables (session id, direction, previous session end). */
+export type StepFacts = Record<string, unknown>;
+
 export interface NewDelivery {
   id: string;
   connectorId: string;
   operation: DeliveryOperation;
   variables: Record<string, unknown>;
+  condition?: DeliveryCondition;
+  step?: StepFacts;
   file?: { data: Buffer } & FileRef;
   idempotencyKey?: string;
   /** Writes with the same key are delivered one after another, in acceptance order. */
@@ -90,6 +101,8 @@ export interface Delivery {
   operation: DeliveryOperation;
   status: DeliveryStatus;
   variables: Record<string, unknown>;
+  condition?: DeliveryCondition;
+  step?: StepFacts;
   fileMeta?: FileRef;
   idempotencyKey?: string;
   orderingKey?: string;

@@ -209,7 +209,7 @@ export class DeliveryWorker {
         return { ok: true, result: step.result, attempts };
       }
       const op = d.operation as Exclude<Delivery['operation'], FlowStep>;
-      if ((d.variables.__flow as { onlyIfDependencyCreated?: boolean } | undefined)?.onlyIfDependencyCreated) {
+      if (d.condition?.onlyIfDependencyCreated) {
         const dep = d.dependsOn ? await this.o.store.get(d.dependsOn) : undefined;
         if (dep?.result?.outcome !== 'created') return { ok: true, result: { ids: {}, outcome: 'skipped', reason: `the record was ${dep?.result?.outcome ?? 'not created'}, not created` }, attempts };
       }
@@ -272,10 +272,6 @@ export class DeliveryWorker {
   /** The ids a dependency produced fill in what this write was accepted without. */
   private async variablesFor(d: Delivery): Promise<Record<string, unknown>> {
     if (!d.dependsOn) return d.variables;
-    if (d.variables.__flow && !(FLOW_STEPS as readonly string[]).includes(d.operation)) {
-      const { __flow: _condition, ...rest } = d.variables;
-      return this.variablesFor({ ...d, variables: rest });
-    }
     const dep = await this.o.store.get(d.dependsOn);
     const ids = Object.entries(dep?.result?.ids ?? {}).filter(([k]) => REQUEST_VARIABLE_SET.has(k));
     return { ...Object.fromEntries(ids), ...d.variables };

@@ -25,8 +25,7 @@ import type { Delivery } from '../delivery/types';
 import { chooseRecord, isVoicemail, type RecordFacts } from './record-rules';
 import { recoverCreate, UnknownOutcome } from '../delivery/recover';
 
-/** Facts a step needs that are not CRM variables; carried in the step's variables under this key. */
-export const FLOW_FACTS = '__flow';
+/** Facts a step needs that are not CRM variables; carried beside them (the delivery's `step`). */
 export interface StepFacts {
   outbound?: boolean;
   previousSessionEndedAt?: number;
@@ -42,8 +41,8 @@ type FollowUp = { operation: OperationName; variables: Record<string, unknown> }
  */
 export function createStepRunner(store: Pick<DeliveryStore, 'loadSession'>): StepRunner {
   return async (d, rt, allVars, opts) => {
-    const { [FLOW_FACTS]: rawFacts, ...queued } = allVars;
-    const facts = (rawFacts ?? { sessionId: '' }) as StepFacts;
+    const queued = allVars;
+    const facts = (d.step ?? { sessionId: '' }) as unknown as StepFacts;
     const session = facts.sessionId ? await store.loadSession(d.connectorId, facts.sessionId) : undefined;
     const latest = (session?.state as { vars?: Record<string, unknown> } | undefined)?.vars ?? {};
     const vars = displayVariables(rt.connector, { ...queued, ...latest });

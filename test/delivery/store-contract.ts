@@ -52,6 +52,13 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
       expect((await s.file(d.id))!.equals(file)).toBe(true);
     });
 
+    it('a condition and step facts are kept beside the variables', async () => {
+      const a = await s.enqueue(newDelivery({ operation: 'add_comment', variables: { COMMENT_BODY: 'x' }, condition: { onlyIfDependencyCreated: true } }), T0);
+      const b = await s.enqueue(newDelivery({ operation: 'resolve_record', variables: { NAME: 'Kim' }, step: { sessionId: 's-9', outbound: true } }), T0);
+      expect(await s.get(a.delivery.id)).toMatchObject({ variables: { COMMENT_BODY: 'x' }, condition: { onlyIfDependencyCreated: true }, step: undefined });
+      expect(await s.get(b.delivery.id)).toMatchObject({ variables: { NAME: 'Kim' }, step: { sessionId: 's-9', outbound: true }, condition: undefined });
+    });
+
     it('the same idempotency key returns the same delivery', async () => {
       const a = await s.enqueue(newDelivery({ idempotencyKey: 'k1' }), T0);
       const b = await s.enqueue(newDelivery({ idempotencyKey: 'k1' }), T0 + 1000);
