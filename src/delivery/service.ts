@@ -189,6 +189,10 @@ export class DeliveryService {
     const resolution = parseResolution(body);
     const before = await this.get(id);
     if (before.status !== 'unknown_outcome') throw new GatewayError('conflict', `delivery ${id} is ${before.status}; only unknown_outcome deliveries are resolved`);
+    const needed = CREATED_ID[before.operation];
+    if (resolution.action === 'attach' && needed && resolution.ids[needed] === undefined) {
+      throw new GatewayError('validation_failed', `ids.${needed}: attach ${before.operation} to the id of the object it created`, { errors: [{ field: `ids.${needed}`, message: 'required' }] });
+    }
     const d = (await this.store.resolve(id, resolution, this.gateway.now()))!;
     if (d.status !== 'unknown_outcome') this.worker?.nudge();
     return d;
@@ -200,6 +204,8 @@ export class DeliveryService {
 }
 
 const RESOLVE_ACTIONS = ['retry_as_new', 'attach', 'cancel'] as const;
+/** The id an attached create (or flow step) must carry: what its dependents wait for. */
+const CREATED_ID: Partial<Record<string, string>> = { create_account: 'ACCOUNT_ID', resolve_account: 'ACCOUNT_ID', create_record: 'RECORD_ID', resolve_record: 'RECORD_ID' };
 
 /** The resolve body, checked field by field (a 422 names the field). */
 export function parseResolution(body: unknown): Resolution {

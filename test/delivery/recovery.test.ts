@@ -170,6 +170,8 @@ test('resolve: bad bodies are 422 naming the field; other states are 409', async
     expect(r.status).toBe(422);
     expect(r.body.errors[0].field).toBe(field);
   }
+  const wrongId = await post(`/v1/deliveries/${a.c.id}/resolve`, { action: 'attach', ids: { ACCOUNT_ID: 1 } });
+  expect(wrongId).toMatchObject({ status: 422, body: { errors: [{ field: 'ids.RECORD_ID', message: 'required' }] } });
   const [owner] = customers(1, 'uo-ok');
   const ok = await h.op('create_record', { ACCOUNT_ID: owner, TICKET_SUBJECT: 'fine' }, { connector: 'zd-plain', query: '?async=true' });
   await settled(ok.body.id);
