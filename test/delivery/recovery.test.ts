@@ -178,3 +178,25 @@ test('resolve: bad bodies are 422 naming the field; other states are 409', async
   expect((await post(`/v1/deliveries/${ok.body.id}/resolve`, { action: 'cancel' })).status).toBe(409);
   await post(`/v1/deliveries/${a.c.id}/resolve`, { action: 'cancel' });
 }, 30_000);
+
+test('the marker search is checked, not trusted: a CRM that ignores the filter gives strangers, which are not taken', async () => {
+  const [owner] = customers(1, 'ignored');
+  h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets', swallow: true, delayMs: 2000 });
+  const [c] = await createTickets('zd-fast', [owner], 1, 'ignored');
+  // The search answers with every ticket, none carrying this write's marker.
+  h.crm.crm.injectFault({ method: 'GET', path: '/api/v2/tickets.json', status: 200, body: { tickets: [{ id: 903, external_id: 'someone-else' }, { id: 904, external_id: null, subject: c.subject }] } });
+  const d = await settled(c.id);
+  const mine = h.crm.crm.state.tickets.filter((t) => t.subject === c.subject);
+  expect(mine).toHaveLength(1);
+  expect(d).toMatchObject({ status: 'delivered', result: { ids: { RECORD_ID: mine[0].id } } });
+}, 30_000);
+
+test('two objects carrying the same marker: unknown_outcome (duplicates exist), never one picked', async () => {
+  const [owner] = customers(1, 'twice');
+  h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets', swallow: true, delayMs: 2000 });
+  const [c] = await createTickets('zd-fast', [owner], 1, 'twice');
+  h.crm.crm.injectFault({ method: 'GET', path: '/api/v2/tickets.json', status: 200, body: { tickets: [{ id: 905, external_id: c.id }, { id: 906, external_id: c.id }] } });
+  const d = await settled(c.id);
+  expect(d).toMatchObject({ status: 'unknown_outcome', last_error: { evidence: { rule: expect.stringContaining('2 objects carry'), marker: c.id, found: [{ id: 905, marker_match: true }, { id: 906, marker_match: true }] } } });
+  await post(`/v1/deliveries/${c.id}/resolve`, { action: 'cancel' });
+}, 30_000);
