@@ -40,8 +40,7 @@ type FollowUp = { operation: OperationName; variables: Record<string, unknown> }
  * answered carries the agent.
  */
 export function createStepRunner(store: Pick<DeliveryStore, 'loadSession'>): StepRunner {
-  return async (d, rt, allVars, opts) => {
-    const queued = allVars;
+  return async (d, rt, queued, opts) => {
     const facts = (d.step ?? { sessionId: '' }) as unknown as StepFacts;
     const session = facts.sessionId ? await store.loadSession(d.connectorId, facts.sessionId) : undefined;
     const latest = (session?.state as { vars?: Record<string, unknown> } | undefined)?.vars ?? {};
