@@ -63,6 +63,15 @@ test('reset then refuse: committed, connection reset, then ECONNREFUSED for refu
   expect(running.crm.state.tickets.map((t) => t.subject)).toEqual(['first', 'third']);
 });
 
+test('clearing the faults ends a refusal at once', async () => {
+  owner = running.crm.seedUser({ name: 'Owner' }).id;
+  running.crm.injectFault({ method: 'POST', path: '/api/v2/tickets', drop: true, commit: true, refuseMs: 60_000 });
+  expect((await post('/api/v2/tickets.json', ticket('a'))).error).toBe('ECONNRESET');
+  expect((await post('/api/v2/tickets.json', ticket('b'))).error).toBe('ECONNREFUSED');
+  running.crm.clearFaults();
+  expect((await post('/api/v2/tickets.json', ticket('c'))).status).toBe(201);
+});
+
 test('invalid combinations are refused', () => {
   expect(() => running.crm.injectFault({ commit: true })).toThrow(/commit applies to drop or swallow/);
   expect(() => running.crm.injectFault({ swallow: true, status: 500 })).toThrow(/swallow never answers/);

@@ -166,6 +166,7 @@ export class FaultRegistry {
 
   clear(): void {
     this.armed = [];
+    if (this.refusingUntil > Date.now()) this.refuseConnections?.(0);
     this.refusingUntil = 0;
   }
 

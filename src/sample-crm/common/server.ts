@@ -5,7 +5,7 @@ export interface ListeningServer {
   /** http://host:port, no trailing slash. */
   url: string;
   port: number;
-  /** Stop listening for `ms` (new connections get ECONNREFUSED), then listen again on the same port. */
+  /** Stop listening for `ms` (new connections get ECONNREFUSED), then listen again on the same port; 0 ends a refusal now. */
   refuse(ms: number): void;
   close(): Promise<void>;
 }
@@ -39,11 +39,15 @@ export async function listen(handler: RequestListener, port = 0, host = '127.0.0
     refuse(ms) {
       if (closing) return;
       if (reopen) clearTimeout(reopen);
-      else server.close();
-      reopen = setTimeout(() => {
+      else if (ms > 0) server.close();
+      else return;
+      const listenAgain = () => {
         reopen = undefined;
         if (!closing) server.listen(address.port, host);
-      }, ms);
+      };
+      // 0: end a refusal now (faults cleared).
+      if (ms > 0) reopen = setTimeout(listenAgain, ms);
+      else listenAgain();
     },
     close() {
       if (reopen) {
