@@ -1,9 +1,11 @@
 /**
  * What to record after one delivery attempt, as a pure function of the delivery, what
- * happened and the time: delivered, retry at a time, or dead. The CRM's answer was already
- * classified under the delivery's own policy; errors that never reached the CRM (connector
- * invalid, not yet authorized) wait with backoff until the deadline, because an admin can
- * fix them; bad input cannot be fixed by waiting and dies at once.
+ * happened and the time: delivered, retry at a time, dead, or unknown_outcome (recovery could
+ * not tell whether an earlier try created the object). The CRM's verdict arrives typed (a
+ * CrmFailure, classified under the delivery's own policy); errors that never reached the CRM
+ * (connector invalid, not yet authorized) wait with backoff until the deadline, because an
+ * admin can fix them; bad input cannot be fixed by waiting and dies at once. Whether the write
+ * may already be in the CRM ("ambiguous") carries over from try to try until proven.
  */
 import { backoffMs, scheduleRetry, type Classification } from '../http/classify';
 import { GatewayError } from '../errors';
