@@ -28,5 +28,10 @@ export function deliveryRoutes(service: DeliveryService): Router {
   r.post('/v1/deliveries/:id/cancel', async (req, res) => {
     res.json(service.view(await service.cancel(String(req.params.id))));
   });
+  // An operator settles an unknown_outcome delivery: retry_as_new, attach (ids) or cancel.
+  r.post('/v1/deliveries/:id/resolve', async (req, res) => {
+    // Settling what a CRM holds is an operator's decision, like replay and cancel: admin keys only (src/api/routes.ts).
+    res.json(service.view(await service.resolve(String(req.params.id), req.body)));
+  });
   return r;
 }

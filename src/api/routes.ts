@@ -59,6 +59,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/deliveries/:id', access: delivery('id') },
   { method: 'POST', path: '/v1/deliveries/:id/retry', access: ADMIN },
   { method: 'POST', path: '/v1/deliveries/:id/cancel', access: ADMIN },
+  { method: 'POST', path: '/v1/deliveries/:id/resolve', access: ADMIN },
 ];
 
 /** The hottest route, served by the fast lane. */

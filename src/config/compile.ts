@@ -35,6 +35,9 @@ export const MAX_PARAMS_PER_ENDPOINT = 500;
 export const MAX_TEMPLATE_CHARS = 65_536;
 const DEFAULT_UPLOAD_COMMENT = 'File {{FILE_NAME}} ({{FILE_KIND}}): {{ATTACHMENT_URL}}';
 
+/** The search a create's recovery starts from by default. */
+const CREATE_FIND: Partial<Record<OperationName, OperationName>> = { create_account: 'find_account', create_record: 'find_record' };
+
 export function compileConnector(text: string, file: string, env: NodeJS.ProcessEnv = process.env): CompileResult {
   const fallbackId = path.basename(file).replace(/\.ya?ml$/i, '');
   const src = parseYaml(text, file);
@@ -210,6 +213,7 @@ class Checker {
       if (check) dedupe = { check: { ...check, isFind: true }, match };
     }
     const found = this.findGuard(op, ep, p);
+    const createdMarker = ep.created_marker ? this.createdMarker(op, ep, p) : undefined;
     return {
       operation: op,
       method: ep.method,
@@ -234,6 +238,7 @@ class Checker {
       dedupe,
       ...found,
       expect: this.expectedAnswer(op, ep, p),
+      ...(createdMarker ? { createdMarker } : {}),
       line: issueAt(this.src, p, '').line,
     };
   }
@@ -289,6 +294,47 @@ class Checker {
       if (FIND_OPERATIONS.has(op)) this.warn([...p, 'expect'], 'expect is for writes; a find that matches always needs the id');
     }
     return ep.expect ?? (isCreate || FIND_OPERATIONS.has(op) ? 'id' : 'id_optional');
+  }
+
+  /** created_marker: the param must carry {CREATED_MARKER}; the search is a find endpoint with its own params. */
+  createdMarker(op: OperationName, ep: EndpointFile, p: PathSegment[]): CompiledEndpoint['createdMarker'] {
+    const m = ep.created_marker!;
+    const mp = [...p, 'created_marker'];
+    const findOp = CREATE_FIND[op];
+    if (!findOp) {
+      this.error(mp, `created_marker is for create_account and create_record; ${op} cannot carry one`);
+      return undefined;
+    }
+    const segments = typeof m.param === 'string' ? m.param.split('.') : [];
+    const carried = segments.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), ep.params);
+    if (typeof carried !== 'string' || !carried.includes('{CREATED_MARKER}')) {
+      this.error([...mp, 'param'], `"${m.param}" must name the param of ${op} that carries the marker: add ${segments.at(-1) ?? 'external_id'}: "{CREATED_MARKER}" under params (at ${m.param})`);
+      return undefined;
+    }
+    const base = this.cfg.endpoints?.[findOp];
+    const f = m.find ?? {};
+    const url = f.url ?? base?.url;
+    if (typeof url !== 'string') {
+      this.error(mp, `created_marker needs a search: give created_marker.find.url, or define ${findOp}`);
+      return undefined;
+    }
+    if (!f.params || !JSON.stringify(f.params).includes('{CREATED_MARKER}')) {
+      this.error([...mp, 'find', 'params'], 'created_marker.find.params must search by "{CREATED_MARKER}" (otherwise the search cannot tell this write\'s object from any other)');
+      return undefined;
+    }
+    const method = f.method ?? (f.url ? 'GET' : base!.method);
+    const find = this.endpoint(findOp, {
+      method,
+      url,
+      params: f.params,
+      ...(method === 'GET' ? {} : { body_format: f.body_format ?? (f.url ? undefined : base!.body_format) }),
+      response_data_location: f.response_data_location ?? (f.url ? undefined : base!.response_data_location),
+      id_location: f.id_location ?? (f.url ? ep.id_location : base!.id_location),
+      not_found_statuses: f.url ? [404] : base!.not_found_statuses,
+    }, [...mp, 'find']);
+    if (!find) return undefined;
+    const locationSource = m.location ?? m.param;
+    return { param: m.param, location: this.path(locationSource, [...mp, 'location'], segments), locationSource, find: { ...find, isFind: true, requiredVariables: [...new Set([...find.requiredVariables, 'CREATED_MARKER'])] } };
   }
 
   collectLongTextVariables(value: unknown, into: Set<string>): void {

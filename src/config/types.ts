@@ -19,6 +19,26 @@ export type FileKind = (typeof FILE_KINDS)[number];
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH';
 export type BodyFormat = 'properties' | 'container_map' | 'container_array';
 
+/**
+ * Creates: where the object keeps the write's idempotency key ({CREATED_MARKER}), and the
+ * search that finds the object by it. The search's unset fields come from the matching find
+ * endpoint (find_record for create_record, find_account for create_account).
+ */
+export interface CreatedMarkerFile {
+  /** The param (dotted path under params) whose value is "{CREATED_MARKER}". */
+  param: string;
+  /** Where a found object holds the marker; default: the param's path. */
+  location?: string;
+  find?: {
+    method?: HttpMethod;
+    url?: string;
+    params?: Record<string, unknown>;
+    body_format?: BodyFormat;
+    response_data_location?: string;
+    id_location?: string;
+  };
+}
+
 /** What the YAML says (after schema validation). */
 export interface EndpointFile {
   url: string;
@@ -41,6 +61,7 @@ export interface EndpointFile {
   searches?: SearchFile[];
   /** What a successful answer must hold: the object's id, or nothing in particular. */
   expect?: ExpectedAnswer;
+  created_marker?: CreatedMarkerFile;
   upload?: {
     encoding?: 'base64' | 'multipart' | 'binary';
     file_field?: string;
@@ -225,6 +246,8 @@ export interface CompiledEndpoint {
   readonly expect: ExpectedAnswer;
   /** After an ambiguous failure: a GET that finds the write if it already happened. */
   readonly dedupe?: { readonly check: CompiledEndpoint; readonly match: ReadonlyArray<readonly [JsonPath, TemplateNode]> };
+  /** Creates: the object carries the write's marker at `location`; `find` searches by it. */
+  readonly createdMarker?: { readonly param: string; readonly location: JsonPath; readonly locationSource: string; readonly find: CompiledEndpoint };
 }
 
 export interface CompiledSearch {

@@ -1,47 +1,56 @@
 /**
  * What to record after one delivery attempt, as a pure function of the delivery, what
- * happened and the time: delivered, retry at a time, or dead. The CRM's answer was already
- * classified under the delivery's own policy; errors that never reached the CRM (connector
- * invalid, not yet authorized) wait with backoff until the deadline, because an admin can
- * fix them; bad input cannot be fixed by waiting and dies at once.
+ * happened and the time: delivered, retry at a time, dead, or unknown_outcome (recovery could
+ * not tell whether an earlier try created the object). The CRM's verdict arrives typed (a
+ * CrmFailure, classified under the delivery's own policy); errors that never reached the CRM
+ * (connector invalid, not yet authorized) wait with backoff until the deadline, because an
+ * admin can fix them; bad input cannot be fixed by waiting and dies at once. Whether the write
+ * may already be in the CRM ("ambiguous") carries over from try to try until proven.
  */
 import { backoffMs, scheduleRetry, type Classification } from '../http/classify';
 import { GatewayError } from '../errors';
 import type { AttemptRecord } from '../operations/call';
-import type { AttemptRow, Completion, Delivery, DeliveryResult } from './types';
+import { isCrmFailure } from '../operations/run';
+import type { AttemptRow, Completion, Delivery, DeliveryResult, RecoveryEvidence } from './types';
 
 /** Problems in the write itself: retrying cannot help. */
 const PERMANENT = new Set(['validation_failed', 'missing_variable', 'invalid_phone_number', 'invalid_variable_value', 'file_kind_not_accepted', 'operation_not_configured', 'operation_not_found', 'crm_response_invalid', 'ambiguous_match', 'destination_blocked']);
 
 export type AttemptOutcome =
   | { ok: true; result: DeliveryResult; attempts: AttemptRecord[]; absorbed?: string[] }
-  | { ok: false; error: unknown; attempts: AttemptRecord[] };
+  | {
+      ok: false; error: unknown; attempts: AttemptRecord[];
+      /** A search in this try proved what the earlier tries did (not created): their ambiguity no longer counts. */
+      earlierTriesSettled?: boolean;
+    }
+  /** Recovery could not tell whether an earlier try created the object: an operator must say. */
+  | { ok: 'unknown'; evidence: RecoveryEvidence; attempts: AttemptRecord[] };
 
 export function decide(d: Delivery, outcome: AttemptOutcome, now: number, random: () => number = Math.random): Completion {
   const rows = outcome.attempts.map(toRow);
   const attemptNo = d.backoffAttempts + 1;
   const elapsedMs = now - (d.firstAttemptAt ?? now);
-  if (outcome.ok) return { status: 'delivered', backoffAttempts: attemptNo, ambiguous: false, result: outcome.result, attempts: rows, ...(outcome.absorbed ? { absorbed: outcome.absorbed } : {}) };
+  if (outcome.ok === true) return { status: 'delivered', backoffAttempts: attemptNo, ambiguous: false, result: outcome.result, attempts: rows, ...(outcome.absorbed ? { absorbed: outcome.absorbed } : {}) };
+  if (outcome.ok === 'unknown') {
+    const message = `${d.operation}: an earlier try may have created the object and nothing proves whether it did (${outcome.evidence.rule}); resolve it: POST /v1/deliveries/${d.id}/resolve`;
+    if (rows.length === 0) rows.push({ n: 0, at: now, classification: 'fail', reason: outcome.evidence.rule, durationMs: 0 });
+    return { status: 'unknown_outcome', backoffAttempts: attemptNo, ambiguous: true, error: { code: 'unknown_outcome', message, evidence: outcome.evidence }, attempts: rows };
+  }
 
   const e = outcome.error;
+  const crm = isCrmFailure(e) ? e : undefined;
   const ge = e instanceof GatewayError ? e : undefined;
   const code = ge?.code ?? 'internal';
   const message = ge?.message ?? (e as Error)?.message ?? String(e);
-  const crmStatus = typeof ge?.extensions.crm_status === 'number' ? ge.extensions.crm_status : undefined;
-  const error = { code, message, ...(crmStatus !== undefined ? { crm_status: crmStatus } : {}) };
-  // No response after the request may have been sent: the CRM may have done it.
-  const networkError = ge?.extensions.attempts && (ge.extensions.attempts as AttemptRecord[]).at(-1)?.network_error;
-  const ambiguous = networkError !== undefined && networkError !== 'ECONNREFUSED';
+  const error = { code, message, ...(crm?.crmStatus !== undefined ? { crm_status: crm.crmStatus } : {}) };
+  // Sticky: once a try may have reached the CRM, the write stays ambiguous until a search in
+  // a later try proves the outcome. A refused connection now says nothing about earlier tries.
+  const ambiguous = (crm?.ambiguous ?? false) || (d.ambiguous && !outcome.earlierTriesSettled);
 
   let c: Classification;
-  const cls = ge?.extensions.classification as Classification['kind'] | undefined;
-  if (cls === 'not_found') {
-    c = { kind: 'fail', reason: String(ge!.extensions.reason ?? message) };
-  } else if (cls === 'retry' || cls === 'fail') {
+  if (crm) {
     // Classified under the delivery's policy, with attempt number and elapsed time.
-    c = cls === 'fail'
-      ? { kind: 'fail', reason: String(ge!.extensions.reason) }
-      : { kind: 'retry', reason: String(ge!.extensions.reason), waitMs: Number(ge!.extensions.retry_after_ms), fromRetryAfter: Boolean(ge!.extensions.from_retry_after), rateLimited: Boolean(ge!.extensions.rate_limited) };
+    c = crm.kind === 'retry' ? { kind: 'retry', reason: crm.reason, waitMs: crm.waitMs ?? backoffMs(attemptNo, d.policy, random), fromRetryAfter: crm.fromRetryAfter, rateLimited: crm.rateLimited } : { kind: 'fail', reason: crm.reason };
   } else if (PERMANENT.has(code)) {
     c = { kind: 'fail', reason: `${code}: ${message}` };
   } else {
@@ -57,7 +66,8 @@ export function decide(d: Delivery, outcome: AttemptOutcome, now: number, random
 function toRow(a: AttemptRecord): AttemptRow {
   return {
     n: 0,
-    at: Date.parse(a.at),
+    // atMs is set where the attempt was made; a record without it (a copy) falls back to the text.
+    at: a.atMs ?? Date.parse(a.at),
     status: a.status,
     networkError: a.network_error,
     classification: a.classification,

@@ -5,8 +5,8 @@
  * matches every configured field, the write counts as done.
  */
 import type { CompiledEndpoint } from '../config/types';
-import { GatewayError } from '../errors';
 import { callEndpoint, type AttemptRecord, type CallOptions } from '../operations/call';
+import { CrmFailure } from '../operations/run';
 import type { ConnectorRuntime } from '../operations/runtime';
 import { prepareCall } from '../operations/variables';
 import { DROP, renderNode, stringify } from '../template/render';
@@ -19,10 +19,11 @@ export async function alreadyApplied(rt: ConnectorRuntime, ep: CompiledEndpoint,
   const call = await callEndpoint(rt, dedupe.check, vars, undefined, { ...opts, attempts });
   if (call.classification.kind === 'not_found') return false;
   if (call.classification.kind !== 'ok') {
-    throw new GatewayError(call.classification.kind === 'retry' ? 'crm_retry_later' : 'crm_request_failed', `dedupe check for ${ep.operation}: ${call.classification.reason}`, {
-      classification: call.classification.kind === 'fail' ? 'retry' : call.classification.kind, reason: call.classification.reason, crm_status: call.response.status, attempts,
-      retry_after_ms: call.classification.kind === 'retry' ? call.classification.waitMs : 30_000,
-    });
+    // A check that fails does not make the write fail: it is retried (still ambiguous).
+    const retry = { kind: 'retry' as const, reason: call.classification.reason, waitMs: call.classification.kind === 'retry' ? call.classification.waitMs : 30_000 };
+    throw new CrmFailure(call.classification.kind === 'retry' ? 'crm_retry_later' : 'crm_request_failed', `dedupe check for ${ep.operation}: ${call.classification.reason}`, {
+      classification: 'retry', reason: call.classification.reason, crm_status: call.response.status, attempts, retry_after_ms: retry.waitMs,
+    }, { classification: retry, crmStatus: call.response.status, attempts, ambiguous: false, redactor: rt.redactor });
   }
   const at = readPath(call.response.body, dedupe.check.responseDataLocation);
   const items = at.found && Array.isArray(at.value) ? at.value : at.found && at.value ? [at.value] : [];

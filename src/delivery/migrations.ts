@@ -65,7 +65,67 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (connector_id, session_id)
   );
   CREATE INDEX sessions_customer ON sessions (connector_id, customer_key, ended_at) WHERE customer_key IS NOT NULL;`,
-  // 3: OAuth tokens sealed at rest (AES-256-GCM, see src/auth/token-cipher.ts); start-up moves
+  // 3: the unknown_outcome status (a create that may or may not have happened, for an operator
+  // to resolve), and a delivery's condition and step facts as columns of their own (they were a
+  // "__flow" key inside the variables). SQLite cannot change a CHECK constraint in place: the
+  // table is rebuilt, with the attempts set aside first (dropping deliveries would cascade to them).
+  `CREATE TEMP TABLE attempts_copy AS SELECT * FROM delivery_attempts;
+  DROP TABLE delivery_attempts;
+  CREATE TABLE deliveries_new (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    connector_id TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'delivered', 'dead', 'cancelled', 'unknown_outcome')),
+    variables TEXT NOT NULL,
+    file BLOB,
+    file_meta TEXT,
+    idempotency_key TEXT,
+    ordering_key TEXT,
+    depends_on TEXT,
+    policy TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    backoff_attempts INTEGER NOT NULL DEFAULT 0,
+    ambiguous INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    first_attempt_at INTEGER,
+    next_attempt_at INTEGER NOT NULL,
+    lease_token TEXT,
+    lease_expires_at INTEGER,
+    result TEXT,
+    last_error TEXT,
+    run_condition TEXT,
+    step_facts TEXT,
+    UNIQUE (connector_id, idempotency_key)
+  );
+  INSERT INTO deliveries_new SELECT *,
+      CASE WHEN operation NOT IN ('resolve_account', 'resolve_record') THEN json_extract(variables, '$.__flow') END,
+      CASE WHEN operation IN ('resolve_account', 'resolve_record') THEN json_extract(variables, '$.__flow') END
+    FROM deliveries;
+  UPDATE deliveries_new SET variables = json_remove(variables, '$.__flow') WHERE json_extract(variables, '$.__flow') IS NOT NULL;
+  DROP TABLE deliveries;
+  ALTER TABLE deliveries_new RENAME TO deliveries;
+  CREATE INDEX deliveries_due ON deliveries (next_attempt_at, seq) WHERE status = 'pending';
+  CREATE INDEX deliveries_leased ON deliveries (lease_expires_at) WHERE status = 'running';
+  CREATE INDEX deliveries_ordering ON deliveries (ordering_key, seq) WHERE status IN ('pending', 'running');
+  CREATE INDEX deliveries_depends_on ON deliveries (depends_on) WHERE depends_on IS NOT NULL;
+  CREATE INDEX deliveries_status ON deliveries (status, seq);
+  CREATE TABLE delivery_attempts (
+    delivery_id TEXT NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+    n INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    status INTEGER,
+    network_error TEXT,
+    classification TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    duration_ms REAL NOT NULL,
+    request TEXT,
+    PRIMARY KEY (delivery_id, n)
+  );
+  INSERT INTO delivery_attempts SELECT * FROM attempts_copy;
+  DROP TABLE attempts_copy;`,
+  // 4: OAuth tokens sealed at rest (AES-256-GCM, see src/auth/token-cipher.ts); start-up moves
   // the plaintext rows of oauth_tokens here and deletes them. Refresh locks between processes.
   `CREATE TABLE oauth_sealed_tokens (
     connector_id TEXT PRIMARY KEY,
@@ -78,7 +138,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     holder TEXT NOT NULL,
     expires_at INTEGER NOT NULL
   );`,
-  // 4: retention: when a finished delivery's variables and file were purged; what is due for it.
+  // 5: retention: when a finished delivery's variables and file were purged; what is due for it.
   `ALTER TABLE deliveries ADD COLUMN purged_at INTEGER;
   CREATE INDEX deliveries_retention ON deliveries (updated_at) WHERE status IN ('delivered', 'dead', 'cancelled') AND purged_at IS NULL;
   CREATE INDEX sessions_updated ON sessions (updated_at);`,
@@ -146,7 +206,17 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (connector_id, session_id)
   );
   CREATE INDEX sessions_customer ON sessions (connector_id, customer_key, ended_at) WHERE customer_key IS NOT NULL;`,
-  // 3: OAuth tokens sealed at rest (AES-256-GCM, see src/auth/token-cipher.ts); start-up moves
+  // 3: the unknown_outcome status (a create that may or may not have happened, for an operator to
+  // resolve), and a delivery's condition and step facts as columns (they were "__flow" in the variables).
+  `ALTER TABLE deliveries DROP CONSTRAINT deliveries_status_check;
+  ALTER TABLE deliveries ADD CONSTRAINT deliveries_status_check CHECK (status IN ('pending', 'running', 'delivered', 'dead', 'cancelled', 'unknown_outcome'));
+  ALTER TABLE deliveries ADD COLUMN run_condition JSONB, ADD COLUMN step_facts JSONB;
+  UPDATE deliveries SET
+      run_condition = CASE WHEN operation NOT IN ('resolve_account', 'resolve_record') THEN variables->'__flow' END,
+      step_facts = CASE WHEN operation IN ('resolve_account', 'resolve_record') THEN variables->'__flow' END,
+      variables = variables - '__flow'
+    WHERE variables ? '__flow';`,
+  // 4: OAuth tokens sealed at rest (AES-256-GCM, see src/auth/token-cipher.ts); start-up moves
   // the plaintext rows of oauth_tokens here and deletes them. Refreshes lock with an advisory lock.
   `CREATE TABLE oauth_sealed_tokens (
     connector_id TEXT PRIMARY KEY,
@@ -154,7 +224,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     key_id TEXT NOT NULL,
     updated_at BIGINT NOT NULL
   );`,
-  // 4: retention: when a finished delivery's variables and file were purged; what is due for it.
+  // 5: retention: when a finished delivery's variables and file were purged; what is due for it.
   `ALTER TABLE deliveries ADD COLUMN purged_at BIGINT;
   CREATE INDEX deliveries_retention ON deliveries (updated_at) WHERE status IN ('delivered', 'dead', 'cancelled') AND purged_at IS NULL;
   CREATE INDEX sessions_updated ON sessions (updated_at);`,

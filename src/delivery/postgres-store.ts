@@ -12,7 +12,8 @@ import type { EncryptionKeys } from '../auth/token-cipher';
 import { KeyedMutex } from '../util/keyed-mutex';
 import { attemptFromRow, deliveryFromRow, SELECT_COLUMNS } from './rows';
 import type { DeliveryStore } from './store';
-import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, StoreCounts } from './types';
+import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, Resolution, StoreCounts } from './types';
+import { resolvedResult } from './rows';
 import { POSTGRES_MIGRATIONS } from './migrations';
 import { TickBatcher } from '../util/tick-batch';
 
@@ -166,11 +167,12 @@ export class PostgresStore implements DeliveryStore {
     const rows = items.map(({ d, now }, ord) => ({
       ord, id: d.id, connector_id: d.connectorId, operation: d.operation, variables: d.variables, idempotency_key: d.idempotencyKey ?? null,
       ordering_key: d.orderingKey ?? null, depends_on: d.dependsOn ?? null, policy: d.policy, now, next_attempt_at: d.notBefore ?? now,
+      run_condition: d.condition ?? null, step_facts: d.step ?? null,
     }));
-    const { rows: inserted } = await this.query(`INSERT INTO deliveries (id, connector_id, operation, status, variables, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at)
-      SELECT r.id, r.connector_id, r.operation, 'pending', r.variables, r.idempotency_key, r.ordering_key, r.depends_on, r.policy, r.now, r.now, r.next_attempt_at
+    const { rows: inserted } = await this.query(`INSERT INTO deliveries (id, connector_id, operation, status, variables, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at, run_condition, step_facts)
+      SELECT r.id, r.connector_id, r.operation, 'pending', r.variables, r.idempotency_key, r.ordering_key, r.depends_on, r.policy, r.now, r.now, r.next_attempt_at, r.run_condition, r.step_facts
       FROM jsonb_to_recordset($1::jsonb) AS r(ord int, id text, connector_id text, operation text, variables jsonb, idempotency_key text, ordering_key text,
-        depends_on text, policy jsonb, now bigint, next_attempt_at bigint)
+        depends_on text, policy jsonb, now bigint, next_attempt_at bigint, run_condition jsonb, step_facts jsonb)
       ORDER BY r.ord
       ON CONFLICT (connector_id, idempotency_key) DO NOTHING
       RETURNING ${SELECT_COLUMNS}`, [JSON.stringify(rows)]);
@@ -186,13 +188,14 @@ export class PostgresStore implements DeliveryStore {
   }
 
   private async insertOne(d: NewDelivery, now: number): Promise<Delivery | undefined> {
-    const inserted = await this.one(`INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at)
-      VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
+    const inserted = await this.one(`INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at, run_condition, step_facts)
+      VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14)
       ON CONFLICT (connector_id, idempotency_key) DO NOTHING
       RETURNING ${SELECT_COLUMNS}`, [
       d.id, d.connectorId, d.operation, JSON.stringify(d.variables), d.file?.data ?? null,
       d.file ? JSON.stringify({ name: d.file.name, type: d.file.type, kind: d.file.kind }) : null,
       d.idempotencyKey ?? null, d.orderingKey ?? null, d.dependsOn ?? null, JSON.stringify(d.policy), now, d.notBefore ?? now,
+      d.condition ? JSON.stringify(d.condition) : null, d.step ? JSON.stringify(d.step) : null,
     ]);
     return inserted && deliveryFromRow(inserted);
   }
@@ -345,8 +348,23 @@ export class PostgresStore implements DeliveryStore {
     return this.get(id);
   }
 
+  async resolve(id: string, r: Resolution, now: number): Promise<Delivery | undefined> {
+    const where = "WHERE id = $2 AND status = 'unknown_outcome'";
+    if (r.action === 'retry_as_new') {
+      await this.pool.query(`UPDATE deliveries SET status = 'pending', ambiguous = false, next_attempt_at = $1, first_attempt_at = NULL, backoff_attempts = 0, updated_at = $1 ${where}`, [now, id]);
+    } else if (r.action === 'attach') {
+      await this.pool.query(`UPDATE deliveries SET status = 'delivered', ambiguous = false, result = $3, updated_at = $1 ${where}`, [now, id, JSON.stringify(resolvedResult(r.ids))]);
+    } else {
+      await this.tx(async (db) => {
+        const c = await db.query(`UPDATE deliveries SET status = 'cancelled', updated_at = $1 ${where}`, [now, id]);
+        if (c.rowCount === 1) await this.killDependents(db, id, now);
+      });
+    }
+    return this.get(id);
+  }
+
   async counts(): Promise<StoreCounts> {
-    const out: StoreCounts = { pending: 0, running: 0, delivered: 0, dead: 0, cancelled: 0 };
+    const out: StoreCounts = { pending: 0, running: 0, delivered: 0, dead: 0, cancelled: 0, unknown_outcome: 0 };
     for (const r of (await this.pool.query('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status')).rows as Row[]) out[r.status as keyof StoreCounts] = Number(r.n);
     return out;
   }

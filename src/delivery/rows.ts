@@ -1,5 +1,5 @@
 /** Row ↔ object mapping shared by both stores (SQLite gives JSON as text, PostgreSQL as objects, bigints as strings). */
-import type { AttemptRow, Delivery } from './types';
+import type { AttemptRow, Delivery, DeliveryResult } from './types';
 
 type Row = Record<string, unknown>;
 
@@ -15,6 +15,8 @@ export function deliveryFromRow(r: Row): Delivery {
     operation: r.operation as Delivery['operation'],
     status: r.status as Delivery['status'],
     variables: json<Record<string, unknown>>(r.variables) ?? {},
+    condition: json(r.run_condition),
+    step: json(r.step_facts),
     fileMeta: json(r.file_meta),
     idempotencyKey: str(r.idempotency_key),
     orderingKey: str(r.ordering_key),
@@ -51,13 +53,18 @@ export function attemptFromRow(r: Row): AttemptRow {
 /** Columns written on enqueue, in one order for both stores. */
 export const DELIVERY_COLUMNS = [
   'id', 'connector_id', 'operation', 'status', 'variables', 'file', 'file_meta', 'idempotency_key', 'ordering_key',
-  'depends_on', 'policy', 'created_at', 'updated_at', 'next_attempt_at',
+  'depends_on', 'policy', 'created_at', 'updated_at', 'next_attempt_at', 'run_condition', 'step_facts',
 ] as const;
 
 /** Columns every read returns (the file bytes are read separately). */
 export const SELECT_COLUMNS = [
-  'seq', 'id', 'connector_id', 'operation', 'status', 'variables', 'file_meta', 'idempotency_key', 'ordering_key', 'depends_on',
+  'seq', 'id', 'connector_id', 'operation', 'status', 'variables', 'run_condition', 'step_facts', 'file_meta', 'idempotency_key', 'ordering_key', 'depends_on',
   'policy', 'attempts', 'backoff_attempts', 'ambiguous', 'created_at', 'updated_at', 'first_attempt_at', 'next_attempt_at',
   'lease_token', 'lease_expires_at', 'result', 'last_error',
   'purged_at',
 ].join(', ');
+
+/** The result of an unknown_outcome delivery an operator attached to the object it did create. */
+export function resolvedResult(ids: Record<string, string | number>): DeliveryResult {
+  return { ids, outcome: 'attached', recovered_by: 'operator' };
+}

@@ -10,11 +10,8 @@ import { buildRequest, type FileInput } from '../operations/request';
 import { checkVariables, prepareCall } from '../operations/variables';
 import type { Redaction } from '../util/redact';
 import type { DeliveryStore } from './store';
-import { DELIVERY_STATUSES, type Delivery, type DeliveryStatus, type FlowStep } from './types';
+import { DELIVERY_STATUSES, SETTLED_STATUSES, type Delivery, type DeliveryStatus, type FlowStep, type Resolution, type StepFacts } from './types';
 import type { DeliveryWorker } from './worker';
-
-/** Where a delivery's condition is kept among its variables (never sent: the worker strips it). */
-export const CONDITION = '__flow';
 
 /** Ids a write may wait for from the delivery it depends on. */
 const PRODUCED_IDS = new Set(['ACCOUNT_ID', 'RECORD_ID', 'ATTACHMENT_ID', 'ATTACHMENT_URL']);
@@ -32,6 +29,8 @@ export interface AcceptOptions {
   waitOnDeadDependency?: boolean;
   /** Session flows: deliver only if the dependency created its object (e.g. the "record created" comment). */
   onlyIfDependencyCreated?: boolean;
+  /** Composite flow steps: what the step needs besides variables (kept beside them, never sent). */
+  stepFacts?: StepFacts;
 }
 
 export class DeliveryService {
@@ -71,10 +70,8 @@ export class DeliveryService {
       id,
       connectorId,
       operation: op,
-      variables: {
-        ...(op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables),
-        ...(o.onlyIfDependencyCreated ? { [CONDITION]: { onlyIfDependencyCreated: true } } : {}),
-      },
+      variables: op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables,
+      ...(o.onlyIfDependencyCreated ? { condition: { onlyIfDependencyCreated: true } } : {}),
       file: input.file && ep.upload?.encoding !== 'base64' ? { data: input.file.data, name: input.file.name, type: input.file.type, kind: input.file.kind } : undefined,
       idempotencyKey: o.idempotencyKey,
       orderingKey,
@@ -83,7 +80,7 @@ export class DeliveryService {
       notBefore: o.delayMs ? this.gateway.now() + o.delayMs : undefined,
     }, this.gateway.now());
     if (r.created) this.worker?.nudge();
-    else if (r.delivery.operation !== op || canonical(withoutCondition(r.delivery.variables)) !== canonical(op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables)) {
+    else if (r.delivery.operation !== op || canonical(r.delivery.variables) !== canonical(op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables)) {
       // The same key for a different request is a client bug; answering with the other write would hide it.
       throw new GatewayError('validation_failed', `Idempotency-Key ${o.idempotencyKey} was already used for a different request (delivery ${r.delivery.id}, ${r.delivery.operation})`, {
         errors: [{ field: 'Idempotency-Key', message: 'reused for a different request' }],
@@ -96,7 +93,7 @@ export class DeliveryService {
   async acceptStep(connectorId: string, step: FlowStep, variables: Record<string, unknown>, o: AcceptOptions): Promise<{ delivery: Delivery; created: boolean }> {
     const rt = this.gateway.runtime(connectorId);
     const r = await this.store.enqueue({
-      id: crypto.randomUUID(), connectorId, operation: step, variables, idempotencyKey: o.idempotencyKey, orderingKey: o.orderingKey, dependsOn: o.dependsOn, policy: rt.connector.retry,
+      id: crypto.randomUUID(), connectorId, operation: step, variables, ...(o.stepFacts ? { step: o.stepFacts } : {}), idempotencyKey: o.idempotencyKey, orderingKey: o.orderingKey, dependsOn: o.dependsOn, policy: rt.connector.retry,
     }, this.gateway.now());
     if (r.created) this.worker?.nudge();
     return r;
@@ -140,7 +137,7 @@ export class DeliveryService {
       // The write is committed; a store hiccup while watching it must not turn into an error.
       const d = (await this.store.get(id).catch(() => undefined)) ?? last;
       last = d;
-      if (d.status === 'delivered' || d.status === 'dead' || d.status === 'cancelled' || Date.now() >= deadline) return d;
+      if (SETTLED_STATUSES.has(d.status) || Date.now() >= deadline) return d;
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, Math.min(100, Math.max(1, deadline - Date.now())));
         const list = this.waiters.get(id) ?? [];
@@ -190,19 +187,57 @@ export class DeliveryService {
     return (await this.store.cancel(id, this.gateway.now()))!;
   }
 
+  /**
+   * An operator settles an unknown_outcome delivery (POST /v1/deliveries/{id}/resolve):
+   *   {"action": "retry_as_new"}: the object was not created; create it (no recovery search),
+   *   {"action": "attach", "ids": {"RECORD_ID": …}}: it was, this is its id; delivered,
+   *   {"action": "cancel"}: drop the write (and what depends on it).
+   */
+  async resolve(id: string, body: unknown): Promise<Delivery> {
+    const resolution = parseResolution(body);
+    const before = await this.get(id);
+    if (before.status !== 'unknown_outcome') throw new GatewayError('conflict', `delivery ${id} is ${before.status}; only unknown_outcome deliveries are resolved`);
+    const needed = CREATED_ID[before.operation];
+    if (resolution.action === 'attach' && needed && resolution.ids[needed] === undefined) {
+      throw new GatewayError('validation_failed', `ids.${needed}: attach ${before.operation} to the id of the object it created`, { errors: [{ field: `ids.${needed}`, message: 'required' }] });
+    }
+    const d = (await this.store.resolve(id, resolution, this.gateway.now()))!;
+    if (d.status !== 'unknown_outcome') this.worker?.nudge();
+    return d;
+  }
+
   async history(id: string) {
     return this.store.attempts(id);
   }
 }
 
+const RESOLVE_ACTIONS = ['retry_as_new', 'attach', 'cancel'] as const;
+/** The id an attached create (or flow step) must carry: what its dependents wait for. */
+const CREATED_ID: Partial<Record<string, string>> = { create_account: 'ACCOUNT_ID', resolve_account: 'ACCOUNT_ID', create_record: 'RECORD_ID', resolve_record: 'RECORD_ID' };
+
+/** The resolve body, checked field by field (a 422 names the field). */
+export function parseResolution(body: unknown): Resolution {
+  const bad = (field: string, message: string): never => { throw new GatewayError('validation_failed', `${field}: ${message}`, { errors: [{ field, message }] }); };
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return bad('action', `send a JSON object with "action": one of ${RESOLVE_ACTIONS.join(', ')}`);
+  const { action, ids, ...rest } = body as Record<string, unknown>;
+  const extra = Object.keys(rest);
+  if (extra.length) bad(extra[0], 'unknown field');
+  if (!(RESOLVE_ACTIONS as readonly unknown[]).includes(action)) return bad('action', `must be one of ${RESOLVE_ACTIONS.join(', ')}`);
+  if (action !== 'attach') {
+    if (ids !== undefined) bad('ids', `only for action attach`);
+    return { action: action as 'retry_as_new' | 'cancel' };
+  }
+  if (!ids || typeof ids !== 'object' || Array.isArray(ids) || Object.keys(ids).length === 0) return bad('ids', 'attach needs the ids of the object the write created, e.g. {"RECORD_ID": 123}');
+  for (const [k, v] of Object.entries(ids as Record<string, unknown>)) {
+    if (!PRODUCED_IDS.has(k)) bad(`ids.${k}`, `not an id a write produces (${[...PRODUCED_IDS].join(', ')})`);
+    if (!((typeof v === 'string' && v.trim() !== '' && v.length <= 255) || (typeof v === 'number' && Number.isFinite(v)))) bad(`ids.${k}`, 'must be a non-empty string or a number');
+  }
+  return { action: 'attach', ids: ids as Record<string, string | number> };
+}
+
 /** JSON with sorted keys, to compare two variable sets. */
 function canonical(v: Record<string, unknown>): string {
   return JSON.stringify(Object.keys(v).sort().map((k) => [k, v[k]]));
-}
-
-function withoutCondition(v: Record<string, unknown>): Record<string, unknown> {
-  const { [CONDITION]: _c, ...rest } = v;
-  return rest;
 }
 
 function withoutFileData(v: Record<string, unknown>): Record<string, unknown> {
@@ -213,7 +248,7 @@ function withoutFileData(v: Record<string, unknown>): Record<string, unknown> {
 /** The API view: ISO times, snake_case, secrets redacted, the file summarised. */
 export function deliveryView(d: Delivery, history: Awaited<ReturnType<DeliveryStore['attempts']>> | undefined, redactor: Redaction) {
   const iso = (t?: number) => (t === undefined ? undefined : new Date(t).toISOString());
-  const variables = withoutCondition(d.variables);
+  const variables = { ...d.variables };
   if (typeof variables.FILE_DATA === 'string') variables.FILE_DATA = `<base64, ${variables.FILE_DATA.length} characters>`;
   return redactor.redactDeep({
     id: d.id,
@@ -230,6 +265,8 @@ export function deliveryView(d: Delivery, history: Awaited<ReturnType<DeliverySt
     ordering_key: d.orderingKey,
     depends_on: d.dependsOn,
     variables,
+    condition: d.condition,
+    step: d.step,
     file: d.fileMeta,
     result: d.result,
     last_error: d.lastError,

@@ -14,7 +14,8 @@ import type { EncryptionKeys } from '../auth/token-cipher';
 import { KeyedMutex } from '../util/keyed-mutex';
 import { attemptFromRow, deliveryFromRow, SELECT_COLUMNS } from './rows';
 import type { DeliveryStore } from './store';
-import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, StoreCounts } from './types';
+import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, Resolution, StoreCounts } from './types';
+import { resolvedResult } from './rows';
 import { SQLITE_MIGRATIONS } from './migrations';
 
 type Row = Record<string, unknown>;
@@ -249,11 +250,12 @@ export class SqliteStore implements DeliveryStore {
         const existing = this.stmt(`SELECT ${SELECT_COLUMNS} FROM deliveries WHERE connector_id = ? AND idempotency_key = ?`).get(d.connectorId, d.idempotencyKey) as Row | undefined;
         if (existing) return { delivery: deliveryFromRow(existing), created: false };
       }
-      const row = this.stmt(`INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at)
-        VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${SELECT_COLUMNS}`).get(
+      const row = this.stmt(`INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at, run_condition, step_facts)
+        VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${SELECT_COLUMNS}`).get(
         d.id, d.connectorId, d.operation, JSON.stringify(d.variables), d.file?.data ?? null,
         d.file ? JSON.stringify({ name: d.file.name, type: d.file.type, kind: d.file.kind }) : null,
         d.idempotencyKey ?? null, d.orderingKey ?? null, d.dependsOn ?? null, JSON.stringify(d.policy), now, now, d.notBefore ?? now,
+        d.condition ? JSON.stringify(d.condition) : null, d.step ? JSON.stringify(d.step) : null,
       ) as Row;
       return { delivery: deliveryFromRow(row), created: true };
     });
@@ -410,13 +412,27 @@ export class SqliteStore implements DeliveryStore {
     }).immediate());
   }
 
+  async resolve(id: string, r: Resolution, now: number): Promise<Delivery | undefined> {
+    return this.afterSync(this.db.transaction(() => {
+      const where = "WHERE id = ? AND status = 'unknown_outcome'";
+      if (r.action === 'retry_as_new') {
+        this.stmt(`UPDATE deliveries SET status = 'pending', ambiguous = 0, next_attempt_at = ?, first_attempt_at = NULL, backoff_attempts = 0, updated_at = ? ${where}`).run(now, now, id);
+      } else if (r.action === 'attach') {
+        this.stmt(`UPDATE deliveries SET status = 'delivered', ambiguous = 0, result = ?, updated_at = ? ${where}`).run(JSON.stringify(resolvedResult(r.ids)), now, id);
+      } else if (this.stmt(`UPDATE deliveries SET status = 'cancelled', updated_at = ? ${where}`).run(now, id).changes) {
+        this.killDependents(id, now);
+      }
+      return this.getSync(id);
+    }).immediate());
+  }
+
   private async afterSync<T>(value: T): Promise<T> {
     await this.synced();
     return value;
   }
 
   async counts(): Promise<StoreCounts> {
-    const out: StoreCounts = { pending: 0, running: 0, delivered: 0, dead: 0, cancelled: 0 };
+    const out: StoreCounts = { pending: 0, running: 0, delivered: 0, dead: 0, cancelled: 0, unknown_outcome: 0 };
     for (const r of this.stmt('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status').all() as Row[]) out[r.status as keyof StoreCounts] = Number(r.n);
     return out;
   }

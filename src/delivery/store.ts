@@ -4,7 +4,7 @@
  * always a parameter, so a week of retries runs in a test in seconds.
  */
 import type { SealedTokenStore } from '../auth/token-store';
-import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, StoreCounts } from './types';
+import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, Resolution, StoreCounts } from './types';
 
 export interface DeliveryStore {
   readonly kind: 'sqlite' | 'postgres';
@@ -41,6 +41,12 @@ export interface DeliveryStore {
   retry(id: string, now: number): Promise<Delivery | undefined>;
   /** pending → cancelled; running or final → unchanged (returned as is). */
   cancel(id: string, now: number): Promise<Delivery | undefined>;
+  /**
+   * An operator settles an unknown_outcome delivery: retry_as_new → pending (no longer
+   * ambiguous: the next try creates), attach → delivered with the given ids, cancel →
+   * cancelled (and its dependents die). Any other status: unchanged (returned as is).
+   */
+  resolve(id: string, resolution: Resolution, now: number): Promise<Delivery | undefined>;
   counts(): Promise<StoreCounts>;
   /** Session flows: the state of one platform session, with a version for optimistic updates. */
   loadSession(connectorId: string, sessionId: string): Promise<{ state: Record<string, unknown>; version: number } | undefined>;

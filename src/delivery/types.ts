@@ -6,9 +6,17 @@
  */
 import type { OperationName, RetryPolicy } from '../config/types';
 
-export const DELIVERY_STATUSES = ['pending', 'running', 'delivered', 'dead', 'cancelled'] as const;
+/**
+ * unknown_outcome: a create may or may not have reached the CRM, and nothing proves which
+ * (no created marker to search by, and no match that can only be this write's). Nothing runs
+ * it until an operator resolves it (retry as new, attach to an id, cancel); writes that
+ * depend on it wait.
+ */
+export const DELIVERY_STATUSES = ['pending', 'running', 'delivered', 'dead', 'cancelled', 'unknown_outcome'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['delivered', 'dead', 'cancelled']);
+/** Statuses a caller waiting for the outcome stops at: final, or waiting for an operator. */
+export const SETTLED_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['delivered', 'dead', 'cancelled', 'unknown_outcome']);
 
 /** Composite steps of session flows, run by the flow engine rather than as one endpoint call. */
 export const FLOW_STEPS = ['resolve_account', 'resolve_record'] as const;
@@ -21,11 +29,22 @@ export interface FileRef {
   kind?: string;
 }
 
+/** When a write runs only if its dependency ended a certain way (never sent to the CRM). */
+export interface DeliveryCondition {
+  /** Session flows: the "record created" comment is skipped when the record was reused. */
+  onlyIfDependencyCreated?: boolean;
+}
+
+/** What a composite flow step needs besides CRM variables (session id, direction, previous session end). */
+export type StepFacts = Record<string, unknown>;
+
 export interface NewDelivery {
   id: string;
   connectorId: string;
   operation: DeliveryOperation;
   variables: Record<string, unknown>;
+  condition?: DeliveryCondition;
+  step?: StepFacts;
   file?: { data: Buffer } & FileRef;
   idempotencyKey?: string;
   /** Writes with the same key are delivered one after another, in acceptance order. */
@@ -41,7 +60,27 @@ export interface DeliveryError {
   code: string;
   message: string;
   crm_status?: number;
+  /** unknown_outcome: what recovery searched and found, for the operator who resolves it. */
+  evidence?: RecoveryEvidence;
 }
+
+export interface RecoveryEvidence {
+  /** The rule applied: by the created marker, or by the fields sent (no marker). */
+  rule: string;
+  /** The search that was run (method and path, no query: it carries personal data). */
+  searched?: string;
+  marker?: string;
+  /** When the first try started: an object created before it cannot be this write's. */
+  first_attempt_at?: string;
+  /** What the search returned: ids, when each was created, and whether its fields match. */
+  found: Array<{ id: string | number; created_at?: string; fields_match?: boolean; marker_match?: boolean }>;
+}
+
+/** How an operator settles an unknown_outcome delivery. */
+export type Resolution =
+  | { action: 'retry_as_new' }
+  | { action: 'attach'; ids: Record<string, string | number> }
+  | { action: 'cancel' };
 
 export interface DeliveryResult {
   ids: Record<string, string | number>;
@@ -62,6 +101,8 @@ export interface Delivery {
   operation: DeliveryOperation;
   status: DeliveryStatus;
   variables: Record<string, unknown>;
+  condition?: DeliveryCondition;
+  step?: StepFacts;
   fileMeta?: FileRef;
   idempotencyKey?: string;
   orderingKey?: string;
@@ -97,7 +138,7 @@ export interface AttemptRow {
 }
 
 export interface Completion {
-  status: 'delivered' | 'dead' | 'pending';
+  status: 'delivered' | 'dead' | 'pending' | 'unknown_outcome';
   nextAttemptAt?: number;
   backoffAttempts: number;
   ambiguous: boolean;
@@ -122,4 +163,5 @@ export interface StoreCounts {
   delivered: number;
   dead: number;
   cancelled: number;
+  unknown_outcome: number;
 }

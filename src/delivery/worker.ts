@@ -6,13 +6,13 @@
  * then gives back what is left without counting an attempt.
  */
 import type { Gateway } from '../gateway';
-import { isGatewayError } from '../errors';
 import type { OperationName } from '../config/types';
-import { runOperation } from '../operations/run';
+import { isCrmFailure, runOperation } from '../operations/run';
 import { REQUEST_VARIABLE_SET } from '../template/variables';
 import type { Logger } from '../util/logger';
 import { decide, type AttemptOutcome } from './decide';
 import { alreadyApplied } from './dedupe';
+import { isRecoverableCreate, recoverCreate, UnknownOutcome } from './recover';
 import type { DeliveryStore } from './store';
 import { FLOW_STEPS, type Delivery, type DeliveryResult, type FlowStep } from './types';
 import type { ConnectorRuntime } from '../operations/runtime';
@@ -44,9 +44,6 @@ export interface StepOptions {
   policy: Delivery['policy'];
   attempt: { attempt: number; elapsedMs: number };
 }
-
-/** Creates whose retry should first look for what the lost attempt may have created. */
-const FIND_BEFORE_CREATE: Partial<Record<OperationName, OperationName>> = { create_account: 'find_account', create_record: 'find_record' };
 
 export class DeliveryWorker {
   private running = false;
@@ -158,7 +155,7 @@ export class DeliveryWorker {
       const outcome = await this.attempt(d);
       const completion = decide(d, outcome, this.now(), this.o.random);
       const recorded = await this.recordWithRetry(d, token, completion);
-      this.o.logger[completion.status === 'dead' ? 'warn' : 'info']({
+      this.o.logger[completion.status === 'dead' || completion.status === 'unknown_outcome' ? 'warn' : 'info']({
         delivery: d.id, connector: d.connectorId, operation: d.operation, attempt: d.attempts, status: completion.status,
         reason: completion.error?.message, next_attempt_at: completion.status === 'pending' ? new Date(completion.nextAttemptAt!).toISOString() : undefined,
         fenced_out: !recorded,
@@ -191,6 +188,7 @@ export class DeliveryWorker {
 
   private async attempt(d: Delivery): Promise<AttemptOutcome> {
     const attempts: AttemptOutcome['attempts'] = [];
+    let earlierTriesSettled = false;
     try {
       const rt = this.o.gateway.runtime(d.connectorId);
       const variables = await this.variablesFor(d);
@@ -213,7 +211,7 @@ export class DeliveryWorker {
         return { ok: true, result: followUps.length ? { ...step.result, follow_ups: followUps } : step.result, attempts };
       }
       const op = d.operation as Exclude<Delivery['operation'], FlowStep>;
-      if ((d.variables.__flow as { onlyIfDependencyCreated?: boolean } | undefined)?.onlyIfDependencyCreated) {
+      if (d.condition?.onlyIfDependencyCreated) {
         const dep = d.dependsOn ? await this.o.store.get(d.dependsOn) : undefined;
         if (dep?.result?.outcome !== 'created') return { ok: true, result: { ids: {}, outcome: 'skipped', reason: `the record was ${dep?.result?.outcome ?? 'not created'}, not created` }, attempts };
       }
@@ -231,23 +229,27 @@ export class DeliveryWorker {
       if (d.ambiguous && ep?.dedupe && (await alreadyApplied(rt, ep, variables, opts, attempts))) {
         return { ok: true, result: { ids: {}, outcome: 'ok', recovered_by: 'dedupe' }, attempts };
       }
-      const find = FIND_BEFORE_CREATE[op];
-      if (d.ambiguous && find && rt.connector.endpoints.get(find)?.usable) {
-        // The last try may have created it: look before creating again, so a retry never duplicates.
-        const found = await runOperation(rt, find, { variables }, opts);
-        attempts.push(...found.attempts);
-        if (found.outcome === 'ok') return { ok: true, result: { ids: found.ids, outcome: 'ok', recovered_by: find }, attempts };
+      // The create stamps its delivery id on the object, where the connector has a place for it.
+      const sendVars = ep?.createdMarker ? { ...variables, CREATED_MARKER: d.id } : variables;
+      if (d.ambiguous && isRecoverableCreate(op)) {
+        // An earlier try may have created it: find out before creating again, never guess.
+        const rec = await recoverCreate({ rt, op, variables: sendVars, marker: d.id, firstAttemptAt: d.firstAttemptAt, opts, attempts });
+        if (rec.kind === 'found') return { ok: true, result: { ids: rec.ids, outcome: 'ok', recovered_by: rec.by }, attempts };
+        if (rec.kind === 'unknown') return { ok: 'unknown', evidence: rec.evidence, attempts };
+        earlierTriesSettled = true;
       }
       const followUps: string[] = [];
-      const r = await runOperation(rt, op, { variables, file }, {
+      const r = await runOperation(rt, op, { variables: sendVars, file }, {
         ...opts,
         followUp: async (vars) => { const id = await this.o.onFollowUp?.(d, 'add_comment', vars); if (id) followUps.push(id); },
       });
       attempts.push(...r.attempts);
       return { ok: true, result: { ids: r.ids, outcome: r.outcome, ...(followUps.length ? { follow_ups: followUps } : {}) }, attempts };
     } catch (error) {
-      if (isGatewayError(error) && Array.isArray(error.extensions.attempts)) attempts.push(...(error.extensions.attempts as AttemptOutcome['attempts']));
-      return { ok: false, error, attempts };
+      if (error instanceof UnknownOutcome) return { ok: 'unknown', evidence: error.evidence, attempts: [...attempts, ...error.attempts.filter((a) => !attempts.includes(a))] };
+      // A failed search of this try recorded into `attempts` itself; a failed operation has its own list.
+      if (isCrmFailure(error) && error.attempts !== attempts) attempts.push(...error.attempts);
+      return { ok: false, error, attempts, earlierTriesSettled };
     }
   }
 
@@ -277,10 +279,6 @@ export class DeliveryWorker {
   /** The ids a dependency produced fill in what this write was accepted without. */
   private async variablesFor(d: Delivery): Promise<Record<string, unknown>> {
     if (!d.dependsOn) return d.variables;
-    if (d.variables.__flow && !(FLOW_STEPS as readonly string[]).includes(d.operation)) {
-      const { __flow: _condition, ...rest } = d.variables;
-      return this.variablesFor({ ...d, variables: rest });
-    }
     const dep = await this.o.store.get(d.dependsOn);
     const ids = Object.entries(dep?.result?.ids ?? {}).filter(([k]) => REQUEST_VARIABLE_SET.has(k));
     return { ...Object.fromEntries(ids), ...d.variables };

@@ -17,7 +17,7 @@ import { formatPhone, type CountryCode } from '../phone';
 import { renderLongText } from '../template/long-text';
 import { renderText } from '../template/render';
 import { normalizeEvent, type EventKind, type NormalizedEvent } from './events';
-import { FLOW_FACTS, displayVariables, only, type StepFacts } from './steps';
+import { displayVariables, only, type StepFacts } from './steps';
 
 export interface SessionState {
   vars: Record<string, string | number | boolean>;
@@ -113,7 +113,7 @@ export class FlowEngine {
     // Nothing is written before the customer can be identified (an End_Call may arrive first).
     const identified = ['PHONE_NUMBER', 'EMAIL', 'SDK_IDENTIFIER', 'NAME', 'ACCOUNT_ID', 'UJET_ID'].some((k) => state.vars[k] !== undefined);
     if (!state.steps.account && identified) {
-      const d = await this.service.acceptStep(c.id, 'resolve_account', { ...only(c, vars), [FLOW_FACTS]: this.facts(sessionId, state) }, { idempotencyKey: `${sessionId}:account`, orderingKey });
+      const d = await this.service.acceptStep(c.id, 'resolve_account', only(c, vars), { idempotencyKey: `${sessionId}:account`, orderingKey, stepFacts: { ...this.facts(sessionId, state) } });
       state.steps.account = d.delivery.id;
     }
     const recordWanted = c.endpoints.has('create_record') || c.endpoints.has('find_record');
@@ -121,7 +121,7 @@ export class FlowEngine {
     const abandonedGate = !(state.ended && !state.agentAssigned && !c.flows.recordsForAbandoned);
     if (!state.steps.record && state.steps.account && recordWanted && agentGate && abandonedGate) {
       const facts: StepFacts = { ...this.facts(sessionId, state), previousSessionEndedAt: await this.previousEnd(c, sessionId, state) };
-      const d = await this.service.acceptStep(c.id, 'resolve_record', { ...only(c, vars), [FLOW_FACTS]: facts }, { idempotencyKey: `${sessionId}:record`, orderingKey, dependsOn: state.steps.account });
+      const d = await this.service.acceptStep(c.id, 'resolve_record', only(c, vars), { idempotencyKey: `${sessionId}:record`, orderingKey, dependsOn: state.steps.account, stepFacts: { ...facts } });
       state.steps.record = d.delivery.id;
       // 002: right after creation, an internal comment (only if the record was created, not reused).
       if (c.flows.commentOn.has('record_created') && c.endpoints.has('add_comment')) {

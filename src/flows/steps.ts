@@ -24,9 +24,9 @@ import { isCaller } from '../http/match-guard';
 import type { StepOptions, StepRunner } from '../delivery/worker';
 import type { Delivery } from '../delivery/types';
 import { chooseRecord, isVoicemail, type RecordFacts } from './record-rules';
+import { recoverCreate, UnknownOutcome } from '../delivery/recover';
 
-/** Facts a step needs that are not CRM variables; carried in the step's variables under this key. */
-export const FLOW_FACTS = '__flow';
+/** Facts a step needs that are not CRM variables; carried beside them (the delivery's `step`). */
 export interface StepFacts {
   outbound?: boolean;
   previousSessionEndedAt?: number;
@@ -41,9 +41,8 @@ type FollowUp = { operation: OperationName; variables: Record<string, unknown> }
  * answered carries the agent.
  */
 export function createStepRunner(store: Pick<DeliveryStore, 'loadSession'>): StepRunner {
-  return async (d, rt, allVars, opts) => {
-    const { [FLOW_FACTS]: rawFacts, ...queued } = allVars;
-    const facts = (rawFacts ?? { sessionId: '' }) as StepFacts;
+  return async (d, rt, queued, opts) => {
+    const facts = (d.step ?? { sessionId: '' }) as unknown as StepFacts;
     const session = facts.sessionId ? await store.loadSession(d.connectorId, facts.sessionId) : undefined;
     const latest = (session?.state as { vars?: Record<string, unknown> } | undefined)?.vars ?? {};
     // Raw values (phone numbers as the platform sent them): each CRM call formats them once.
@@ -108,10 +107,21 @@ async function resolveRecord(d: Delivery, rt: ConnectorRuntime, sessionVars: Rec
   const { ACCOUNT_ID: _temporary, ...withoutAccount } = sessionVars;
   const vars = temporary ? withoutAccount : sessionVars;
   const candidates = temporary ? [] : await findRecords(rt, vars, opts, attempts);
-  // A retry after a try that may have created the record: take the one created since then.
-  if (d.ambiguous && d.firstAttemptAt !== undefined) {
-    const ours = candidates.find((r) => r.createdAt !== undefined && r.createdAt >= d.firstAttemptAt! - 60_000);
-    if (ours) return { result: { ids: { RECORD_ID: ours.id }, outcome: 'created', recovered_by: 'find_record' }, attempts };
+  const text = displayVariables(c, vars);
+  const recordVars = {
+    ...vars,
+    TICKET_SUBJECT: vars.TICKET_SUBJECT ?? renderLongText(c.flows.templates.subject, text, false),
+    TICKET_DESCRIPTION: vars.TICKET_DESCRIPTION ?? renderLongText(c.flows.templates.description, text, false),
+    TICKET_DESCRIPTION_HTML: vars.TICKET_DESCRIPTION_HTML ?? renderLongText(c.flows.templates.description, text, true),
+    // The create stamps the step's delivery id on the record, where the connector has a place for it.
+    ...(c.endpoints.get('create_record')?.createdMarker ? { CREATED_MARKER: d.id } : {}),
+  };
+  // A retry after a try that may have created the record: the record carrying this step's
+  // marker (or, without one, the one created since with the fields sent), else unknown_outcome.
+  if (d.ambiguous && c.endpoints.get('create_record')) {
+    const rec = await recoverCreate({ rt, op: 'create_record', variables: only(c, recordVars), marker: d.id, firstAttemptAt: d.firstAttemptAt, opts, attempts });
+    if (rec.kind === 'found') return { result: { ids: rec.ids, outcome: 'created', recovered_by: rec.by }, attempts };
+    if (rec.kind === 'unknown') throw new UnknownOutcome(rec.evidence, attempts);
   }
   const decision = chooseRecord(candidates, {
     channel: str(vars.CHANNEL), queue: str(vars.QUEUE_NAME ?? vars.MENU_PATH), sessionType: str(vars.SESSION_TYPE),
@@ -126,13 +136,6 @@ async function resolveRecord(d: Delivery, rt: ConnectorRuntime, sessionVars: Rec
     return { result: { ids: {} as Record<string, string | number>, outcome: 'not_created', reason: `settings.skip_record_creation: ${decision.reason}, and records are not created` }, attempts };
   }
   if (!c.endpoints.get('create_record')) throw new GatewayError('operation_not_configured', `connector ${c.id} has no create_record endpoint and no record to reuse`);
-  const text = displayVariables(c, vars);
-  const recordVars = {
-    ...vars,
-    TICKET_SUBJECT: vars.TICKET_SUBJECT ?? renderLongText(c.flows.templates.subject, text, false),
-    TICKET_DESCRIPTION: vars.TICKET_DESCRIPTION ?? renderLongText(c.flows.templates.description, text, false),
-    TICKET_DESCRIPTION_HTML: vars.TICKET_DESCRIPTION_HTML ?? renderLongText(c.flows.templates.description, text, true),
-  };
   const r = await runOperation(rt, 'create_record', { variables: only(c, recordVars) }, opts);
   attempts.push(...r.attempts);
   return { result: { ids: r.ids, outcome: 'created', reason: decision.reason }, attempts, followUps };

@@ -18,7 +18,13 @@ export interface AttemptRecord {
   classification: Classification['kind'];
   reason: string;
   duration_ms: number;
+  /** ISO 8601, for the API view. */
   at: string;
+  /**
+   * The same time in ms since epoch, for the durable worker. Not enumerable: not part of the
+   * API view (JSON), and absent on copies.
+   */
+  readonly atMs?: number;
 }
 
 export interface CallResult {
@@ -60,7 +66,7 @@ async function sendWithAuth(rt: ConnectorRuntime, request: RenderedRequest, opts
   const now = opts.now?.() ?? Date.now();
   const classification = classify(response, opts.policy ?? rt.connector.retry, { attempt: opts.attempt?.attempt ?? 1, elapsedMs: opts.attempt?.elapsedMs ?? 0, notFoundStatuses: ep.notFoundStatuses, now });
   const line = `${request.method} ${rt.redactor.redact(stripQuery(request.url))}`;
-  opts.attempts.push({
+  opts.attempts.push(withTime({
     operation: ep.operation,
     request: line,
     ...(response.status !== undefined ? { status: response.status } : { network_error: response.networkError }),
@@ -68,13 +74,17 @@ async function sendWithAuth(rt: ConnectorRuntime, request: RenderedRequest, opts
     reason: rt.redactor.redact(classification.reason),
     duration_ms: Math.round(response.durationMs * 10) / 10,
     at: new Date(now).toISOString(),
-  });
+  }, now));
   opts.observe?.(rt.connector.id, ep.operation, classification.kind, response.durationMs);
   opts.logger.info(
     { connector: rt.connector.id, operation: ep.operation, request: line, status: response.status, network_error: response.networkError, classification: classification.kind, reason: classification.reason, duration_ms: Math.round(response.durationMs), request_id: opts.requestId },
     'crm call',
   );
   return { response, classification };
+}
+
+function withTime(a: AttemptRecord, atMs: number): AttemptRecord {
+  return Object.defineProperty(a, 'atMs', { value: atMs, enumerable: false });
 }
 
 /** Query strings carry personal data (phone, email searches); attempt lines keep the path only. */

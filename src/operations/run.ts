@@ -13,6 +13,7 @@ import { readPath } from '../util/json-path';
 import { isEmptyValue } from '../template/variables';
 import { deriveVariables } from '../text';
 import type { Logger } from '../util/logger';
+import type { Redaction } from '../util/redact';
 import { callEndpoint, previewRequest, type AttemptRecord, type CallResult } from './call';
 import { buildRequest, type FileInput } from './request';
 import type { ConnectorRuntime } from './runtime';
@@ -253,16 +254,68 @@ function preview(rt: ConnectorRuntime, req: Parameters<typeof previewRequest>[0]
   return rt.redactor.redactDeep(p);
 }
 
+/**
+ * Network errors raised before the request could leave: the CRM cannot have acted on it.
+ * Every other failure without an answer (timeout, reset, socket closed) may have reached it.
+ */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * The CRM's verdict on a failed call, typed: what the durable worker decides from (retry
+ * when, or give up; whether the CRM may have acted), while the API shows it as a problem
+ * through the GatewayError it also is (the extensions keep the problem+json members).
+ */
+export class CrmFailure extends GatewayError {
+  readonly kind: 'retry' | 'fail' | 'not_found';
+  readonly reason: string;
+  /** retry: how long to wait (Retry-After or backoff). */
+  readonly waitMs?: number;
+  /** retry: the wait came from the CRM's Retry-After, so it does not count as a failed try. */
+  readonly fromRetryAfter: boolean;
+  /** retry: the CRM said "later" (429, or 503 with Retry-After): it never uses up an attempt. */
+  readonly rateLimited: boolean;
+  readonly crmStatus?: number;
+  readonly attempts: AttemptRecord[];
+  /** No answer came back to a request that may have been sent: the CRM may have done it. */
+  readonly ambiguous: boolean;
+
+  constructor(code: 'crm_unreachable' | 'crm_retry_later' | 'crm_request_failed', detail: string, extensions: Record<string, unknown>, verdict: {
+    classification: CallResult['classification']; crmStatus?: number; attempts: AttemptRecord[]; ambiguous: boolean; redactor: Redaction;
+  }) {
+    super(code, detail, extensions);
+    const c = verdict.classification;
+    this.kind = c.kind === 'ok' ? 'fail' : c.kind;
+    this.reason = c.kind === 'ok' ? detail : verdict.redactor.redact(c.reason);
+    this.waitMs = c.kind === 'retry' ? c.waitMs : undefined;
+    this.fromRetryAfter = c.kind === 'retry' && Boolean(c.fromRetryAfter);
+    this.rateLimited = c.kind === 'retry' && Boolean(c.rateLimited);
+    this.crmStatus = verdict.crmStatus;
+    this.attempts = verdict.attempts;
+    this.ambiguous = verdict.ambiguous;
+  }
+}
+
+export function isCrmFailure(e: unknown): e is CrmFailure {
+  return e instanceof CrmFailure;
+}
+
 /** A classified CRM answer that is not a success, as the problem the caller (or the durable worker) gets. */
-export function failure(ep: CompiledEndpoint, call: CallResult, attempts: AttemptRecord[], extra?: string): GatewayError {
+export function failure(ep: CompiledEndpoint, call: CallResult, attempts: AttemptRecord[], extra?: string): CrmFailure {
   const { response, classification } = call;
+  const verdict = {
+    classification,
+    crmStatus: response.status,
+    attempts,
+    ambiguous: response.status === undefined && ep.method !== 'GET' && !NOT_SENT.has(response.networkError ?? ''),
+    redactor: call.redactor,
+  };
   const crmBody = response.body === undefined ? undefined : call.redactor.redact(typeof response.body === 'string' ? response.body : JSON.stringify(response.body)).slice(0, 2000);
   const ext = { operation: ep.operation, classification: classification.kind, reason: call.redactor.redact(classification.reason), crm_status: response.status, crm_body: crmBody, attempts };
   if (response.status === undefined) {
-    return new GatewayError('crm_unreachable', `${ep.operation}: ${classification.reason}`, { ...ext, ...(classification.kind === 'retry' ? { retry_after_ms: classification.waitMs } : {}) });
+    return new CrmFailure('crm_unreachable', `${ep.operation}: ${classification.reason}`, { ...ext, ...(classification.kind === 'retry' ? { retry_after_ms: classification.waitMs } : {}) }, verdict);
   }
   if (classification.kind === 'retry') {
-    return new GatewayError('crm_retry_later', `${ep.operation}: ${classification.reason}; retry in ${Math.ceil(classification.waitMs / 1000)} s`, { ...ext, retry_after_ms: classification.waitMs, ...(classification.fromRetryAfter ? { from_retry_after: true } : {}), ...(classification.rateLimited ? { rate_limited: true, retry_after: Math.ceil(classification.waitMs / 1000) } : {}) });
+    return new CrmFailure('crm_retry_later', `${ep.operation}: ${classification.reason}; retry in ${Math.ceil(classification.waitMs / 1000)} s`, { ...ext, retry_after_ms: classification.waitMs, ...(classification.fromRetryAfter ? { from_retry_after: true } : {}), ...(classification.rateLimited ? { rate_limited: true, retry_after: Math.ceil(classification.waitMs / 1000) } : {}) }, verdict);
   }
-  return new GatewayError('crm_request_failed', `${ep.operation}: ${extra ?? classification.reason}`, ext);
+  return new CrmFailure('crm_request_failed', `${ep.operation}: ${extra ?? classification.reason}`, ext, verdict);
 }

@@ -65,6 +65,7 @@ export async function startSampleCrm<F extends SampleCrmFlavor = 'zendesk'>(
 ): Promise<RunningSampleCrm<F>> {
   const crm = createSampleCrm<F>(opts);
   const server = await listen(crm.app, opts.port ?? 0, opts.host ?? '127.0.0.1');
+  crm.setConnectionRefuser((ms) => server.refuse(ms));
   return { url: server.url, port: server.port, crm, close: () => server.close() };
 }
 

@@ -32,6 +32,13 @@ export const FILE_VARIABLES = ['FILE_NAME', 'FILE_TYPE', 'FILE_KIND', 'FILE_URL'
  */
 export const FLOW_VARIABLES = ['NOW', 'NOW_MS', 'RECORD_STATUS', 'DISPOSITION_CODE', 'DISPOSITION_NOTES', 'TRANSFER_FROM', 'TRANSFER_TO', 'SURVEY', 'CUSTOM_DATA', 'EVENT_TYPE', 'VERIFIED'] as const;
 
+/**
+ * Set by the gateway, not the caller: CREATED_MARKER is a durable create's idempotency key
+ * (its delivery id), stamped on the object through the endpoint's created_marker param so that
+ * recovery after an ambiguous try can search for exactly that object.
+ */
+export const GATEWAY_VARIABLES = ['CREATED_MARKER'] as const;
+
 /** Variables of lookup (screen-pop) URLs, 004 "custom lookup URL". */
 export const LOOKUP_VARIABLES = [
   'ACCOUNT_ID', 'RECORD_ID', 'PHONE_NUMBER',
@@ -44,7 +51,7 @@ export const PHONE_VARIABLES = new Set([
   'PHONE_NUMBER', 'OUTBOUND_PHONE_NUMBER', 'CUSTOMER_PHONE_NUMBER', 'ANI', 'SUPPORT_PHONE_NUMBER', 'OUTBOUND_NUMBER',
 ]);
 
-export const REQUEST_VARIABLE_SET: ReadonlySet<string> = new Set<string>([...SESSION_VARIABLES, ...FILE_VARIABLES, ...FLOW_VARIABLES]);
+export const REQUEST_VARIABLE_SET: ReadonlySet<string> = new Set<string>([...SESSION_VARIABLES, ...FILE_VARIABLES, ...FLOW_VARIABLES, ...GATEWAY_VARIABLES]);
 export const LOOKUP_VARIABLE_SET: ReadonlySet<string> = new Set<string>(LOOKUP_VARIABLES);
 
 export type Variables = Readonly<Record<string, unknown>>;

@@ -261,7 +261,7 @@ const DELIVERIES = '/v1/deliveries';
 const DELIVERY = '/v1/deliveries/{id}';
 const FINAL = new Set(['delivered', 'dead', 'cancelled']);
 const getDelivery = (id: string) => call(gw.url, 'GET', DELIVERY, `/v1/deliveries/${encodeURIComponent(id)}`);
-const control = (id: string, action: 'retry' | 'cancel') => call(gw.url, 'POST', `${DELIVERY}/${action}`, `/v1/deliveries/${encodeURIComponent(id)}/${action}`);
+const control = (id: string, action: 'retry' | 'cancel' | 'resolve', body?: unknown) => call(gw.url, 'POST', `${DELIVERY}/${action}`, `/v1/deliveries/${encodeURIComponent(id)}/${action}`, body === undefined ? undefined : json(body));
 
 /**
  * Polls GET /v1/deliveries/{id} (each answer checked against the spec) until `done` (default:
@@ -366,7 +366,7 @@ describe('openapi.yaml: routes match src/api/app.ts', () => {
     expect(routes.filter((r) => !withoutFlows.includes(r))).toEqual(routes.filter(isSession));
     const withoutDurable = appRoutes(createApp(gateway));
     expect(routes.filter((r) => !withoutDurable.includes(r))).toEqual(routes.filter((r) => isDelivery(r) || isSession(r)));
-    expect(routes.filter(isDelivery)).toHaveLength(4);
+    expect(routes.filter(isDelivery)).toHaveLength(5);
     expect(routes.filter(isSession)).toEqual([`GET ${SESSION}`, `POST ${EVENTS}`]);
   });
 
@@ -735,6 +735,29 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     expect((await getDelivery('no-such-delivery')).body.code).toBe('not_found');
     expect((await control('no-such-delivery', 'retry')).body.code).toBe('not_found');
     expect((await control('no-such-delivery', 'cancel')).body.code).toBe('not_found');
+  });
+
+  it('durable: an unknown_outcome create shows its evidence and is resolved (attach); 422 and 409 problems', async () => {
+    // Recovery reaches unknown_outcome only through a CRM outage (test/delivery/recovery.test.ts);
+    // here the store records it directly, so the answers can be checked against the spec.
+    const id = `unknown-${Date.now()}`;
+    const far = Date.parse('2999-01-01T00:00:00Z');
+    for (let i = 0; (await gw.store.counts()).running > 0 && i < 200; i++) await new Promise((r) => setTimeout(r, 25));
+    await gw.store.enqueue({ id, connectorId: 'zendesk', operation: 'create_record', variables: { TICKET_SUBJECT: 'Unknown Una' }, policy: gw.gateway.runtime('zendesk').connector.retry, notBefore: far }, Date.now());
+    const claimed = await gw.store.claim(1000, far, 60_000);
+    for (const d of claimed) if (d.id !== id) await gw.store.release(d.id, d.leaseToken!, Date.now());
+    const mine = claimed.find((d) => d.id === id)!;
+    await gw.store.complete(id, mine.leaseToken!, {
+      status: 'unknown_outcome', backoffAttempts: 1, ambiguous: true,
+      error: { code: 'unknown_outcome', message: 'create_record: an earlier try may have created the object', evidence: { rule: 'no created_marker: …', searched: 'GET /api/v2/search.json (find_record)', first_attempt_at: new Date().toISOString(), found: [{ id: 7, created_at: new Date().toISOString(), fields_match: false }] } },
+      attempts: [{ n: 0, at: Date.now(), networkError: 'ECONNABORTED', classification: 'retry', reason: 'timeout', durationMs: 5000, request: 'POST /api/v2/tickets.json' }],
+    }, Date.now());
+    expect((await getDelivery(id)).body).toMatchObject({ status: 'unknown_outcome', last_error: { code: 'unknown_outcome', evidence: { found: [{ id: 7 }] } } });
+    expect((await call(gw.url, 'GET', DELIVERIES, '/v1/deliveries?status=unknown_outcome')).body.deliveries.map((d: { id: string }) => d.id)).toContain(id);
+    expect((await control(id, 'resolve', { action: 'attach' })).body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'ids' }] });
+    expect((await control(id, 'resolve', { action: 'attach', ids: { RECORD_ID: 7 } })).body).toMatchObject({ status: 'delivered', result: { ids: { RECORD_ID: 7 }, outcome: 'attached', recovered_by: 'operator' } });
+    expect((await control(id, 'resolve', { action: 'cancel' })).body.code).toBe('conflict');
+    expect((await control('no-such-delivery', 'resolve', { action: 'cancel' })).body.code).toBe('not_found');
   });
 
   it('durable: 400 without durable delivery, 422 before anything is stored, 503 store_unavailable', async () => {

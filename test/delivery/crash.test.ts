@@ -65,7 +65,7 @@ async function crashRun(label: string, env: Record<string, string>, openStore: (
       await new Promise((r) => setTimeout(r, 200));
       counts = await store.counts();
     }
-    expect({ label, kills, counts }).toEqual({ label, kills: 4, counts: { pending: 0, running: 0, delivered: N, dead: 0, cancelled: 0 } });
+    expect({ label, kills, counts }).toEqual({ label, kills: 4, counts: { pending: 0, running: 0, delivered: N, dead: 0, cancelled: 0, unknown_outcome: 0 } });
     const final = await Promise.all(ids.map((id) => store.get(id)));
     expect(final.every((d) => d!.status === 'delivered')).toBe(true);
     // The kills really landed mid-delivery: some writes were interrupted and taken over.

@@ -82,7 +82,7 @@ test('terminating every PostgreSQL backend mid-run loses no write', async () => 
     expect(killed).toBeGreaterThan(0);
     await waitDelivered(observer, N);
     const counts = await observer.counts();
-    expect(counts).toEqual({ pending: 0, running: 0, delivered: N, dead: 0, cancelled: 0 });
+    expect(counts).toEqual({ pending: 0, running: 0, delivered: N, dead: 0, cancelled: 0, unknown_outcome: 0 });
     expect(new Set(accepted).size).toBe(N);
     const users = crm.crm.state.users.filter((u) => u.email?.startsWith(`${runId}-`));
     expect(new Set(users.map((u) => u.email)).size).toBe(N);

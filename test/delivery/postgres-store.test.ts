@@ -65,3 +65,34 @@ test('PostgreSQL: refresh locks have connections of their own: many connectors r
     await dropSchema(schema);
   }
 });
+
+test('PostgreSQL: migration 3 takes unknown_outcome and moves a "__flow" key out of the variables', async () => {
+  if (!(await postgresAvailable())) return;
+  const { POSTGRES_MIGRATIONS } = await import('../../src/delivery/migrations');
+  const schema = newSchemaName();
+  const pg = (await import('pg')).default;
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    await c.query(`CREATE SCHEMA ${schema}; SET search_path = ${schema}`);
+    await c.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+    for (const [i, sql] of POSTGRES_MIGRATIONS.slice(0, 2).entries()) { await c.query(sql); await c.query('INSERT INTO schema_migrations VALUES ($1, 0)', [i + 1]); }
+    const insert = `INSERT INTO deliveries (id, connector_id, operation, status, variables, policy, created_at, updated_at, next_attempt_at) VALUES ($1, 'zendesk', $2, 'pending', $3, '{}', 1, 1, 1)`;
+    await c.query(insert, ['old-comment', 'add_comment', JSON.stringify({ COMMENT_BODY: 'Record created', __flow: { onlyIfDependencyCreated: true } })]);
+    await c.query(insert, ['old-step', 'resolve_record', JSON.stringify({ PHONE_NUMBER: '+12223334444', __flow: { sessionId: 's-1' } })]);
+  } finally {
+    await c.end();
+  }
+  const s = new PostgresStore({ connectionString: PG_URL, schema, max: 2, encryption: TEST_KEYS });
+  try {
+    await s.migrate();
+    expect(await s.get('old-comment')).toMatchObject({ variables: { COMMENT_BODY: 'Record created' }, condition: { onlyIfDependencyCreated: true }, step: undefined });
+    expect((await s.get('old-comment'))!.variables).not.toHaveProperty('__flow');
+    expect(await s.get('old-step')).toMatchObject({ variables: { PHONE_NUMBER: '+12223334444' }, step: { sessionId: 's-1' }, condition: undefined });
+    await s.pool.query("UPDATE deliveries SET status = 'unknown_outcome' WHERE id = 'old-step'");
+    await expect(s.pool.query("UPDATE deliveries SET status = 'lost' WHERE id = 'old-step'")).rejects.toThrow(/check constraint/);
+  } finally {
+    await s.close();
+    await dropSchema(schema);
+  }
+});

@@ -168,3 +168,37 @@ test('a database path through a symlink: the real WAL (beside the real file) is 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('migration 3 (unknown_outcome) rebuilds the table of an existing database: rows, attempts, seq and the cascade kept', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-'));
+  const file = path.join(dir, 'old.db');
+  const Database = (await import('better-sqlite3')).default;
+  const { SQLITE_MIGRATIONS } = await import('../../src/delivery/migrations');
+  const old = new Database(file);
+  old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+  SQLITE_MIGRATIONS.slice(0, 2).forEach((sql, i) => { old.exec(sql); old.prepare('INSERT INTO schema_migrations VALUES (?, 0)').run(i + 1); });
+  old.prepare(`INSERT INTO deliveries (id, connector_id, operation, status, variables, policy, created_at, updated_at, next_attempt_at) VALUES ('old-1', 'zendesk', 'create_record', 'dead', '{}', ?, 1, 1, 1)`).run(JSON.stringify(DEFAULT_RETRY_POLICY));
+  old.prepare(`INSERT INTO delivery_attempts (delivery_id, n, at, classification, reason, duration_ms) VALUES ('old-1', 1, 1, 'fail', 'HTTP 422', 3)`).run();
+  // Before migration 3, a write's condition and a step's facts were a "__flow" key in the variables.
+  const legacy = old.prepare(`INSERT INTO deliveries (id, connector_id, operation, status, variables, policy, created_at, updated_at, next_attempt_at) VALUES (?, 'zendesk', ?, 'pending', ?, ?, 1, 1, 1)`);
+  legacy.run('old-comment', 'add_comment', JSON.stringify({ COMMENT_BODY: 'Record created', __flow: { onlyIfDependencyCreated: true } }), JSON.stringify(DEFAULT_RETRY_POLICY));
+  legacy.run('old-step', 'resolve_record', JSON.stringify({ PHONE_NUMBER: '+12223334444', __flow: { sessionId: 's-1', outbound: false } }), JSON.stringify(DEFAULT_RETRY_POLICY));
+  old.close();
+
+  const s = new SqliteStore(file);
+  await s.migrate();
+  expect(await s.get('old-1')).toMatchObject({ seq: 1, status: 'dead' });
+  expect(await s.attempts('old-1')).toEqual([expect.objectContaining({ n: 1, reason: 'HTTP 422' })]);
+  expect(await s.get('old-comment')).toMatchObject({ variables: { COMMENT_BODY: 'Record created' }, condition: { onlyIfDependencyCreated: true }, step: undefined });
+  expect((await s.get('old-comment'))!.variables).not.toHaveProperty('__flow');
+  expect(await s.get('old-step')).toMatchObject({ variables: { PHONE_NUMBER: '+12223334444' }, step: { sessionId: 's-1', outbound: false }, condition: undefined });
+  const { delivery } = await s.enqueue({ id: crypto.randomUUID(), connectorId: 'zendesk', operation: 'create_record', variables: {}, policy: DEFAULT_RETRY_POLICY }, 2);
+  expect(delivery.seq).toBe(4);
+  const db = (s as unknown as { db: { prepare(q: string): { run(...a: unknown[]): unknown; get(...a: unknown[]): unknown } } }).db;
+  db.prepare("UPDATE deliveries SET status = 'unknown_outcome' WHERE id = ?").run(delivery.id);
+  expect(() => db.prepare("UPDATE deliveries SET status = 'lost' WHERE id = ?").run(delivery.id)).toThrow(/CHECK/);
+  db.prepare("DELETE FROM deliveries WHERE id = 'old-1'").run();
+  expect(db.prepare("SELECT COUNT(*) AS n FROM delivery_attempts WHERE delivery_id = 'old-1'").get()).toEqual({ n: 0 });
+  await s.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});

@@ -63,6 +63,13 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
       expect((await s.file(d.id))!.equals(file)).toBe(true);
     });
 
+    it('a condition and step facts are kept beside the variables', async () => {
+      const a = await s.enqueue(newDelivery({ operation: 'add_comment', variables: { COMMENT_BODY: 'x' }, condition: { onlyIfDependencyCreated: true } }), T0);
+      const b = await s.enqueue(newDelivery({ operation: 'resolve_record', variables: { NAME: 'Kim' }, step: { sessionId: 's-9', outbound: true } }), T0);
+      expect(await s.get(a.delivery.id)).toMatchObject({ variables: { COMMENT_BODY: 'x' }, condition: { onlyIfDependencyCreated: true }, step: undefined });
+      expect(await s.get(b.delivery.id)).toMatchObject({ variables: { NAME: 'Kim' }, step: { sessionId: 's-9', outbound: true }, condition: undefined });
+    });
+
     it('the same idempotency key returns the same delivery', async () => {
       const a = await s.enqueue(newDelivery({ idempotencyKey: 'k1' }), T0);
       const b = await s.enqueue(newDelivery({ idempotencyKey: 'k1' }), T0 + 1000);
@@ -152,9 +159,47 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
       expect((await s.list({ status: 'pending' })).map((d) => d.id)).toEqual([b.delivery.id]);
       expect((await s.list({ connectorId: 'zendesk' })).map((d) => d.id)).toEqual([dep.delivery.id, a.delivery.id]);
       expect((await s.list({ limit: 1 })).map((d) => d.id)).toEqual([b.delivery.id]);
-      expect(await s.counts()).toEqual({ pending: 1, running: 0, delivered: 0, dead: 1, cancelled: 1 });
+      expect(await s.counts()).toEqual({ pending: 1, running: 0, delivered: 0, dead: 1, cancelled: 1, unknown_outcome: 0 });
       const [c] = await s.claim(1, T0, LEASE);
       expect((await s.cancel(c.id, T0 + 2))!.status).toBe('running');
+    });
+
+    it('unknown_outcome: nothing claims it, dependents wait; resolve retries as new, attaches ids, or cancels (dependents die)', async () => {
+      const unknown: Completion = {
+        status: 'unknown_outcome', backoffAttempts: 1, ambiguous: true,
+        error: { code: 'unknown_outcome', message: 'may have been created', evidence: { rule: 'no marker', found: [{ id: 7, fields_match: false }] } },
+        attempts: [{ n: 1, at: T0, networkError: 'ECONNABORTED', classification: 'retry', reason: 'timeout', durationMs: 1000 }],
+      };
+      const settle = async () => {
+        const a = await s.enqueue(newDelivery({ operation: 'create_record' }), T0);
+        const dep = await s.enqueue(newDelivery({ operation: 'add_comment', dependsOn: a.delivery.id }), T0);
+        const [c] = await s.claim(1, T0, LEASE);
+        expect(await s.complete(c.id, c.leaseToken!, unknown, T0 + 1)).toBe(true);
+        expect(await s.claim(10, T0 + 10 * LEASE, LEASE)).toEqual([]);
+        return { id: a.delivery.id, dep: dep.delivery.id };
+      };
+      const one = await settle();
+      expect(await s.get(one.id)).toMatchObject({ status: 'unknown_outcome', ambiguous: true, lastError: unknown.error });
+      expect((await s.counts()).unknown_outcome).toBe(1);
+      expect((await s.list({ status: 'unknown_outcome' })).map((d) => d.id)).toEqual([one.id]);
+      expect(await s.resolve(one.id, { action: 'attach', ids: { RECORD_ID: 42 } }, T0 + 2)).toMatchObject({ status: 'delivered', result: { ids: { RECORD_ID: 42 }, outcome: 'attached', recovered_by: 'operator' } });
+      const [depClaim] = await s.claim(10, T0 + 3, LEASE);
+      expect(depClaim.id).toBe(one.dep);
+      await s.complete(depClaim.id, depClaim.leaseToken!, delivered(), T0 + 4);
+
+      const two = await settle();
+      expect(await s.resolve(two.id, { action: 'retry_as_new' }, T0 + 5)).toMatchObject({ status: 'pending', ambiguous: false, nextAttemptAt: T0 + 5, backoffAttempts: 0 });
+      const [again] = await s.claim(10, T0 + 5, LEASE);
+      expect(again).toMatchObject({ id: two.id, ambiguous: false });
+      await s.complete(again.id, again.leaseToken!, delivered({ RECORD_ID: 43 }), T0 + 6);
+      const [twoDep] = await s.claim(10, T0 + 6, LEASE);
+      await s.complete(twoDep.id, twoDep.leaseToken!, delivered(), T0 + 6);
+
+      const three = await settle();
+      expect(await s.resolve(three.id, { action: 'cancel' }, T0 + 6)).toMatchObject({ status: 'cancelled' });
+      expect(await s.get(three.dep)).toMatchObject({ status: 'dead', lastError: { code: 'dependency_dead' } });
+      // Only an unknown_outcome delivery is resolved; anything else comes back unchanged.
+      expect(await s.resolve(three.id, { action: 'retry_as_new' }, T0 + 7)).toMatchObject({ status: 'cancelled' });
     });
 
     it('the migrated schema has exactly the columns the code reads and writes', async () => {

@@ -78,6 +78,7 @@ const targets = (): Target[] => [
   { method: 'GET', path: `/v1/deliveries/${ids.pendingA}`, param: ids.pendingA, route: '/v1/deliveries/:id', connector: A },
   { method: 'POST', param: ids.deadB, path: `/v1/deliveries/${ids.deadB}/retry`, route: '/v1/deliveries/:id/retry', connector: B },
   { method: 'POST', param: ids.pendingB, path: `/v1/deliveries/${ids.pendingB}/cancel`, route: '/v1/deliveries/:id/cancel', connector: B },
+  { method: 'POST', param: ids.deadB, path: `/v1/deliveries/${ids.deadB}/resolve`, body: { action: 'cancel' }, route: '/v1/deliveries/:id/resolve', connector: B },
 ];
 
 /** Who may succeed on a target: the table's rule, restated here independently. */

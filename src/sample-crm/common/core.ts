@@ -78,6 +78,8 @@ export interface SampleCrmCore<S extends object> extends ControlTarget {
   readonly clock: Clock;
   /** Empties data, tokens, the request log and faults; keeps the auth configuration. */
   reset(): void;
+  /** Called by the listener: how a refuseMs fault stops accepting connections. */
+  setConnectionRefuser(refuse: (ms: number) => void): void;
 }
 
 /** JSON-safe copy of the state: Buffers become {size, sha256} (bytes are not useful over HTTP). */
@@ -134,6 +136,7 @@ export function buildSampleCrm<S extends object, H extends object>(
       faults.clear();
     },
     expireAllTokens: (options) => oauth.expireAllTokens(options),
+    setConnectionRefuser: (refuse) => { faults.refuseConnections = refuse; },
   };
 
   const rejectInvalidBody: RequestHandler = (req, res, next) => {

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { isRecord } from './body';
 
 export interface FaultSpec {
@@ -34,6 +34,22 @@ export interface FaultSpec {
    * `res.locals.ignoreFilter`). Other routes are served normally.
    */
   ignoreFilter?: boolean;
+  /**
+   * Accept the request and never answer: the connection stays open for delayMs (default
+   * 60 s), then is destroyed. A black hole: the client can only time out.
+   */
+  swallow?: boolean;
+  /**
+   * With drop or swallow: the CRM does the work first (the write is committed) and only the
+   * answer is lost. Without it, a dropped or swallowed request changes nothing.
+   */
+  commit?: boolean;
+  /**
+   * After this fault fires, refuse new connections for this long (the listening socket is
+   * closed, so clients get ECONNREFUSED; an in-process app without a listener resets them).
+   * With commit + drop: "commit, reset the connection, then refuse".
+   */
+  refuseMs?: number;
 }
 
 export interface Fault {
@@ -46,7 +62,10 @@ export interface Fault {
 
 export class FaultSpecError extends Error {}
 
-const SPEC_KEYS = new Set(['method', 'path', 'status', 'body', 'headers', 'delayMs', 'retryAfter', 'times', 'always', 'drop', 'ignoreFilter']);
+const SPEC_KEYS = new Set(['method', 'path', 'status', 'body', 'headers', 'delayMs', 'retryAfter', 'times', 'always', 'drop', 'ignoreFilter', 'swallow', 'commit', 'refuseMs']);
+
+/** How long a swallowed request is held when the fault gives no delayMs. */
+const DEFAULT_SWALLOW_MS = 60_000;
 
 function isNonNegativeNumber(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0;
@@ -96,19 +115,26 @@ export function parseFaultSpec(input: unknown): FaultSpec {
     }
     spec.headers = input.headers as Record<string, string>;
   }
-  for (const key of ['delayMs', 'retryAfter', 'times'] as const) {
+  for (const key of ['delayMs', 'retryAfter', 'times', 'refuseMs'] as const) {
     const v = input[key];
     if (v === undefined) continue;
     if (!isNonNegativeNumber(v)) throw new FaultSpecError(`${key} must be a non-negative number`);
     spec[key] = v;
   }
-  for (const key of ['always', 'drop', 'ignoreFilter'] as const) {
+  for (const key of ['always', 'drop', 'ignoreFilter', 'swallow', 'commit'] as const) {
     const v = input[key];
     if (v === undefined) continue;
     if (typeof v !== 'boolean') throw new FaultSpecError(`${key} must be a boolean`);
     spec[key] = v;
   }
+  checkCombination(spec);
   return spec;
+}
+
+function checkCombination(spec: FaultSpec): void {
+  if (spec.commit && !spec.drop && !spec.swallow) throw new FaultSpecError('commit applies to drop or swallow (the answer is what gets lost)');
+  if (spec.swallow && (spec.drop || spec.status !== undefined)) throw new FaultSpecError('swallow never answers: it cannot be combined with drop or status');
+  if (spec.commit && spec.status !== undefined) throw new FaultSpecError('commit loses the answer: it cannot be combined with status');
 }
 
 interface ArmedFault extends Fault {
@@ -118,8 +144,16 @@ interface ArmedFault extends Fault {
 export class FaultRegistry {
   private armed: ArmedFault[] = [];
   private seq = 0;
+  /** Until when new connections are refused (refuseMs), ms since epoch. */
+  private refusingUntil = 0;
+  /**
+   * Set by the listener (startSampleCrm): stop accepting connections for `ms`. Without it
+   * (an in-process app) requests that arrive in the window are reset instead.
+   */
+  refuseConnections?: (ms: number) => void;
 
   add(spec: FaultSpec): Fault {
+    checkCombination(spec);
     const fault: ArmedFault = {
       id: `fault-${++this.seq}`,
       spec: { ...spec },
@@ -139,6 +173,8 @@ export class FaultRegistry {
 
   clear(): void {
     this.armed = [];
+    if (this.refusingUntil > Date.now()) this.refuseConnections?.(0);
+    this.refusingUntil = 0;
   }
 
   list(): Fault[] {
@@ -163,13 +199,37 @@ export class FaultRegistry {
 
   middleware(onFire?: (req: Request, fault: Fault) => void): RequestHandler {
     return (req, res, next) => {
+      if (Date.now() < this.refusingUntil) {
+        req.socket.destroy();
+        return;
+      }
       const fault = this.take(req.method, req.path);
       if (!fault) return next();
       onFire?.(req, fault);
       const { spec } = fault;
+      const refuse = (): void => {
+        if (!spec.refuseMs) return;
+        this.refusingUntil = Date.now() + spec.refuseMs;
+        this.refuseConnections?.(spec.refuseMs);
+      };
+      if (spec.swallow) {
+        const hold = spec.delayMs ?? DEFAULT_SWALLOW_MS;
+        setTimeout(() => req.socket.destroy(), hold).unref();
+        if (spec.commit) withholdAnswer(res, () => undefined);
+        if (spec.commit) next();
+        refuse();
+        return;
+      }
       const act = (): void => {
+        if (spec.drop && spec.commit) {
+          // Serve it (the write happens), then lose the answer with the connection.
+          withholdAnswer(res, () => { req.socket.destroy(); refuse(); });
+          next();
+          return;
+        }
         if (spec.drop) {
           req.socket.destroy();
+          refuse();
           return;
         }
         if (spec.headers) res.set(spec.headers);
@@ -206,4 +266,15 @@ export class FaultRegistry {
   private publicView(f: ArmedFault): Fault {
     return { id: f.id, spec: f.spec, remaining: f.remaining, fired: f.fired };
   }
+}
+
+/** The handler runs to completion, but nothing it answers reaches the client; `then` runs instead. */
+function withholdAnswer(res: Response, then: () => void): void {
+  let done = false;
+  res.writeHead = (() => res) as unknown as Response['writeHead'];
+  res.write = (() => true) as Response['write'];
+  res.end = ((): Response => {
+    if (!done) { done = true; then(); }
+    return res;
+  }) as Response['end'];
 }

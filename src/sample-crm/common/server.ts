@@ -5,6 +5,8 @@ export interface ListeningServer {
   /** http://host:port, no trailing slash. */
   url: string;
   port: number;
+  /** Stop listening for `ms` (new connections get ECONNREFUSED), then listen again on the same port; 0 ends a refusal now. */
+  refuse(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -29,11 +31,34 @@ export async function listen(handler: RequestListener, port = 0, host = '127.0.0
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
   let closing: Promise<void> | undefined;
+  let reopen: NodeJS.Timeout | undefined;
 
   return {
     url: `http://${urlHost}:${address.port}`,
     port: address.port,
+    refuse(ms) {
+      if (closing) return;
+      if (reopen) clearTimeout(reopen);
+      else if (ms > 0) server.close();
+      else return;
+      const listenAgain = () => {
+        reopen = undefined;
+        if (!closing) server.listen(address.port, host);
+      };
+      // 0: end a refusal now (faults cleared).
+      if (ms > 0) reopen = setTimeout(listenAgain, ms);
+      else listenAgain();
+    },
     close() {
+      if (reopen) {
+        clearTimeout(reopen);
+        reopen = undefined;
+        closing = new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          for (const socket of sockets) socket.destroy();
+          resolve();
+        });
+      }
       closing ??= new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();

@@ -103,6 +103,9 @@ export const OBJECT_TYPES: Readonly<Record<HubSpotObjectType, ObjectTypeDef>> = 
       closed_date: ro('datetime'),
       hs_lastmodifieddate: ro('datetime'),
       hs_object_id: ro('number'),
+      // A custom property, as a portal admin creates it for the gateway (single-line text):
+      // durable creates stamp their id here, and recovery searches by it.
+      crm_gateway_marker: s,
     },
     defaultProperties: ['content', 'createdate', 'hs_lastmodifieddate', 'hs_object_id', 'hs_pipeline', 'hs_pipeline_stage', 'hs_ticket_category', 'hs_ticket_priority', 'subject'],
     alwaysReturned: ['createdate', 'hs_lastmodifieddate', 'hs_object_id'],

@@ -156,6 +156,8 @@ export const SOBJECTS: Readonly<Record<SObjectType, SObjectDef>> = {
     system('IsClosed', 'Closed', 'boolean'),
     system('ClosedDate', 'Closed Date', 'datetime', { nillable: true }),
     field({ name: 'IsEscalated', label: 'Escalated', type: 'boolean', nillable: false, defaultValue: false }),
+    // A custom field, as an admin adds it for the gateway: durable creates stamp their id here.
+    field({ name: 'Gateway_Marker__c', label: 'Gateway Marker', type: 'string', length: 80 }),
     ...AUDIT_FIELDS.slice(1),
   ]),
   CaseComment: sobject('CaseComment', 'Case Comment', 'Case Comments', [

@@ -271,7 +271,11 @@ export function zendeskRouter(store: ZendeskStore): Router {
   // ---- tickets --------------------------------------------------------------------------------
 
   router.get('/api/v2/tickets{.json}', (req, res) => {
-    const { page, ...links } = paginate(req, store.state.tickets);
+    // Like Zendesk's List Tickets: ?external_id= lists the tickets with that external id (read
+    // from the database, so unlike search it sees a ticket the moment it is created).
+    const externalId = q(req, 'external_id');
+    const tickets = externalId === undefined ? store.state.tickets : store.state.tickets.filter((t) => t.external_id === externalId);
+    const { page, ...links } = paginate(req, tickets);
     res.json({ tickets: page.map((t) => ser(req).ticket(t)), ...links });
   });
 

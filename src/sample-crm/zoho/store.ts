@@ -117,6 +117,8 @@ export const MODULES: Readonly<Record<RecordModule, ModuleSpec>> = {
       email('Email'),
       phone('Phone'),
       text('Reported_By', 120),
+      // A custom field, as an admin adds it for the gateway: durable creates stamp their id here.
+      text('Gateway_Marker', 120),
       { api: 'Contact_Name', type: 'lookup' },
     ],
     readOnly: ['Case_Number'],
