@@ -11,10 +11,11 @@
  */
 import type { CompiledEndpoint, OperationName } from '../config/types';
 import { callEndpoint, type AttemptRecord, type CallOptions } from '../operations/call';
-import { failure } from '../operations/run';
+import { failure, searchHasNoValues } from '../operations/run';
 import type { ConnectorRuntime } from '../operations/runtime';
 import { prepareCall } from '../operations/variables';
 import { renderLongText } from '../template/long-text';
+import { deriveVariables } from '../text';
 import { DROP, renderNode } from '../template/render';
 import { readPath, type JsonPath } from '../util/json-path';
 import type { RecoveryEvidence } from './types';
@@ -87,8 +88,8 @@ async function byMarker(i: RecoverInput, m: NonNullable<CompiledEndpoint['create
   };
 }
 
-async function byFields(i: RecoverInput, create: CompiledEndpoint, find: CompiledEndpoint): Promise<Recovery> {
-  const items = await search(i, find, i.variables);
+async function byFields(i: RecoverInput, create: CompiledEndpoint, findEndpoint: CompiledEndpoint): Promise<Recovery> {
+  const { find, items } = await searchInOrder(i, findEndpoint);
   const sent = sentFields(i, create);
   const since = i.firstAttemptAt === undefined ? undefined : i.firstAttemptAt - CLOCK_TOLERANCE_MS;
   const seen = items.map((item) => {
@@ -111,6 +112,23 @@ async function byFields(i: RecoverInput, create: CompiledEndpoint, find: Compile
   const ours = recent.filter((s) => s.fieldsMatch);
   if (ours.length === 1 && ours[0].id !== undefined) return { kind: 'found', ids: { [ID_VARIABLE[i.op]!]: ours[0].id }, by: find.operation };
   return evidence(`${rule}; ${recent.length} created since, ${ours.length} with equal fields`);
+}
+
+/**
+ * A find with fallback searches is searched as the operation would be: in order, skipping a
+ * search whose variables are all empty, until one returns something (its results are judged).
+ */
+async function searchInOrder(i: RecoverInput, find: CompiledEndpoint): Promise<{ find: CompiledEndpoint; items: unknown[] }> {
+  if (find.searches.length === 0) return { find, items: await search(i, find, i.variables) };
+  const given = deriveVariables(i.variables);
+  let first: CompiledEndpoint | undefined;
+  for (const { endpoint } of find.searches) {
+    if (searchHasNoValues(endpoint, given)) continue;
+    first ??= endpoint;
+    const items = await search(i, endpoint, i.variables);
+    if (items.length) return { find: endpoint, items };
+  }
+  return { find: first ?? find, items: [] };
 }
 
 /** Every object at the search's response data location. */

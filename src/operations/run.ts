@@ -159,8 +159,7 @@ async function runSearches(rt: ConnectorRuntime, op: OperationName, ep: Compiled
   const given = deriveVariables(vars);
   for (const search of ep.searches) {
     const sep = search.endpoint;
-    const used = [...sep.variables].filter((v) => v !== 'NOW' && v !== 'NOW_MS');
-    if (used.length && used.every((v) => isEmptyValue(given[v]))) continue;
+    if (searchHasNoValues(sep, given)) continue;
     const prepared = prepareCall(vars, c, sep, opts.now?.() ?? Date.now());
     if (opts.dryRun) {
       const req = buildRequest(c, sep, prepared);
@@ -183,6 +182,12 @@ async function runSearches(rt: ConnectorRuntime, op: OperationName, ep: Compiled
   if (opts.dryRun) return { connector: c.id, operation: op, outcome: 'dry_run', ids: {}, attempts: [], requests };
   warnDropped(opts, c.id, op, dropped);
   return { connector: c.id, operation: op, outcome: 'not_found', ids: {}, attempts, searched_by: tried, ...(dropped ? { dropped_matches: dropped } : {}) };
+}
+
+/** A fallback search whose variables are all empty has nothing to search by: it is skipped. */
+export function searchHasNoValues(search: CompiledEndpoint, given: Record<string, unknown>): boolean {
+  const used = [...search.variables].filter((v) => v !== 'NOW' && v !== 'NOW_MS');
+  return used.length > 0 && used.every((v) => isEmptyValue(given[v]));
 }
 
 /** The guard saved a find from a stranger: the search itself is wrong or ignored, and someone should know. */

@@ -8,6 +8,7 @@ import type { CompiledEndpoint } from '../../src/config/types';
 import { decide, type AttemptOutcome } from '../../src/delivery/decide';
 import type { Delivery } from '../../src/delivery/types';
 import { GatewayError } from '../../src/errors';
+import { Redactor } from '../../src/util/redact';
 import type { CallResult } from '../../src/operations/call';
 import { failure } from '../../src/operations/run';
 
@@ -25,6 +26,7 @@ function crmFailure(ep: CompiledEndpoint, answer: { networkError?: string; statu
     request: {} as CallResult['request'],
     response: { status: answer.status, headers: {}, body: undefined, durationMs: 5, networkError: answer.networkError },
     classification: kind === 'retry' ? { kind, reason: 'no answer', waitMs: 4000 } : { kind, reason: 'HTTP 422 is final' },
+    redactor: new Redactor(),
   } as CallResult;
   return failure(ep, call, [Object.defineProperty({ operation: ep.operation, request: `${ep.method} /x`, classification: kind, reason: 'r', duration_ms: 5, at: 'not a date', ...(answer.status ? { status: answer.status } : { network_error: answer.networkError }) }, 'atMs', { value: T0 + 7, enumerable: false })]);
 }
