@@ -96,6 +96,9 @@ export function samePhone(a: string, b: string, region?: string): boolean {
   const da = withoutExtension(a).replace(/\D/g, '');
   const db = withoutExtension(b).replace(/\D/g, '');
   if (da.length < 4 || db.length < 4 || da.slice(-4) !== db.slice(-4)) return false;
+  // The usual case, a CRM that stores what it was sent: the same digits written the same way
+  // (both with a country code, or both without) are the same number, with no parsing at all.
+  if (da === db && isInternational(a) === isInternational(b)) return true;
   const ka = phoneKey(a, region);
   const kb = phoneKey(b, region);
   if (!ka.national || !kb.national) return false;
@@ -107,7 +110,23 @@ function withoutExtension(phone: string): string {
   return phone.replace(/\s*(?:ext\.?|extension|x|#)\s*\d+\s*$/i, '');
 }
 
+const isInternational = (phone: string) => /^\s*(\+|00)/.test(phone);
+
+/** Parsed keys of the numbers seen lately: a find compares the caller's number with every match. */
+const PHONE_KEYS = new Map<string, PhoneKey>();
+const PHONE_KEYS_MAX = 2000;
+
 function phoneKey(raw: string, region?: string): PhoneKey {
+  const cacheKey = `${region ?? ''}|${raw}`;
+  const known = PHONE_KEYS.get(cacheKey);
+  if (known) return known;
+  const key = parsePhoneKey(raw, region);
+  if (PHONE_KEYS.size >= PHONE_KEYS_MAX) PHONE_KEYS.clear();
+  PHONE_KEYS.set(cacheKey, key);
+  return key;
+}
+
+function parsePhoneKey(raw: string, region?: string): PhoneKey {
   const digits = withoutExtension(raw).replace(/\D/g, '');
   const international = /^\s*(\+|00)/.test(raw);
   const text = international && raw.trim().startsWith('00') ? `+${digits.slice(2)}` : raw;
