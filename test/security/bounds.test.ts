@@ -33,9 +33,11 @@ describe('lenientJson: the missing-comma repair', () => {
   test('linear: a body under the limit made of newlines and values, and one over it', () => {
     const under = `{"a":1${'\n'.repeat(LENIENT_REPAIR_LIMIT - 20)}x`;
     const [, ms] = timed(() => expect(() => lenientJson(under)).toThrow(expect.objectContaining({ code: 'invalid_json' })));
-    expect(ms).toBeLessThan(200);
+    // Bounds far above the linear cost (a few ms) and far below the quadratic one (~40 s), so
+    // that a busy CI machine does not fail them and a regression still does.
+    expect(ms).toBeLessThan(1000);
     const [, big] = timed(() => expect(() => lenientJson(`{"a":1${'\n'.repeat(300_000)}`)).toThrow(expect.objectContaining({ code: 'invalid_json' })));
-    expect(big).toBeLessThan(200);
+    expect(big).toBeLessThan(1000);
   });
 });
 
@@ -49,7 +51,7 @@ describe('suggestVariable', () => {
   test('a name of 1 MB costs nothing (no per-character work) and gets no suggestion', () => {
     const [r, ms] = timed(() => Array.from({ length: 20 }, () => suggestVariable('N'.repeat(1 << 20), REQUEST_VARIABLE_SET)));
     expect(r.every((x) => x === undefined)).toBe(true);
-    expect(ms).toBeLessThan(50);
+    expect(ms).toBeLessThan(500); // was ~50 s
   });
 });
 
@@ -73,7 +75,7 @@ describe('jsonShapeProblem', () => {
     const [, a] = timed(() => jsonShapeProblem('['.repeat(10_000_000)));
     const s = Buffer.from(`{"a":"${'x'.repeat(20 << 20)}"}`);
     const [, b] = timed(() => jsonShapeProblem(s));
-    expect(a + b).toBeLessThan(200);
+    expect(a + b).toBeLessThan(1000); // linear: tens of ms; a backtracking scan takes seconds
   });
 });
 
