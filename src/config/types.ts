@@ -75,22 +75,9 @@ export interface EndpointFile {
 export type { MatchRule, SeveralMatches };
 export type ExpectedAnswer = 'id' | 'id_optional' | 'no_body';
 
-/** One of a find's fallback searches: what it changes from the endpoint. */
-export interface SearchFile {
-  name?: string;
-  url?: string;
-  method?: HttpMethod;
-  headers?: Record<string, string>;
-  query?: Record<string, unknown>;
-  params?: Record<string, unknown>;
-  body_format?: BodyFormat;
-  container_name?: string;
-  response_data_location?: string;
-  id_location?: string;
-  sort_by?: string;
-  match?: Record<string, string>;
-  on_several_matches?: SeveralMatches;
-}
+/** One of a find's fallback searches: what it changes from the endpoint (every field optional). */
+export type SearchFile = { name?: string } & Partial<Pick<EndpointFile,
+  'url' | 'method' | 'headers' | 'query' | 'params' | 'body_format' | 'container_name' | 'response_data_location' | 'id_location' | 'sort_by' | 'match' | 'on_several_matches'>>;
 
 export type AuthFile =
   | { type: 'none' }
