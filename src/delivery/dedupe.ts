@@ -7,6 +7,7 @@
 import type { CompiledEndpoint } from '../config/types';
 import { callEndpoint, type AttemptRecord, type CallOptions } from '../operations/call';
 import { CrmFailure } from '../operations/run';
+import { GatewayError } from '../errors';
 import type { ConnectorRuntime } from '../operations/runtime';
 import { prepareCall } from '../operations/variables';
 import { DROP, renderNode, stringify } from '../template/render';
@@ -26,6 +27,12 @@ export async function alreadyApplied(rt: ConnectorRuntime, ep: CompiledEndpoint,
     }, { classification: retry, crmStatus: call.response.status, attempts, ambiguous: false, redactor: rt.redactor });
   }
   const at = readPath(call.response.body, dedupe.check.responseDataLocation);
+  const empty = call.response.body === undefined || call.response.body === '';
+  if (!at.found && !empty) {
+    // A check that cannot be read proves nothing: sending the write again could duplicate it.
+    const check = dedupe.check;
+    throw new GatewayError('crm_response_invalid', `${ep.operation}: dedupe.response_data_location "${check.responseDataLocationSource}" is not in the check's answer (failed at "${at.failedAt}"), so whether the earlier try was applied cannot be known. Fix endpoints.${ep.operation}.dedupe${check.line ? ` near line ${check.line}` : ''}`, { operation: ep.operation, setting: 'dedupe.response_data_location', yaml_line: check.line });
+  }
   const items = at.found && Array.isArray(at.value) ? at.value : at.found && at.value ? [at.value] : [];
   const scope = { vars, html: rt.connector.settings.convertTextToHtml, missing: new Set<string>(), renderLongText };
   const expected = dedupe.match.map(([path, node]) => [path, renderNode(node, scope)] as const);
