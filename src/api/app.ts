@@ -99,7 +99,7 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
     verify: (_req, _res, buf) => checkJsonShape(buf),
   });
   const EVENTS_PATH = /^\/v1\/connectors\/[^/]+\/sessions\/[^/]+\/events$/;
-  // Platform events get a lenient parser of their own (004's examples are not always valid JSON).
+  // Platform events get a lenient parser of their own (the platform's examples are not always valid JSON).
   app.use((req, res, next) => (EVENTS_PATH.test(req.path) ? next() : json(req, res, next)));
 
   app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });

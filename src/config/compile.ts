@@ -1,7 +1,7 @@
 /**
  * Connector file → immutable `Connector`. Runs every check and reports all problems at
  * once, each with file:line:column and path: YAML syntax, missing ${env:…}, schema,
- * unknown {VARIABLE}s, malformed functions, GET with a body, the 004 dependency rules.
+ * unknown {VARIABLE}s, malformed functions, GET with a body, the dependency rules between endpoints.
  */
 import path from 'node:path';
 import { compileText, compileValue, collectVariables, type TemplateIssue, type TemplateNode, type TextPart } from '../template/compile';
@@ -202,7 +202,7 @@ class Checker {
     let usable = true;
     if (op === 'find_account_by_id' && !urlVars.includes('ACCOUNT_ID')) {
       usable = false;
-      this.warn([...p, 'url'], 'find_account_by_id is never used: its URL has no {ACCOUNT_ID} (004)');
+      this.warn([...p, 'url'], 'find_account_by_id is never used: its URL has no {ACCOUNT_ID}');
     }
     const upload = op === 'upload_file' ? this.upload(ep, p, variables) : undefined;
     let dedupe: CompiledEndpoint['dedupe'];
@@ -371,14 +371,14 @@ class Checker {
     };
   }
 
-  /** 004: find + create account are required; record endpoints need them; update/upload/comment need the record config. */
+  /** Find + create account are required; record endpoints need them; update/upload/comment need the record config. */
   dependencyRules(): void {
     const eps = this.cfg.endpoints;
     if (!eps || typeof eps !== 'object') return;
     const has = (op: OperationName) => Boolean(eps[op]);
     const skipAccount = this.cfg.settings?.skip_account_creation === true;
     const skipRecord = this.cfg.settings?.skip_record_creation === true;
-    if (!has('find_account')) this.error(['endpoints'], 'find_account is required (004: find and create account come first)');
+    if (!has('find_account')) this.error(['endpoints'], 'find_account is required (find and create account come first)');
     if (!has('create_account') && !skipAccount) this.error(['endpoints'], 'create_account is required unless settings.skip_account_creation is true');
     const accountOk = has('find_account') && (has('create_account') || skipAccount);
     for (const op of ['find_record', 'create_record'] as const) {

@@ -1,5 +1,5 @@
 /**
- * Two shapes, kept apart (STYLE.md 3): `ConnectorFile` is what the integrator writes
+ * Two shapes, kept apart: `ConnectorFile` is what the integrator writes
  * (YAML, snake_case, validated by schemas/connector.schema.json); `Connector` is the
  * compiled, normalised, frozen object the pipeline uses. Requests never look at YAML.
  */
@@ -206,7 +206,7 @@ export interface CompiledEndpoint {
   readonly variables: ReadonlySet<string>;
   /** Finds render phone numbers in the search variant. */
   readonly isFind: boolean;
-  /** False for find_account_by_id without {ACCOUNT_ID} in the URL (004: never used). */
+  /** False for find_account_by_id without {ACCOUNT_ID} in the URL (never used). */
   readonly usable: boolean;
   readonly upload?: {
     readonly encoding: 'base64' | 'multipart' | 'binary';

@@ -113,7 +113,7 @@ export async function runContract(o: ContractOptions): Promise<ContractReport> {
   if (has('find_account_by_id') && ids.ACCOUNT_ID !== undefined) {
     await ctx.op('find_account_by_id: finds the caller by id', 'find_account_by_id', () => run('find_account_by_id', { ...vars, ACCOUNT_ID: ids.ACCOUNT_ID }), (r) =>
       (r.outcome === 'ok' && !r.fallback && String(r.ids.ACCOUNT_ID) === String(ids.ACCOUNT_ID)) || `expected ACCOUNT_ID ${ids.ACCOUNT_ID} without fallback, got ${r.outcome}${r.fallback ? ' via fallback' : ''}${at(c, 'find_account_by_id')}`);
-    await ctx.op('find_account_by_id: an unknown id falls back to find_account (004)', 'find_account_by_id', () => run('find_account_by_id', { ...vars, ACCOUNT_ID: unknownIdLike(ids.ACCOUNT_ID) }), (r) =>
+    await ctx.op('find_account_by_id: an unknown id falls back to find_account', 'find_account_by_id', () => run('find_account_by_id', { ...vars, ACCOUNT_ID: unknownIdLike(ids.ACCOUNT_ID) }), (r) =>
       (r.fallback === 'find_account' && String(r.ids.ACCOUNT_ID) === String(ids.ACCOUNT_ID)) || `expected the fallback to find the caller, got ${r.outcome}${r.fallback ? '' : ' without fallback'}: the CRM's answer for an unknown id must be one of not_found_statuses${at(c, 'find_account_by_id')}`);
   }
   const withAccount = { ...vars, ...ids };

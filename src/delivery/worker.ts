@@ -254,7 +254,7 @@ export class DeliveryWorker {
   }
 
   /**
-   * Batching (002): the writes of the same kind queued behind this one for the same record
+   * Batching: the writes of the same kind queued behind this one for the same record
    * (same ordering key, consecutive, same dependency) go out as one CRM call: comments joined,
    * updates merged (later values win). They are marked delivered with this one, atomically.
    */

@@ -1,7 +1,7 @@
 /**
  * Session flows: platform events in, the CRM kept up to date. Each event is merged into the
  * session's state (persisted in the store) and turned into durable writes:
- *   account step → record step (002 reuse rules) → comments, updates, uploads,
+ *   account step → record step (record reuse rules) → comments, updates, uploads,
  * each waiting for the ids it needs (depends_on) and all of a session in order (one ordering
  * key). Every write has an idempotency key derived from the session and the event, so an
  * event processed twice (a retry, a duplicate, a crash halfway) never writes twice.
@@ -123,7 +123,7 @@ export class FlowEngine {
       const facts: StepFacts = { ...this.facts(sessionId, state), previousSessionEndedAt: await this.previousEnd(c, sessionId, state) };
       const d = await this.service.acceptStep(c.id, 'resolve_record', only(c, vars), { idempotencyKey: `${sessionId}:record`, orderingKey, dependsOn: state.steps.account, stepFacts: { ...facts } });
       state.steps.record = d.delivery.id;
-      // 002: right after creation, an internal comment (only if the record was created, not reused).
+      // Right after creation, an internal comment (only if the record was created, not reused).
       if (c.flows.commentOn.has('record_created') && c.endpoints.has('add_comment')) {
         const body = renderLongText(c.flows.templates.record_created, text, c.settings.convertTextToHtml);
         await this.write(c, sessionId, state, 'record_created', 'add_comment', { ...vars, COMMENT_BODY: body }, undefined, true);
@@ -247,7 +247,7 @@ export class FlowEngine {
       links: {
         account: links.account ?? null,
         record: links.record ?? null,
-        // 004: the number-keyed URL for IVR/PSTN/SMS sessions, the CUID/email-keyed one for SDK sessions.
+        // The number-keyed URL for IVR/PSTN/SMS sessions, the CUID/email-keyed one for SDK sessions.
         lookup: (sdk ? links.custom_by_identity : links.custom_by_phone) ?? null,
         ...(temporary && c.flows.openCustomUrl ? { popup: renderLinksFrom(c, lookup) } : {}),
       },

@@ -1,9 +1,9 @@
 /**
  * Platform events in, normalised facts out (pure). The envelope and field names are the
- * platform's own (004: `{ "type": "New_Call", "data": { "call_id": …, "agent_id": … } }`),
+ * platform's own (`{ "type": "New_Call", "data": { "call_id": …, "agent_id": … } }`),
  * plus the events the CRM needs that the adapter list lacks (Session_Started, CSAT_Submitted,
  * Disposition_Set, Custom_Data, Survey_Completed, User_Verified, Queue_Selected,
- * File_Available). Liberal in what is accepted (004's own examples miss commas and send ids
+ * File_Available). Liberal in what is accepted (the platform's own examples miss commas and send ids
  * as strings; redaction events come bare), strict in what is kept: only known variables.
  */
 import crypto from 'node:crypto';

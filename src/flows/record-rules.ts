@@ -1,5 +1,5 @@
 /**
- * Which record a session goes onto (pure; 002, the platform's Zendesk integration rules):
+ * Which record a session goes onto (pure; the rules of the platform's own Zendesk integration):
  *   - reuse off → a new record;
  *   - a voicemail always gets a new record (which later sessions may reuse);
  *   - an outbound call gets a new record unless the customer's latest record is open, in

@@ -3,7 +3,7 @@
  *   resolve_account: by id when one is known and find_account_by_id is usable (404 → by
  *     query), else by query, else create — unless creation is skipped, in which case the
  *     record gets a temporary account id and the session shows the "open custom URL";
- *   resolve_record: find the customer's records and apply 002's reuse rules, else create
+ *   resolve_record: find the customer's records and apply the record reuse rules, else create
  *     the record (subject and description from the flow templates) and ask for the
  *     "record created" comment as a follow-up write.
  * Finds run first on every try, so a retry after an ambiguous failure does not create twice.

@@ -1,6 +1,6 @@
 /**
- * Default texts for what a session writes to the CRM, after 002: right after creation an
- * internal comment with the call id, language and menu/queue; a description holding all
+ * Default texts for what a session writes to the CRM, as the platform's own CRM
+ * integrations write them: right after creation an internal comment with the call id, language and menu/queue; a description holding all
  * known session information; after the call a comment with the recording; CSAT, transfer,
  * disposition, survey and custom data as internal comments. Handlebars; missing values
  * render empty, and {{default X "…"}} fills gaps.

@@ -1,7 +1,7 @@
 /**
  * What a CRM response means for the caller, as a pure function of the response and the
  * policy: ok, not found, retry (with a wait and a reason), or fail (with a reason).
- * Early exits in order, each with its reason, so logs say *why* (STYLE.md 5).
+ * Early exits in order, each with its reason, so logs say *why*.
  */
 import { statusMatches } from '../config/retry-policy';
 import type { RetryPolicy } from '../config/types';

@@ -1,5 +1,5 @@
 /**
- * Screen-pop lookup URLs, rendered on demand (004): URLs that carry the caller's number,
+ * Screen-pop lookup URLs, rendered on demand: URLs that carry the caller's number,
  * UID or email are never stored, so they are produced per request from what the caller
  * sends. In the query string only non-empty parameters are kept; a path that needs a
  * missing variable yields no URL at all rather than a broken one.

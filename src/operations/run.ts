@@ -1,6 +1,6 @@
 /**
  * Runs one operation now: variables → request → CRM → classification → extracted object
- * and ids. Implements 004's find-by-ID fallback, the upload options (file kinds, link-only
+ * and ids. Implements the platform's find-by-ID fallback, the upload options (file kinds, link-only
  * when files stay in external storage, attachment by ID or URL, comment after upload), and
  * turns CRM failures into problem details that say what happened and why.
  */
@@ -51,7 +51,7 @@ export interface OperationResult {
   ids: Record<string, string | number>;
   custom_id?: string | number;
   matches?: number;
-  /** find_account_by_id answered 404 and find_account was used instead (004). */
+  /** find_account_by_id answered 404 and find_account was used instead. */
   fallback?: OperationName;
   /** Finds with fallback searches: the search that found the match. */
   matched_by?: string;
@@ -107,7 +107,7 @@ export async function runOperation(rt: ConnectorRuntime, op: OperationName, inpu
     const found = call.classification.kind === 'ok' ? extract(ep, call.response.body, guardContext(c, vars, prepared)) : ({ found: false } as Extracted);
     if (!found.found) {
       if (op === 'find_account_by_id' && c.endpoints.has('find_account')) {
-        // 004: an id that the CRM no longer knows falls back to find by query.
+        // An id that the CRM no longer knows falls back to find by query.
         const fallback = await runOperation(rt, 'find_account', { variables: vars }, opts);
         return { ...fallback, operation: op, fallback: 'find_account', attempts: [...attempts, ...fallback.attempts] };
       }
@@ -198,7 +198,7 @@ function warnDropped(opts: OperationOptions, connector: string, operation: Opera
 function endpointFor(rt: ConnectorRuntime, op: OperationName): CompiledEndpoint {
   const ep = rt.connector.endpoints.get(op);
   if (!ep) throw new GatewayError('operation_not_configured', `connector ${rt.connector.id} has no ${op} endpoint`, { operation: op });
-  if (!ep.usable) throw new GatewayError('operation_not_configured', `${op} of connector ${rt.connector.id} is never used: its URL has no {ACCOUNT_ID} (004); fix endpoints.${op}.url${ep.line ? ` near line ${ep.line}` : ''}`, { operation: op, yaml_line: ep.line });
+  if (!ep.usable) throw new GatewayError('operation_not_configured', `${op} of connector ${rt.connector.id} is never used: its URL has no {ACCOUNT_ID}; fix endpoints.${op}.url${ep.line ? ` near line ${ep.line}` : ''}`, { operation: op, yaml_line: ep.line });
   return ep;
 }
 

@@ -2,7 +2,7 @@
  * Pure rendering of compiled templates against a set of variables. No I/O: the same code
  * builds real requests and dry-run previews.
  *
- * Rules (004 + SPEC.md):
+ * Rules:
  *   - a value that is exactly one variable keeps the variable's JSON type;
  *   - text whose variables are missing or empty is dropped rather than sent half-filled
  *     (`"phone:{PHONE_NUMBER}"` never becomes `"phone:"`); the dropped names are reported;

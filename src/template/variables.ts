@@ -1,5 +1,5 @@
 /**
- * The session variables a connector may reference as `{NAME}` (SPEC.md "Variables", 004).
+ * The session variables a connector may reference as `{NAME}`.
  * Referencing anything else is a load-time error, never an empty string at run time.
  * A connector may declare extra names of its own (`variables:` in the YAML) for
  * platform custom data.
@@ -20,13 +20,13 @@ export const SESSION_VARIABLES = [
 ] as const;
 
 /**
- * Not in 004's list but needed by real upload APIs (Zendesk wants `?filename=`,
+ * Not in the platform's list but needed by real upload APIs (Zendesk wants `?filename=`,
  * multipart needs a content type) and by "add comment after upload" (the link).
  */
 export const FILE_VARIABLES = ['FILE_NAME', 'FILE_TYPE', 'FILE_KIND', 'FILE_URL', 'ATTACHMENT_URL'] as const;
 
 /**
- * Not in 004's list: the time of the request (NOW as ISO 8601, NOW_MS as epoch milliseconds;
+ * Not in the platform's list: the time of the request (NOW as ISO 8601, NOW_MS as epoch milliseconds;
  * some CRMs require a timestamp on notes), and, set by session flows from platform events, the status to set on an
  * outbound reuse, disposition, transfer, survey and custom data as text, the event type.
  */
@@ -39,7 +39,7 @@ export const FLOW_VARIABLES = ['NOW', 'NOW_MS', 'RECORD_STATUS', 'DISPOSITION_CO
  */
 export const GATEWAY_VARIABLES = ['CREATED_MARKER'] as const;
 
-/** Variables of lookup (screen-pop) URLs, 004 "custom lookup URL". */
+/** Variables of lookup (screen-pop) URLs ("custom lookup URL"). */
 export const LOOKUP_VARIABLES = [
   'ACCOUNT_ID', 'RECORD_ID', 'PHONE_NUMBER',
   'CUSTOMER_PHONE_NUMBER', 'ANI', 'CUID', 'EMAIL', 'MENU_PATH', 'MENU_ID', 'CHANNEL', 'TYPE',

@@ -819,7 +819,7 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     expect(started.body.session.steps[0]).toMatchObject({ name: 'account', operation: 'resolve_account' });
     // 004 sends ids as strings.
     expect((await post({ type: 'New_Call', event_id: 'drift-e2', data: { call_id: '4242', agent_id: 7, agent_custom_id: '007', agent_email: 'kim@example.com', queue_id: 8469, queue_path: 'Billing' } })).status).toBe(202);
-    // 004's own examples leave out the commas between members: repaired.
+    // The platform's own examples leave out the commas between members: repaired.
     const csat = '{\n  "type": "CSAT_Submitted"\n  "event_id": "drift-e3"\n  "data": {\n    "call_id": 4242\n    "rating": 4\n    "feedback": "Quick"\n  }\n}';
     expect(() => JSON.parse(csat)).toThrow();
     expect((await post(csat)).status).toBe(202);

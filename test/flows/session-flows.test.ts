@@ -105,7 +105,7 @@ describe('a whole call', () => {
   });
 });
 
-describe('record reuse (002) across sessions of the same customer', () => {
+describe('record reuse across sessions of the same customer', () => {
   const caller = { name: 'Bo Reuse', phone: '+1 222 333 7002' };
   const start = (id: string, extra: Record<string, unknown> = {}) => post(id, { type: 'Session_Started', data: { session_type: 'IVR_Call', channel: 'voice_call', queue_name: 'Support', lang: 'en', end_user: caller, ...extra } });
 
@@ -153,7 +153,7 @@ describe('a whole chat', () => {
 });
 
 describe('quirks and edge cases', () => {
-  test("004's Transfer_Chat example (missing commas) is accepted; bare redaction events need ?type=", async () => {
+  test("the platform's Transfer_Chat example (missing commas) is accepted; bare redaction events need ?type=", async () => {
     const text = `{
   "type": "Transfer_Chat",
   "data": {

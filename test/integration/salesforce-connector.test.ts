@@ -93,7 +93,7 @@ describe('account → record → update/comment/upload against the Salesforce-li
     expect(crm.requests.at(-1)!.query).toEqual({ fields: 'Id,Name,Phone,Email,CreatedDate' });
   });
 
-  test('find_account_by_id: unknown or deleted id → 404 → falls back to find_account (004)', async () => {
+  test('find_account_by_id: unknown or deleted id → 404 → falls back to find_account', async () => {
     const r = await op('find_account_by_id', { ACCOUNT_ID: '003Dn0000000000AAA', PHONE_NUMBER: CALLER.PHONE_NUMBER });
     expect(r.body).toMatchObject({ outcome: 'ok', fallback: 'find_account', ids: { ACCOUNT_ID: accountId } });
     expect(r.body.attempts.map((a: { status: number }) => a.status)).toEqual([404, 200]);

@@ -58,7 +58,7 @@ describe('account → record → comment/update/upload against the Zendesk-like 
     expect(r.body.fallback).toBeUndefined();
   });
 
-  test('find_account_by_id: 404 falls back to find by query (004)', async () => {
+  test('find_account_by_id: 404 falls back to find by query', async () => {
     const r = await h.op('find_account_by_id', { ACCOUNT_ID: 999999, PHONE_NUMBER: CALLER.PHONE_NUMBER });
     expect(r.body).toMatchObject({ outcome: 'ok', fallback: 'find_account', ids: { ACCOUNT_ID: accountId } });
     expect(r.body.attempts.map((a: { status: number }) => a.status)).toEqual([404, 200]);

@@ -117,7 +117,7 @@ describe('contact → case → note/update/upload against the Zoho-like CRM', ()
     expect(r.body.fallback).toBeUndefined();
   });
 
-  test('find_account_by_id: Zoho’s 204 for an unknown id falls back to find_account (004)', async () => {
+  test('find_account_by_id: Zoho’s 204 for an unknown id falls back to find_account', async () => {
     const r = await op('find_account_by_id', { ACCOUNT_ID: '5725767000000499999', EMAIL: CALLER.EMAIL });
     expect(r.body).toMatchObject({ outcome: 'ok', fallback: 'find_account', ids: { ACCOUNT_ID: accountId } });
     expect(r.body.attempts.map((a: { status: number }) => a.status)).toEqual([204, 200]);

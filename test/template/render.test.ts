@@ -11,7 +11,7 @@ function render(value: unknown, vars: Record<string, unknown>) {
 }
 
 const UUID = '2f1c7e9a-5b1d-4c1e-9f3a-1d2e3f4a5b6c';
-// Argument order Id, Phone, Email is the one under which all three rows of 004's table hold.
+// Argument order Id, Phone, Email is the one under which all three rows of the platform's table hold.
 const ZOHO = '=CONCAT_OR((Id:equals:{ACCOUNT_ID}), (Phone:equals:{PHONE_NUMBER}), (Email:equals:{EMAIL}))';
 
 describe('004 CONCAT_OR table (Zoho criteria)', () => {
