@@ -123,6 +123,11 @@ export function operationInput(raw: unknown, upload?: OperationRequest['upload']
   checkWellFormed(body, '');
   const { depends_on: dependsOn, ordering_key: orderingKey } = body as { depends_on?: string; ordering_key?: string };
   const variables = { ...((body as { variables?: Record<string, unknown> }).variables ?? {}) };
+  // The gateway stamps a durable create's own id there; a caller who could set it could make
+  // its object pass for another write's in recovery.
+  if (variables.CREATED_MARKER !== undefined) {
+    throw new GatewayError('validation_failed', 'variables.CREATED_MARKER: set by the gateway on durable creates, not by callers', { errors: [{ field: 'variables.CREATED_MARKER', message: 'reserved for the gateway' }] });
+  }
   let file: FileInput | undefined;
   const kind = typeof variables.FILE_KIND === 'string' ? variables.FILE_KIND : undefined;
   if (kind !== undefined && !(FILE_KINDS as readonly string[]).includes(kind)) {

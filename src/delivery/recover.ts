@@ -11,7 +11,8 @@
  */
 import type { CompiledEndpoint, OperationName } from '../config/types';
 import { callEndpoint, type AttemptRecord, type CallOptions } from '../operations/call';
-import { failure, searchHasNoValues } from '../operations/run';
+import { GatewayError } from '../errors';
+import { failure, isCrmFailure, searchHasNoValues } from '../operations/run';
 import type { ConnectorRuntime } from '../operations/runtime';
 import { prepareCall } from '../operations/variables';
 import { renderLongText } from '../template/long-text';
@@ -60,6 +61,18 @@ export interface RecoverInput {
 }
 
 export async function recoverCreate(i: RecoverInput): Promise<Recovery> {
+  try {
+    return await recover(i);
+  } catch (e) {
+    // The CRM's failure to answer a search: the try is retried, still ambiguous.
+    if (isCrmFailure(e) || !(e instanceof GatewayError)) throw e;
+    // The search cannot even be made (a variable it needs is missing or invalid): nothing can
+    // show what the earlier try did, which is for an operator to settle, not a dead write.
+    return { kind: 'unknown', evidence: { rule: `the search that would show whether the create reached the CRM cannot be made: ${e.message}`, found: [] } };
+  }
+}
+
+async function recover(i: RecoverInput): Promise<Recovery> {
   const c = i.rt.connector;
   const create = c.endpoints.get(i.op)!;
   if (create.createdMarker) return byMarker(i, create.createdMarker);
@@ -89,7 +102,10 @@ async function byMarker(i: RecoverInput, m: NonNullable<CompiledEndpoint['create
 }
 
 async function byFields(i: RecoverInput, create: CompiledEndpoint, findEndpoint: CompiledEndpoint): Promise<Recovery> {
-  const { find, items } = await searchInOrder(i, findEndpoint);
+  const { find, items, searched } = await searchInOrder(i, findEndpoint);
+  if (!searched) {
+    return { kind: 'unknown', evidence: { rule: `no created_marker, and none of ${findEndpoint.operation}'s searches has a value to search by: nothing can show whether the create reached the CRM`, found: [] } };
+  }
   const sent = sentFields(i, create);
   const since = i.firstAttemptAt === undefined ? undefined : i.firstAttemptAt - CLOCK_TOLERANCE_MS;
   const seen = items.map((item) => {
@@ -118,17 +134,17 @@ async function byFields(i: RecoverInput, create: CompiledEndpoint, findEndpoint:
  * A find with fallback searches is searched as the operation would be: in order, skipping a
  * search whose variables are all empty, until one returns something (its results are judged).
  */
-async function searchInOrder(i: RecoverInput, find: CompiledEndpoint): Promise<{ find: CompiledEndpoint; items: unknown[] }> {
-  if (find.searches.length === 0) return { find, items: await search(i, find, i.variables) };
+async function searchInOrder(i: RecoverInput, find: CompiledEndpoint): Promise<{ find: CompiledEndpoint; items: unknown[]; searched: boolean }> {
+  if (find.searches.length === 0) return { find, items: await search(i, find, i.variables), searched: true };
   const given = deriveVariables(i.variables);
   let first: CompiledEndpoint | undefined;
   for (const { endpoint } of find.searches) {
     if (searchHasNoValues(endpoint, given)) continue;
     first ??= endpoint;
     const items = await search(i, endpoint, i.variables);
-    if (items.length) return { find: endpoint, items };
+    if (items.length) return { find: endpoint, items, searched: true };
   }
-  return { find: first ?? find, items: [] };
+  return { find: first ?? find, items: [], searched: first !== undefined };
 }
 
 /** Every object at the search's response data location. */

@@ -47,7 +47,7 @@ export function createStepRunner(store: Pick<DeliveryStore, 'loadSession'>): Ste
     const latest = (session?.state as { vars?: Record<string, unknown> } | undefined)?.vars ?? {};
     // Raw values (phone numbers as the platform sent them): each CRM call formats them once.
     const vars = { ...queued, ...latest };
-    return d.operation === 'resolve_account' ? resolveAccount(rt, vars, facts, opts) : resolveRecord(d, rt, vars, facts, opts);
+    return d.operation === 'resolve_account' ? resolveAccount(d, rt, vars, facts, opts) : resolveRecord(d, rt, vars, facts, opts);
   };
 }
 
@@ -67,11 +67,11 @@ export function displayVariables(c: Connector, vars: Record<string, unknown>): R
   return out;
 }
 
-async function resolveAccount(rt: ConnectorRuntime, vars: Record<string, unknown>, facts: StepFacts, opts: StepOptions) {
+async function resolveAccount(d: Delivery, rt: ConnectorRuntime, vars: Record<string, unknown>, facts: StepFacts, opts: StepOptions) {
   const c = rt.connector;
   const attempts: AttemptRecord[] = [];
-  const run = async (op: OperationName) => {
-    const r = await runOperation(rt, op, { variables: only(c, vars) }, opts);
+  const run = async (op: OperationName, extra: Record<string, unknown> = {}) => {
+    const r = await runOperation(rt, op, { variables: { ...only(c, vars), ...extra } }, opts);
     attempts.push(...r.attempts);
     return r;
   };
@@ -87,7 +87,16 @@ async function resolveAccount(rt: ConnectorRuntime, vars: Record<string, unknown
     // "Open custom URL": a temporary account id; the agent gets the pop-up to create it by hand.
     return { result: { ids: { ACCOUNT_ID: temporaryAccountId(facts.sessionId) }, outcome: 'temporary_account' }, attempts };
   }
-  const r = await run('create_account');
+  // The create stamps the step's delivery id on the account, where the connector has a place for it.
+  const marker = c.endpoints.get('create_account')?.createdMarker ? { CREATED_MARKER: d.id } : {};
+  if (d.ambiguous) {
+    // An earlier try may have created the account (a find by phone can miss it: CRM search
+    // indexes lag): the marker or the fields sent decide, else an operator does.
+    const rec = await recoverCreate({ rt, op: 'create_account', variables: { ...only(c, vars), ...marker }, marker: d.id, firstAttemptAt: d.firstAttemptAt, opts, attempts });
+    if (rec.kind === 'found') return { result: { ids: rec.ids, outcome: 'created', recovered_by: rec.by }, attempts };
+    if (rec.kind === 'unknown') throw new UnknownOutcome(rec.evidence, attempts);
+  }
+  const r = await run('create_account', marker);
   return { result: { ids: r.ids, outcome: 'created' }, attempts };
 }
 

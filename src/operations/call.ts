@@ -62,6 +62,9 @@ async function sendWithAuth(rt: ConnectorRuntime, request: RenderedRequest, opts
   const headers = { ...request.headers };
   if (opts.requestId) headers['X-Request-Id'] = opts.requestId;
   await rt.auth.apply(headers);
+  // An attempt's time is when the request went out: an object the CRM created during a try
+  // that then timed out was created after this, and recovery compares creation times with it.
+  const sentAt = opts.now?.() ?? Date.now();
   const response = await send(rt.http, request, headers);
   const now = opts.now?.() ?? Date.now();
   const classification = classify(response, opts.policy ?? rt.connector.retry, { attempt: opts.attempt?.attempt ?? 1, elapsedMs: opts.attempt?.elapsedMs ?? 0, notFoundStatuses: ep.notFoundStatuses, now });
@@ -73,8 +76,8 @@ async function sendWithAuth(rt: ConnectorRuntime, request: RenderedRequest, opts
     classification: classification.kind,
     reason: rt.redactor.redact(classification.reason),
     duration_ms: Math.round(response.durationMs * 10) / 10,
-    at: new Date(now).toISOString(),
-  }, now));
+    at: new Date(sentAt).toISOString(),
+  }, sentAt));
   opts.observe?.(rt.connector.id, ep.operation, classification.kind, response.durationMs);
   opts.logger.info(
     { connector: rt.connector.id, operation: ep.operation, request: line, status: response.status, network_error: response.networkError, classification: classification.kind, reason: classification.reason, duration_ms: Math.round(response.durationMs), request_id: opts.requestId },

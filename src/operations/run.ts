@@ -311,7 +311,8 @@ export function failure(ep: CompiledEndpoint, call: CallResult, attempts: Attemp
     classification,
     crmStatus: response.status,
     attempts,
-    ambiguous: response.status === undefined && ep.method !== 'GET' && !NOT_SENT.has(response.networkError ?? ''),
+    // A search (even one sent as a POST) changes nothing in the CRM: only writes can be ambiguous.
+    ambiguous: response.status === undefined && ep.method !== 'GET' && !ep.isFind && !NOT_SENT.has(response.networkError ?? ''),
     redactor: call.redactor,
   };
   const crmBody = response.body === undefined ? undefined : call.redactor.redact(typeof response.body === 'string' ? response.body : JSON.stringify(response.body)).slice(0, 2000);

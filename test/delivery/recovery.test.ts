@@ -14,7 +14,8 @@ const fastTiming = (yaml: string, id: string) => yaml
 const withoutMarker = (yaml: string) => yaml.replace(/\n    created_marker:\n(      .*\n)+/, '\n').replace(/^ +external_id: "\{CREATED_MARKER\}"\n/m, '');
 
 beforeAll(async () => {
-  h = await startHarness({ connectors: { 'zd-fast.yaml': fastTiming(bundled('zendesk.yaml'), 'zd-fast'), 'zd-plain.yaml': fastTiming(withoutMarker(bundled('zendesk.yaml')), 'zd-plain') } });
+  const slowPlain = fastTiming(withoutMarker(bundled('zendesk.yaml')), 'zd-slow-plain').replace(/^timeout_seconds: 1$/m, 'timeout_seconds: 3');
+  h = await startHarness({ connectors: { 'zd-fast.yaml': fastTiming(bundled('zendesk.yaml'), 'zd-fast'), 'zd-plain.yaml': fastTiming(withoutMarker(bundled('zendesk.yaml')), 'zd-plain'), 'zd-slow-plain.yaml': slowPlain } });
 });
 afterAll(async () => { await h.close(); });
 afterEach(() => h.crm.crm.clearFaults());
@@ -200,3 +201,29 @@ test('two objects carrying the same marker: unknown_outcome (duplicates exist), 
   expect(d).toMatchObject({ status: 'unknown_outcome', last_error: { evidence: { rule: expect.stringContaining('2 objects carry'), marker: c.id, found: [{ id: 905, marker_match: true }, { id: 906, marker_match: true }] } } });
   await post(`/v1/deliveries/${c.id}/resolve`, { action: 'cancel' });
 }, 30_000);
+
+test('without a marker, a try that timed out after several seconds still finds what it created at its start (the try\'s time is when it was sent)', async () => {
+  const owners = customers(1, 'slow-plain');
+  // The CRM creates the ticket at once and answers never; the connector gives up after 3 s.
+  h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets', swallow: true, commit: true, delayMs: 3500 });
+  const creates = await createTickets('zd-slow-plain', owners, 1, 'slow-plain');
+  const r = await audit(creates);
+  expect(r).toEqual({ delivered: 1, lost: 0, duplicated: 0, misattributed: 0, unknown: [], dead: [] });
+  expect((await delivery(creates[0].id)).result.recovered_by).toBe('find_record');
+}, 60_000);
+
+test('without a marker and with nothing to search by, an ambiguous create is unknown_outcome, not created twice', async () => {
+  // Only a name: none of find_account's searches (phone, e-mail, SDK id) has a value.
+  h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/users.json', drop: true, commit: true });
+  const r = await h.op('create_account', { NAME: 'Solo Nameonly' }, { connector: 'zd-plain', query: '?async=true' });
+  const d = await settled(r.body.id);
+  expect(d.status).toBe('unknown_outcome');
+  expect(d.last_error.message).toMatch(/resolve/);
+  expect(h.crm.crm.state.users.filter((u) => u.name === 'Solo Nameonly')).toHaveLength(1);
+}, 60_000);
+
+test('a caller cannot set CREATED_MARKER (recovery would take its object for another write\'s)', async () => {
+  const r = await h.op('create_record', { ACCOUNT_ID: 1, TICKET_SUBJECT: 'x', CREATED_MARKER: 'someone-else' }, { connector: 'zd-fast' });
+  expect(r.status).toBe(422);
+  expect(r.body.errors[0].field).toBe('variables.CREATED_MARKER');
+});
