@@ -8,6 +8,7 @@ import type { CompiledEndpoint } from '../config/types';
 import { callEndpoint, type AttemptRecord, type CallOptions } from '../operations/call';
 import { CrmFailure } from '../operations/run';
 import { GatewayError } from '../errors';
+import { scheduleRetry } from '../http/classify';
 import type { ConnectorRuntime } from '../operations/runtime';
 import { prepareCall } from '../operations/variables';
 import { DROP, renderNode, stringify } from '../template/render';
@@ -20,11 +21,14 @@ export async function alreadyApplied(rt: ConnectorRuntime, ep: CompiledEndpoint,
   const call = await callEndpoint(rt, dedupe.check, vars, undefined, { ...opts, attempts });
   if (call.classification.kind === 'not_found') return false;
   if (call.classification.kind !== 'ok') {
-    // A check that fails does not make the write fail: it is retried (still ambiguous).
-    const retry = { kind: 'retry' as const, reason: call.classification.reason, waitMs: call.classification.kind === 'retry' ? call.classification.waitMs : 30_000 };
-    throw new CrmFailure(call.classification.kind === 'retry' ? 'crm_retry_later' : 'crm_request_failed', `dedupe check for ${ep.operation}: ${call.classification.reason}`, {
-      classification: 'retry', reason: call.classification.reason, crm_status: call.response.status, attempts, retry_after_ms: retry.waitMs,
-    }, { classification: retry, crmStatus: call.response.status, attempts, ambiguous: false, redactor: rt.redactor });
+    // A check that fails does not make the write fail: it is tried again later (still
+    // ambiguous) as the CRM asked (a 429 keeps its wait and uses up no attempt), and a refusal
+    // waits 30 s, within max_attempts and the deadline like any other try.
+    const c = call.classification;
+    const verdict = c.kind === 'retry' ? c : scheduleRetry(c.reason, 30_000, opts.policy ?? rt.connector.retry, { attempt: opts.attempt?.attempt ?? 1, elapsedMs: opts.attempt?.elapsedMs ?? 0 });
+    throw new CrmFailure(verdict.kind === 'retry' ? 'crm_retry_later' : 'crm_request_failed', `dedupe check for ${ep.operation}: ${verdict.reason}`, {
+      classification: verdict.kind, reason: verdict.reason, crm_status: call.response.status, attempts, ...(verdict.kind === 'retry' ? { retry_after_ms: verdict.waitMs } : {}),
+    }, { classification: verdict, crmStatus: call.response.status, attempts, ambiguous: false, redactor: rt.redactor });
   }
   const at = readPath(call.response.body, dedupe.check.responseDataLocation);
   const empty = call.response.body === undefined || call.response.body === '';

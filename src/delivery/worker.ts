@@ -213,13 +213,15 @@ export class DeliveryWorker {
       const op = d.operation as Exclude<Delivery['operation'], FlowStep>;
       if (d.condition?.onlyIfDependencyCreated) {
         const dep = d.dependsOn ? await this.o.store.get(d.dependsOn) : undefined;
-        if (dep?.result?.outcome !== 'created') return { ok: true, result: { ids: {}, outcome: 'skipped', reason: `the record was ${dep?.result?.outcome ?? 'not created'}, not created` }, attempts };
+        // An operator who attached an unknown_outcome create to its object said it was created.
+        if (dep?.result?.outcome !== 'created' && dep?.result?.outcome !== 'attached') return { ok: true, result: { ids: {}, outcome: 'skipped', reason: `the record was ${dep?.result?.outcome ?? 'not created'}, not created` }, attempts };
       }
       // A session record that was not created (settings.skip_record_creation): nothing to write onto.
       if (d.dependsOn && variables.RECORD_ID === undefined && (await this.o.store.get(d.dependsOn))?.result?.outcome === 'not_created') {
         return { ok: true, result: { ids: {}, outcome: 'skipped', reason: 'no record: settings.skip_record_creation is on and no record could be reused' }, attempts };
       }
-      const merged = await this.mergeBatch(d, rt, op, variables);
+      // A write that may already be in the CRM is checked (dedupe) and sent alone, never merged.
+      const merged = d.ambiguous ? undefined : await this.mergeBatch(d, rt, op, variables);
       if (merged) {
         const r = await runOperation(rt, op, { variables: merged.variables }, opts);
         attempts.push(...r.attempts);
@@ -264,7 +266,8 @@ export class DeliveryWorker {
     const followers = await this.o.store.followers(d.orderingKey, d.seq, 50);
     const same: Delivery[] = [];
     for (const f of followers) {
-      if (f.operation !== op || f.connectorId !== d.connectorId || f.dependsOn !== d.dependsOn || f.fileMeta) break;
+      // A follower that may already be in the CRM (ambiguous) or runs only under a condition goes alone.
+      if (f.operation !== op || f.connectorId !== d.connectorId || f.dependsOn !== d.dependsOn || f.fileMeta || f.ambiguous || f.condition) break;
       same.push(f);
     }
     if (same.length === 0) return undefined;
