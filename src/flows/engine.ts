@@ -236,7 +236,8 @@ export class FlowEngine {
     const links = renderLinks(c, Object.fromEntries(Object.entries(lookup).map(([k, v]) => [k, String(v)])));
     const sdk = state.cuid !== undefined || /app|web|mobile|sdk/i.test(String(state.vars.SESSION_TYPE ?? ''));
     const temporary = account?.result?.outcome === 'temporary_account';
-    return {
+    // Masked like every other answer: a step's last error may quote what a CRM or token endpoint said.
+    return this.gateway.redactor.redactDeep({
       connector: connectorId,
       session_id: sessionId,
       account_id: ids.ACCOUNT_ID ?? null,
@@ -258,7 +259,7 @@ export class FlowEngine {
       warnings: record?.result?.outcome === 'not_created'
         ? [...state.warnings, `no record: ${String(record.result.reason ?? 'settings.skip_record_creation')}; the session's comments, updates and files are not written`]
         : state.warnings,
-    };
+    });
   }
 }
 
