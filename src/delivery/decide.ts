@@ -45,7 +45,10 @@ export function decide(d: Delivery, outcome: AttemptOutcome, now: number, random
   const error = { code, message, ...(crm?.crmStatus !== undefined ? { crm_status: crm.crmStatus } : {}) };
   // Sticky: once a try may have reached the CRM, the write stays ambiguous until a search in
   // a later try proves the outcome. A refused connection now says nothing about earlier tries.
-  const ambiguous = (crm?.ambiguous ?? false) || (d.ambiguous && !outcome.earlierTriesSettled);
+  // A create the CRM answered with success whose answer could not be read (no id where the
+  // connector says): the object exists. A replay must find it, not create it again.
+  const answeredCreate = code === 'crm_response_invalid' && (d.operation === 'create_account' || d.operation === 'create_record');
+  const ambiguous = (crm?.ambiguous ?? false) || answeredCreate || (d.ambiguous && !outcome.earlierTriesSettled);
 
   let c: Classification;
   if (crm) {

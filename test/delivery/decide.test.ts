@@ -50,6 +50,12 @@ describe('ambiguity', () => {
     expect(c).toMatchObject({ status: 'pending', ambiguous: expected });
   });
 
+  test('a create answered with success but no readable id dies ambiguous (the object exists: a replay must find it)', () => {
+    const unreadable = new GatewayError('crm_response_invalid', 'create_record: id_location "id" not found in the response');
+    expect(decide(delivery(), failed(unreadable), T0)).toMatchObject({ status: 'dead', ambiguous: true });
+    expect(decide(delivery({ operation: 'add_comment' }), failed(unreadable), T0)).toMatchObject({ status: 'dead', ambiguous: false });
+  });
+
   test('a delivered try clears it', () => {
     expect(decide(delivery({ ambiguous: true }), { ok: true, result: { ids: { RECORD_ID: 1 }, outcome: 'ok' }, attempts: [] }, T0)).toMatchObject({ status: 'delivered', ambiguous: false });
   });
