@@ -12,6 +12,7 @@
 import type { CompiledEndpoint, OperationName } from '../config/types';
 import { callEndpoint, type AttemptRecord, type CallOptions } from '../operations/call';
 import { GatewayError } from '../errors';
+import { sortKey } from '../http/match-guard';
 import { failure, isCrmFailure, searchHasNoValues } from '../operations/run';
 import type { ConnectorRuntime } from '../operations/runtime';
 import { prepareCall } from '../operations/variables';
@@ -189,10 +190,8 @@ function fieldsMatch(item: unknown, sent: Array<[JsonPath, string]>): boolean {
 }
 
 function createdAt(item: unknown, path: JsonPath): number | undefined {
-  const v = scalar(readPath(item, path));
-  if (v === undefined) return undefined;
-  const t = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  return Number.isFinite(t) ? t : undefined;
+  const r = readPath(item, path);
+  return r.found ? sortKey(r.value) : undefined;
 }
 
 function idOf(item: unknown, path: JsonPath): string | number | undefined {

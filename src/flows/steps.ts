@@ -20,7 +20,7 @@ import { formatForConnector } from '../phone';
 import { deriveVariables } from '../text';
 import type { DeliveryStore } from '../delivery/store';
 import { readPath } from '../util/json-path';
-import { isCaller } from '../http/match-guard';
+import { isCaller, sortKey } from '../http/match-guard';
 import type { StepOptions, StepRunner } from '../delivery/worker';
 import type { Delivery } from '../delivery/types';
 import { chooseRecord, isVoicemail, type RecordFacts } from './record-rules';
@@ -168,8 +168,8 @@ async function findRecords(rt: ConnectorRuntime, vars: Record<string, unknown>, 
     const id = readPath(item, ep.idLocation);
     if (!id.found || (typeof id.value !== 'string' && typeof id.value !== 'number')) return [];
     const text = (p: typeof r.queueLocation) => { if (!p) return undefined; const v = readPath(item, p); return v.found && v.value !== null ? String(v.value) : undefined; };
-    const created = text(r.createdAtLocation);
-    return [{ id: id.value, status: text(r.statusLocation), queue: text(r.queueLocation), channel: text(r.channelLocation), createdAt: created === undefined ? undefined : /^\d+$/.test(created) ? Number(created) : Date.parse(created) }];
+    const created = r.createdAtLocation ? readPath(item, r.createdAtLocation) : undefined;
+    return [{ id: id.value, status: text(r.statusLocation), queue: text(r.queueLocation), channel: text(r.channelLocation), createdAt: created?.found ? sortKey(created.value) : undefined }];
   });
 }
 

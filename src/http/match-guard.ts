@@ -13,6 +13,7 @@
  *      guessing.
  */
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { isEmptyValue } from '../template/variables';
 import { readPath, type JsonPath } from '../util/json-path';
 
 export type MatchKind = 'phone' | 'email' | 'text';
@@ -64,7 +65,7 @@ export function guardMatches(items: readonly unknown[], o: GuardOptions): GuardR
  * empty are not checked; with none left, there is nothing to compare and the match stays.
  */
 export function isCaller(item: unknown, o: Pick<GuardOptions, 'rules' | 'values' | 'region'>): boolean {
-  const checkable = o.rules.filter((r) => !isEmpty(o.values[r.variable]));
+  const checkable = o.rules.filter((r) => !isEmptyValue(o.values[r.variable]));
   if (checkable.length === 0) return true;
   return checkable.some((r) => {
     const field = readPath(item, r.path);
@@ -166,8 +167,4 @@ export function sortKey(v: unknown): number | undefined {
     return Number.isNaN(t) ? undefined : t;
   }
   return undefined;
-}
-
-function isEmpty(v: unknown): boolean {
-  return v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 }
