@@ -92,12 +92,7 @@ export async function runOperation(rt: ConnectorRuntime, op: OperationName, inpu
   if (ep.searches.length) return runSearches(rt, op, ep, vars, opts);
   const prepared = prepareCall(vars, c, ep, opts.now?.() ?? Date.now());
 
-  if (opts.dryRun) {
-    const req = buildRequest(c, ep, prepared, file);
-    const headers = { ...req.headers };
-    await rt.auth.apply(headers, { dryRun: true });
-    return { connector: c.id, operation: op, outcome: 'dry_run', ids: {}, attempts: [], requests: [preview(rt, { ...req, headers }, prepared)] };
-  }
+  if (opts.dryRun) return { connector: c.id, operation: op, outcome: 'dry_run', ids: {}, attempts: [], requests: [await dryRunRequest(rt, ep, prepared, file)] };
 
   const attempts: AttemptRecord[] = [];
   const call = await callEndpoint(rt, ep, prepared, file, { ...opts, attempts });
@@ -115,7 +110,7 @@ export async function runOperation(rt: ConnectorRuntime, op: OperationName, inpu
       warnDropped(opts, c.id, op, found.dropped);
       return { ...base, outcome: 'not_found', ids: {}, ...(found.dropped ? { dropped_matches: found.dropped } : {}) };
     }
-    if (found.found) warnDropped(opts, c.id, op, found.dropped);
+    warnDropped(opts, c.id, op, found.dropped);
     const result = foundResult(rt, op, ep, base, found);
     if (op === 'upload_file') return afterUpload(rt, ep, prepared, vars, result, found.data, opts);
     return result;
@@ -162,10 +157,7 @@ async function runSearches(rt: ConnectorRuntime, op: OperationName, ep: Compiled
     if (searchHasNoValues(sep, given)) continue;
     const prepared = prepareCall(vars, c, sep, opts.now?.() ?? Date.now());
     if (opts.dryRun) {
-      const req = buildRequest(c, sep, prepared);
-      const headers = { ...req.headers };
-      await rt.auth.apply(headers, { dryRun: true });
-      requests.push({ search: search.name, ...preview(rt, { ...req, headers }, prepared) });
+      requests.push({ search: search.name, ...(await dryRunRequest(rt, sep, prepared)) });
       continue;
     }
     tried.push(search.name);
@@ -247,6 +239,14 @@ async function linkOnly(rt: ConnectorRuntime, vars: Record<string, unknown>, opt
 function pickRequest(vars: Record<string, unknown>): Record<string, unknown> {
   const { FILE_DATA: _file, ...rest } = vars;
   return rest;
+}
+
+/** The request a dry run would send, with its auth headers, as the caller sees it (masked). */
+async function dryRunRequest(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Record<string, unknown>, file?: FileInput): Promise<Record<string, unknown>> {
+  const req = buildRequest(rt.connector, ep, vars, file);
+  const headers = { ...req.headers };
+  await rt.auth.apply(headers, { dryRun: true });
+  return preview(rt, { ...req, headers }, vars);
 }
 
 /** A dry run's request as the caller sees it: masked here, so no caller of it can forget to. */
