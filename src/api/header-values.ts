@@ -5,6 +5,7 @@
  * value is a 422 naming the field now, not a network error retried for a week. (Rendering
  * checks the finished header again: src/operations/request.ts.)
  */
+import { endpointRequests } from '../config/endpoint-requests';
 import type { CompiledEndpoint, Connector } from '../config/types';
 import { GatewayError } from '../errors';
 import { collectVariables } from '../template/compile';
@@ -18,13 +19,13 @@ const DERIVED_FROM: Readonly<Record<string, string>> = { FIRST_NAME: 'NAME', LAS
 const BY_ENDPOINT = new WeakMap<CompiledEndpoint, ReadonlyMap<string, string>>();
 const BY_CONNECTOR = new WeakMap<Connector, ReadonlyMap<string, string>>();
 
-/** Variable → a header it is sent in, for one endpoint (its dedupe check included). */
+/** Variable → a header it is sent in, for every request of one endpoint. */
 function endpointHeaderVariables(ep: CompiledEndpoint): ReadonlyMap<string, string> {
   let found = BY_ENDPOINT.get(ep);
   if (!found) {
     const m = new Map<string, string>();
-    for (const e of [ep, ep.dedupe?.check]) {
-      for (const [name, node] of e?.headers ?? []) {
+    for (const e of endpointRequests(ep)) {
+      for (const [name, node] of e.headers) {
         for (const v of collectVariables(node)) {
           if (!m.has(v)) m.set(v, name);
           const source = DERIVED_FROM[v];

@@ -5,6 +5,7 @@
  * longer value is a 422 naming the field. Text bodies (comments, descriptions, files) are
  * not affected: only what a URL carries.
  */
+import { endpointRequests } from '../config/endpoint-requests';
 import type { CompiledEndpoint, Connector } from '../config/types';
 import { GatewayError } from '../errors';
 import { collectVariables } from '../template/compile';
@@ -19,9 +20,7 @@ function endpointUrlVariables(ep: CompiledEndpoint): ReadonlySet<string> {
   let found = BY_ENDPOINT.get(ep);
   if (!found) {
     const s = new Set<string>();
-    // The endpoint itself, its dedupe check and each of its fallback searches (each a full request).
-    for (const e of [ep, ep.dedupe?.check, ...ep.searches.map((x) => x.endpoint)]) {
-      if (!e) continue;
+    for (const e of endpointRequests(ep)) {
       for (const p of e.url) if (typeof p !== 'string') s.add(p.v);
       for (const [, node] of e.query) collectVariables(node, s);
       if (e.method === 'GET' && e.params) collectVariables(e.params, s);

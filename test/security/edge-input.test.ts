@@ -79,6 +79,17 @@ describe('text a header cannot carry', () => {
     expect(() => checkHeaderVariables(c, undefined, { NAME: '\u4e00' }, '')).toThrow(/X-Caller-Name/);
   });
 
+  test('a header of a fallback search is checked like the endpoint\'s own', async () => {
+    const { checkHeaderVariables } = await import('../../src/api/header-values');
+    const { compileConnector } = await import('../../src/config/compile');
+    // The e-mail search of find_account sends the address in a header of its own.
+    const yaml = bundled('zendesk.yaml').replace(/(      - name: email\n)/, '$1        headers: { X-Searched-Email: "{EMAIL}" }\n');
+    const c = compileConnector(yaml, 'zendesk.yaml', {}).connector!;
+    expect(c.endpoints.get('find_account')!.searches.some((s) => s.endpoint.headers.length === 1)).toBe(true);
+    expect(() => checkHeaderVariables(c, c.endpoints.get('find_account'), { EMAIL: 'ok@example.com' }, 'variables.')).not.toThrow();
+    expect(() => checkHeaderVariables(c, c.endpoints.get('find_account'), { EMAIL: '\u4e00@example.com' }, 'variables.')).toThrow(/X-Searched-Email/);
+  });
+
   test('an event whose variable goes into a header → 422, nothing stored', async () => {
     const before = await counts();
     const r = await post('/v1/connectors/zendesk/sessions/hdr-1/events', JSON.stringify({ type: 'New_Chat', data: { chat_id: 8, end_user: { name: '李' } } }));
