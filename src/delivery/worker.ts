@@ -191,7 +191,9 @@ export class DeliveryWorker {
     let earlierTriesSettled = false;
     try {
       const rt = this.o.gateway.runtime(d.connectorId);
-      const variables = await this.variablesFor(d);
+      // The dependency is read once: its ids fill in the variables, its outcome decides conditions.
+      const dep = d.dependsOn ? await this.o.store.get(d.dependsOn) : undefined;
+      const variables = withDependencyIds(d, dep);
       const file = d.fileMeta ? { ...d.fileMeta, kind: d.fileMeta.kind as never, data: (await this.o.store.file(d.id)) ?? Buffer.alloc(0) } : undefined;
       const opts = {
         logger: this.o.logger,
@@ -212,12 +214,11 @@ export class DeliveryWorker {
       }
       const op = d.operation as Exclude<Delivery['operation'], FlowStep>;
       if (d.condition?.onlyIfDependencyCreated) {
-        const dep = d.dependsOn ? await this.o.store.get(d.dependsOn) : undefined;
         // An operator who attached an unknown_outcome create to its object said it was created.
         if (dep?.result?.outcome !== 'created' && dep?.result?.outcome !== 'attached') return { ok: true, result: { ids: {}, outcome: 'skipped', reason: `the record was ${dep?.result?.outcome ?? 'not created'}, not created` }, attempts };
       }
       // A session record that was not created (settings.skip_record_creation): nothing to write onto.
-      if (d.dependsOn && variables.RECORD_ID === undefined && (await this.o.store.get(d.dependsOn))?.result?.outcome === 'not_created') {
+      if (variables.RECORD_ID === undefined && dep?.result?.outcome === 'not_created') {
         return { ok: true, result: { ids: {}, outcome: 'skipped', reason: 'no record: settings.skip_record_creation is on and no record could be reused' }, attempts };
       }
       // A write that may already be in the CRM is checked (dedupe) and sent alone, never merged.
@@ -278,14 +279,13 @@ export class DeliveryWorker {
     }
     return { variables: merged, ids: same.map((f) => f.id) };
   }
+}
 
-  /** The ids a dependency produced fill in what this write was accepted without. */
-  private async variablesFor(d: Delivery): Promise<Record<string, unknown>> {
-    if (!d.dependsOn) return d.variables;
-    const dep = await this.o.store.get(d.dependsOn);
-    const ids = Object.entries(dep?.result?.ids ?? {}).filter(([k]) => REQUEST_VARIABLE_SET.has(k));
-    return { ...Object.fromEntries(ids), ...d.variables };
-  }
+/** The ids a dependency produced fill in what this write was accepted without. */
+function withDependencyIds(d: Delivery, dep: Delivery | undefined): Record<string, unknown> {
+  if (!dep) return d.variables;
+  const ids = Object.entries(dep.result?.ids ?? {}).filter(([k]) => REQUEST_VARIABLE_SET.has(k));
+  return { ...Object.fromEntries(ids), ...d.variables };
 }
 
 function sleep(ms: number): Promise<void> {
