@@ -87,17 +87,29 @@ async function resolveAccount(d: Delivery, rt: ConnectorRuntime, vars: Record<st
     // "Open custom URL": a temporary account id; the agent gets the pop-up to create it by hand.
     return { result: { ids: { ACCOUNT_ID: temporaryAccountId(facts.sessionId) }, outcome: 'temporary_account' }, attempts };
   }
-  // The create stamps the step's delivery id on the account, where the connector has a place for it.
-  const marker = c.endpoints.get('create_account')?.createdMarker ? { CREATED_MARKER: d.id } : {};
-  if (d.ambiguous) {
-    // An earlier try may have created the account (a find by phone can miss it: CRM search
-    // indexes lag): the marker or the fields sent decide, else an operator does.
-    const rec = await recoverCreate({ rt, op: 'create_account', variables: { ...only(c, vars), ...marker }, marker: d.id, firstAttemptAt: d.firstAttemptAt, opts, attempts });
-    if (rec.kind === 'found') return { result: { ids: rec.ids, outcome: 'created', recovered_by: rec.by }, attempts };
-    if (rec.kind === 'unknown') throw new UnknownOutcome(rec.evidence, attempts);
-  }
+  const marker = markerVariables(c, 'create_account', d);
+  // A find by phone is no proof the earlier try created nothing (CRM search indexes lag).
+  const recovered = await recoverAmbiguousCreate(d, rt, 'create_account', { ...only(c, vars), ...marker }, opts, attempts);
+  if (recovered) return recovered;
   const r = await run('create_account', marker);
   return { result: { ids: r.ids, outcome: 'created' }, attempts };
+}
+
+/** A step's create stamps the step's delivery id on the object, where the connector has a place for it. */
+function markerVariables(c: Connector, op: 'create_account' | 'create_record', d: Delivery): Record<string, unknown> {
+  return c.endpoints.get(op)?.createdMarker ? { CREATED_MARKER: d.id } : {};
+}
+
+/**
+ * After a try that may have created the object: the object carrying this step's marker (or,
+ * without one, the one created since with the fields sent) is the step's result; when nothing
+ * can tell, the step becomes unknown_outcome. Undefined: not ambiguous, or not created.
+ */
+async function recoverAmbiguousCreate(d: Delivery, rt: ConnectorRuntime, op: 'create_account' | 'create_record', variables: Record<string, unknown>, opts: StepOptions, attempts: AttemptRecord[]) {
+  if (!d.ambiguous) return undefined;
+  const rec = await recoverCreate({ rt, op, variables, marker: d.id, firstAttemptAt: d.firstAttemptAt, opts, attempts });
+  if (rec.kind === 'unknown') throw new UnknownOutcome(rec.evidence, attempts);
+  return rec.kind === 'found' ? { result: { ids: rec.ids, outcome: 'created', recovered_by: rec.by }, attempts } : undefined;
 }
 
 /** The stand-in id of an account that was not created; shown to the agent, never sent to the CRM. */
@@ -122,16 +134,11 @@ async function resolveRecord(d: Delivery, rt: ConnectorRuntime, sessionVars: Rec
     TICKET_SUBJECT: vars.TICKET_SUBJECT ?? renderLongText(c.flows.templates.subject, text, false),
     TICKET_DESCRIPTION: vars.TICKET_DESCRIPTION ?? renderLongText(c.flows.templates.description, text, false),
     TICKET_DESCRIPTION_HTML: vars.TICKET_DESCRIPTION_HTML ?? renderLongText(c.flows.templates.description, text, true),
-    // The create stamps the step's delivery id on the record, where the connector has a place for it.
-    ...(c.endpoints.get('create_record')?.createdMarker ? { CREATED_MARKER: d.id } : {}),
+    ...markerVariables(c, 'create_record', d),
   };
-  // A retry after a try that may have created the record: the record carrying this step's
-  // marker (or, without one, the one created since with the fields sent), else unknown_outcome.
-  if (d.ambiguous && c.endpoints.get('create_record')) {
-    const rec = await recoverCreate({ rt, op: 'create_record', variables: only(c, recordVars), marker: d.id, firstAttemptAt: d.firstAttemptAt, opts, attempts });
-    if (rec.kind === 'found') return { result: { ids: rec.ids, outcome: 'created', recovered_by: rec.by }, attempts };
-    if (rec.kind === 'unknown') throw new UnknownOutcome(rec.evidence, attempts);
-  }
+  // Before reusing or creating: did an earlier, ambiguous try create the record already?
+  const recovered = c.endpoints.get('create_record') ? await recoverAmbiguousCreate(d, rt, 'create_record', only(c, recordVars), opts, attempts) : undefined;
+  if (recovered) return recovered;
   const decision = chooseRecord(candidates, {
     channel: str(vars.CHANNEL), queue: str(vars.QUEUE_NAME ?? vars.MENU_PATH), sessionType: str(vars.SESSION_TYPE),
     outbound: facts.outbound === true, voicemail: isVoicemail(str(vars.SESSION_TYPE)), previousSessionEndedAt: facts.previousSessionEndedAt, now,
