@@ -64,7 +64,6 @@ export async function handleOperation(gw: Gateway, deliveries: DeliveryService |
   }
   if ((async || idempotencyKey || dependsOn || orderingKey) && !dryRun) {
     if (!deliveries) throw new GatewayError('bad_request', 'durable delivery is not enabled on this gateway');
-    if (dependsOn !== undefined) await checkDependency(deliveries, rt.connector.id, dependsOn);
     const { delivery, created } = await deliveries.accept(rt.connector.id, op, { variables, file }, { idempotencyKey, dependsOn, orderingKey }).catch(storeFailure);
     const headers = { Location: `/v1/deliveries/${delivery.id}` };
     if (!async) {
@@ -82,20 +81,6 @@ export async function handleOperation(gw: Gateway, deliveries: DeliveryService |
     now: gw.now,
   });
   return { status: 200, headers: {}, body: result };
-}
-
-/**
- * A write may wait only for a delivery of its own connector: another connector's delivery is
- * answered as unknown (its id tells nothing), and its ids and ordering key are not borrowed.
- */
-async function checkDependency(deliveries: DeliveryService, connectorId: string, id: string): Promise<void> {
-  const dependency = await deliveries.get(id).catch((e: unknown) => {
-    if (e instanceof GatewayError && e.code === 'not_found') return undefined;
-    return storeFailure(e);
-  });
-  if (!dependency || dependency.connectorId !== connectorId) {
-    throw new GatewayError('validation_failed', `depends_on: no delivery ${id}`, { errors: [{ field: 'depends_on', message: 'unknown delivery' }] });
-  }
 }
 
 /** The store could not commit the write: nothing was accepted, the caller should retry. */

@@ -57,7 +57,9 @@ export class DeliveryService {
     let dependency: Delivery | undefined;
     if (o.dependsOn) {
       dependency = await this.store.get(o.dependsOn);
-      if (!dependency) throw new GatewayError('validation_failed', `depends_on: no delivery ${o.dependsOn}`, { errors: [{ field: 'depends_on', message: 'unknown delivery' }] });
+      // Only a delivery of the same connector: another connector's is answered as unknown (its
+      // id tells nothing), and its ids and ordering key are not borrowed.
+      if (!dependency || dependency.connectorId !== connectorId) throw new GatewayError('validation_failed', `depends_on: no delivery ${o.dependsOn}`, { errors: [{ field: 'depends_on', message: 'unknown delivery' }] });
       if ((dependency.status === 'dead' || dependency.status === 'cancelled') && !o.waitOnDeadDependency) {
         throw new GatewayError('validation_failed', `depends_on: delivery ${o.dependsOn} is ${dependency.status}; replay it first (POST /v1/deliveries/${o.dependsOn}/retry)`, { errors: [{ field: 'depends_on', message: dependency.status }] });
       }
