@@ -15,7 +15,7 @@ import { validateSchema } from './schema';
 import { retryPolicyFrom } from './retry-policy';
 import { issueAt, parseYaml, type PathSegment, type YamlSource } from './yaml-source';
 import {
-  FIND_OPERATIONS, FILE_KINDS, OPERATIONS,
+  FIND_FOR_CREATE, FIND_OPERATIONS, FILE_KINDS, OPERATIONS,
   type Auth, type CompiledEndpoint, type CompiledSearch, type ConfigIssue, type Connector, type ConnectorFile, type EndpointFile, type OperationName,
   type Flows, type FlowsFile, type FlowTemplate,
 } from './types';
@@ -35,8 +35,6 @@ export const MAX_PARAMS_PER_ENDPOINT = 500;
 export const MAX_TEMPLATE_CHARS = 65_536;
 const DEFAULT_UPLOAD_COMMENT = 'File {{FILE_NAME}} ({{FILE_KIND}}): {{ATTACHMENT_URL}}';
 
-/** The search a create's recovery starts from by default. */
-const CREATE_FIND: Partial<Record<OperationName, OperationName>> = { create_account: 'find_account', create_record: 'find_record' };
 
 export function compileConnector(text: string, file: string, env: NodeJS.ProcessEnv = process.env): CompileResult {
   const fallbackId = path.basename(file).replace(/\.ya?ml$/i, '');
@@ -171,9 +169,7 @@ class Checker {
     } else if (!/^https?:\/\//.test(url) && !url.startsWith('{')) this.error([...p, 'url'], `"${url}" must start with http://, https:// or / (under base_url)`);
     this.checkVariables(ep.url, [...p, 'url']);
     if (hasTemplatedHost(url) && this.cfg.settings?.allow_templated_host !== true) this.error([...p, 'url'], 'a {VARIABLE} in the scheme, host or port would let a caller choose where the request (and its credentials) goes; write the host out, or set settings.allow_templated_host: true');
-    const urlIssues: TemplateIssue[] = [];
-    const urlParts = compileText(url, urlIssues);
-    for (const t of urlIssues) this.error([...p, 'url'], t.message);
+    const urlParts = this.compileUrlText(url, [...p, 'url']);
     const urlVars = urlParts.filter((x): x is { v: string } => typeof x !== 'string').map((x) => x.v);
 
     if (ep.method === 'GET' && ep.body_format) this.error([...p, 'body_format'], 'a GET request has no body: its params become the query string; remove body_format');
@@ -300,7 +296,7 @@ class Checker {
   createdMarker(op: OperationName, ep: EndpointFile, p: PathSegment[]): CompiledEndpoint['createdMarker'] {
     const m = ep.created_marker!;
     const mp = [...p, 'created_marker'];
-    const findOp = CREATE_FIND[op];
+    const findOp = FIND_FOR_CREATE[op];
     if (!findOp) {
       this.error(mp, `created_marker is for create_account and create_record; ${op} cannot carry one`);
       return undefined;

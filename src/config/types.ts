@@ -13,6 +13,8 @@ export const OPERATIONS = [
 ] as const;
 export type OperationName = (typeof OPERATIONS)[number];
 export const FIND_OPERATIONS: ReadonlySet<OperationName> = new Set(['find_account', 'find_account_by_id', 'find_record']);
+/** The find that shows whether a create's object exists (its created-marker search starts from it; recovery without a marker uses it). */
+export const FIND_FOR_CREATE: Partial<Record<OperationName, OperationName>> = { create_account: 'find_account', create_record: 'find_record' };
 export const FILE_KINDS = ['call_recording', 'chat_transcript', 'voicemail', 'photo', 'video', 'session_metadata'] as const;
 export type FileKind = (typeof FILE_KINDS)[number];
 

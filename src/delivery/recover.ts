@@ -9,7 +9,7 @@
  *     cannot be read, no search at all) is unknown: the delivery waits for an operator.
  * A search that fails throws (the CrmFailure of the find): the try is retried, still ambiguous.
  */
-import type { CompiledEndpoint, OperationName } from '../config/types';
+import { FIND_FOR_CREATE, type CompiledEndpoint, type OperationName } from '../config/types';
 import { callEndpoint, type AttemptRecord, type CallOptions } from '../operations/call';
 import { GatewayError } from '../errors';
 import { sortKey } from '../http/match-guard';
@@ -35,8 +35,6 @@ export type Recovery =
   | { kind: 'absent'; by: string }
   | { kind: 'unknown'; evidence: RecoveryEvidence };
 
-/** The find a create's recovery uses when it has no created marker. */
-export const FIND_FOR_CREATE: Partial<Record<OperationName, OperationName>> = { create_account: 'find_account', create_record: 'find_record' };
 const ID_VARIABLE: Partial<Record<OperationName, string>> = { create_account: 'ACCOUNT_ID', create_record: 'RECORD_ID' };
 
 /**
