@@ -13,7 +13,7 @@ import { FIND_FOR_CREATE, type CompiledEndpoint, type OperationName } from '../c
 import { callEndpoint, type AttemptRecord, type CallOptions } from '../operations/call';
 import { GatewayError } from '../errors';
 import { sortKey } from '../http/match-guard';
-import { failure, isCrmFailure, searchHasNoValues } from '../operations/run';
+import { failure, ID_VARIABLE, isCrmFailure, searchHasNoValues } from '../operations/run';
 import type { ConnectorRuntime } from '../operations/runtime';
 import { prepareCall } from '../operations/variables';
 import { renderLongText } from '../template/long-text';
@@ -35,7 +35,6 @@ export type Recovery =
   | { kind: 'absent'; by: string }
   | { kind: 'unknown'; evidence: RecoveryEvidence };
 
-const ID_VARIABLE: Partial<Record<OperationName, string>> = { create_account: 'ACCOUNT_ID', create_record: 'RECORD_ID' };
 
 /**
  * The CRM's clock and ours differ, and CRMs store creation times in whole seconds: an object

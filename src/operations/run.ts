@@ -66,7 +66,8 @@ export interface OperationResult {
   follow_up?: OperationResult;
 }
 
-const ID_VARIABLE: Partial<Record<OperationName, string>> = {
+/** The variable that carries the id an operation produces into later calls. */
+export const ID_VARIABLE: Partial<Record<OperationName, string>> = {
   find_account: 'ACCOUNT_ID', find_account_by_id: 'ACCOUNT_ID', create_account: 'ACCOUNT_ID',
   find_record: 'RECORD_ID', create_record: 'RECORD_ID', add_comment: 'COMMENT_ID', upload_file: 'ATTACHMENT_ID',
 };
