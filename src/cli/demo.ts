@@ -4,14 +4,17 @@
  */
 import path from 'node:path';
 import { startSampleCrm } from '../sample-crm';
+import { packageRoot } from '../util/package-root';
+import { ListenError } from './listen-error';
 import { serve } from './serve';
 
 export async function runDemo(env: NodeJS.ProcessEnv = process.env, print: (s: string) => void = (s) => process.stdout.write(`${s}\n`)): Promise<() => Promise<void>> {
-  const crm = await startSampleCrm({ flavor: 'zendesk', port: Number(env.SAMPLE_CRM_PORT ?? 4010) });
+  const crm = await startSampleCrm({ flavor: 'zendesk', port: Number(env.SAMPLE_CRM_PORT ?? 4010) }).catch((e: unknown) => { throw ListenError.wrap(e, 'SAMPLE_CRM_PORT'); });
   const gw = await serve({
     env: { ...env, ZENDESK_URL: crm.url },
-    configFiles: [path.resolve(env.DEMO_CONNECTOR ?? 'config/zendesk.yaml')],
-  });
+    // The bundled connector is found beside this package, whatever the current folder is.
+    configFiles: [env.DEMO_CONNECTOR ? path.resolve(env.DEMO_CONNECTOR) : path.join(packageRoot(), 'config/zendesk.yaml')],
+  }).catch(async (e: unknown) => { await crm.close(); throw ListenError.wrap(e, 'PORT'); });
   const op = `${gw.url}/v1/connectors/zendesk/operations`;
   const key = gw.generatedKey ? ` -H 'Authorization: Bearer ${gw.generatedKey}'` : '';
   print([

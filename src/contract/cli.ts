@@ -1,5 +1,5 @@
 /**
- * `crm-gateway contract-test <connector.yaml> [--sample <flavor> | --base-url <url>]
+ * `crm-gateway contract-test <connector.yaml> (--sample <flavor> | --base-url <url> | --use-config-url)
  *   [--junit out.xml] [--vars vars.json] [--openapi crm-openapi.yaml] [--env NAME=VALUE …]`
  *
  * With --sample, a sample CRM of that flavour is started in this process and the connector's
@@ -7,31 +7,42 @@
  * the same for a real CRM.
  */
 import fs from 'node:fs';
-import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { SAMPLE_CRM_FLAVORS, startSampleCrm, type SampleCrmFlavor } from '../sample-crm';
-import { parseVars } from '../cli/args';
+import { parseVars } from '../util/vars-input';
 import { OpenApiChecker } from './openapi-check';
 import { junit, progressLine, table } from './report';
 import { runContract } from './runner';
 
-export const CONTRACT_USAGE = 'usage: crm-gateway contract-test <connector.yaml> [--sample <flavor> | --base-url <url>] [--junit out.xml] [--vars vars.json] [--openapi crm-openapi.yaml] [--env NAME=VALUE]';
+export interface ContractTestOptions {
+  sample?: string;
+  baseUrl?: string;
+  /** Run against the base_url the file itself configures: never implied, because that may be a production CRM. */
+  useConfigUrl?: boolean;
+  junit?: string;
+  vars?: string;
+  openapi?: string;
+  env?: string[];
+}
 
-export async function contractTestCli(args: string[], io: { out: (s: string) => void; err: (s: string) => void }, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { sample: { type: 'string' }, 'base-url': { type: 'string' }, junit: { type: 'string' }, vars: { type: 'string' }, openapi: { type: 'string' }, env: { type: 'string', multiple: true } },
-  });
-  const file = positionals[0];
-  if (!file || (values.sample && values['base-url'])) { io.err(`${CONTRACT_USAGE}\n`); return 2; }
-  if (values.sample && !(SAMPLE_CRM_FLAVORS as string[]).includes(values.sample)) {
-    io.err(`unknown sample flavour "${values.sample}"; known: ${SAMPLE_CRM_FLAVORS.join(', ')}\n`);
+type Io = { out: (s: string) => void; err: (s: string) => void };
+
+/** Runs the contract checks; resolves to the exit code (0 all passed, 1 a check failed, 2 usage). */
+export async function runContractTest(file: string, opts: ContractTestOptions, io: Io, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const targets = [opts.sample !== undefined, opts.baseUrl !== undefined, opts.useConfigUrl === true].filter(Boolean).length;
+  if (targets !== 1) {
+    // A contract test creates users and tickets: it must never write to a CRM nobody pointed it at.
+    io.err('contract-test: say where to run, exactly one of --sample <flavor>, --base-url <url> or --use-config-url\n');
     return 2;
   }
-  const runEnv: NodeJS.ProcessEnv = { ...env, ...parseVars(values.env) as Record<string, string> };
-  const target = values['base-url'];
-  const sample = values.sample ? await startSampleCrm({ flavor: values.sample as SampleCrmFlavor, port: 0 }) : undefined;
+  if (opts.sample !== undefined && !(SAMPLE_CRM_FLAVORS as string[]).includes(opts.sample)) {
+    io.err(`contract-test: unknown sample flavor "${opts.sample}"; known: ${SAMPLE_CRM_FLAVORS.join(', ')}\n`);
+    return 2;
+  }
+  if (!fs.existsSync(file)) { io.err(`contract-test: ${file}: no such file\n`); return 2; }
+  const runEnv: NodeJS.ProcessEnv = { ...env, ...parseVars(opts.env) as Record<string, string> };
+  const target = opts.baseUrl;
+  const sample = opts.sample ? await startSampleCrm({ flavor: opts.sample as SampleCrmFlavor, port: 0 }) : undefined;
   try {
     if (sample || target) {
       const name = baseUrlVariable(file);
@@ -42,20 +53,22 @@ export async function contractTestCli(args: string[], io: { out: (s: string) => 
       // A sample CRM also plays the CRM's OAuth server (which real CRMs may host elsewhere).
       const names = sample ? [...new Set([name, ...oauthUrlVariables(file)])] : [name];
       for (const n of names) runEnv[n] = sample?.url ?? target;
-      io.out(`contract-test ${file} against ${sample ? `sample ${values.sample} CRM at ${sample.url}` : target} (${names.join(', ')})\n`);
+      io.out(`contract-test ${file} against ${sample ? `sample ${opts.sample} CRM at ${sample.url}` : target} (${names.join(', ')})\n`);
+    } else {
+      io.out(`contract-test ${file} against the base_url it configures (--use-config-url)\n`);
     }
     const report = await runContract({
       file,
       env: runEnv,
       sample: sample?.crm as never,
-      vars: values.vars ? parseVars([], values.vars) : undefined,
-      openapi: values.openapi ? OpenApiChecker.fromFile(values.openapi) : undefined,
+      vars: opts.vars ? parseVars([], opts.vars) : undefined,
+      openapi: opts.openapi ? OpenApiChecker.fromFile(opts.openapi) : undefined,
       onResult: (r) => io.out(`${progressLine(r)}\n`),
     });
     io.out(`\n${table(report.results)}\n\n`);
     const failed = report.results.filter((r) => r.outcome === 'fail').length;
     io.out(`${report.connector}: ${report.results.length - failed} passed, ${failed} failed\n`);
-    if (values.junit) fs.writeFileSync(values.junit, junit(`contract.${report.connector}`, report.results));
+    if (opts.junit) fs.writeFileSync(opts.junit, junit(`contract.${report.connector}`, report.results));
     return report.ok ? 0 : 1;
   } finally {
     await sample?.close();

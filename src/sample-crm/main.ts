@@ -2,7 +2,7 @@ import { SAMPLE_CRM_FLAVORS, startSampleCrm, type RunningSampleCrm, type SampleC
 
 export const SAMPLE_CRM_USAGE = `Usage: sample-crm [--flavor ${SAMPLE_CRM_FLAVORS.join('|')}] [--port 4010] [--host 127.0.0.1]`;
 
-interface CliOptions {
+export interface CliOptions {
   flavor: SampleCrmFlavor;
   port: number;
   host: string;
@@ -51,7 +51,11 @@ export function parseSampleCrmArgs(argv: string[]): CliOptions {
  * listening; the returned handle's close() stops it.
  */
 export async function runSampleCrmCli(argv: string[], print: (line: string) => void = console.log): Promise<RunningSampleCrm<SampleCrmFlavor>> {
-  const opts = parseSampleCrmArgs(argv);
+  return startSampleCrmFor(parseSampleCrmArgs(argv), print);
+}
+
+/** The same, with options already parsed (the crm-gateway CLI parses them with its other commands). */
+export async function startSampleCrmFor(opts: CliOptions, print: (line: string) => void = console.log): Promise<RunningSampleCrm<SampleCrmFlavor>> {
   const running = await startSampleCrm<SampleCrmFlavor>({ flavor: opts.flavor, port: opts.port, host: opts.host });
   const { url } = running;
   // The flavour's own default credentials, whatever they are.

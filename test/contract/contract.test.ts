@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { contractTestCli } from '../../src/contract/cli';
+import { main } from '../../src/cli/main';
 import { SAMPLE_CRM_FLAVORS } from '../../src/sample-crm';
 import { ROOT } from '../helpers/harness';
 
@@ -13,7 +13,7 @@ jest.setTimeout(60_000);
 
 async function contract(args: string[], env: NodeJS.ProcessEnv = {}) {
   let out = '';
-  const code = await contractTestCli(args, { out: (s) => { out += s; }, err: (s) => { out += s; } }, env);
+  const code = await main(['contract-test', ...args], { out: (s) => { out += s; }, err: (s) => { out += s; } }, env);
   return { code, out };
 }
 
