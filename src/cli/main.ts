@@ -31,6 +31,7 @@ import { serve } from './serve';
 import { runDemo } from './demo';
 import { writeStarter } from './init';
 import { ListenError } from './listen-error';
+import { SettingsError } from '../config/settings';
 
 export interface Io {
   out: (s: string) => void;
@@ -165,6 +166,7 @@ export async function main(argv: string[], io: Io = stdio, env: NodeJS.ProcessEn
       return USAGE_EXIT;
     }
     if (e instanceof ListenError) { io.err(`${e.message}\n`); return 1; }
+    if (e instanceof SettingsError) { io.err(`cannot start: ${e.problems.length === 1 ? 'a setting is' : 'settings are'} invalid\n${e.problems.map((p) => `  ${p}\n`).join('')}`); return 1; }
     throw e;
   }
 }

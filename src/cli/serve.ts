@@ -17,7 +17,8 @@ import { FlowEngine } from '../flows/engine';
 import { createStepRunner } from '../flows/steps';
 import { createLogger, type Logger } from '../util/logger';
 import { requireKeyForOAuth, resolveEncryptionKeys } from '../auth/encryption-setup';
-import { RetentionSweeper, retentionDays } from '../delivery/retention';
+import { RetentionSweeper } from '../delivery/retention';
+import { readSettings } from '../config/settings';
 import { Redactor } from '../util/redact';
 
 export interface ServeOptions {
@@ -62,26 +63,26 @@ export interface RunningGateway {
 
 export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   const env = opts.env ?? process.env;
-  // Settings are checked before anything is opened.
-  const maxBody = byteCount(env, 'MAX_BODY_BYTES');
-  const maxUpload = byteCount(env, 'MAX_UPLOAD_BYTES');
-  if (![undefined, '', 'on', 'off'].includes(env.METRICS_AUTH)) throw new Error(`METRICS_AUTH must be "on" or "off", got "${env.METRICS_AUTH}"`);
-  const metricsAuth = env.METRICS_AUTH === 'on';
+  // Settings are checked before anything is opened: every unreadable one, one line each.
+  const settings = readSettings(env);
+  const maxBody = settings.MAX_BODY_BYTES;
+  const maxUpload = settings.MAX_UPLOAD_BYTES;
+  const metricsAuth = settings.METRICS_AUTH === 'on';
   const redactor = opts.redactor ?? new Redactor();
-  const logger = opts.logger ?? createLogger({ level: env.LOG_LEVEL, redactor });
-  const dataDir = opts.dataDir ?? env.DATA_DIR ?? 'data';
-  const retention = retentionDays(env);
-  const databaseUrl = opts.databaseUrl ?? env.DATABASE_URL;
+  const logger = opts.logger ?? createLogger({ level: settings.LOG_LEVEL, redactor });
+  const dataDir = opts.dataDir ?? settings.DATA_DIR;
+  const retention = settings.RETENTION_DAYS;
+  const databaseUrl = opts.databaseUrl ?? settings.DATABASE_URL;
   const encryption = resolveEncryptionKeys(env, { sqlite: !databaseUrl, dataDir });
   const store = await openStore({
     databaseUrl,
-    schema: opts.databaseSchema ?? env.DATABASE_SCHEMA,
+    schema: opts.databaseSchema ?? settings.DATABASE_SCHEMA,
     dataDir,
     onError: (e) => logger.warn({ err: e }, 'database connection lost; reconnecting on next use'),
     encryption: encryption.keys,
   });
   const gateway = new Gateway({
-    configDir: opts.configDir ?? env.CONFIG_DIR ?? 'config',
+    configDir: opts.configDir ?? settings.CONFIG_DIR,
     configFiles: opts.configFiles,
     dataDir,
     tokenStore: store.tokens,
@@ -98,14 +99,14 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     throw e;
   }
   const deliveries = new DeliveryService(store, gateway);
-  const workers = opts.workers ?? Number(env.DELIVERY_WORKERS ?? 8);
+  const workers = opts.workers ?? settings.DELIVERY_WORKERS;
   const worker = workers > 0 ? new DeliveryWorker({
     store,
     gateway,
     logger,
     concurrency: workers,
-    leaseMs: opts.leaseMs ?? (env.DELIVERY_LEASE_MS ? Number(env.DELIVERY_LEASE_MS) : undefined),
-    pollMs: opts.pollMs ?? (env.DELIVERY_POLL_MS ? Number(env.DELIVERY_POLL_MS) : undefined),
+    leaseMs: opts.leaseMs ?? settings.DELIVERY_LEASE_MS,
+    pollMs: opts.pollMs ?? settings.DELIVERY_POLL_MS,
     onFollowUp: (parent, op, vars) => deliveries.followUp(parent, op, vars),
     onSettled: (d, status) => deliveries.settled(d.id, status),
     runStep: createStepRunner(store),
@@ -114,7 +115,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   const flows = new FlowEngine(store, deliveries, gateway);
   // Safe by default: without configured keys, a random admin key is made and shown once.
   // GATEWAY_AUTH=off opens the API (local experiments only).
-  let apiKeys = opts.apiKeys ?? (env.GATEWAY_AUTH === 'off' ? undefined : ApiKeys.fromEnv(env));
+  let apiKeys = opts.apiKeys ?? (settings.GATEWAY_AUTH === 'off' ? undefined : ApiKeys.fromEnv(env));
   let generatedKey: string | undefined;
   if (!apiKeys && env.GATEWAY_AUTH !== 'off' && opts.apiKeys !== null) {
     const g = ApiKeys.generated();
@@ -124,9 +125,9 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   // Configured keys reload without a restart (file change or SIGHUP), so a leaked key is revoked at once.
   const stopKeyWatch = apiKeys && !generatedKey && opts.apiKeys === undefined ? watchApiKeys(apiKeys, env, logger) : undefined;
   const handler = createHandler(gateway, { deliveries, store, flows, apiKeys: apiKeys ?? undefined, metricsAuth, jsonLimit: maxBody === undefined ? undefined : `${maxBody}b`, maxUploadBytes: maxUpload });
-  const host = opts.host ?? env.HOST ?? '127.0.0.1';
+  const host = opts.host ?? settings.HOST;
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = http.createServer(handler).listen(opts.port ?? Number(env.PORT ?? 3000), host, () => resolve(s));
+    const s = http.createServer(handler).listen(opts.port ?? settings.PORT, host, () => resolve(s));
     s.once('error', reject);
   });
   // Slow clients must not hold a connection forever.
@@ -136,12 +137,12 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   gateway.listen.add(host, port);
-  gateway.publicUrl = opts.publicUrl ?? env.PUBLIC_URL ?? url;
+  gateway.publicUrl = opts.publicUrl ?? settings.PUBLIC_URL ?? url;
   gateway.listen.addPublicUrl(gateway.publicUrl);
   worker?.start();
   const sweeper = new RetentionSweeper({ store, days: retention, logger, now: gateway.now });
   sweeper.start();
-  if (!opts.configFiles && env.CONFIG_WATCH !== 'off') gateway.watch();
+  if (!opts.configFiles && settings.CONFIG_WATCH !== 'off') gateway.watch();
   logger.info({ url, store: store.kind, workers, connectors: gateway.list().map((l) => `${l.id}:${l.connector ? 'valid' : 'invalid'}`) }, 'gateway listening');
   let closing: Promise<void> | undefined;
   return {
@@ -160,7 +161,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
       stopKeyWatch?.();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await worker?.stop(opts.shutdownGraceMs ?? Number(env.SHUTDOWN_GRACE_MS ?? 10_000));
+      await worker?.stop(opts.shutdownGraceMs ?? settings.SHUTDOWN_GRACE_MS);
       await sweeper.stop();
       server.closeAllConnections();
       await closed;
@@ -181,12 +182,4 @@ async function prepareTokens(store: DeliveryStore, gateway: Gateway, encryption:
   if (upgraded.sealed || upgraded.resealed || upgraded.legacyFileRemoved) logger.info({ sealed: upgraded.sealed, resealed: upgraded.resealed, legacy_file_removed: upgraded.legacyFileRemoved }, 'OAuth tokens at rest: sealed plaintext tokens of an earlier version, re-sealed tokens with the current key');
   if (upgraded.plaintextLeft) logger.warn({ count: upgraded.plaintextLeft }, `plaintext OAuth tokens of an earlier version remain (table oauth_tokens, or ${path.join(dataDir, 'oauth-tokens.json')}): set ${KEY_ENV} to encrypt them`);
   if (upgraded.unreadable.length) logger.warn({ connectors: upgraded.unreadable }, `OAuth tokens sealed with a key that is neither ${KEY_ENV} nor in ${KEY_ENV}_PREVIOUS: set that key, or authorize these connectors again`);
-}
-
-/** A size limit from the environment: a whole number of bytes, or a start-up error naming it. */
-function byteCount(env: NodeJS.ProcessEnv, name: string): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  if (!/^\d+$/.test(raw.trim()) || Number(raw) <= 0) throw new Error(`${name} must be a whole number of bytes greater than 0, got "${raw}"`);
-  return Number(raw);
 }

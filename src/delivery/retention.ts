@@ -8,17 +8,8 @@ import type { Logger } from '../util/logger';
 import type { DeliveryStore } from './store';
 
 const DAY_MS = 86_400_000;
-export const DEFAULT_RETENTION_DAYS = 30;
 /** Rows per statement: short statements, so deliveries are never held up behind a purge. */
 const BATCH = 500;
-
-/** RETENTION_DAYS: a whole number of days, 0 = keep forever; a start-up error otherwise. */
-export function retentionDays(env: NodeJS.ProcessEnv): number {
-  const raw = env.RETENTION_DAYS;
-  if (raw === undefined || raw.trim() === '') return DEFAULT_RETENTION_DAYS;
-  if (!/^\d+$/.test(raw.trim())) throw new Error(`RETENTION_DAYS must be a whole number of days (0 = keep forever), got "${raw}"`);
-  return Number(raw.trim());
-}
 
 /** One pass: purges everything due, in short batches. */
 export async function purgeOnce(store: DeliveryStore, days: number, now: number): Promise<{ deliveries: number; sessions: number }> {

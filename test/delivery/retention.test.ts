@@ -8,19 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_RETRY_POLICY } from '../../src/config/retry-policy';
-import { RetentionSweeper, purgeOnce, retentionDays } from '../../src/delivery/retention';
+import { RetentionSweeper, purgeOnce } from '../../src/delivery/retention';
 import { SqliteStore } from '../../src/delivery/sqlite-store';
 import { silentLogger } from '../../src/util/logger';
 import { startHarness } from '../helpers/harness';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-11-25T10:00:00Z');
-
-test.each([
-  [undefined, 30], ['', 30], ['0', 0], ['7', 7], [' 90 ', 90],
-])('RETENTION_DAYS=%p → %p days', (value, days) => {
-  expect(retentionDays(value === undefined ? {} : { RETENTION_DAYS: value })).toBe(days);
-});
 
 describe('the sweeper', () => {
   let dir: string;
