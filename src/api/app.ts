@@ -15,6 +15,7 @@ import { problemHandler, notFoundHandler } from './problem';
 import { handleOperation } from './operations';
 import { operationsFastLane } from './fast-lane';
 import { requestIdFor } from './request-id';
+import { requestObserver } from './access-log';
 import type { DeliveryService } from '../delivery/service';
 import type { DeliveryStore } from '../delivery/store';
 import { deliveryRoutes } from './deliveries';
@@ -37,6 +38,8 @@ export interface AppOptions {
   /** Largest JSON body (base64 uploads make it large). */
   jsonLimit?: string;
   maxUploadBytes?: number;
+  /** One log line per request (default on; ACCESS_LOG=off turns it off). */
+  accessLog?: boolean;
 }
 
 const DEFAULT_JSON_LIMIT = '70mb';
@@ -48,7 +51,9 @@ const DEFAULT_JSON_LIMIT = '70mb';
 export function createHandler(gw: Gateway, opts: AppOptions = {}): RequestListener {
   const app = createApp(gw, opts);
   const fast = operationsFastLane(gw, { deliveries: opts.deliveries, apiKeys: opts.apiKeys, metricsAuth: opts.metricsAuth, maxBodyBytes: bytes.parse(opts.jsonLimit ?? DEFAULT_JSON_LIMIT) ?? 0 });
+  const observe = requestObserver(gw, { accessLog: opts.accessLog !== false });
   return (req, res) => {
+    observe(req, res);
     if (!fast(req, res)) app(req, res);
   };
 }

@@ -93,7 +93,10 @@ export async function main(argv: string[], io: Io = stdio, env: NodeJS.ProcessEn
     .description('run the gateway; settings come from the environment (PORT, HOST, CONFIG_DIR, DATA_DIR, DATABASE_URL, API_KEYS, PUBLIC_URL, LOG_LEVEL, …: see the README)')
     .action(async () => {
       const running = await serve({ env }).catch((e: unknown) => { throw ListenError.wrap(e, 'PORT'); });
-      if (running.generatedKey) io.out(`No API_KEYS configured: generated an admin API key for this run:\n  ${running.generatedKey}\n`);
+      // Shown once, on its own on stderr (never in the JSON log on stdout, which may be shipped elsewhere).
+      if (running.generatedKey) {
+        io.err(`\nNo API_KEYS configured: generated an admin API key for this run (shown only now):\n\n    ${running.generatedKey}\n\nSend it as "Authorization: Bearer <key>". Set API_KEYS to choose your own keys (README, Security).\n\n`);
+      }
       shutdownOnSignal(running.close);
       code = -1;
     });

@@ -69,7 +69,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   const maxUpload = settings.MAX_UPLOAD_BYTES;
   const metricsAuth = settings.METRICS_AUTH === 'on';
   const redactor = opts.redactor ?? new Redactor();
-  const logger = opts.logger ?? createLogger({ level: settings.LOG_LEVEL, redactor });
+  const logger = opts.logger ?? createLogger({ level: settings.LOG_LEVEL, format: settings.LOG_FORMAT, redactor });
   const dataDir = opts.dataDir ?? settings.DATA_DIR;
   const retention = settings.RETENTION_DAYS;
   const databaseUrl = opts.databaseUrl ?? settings.DATABASE_URL;
@@ -124,7 +124,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   }
   // Configured keys reload without a restart (file change or SIGHUP), so a leaked key is revoked at once.
   const stopKeyWatch = apiKeys && !generatedKey && opts.apiKeys === undefined ? watchApiKeys(apiKeys, env, logger) : undefined;
-  const handler = createHandler(gateway, { deliveries, store, flows, apiKeys: apiKeys ?? undefined, metricsAuth, jsonLimit: maxBody === undefined ? undefined : `${maxBody}b`, maxUploadBytes: maxUpload });
+  const handler = createHandler(gateway, { deliveries, store, flows, apiKeys: apiKeys ?? undefined, metricsAuth, jsonLimit: maxBody === undefined ? undefined : `${maxBody}b`, maxUploadBytes: maxUpload, accessLog: settings.ACCESS_LOG === 'on' });
   const host = opts.host ?? settings.HOST;
   const server = await new Promise<Server>((resolve, reject) => {
     const s = http.createServer(handler).listen(opts.port ?? settings.PORT, host, () => resolve(s));
@@ -157,6 +157,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     tokenKey: { source: encryption.source, file: encryption.keyFile },
     // Graceful: stop accepting, let in-flight deliveries finish (or give them back), close the store.
     close: () => (closing ??= (async () => {
+      const started = Date.now();
+      logger.info({ url }, 'gateway stopping: no new requests; in-flight deliveries get SHUTDOWN_GRACE_MS');
       gateway.unwatch();
       stopKeyWatch?.();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -166,6 +168,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
       server.closeAllConnections();
       await closed;
       await store.close();
+      logger.info({ ms: Date.now() - started }, 'gateway stopped');
     })()),
   };
 }

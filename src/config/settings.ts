@@ -70,6 +70,8 @@ const schema = z.object({
   MAX_UPLOAD_BYTES: setting('a size such as 50MB, 512kb or a number of bytes', size, undefined as number | undefined),
   PUBLIC_URL: setting('an http(s) URL', httpUrl, undefined as string | undefined),
   LOG_LEVEL: setting(`one of ${LOG_LEVELS.join(', ')}`, oneOf(LOG_LEVELS), 'info'),
+  LOG_FORMAT: setting('"json" or "pretty"', oneOf(['json', 'pretty'] as const), 'json'),
+  ACCESS_LOG: setting('"on" or "off"', oneOf(['on', 'off'] as const), 'on'),
   RETENTION_DAYS: setting('a whole number of days (0 = keep forever)', wholeNumber(0, 36_500), 30),
   SAMPLE_CRM_PORT: setting(PORT, wholeNumber(0, 65535), 4010),
 });

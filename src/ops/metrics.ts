@@ -12,9 +12,11 @@ export class Metrics {
   readonly retries: client.Counter<'connector' | 'operation'>;
   readonly deadLetters: client.Counter<'connector' | 'operation'>;
   readonly tokenRefreshes: client.Counter<'connector' | 'grant' | 'result'>;
+  readonly httpRequests: client.Histogram<'method' | 'route' | 'status'>;
 
   constructor(store?: DeliveryStore) {
-    client.collectDefaultMetrics({ register: this.registry, prefix: 'crm_gateway_process_' });
+    // prom-client's own names already start with process_/nodejs_: the prefix only namespaces them.
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'crm_gateway_' });
     this.crmCalls = new client.Histogram({
       name: 'crm_gateway_crm_call_duration_seconds',
       help: 'CRM call latency by connector, operation and outcome (ok, not_found, retry, fail)',
@@ -25,6 +27,13 @@ export class Metrics {
     this.retries = new client.Counter({ name: 'crm_gateway_delivery_retries_total', help: 'Delivery attempts that ended in a scheduled retry', labelNames: ['connector', 'operation'], registers: [this.registry] });
     this.deadLetters = new client.Counter({ name: 'crm_gateway_dead_letters_total', help: 'Deliveries that became dead', labelNames: ['connector', 'operation'], registers: [this.registry] });
     this.tokenRefreshes = new client.Counter({ name: 'crm_gateway_oauth_token_requests_total', help: 'OAuth token requests (fetch or refresh) by grant and result', labelNames: ['connector', 'grant', 'result'], registers: [this.registry] });
+    this.httpRequests = new client.Histogram({
+      name: 'crm_gateway_http_request_duration_seconds',
+      help: 'API requests by method, route pattern (unmatched for paths no route knows) and status; _count is the request count',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
     if (store) {
       const registry = this.registry;
       new client.Gauge({
@@ -42,5 +51,11 @@ export class Metrics {
 
   observeCall(connector: string, operation: string, outcome: string, ms: number): void {
     this.crmCalls.observe({ connector, operation, outcome }, ms / 1000);
+  }
+
+  observeHttp(method: string, route: string, status: number, ms: number): void {
+    // Methods no route serves collapse to OTHER, so a flood of invented verbs adds no series.
+    const m = method === 'GET' || method === 'POST' || method === 'HEAD' ? method : 'OTHER';
+    this.httpRequests.observe({ method: m, route, status: String(status) }, ms / 1000);
   }
 }

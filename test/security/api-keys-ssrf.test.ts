@@ -188,6 +188,7 @@ describe('metrics', () => {
     expect(text).toMatch(/crm_gateway_crm_call_duration_seconds_count\{connector="zendesk",operation="find_account",outcome="(ok|not_found)"\} \d+/);
     expect(text).toMatch(/crm_gateway_deliveries\{status="dead"\} [1-9]/);
     expect(text).toMatch(/crm_gateway_dead_letters_total\{connector="zd-open",operation="create_account"\} 1/);
-    expect(text).toContain('crm_gateway_process_');
+    expect(text).toContain('crm_gateway_process_cpu_seconds_total');
+    expect(text).not.toContain('process_process_');
   });
 });
