@@ -2,7 +2,7 @@
  * The gateway's HTTP API (the contract is openapi.yaml; test/api/openapi-drift.test.ts
  * fails when they differ).
  */
-import type { RequestListener } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import bytes from 'bytes';
 import express, { type Express, type Request } from 'express';
 import multer from 'multer';
@@ -16,6 +16,7 @@ import { handleOperation } from './operations';
 import { operationsFastLane } from './fast-lane';
 import { requestIdFor } from './request-id';
 import { requestObserver } from './access-log';
+import { tracingOn, withRequestSpan } from '../util/tracing';
 import type { DeliveryService } from '../delivery/service';
 import type { DeliveryStore } from '../delivery/store';
 import { deliveryRoutes } from './deliveries';
@@ -52,9 +53,13 @@ export function createHandler(gw: Gateway, opts: AppOptions = {}): RequestListen
   const app = createApp(gw, opts);
   const fast = operationsFastLane(gw, { deliveries: opts.deliveries, apiKeys: opts.apiKeys, metricsAuth: opts.metricsAuth, maxBodyBytes: bytes.parse(opts.jsonLimit ?? DEFAULT_JSON_LIMIT) ?? 0 });
   const observe = requestObserver(gw, { accessLog: opts.accessLog !== false });
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
+    if (!fast(req, res)) app(req, res);
+  };
   return (req, res) => {
     observe(req, res);
-    if (!fast(req, res)) app(req, res);
+    if (tracingOn()) withRequestSpan(req, res, matchRoute(req.method ?? '', (req.url ?? '').split('?')[0])?.spec.path, () => serve(req, res));
+    else serve(req, res);
   };
 }
 

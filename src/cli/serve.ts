@@ -19,6 +19,7 @@ import { createLogger, type Logger } from '../util/logger';
 import { requireKeyForOAuth, resolveEncryptionKeys } from '../auth/encryption-setup';
 import { RetentionSweeper } from '../delivery/retention';
 import { readSettings } from '../config/settings';
+import { startTracing } from '../util/tracing';
 import { Redactor } from '../util/redact';
 
 export interface ServeOptions {
@@ -69,6 +70,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   const maxUpload = settings.MAX_UPLOAD_BYTES;
   const metricsAuth = settings.METRICS_AUTH === 'on';
   const redactor = opts.redactor ?? new Redactor();
+  // Off unless the OTEL_* variables ask for it.
+  const stopTracing = startTracing(env);
   const logger = opts.logger ?? createLogger({ level: settings.LOG_LEVEL, format: settings.LOG_FORMAT, redactor });
   const dataDir = opts.dataDir ?? settings.DATA_DIR;
   const retention = settings.RETENTION_DAYS;
@@ -168,6 +171,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
       server.closeAllConnections();
       await closed;
       await store.close();
+      await stopTracing?.();
       logger.info({ ms: Date.now() - started }, 'gateway stopped');
     })()),
   };

@@ -16,6 +16,7 @@
  */
 import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { portOf, type SsrfGuard } from './ssrf';
+import { tracingOn, withClientSpan } from '../util/tracing';
 
 export interface HttpClientOptions {
   timeoutMs: number;
@@ -72,6 +73,11 @@ export class HttpClient {
   }
 
   async request(x: HttpExchange): Promise<HttpAnswer> {
+    if (tracingOn()) return withClientSpan(x.method, new URL(x.url), x.headers, (headers) => this.guardedRequest({ ...x, headers }));
+    return this.guardedRequest(x);
+  }
+
+  private async guardedRequest(x: HttpExchange): Promise<HttpAnswer> {
     const target = wireTarget(x.url, x.headers);
     // IP literals do not go through DNS, so the guard's lookup never sees them (names are
     // checked on connecting, by guardedConnector).
