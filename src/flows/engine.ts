@@ -70,7 +70,7 @@ export class FlowEngine {
       const state: SessionState = loaded ? (loaded.state as unknown as SessionState) : emptyState();
       if (state.events.some((e) => e.key === ev.key)) return { duplicate: true, session: await this.view(c.id, sessionId, state) };
       const now = this.gateway.now();
-      this.merge(c, state, ev, sessionId);
+      this.merge(c, state, ev, sessionId, ev.facts.at ?? now);
       state.events.push({ key: ev.key, type: ev.type, at: ev.facts.at ?? now });
       await this.plan(c, sessionId, state, ev, downloaded);
       const saved = await this.store.saveSession(c.id, sessionId, state as unknown as Record<string, unknown>, loaded?.version ?? 0, {
@@ -83,7 +83,7 @@ export class FlowEngine {
   }
 
   /** Event facts into the session's variables: known names only; a number that cannot be parsed is dropped with a warning. */
-  private merge(c: Connector, state: SessionState, ev: NormalizedEvent, sessionId: string): void {
+  private merge(c: Connector, state: SessionState, ev: NormalizedEvent, sessionId: string, at: number): void {
     for (const [k, v] of Object.entries(ev.vars)) {
       if (k === 'PHONE_NUMBER' || k === 'OUTBOUND_PHONE_NUMBER') {
         const parsed = formatPhone(String(v), 'e164', 'write', c.phone.defaultRegion as CountryCode | undefined);
@@ -102,6 +102,11 @@ export class FlowEngine {
     if (ev.facts.customData && ev.kind === 'custom_data') state.vars.CUSTOM_DATA = Object.entries(ev.facts.customData).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('\n');
     if (ev.kind === 'verification') state.vars.VERIFIED = 'yes';
     state.vars.EVENT_TYPE = ev.type;
+    // The earliest event and end event, whatever order they arrive in (ISO 8601 sorts as text).
+    const iso = new Date(at).toISOString();
+    if (state.vars.START_TIME === undefined || iso < String(state.vars.START_TIME)) state.vars.START_TIME = iso;
+    if (ev.kind === 'end' && (state.vars.END_TIME === undefined || iso < String(state.vars.END_TIME))) state.vars.END_TIME = iso;
+    for (const w of ev.facts.warnings ?? []) if (!state.warnings.includes(w)) state.warnings.push(w);
   }
 
   /** The durable writes this event calls for. */
