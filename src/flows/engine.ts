@@ -17,6 +17,7 @@ import { formatPhone, type CountryCode } from '../phone';
 import { renderLongText } from '../template/long-text';
 import { renderText } from '../template/render';
 import { normalizeEvent, type EventKind, type NormalizedEvent } from './events';
+import { applySignedCustomData } from './signed-data';
 import { displayVariables, only, type StepFacts } from './steps';
 
 export interface SessionState {
@@ -28,6 +29,8 @@ export interface SessionState {
   ended: boolean;
   outbound: boolean;
   cuid?: string;
+  /** The CUID came from custom_data_secured whose signature verified. */
+  cuidVerified?: boolean;
   /** Writes held back until the record step exists (record creation delayed until an agent). */
   held: Array<{ name: string; operation: 'add_comment' | 'update_record' | 'upload_file'; variables: Record<string, unknown>; file?: { base64: string; name: string; type: string; kind: string } }>;
   warnings: string[];
@@ -52,6 +55,8 @@ export class FlowEngine {
     const c = this.gateway.connector(connectorId);
     if (!/^[\w.:@-]{1,200}$/.test(sessionId)) throw new GatewayError('validation_failed', 'sessionId: 1-200 characters of letters, digits and . : @ _ -', { errors: [{ field: 'sessionId', message: 'invalid' }] });
     const ev = normalizeEvent(body, typeHint);
+    // The key is the connector's: custom_data_secured counts only once verified with it.
+    applySignedCustomData(ev, c.events?.signedCustomData, this.gateway.now(), (line) => this.gateway.logger.warn({ connector: c.id, session: sessionId }, line));
     const file = ev.facts.file?.url && !ev.facts.file.base64 ? await this.download(c, ev) : undefined;
     const key = `${connectorId}\u0000${sessionId}`;
     const previous = this.locks.get(key) ?? Promise.resolve();
@@ -95,7 +100,9 @@ export class FlowEngine {
     if (ev.facts.agentAssigned) state.agentAssigned = true;
     if (ev.facts.direction === 'outbound') state.outbound = true;
     if (ev.kind === 'end') state.ended = true;
-    if (ev.facts.customData?.cuid !== undefined) state.cuid = String(ev.facts.customData.cuid);
+    // A CUID from verified custom data is not replaced by an unsigned one later.
+    if (ev.facts.verifiedCustomData?.cuid !== undefined) { state.cuid = String(ev.facts.verifiedCustomData.cuid); state.cuidVerified = true; }
+    else if (ev.facts.customData?.cuid !== undefined && !state.cuidVerified) state.cuid = String(ev.facts.customData.cuid);
     if (ev.facts.disposition) Object.assign(state.vars, defined({ DISPOSITION_CODE: ev.facts.disposition.code, DISPOSITION_NOTES: ev.facts.disposition.notes }));
     if (ev.facts.transfer) Object.assign(state.vars, defined({ TRANSFER_FROM: ev.facts.transfer.from, TRANSFER_TO: ev.facts.transfer.to }));
     if (ev.facts.survey) state.vars.SURVEY = ev.facts.survey.map((a) => `${a.question}: ${a.answer}`).join('\n');
