@@ -147,3 +147,17 @@ describe('a connector without events.signed_custom_data', () => {
     expect(all).not.toMatch(/forged-object|vip|platinum|cuid-from-token/);
   });
 });
+
+test('every event variable is documented in README and openapi.yaml, and known to templates', async () => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const { EVENT_VARIABLES, REQUEST_VARIABLE_SET } = await import('../../src/template/variables');
+  const root = path.join(__dirname, '../..');
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const openapi = new Set(fs.readFileSync(path.join(root, 'openapi.yaml'), 'utf8').split(/[^\w]+/));
+  for (const v of EVENT_VARIABLES) {
+    expect(readme).toContain(`\`${v}\``);
+    expect(openapi.has(v)).toBe(true);
+    expect(REQUEST_VARIABLE_SET.has(v)).toBe(true);
+  }
+});

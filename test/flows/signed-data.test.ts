@@ -1,5 +1,7 @@
 /** custom_data_secured: trusted only when signed with the connector's key and algorithm. */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import jwt from 'jsonwebtoken';
 import { compileConnector } from '../../src/config/compile';
 import type { SignedCustomData } from '../../src/config/types';
@@ -148,4 +150,13 @@ ${signed.split('\n').map((l) => `    ${l}`).join('\n')}
     // Messages name ${env:…}, never a key's text.
     for (const m of found) expect(m).not.toMatch(/MII[A-Za-z0-9+\/]{8}/);
   });
+});
+
+test("the README's signed_custom_data example compiles", () => {
+  const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+  const block = /```yaml\n(events:\n {2}signed_custom_data:[\s\S]*?)```/.exec(readme)![1];
+  const text = `id: t\nbase_url: https://crm.example.com\nauth: { type: none }\nendpoints:\n  find_account: { method: GET, url: /users, response_data_location: users, id_location: id }\n  create_account: { method: POST, url: /users, params: { name: "{NAME}" }, id_location: id }\n${block}`;
+  const r = compileConnector(text, 'README.md', { SHOP_SIGNING_SECRET: SECRET });
+  expect(r.issues).toEqual([]);
+  expect(r.connector!.events?.signedCustomData).toMatchObject({ algorithm: 'HS256', issuer: 'https://shop.example.com', audience: 'crm-gateway', maxAgeSeconds: 600 });
 });
