@@ -74,6 +74,8 @@ describe('a chat whose end comment uses every event variable', () => {
         custom_data_secured: token({ cuid: 'cuid-verified-7', tier: 'platinum' }),
       } },
       { type: 'Chat_Outbound_Message', timestamp: '2026-12-04T10:00:30Z', data: { chat_id: 5001, message: 'Let me check' } },
+      // An unsigned CUID later does not replace the verified one.
+      { type: 'Custom_Data', timestamp: '2026-12-04T10:00:40Z', data: { chat_id: 5001, custom_data_not_secured: { cuid: 'later-unsigned' } } },
       { type: 'Transfer_Chat', timestamp: '2026-12-04T10:01:00Z', data: { chat_id: 5001, from_agent_id: 1, from_agent_custom_id: '007', from_agent_email: 'ira@example.com', to_agent_id: 5, to_agent_custom_id: '100', to_agent_email: 'ariel@example.com', from_queue_id: 8469, from_queue_path: 'Developers / Ariel', to_queue_id: 1234, to_queue_path: 'Schemes / Auric' } },
       { type: 'Party_Added', timestamp: '2026-12-04T10:01:10Z', data: { chat_id: 5001, agent_id: 1, agent_email: 'ariel@example.com', type: 'agent' } },
       { type: 'Cobrowse_Session_Started', timestamp: '2026-12-04T10:02:00Z', data: { agent_id: 5, chat_id: 5001, cobrowse_session_id: 'Y1zYY6XIYX4oapqpEz3qHw', cobrowse_session_requested_by: 'agent', cobrowse_session_remote_control: 'off', cobrowse_session_full_device: 'off' } },
