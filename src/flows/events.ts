@@ -226,7 +226,7 @@ export const MAX_MESSAGE_CHARS = 1000;
 export const MAX_OBJECT_TEXT_CHARS = 8 * 1024;
 
 /**
- * The adapter events' own data fields as variables (README "Variables"): campaign, virtual agent,
+ * The adapter events' own data fields as variables (README "Event variables"): campaign, virtual agent,
  * the transfer's from_/to_ sides, cobrowse state, Agent Assist ids, the latest chat message.
  * Objects become JSON text; one too large to keep is left out with a warning, never cut (cut JSON
  * is not JSON).
