@@ -12,6 +12,7 @@ import { parseJsonPath, type JsonPath } from '../util/json-path';
 import { resolveEnv, shortCredentials, withReferences } from './env';
 import { hasTemplatedHost } from '../http/ssrf';
 import { validateSchema } from './schema';
+import { compileSignedCustomData, signedCustomDataProblems } from '../flows/signed-data';
 import { retryPolicyFrom } from './retry-policy';
 import { issueAt, parseYaml, type PathSegment, type YamlSource } from './yaml-source';
 import {
@@ -56,11 +57,15 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   const lookupUrls = ctx.lookupUrls();
   const settings = ctx.settings();
   const flows = ctx.flows(settings.reuseRecords);
+  const events = ctx.events();
   for (const s of shortCredentials(cfg.auth, envd)) issues.push(issueAt(src, s.path, s.message));
   issues.splice(0, issues.length, ...withReferences(issues, envd)); // messages name ${env:NAME}, never its value
   if (issues.some((i) => i.severity === 'error')) return { issues, id };
 
   const secrets = collectSecrets(cfg.auth, envd.secrets);
+  // An HS256 key written inline (not through ${env:…}) is as secret as one that was.
+  const signingSecret = cfg.events?.signed_custom_data?.secret;
+  if (typeof signingSecret === 'string' && signingSecret.length >= 4) secrets.add(signingSecret);
   const connector: Connector = deepFreeze({
     id,
     name: cfg.name ?? id,
@@ -76,6 +81,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
     flows,
     network: { allow: cfg.allow_private_network ?? [] },
     endpoints,
+    events,
     secrets: [...secrets],
     warnings: issues.filter((i) => i.severity === 'warning'),
     source: maskSecrets(src.doc.toJS(), secrets),
@@ -88,6 +94,16 @@ class Checker {
   constructor(readonly src: YamlSource, readonly cfg: ConnectorFile, readonly issues: ConfigIssue[]) {
     const extra = Array.isArray(cfg.variables) ? cfg.variables.filter((v) => typeof v === 'string') : [];
     this.known = new Set([...REQUEST_VARIABLE_SET, ...extra]);
+  }
+
+  /** events: the signed custom data key (the schema checked the shape; the key itself is checked here). */
+  events(): Connector['events'] {
+    const raw = this.cfg.events?.signed_custom_data;
+    if (!raw || (raw.algorithm !== 'HS256' && raw.algorithm !== 'RS256')) return {}; // the schema reported it
+    const at = ['events', 'signed_custom_data'];
+    const problems = signedCustomDataProblems(raw);
+    for (const problem of problems) this.error([...at, ...problem.path], problem.message);
+    return problems.length > 0 ? {} : { signedCustomData: compileSignedCustomData(raw) };
   }
 
   error(p: PathSegment[], message: string): void { this.issues.push(issueAt(this.src, p, message)); }

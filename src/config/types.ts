@@ -138,6 +138,29 @@ export interface ConnectorFile {
   flows?: FlowsFile;
   allow_private_network?: string[];
   endpoints: Partial<Record<OperationName, EndpointFile>>;
+  /** The platform's adapter events. */
+  events?: { signed_custom_data?: SignedCustomDataFile };
+}
+
+/** events.signed_custom_data: the key custom_data_secured (a JWT signed by the customer's server) is verified with. */
+export interface SignedCustomDataFile {
+  algorithm: 'HS256' | 'RS256';
+  /** HS256: the shared secret. */
+  secret?: string;
+  /** RS256: the PEM public key. */
+  public_key?: string;
+  issuer?: string;
+  audience?: string;
+  max_age_seconds?: number;
+}
+
+export interface SignedCustomData {
+  readonly algorithm: 'HS256' | 'RS256';
+  /** HS256: the shared secret; RS256: the PEM public key (checked at load). */
+  readonly key: string;
+  readonly issuer?: string;
+  readonly audience?: string;
+  readonly maxAgeSeconds?: number;
 }
 
 export const FLOW_TEMPLATES = ['subject', 'description', 'record_created', 'end', 'csat', 'transfer', 'disposition', 'custom_data', 'survey', 'file', 'verification'] as const;
@@ -301,6 +324,8 @@ export interface Connector {
   /** SSRF guard: the private destinations this connector may reach. */
   readonly network: { readonly allow: readonly string[] };
   readonly endpoints: ReadonlyMap<OperationName, CompiledEndpoint>;
+  /** The platform's adapter events: without signedCustomData, custom_data_secured is never trusted. */
+  readonly events?: { readonly signedCustomData?: SignedCustomData };
   /** Every secret value in this connector (env-resolved strings, passwords, client secrets, auth header values). */
   readonly secrets: readonly string[];
   readonly warnings: readonly ConfigIssue[];

@@ -17,6 +17,7 @@ import { formatPhone, type CountryCode } from '../phone';
 import { renderLongText } from '../template/long-text';
 import { renderText } from '../template/render';
 import { normalizeEvent, type EventKind, type NormalizedEvent } from './events';
+import { applySignedCustomData } from './signed-data';
 import { displayVariables, only, type StepFacts } from './steps';
 
 export interface SessionState {
@@ -28,6 +29,8 @@ export interface SessionState {
   ended: boolean;
   outbound: boolean;
   cuid?: string;
+  /** The CUID came from custom_data_secured whose signature verified. */
+  cuidVerified?: boolean;
   /** Writes held back until the record step exists (record creation delayed until an agent). */
   held: Array<{ name: string; operation: 'add_comment' | 'update_record' | 'upload_file'; variables: Record<string, unknown>; file?: { base64: string; name: string; type: string; kind: string } }>;
   warnings: string[];
@@ -52,6 +55,8 @@ export class FlowEngine {
     const c = this.gateway.connector(connectorId);
     if (!/^[\w.:@-]{1,200}$/.test(sessionId)) throw new GatewayError('validation_failed', 'sessionId: 1-200 characters of letters, digits and . : @ _ -', { errors: [{ field: 'sessionId', message: 'invalid' }] });
     const ev = normalizeEvent(body, typeHint);
+    // The key is the connector's: custom_data_secured counts only once verified with it.
+    applySignedCustomData(ev, c.events?.signedCustomData, this.gateway.now(), (line) => this.gateway.logger.warn({ connector: c.id, session: sessionId }, line));
     const file = ev.facts.file?.url && !ev.facts.file.base64 ? await this.download(c, ev) : undefined;
     const key = `${connectorId}\u0000${sessionId}`;
     const previous = this.locks.get(key) ?? Promise.resolve();
@@ -70,7 +75,7 @@ export class FlowEngine {
       const state: SessionState = loaded ? (loaded.state as unknown as SessionState) : emptyState();
       if (state.events.some((e) => e.key === ev.key)) return { duplicate: true, session: await this.view(c.id, sessionId, state) };
       const now = this.gateway.now();
-      this.merge(c, state, ev, sessionId);
+      this.merge(c, state, ev, sessionId, ev.facts.at ?? now);
       state.events.push({ key: ev.key, type: ev.type, at: ev.facts.at ?? now });
       await this.plan(c, sessionId, state, ev, downloaded);
       const saved = await this.store.saveSession(c.id, sessionId, state as unknown as Record<string, unknown>, loaded?.version ?? 0, {
@@ -83,7 +88,7 @@ export class FlowEngine {
   }
 
   /** Event facts into the session's variables: known names only; a number that cannot be parsed is dropped with a warning. */
-  private merge(c: Connector, state: SessionState, ev: NormalizedEvent, sessionId: string): void {
+  private merge(c: Connector, state: SessionState, ev: NormalizedEvent, sessionId: string, at: number): void {
     for (const [k, v] of Object.entries(ev.vars)) {
       if (k === 'PHONE_NUMBER' || k === 'OUTBOUND_PHONE_NUMBER') {
         const parsed = formatPhone(String(v), 'e164', 'write', c.phone.defaultRegion as CountryCode | undefined);
@@ -95,13 +100,20 @@ export class FlowEngine {
     if (ev.facts.agentAssigned) state.agentAssigned = true;
     if (ev.facts.direction === 'outbound') state.outbound = true;
     if (ev.kind === 'end') state.ended = true;
-    if (ev.facts.customData?.cuid !== undefined) state.cuid = String(ev.facts.customData.cuid);
+    // A CUID from verified custom data is not replaced by an unsigned one later.
+    if (ev.facts.verifiedCustomData?.cuid !== undefined) { state.cuid = String(ev.facts.verifiedCustomData.cuid); state.cuidVerified = true; }
+    else if (ev.facts.customData?.cuid !== undefined && !state.cuidVerified) state.cuid = String(ev.facts.customData.cuid);
     if (ev.facts.disposition) Object.assign(state.vars, defined({ DISPOSITION_CODE: ev.facts.disposition.code, DISPOSITION_NOTES: ev.facts.disposition.notes }));
     if (ev.facts.transfer) Object.assign(state.vars, defined({ TRANSFER_FROM: ev.facts.transfer.from, TRANSFER_TO: ev.facts.transfer.to }));
     if (ev.facts.survey) state.vars.SURVEY = ev.facts.survey.map((a) => `${a.question}: ${a.answer}`).join('\n');
     if (ev.facts.customData && ev.kind === 'custom_data') state.vars.CUSTOM_DATA = Object.entries(ev.facts.customData).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('\n');
     if (ev.kind === 'verification') state.vars.VERIFIED = 'yes';
     state.vars.EVENT_TYPE = ev.type;
+    // The earliest event and end event, whatever order they arrive in (ISO 8601 sorts as text).
+    const iso = new Date(at).toISOString();
+    if (state.vars.START_TIME === undefined || iso < String(state.vars.START_TIME)) state.vars.START_TIME = iso;
+    if (ev.kind === 'end' && (state.vars.END_TIME === undefined || iso < String(state.vars.END_TIME))) state.vars.END_TIME = iso;
+    for (const w of ev.facts.warnings ?? []) if (!state.warnings.includes(w)) state.warnings.push(w);
   }
 
   /** The durable writes this event calls for. */

@@ -33,6 +33,38 @@ export const FILE_VARIABLES = ['FILE_NAME', 'FILE_TYPE', 'FILE_KIND', 'FILE_URL'
 export const FLOW_VARIABLES = ['NOW', 'NOW_MS', 'RECORD_STATUS', 'DISPOSITION_CODE', 'DISPOSITION_NOTES', 'TRANSFER_FROM', 'TRANSFER_TO', 'SURVEY', 'CUSTOM_DATA', 'EVENT_TYPE', 'VERIFIED'] as const;
 
 /**
+ * Set by session flows from the data of the platform's adapter events (objects as JSON text).
+ * Each holds the latest value the session's events gave.
+ */
+export const EVENT_VARIABLES = [
+  'CAMPAIGN_ID', // campaign_id: the outbound campaign of a campaign call
+  'CAMPAIGN_NAME', // campaign_name
+  'VIRTUAL_AGENT_ID', // virtual_agent_id: the virtual agent that handled the session
+  'VA_DATA_PARAMETERS', // va_data_parameters: the queue's variables sent to the virtual agent (JSON text)
+  'SESSION_VARIABLE', // session_variable: the virtual agent's variables sent back to the platform (JSON text)
+  'CUSTOM_SIP_HEADERS', // custom_sip_headers: custom SIP headers of an inbound SIP call (JSON text)
+  'DIRECTION', // inbound or outbound: data.direction, else what session_type says
+  'SOURCE_TYPE', // PHONE (a call) or CHAT (a chat, SMS, messaging)
+  'START_TIME', // ISO 8601: the time of the session's earliest event
+  'END_TIME', // ISO 8601: the time of the session's end event (End_Call, End_Chat, Dismissed_Chat)
+  'FROM_AGENT_ID', 'FROM_AGENT_CUSTOM_ID', 'FROM_AGENT_EMAIL', // a transfer's agent of origin
+  'FROM_QUEUE_ID', 'FROM_QUEUE_PATH', // a transfer's queue of origin
+  'TO_AGENT_ID', 'TO_AGENT_CUSTOM_ID', 'TO_AGENT_EMAIL', // a transfer's target agent
+  'TO_QUEUE_ID', 'TO_QUEUE_PATH', // a transfer's target queue
+  'PARTY_TYPE', // Party_Added: the added participant's type (end_user, agent)
+  'COBROWSE_SESSION_ID', // the screen-sharing session's id
+  'COBROWSE_REQUESTED_BY', // who asked for screen sharing: agent, end_user
+  'COBROWSE_ENDED_BY', // who ended it: agent, end_user, api
+  'COBROWSE_REMOTE_CONTROL', // remote control state: on, rejected, requested, off
+  'COBROWSE_FULL_DEVICE', // full-device sharing state: on, rejected, requested, off
+  'CONVERSATION_ID', // Agent_Assist_Started: the conversation's id
+  'PLATFORM_SESSION_ID', // Agent_Assist_Started: the platform's own session id (SESSION_ID is the gateway's)
+  'LAST_INBOUND_MESSAGE', // the customer's latest chat message (at most 1000 characters)
+  'LAST_OUTBOUND_MESSAGE', // the agent's latest chat message (at most 1000 characters)
+  'VERIFIED_CUSTOM_DATA', // custom_data_secured whose signature verified, as "key: value" lines
+] as const;
+
+/**
  * Set by the gateway, not the caller: CREATED_MARKER is a durable create's idempotency key
  * (its delivery id), stamped on the object through the endpoint's created_marker param so that
  * recovery after an ambiguous try can search for exactly that object.
@@ -51,7 +83,7 @@ export const PHONE_VARIABLES = new Set([
   'PHONE_NUMBER', 'OUTBOUND_PHONE_NUMBER', 'CUSTOMER_PHONE_NUMBER', 'ANI', 'SUPPORT_PHONE_NUMBER', 'OUTBOUND_NUMBER',
 ]);
 
-export const REQUEST_VARIABLE_SET: ReadonlySet<string> = new Set<string>([...SESSION_VARIABLES, ...FILE_VARIABLES, ...FLOW_VARIABLES, ...GATEWAY_VARIABLES]);
+export const REQUEST_VARIABLE_SET: ReadonlySet<string> = new Set<string>([...SESSION_VARIABLES, ...FILE_VARIABLES, ...FLOW_VARIABLES, ...EVENT_VARIABLES, ...GATEWAY_VARIABLES]);
 export const LOOKUP_VARIABLE_SET: ReadonlySet<string> = new Set<string>(LOOKUP_VARIABLES);
 
 export type Variables = Readonly<Record<string, unknown>>;
