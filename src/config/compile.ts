@@ -17,8 +17,11 @@ import { issueAt, parseYaml, type PathSegment, type YamlSource } from './yaml-so
 import {
   FIND_FOR_CREATE, FIND_OPERATIONS, FILE_KINDS, OPERATIONS,
   type Auth, type CompiledEndpoint, type CompiledSearch, type ConfigIssue, type Connector, type ConnectorFile, type EndpointFile, type OperationName,
-  type Flows, type FlowsFile, type FlowTemplate,
+  type Flows, type FlowsFile, type FlowTemplate, type EventsFile,
 } from './types';
+import { IDENTITY_FIELDS, parseIdentityPath, type IdentityField, type IdentityPath, type IdentityRule } from '../flows/identity';
+/** events.unidentified_after_seconds default: an hour, longer than almost any call or chat. */
+export const DEFAULT_UNIDENTIFIED_AFTER_SECONDS = 3600;
 import { DEFAULT_FLOW_TEMPLATES } from '../flows/templates';
 
 export interface CompileResult {
@@ -56,11 +59,14 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   const lookupUrls = ctx.lookupUrls();
   const settings = ctx.settings();
   const flows = ctx.flows(settings.reuseRecords);
+  const events = ctx.events();
   for (const s of shortCredentials(cfg.auth, envd)) issues.push(issueAt(src, s.path, s.message));
   issues.splice(0, issues.length, ...withReferences(issues, envd)); // messages name ${env:NAME}, never its value
   if (issues.some((i) => i.severity === 'error')) return { issues, id };
 
   const secrets = collectSecrets(cfg.auth, envd.secrets);
+  // Record pop headers authenticate the gateway to the receiver: secrets, like auth headers.
+  for (const v of Object.values(events.recordPop?.headers ?? {})) if (v.length >= 4) secrets.add(v);
   const connector: Connector = deepFreeze({
     id,
     name: cfg.name ?? id,
@@ -74,6 +80,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
     extraVariables: cfg.variables ?? [],
     retry: retryPolicyFrom(cfg.retry),
     flows,
+    events,
     network: { allow: cfg.allow_private_network ?? [] },
     endpoints,
     secrets: [...secrets],
@@ -434,6 +441,27 @@ class Checker {
       templates,
       batching: f.batching ? { operations: new Set(f.batching.operations), windowMs: (f.batching.window_seconds ?? 10) * 1000 } : undefined,
     };
+  }
+
+  /** events: identity paths (each parsed now: a bad one names its YAML line), the unidentified time, the record pop. */
+  events(): Connector['events'] {
+    const e: EventsFile = this.cfg.events && typeof this.cfg.events === 'object' ? this.cfg.events : {};
+    const identity: IdentityRule[] = [];
+    for (const [field, list] of Object.entries(e.identity ?? {})) {
+      if (!Object.hasOwn(IDENTITY_FIELDS, field) || !Array.isArray(list)) continue; // the schema reports these
+      const paths: IdentityPath[] = [];
+      list.forEach((src, i) => {
+        try { paths.push(parseIdentityPath(src)); } catch (err) { this.error(['events', 'identity', field, i], (err as Error).message); }
+      });
+      identity.push({ field: field as IdentityField, variable: IDENTITY_FIELDS[field as IdentityField], paths });
+    }
+    const pop = e.record_pop;
+    let recordPop: Connector['events']['recordPop'];
+    if (pop && typeof pop === 'object' && typeof pop.url === 'string') {
+      try { new URL(pop.url); recordPop = { url: pop.url, headers: { ...(pop.headers ?? {}) } }; } catch { this.error(['events', 'record_pop', 'url'], 'not a valid http(s) URL'); }
+      if (!this.cfg.lookup_urls?.record) this.warn(['events', 'record_pop'], 'record_pop sends lookup_urls.record, which this connector does not define: no pop is ever sent');
+    }
+    return { identity, unidentifiedAfterMs: (e.unidentified_after_seconds ?? DEFAULT_UNIDENTIFIED_AFTER_SECONDS) * 1000, recordPop };
   }
 
   settings(): Connector['settings'] {

@@ -6,6 +6,7 @@
 import type { ForeignNumbers, PhoneFormat } from '../phone';
 import type { TemplateNode, TextPart } from '../template/compile';
 import type { MatchRule, SeveralMatches } from '../http/match-guard';
+import type { IdentityField, IdentityRule } from '../flows/identity';
 
 export const OPERATIONS = [
   'find_account', 'find_account_by_id', 'create_account',
@@ -136,6 +137,7 @@ export interface ConnectorFile {
   variables?: string[];
   retry?: RetryFile;
   flows?: FlowsFile;
+  events?: EventsFile;
   allow_private_network?: string[];
   endpoints: Partial<Record<OperationName, EndpointFile>>;
 }
@@ -161,6 +163,22 @@ export interface FlowsFile {
   comment_on?: string[];
   templates?: Partial<Record<FlowTemplate, string>>;
   batching?: { operations: Array<'add_comment' | 'update_record'>; window_seconds?: number };
+}
+
+/** The platform's adapter events: where the customer's identity is, when a session counts as unidentified, where record pops go. */
+export interface EventsFile {
+  /** Identity field (phone, email, sdk_identifier, name, account_id, end_user_id) → paths into the event's data, tried in order. */
+  identity?: Partial<Record<IdentityField, string[]>>;
+  unidentified_after_seconds?: number;
+  record_pop?: { url: string; headers?: Record<string, string> };
+}
+
+export interface Events {
+  readonly identity: readonly IdentityRule[];
+  /** A session still waiting for the customer's identity after this long is marked unidentified. */
+  readonly unidentifiedAfterMs: number;
+  /** Where CRM_Record_Pop is POSTed once the session's record is resolved. */
+  readonly recordPop?: { readonly url: string; readonly headers: Readonly<Record<string, string>> };
 }
 
 export interface Flows {
@@ -298,6 +316,7 @@ export interface Connector {
   readonly extraVariables: readonly string[];
   readonly retry: RetryPolicy;
   readonly flows: Flows;
+  readonly events: Events;
   /** SSRF guard: the private destinations this connector may reach. */
   readonly network: { readonly allow: readonly string[] };
   readonly endpoints: ReadonlyMap<OperationName, CompiledEndpoint>;
