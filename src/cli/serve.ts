@@ -18,6 +18,7 @@ import { createStepRunner } from '../flows/steps';
 import { createLogger, type Logger } from '../util/logger';
 import { requireKeyForOAuth, resolveEncryptionKeys } from '../auth/encryption-setup';
 import { RetentionSweeper, retentionDays } from '../delivery/retention';
+import { UnidentifiedSweeper } from '../flows/unidentified-sweep';
 import { Redactor } from '../util/redact';
 
 export interface ServeOptions {
@@ -141,6 +142,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   worker?.start();
   const sweeper = new RetentionSweeper({ store, days: retention, logger, now: gateway.now });
   sweeper.start();
+  const unidentified = new UnidentifiedSweeper({ flows, logger });
+  unidentified.start();
   if (!opts.configFiles && env.CONFIG_WATCH !== 'off') gateway.watch();
   logger.info({ url, store: store.kind, workers, connectors: gateway.list().map((l) => `${l.id}:${l.connector ? 'valid' : 'invalid'}`) }, 'gateway listening');
   let closing: Promise<void> | undefined;
@@ -162,6 +165,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
       server.closeIdleConnections();
       await worker?.stop(opts.shutdownGraceMs ?? Number(env.SHUTDOWN_GRACE_MS ?? 10_000));
       await sweeper.stop();
+      await unidentified.stop();
       server.closeAllConnections();
       await closed;
       await store.close();
