@@ -19,6 +19,7 @@ import { renderText } from '../template/render';
 import { normalizeEvent, type EventKind, type NormalizedEvent } from './events';
 import { displayVariables, only, type StepFacts } from './steps';
 import { resolveIdentity } from './identity';
+import { RECORD_POP_POLICY } from './record-pop';
 
 export interface SessionState {
   vars: Record<string, string | number | boolean>;
@@ -182,6 +183,12 @@ export class FlowEngine {
       }
       // Writes that waited for the record step go out now, in their original order.
       for (const h of state.held.splice(0)) await this.write(c, sessionId, state, h.name, h.operation, h.variables, h.file);
+    }
+    // Pushed screen pop: once per session, after the record step (its own chain, so a receiver
+    // that is down never holds up the session's CRM writes).
+    if (state.steps.record && !state.steps.record_pop && c.events.recordPop && c.lookupUrls.record) {
+      const d = await this.service.acceptStep(c.id, 'record_pop', {}, { idempotencyKey: `${sessionId}:record_pop`, dependsOn: state.steps.record, stepFacts: { sessionId }, policy: RECORD_POP_POLICY });
+      state.steps.record_pop = d.delivery.id;
     }
 
     const html = c.settings.convertTextToHtml;
