@@ -100,7 +100,10 @@ export class FlowEngine {
     const region = c.phone.defaultRegion as CountryCode | undefined;
     const accept = (variable: string, v: string) => variable !== 'PHONE_NUMBER' || formatPhone(v, 'e164', 'write', region).ok;
     const found = resolveIdentity(c.events.identity, ev.data ?? {}, ev.facts.verifiedCustomData, accept);
-    for (const [k, v] of Object.entries(found.vars)) if (ev.vars[k] === undefined) ev.vars[k] = v;
+    for (const [k, v] of Object.entries(found.vars)) {
+      // The event's own value wins, unless it is a phone number that does not parse ("anonymous").
+      if (ev.vars[k] === undefined || !accept(k, String(ev.vars[k]))) ev.vars[k] = v;
+    }
   }
 
   /**

@@ -138,3 +138,32 @@ test('a session waiting for an agent says so, and is never marked unidentified',
     await store.close();
   }
 });
+
+describe('events.identity in the engine', () => {
+  let store: SqliteStore;
+  let flows: FlowEngine;
+  beforeAll(async () => {
+    store = new SqliteStore(path.join(dir, 'mapping.db'));
+    await store.migrate();
+    const yaml = fs.readFileSync(path.join(ROOT, 'config/zendesk.yaml'), 'utf8')
+      .replace(/^ {4}phone: \[end_user\.phone, .*$/m, '    phone: [custom_data_secured.phone, end_user.phone, custom_sip_headers.X-Caller-Number]');
+    fs.writeFileSync(path.join(dir, 'mapping.yaml'), yaml);
+    const gateway = new Gateway({ configFiles: [path.join(dir, 'mapping.yaml')], env: { ZENDESK_URL: crm.url }, tokenStore: store.tokens });
+    gateway.load();
+    // The mapping under test really lists the signed path first.
+    expect(gateway.connector('zendesk').events.identity[0].paths.map((p) => p.source)).toEqual(['custom_data_secured.phone', 'end_user.phone', 'custom_sip_headers.X-Caller-Number']);
+    flows = new FlowEngine(store, new DeliveryService(store, gateway), gateway);
+  });
+  afterAll(async () => { await store.close(); });
+
+  test('custom_data_secured.* never reads the unverified value the event carries', async () => {
+    const v = (await flows.handle('zendesk', 'secured-1', { ...NEW_CALL, data: { ...NEW_CALL.data, custom_data_secured: { phone: '+1 222 333 7311' } } })).session;
+    expect(v).toMatchObject({ waiting_for: 'customer_identity', account: null });
+  });
+
+  test('an event phone that does not parse gives way to the next path', async () => {
+    const v = (await flows.handle('zendesk', 'anon-1', { ...NEW_CALL, data: { ...NEW_CALL.data, end_user: { phone: 'anonymous' }, custom_sip_headers: { 'X-Caller-Number': '+1 222 333 7312' } } })).session;
+    expect(v).toMatchObject({ waiting_for: null, account: 'pending' });
+    expect(v.warnings).toEqual([]);
+  });
+});
