@@ -3,10 +3,13 @@
  * End_Call, with the fields the spec lists; the customer's number in a custom SIP header, found
  * by config/zendesk.yaml's events.identity), against the Zendesk-like sample CRM, asserting the
  * CRM's final state: one user, one ticket, the comments in order. With duplicates, End_Call
- * before New_Call, and a gateway process killed (SIGKILL) in the middle of the session.
+ * before New_Call, and a gateway process killed (SIGKILL) in the middle of the session (after
+ * which the pushed screen pop still arrives, once).
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startSampleCrm, type RunningSampleCrm } from '../../src/sample-crm';
@@ -92,7 +95,12 @@ async function crashRun(label: string, env: Record<string, string>): Promise<voi
   const crm = await startSampleCrm({ port: 0 });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'adapter-crash-'));
   fs.mkdirSync(path.join(dir, 'config'));
-  fs.copyFileSync(path.join(ROOT, 'config/zendesk.yaml'), path.join(dir, 'config/zendesk.yaml'));
+  // A pushed screen pop too: accepted with the record step, it must survive the kill and arrive once.
+  const pops: unknown[] = [];
+  const receiver = http.createServer((req, res) => { let t = ''; req.on('data', (c) => { t += c; }); req.on('end', () => { pops.push(JSON.parse(t)); res.writeHead(204).end(); }); });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const popUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/pop`;
+  fs.writeFileSync(path.join(dir, 'config/zendesk.yaml'), fs.readFileSync(path.join(ROOT, 'config/zendesk.yaml'), 'utf8').replace(/^ {2}# record_pop: .*$/m, `  record_pop: { url: "${popUrl}" }`));
   // Creating the ticket takes a while, so the kill lands while the session's writes are in flight.
   crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets.json', delayMs: 400, always: true });
   const childEnv = { ...env, CONFIG_DIR: path.join(dir, 'config'), DATA_DIR: path.join(dir, 'data'), ZENDESK_URL: crm.url, DELIVERY_WORKERS: '2', DELIVERY_LEASE_MS: '1500' };
@@ -125,8 +133,10 @@ async function crashRun(label: string, env: Record<string, string>): Promise<voi
     const record = view.steps.find((s: { name: string }) => s.name === 'record');
     const d = (await (await fetch(`${child.url}/v1/deliveries/${record.delivery_id}`)).json()) as { attempts: number };
     expect(d.attempts).toBeGreaterThan(1);
+    expect(pops).toEqual([{ type: 'CRM_Record_Pop', data: { recordUrl: `${crm.url}/agent/tickets/${tickets[0].id}` } }]);
   } finally {
     await child?.kill('SIGKILL');
+    await new Promise((r) => receiver.close(r));
     await crm.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
