@@ -84,15 +84,16 @@ export function parseIdentityPath(source: string): IdentityPath {
 export function readIdentityPath(p: IdentityPath, data: Record<string, unknown>, verifiedCustomData?: Record<string, unknown>): string | undefined {
   let cur: unknown = p.secured ? verifiedCustomData : data;
   for (const step of p.steps) {
-    cur = asObject(cur);
-    if (cur === undefined) return undefined;
-    if ('key' in step) cur = Array.isArray(cur) ? undefined : (cur as Record<string, unknown>)[step.key];
-    else if ('index' in step) cur = Array.isArray(cur) ? cur[step.index] : undefined;
+    const obj = asObject(cur);
+    if (obj === undefined) return undefined;
+    // Own keys only: `constructor.name` must not read "Object" off the prototype.
+    if ('key' in step) cur = Array.isArray(obj) || !Object.hasOwn(obj, step.key) ? undefined : (obj as Record<string, unknown>)[step.key];
+    else if ('index' in step) cur = Array.isArray(obj) ? obj[step.index] : undefined;
     else {
-      const list = Array.isArray(cur) ? cur : [cur];
+      const list = Array.isArray(obj) ? obj : [obj];
       cur = list.find((el) => {
         const o = asObject(el);
-        return o !== undefined && !Array.isArray(o) && scalarText((o as Record<string, unknown>)[step.where.field]) === step.where.value;
+        return o !== undefined && !Array.isArray(o) && Object.hasOwn(o, step.where.field) && scalarText((o as Record<string, unknown>)[step.where.field]) === step.where.value;
       });
     }
   }

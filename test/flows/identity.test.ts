@@ -37,6 +37,8 @@ describe('readIdentityPath', () => {
     ['participants[9].end_user_id', undefined],
     ['call_id.x', undefined],
     ['missing.deeper.still', undefined],
+    ['constructor.name', undefined], // own keys only, never the prototype's
+    ['end_user.__proto__.constructor.name', undefined],
   ])('%s → %s', (path, expected) => {
     expect(readIdentityPath(parseIdentityPath(path), event)).toBe(expected);
   });
