@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   ambiguous_match: 409,
   file_download_failed: 502,
   destination_blocked: 502,
+  record_pop_failed: 502,
   internal: 500,
 } as const;
 
@@ -77,6 +78,7 @@ const TITLES: Record<ErrorCode, string> = {
   ambiguous_match: 'Several CRM objects match and none can be chosen safely',
   file_download_failed: 'The session file could not be downloaded',
   destination_blocked: 'The destination is in a private network the connector does not allow',
+  record_pop_failed: 'The record pop receiver did not accept the pop',
   internal: 'Internal error',
 };
 

@@ -20,6 +20,7 @@ import { requireKeyForOAuth, resolveEncryptionKeys } from '../auth/encryption-se
 import { RetentionSweeper } from '../delivery/retention';
 import { readSettings } from '../config/settings';
 import { startTracing } from '../util/tracing';
+import { UnidentifiedSweeper } from '../flows/unidentified-sweep';
 import { Redactor } from '../util/redact';
 
 export interface ServeOptions {
@@ -145,6 +146,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   worker?.start();
   const sweeper = new RetentionSweeper({ store, days: retention, logger, now: gateway.now });
   sweeper.start();
+  const unidentified = new UnidentifiedSweeper({ flows, logger });
+  unidentified.start();
   if (!opts.configFiles && settings.CONFIG_WATCH !== 'off') gateway.watch();
   logger.info({ url, store: store.kind, workers, connectors: gateway.list().map((l) => `${l.id}:${l.connector ? 'valid' : 'invalid'}`) }, 'gateway listening');
   let closing: Promise<void> | undefined;
@@ -168,6 +171,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
       server.closeIdleConnections();
       await worker?.stop(opts.shutdownGraceMs ?? settings.SHUTDOWN_GRACE_MS);
       await sweeper.stop();
+      await unidentified.stop();
       server.closeAllConnections();
       await closed;
       await store.close();

@@ -18,8 +18,11 @@ import { issueAt, parseYaml, type PathSegment, type YamlSource } from './yaml-so
 import {
   FIND_FOR_CREATE, FIND_OPERATIONS, FILE_KINDS, OPERATIONS,
   type Auth, type CompiledEndpoint, type CompiledSearch, type ConfigIssue, type Connector, type ConnectorFile, type EndpointFile, type OperationName,
-  type Flows, type FlowsFile, type FlowTemplate,
+  type Flows, type FlowsFile, type FlowTemplate, type EventsFile,
 } from './types';
+import { IDENTITY_FIELDS, parseIdentityPath, type IdentityField, type IdentityPath, type IdentityRule } from '../flows/identity';
+/** events.unidentified_after_seconds default: an hour, longer than almost any call or chat. */
+export const DEFAULT_UNIDENTIFIED_AFTER_SECONDS = 3600;
 import { DEFAULT_FLOW_TEMPLATES } from '../flows/templates';
 
 export interface CompileResult {
@@ -66,6 +69,8 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   // An HS256 key written inline (not through ${env:…}) is as secret as one that was.
   const signingSecret = cfg.events?.signed_custom_data?.secret;
   if (typeof signingSecret === 'string' && signingSecret.length >= 4) secrets.add(signingSecret);
+  // Record pop headers authenticate the gateway to the receiver: secrets, like auth headers.
+  for (const v of Object.values(events.recordPop?.headers ?? {})) if (v.length >= 4) secrets.add(v);
   const connector: Connector = deepFreeze({
     id,
     name: cfg.name ?? id,
@@ -79,9 +84,9 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
     extraVariables: cfg.variables ?? [],
     retry: retryPolicyFrom(cfg.retry),
     flows,
+    events,
     network: { allow: cfg.allow_private_network ?? [] },
     endpoints,
-    events,
     secrets: [...secrets],
     warnings: issues.filter((i) => i.severity === 'warning'),
     source: maskSecrets(src.doc.toJS(), secrets),
@@ -96,14 +101,14 @@ class Checker {
     this.known = new Set([...REQUEST_VARIABLE_SET, ...extra]);
   }
 
-  /** events: the signed custom data key (the schema checked the shape; the key itself is checked here). */
-  events(): Connector['events'] {
+  /** events.signed_custom_data: the key (the schema checked the shape; the key itself is checked here). */
+  signedCustomData(): Connector['events']['signedCustomData'] {
     const raw = this.cfg.events?.signed_custom_data;
-    if (!raw || (raw.algorithm !== 'HS256' && raw.algorithm !== 'RS256')) return {}; // the schema reported it
+    if (!raw || (raw.algorithm !== 'HS256' && raw.algorithm !== 'RS256')) return undefined; // the schema reported it
     const at = ['events', 'signed_custom_data'];
     const problems = signedCustomDataProblems(raw);
     for (const problem of problems) this.error([...at, ...problem.path], problem.message);
-    return problems.length > 0 ? {} : { signedCustomData: compileSignedCustomData(raw) };
+    return problems.length > 0 ? undefined : compileSignedCustomData(raw);
   }
 
   error(p: PathSegment[], message: string): void { this.issues.push(issueAt(this.src, p, message)); }
@@ -450,6 +455,27 @@ class Checker {
       templates,
       batching: f.batching ? { operations: new Set(f.batching.operations), windowMs: (f.batching.window_seconds ?? 10) * 1000 } : undefined,
     };
+  }
+
+  /** events: identity paths (each parsed now: a bad one names its YAML line), the unidentified time, the record pop. */
+  events(): Connector['events'] {
+    const e: EventsFile = this.cfg.events && typeof this.cfg.events === 'object' ? this.cfg.events : {};
+    const identity: IdentityRule[] = [];
+    for (const [field, list] of Object.entries(e.identity ?? {})) {
+      if (!Object.hasOwn(IDENTITY_FIELDS, field) || !Array.isArray(list)) continue; // the schema reports these
+      const paths: IdentityPath[] = [];
+      list.forEach((src, i) => {
+        try { paths.push(parseIdentityPath(src)); } catch (err) { this.error(['events', 'identity', field, i], (err as Error).message); }
+      });
+      identity.push({ field: field as IdentityField, variable: IDENTITY_FIELDS[field as IdentityField], paths });
+    }
+    const pop = e.record_pop;
+    let recordPop: Connector['events']['recordPop'];
+    if (pop && typeof pop === 'object' && typeof pop.url === 'string') {
+      try { new URL(pop.url); recordPop = { url: pop.url, headers: { ...(pop.headers ?? {}) } }; } catch { this.error(['events', 'record_pop', 'url'], 'not a valid http(s) URL'); }
+      if (!this.cfg.lookup_urls?.record) this.warn(['events', 'record_pop'], 'record_pop sends lookup_urls.record, which this connector does not define: no pop is ever sent');
+    }
+    return { identity, unidentifiedAfterMs: (e.unidentified_after_seconds ?? DEFAULT_UNIDENTIFIED_AFTER_SECONDS) * 1000, recordPop, signedCustomData: this.signedCustomData() };
   }
 
   settings(): Connector['settings'] {

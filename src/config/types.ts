@@ -6,6 +6,7 @@
 import type { ForeignNumbers, PhoneFormat } from '../phone';
 import type { TemplateNode, TextPart } from '../template/compile';
 import type { MatchRule, SeveralMatches } from '../http/match-guard';
+import type { IdentityField, IdentityRule } from '../flows/identity';
 
 export const OPERATIONS = [
   'find_account', 'find_account_by_id', 'create_account',
@@ -136,10 +137,9 @@ export interface ConnectorFile {
   variables?: string[];
   retry?: RetryFile;
   flows?: FlowsFile;
+  events?: EventsFile;
   allow_private_network?: string[];
   endpoints: Partial<Record<OperationName, EndpointFile>>;
-  /** The platform's adapter events. */
-  events?: { signed_custom_data?: SignedCustomDataFile };
 }
 
 /** events.signed_custom_data: the key custom_data_secured (a JWT signed by the customer's server) is verified with. */
@@ -184,6 +184,26 @@ export interface FlowsFile {
   comment_on?: string[];
   templates?: Partial<Record<FlowTemplate, string>>;
   batching?: { operations: Array<'add_comment' | 'update_record'>; window_seconds?: number };
+}
+
+/** The platform's adapter events: where the customer's identity is, when a session counts as unidentified, where record pops go. */
+export interface EventsFile {
+  /** Identity field (phone, email, sdk_identifier, name, account_id, end_user_id) → paths into the event's data, tried in order. */
+  identity?: Partial<Record<IdentityField, string[]>>;
+  unidentified_after_seconds?: number;
+  record_pop?: { url: string; headers?: Record<string, string> };
+  /** The key custom_data_secured is verified with. */
+  signed_custom_data?: SignedCustomDataFile;
+}
+
+export interface Events {
+  readonly identity: readonly IdentityRule[];
+  /** A session still waiting for the customer's identity after this long is marked unidentified. */
+  readonly unidentifiedAfterMs: number;
+  /** Where CRM_Record_Pop is POSTed once the session's record is resolved. */
+  readonly recordPop?: { readonly url: string; readonly headers: Readonly<Record<string, string>> };
+  /** Without it, custom_data_secured is never trusted. */
+  readonly signedCustomData?: SignedCustomData;
 }
 
 export interface Flows {
@@ -321,11 +341,10 @@ export interface Connector {
   readonly extraVariables: readonly string[];
   readonly retry: RetryPolicy;
   readonly flows: Flows;
+  readonly events: Events;
   /** SSRF guard: the private destinations this connector may reach. */
   readonly network: { readonly allow: readonly string[] };
   readonly endpoints: ReadonlyMap<OperationName, CompiledEndpoint>;
-  /** The platform's adapter events: without signedCustomData, custom_data_secured is never trusted. */
-  readonly events?: { readonly signedCustomData?: SignedCustomData };
   /** Every secret value in this connector (env-resolved strings, passwords, client secrets, auth header values). */
   readonly secrets: readonly string[];
   readonly warnings: readonly ConfigIssue[];

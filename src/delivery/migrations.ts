@@ -142,6 +142,12 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `ALTER TABLE deliveries ADD COLUMN purged_at INTEGER;
   CREATE INDEX deliveries_retention ON deliveries (updated_at) WHERE status IN ('delivered', 'dead', 'cancelled') AND purged_at IS NULL;
   CREATE INDEX sessions_updated ON sessions (updated_at);`,
+  // 6: sessions waiting (for the customer's identity, or an agent) as columns, so the unidentified
+  // sweep and /metrics find them without reading every session's state.
+  `ALTER TABLE sessions ADD COLUMN waiting_for TEXT;
+  ALTER TABLE sessions ADD COLUMN waiting_since INTEGER;
+  ALTER TABLE sessions ADD COLUMN unidentified_at INTEGER;
+  CREATE INDEX sessions_waiting ON sessions (waiting_for, connector_id, waiting_since) WHERE waiting_for IS NOT NULL;`,
 ];
 
 export const POSTGRES_MIGRATIONS: readonly string[] = [
@@ -228,4 +234,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `ALTER TABLE deliveries ADD COLUMN purged_at BIGINT;
   CREATE INDEX deliveries_retention ON deliveries (updated_at) WHERE status IN ('delivered', 'dead', 'cancelled') AND purged_at IS NULL;
   CREATE INDEX sessions_updated ON sessions (updated_at);`,
+  // 6: sessions waiting (for the customer's identity, or an agent) as columns, so the unidentified
+  // sweep and /metrics find them without reading every session's state.
+  `ALTER TABLE sessions ADD COLUMN waiting_for TEXT, ADD COLUMN waiting_since BIGINT, ADD COLUMN unidentified_at BIGINT;
+  CREATE INDEX sessions_waiting ON sessions (waiting_for, connector_id, waiting_since) WHERE waiting_for IS NOT NULL;`,
 ];

@@ -11,7 +11,7 @@ import { SealedTokenStore, type TokenRows } from '../auth/token-store';
 import type { EncryptionKeys } from '../auth/token-cipher';
 import { KeyedMutex } from '../util/keyed-mutex';
 import { attemptFromRow, deliveryFromRow, SELECT_COLUMNS } from './rows';
-import type { DeliveryStore } from './store';
+import type { DeliveryStore, SessionMeta, WaitingCount } from './store';
 import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, Resolution, StoreCounts } from './types';
 import { resolvedResult } from './rows';
 import { POSTGRES_MIGRATIONS } from './migrations';
@@ -383,15 +383,28 @@ export class PostgresStore implements DeliveryStore {
     return r ? { state: r.state as Record<string, unknown>, version: Number(r.version) } : undefined;
   }
 
-  async saveSession(connectorId: string, sessionId: string, state: Record<string, unknown>, version: number, meta: { customerKey?: string; endedAt?: number }, now: number): Promise<boolean> {
+  async saveSession(connectorId: string, sessionId: string, state: Record<string, unknown>, version: number, meta: SessionMeta, now: number): Promise<boolean> {
+    const w = meta.waiting;
     const r = version === 0
-      ? await this.pool.query(`INSERT INTO sessions (connector_id, session_id, state, version, customer_key, ended_at, created_at, updated_at) VALUES ($1, $2, $3, 1, $4, $5, $6, $6)
-          ON CONFLICT (connector_id, session_id) DO NOTHING`, [connectorId, sessionId, JSON.stringify(state), meta.customerKey ?? null, meta.endedAt ?? null, now])
-      : await this.pool.query(`UPDATE sessions SET state = $1, version = version + 1, customer_key = COALESCE($2, customer_key), ended_at = COALESCE($3, ended_at), updated_at = $4
-          WHERE connector_id = $5 AND session_id = $6 AND version = $7`, [JSON.stringify(state), meta.customerKey ?? null, meta.endedAt ?? null, now, connectorId, sessionId, version]);
+      ? await this.pool.query(`INSERT INTO sessions (connector_id, session_id, state, version, customer_key, ended_at, created_at, updated_at, waiting_for, waiting_since, unidentified_at) VALUES ($1, $2, $3, 1, $4, $5, $6, $6, $7, $8, $9)
+          ON CONFLICT (connector_id, session_id) DO NOTHING`, [connectorId, sessionId, JSON.stringify(state), meta.customerKey ?? null, meta.endedAt ?? null, now, w?.for ?? null, w?.since ?? null, w?.unidentifiedAt ?? null])
+      : await this.pool.query(`UPDATE sessions SET state = $1, version = version + 1, customer_key = COALESCE($2, customer_key), ended_at = COALESCE($3, ended_at), updated_at = $4,
+          waiting_for = CASE WHEN $8 THEN $9 ELSE waiting_for END, waiting_since = CASE WHEN $8 THEN $10::bigint ELSE waiting_since END, unidentified_at = CASE WHEN $8 THEN $11::bigint ELSE unidentified_at END
+          WHERE connector_id = $5 AND session_id = $6 AND version = $7`, [JSON.stringify(state), meta.customerKey ?? null, meta.endedAt ?? null, now, connectorId, sessionId, version,
+        w !== undefined, w?.for ?? null, w?.since ?? null, w?.unidentifiedAt ?? null]);
     return r.rowCount === 1;
   }
 
+  async overdueIdentity(connectorId: string, since: number, limit: number): Promise<string[]> {
+    const r = await this.pool.query(`SELECT session_id FROM sessions WHERE waiting_for = 'customer_identity' AND connector_id = $1 AND waiting_since < $2 AND unidentified_at IS NULL
+      ORDER BY waiting_since LIMIT $3`, [connectorId, since, limit]);
+    return (r.rows as Row[]).map((x) => String(x.session_id));
+  }
+
+  async waitingCounts(): Promise<WaitingCount[]> {
+    const r = await this.pool.query('SELECT connector_id, waiting_for, COUNT(*) AS n, COUNT(unidentified_at) AS u FROM sessions WHERE waiting_for IS NOT NULL GROUP BY connector_id, waiting_for');
+    return (r.rows as Row[]).map((x) => ({ connectorId: String(x.connector_id), waitingFor: String(x.waiting_for), sessions: Number(x.n), unidentified: Number(x.u) }));
+  }
 
   async lastSessionEnd(connectorId: string, customerKey: string, exceptSessionId: string): Promise<number | undefined> {
     const r = await this.one('SELECT MAX(ended_at) AS t FROM sessions WHERE connector_id = $1 AND customer_key = $2 AND session_id <> $3 AND ended_at IS NOT NULL', [connectorId, customerKey, exceptSessionId]);

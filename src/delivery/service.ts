@@ -3,7 +3,7 @@
  * next week), commit to the store, wake the worker. Also the views the API shows.
  */
 import crypto from 'node:crypto';
-import type { OperationName } from '../config/types';
+import type { OperationName, RetryPolicy } from '../config/types';
 import { GatewayError, isGatewayError } from '../errors';
 import type { Gateway } from '../gateway';
 import { buildRequest, type FileInput } from '../operations/request';
@@ -31,6 +31,8 @@ export interface AcceptOptions {
   onlyIfDependencyCreated?: boolean;
   /** Composite flow steps: what the step needs besides variables (kept beside them, never sent). */
   stepFacts?: StepFacts;
+  /** Flow steps that are not CRM writes (the record pop): their own retry policy instead of the connector's. */
+  policy?: RetryPolicy;
 }
 
 export class DeliveryService {
@@ -95,7 +97,7 @@ export class DeliveryService {
   async acceptStep(connectorId: string, step: FlowStep, variables: Record<string, unknown>, o: AcceptOptions): Promise<{ delivery: Delivery; created: boolean }> {
     const rt = this.gateway.runtime(connectorId);
     const r = await this.store.enqueue({
-      id: crypto.randomUUID(), connectorId, operation: step, variables, ...(o.stepFacts ? { step: o.stepFacts } : {}), idempotencyKey: o.idempotencyKey, orderingKey: o.orderingKey, dependsOn: o.dependsOn, policy: rt.connector.retry,
+      id: crypto.randomUUID(), connectorId, operation: step, variables, ...(o.stepFacts ? { step: o.stepFacts } : {}), idempotencyKey: o.idempotencyKey, orderingKey: o.orderingKey, dependsOn: o.dependsOn, policy: o.policy ?? rt.connector.retry,
     }, this.gateway.now());
     if (r.created) this.worker?.nudge();
     return r;

@@ -13,7 +13,7 @@ import { SealedTokenStore, type TokenRows } from '../auth/token-store';
 import type { EncryptionKeys } from '../auth/token-cipher';
 import { KeyedMutex } from '../util/keyed-mutex';
 import { attemptFromRow, deliveryFromRow, SELECT_COLUMNS } from './rows';
-import type { DeliveryStore } from './store';
+import type { DeliveryStore, SessionMeta, WaitingCount } from './store';
 import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, Resolution, StoreCounts } from './types';
 import { resolvedResult } from './rows';
 import { SQLITE_MIGRATIONS } from './migrations';
@@ -451,17 +451,30 @@ export class SqliteStore implements DeliveryStore {
     return r ? { state: JSON.parse(String(r.state)) as Record<string, unknown>, version: Number(r.version) } : undefined;
   }
 
-  async saveSession(connectorId: string, sessionId: string, state: Record<string, unknown>, version: number, meta: { customerKey?: string; endedAt?: number }, now: number): Promise<boolean> {
+  async saveSession(connectorId: string, sessionId: string, state: Record<string, unknown>, version: number, meta: SessionMeta, now: number): Promise<boolean> {
+    const w = meta.waiting;
+    const waiting = [w === undefined ? 0 : 1, w?.for ?? null, w?.since ?? null, w?.unidentifiedAt ?? null];
     return this.commit(() => {
       if (version === 0) {
-        return this.stmt(`INSERT INTO sessions (connector_id, session_id, state, version, customer_key, ended_at, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?, ?, ?)
-          ON CONFLICT (connector_id, session_id) DO NOTHING`).run(connectorId, sessionId, JSON.stringify(state), meta.customerKey ?? null, meta.endedAt ?? null, now, now).changes === 1;
+        return this.stmt(`INSERT INTO sessions (connector_id, session_id, state, version, customer_key, ended_at, created_at, updated_at, waiting_for, waiting_since, unidentified_at) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (connector_id, session_id) DO NOTHING`).run(connectorId, sessionId, JSON.stringify(state), meta.customerKey ?? null, meta.endedAt ?? null, now, now, ...waiting.slice(1)).changes === 1;
       }
-      return this.stmt(`UPDATE sessions SET state = ?, version = version + 1, customer_key = COALESCE(?, customer_key), ended_at = COALESCE(?, ended_at), updated_at = ?
-        WHERE connector_id = ? AND session_id = ? AND version = ?`).run(JSON.stringify(state), meta.customerKey ?? null, meta.endedAt ?? null, now, connectorId, sessionId, version).changes === 1;
+      return this.stmt(`UPDATE sessions SET state = ?, version = version + 1, customer_key = COALESCE(?, customer_key), ended_at = COALESCE(?, ended_at), updated_at = ?,
+          waiting_for = CASE WHEN ? THEN ? ELSE waiting_for END, waiting_since = CASE WHEN ? THEN ? ELSE waiting_since END, unidentified_at = CASE WHEN ? THEN ? ELSE unidentified_at END
+        WHERE connector_id = ? AND session_id = ? AND version = ?`).run(JSON.stringify(state), meta.customerKey ?? null, meta.endedAt ?? null, now,
+        waiting[0], waiting[1], waiting[0], waiting[2], waiting[0], waiting[3], connectorId, sessionId, version).changes === 1;
     });
   }
 
+  async overdueIdentity(connectorId: string, since: number, limit: number): Promise<string[]> {
+    return (this.stmt(`SELECT session_id FROM sessions WHERE waiting_for = 'customer_identity' AND connector_id = ? AND waiting_since < ? AND unidentified_at IS NULL
+      ORDER BY waiting_since LIMIT ?`).all(connectorId, since, limit) as Row[]).map((r) => String(r.session_id));
+  }
+
+  async waitingCounts(): Promise<WaitingCount[]> {
+    return (this.stmt(`SELECT connector_id, waiting_for, COUNT(*) AS n, COUNT(unidentified_at) AS u FROM sessions WHERE waiting_for IS NOT NULL GROUP BY connector_id, waiting_for`).all() as Row[])
+      .map((r) => ({ connectorId: String(r.connector_id), waitingFor: String(r.waiting_for), sessions: Number(r.n), unidentified: Number(r.u) }));
+  }
 
   async lastSessionEnd(connectorId: string, customerKey: string, exceptSessionId: string): Promise<number | undefined> {
     const r = this.stmt('SELECT MAX(ended_at) AS t FROM sessions WHERE connector_id = ? AND customer_key = ? AND session_id <> ? AND ended_at IS NOT NULL')

@@ -6,6 +6,28 @@
 import type { SealedTokenStore } from '../auth/token-store';
 import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, Resolution, StoreCounts } from './types';
 
+/** What a session waits for, kept beside its state (columns) for the unidentified sweep and /metrics. */
+export interface SessionWaiting {
+  for: 'customer_identity' | 'agent';
+  since: number;
+  /** Set by the sweep once events.unidentified_after_seconds passed without identity. */
+  unidentifiedAt?: number;
+}
+
+export interface SessionMeta {
+  customerKey?: string;
+  endedAt?: number;
+  /** null: waits for nothing (clears the columns); absent: unchanged. */
+  waiting?: SessionWaiting | null;
+}
+
+export interface WaitingCount {
+  connectorId: string;
+  waitingFor: string;
+  sessions: number;
+  unidentified: number;
+}
+
 export interface DeliveryStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Runs pending migrations; safe when several processes start at once. */
@@ -51,7 +73,11 @@ export interface DeliveryStore {
   /** Session flows: the state of one platform session, with a version for optimistic updates. */
   loadSession(connectorId: string, sessionId: string): Promise<{ state: Record<string, unknown>; version: number } | undefined>;
   /** Writes the state if the stored version is still `version` (0 = new); false on a concurrent update. */
-  saveSession(connectorId: string, sessionId: string, state: Record<string, unknown>, version: number, meta: { customerKey?: string; endedAt?: number }, now: number): Promise<boolean>;
+  saveSession(connectorId: string, sessionId: string, state: Record<string, unknown>, version: number, meta: SessionMeta, now: number): Promise<boolean>;
+  /** Session ids of a connector waiting for the customer's identity since before `since` and not yet marked unidentified, oldest first. */
+  overdueIdentity(connectorId: string, since: number, limit: number): Promise<string[]>;
+  /** Sessions that wait, by connector and what for; `unidentified`: how many of them are marked so. */
+  waitingCounts(): Promise<WaitingCount[]>;
   /** When the customer's most recent other session ended, for the callback window. */
   lastSessionEnd(connectorId: string, customerKey: string, exceptSessionId: string): Promise<number | undefined>;
   /** Reachability, for /readyz. */

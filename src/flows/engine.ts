@@ -10,7 +10,7 @@ import type { Connector } from '../config/types';
 import { GatewayError } from '../errors';
 import type { Gateway } from '../gateway';
 import type { DeliveryService } from '../delivery/service';
-import type { DeliveryStore } from '../delivery/store';
+import type { DeliveryStore, SessionWaiting } from '../delivery/store';
 import type { Delivery } from '../delivery/types';
 import { renderLinks } from '../operations/links';
 import { formatPhone, type CountryCode } from '../phone';
@@ -19,6 +19,8 @@ import { renderText } from '../template/render';
 import { normalizeEvent, type EventKind, type NormalizedEvent } from './events';
 import { applySignedCustomData } from './signed-data';
 import { displayVariables, only, type StepFacts } from './steps';
+import { resolveIdentity } from './identity';
+import { RECORD_POP_POLICY } from './record-pop';
 
 export interface SessionState {
   vars: Record<string, string | number | boolean>;
@@ -34,6 +36,10 @@ export interface SessionState {
   /** Writes held back until the record step exists (record creation delayed until an agent). */
   held: Array<{ name: string; operation: 'add_comment' | 'update_record' | 'upload_file'; variables: Record<string, unknown>; file?: { base64: string; name: string; type: string; kind: string } }>;
   warnings: string[];
+  /** What the session waits for before its writes can go out, and since when (README "Customer identity from adapter events"). */
+  waiting?: { for: 'customer_identity' | 'agent'; since: number };
+  /** Still no identity after events.unidentified_after_seconds: marked by the sweep; cleared when identity arrives. */
+  unidentifiedAt?: number;
 }
 
 export interface EventOutcome {
@@ -70,6 +76,7 @@ export class FlowEngine {
   }
 
   private async apply(c: Connector, sessionId: string, ev: NormalizedEvent, downloaded?: Buffer): Promise<EventOutcome> {
+    this.mapIdentity(c, ev);
     for (let tries = 0; ; tries++) {
       const loaded = await this.store.loadSession(c.id, sessionId);
       const state: SessionState = loaded ? (loaded.state as unknown as SessionState) : emptyState();
@@ -78,13 +85,63 @@ export class FlowEngine {
       this.merge(c, state, ev, sessionId, ev.facts.at ?? now);
       state.events.push({ key: ev.key, type: ev.type, at: ev.facts.at ?? now });
       await this.plan(c, sessionId, state, ev, downloaded);
+      updateWaiting(c, state, now);
       const saved = await this.store.saveSession(c.id, sessionId, state as unknown as Record<string, unknown>, loaded?.version ?? 0, {
-        customerKey: customerKey(state), endedAt: state.ended ? now : undefined,
+        customerKey: customerKey(state), endedAt: state.ended ? now : undefined, waiting: waitingMeta(state),
       }, now);
       if (saved) return { duplicate: false, session: await this.view(c.id, sessionId, state) };
       // Another replica updated the session meanwhile: redo on the fresh state (writes are idempotent).
       if (tries >= 5) throw new GatewayError('conflict', `session ${sessionId} is being updated concurrently; retry the event`);
     }
+  }
+
+  /**
+   * events.identity: the customer's phone, e-mail, SDK id, name… read from the event's data by
+   * the connector's paths, for what the event does not say itself (its own end_user fields win).
+   * A phone number that does not parse falls through to the next path.
+   */
+  private mapIdentity(c: Connector, ev: NormalizedEvent): void {
+    if (!c.events.identity.length) return;
+    const region = c.phone.defaultRegion as CountryCode | undefined;
+    const accept = (variable: string, v: string) => variable !== 'PHONE_NUMBER' || formatPhone(v, 'e164', 'write', region).ok;
+    const found = resolveIdentity(c.events.identity, ev.data ?? {}, ev.facts.verifiedCustomData, accept);
+    for (const [k, v] of Object.entries(found.vars)) {
+      // The event's own value wins, unless it is a phone number that does not parse ("anonymous").
+      if (ev.vars[k] === undefined || !accept(k, String(ev.vars[k]))) ev.vars[k] = v;
+    }
+  }
+
+  /**
+   * The sweep (README "Customer identity from adapter events"): sessions still waiting for the
+   * customer's identity after events.unidentified_after_seconds are marked unidentified. Their
+   * held writes stay; a later event with identity sends them and clears the mark. Returns how
+   * many were marked. Safe on every replica: a mark is a versioned save of the session.
+   */
+  async markUnidentified(limit = 500): Promise<number> {
+    let marked = 0;
+    for (const l of this.gateway.list()) {
+      const c = l.connector;
+      if (!c) continue;
+      const now = this.gateway.now();
+      for (const sessionId of await this.store.overdueIdentity(c.id, now - c.events.unidentifiedAfterMs, limit)) {
+        const key = `${c.id}\u0000${sessionId}`;
+        const run = (this.locks.get(key) ?? Promise.resolve()).catch(() => undefined).then(async () => {
+          const loaded = await this.store.loadSession(c.id, sessionId);
+          const state = loaded?.state as unknown as SessionState | undefined;
+          if (!loaded || !state || state.waiting?.for !== 'customer_identity' || state.unidentifiedAt !== undefined) return false;
+          state.unidentifiedAt = now;
+          // A concurrent event wins (false): the next sweep looks again.
+          return this.store.saveSession(c.id, sessionId, state as unknown as Record<string, unknown>, loaded.version, { waiting: waitingMeta(state) }, now);
+        });
+        this.locks.set(key, run);
+        try {
+          if (await run) marked++;
+        } finally {
+          if (this.locks.get(key) === run) this.locks.delete(key);
+        }
+      }
+    }
+    return marked;
   }
 
   /** Event facts into the session's variables: known names only; a number that cannot be parsed is dropped with a warning. */
@@ -123,8 +180,7 @@ export class FlowEngine {
     const vars: Record<string, unknown> = { ...state.vars };
     const text = displayVariables(c, state.vars);
     // Nothing is written before the customer can be identified (an End_Call may arrive first).
-    const identified = ['PHONE_NUMBER', 'EMAIL', 'SDK_IDENTIFIER', 'NAME', 'ACCOUNT_ID', 'UJET_ID'].some((k) => state.vars[k] !== undefined);
-    if (!state.steps.account && identified) {
+    if (!state.steps.account && identified(state)) {
       const d = await this.service.acceptStep(c.id, 'resolve_account', only(c, vars), { idempotencyKey: `${sessionId}:account`, orderingKey, stepFacts: { ...this.facts(sessionId, state) } });
       state.steps.account = d.delivery.id;
     }
@@ -142,6 +198,12 @@ export class FlowEngine {
       }
       // Writes that waited for the record step go out now, in their original order.
       for (const h of state.held.splice(0)) await this.write(c, sessionId, state, h.name, h.operation, h.variables, h.file);
+    }
+    // Pushed screen pop: once per session, after the record step (its own chain, so a receiver
+    // that is down never holds up the session's CRM writes).
+    if (state.steps.record && !state.steps.record_pop && c.events.recordPop && c.lookupUrls.record) {
+      const d = await this.service.acceptStep(c.id, 'record_pop', {}, { idempotencyKey: `${sessionId}:record_pop`, dependsOn: state.steps.record, stepFacts: { sessionId }, policy: RECORD_POP_POLICY });
+      state.steps.record_pop = d.delivery.id;
     }
 
     const html = c.settings.convertTextToHtml;
@@ -257,6 +319,11 @@ export class FlowEngine {
       account: account?.result?.outcome ?? account?.status ?? null,
       record: record?.result?.outcome ?? record?.status ?? (c.flows.delayRecordUntilAgent && !state.agentAssigned ? 'waiting_for_agent' : null),
       ended: state.ended,
+      // Why the writes are held: the customer's identity (no phone, e-mail or SDK id yet) or an agent.
+      waiting_for: state.waiting?.for ?? null,
+      waiting_since: state.waiting ? new Date(state.waiting.since).toISOString() : null,
+      unidentified: state.unidentifiedAt !== undefined,
+      ...(state.unidentifiedAt !== undefined ? { unidentified_since: new Date(state.unidentifiedAt).toISOString() } : {}),
       links: {
         account: links.account ?? null,
         record: links.record ?? null,
@@ -273,6 +340,32 @@ export class FlowEngine {
         : state.warnings,
     });
   }
+}
+
+/** The variables that identify the customer: with none of them, nothing is written. */
+const IDENTITY_VARIABLES = ['PHONE_NUMBER', 'EMAIL', 'SDK_IDENTIFIER', 'NAME', 'ACCOUNT_ID', 'UJET_ID'];
+const identified = (state: SessionState) => IDENTITY_VARIABLES.some((k) => state.vars[k] !== undefined);
+
+/**
+ * What keeps the session's writes back: the customer's identity (no account step yet), or an
+ * agent (flows.delay_record_until_agent, the call still on). Undefined: nothing.
+ */
+export function waitingFor(c: Connector, state: SessionState): 'customer_identity' | 'agent' | undefined {
+  if (!state.steps.account) return identified(state) ? undefined : 'customer_identity';
+  const recordWanted = c.endpoints.has('create_record') || c.endpoints.has('find_record');
+  if (!state.steps.record && recordWanted && c.flows.delayRecordUntilAgent && !state.agentAssigned && !state.ended) return 'agent';
+  return undefined;
+}
+
+function updateWaiting(c: Connector, state: SessionState, now: number): void {
+  const w = waitingFor(c, state);
+  if (w !== 'customer_identity') delete state.unidentifiedAt;
+  if (!w) delete state.waiting;
+  else if (state.waiting?.for !== w) state.waiting = { for: w, since: now };
+}
+
+function waitingMeta(state: SessionState): SessionWaiting | null {
+  return state.waiting ? { for: state.waiting.for, since: state.waiting.since, ...(state.unidentifiedAt !== undefined ? { unidentifiedAt: state.unidentifiedAt } : {}) } : null;
 }
 
 function renderLinksFrom(c: Connector, vars: Record<string, unknown>): string | null {

@@ -59,6 +59,8 @@ export interface NormalizedEvent {
   key: string;
   /** Session variables this event provides (README variable names). */
   vars: Record<string, string | number | boolean>;
+  /** The event's data object as parsed (connector mappings such as events.identity read it). */
+  data: Record<string, unknown>;
   /** Facts used by the flows but not sent as variables. */
   facts: {
     direction?: 'inbound' | 'outbound';
@@ -217,7 +219,7 @@ export function normalizeEvent(body: unknown, typeHint?: string): NormalizedEven
   if (at !== undefined && Number.isFinite(at) && at >= 0 && at < 7_258_118_400_000) facts.at = at;
 
   const key = str(b.event_id ?? b.id) ?? `sha256:${crypto.createHash('sha256').update(JSON.stringify([t, data])).digest('hex').slice(0, 32)}`;
-  return { type: t, kind: KIND[t], key, vars, facts };
+  return { type: t, kind: KIND[t], key, vars, data, facts };
 }
 
 /** The longest chat message kept (the latest one of each direction only; longer ones are cut). */

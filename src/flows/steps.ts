@@ -25,6 +25,7 @@ import type { StepOptions, StepRunner } from '../delivery/worker';
 import type { Delivery } from '../delivery/types';
 import { chooseRecord, isVoicemail, type RecordFacts } from './record-rules';
 import { recoverCreate, UnknownOutcome } from '../delivery/recover';
+import { pushRecordPop } from './record-pop';
 
 /** Facts a step needs that are not CRM variables; carried beside them (the delivery's `step`). */
 export interface StepFacts {
@@ -40,10 +41,16 @@ type FollowUp = { operation: OperationName; variables: Record<string, unknown> }
  * it runs (not only as they were when it was queued): a record created after the agent
  * answered carries the agent.
  */
-export function createStepRunner(store: Pick<DeliveryStore, 'loadSession'>): StepRunner {
+export function createStepRunner(store: Pick<DeliveryStore, 'loadSession' | 'get'>): StepRunner {
   return async (d, rt, queued, opts) => {
     const facts = (d.step ?? { sessionId: '' }) as unknown as StepFacts;
     const session = facts.sessionId ? await store.loadSession(d.connectorId, facts.sessionId) : undefined;
+    if (d.operation === 'record_pop') {
+      // RECORD_ID comes from the record step this one depends on; ACCOUNT_ID from the account step.
+      const accountStep = (session?.state as { steps?: Record<string, string> } | undefined)?.steps?.account;
+      const account = accountStep ? await store.get(accountStep) : undefined;
+      return pushRecordPop(d, rt, { RECORD_ID: queued.RECORD_ID, ACCOUNT_ID: account?.result?.ids.ACCOUNT_ID, SESSION_ID: facts.sessionId }, opts);
+    }
     const latest = (session?.state as { vars?: Record<string, unknown> } | undefined)?.vars ?? {};
     // Raw values (phone numbers as the platform sent them): each CRM call formats them once.
     const vars = { ...queued, ...latest };

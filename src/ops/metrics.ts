@@ -46,6 +46,33 @@ export class Metrics {
           if (counts) for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
         },
       });
+      // Sessions whose writes wait (README "Customer identity from adapter events"); read at scrape time.
+      let waiting: Promise<Awaited<ReturnType<DeliveryStore['waitingCounts']>> | undefined> | undefined;
+      const readWaiting = () => (waiting ??= store.waitingCounts().catch(() => undefined).finally(() => { waiting = undefined; }));
+      new client.Gauge({
+        name: 'crm_gateway_sessions_waiting',
+        help: 'Sessions whose writes wait, by connector and what for (customer_identity, agent)',
+        labelNames: ['connector', 'waiting_for'],
+        registers: [registry],
+        async collect() {
+          const rows = await readWaiting();
+          if (!rows) return;
+          this.reset();
+          for (const r of rows) this.set({ connector: r.connectorId, waiting_for: r.waitingFor }, r.sessions);
+        },
+      });
+      new client.Gauge({
+        name: 'crm_gateway_sessions_unidentified',
+        help: 'Sessions still without customer identity after events.unidentified_after_seconds (their writes are held, not lost)',
+        labelNames: ['connector'],
+        registers: [registry],
+        async collect() {
+          const rows = await readWaiting();
+          if (!rows) return;
+          this.reset();
+          for (const r of rows) if (r.waitingFor === 'customer_identity') this.set({ connector: r.connectorId }, r.unidentified);
+        },
+      });
     }
   }
 
