@@ -219,7 +219,10 @@ export function normalizeEvent(body: unknown, typeHint?: string): NormalizedEven
   if (at !== undefined && Number.isFinite(at) && at >= 0 && at < 7_258_118_400_000) facts.at = at;
 
   const key = str(b.event_id ?? b.id) ?? `sha256:${crypto.createHash('sha256').update(JSON.stringify([t, data])).digest('hex').slice(0, 32)}`;
-  return { type: t, kind: KIND[t], key, vars, data, facts };
+  // The signed token stays out of `data` (identity paths read custom_data_secured only from its
+  // verified claims), so it can never be stored, shown or logged with the event.
+  const { custom_data_secured: _token, ...unsignedData } = data;
+  return { type: t, kind: KIND[t], key, vars, data: unsignedData, facts };
 }
 
 /** The longest chat message kept (the latest one of each direction only; longer ones are cut). */

@@ -26,7 +26,8 @@ function connector(id: string, signed: boolean): string {
   const yaml = bundled('zendesk.yaml')
     .replace(/^id: zendesk$/m, `id: ${id}`)
     .replace(/^(  comment_on: .*)$/m, `$1\n  templates:\n    end: ${JSON.stringify(END_TEMPLATE)}`);
-  return signed ? `${yaml}\nevents:\n  signed_custom_data:\n    algorithm: HS256\n    secret: \${env:SHOP_SIGNING_SECRET}\n    issuer: https://shop.example\n` : yaml;
+  // Into the bundled connector's events: section (which maps identity paths).
+  return signed ? yaml.replace(/^events:\n/m, 'events:\n  signed_custom_data:\n    algorithm: HS256\n    secret: ${env:SHOP_SIGNING_SECRET}\n    issuer: https://shop.example\n') : yaml;
 }
 
 let h: Harness;
