@@ -16,17 +16,17 @@ export const PLATFORM_EVENTS = [
   'Party_Added', 'Agent_Joined_Chat', 'Agent_Login', 'Agent_Logout',
   'Cobrowse_Session_Started', 'Cobrowse_Remote_Control_Changed', 'Cobrowse_Full_Device_Changed', 'Cobrowse_Session_Ended', 'Agent_Assist_Started',
 ] as const;
-export const GATEWAY_EVENTS = ['Session_Started', 'Queue_Selected', 'CSAT_Submitted', 'Disposition_Set', 'Custom_Data', 'Survey_Completed', 'User_Verified', 'File_Available'] as const;
+export const GATEWAY_EVENTS = ['Session_Started', 'Queue_Selected', 'CSAT_Submitted', 'Disposition_Set', 'Custom_Data', 'Survey_Completed', 'User_Verified', 'File_Available', 'After_Call_Work_Ended'] as const;
 export type EventType = (typeof PLATFORM_EVENTS)[number] | (typeof GATEWAY_EVENTS)[number];
 
 /** What an event means for the CRM. */
-export type EventKind = 'start' | 'agent' | 'transfer' | 'end' | 'csat' | 'disposition' | 'custom_data' | 'survey' | 'verification' | 'queue' | 'file' | 'none';
+export type EventKind = 'start' | 'agent' | 'transfer' | 'end' | 'csat' | 'disposition' | 'custom_data' | 'survey' | 'verification' | 'queue' | 'file' | 'acw_end' | 'none';
 
 const KIND: Record<EventType, EventKind> = {
   Session_Started: 'start', New_Call: 'agent', New_Chat: 'start', Active_Chat: 'agent', Agent_Joined_Chat: 'agent', Party_Added: 'transfer',
   Transfer_Chat: 'transfer', End_Call: 'end', End_Chat: 'end', Dismissed_Chat: 'end',
   CSAT_Submitted: 'csat', Disposition_Set: 'disposition', Custom_Data: 'custom_data', Survey_Completed: 'survey', User_Verified: 'verification',
-  Queue_Selected: 'queue', File_Available: 'file',
+  Queue_Selected: 'queue', File_Available: 'file', After_Call_Work_Ended: 'acw_end',
   Call_Redaction_Started: 'none', Call_Redaction_Ended: 'none', Chat_Inbound_Message: 'none', Chat_Outbound_Message: 'none',
   Agent_Login: 'none', Agent_Logout: 'none', Cobrowse_Session_Started: 'none', Cobrowse_Remote_Control_Changed: 'none',
   Cobrowse_Full_Device_Changed: 'none', Cobrowse_Session_Ended: 'none', Agent_Assist_Started: 'none',
@@ -167,11 +167,25 @@ export function normalizeEvent(body: unknown, typeHint?: string): NormalizedEven
   set('RATING', data.rating);
   set('FEEDBACK', data.feedback);
   set('SMART_ACTION_SESSION_ID', data.smart_action_session_id);
+  // What CRM field mappings write (data memorialization).
+  set('AGENT_NAME', data.agent_name ?? data.to_agent_name);
+  set('ANI', data.ani);
+  set('DNIS', data.dnis);
+  set('NOTES', data.notes ?? data.note);
+  set('RECORDING_URL', publicLink(data.recording_url));
+  set('TRANSCRIPT_URL', publicLink(data.transcript_url));
+  if (t === 'File_Available' && data.headers === undefined) {
+    // A file's url is a link the CRM may show only when it needs no credentials (no headers).
+    if (data.kind === 'call_recording') set('RECORDING_URL', publicLink(data.url));
+    if (data.kind === 'chat_transcript') set('TRANSCRIPT_URL', publicLink(data.url));
+  }
   if (user.cuid !== undefined) facts.customData = { ...(facts.customData ?? {}), cuid: user.cuid };
   if (data.direction === 'outbound' || /outbound/i.test(String(data.session_type ?? ''))) facts.direction = 'outbound';
   else if (data.direction === 'inbound') facts.direction = 'inbound';
   if (data.abandoned === true) facts.abandoned = true;
   if (data.agent_id !== undefined || data.to_agent_id !== undefined || data.agent_custom_id !== undefined) facts.agentAssigned = true;
+  // An agent event naming only the agent's e-mail (a flow script's "interaction accepted") assigns the agent too.
+  if (KIND[t] === 'agent' && data.agent_email !== undefined) facts.agentAssigned = true;
   if (t === 'Disposition_Set') facts.disposition = { code: str(data.code), notes: str(data.notes) };
   if (t === 'Survey_Completed' && Array.isArray(data.answers)) {
     facts.survey = (data.answers as Array<Record<string, unknown>>).map((a) => ({ question: str(a.question) ?? '', answer: str(a.answer) ?? '' }));
@@ -187,6 +201,11 @@ export function normalizeEvent(body: unknown, typeHint?: string): NormalizedEven
 
   const key = str(b.event_id ?? b.id) ?? `sha256:${crypto.createHash('sha256').update(JSON.stringify([t, data])).digest('hex').slice(0, 32)}`;
   return { type: t, kind: KIND[t], key, vars, facts };
+}
+
+/** An http(s) URL, else nothing: a link field never carries another scheme into the CRM. */
+function publicLink(v: unknown): string | undefined {
+  return typeof v === 'string' && /^https?:\/\/[^\s]+$/i.test(v) ? v : undefined;
 }
 
 function objectOf(v: unknown): Record<string, unknown> {
