@@ -228,8 +228,8 @@ describe('config', () => {
     ['an unknown event type', '  a:\n    session_id: id\n    event: Call_Answered', /flow_posts\.a\.event: unknown event type "Call_Answered"; known: New_Call/],
     ['an unknown event type in a map', '  a:\n    session_id: id\n    event: { field: s, map: { x: [New_Call, Nope] } }', /flow_posts\.a\.event\.map\.x\[1\]: unknown event type "Nope"/],
     ['a broken field path', '  a:\n    session_id: "a[x"\n    event: New_Call', /flow_posts\.a\.session_id: unclosed or non-numeric "\["/],
-    ['no session id', '  a:\n    event: New_Call', /flow_posts\.a/],
-    ['a name a URL cannot carry', '  "a b":\n    session_id: id\n    event: New_Call', /flow_posts/],
+    ['no session id', '  a:\n    event: New_Call', /flow_posts\.a: missing required property "session_id"/],
+    ['a name a URL cannot carry', '  "a b":\n    session_id: id\n    event: New_Call', /zendesk\.yaml:\d+:\d+ flow_posts: does not match the expected form/],
   ])('%s is a load error naming file, line and path', (_label, text, re) => {
     const e = errors(text);
     expect(e.join('\n')).toMatch(re);
