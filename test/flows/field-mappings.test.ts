@@ -4,7 +4,9 @@
  * mapped ticket custom field asserted; the pure rendering, the `{VAR:json}` cast and the `"<<"`
  * merge (for flat-property CRMs) as tables; the config checks.
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { compileConnector } from '../../src/config/compile';
 import type { Connector } from '../../src/config/types';
@@ -15,7 +17,7 @@ import { buildRequest } from '../../src/operations/request';
 import { castValue } from '../../src/template/casts';
 import { compileValue } from '../../src/template/compile';
 import { DROP, renderNode } from '../../src/template/render';
-import { bundled, startHarness, type Harness } from '../helpers/harness';
+import { ROOT, bundled, startHarness, type Harness } from '../helpers/harness';
 
 const MAPPINGS = `
 field_mappings:
@@ -258,6 +260,16 @@ describe('config', () => {
     ['a bad cast', '\nfield_mappings:\n  fields:\n    "2001": "{START_TIME:date}"\n', /field_mappings\.fields\.2001: \{START_TIME:date\}: unknown cast "date"/],
   ])('%s is a load error naming file, line and path', (_label, text, re) => {
     expect(errors(text)).toMatch(re);
+  });
+
+  test('the README\'s examples load with the bundled connectors', () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const block = (start: string) => [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.startsWith(start))!;
+    expect(errors(`\n${block('field_mappings:')}`)).toBe('');
+    const flowPosts = block('flow_posts:');
+    expect(errors('', bundled('zendesk.yaml').replace(/^flow_posts:\n(?: {2}.*\n|\n)*/m, `${flowPosts}\n`))).toBe('');
+    const hubspot = block('  update_record:\n    params:\n      properties:');
+    expect(hubspot).toContain('"<<": "{MAPPED_FIELDS:json}"');
   });
 
   test('mappings need an update_record that places {MAPPED_FIELDS}', () => {
