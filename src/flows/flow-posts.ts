@@ -88,6 +88,8 @@ export function translateFlowPost(m: CompiledFlowPost, post: unknown): Translate
     if (key !== undefined) data[key] = value;
   }
   const own = m.eventId ? scalar(readField(post, m.eventId.path)) : undefined;
+  // Kept in the session's state with every event: an id is short, like a session id.
+  if (own !== undefined && String(own).length > 200) throw invalid(m.eventId!.source, 'an event id is at most 200 characters', 'too long');
   // Without an id of its own, the post is known by its content: the same post twice is a duplicate.
   const base = own !== undefined ? `${m.name}:${String(own)}` : `${m.name}:sha256:${crypto.createHash('sha256').update(JSON.stringify(post)).digest('hex').slice(0, 32)}`;
   return {

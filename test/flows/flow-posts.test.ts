@@ -122,6 +122,17 @@ describe('a whole call from the two posts, against the Zendesk-like sample CRM',
     expect(lenient.status).toBe(202);
     expect(h.crm.crm.state.users.filter((u) => u.phone === '+1 222 333 7103')).toEqual([]);
   });
+
+  test('the events route\'s input bounds hold here too: nesting, lone surrogates, values too long for a CRM URL', async () => {
+    const deep = `{"engagementId":"eng-2005","x":${'['.repeat(40)}${']'.repeat(40)}}`;
+    expect((await post(h.gw.url, 'acceptedcall', deep)).body).toMatchObject({ status: 422, errors: [{ field: '(body)' }] });
+    const surrogate = await post(h.gw.url, 'acceptedcall', '{"engagementId":"eng-2005","agent_email":"\\ud800"}');
+    expect(surrogate.body).toMatchObject({ status: 422, errors: [{ field: 'agent_email', message: 'not valid Unicode' }] });
+    // PHONE_NUMBER goes into find_account's search URL: a value no CRM URL takes is refused now.
+    const long = await post(h.gw.url, 'acceptedcall', { engagementId: 'eng-2005', caller_number: `+1${'2'.repeat(9000)}` });
+    expect(long.body).toMatchObject({ status: 422, errors: [{ field: 'PHONE_NUMBER' }] });
+    expect((await fetch(`${h.gw.url}/v1/connectors/zendesk/sessions/eng-2005`)).status).toBe(404);
+  });
 });
 
 test('the gateway is SIGKILLed mid-call: the platform resends, the CRM ends the same, no duplicate', async () => {
@@ -200,6 +211,7 @@ describe('translation (pure)', () => {
     ['a session id the store cannot key on', { call: { id: 'a b', status: 'answered' } }, 'call.id', 'invalid session id'],
     ['an event value the map does not know', { call: { id: 'c1', status: 'ringing' } }, 'call.status', 'unknown value'],
     ['no event value', { call: { id: 'c1' } }, 'call.status', 'required'],
+    ['an event id too long to keep', { call: { id: 'c1', status: 'answered' }, post_id: 'p'.repeat(201) }, 'post_id', 'too long'],
     ['a prototype key is no field', { call: { id: 'c1', status: 'constructor' } }, 'call.status', 'unknown value'],
   ])('%s → 422 naming the field', (_label, body, field, message) => {
     let err: any;
