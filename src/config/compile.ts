@@ -509,7 +509,8 @@ class Checker {
       if (format === 'custom_fields' && !/^\d{1,18}$/.test(key)) this.error(at, `format custom_fields sends [{id, value}]: "${key}" is not a custom field id (digits); use format: properties for named fields`);
       this.checkSize(text, at);
       this.checkVariables(text, at);
-      if (!text.includes('{{')) this.compileUrlText(text, at); // reports a bad {VAR:cast}
+      // Fields get text: a cast would change nothing or (json) fail at the moment of writing.
+      if (!text.includes('{{') && this.compileUrlText(text, at).some((x) => typeof x !== 'string' && x.cast)) this.error(at, 'a mapped field is written as text: remove the :cast');
       fields.push([key, text]);
     }
     const update = endpoints.get('update_record');

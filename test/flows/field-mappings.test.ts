@@ -258,6 +258,7 @@ describe('config', () => {
     ['a custom field that is not an id', '\nfield_mappings:\n  fields:\n    call_start: "{START_TIME}"\n', /field_mappings\.fields\.call_start: format custom_fields sends \[\{id, value\}\]/],
     ['an unknown moment', '\nfield_mappings:\n  write_on: [hangup]\n  fields:\n    "2001": "{START_TIME}"\n', /field_mappings\.write_on\[0\]/],
     ['a bad cast', '\nfield_mappings:\n  fields:\n    "2001": "{START_TIME:date}"\n', /field_mappings\.fields\.2001: \{START_TIME:date\}: unknown cast "date"/],
+    ['a cast (fields are text)', '\nfield_mappings:\n  fields:\n    "2001": "{NOTES:json}"\n', /field_mappings\.fields\.2001: a mapped field is written as text: remove the :cast/],
   ])('%s is a load error naming file, line and path', (_label, text, re) => {
     expect(errors(text)).toMatch(re);
   });
