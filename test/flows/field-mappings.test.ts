@@ -129,6 +129,40 @@ describe('a whole call with a transfer, mapped onto Zendesk ticket custom fields
   });
 });
 
+describe('flow-script posts drive the mappings too', () => {
+  let h: Harness;
+  beforeAll(async () => { h = await startHarness({ connectors: { 'zendesk.yaml': bundled('zendesk.yaml') + MAPPINGS } }); });
+  afterAll(async () => { await h.close(); });
+
+  test('the disposition post ends the call: the fields are written once, from what the posts carried', async () => {
+    const post = (name: string, body: unknown) => fetch(`${h.gw.url}/v1/connectors/zendesk/flow-posts/${name}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const accepted = { engagementId: 'eng-memo-1', caller_number: '+12223339101', agent_email: 'kim@example.com', queue_name: 'Support' };
+    expect((await post('acceptedcall', accepted)).status).toBe(202);
+    expect((await post('dispositionedcall', { ...accepted, disposition_name: 'Callback' })).status).toBe(202);
+    expect((await post('dispositionedcall', { ...accepted, disposition_name: 'Callback' })).status).toBe(200);
+    let v: any;
+    for (let i = 0; i < 300; i++) {
+      v = (await h.get('/v1/connectors/zendesk/sessions/eng-memo-1')).body;
+      const q = await h.gw.store.counts();
+      if (v.steps.every((s: { status: string }) => s.status === 'delivered') && q.pending + q.running === 0) break;
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    const ticket = h.crm.crm.state.tickets.find((t) => t.id === v.record_id)!;
+    const mapped = Object.fromEntries(ticket.custom_fields.filter((f) => f.id >= 2001).map((f) => [f.id, f.value]));
+    const events = v.events as Array<{ type: string; at: string }>;
+    expect(mapped).toEqual({
+      2001: events[0].at,
+      2002: events.find((e) => e.type === 'End_Call')!.at,
+      2005: '+1 222 333 9101', // inbound: the caller's number is the ANI
+      2007: 'inbound',
+      2008: 'Callback',
+      2013: 'Support · -',
+    });
+    const notes = h.crm.crm.state.comments.filter((c) => c.ticket_id === v.record_id && c.body.startsWith('Call data recorded'));
+    expect(notes).toHaveLength(1);
+  });
+});
+
 describe('rendering (pure)', () => {
   test.each<[string, number, string]>([
     ['abc', 5, 'abc'],
