@@ -24,6 +24,7 @@ import type { ApiKeys } from '../ops/api-keys';
 import { checkJsonShape } from './input-bounds';
 import { authorizeRoute, deliveryInScope, matchRoute, noRoute } from './routes';
 import { sessionRoutes } from './sessions';
+import { flowPostRoutes } from './flow-posts';
 import type { FlowEngine } from '../flows/engine';
 
 export interface AppOptions {
@@ -108,8 +109,8 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
     // Depth and key length are bounded before the parse, as in the fast lane.
     verify: (_req, _res, buf) => checkJsonShape(buf),
   });
-  const EVENTS_PATH = /^\/v1\/connectors\/[^/]+\/sessions\/[^/]+\/events$/;
-  // Platform events get a lenient parser of their own (the platform's examples are not always valid JSON).
+  const EVENTS_PATH = /^\/v1\/connectors\/[^/]+\/(?:sessions\/[^/]+\/events|flow-posts\/[^/]+)$/;
+  // Platform events and flow posts get a lenient parser of their own (the platform's examples are not always valid JSON).
   app.use((req, res, next) => (EVENTS_PATH.test(req.path) ? next() : json(req, res, next)));
 
   app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
@@ -192,6 +193,7 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
 
   if (opts.deliveries) app.use(deliveryRoutes(opts.deliveries));
   if (opts.flows) app.use(sessionRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT, gw));
+  if (opts.flows) app.use(flowPostRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT, gw));
 
   app.use(notFoundHandler);
   app.use(problemHandler(gw.logger, gw.redactor));

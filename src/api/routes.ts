@@ -55,6 +55,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/oauth/callback', access: PUBLIC },
   { method: 'POST', path: '/v1/connectors/:id/sessions/:sessionId/events', access: connector('id') },
   { method: 'GET', path: '/v1/connectors/:id/sessions/:sessionId', access: connector('id') },
+  { method: 'POST', path: '/v1/connectors/:id/flow-posts/:name', access: connector('id') },
   { method: 'GET', path: '/v1/deliveries', access: { kind: 'key' } },
   { method: 'GET', path: '/v1/deliveries/:id', access: delivery('id') },
   { method: 'POST', path: '/v1/deliveries/:id/retry', access: ADMIN },

@@ -24,6 +24,8 @@ import { IDENTITY_FIELDS, parseIdentityPath, type IdentityField, type IdentityPa
 /** events.unidentified_after_seconds default: an hour, longer than almost any call or chat. */
 export const DEFAULT_UNIDENTIFIED_AFTER_SECONDS = 3600;
 import { DEFAULT_FLOW_TEMPLATES } from '../flows/templates';
+import { GATEWAY_EVENTS, PLATFORM_EVENTS } from '../flows/events';
+import { FIELD_MAPPING_MOMENTS, type CompiledFlowPost, type FieldMappings } from './types';
 
 export interface CompileResult {
   connector?: Connector;
@@ -37,6 +39,10 @@ const VAR_RE = /\{([A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z_]\w*)?\}/g;
 /** Limits that keep one connector from costing every request (or the loader) unbounded work. */
 export const MAX_PARAMS_PER_ENDPOINT = 500;
 export const MAX_TEMPLATE_CHARS = 65_536;
+/** Set by the gateway for a session; a flow post may not set them. */
+const GATEWAY_SET_VARIABLES: ReadonlySet<string> = new Set(['SESSION_ID', 'CREATED_MARKER', 'MAPPED_FIELDS', 'MAPPED_FIELDS_NOTE', 'FILE_DATA', 'NOW', 'NOW_MS', 'EVENT_TYPE']);
+/** A mapped field's longest text (a Zendesk multi-line text field holds 64 KiB). */
+export const DEFAULT_FIELD_MAX_LENGTH = 65_535;
 const DEFAULT_UPLOAD_COMMENT = 'File {{FILE_NAME}} ({{FILE_KIND}}): {{ATTACHMENT_URL}}';
 
 
@@ -61,6 +67,8 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   const settings = ctx.settings();
   const flows = ctx.flows(settings.reuseRecords);
   const events = ctx.events();
+  const flowPosts = ctx.flowPosts();
+  const fieldMappings = ctx.fieldMappings(endpoints);
   for (const s of shortCredentials(cfg.auth, envd)) issues.push(issueAt(src, s.path, s.message));
   issues.splice(0, issues.length, ...withReferences(issues, envd)); // messages name ${env:NAME}, never its value
   if (issues.some((i) => i.severity === 'error')) return { issues, id };
@@ -87,6 +95,8 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
     events,
     network: { allow: cfg.allow_private_network ?? [] },
     endpoints,
+    flowPosts,
+    ...(fieldMappings ? { fieldMappings } : {}),
     secrets: [...secrets],
     warnings: issues.filter((i) => i.severity === 'warning'),
     source: maskSecrets(src.doc.toJS(), secrets),
@@ -476,6 +486,86 @@ class Checker {
       if (!this.cfg.lookup_urls?.record) this.warn(['events', 'record_pop'], 'record_pop sends lookup_urls.record, which this connector does not define: no pop is ever sent');
     }
     return { identity, unidentifiedAfterMs: (e.unidentified_after_seconds ?? DEFAULT_UNIDENTIFIED_AFTER_SECONDS) * 1000, recordPop, signedCustomData: this.signedCustomData() };
+  }
+
+  /** flow_posts: each mapping's field paths, event types and variables checked at load. */
+  flowPosts(): Map<string, CompiledFlowPost> {
+    const out = new Map<string, CompiledFlowPost>();
+    const all = this.cfg.flow_posts;
+    if (!all || typeof all !== 'object') return out;
+    const eventTypes = new Set<string>([...PLATFORM_EVENTS, ...GATEWAY_EVENTS]);
+    for (const [name, m] of Object.entries(all)) {
+      if (!m || typeof m !== 'object') continue; // the schema reports it
+      const p: PathSegment[] = ['flow_posts', name];
+      const before = this.issues.length;
+      const field = (src: unknown, at: PathSegment[]) => {
+        if (typeof src !== 'string') return undefined;
+        try {
+          const path = parseJsonPath(src);
+          if (path.length === 0) throw new Error('a field path cannot be empty');
+          return { path, source: src };
+        } catch (e) { this.error(at, (e as Error).message); return undefined; }
+      };
+      const types = (v: unknown, at: PathSegment[]): string[] => {
+        const list = typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+        list.forEach((t, i) => { if (!eventTypes.has(t)) this.error(typeof v === 'string' ? at : [...at, i], `unknown event type "${t}"; known: ${[...eventTypes].join(', ')}`); });
+        return list;
+      };
+      const sessionId = field(m.session_id, [...p, 'session_id']);
+      let event: CompiledFlowPost['event'] | undefined;
+      if (typeof m.event === 'string' || Array.isArray(m.event)) event = { kind: 'fixed', types: types(m.event, [...p, 'event']) };
+      else if (m.event && typeof m.event === 'object') {
+        const by = field(m.event.field, [...p, 'event', 'field']);
+        const map = new Map(Object.entries(m.event.map ?? {}).map(([value, t]) => [value, types(t, [...p, 'event', 'map', value])] as const));
+        const fallback = m.event.default !== undefined ? types(m.event.default, [...p, 'event', 'default']) : undefined;
+        if (by) event = { kind: 'by_field', path: by.path, source: by.source, map, ...(fallback ? { fallback } : {}) };
+      }
+      const eventId = m.event_id !== undefined ? field(m.event_id, [...p, 'event_id']) : undefined;
+      const variables: Array<{ name: string; path: JsonPath; source: string }> = [];
+      for (const [name, src] of Object.entries(m.variables ?? {})) {
+        const at = [...p, 'variables', name];
+        if (!this.known.has(name)) {
+          const hint = suggestVariable(name, this.known);
+          this.error(at, `unknown variable ${name}${hint ? ` (did you mean ${hint}?)` : ''}; declare custom names under "variables:"`);
+        } else if (GATEWAY_SET_VARIABLES.has(name)) {
+          this.error(at, `${name} is set by the gateway, not by a post`);
+        }
+        const f = field(src, at);
+        if (f) variables.push({ name, ...f });
+      }
+      if (this.issues.length === before && sessionId && event) out.set(name, { name, sessionId, event, ...(eventId ? { eventId } : {}), variables });
+    }
+    return out;
+  }
+
+  /** field_mappings: the fields' texts checked at load; they need an update_record that places {MAPPED_FIELDS}. */
+  fieldMappings(endpoints: ReadonlyMap<OperationName, CompiledEndpoint>): FieldMappings | undefined {
+    const f = this.cfg.field_mappings;
+    if (!f || typeof f !== 'object' || !f.fields || typeof f.fields !== 'object') return undefined;
+    const p: PathSegment[] = ['field_mappings'];
+    const format = f.format ?? 'custom_fields';
+    const fields: Array<readonly [string, string]> = [];
+    for (const [key, text] of Object.entries(f.fields)) {
+      if (typeof text !== 'string') continue;
+      const at = [...p, 'fields', key];
+      if (format === 'custom_fields' && !/^\d{1,18}$/.test(key)) this.error(at, `format custom_fields sends [{id, value}]: "${key}" is not a custom field id (digits); use format: properties for named fields`);
+      this.checkSize(text, at);
+      this.checkVariables(text, at);
+      // Fields get text: a cast would change nothing or (json) fail at the moment of writing.
+      if (!text.includes('{{') && this.compileUrlText(text, at).some((x) => typeof x !== 'string' && x.cast)) this.error(at, 'a mapped field is written as text: remove the :cast');
+      fields.push([key, text]);
+    }
+    const update = endpoints.get('update_record');
+    if (!this.cfg.endpoints?.update_record) this.error(p, 'field_mappings are written with update_record: the connector has none');
+    else if (update && !update.variables.has('MAPPED_FIELDS')) {
+      this.error(p, `update_record must place the mapped fields: add ${format === 'custom_fields' ? 'custom_fields: "{MAPPED_FIELDS:json}"' : 'the properties as "{MAPPED_FIELDS:json}"'} to its params`);
+    }
+    return {
+      writeOn: new Set(f.write_on ?? FIELD_MAPPING_MOMENTS),
+      format,
+      maxLength: f.max_length ?? DEFAULT_FIELD_MAX_LENGTH,
+      fields,
+    };
   }
 
   settings(): Connector['settings'] {

@@ -140,6 +140,52 @@ export interface ConnectorFile {
   events?: EventsFile;
   allow_private_network?: string[];
   endpoints: Partial<Record<OperationName, EndpointFile>>;
+  /** Flow-script posts: mapping name → how a posted JSON body becomes session events. */
+  flow_posts?: Record<string, FlowPostFile>;
+  /** Data memorialization: session data written to record fields at moments of the session. */
+  field_mappings?: FieldMappingsFile;
+}
+
+/** One kind of flow-script post. Field paths are dotted paths into the posted JSON. */
+export interface FlowPostFile {
+  session_id: string;
+  /** A gateway event type, a list of them (applied in order), or chosen from a field's value. */
+  event: string | string[] | { field: string; map: Record<string, string | string[]>; default?: string | string[] };
+  /** The field holding the post's own id (duplicates); without one, a hash of the post. */
+  event_id?: string;
+  /** VARIABLE → field path. */
+  variables?: Record<string, string>;
+}
+
+export const FIELD_MAPPING_MOMENTS = ['end', 'acw_end', 'transfer'] as const;
+export type FieldMappingMoment = (typeof FIELD_MAPPING_MOMENTS)[number];
+
+export interface FieldMappingsFile {
+  write_on?: FieldMappingMoment[];
+  /** custom_fields: [{id, value}] (Zendesk); properties: {field: value} (flat-property CRMs). */
+  format?: 'custom_fields' | 'properties';
+  /** Longest text a field gets; longer values are cut with "…". */
+  max_length?: number;
+  /** CRM field (custom field id, or property name) → text with {VARIABLES} or a handlebars template. */
+  fields: Record<string, string>;
+}
+
+export interface CompiledFlowPost {
+  readonly name: string;
+  readonly sessionId: { readonly path: JsonPath; readonly source: string };
+  readonly event:
+    | { readonly kind: 'fixed'; readonly types: readonly string[] }
+    | { readonly kind: 'by_field'; readonly path: JsonPath; readonly source: string; readonly map: ReadonlyMap<string, readonly string[]>; readonly fallback?: readonly string[] };
+  readonly eventId?: { readonly path: JsonPath; readonly source: string };
+  readonly variables: ReadonlyArray<{ readonly name: string; readonly path: JsonPath; readonly source: string }>;
+}
+
+export interface FieldMappings {
+  readonly writeOn: ReadonlySet<FieldMappingMoment>;
+  readonly format: 'custom_fields' | 'properties';
+  readonly maxLength: number;
+  /** [CRM field, template source] in the order written. */
+  readonly fields: ReadonlyArray<readonly [string, string]>;
 }
 
 /** events.signed_custom_data: the key custom_data_secured (a JWT signed by the customer's server) is verified with. */
@@ -345,6 +391,10 @@ export interface Connector {
   /** SSRF guard: the private destinations this connector may reach. */
   readonly network: { readonly allow: readonly string[] };
   readonly endpoints: ReadonlyMap<OperationName, CompiledEndpoint>;
+  /** Flow-script post mappings by name (POST /v1/connectors/{id}/flow-posts/{name}). */
+  readonly flowPosts: ReadonlyMap<string, CompiledFlowPost>;
+  /** Data memorialization; absent: no field-mapping updates. */
+  readonly fieldMappings?: FieldMappings;
   /** Every secret value in this connector (env-resolved strings, passwords, client secrets, auth header values). */
   readonly secrets: readonly string[];
   readonly warnings: readonly ConfigIssue[];

@@ -21,6 +21,7 @@ import { applySignedCustomData } from './signed-data';
 import { displayVariables, only, type StepFacts } from './steps';
 import { resolveIdentity } from './identity';
 import { RECORD_POP_POLICY } from './record-pop';
+import { fieldMappingWrite, stampSessionTimes } from './field-mappings';
 
 export interface SessionState {
   vars: Record<string, string | number | boolean>;
@@ -57,12 +58,14 @@ export class FlowEngine {
 
   constructor(private readonly store: DeliveryStore, private readonly service: DeliveryService, private readonly gateway: Gateway) {}
 
-  async handle(connectorId: string, sessionId: string, body: unknown, typeHint?: string): Promise<EventOutcome> {
+  /** `vars`: variables a source mapped by name (flow posts), set whatever the event type reads from its data. */
+  async handle(connectorId: string, sessionId: string, body: unknown, typeHint?: string, vars?: NormalizedEvent['vars']): Promise<EventOutcome> {
     const c = this.gateway.connector(connectorId);
     if (!/^[\w.:@-]{1,200}$/.test(sessionId)) throw new GatewayError('validation_failed', 'sessionId: 1-200 characters of letters, digits and . : @ _ -', { errors: [{ field: 'sessionId', message: 'invalid' }] });
     const ev = normalizeEvent(body, typeHint);
     // The key is the connector's: custom_data_secured counts only once verified with it.
     applySignedCustomData(ev, c.events?.signedCustomData, this.gateway.now(), (line) => this.gateway.logger.warn({ connector: c.id, session: sessionId }, line));
+    if (vars) ev.vars = { ...ev.vars, ...vars };
     const file = ev.facts.file?.url && !ev.facts.file.base64 ? await this.download(c, ev) : undefined;
     const key = `${connectorId}\u0000${sessionId}`;
     const previous = this.locks.get(key) ?? Promise.resolve();
@@ -176,6 +179,7 @@ export class FlowEngine {
   /** The durable writes this event calls for. */
   private async plan(c: Connector, sessionId: string, state: SessionState, ev: NormalizedEvent, downloaded?: Buffer): Promise<void> {
     const orderingKey = `${c.id}:session:${sessionId}`;
+    stampSessionTimes(state, ev, this.gateway.now());
     // Raw values go to CRM calls (prepareCall formats phone numbers once); `text` renders what people read.
     const vars: Record<string, unknown> = { ...state.vars };
     const text = displayVariables(c, state.vars);
@@ -234,6 +238,8 @@ export class FlowEngine {
         state.warnings.push(`${ev.type}: ${f.kind} files are not sent to this CRM (upload.file_kinds)`);
       }
     }
+    const fields = fieldMappingWrite(c, ev, vars, this.gateway.now());
+    if (fields) writes.push(fields);
     for (const [name, operation, variables, file] of writes) {
       if (!state.steps.record) state.held.push({ name, operation, variables, file });
       else await this.write(c, sessionId, state, name, operation, variables, file);

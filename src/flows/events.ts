@@ -25,17 +25,17 @@ export const EVENT_ALIASES: Readonly<Record<string, (typeof PLATFORM_EVENTS)[num
   Cobrowse_Remote_Control_Changed: 'Cobrowse_Session_Remote_Control_Changed',
   Cobrowse_Full_Device_Changed: 'Cobrowse_Session_Full_Device_Changed',
 };
-export const GATEWAY_EVENTS = ['Session_Started', 'Queue_Selected', 'CSAT_Submitted', 'Disposition_Set', 'Custom_Data', 'Survey_Completed', 'User_Verified', 'File_Available'] as const;
+export const GATEWAY_EVENTS = ['Session_Started', 'Queue_Selected', 'CSAT_Submitted', 'Disposition_Set', 'Custom_Data', 'Survey_Completed', 'User_Verified', 'File_Available', 'After_Call_Work_Ended'] as const;
 export type EventType = (typeof PLATFORM_EVENTS)[number] | (typeof GATEWAY_EVENTS)[number];
 
 /** What an event means for the CRM. */
-export type EventKind = 'start' | 'agent' | 'transfer' | 'end' | 'csat' | 'disposition' | 'custom_data' | 'survey' | 'verification' | 'queue' | 'file' | 'none';
+export type EventKind = 'start' | 'agent' | 'transfer' | 'end' | 'csat' | 'disposition' | 'custom_data' | 'survey' | 'verification' | 'queue' | 'file' | 'acw_end' | 'none';
 
 const KIND: Record<EventType, EventKind> = {
   Session_Started: 'start', New_Call: 'agent', New_Chat: 'start', Active_Chat: 'agent', Agent_Joined_Chat: 'agent', Party_Added: 'transfer',
   Transfer_Chat: 'transfer', End_Call: 'end', End_Chat: 'end', Dismissed_Chat: 'end',
   CSAT_Submitted: 'csat', Disposition_Set: 'disposition', Custom_Data: 'custom_data', Survey_Completed: 'survey', User_Verified: 'verification',
-  Queue_Selected: 'queue', File_Available: 'file',
+  Queue_Selected: 'queue', File_Available: 'file', After_Call_Work_Ended: 'acw_end',
   Call_Redaction_Started: 'none', Call_Redaction_Ended: 'none', Chat_Inbound_Message: 'none', Chat_Outbound_Message: 'none',
   Agent_Login: 'none', Agent_Logout: 'none', Cobrowse_Session_Started: 'none', Cobrowse_Session_Remote_Control_Changed: 'none',
   Cobrowse_Session_Full_Device_Changed: 'none', Cobrowse_Session_Ended: 'none', Agent_Assist_Started: 'none',
@@ -196,12 +196,26 @@ export function normalizeEvent(body: unknown, typeHint?: string): NormalizedEven
   set('FEEDBACK', data.feedback);
   set('SMART_ACTION_SESSION_ID', data.smart_action_session_id);
   eventDataVariables(t, data, set, facts);
+  // What CRM field mappings write (data memorialization).
+  set('AGENT_NAME', data.agent_name ?? data.to_agent_name);
+  set('ANI', data.ani);
+  set('DNIS', data.dnis);
+  set('NOTES', data.notes ?? data.note);
+  set('RECORDING_URL', publicLink(data.recording_url));
+  set('TRANSCRIPT_URL', publicLink(data.transcript_url));
+  if (t === 'File_Available' && data.headers === undefined) {
+    // A file's url is a link the CRM may show only when it needs no credentials (no headers).
+    if (data.kind === 'call_recording') set('RECORDING_URL', publicLink(data.url));
+    if (data.kind === 'chat_transcript') set('TRANSCRIPT_URL', publicLink(data.url));
+  }
   if (user.cuid !== undefined) facts.customData = { ...(facts.customData ?? {}), cuid: user.cuid };
   if (data.direction === 'outbound' || /outbound/i.test(String(data.session_type ?? ''))) facts.direction = 'outbound';
   else if (data.direction === 'inbound' || /inbound/i.test(String(data.session_type ?? ''))) facts.direction = 'inbound';
   set('DIRECTION', facts.direction);
   if (data.abandoned === true) facts.abandoned = true;
   if (data.agent_id !== undefined || data.to_agent_id !== undefined || data.agent_custom_id !== undefined) facts.agentAssigned = true;
+  // An agent event naming only the agent's e-mail (a flow script's "interaction accepted") assigns the agent too.
+  if (KIND[t] === 'agent' && data.agent_email !== undefined) facts.agentAssigned = true;
   if (t === 'Disposition_Set') facts.disposition = { code: str(data.code), notes: str(data.notes) };
   if (t === 'Survey_Completed' && Array.isArray(data.answers)) {
     facts.survey = (data.answers as Array<Record<string, unknown>>).map((a) => ({ question: str(a.question) ?? '', answer: str(a.answer) ?? '' }));
@@ -271,6 +285,11 @@ function cut(text: string | undefined, max: number): string | undefined {
   const last = text.charCodeAt(end - 1);
   if (last >= 0xd800 && last <= 0xdbff) end--;
   return `${text.slice(0, end)}…`;
+}
+
+/** An http(s) URL, else nothing: a link field never carries another scheme into the CRM. */
+function publicLink(v: unknown): string | undefined {
+  return typeof v === 'string' && /^https?:\/\/[^\s]+$/i.test(v) ? v : undefined;
 }
 
 function objectOf(v: unknown): Record<string, unknown> {

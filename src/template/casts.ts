@@ -1,10 +1,11 @@
 /**
  * Type casts in templates: `{ACCOUNT_ID:number}`, `{FLAG:boolean}`, `{ZIP:string}`. Platform
  * ids arrive as strings and some CRMs reject "1001" for a number field; a cast says what the
- * field needs. Pure. A value that cannot be cast is an error naming the variable (the caller
+ * field needs. `{MAPPED_FIELDS:json}` places a list or map the gateway built as JSON text
+ * (variables are scalars) where the CRM wants it, e.g. Zendesk's custom_fields array. Pure. A value that cannot be cast is an error naming the variable (the caller
  * turns it into a 422 invalid_variable_value), never a silently different value.
  */
-export const CASTS = ['number', 'boolean', 'string'] as const;
+export const CASTS = ['number', 'boolean', 'string', 'json'] as const;
 export type Cast = (typeof CASTS)[number];
 
 export function isCast(x: string): x is Cast {
@@ -15,7 +16,7 @@ const NUMBER_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const TRUE_TEXT = new Set(['true', '1', 'yes']);
 const FALSE_TEXT = new Set(['false', '0', 'no']);
 
-export type CastResult = { ok: true; value: string | number | boolean } | { ok: false; reason: string };
+export type CastResult = { ok: true; value: unknown } | { ok: false; reason: string };
 
 export function castValue(value: unknown, cast: Cast): CastResult {
   switch (cast) {
@@ -38,6 +39,14 @@ export function castValue(value: unknown, cast: Cast): CastResult {
       if (t !== undefined && TRUE_TEXT.has(t)) return { ok: true, value: true };
       if (t !== undefined && FALSE_TEXT.has(t)) return { ok: true, value: false };
       return { ok: false, reason: `${JSON.stringify(clip(value))} is not a boolean (true/false, yes/no, 1/0)` };
+    }
+    case 'json': {
+      if (typeof value !== 'string') return { ok: false, reason: 'is not JSON text' };
+      try {
+        return { ok: true, value: JSON.parse(value) };
+      } catch {
+        return { ok: false, reason: `${JSON.stringify(clip(value))} is not JSON` };
+      }
     }
   }
 }

@@ -61,7 +61,10 @@ export function renderNode(node: TemplateNode, scope: RenderScope): Rendered {
       let kept = 0;
       for (const [key, child] of node.entries) {
         const v = renderNode(child, scope);
-        if (v !== DROP) { out[key] = v; kept++; }
+        if (v === DROP) continue;
+        if (key === SPREAD_KEY) { for (const [k, x] of Object.entries(spread(v))) if (k !== '__proto__') out[k] = x; kept++; continue; }
+        out[key] = v;
+        kept++;
       }
       return kept === 0 && node.entries.length > 0 ? DROP : out;
     }
@@ -70,6 +73,18 @@ export function renderNode(node: TemplateNode, scope: RenderScope): Rendered {
       return out.length === 0 && node.items.length > 0 ? DROP : out;
     }
   }
+}
+
+/**
+ * `"<<": "{MAPPED_FIELDS:json}"` in a map: the rendered map's entries are merged in at that place
+ * (flat-property CRMs take mapped fields beside the properties written in the YAML). Absent:
+ * nothing is merged.
+ */
+export const SPREAD_KEY = '<<';
+
+function spread(v: unknown): Record<string, unknown> {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+  throw new GatewayError('invalid_variable_value', `a "${SPREAD_KEY}" entry merges a map into its map; it rendered ${Array.isArray(v) ? 'a list' : typeof v}`, { errors: [{ field: SPREAD_KEY, message: 'not a map' }] });
 }
 
 /** A function argument renders to a string, or undefined when it counts as empty. */

@@ -65,6 +65,19 @@ export const EVENT_VARIABLES = [
 ] as const;
 
 /**
+ * Not in the platform's list: what CRM field mappings (data memorialization) write. Set by
+ * session flows: AGENT_NAME, ANI (the caller's number as the platform gave it), DNIS (the number
+ * dialed), NOTES (the agent's latest notes), RECORDING_URL / TRANSCRIPT_URL (public links only),
+ * ACW_END_TIME (ISO 8601: when after-call work ended); and, only on the
+ * field-mapping update, MAPPED_FIELDS (the rendered fields as JSON text, placed with
+ * `{MAPPED_FIELDS:json}`) and MAPPED_FIELDS_NOTE (one line saying when they were written).
+ */
+export const MEMORIALIZATION_VARIABLES = [
+  'AGENT_NAME', 'ANI', 'DNIS', 'NOTES', 'RECORDING_URL', 'TRANSCRIPT_URL',
+  'ACW_END_TIME', 'MAPPED_FIELDS', 'MAPPED_FIELDS_NOTE',
+] as const;
+
+/**
  * Set by the gateway, not the caller: CREATED_MARKER is a durable create's idempotency key
  * (its delivery id), stamped on the object through the endpoint's created_marker param so that
  * recovery after an ambiguous try can search for exactly that object.
@@ -83,7 +96,7 @@ export const PHONE_VARIABLES = new Set([
   'PHONE_NUMBER', 'OUTBOUND_PHONE_NUMBER', 'CUSTOMER_PHONE_NUMBER', 'ANI', 'SUPPORT_PHONE_NUMBER', 'OUTBOUND_NUMBER',
 ]);
 
-export const REQUEST_VARIABLE_SET: ReadonlySet<string> = new Set<string>([...SESSION_VARIABLES, ...FILE_VARIABLES, ...FLOW_VARIABLES, ...EVENT_VARIABLES, ...GATEWAY_VARIABLES]);
+export const REQUEST_VARIABLE_SET: ReadonlySet<string> = new Set<string>([...SESSION_VARIABLES, ...FILE_VARIABLES, ...FLOW_VARIABLES, ...EVENT_VARIABLES, ...MEMORIALIZATION_VARIABLES, ...GATEWAY_VARIABLES]);
 export const LOOKUP_VARIABLE_SET: ReadonlySet<string> = new Set<string>(LOOKUP_VARIABLES);
 
 export type Variables = Readonly<Record<string, unknown>>;

@@ -285,6 +285,7 @@ function expectLocation(x: Exchange): void {
 const EVENTS = '/v1/connectors/{id}/sessions/{sessionId}/events';
 const SESSION = '/v1/connectors/{id}/sessions/{sessionId}';
 const EVENT_SCHEMA = './schemas/session-event.schema.json';
+const FLOW_POSTS = '/v1/connectors/{id}/flow-posts/{name}';
 
 /** Every JSON event body posted (a repaired one as repaired), with what the event schema should say of it. */
 const postedEvents: Array<{ body: unknown; schemaValid: boolean; status: number; where: string }> = [];
@@ -359,7 +360,7 @@ describe('openapi.yaml: routes match src/api/app.ts', () => {
     expect({ undocumented: routes.filter((r) => !documented.includes(r)), notImplemented: documented.filter((d) => !routes.includes(d)) })
       .toEqual({ undocumented: [], notImplemented: [] });
     const isDelivery = (r: string) => r.split(' ')[1].startsWith('/v1/deliveries');
-    const isSession = (r: string) => r.split(' ')[1].startsWith('/v1/connectors/{id}/sessions/');
+    const isSession = (r: string) => r.split(' ')[1].startsWith('/v1/connectors/{id}/sessions/') || r.split(' ')[1] === FLOW_POSTS;
     // Without session flows exactly the session routes are missing; without durable delivery
     // (and so without flows) the /v1/deliveries routes too (as documented).
     const withoutFlows = appRoutes(createApp(gateway, { deliveries: gw.deliveries, store: gw.store }));
@@ -367,7 +368,7 @@ describe('openapi.yaml: routes match src/api/app.ts', () => {
     const withoutDurable = appRoutes(createApp(gateway));
     expect(routes.filter((r) => !withoutDurable.includes(r))).toEqual(routes.filter((r) => isDelivery(r) || isSession(r)));
     expect(routes.filter(isDelivery)).toHaveLength(5);
-    expect(routes.filter(isSession)).toEqual([`GET ${SESSION}`, `POST ${EVENTS}`]);
+    expect(routes.filter(isSession)).toEqual([`GET ${SESSION}`, `POST ${FLOW_POSTS}`, `POST ${EVENTS}`]);
   });
 
   it('path templates declare exactly their {parameters} as required path parameters', () => {
@@ -850,6 +851,21 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     }
     const listed = (await call(gw.url, 'GET', DELIVERIES, '/v1/deliveries?connector=zendesk&limit=1000')).body.deliveries.map((d: { id: string }) => d.id);
     expect(listed).toEqual(expect.arrayContaining(view.steps.map((s: { delivery_id: string }) => s.delivery_id)));
+  });
+
+  it('flow posts: 202, a repeat 200; 400, 404 and 422 problems', async () => {
+    const send = (name: string, body: unknown) => call(gw.url, 'POST', FLOW_POSTS, `/v1/connectors/zendesk/flow-posts/${name}`, json(body));
+    const accepted = { engagementId: 'drift-eng-1', caller_number: '+12223334343', agent_email: 'kim@example.com', queue_name: 'Billing' };
+    expect((await send('acceptedcall', accepted)).body).toMatchObject({ duplicate: false, session: { session_id: 'drift-eng-1', events: [{ type: 'New_Call' }] } });
+    const done = await send('dispositionedcall', { ...accepted, disposition_name: 'Resolved' });
+    expect(done.status).toBe(202);
+    expect(done.body.session.ended).toBe(true);
+    expect((await send('acceptedcall', accepted)).status).toBe(200);
+    expect((await send('nope', accepted)).body.code).toBe('not_found');
+    expect((await call(gw.url, 'POST', FLOW_POSTS, '/v1/connectors/nope/flow-posts/acceptedcall', json(accepted))).body.code).toBe('connector_not_found');
+    expect((await send('acceptedcall', { caller_number: '+12223334343' })).body.errors).toEqual([{ field: 'engagementId', message: 'required' }]);
+    expect((await send('acceptedcall', '{"engagementId": ')).body.code).toBe('invalid_json');
+    await waitForSession('zendesk', 'drift-eng-1');
   });
 
   it('sessions: 400, 404, 422 and 502 problems; a refused event leaves no session', async () => {

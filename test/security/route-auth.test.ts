@@ -72,6 +72,7 @@ const targets = (): Target[] => [
   { method: 'GET', path: '/v1/oauth/callback', query: 'state=x&code=y', route: '/v1/oauth/callback' },
   { method: 'POST', path: `/v1/connectors/${B}/sessions/s-b/events`, body: { type: 'Custom_Data', data: { data: { a: 1 } } }, route: '/v1/connectors/:id/sessions/:sessionId/events', connector: B },
   { method: 'GET', path: `/v1/connectors/${B}/sessions/s-b`, route: '/v1/connectors/:id/sessions/:sessionId', connector: B },
+  { method: 'POST', path: `/v1/connectors/${B}/flow-posts/acceptedcall`, body: { engagementId: 'fp-b', caller_number: '+1 222 333 4001' }, route: '/v1/connectors/:id/flow-posts/:name', connector: B },
   { method: 'GET', path: '/v1/deliveries', route: '/v1/deliveries' },
   { method: 'GET', path: '/v1/deliveries', query: `connector=${B}`, route: '/v1/deliveries', connector: B },
   { method: 'GET', path: `/v1/deliveries/${ids.deadB}`, param: ids.deadB, route: '/v1/deliveries/:id', connector: B },

@@ -1,4 +1,4 @@
-/** `{NAME:number}`, `{NAME:boolean}`, `{NAME:string}`: compiled once, cast when rendered. */
+/** `{NAME:number}`, `{NAME:boolean}`, `{NAME:string}`, `{NAME:json}`: compiled once, cast when rendered. */
 import { compileConnector } from '../../src/config/compile';
 import { isGatewayError } from '../../src/errors';
 import { buildRequest } from '../../src/operations/request';
@@ -71,7 +71,7 @@ describe('load time', () => {
   test('an unknown cast name is a template issue at its path', () => {
     const issues: TemplateIssue[] = [];
     compileValue({ a: { b: '{ACCOUNT_ID:int}' } }, issues);
-    expect(issues).toEqual([{ path: ['a', 'b'], message: '{ACCOUNT_ID:int}: unknown cast "int"; casts are number, boolean, string' }]);
+    expect(issues).toEqual([{ path: ['a', 'b'], message: '{ACCOUNT_ID:int}: unknown cast "int"; casts are number, boolean, string, json' }]);
   });
 
   test('the connector error names file, line and YAML path; in params and in the URL', () => {
