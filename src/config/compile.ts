@@ -20,6 +20,7 @@ import {
   type Flows, type FlowsFile, type FlowTemplate,
 } from './types';
 import { DEFAULT_FLOW_TEMPLATES } from '../flows/templates';
+import { compileZoomWebhooks, zoomSecrets } from '../platforms/zoom/config';
 
 export interface CompileResult {
   connector?: Connector;
@@ -56,11 +57,13 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   const lookupUrls = ctx.lookupUrls();
   const settings = ctx.settings();
   const flows = ctx.flows(settings.reuseRecords);
+  const zoom = compileZoomWebhooks(cfg.webhooks?.zoom, (p, m) => issues.push(issueAt(src, ['webhooks', 'zoom', ...p], m)));
   for (const s of shortCredentials(cfg.auth, envd)) issues.push(issueAt(src, s.path, s.message));
   issues.splice(0, issues.length, ...withReferences(issues, envd)); // messages name ${env:NAME}, never its value
   if (issues.some((i) => i.severity === 'error')) return { issues, id };
 
   const secrets = collectSecrets(cfg.auth, envd.secrets);
+  for (const s of zoomSecrets(cfg.webhooks?.zoom)) secrets.add(s);
   const connector: Connector = deepFreeze({
     id,
     name: cfg.name ?? id,
@@ -76,6 +79,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
     flows,
     network: { allow: cfg.allow_private_network ?? [] },
     endpoints,
+    webhooks: zoom ? { zoom } : {},
     secrets: [...secrets],
     warnings: issues.filter((i) => i.severity === 'warning'),
     source: maskSecrets(src.doc.toJS(), secrets),
@@ -430,7 +434,7 @@ class Checker {
       delayRecordUntilAgent: f.delay_record_until_agent ?? false,
       openCustomUrl: f.open_custom_url ? this.compileUrlText(f.open_custom_url, ['flows', 'open_custom_url']) : undefined,
       updateRecordOn: new Set(f.update_record_on ?? ['end']),
-      commentOn: new Set(f.comment_on ?? ['record_created', 'end', 'csat', 'transfer', 'disposition', 'custom_data', 'survey', 'file']),
+      commentOn: new Set(f.comment_on ?? ['record_created', 'end', 'csat', 'transfer', 'disposition', 'custom_data', 'survey', 'file', 'note']),
       templates,
       batching: f.batching ? { operations: new Set(f.batching.operations), windowMs: (f.batching.window_seconds ?? 10) * 1000 } : undefined,
     };

@@ -138,9 +138,36 @@ export interface ConnectorFile {
   flows?: FlowsFile;
   allow_private_network?: string[];
   endpoints: Partial<Record<OperationName, EndpointFile>>;
+  webhooks?: { zoom?: ZoomWebhooksFile };
 }
 
-export const FLOW_TEMPLATES = ['subject', 'description', 'record_created', 'end', 'csat', 'transfer', 'disposition', 'custom_data', 'survey', 'file', 'verification'] as const;
+/** `webhooks.zoom`: Zoom-style engagement webhooks, their OAuth app and the reconciliation job. */
+export interface ZoomWebhooksFile {
+  secret_token: string;
+  account_id: string;
+  client_id: string;
+  client_secret: string;
+  api_base_url?: string;
+  token_url?: string;
+  session_id_from?: string;
+  max_file_bytes?: number;
+  reconcile?: { every_hours?: number; overlap_minutes?: number; first_lookback_hours?: number; page_size?: number };
+}
+
+export interface ZoomWebhooks {
+  readonly secretToken: string;
+  readonly accountId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly apiBaseUrl: string;
+  readonly tokenUrl: string;
+  readonly sessionIdFrom: JsonPath;
+  readonly sessionIdFromSource: string;
+  readonly maxFileBytes: number;
+  readonly reconcile: { readonly everyMs: number; readonly overlapMs: number; readonly firstLookbackMs: number; readonly pageSize: number };
+}
+
+export const FLOW_TEMPLATES = ['subject', 'description', 'record_created', 'end', 'csat', 'transfer', 'disposition', 'custom_data', 'survey', 'file', 'verification', 'note'] as const;
 export type FlowTemplate = (typeof FLOW_TEMPLATES)[number];
 
 export interface FlowsFile {
@@ -301,6 +328,8 @@ export interface Connector {
   /** SSRF guard: the private destinations this connector may reach. */
   readonly network: { readonly allow: readonly string[] };
   readonly endpoints: ReadonlyMap<OperationName, CompiledEndpoint>;
+  /** Platforms that report by webhook (absent: not configured). */
+  readonly webhooks: { readonly zoom?: ZoomWebhooks };
   /** Every secret value in this connector (env-resolved strings, passwords, client secrets, auth header values). */
   readonly secrets: readonly string[];
   readonly warnings: readonly ConfigIssue[];
