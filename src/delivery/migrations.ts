@@ -142,6 +142,18 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `ALTER TABLE deliveries ADD COLUMN purged_at INTEGER;
   CREATE INDEX deliveries_retention ON deliveries (updated_at) WHERE status IN ('delivered', 'dead', 'cancelled') AND purged_at IS NULL;
   CREATE INDEX sessions_updated ON sessions (updated_at);`,
+  // 6: reserved for the session identity work (a separate branch); a no-op here so that the
+  // reconciliation watermarks below keep their number whichever lands first.
+  'SELECT 1;',
+  // 7: reconciliation watermarks of platform sources (e.g. Zoom-style webhooks): up to which
+  // time (ms since epoch) everything the platform lists has been handled, and when a run last ended.
+  `CREATE TABLE platform_watermarks (
+    connector_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    watermark INTEGER NOT NULL,
+    last_run_at INTEGER NOT NULL,
+    PRIMARY KEY (connector_id, source)
+  );`,
 ];
 
 export const POSTGRES_MIGRATIONS: readonly string[] = [
@@ -228,4 +240,14 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `ALTER TABLE deliveries ADD COLUMN purged_at BIGINT;
   CREATE INDEX deliveries_retention ON deliveries (updated_at) WHERE status IN ('delivered', 'dead', 'cancelled') AND purged_at IS NULL;
   CREATE INDEX sessions_updated ON sessions (updated_at);`,
+  // 6: reserved for the session identity work (a separate branch); a no-op here.
+  'SELECT 1;',
+  // 7: reconciliation watermarks of platform sources (see the SQLite list).
+  `CREATE TABLE platform_watermarks (
+    connector_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    watermark BIGINT NOT NULL,
+    last_run_at BIGINT NOT NULL,
+    PRIMARY KEY (connector_id, source)
+  );`,
 ];

@@ -54,6 +54,13 @@ export interface DeliveryStore {
   saveSession(connectorId: string, sessionId: string, state: Record<string, unknown>, version: number, meta: { customerKey?: string; endedAt?: number }, now: number): Promise<boolean>;
   /** When the customer's most recent other session ended, for the callback window. */
   lastSessionEnd(connectorId: string, customerKey: string, exceptSessionId: string): Promise<number | undefined>;
+  /**
+   * Reconciliation of a platform source (e.g. "zoom"): up to when everything it lists was
+   * handled, and when a run last ended. Undefined before the first run.
+   */
+  loadWatermark(connectorId: string, source: string): Promise<{ watermark: number; lastRunAt: number } | undefined>;
+  /** Never moves the watermark back (a run over an older range keeps the later one). */
+  saveWatermark(connectorId: string, source: string, watermark: number, lastRunAt: number): Promise<void>;
   /** Reachability, for /readyz. */
   ping(): Promise<void>;
   /** OAuth tokens, sealed at rest; `withRefreshLock` spans every process on this store. */
