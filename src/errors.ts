@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   ambiguous_match: 409,
   file_download_failed: 502,
   destination_blocked: 502,
+  webhook_signature_invalid: 401,
+  platform_request_failed: 502,
   internal: 500,
 } as const;
 
@@ -77,6 +79,8 @@ const TITLES: Record<ErrorCode, string> = {
   ambiguous_match: 'Several CRM objects match and none can be chosen safely',
   file_download_failed: 'The session file could not be downloaded',
   destination_blocked: 'The destination is in a private network the connector does not allow',
+  webhook_signature_invalid: 'The webhook is not signed with the configured secret',
+  platform_request_failed: 'The contact-center platform\'s API failed',
   internal: 'Internal error',
 };
 

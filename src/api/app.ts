@@ -23,6 +23,8 @@ import { checkJsonShape } from './input-bounds';
 import { authorizeRoute, deliveryInScope, matchRoute, noRoute } from './routes';
 import { sessionRoutes } from './sessions';
 import type { FlowEngine } from '../flows/engine';
+import { ZoomSource } from '../platforms/zoom/source';
+import { ZOOM_WEBHOOK_PATH, zoomRoutes } from '../platforms/zoom/routes';
 
 export interface AppOptions {
   /** Durable writes (async operations, Idempotency-Key, /v1/deliveries). */
@@ -37,6 +39,8 @@ export interface AppOptions {
   /** Largest JSON body (base64 uploads make it large). */
   jsonLimit?: string;
   maxUploadBytes?: number;
+  /** Zoom-style webhooks and reconciliation (serve passes the one it schedules); default one made from flows and store. */
+  zoom?: ZoomSource;
 }
 
 const DEFAULT_JSON_LIMIT = '70mb';
@@ -100,7 +104,8 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   });
   const EVENTS_PATH = /^\/v1\/connectors\/[^/]+\/sessions\/[^/]+\/events$/;
   // Platform events get a lenient parser of their own (the platform's examples are not always valid JSON).
-  app.use((req, res, next) => (EVENTS_PATH.test(req.path) ? next() : json(req, res, next)));
+  // Signed webhooks are verified on their raw bytes: their route reads the body itself.
+  app.use((req, res, next) => (EVENTS_PATH.test(req.path) || ZOOM_WEBHOOK_PATH.test(req.path) ? next() : json(req, res, next)));
 
   app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   app.get('/readyz', async (_req, res) => {
@@ -182,6 +187,7 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
 
   if (opts.deliveries) app.use(deliveryRoutes(opts.deliveries));
   if (opts.flows) app.use(sessionRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT, gw));
+  if (opts.flows && opts.store) app.use(zoomRoutes(opts.zoom ?? new ZoomSource(gw, opts.flows, opts.store, gw.logger)));
 
   app.use(notFoundHandler);
   app.use(problemHandler(gw.logger, gw.redactor));

@@ -19,6 +19,7 @@ import { createLogger, type Logger } from '../util/logger';
 import { requireKeyForOAuth, resolveEncryptionKeys } from '../auth/encryption-setup';
 import { RetentionSweeper, retentionDays } from '../delivery/retention';
 import { Redactor } from '../util/redact';
+import { ZoomSource } from '../platforms/zoom/source';
 
 export interface ServeOptions {
   port?: number;
@@ -112,6 +113,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   }) : undefined;
   deliveries.worker = worker;
   const flows = new FlowEngine(store, deliveries, gateway);
+  // Zoom-style webhooks: reconciliation runs per connector every webhooks.zoom.reconcile.every_hours.
+  const zoom = new ZoomSource(gateway, flows, store, logger);
   // Safe by default: without configured keys, a random admin key is made and shown once.
   // GATEWAY_AUTH=off opens the API (local experiments only).
   let apiKeys = opts.apiKeys ?? (env.GATEWAY_AUTH === 'off' ? undefined : ApiKeys.fromEnv(env));
@@ -123,7 +126,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   }
   // Configured keys reload without a restart (file change or SIGHUP), so a leaked key is revoked at once.
   const stopKeyWatch = apiKeys && !generatedKey && opts.apiKeys === undefined ? watchApiKeys(apiKeys, env, logger) : undefined;
-  const handler = createHandler(gateway, { deliveries, store, flows, apiKeys: apiKeys ?? undefined, metricsAuth, jsonLimit: maxBody === undefined ? undefined : `${maxBody}b`, maxUploadBytes: maxUpload });
+  const handler = createHandler(gateway, { deliveries, store, flows, zoom, apiKeys: apiKeys ?? undefined, metricsAuth, jsonLimit: maxBody === undefined ? undefined : `${maxBody}b`, maxUploadBytes: maxUpload });
   const host = opts.host ?? env.HOST ?? '127.0.0.1';
   const server = await new Promise<Server>((resolve, reject) => {
     const s = http.createServer(handler).listen(opts.port ?? Number(env.PORT ?? 3000), host, () => resolve(s));
@@ -141,6 +144,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   worker?.start();
   const sweeper = new RetentionSweeper({ store, days: retention, logger, now: gateway.now });
   sweeper.start();
+  zoom.start();
   if (!opts.configFiles && env.CONFIG_WATCH !== 'off') gateway.watch();
   logger.info({ url, store: store.kind, workers, connectors: gateway.list().map((l) => `${l.id}:${l.connector ? 'valid' : 'invalid'}`) }, 'gateway listening');
   let closing: Promise<void> | undefined;
@@ -162,6 +166,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
       server.closeIdleConnections();
       await worker?.stop(opts.shutdownGraceMs ?? Number(env.SHUTDOWN_GRACE_MS ?? 10_000));
       await sweeper.stop();
+      await zoom.stop();
       server.closeAllConnections();
       await closed;
       await store.close();
