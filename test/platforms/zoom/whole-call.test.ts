@@ -13,6 +13,7 @@ import path from 'node:path';
 import { startSampleCrm, type RunningSampleCrm } from '../../../src/sample-crm';
 import { startSampleZoom, type RunningSampleZoom, type SendResult } from '../../../src/sample-platform/zoom';
 import { startChild, type Child } from '../../helpers/child';
+import { PG_URL, dropSchema, newSchemaName, postgresAvailable } from '../../helpers/postgres';
 import { settled, zoomEnv, zoomZendeskYaml } from './helpers';
 
 jest.setTimeout(120_000);
@@ -27,20 +28,37 @@ let z: RunningSampleZoom;
 let dir: string;
 let child: Child | undefined;
 
-afterAll(async () => {
+afterEach(async () => {
   await child?.kill('SIGKILL');
+  child = undefined;
   await crm?.close();
   await z?.close();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('webhooks dropped, duplicated, reordered, a crash mid-session; reconciliation fills in the recordings once', async () => {
+test('SQLite: webhooks dropped, duplicated, reordered, a crash mid-session; reconciliation fills in the recordings once', async () => {
+  await wholeCall({});
+});
+
+test('PostgreSQL: the same call', async () => {
+  if (!(await postgresAvailable())) return;
+  const schema = newSchemaName();
+  try {
+    await wholeCall({ DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema });
+  } finally {
+    await child?.kill('SIGKILL');
+    child = undefined;
+    await dropSchema(schema);
+  }
+});
+
+async function wholeCall(storeEnv: Record<string, string>): Promise<void> {
   crm = await startSampleCrm({ port: 0 });
   z = await startSampleZoom();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zoom-call-'));
   fs.mkdirSync(path.join(dir, 'config'));
   fs.writeFileSync(path.join(dir, 'config', 'zendesk.yaml'), zoomZendeskYaml());
-  const env = { ...zoomEnv(z.url), CONFIG_DIR: path.join(dir, 'config'), DATA_DIR: path.join(dir, 'data'), ZENDESK_URL: crm.url, DELIVERY_LEASE_MS: '1500' };
+  const env = { ...zoomEnv(z.url), ...storeEnv, CONFIG_DIR: path.join(dir, 'config'), DATA_DIR: path.join(dir, 'data'), ZENDESK_URL: crm.url, DELIVERY_LEASE_MS: '1500' };
   // Every CRM call takes a little while, so the kill lands while writes are in flight.
   crm.crm.injectFault({ path: '/api/v2/', delayMs: 40, always: true });
 
@@ -124,4 +142,4 @@ test('webhooks dropped, duplicated, reordered, a crash mid-session; reconciliati
   // The files were fetched with the platform's token (one token for the whole run of this process).
   const downloads = z.zoom.requests.filter((r) => r.path.endsWith('/download') || r.path.endsWith('/transcript'));
   expect(downloads.every((r) => String(r.headers.authorization).startsWith('Bearer zoom-at-'))).toBe(true);
-});
+}
