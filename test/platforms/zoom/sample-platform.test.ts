@@ -144,3 +144,20 @@ describe('webhooks', () => {
     }
   });
 });
+
+describe('runSampleZoomCli', () => {
+  test('starts on the given port and prints the credentials and the control API', async () => {
+    const { runSampleZoomCli } = await import('../../../src/sample-platform/zoom/main');
+    const lines: string[] = [];
+    const running = await runSampleZoomCli(['--port', '0'], (l) => lines.push(l));
+    try {
+      expect(lines[0]).toBe(`Sample Zoom-like platform listening on ${running.url}`);
+      expect(lines.join('\n')).toContain(DEFAULT_SAMPLE_ZOOM.secretToken);
+      expect(lines.join('\n')).toContain('/__control/zoom/');
+    } finally {
+      await running.close();
+    }
+    await expect(runSampleZoomCli(['--nope', '1'])).rejects.toThrow('unknown or invalid argument');
+    await expect(runSampleZoomCli(['--port'])).rejects.toThrow('needs a value');
+  });
+});
