@@ -129,6 +129,7 @@ export class ZoomSource {
       const now = this.gw.now();
       // The list API works in whole seconds: "to" is the last whole second, so nothing after it is counted as seen.
       const to = Math.floor(now / 1000) * 1000;
+      if (since !== undefined && since > now) throw new GatewayError('validation_failed', 'since is in the future', { errors: [{ field: 'since', message: 'after now' }] });
       const stored = await this.store.loadWatermark(c.id, WATERMARK_SOURCE);
       const from = since ?? (stored ? stored.watermark - cfg.reconcile.overlapMs : to - cfg.reconcile.firstLookbackMs);
       const api = this.api(c, cfg);
@@ -137,11 +138,11 @@ export class ZoomSource {
         found: 0, already_known: 0, delivered_now: 0, failed: 0, items: [],
         watermark: { before: stored ? new Date(stored.watermark).toISOString() : null, after: null },
       };
-      const listed: Array<{ end: number; plan: ZoomEventPlan }> = [];
+      // By event id: windows share their boundary second, so a recording there is listed twice.
+      const listed = new Map<string, { end: number; plan: ZoomEventPlan }>();
       let listedUpTo = to;
       try {
-        for (let start = from; start <= to; start += LIST_WINDOW_MS + 1000) {
-          const end = Math.min(to, start + LIST_WINDOW_MS);
+        for (let start = from, end = Math.min(to, from + LIST_WINDOW_MS); ; start = end, end = Math.min(to, end + LIST_WINDOW_MS)) {
           for (const r of await api.listRecordings(start, end)) {
             const endMs = typeof r.recording_end_time === 'string' ? Date.parse(r.recording_end_time) : NaN;
             let plans: ZoomEventPlan[];
@@ -151,16 +152,16 @@ export class ZoomSource {
               listedUpTo = Math.min(listedUpTo, (Number.isFinite(endMs) ? endMs : start) - 1);
               continue;
             }
-            for (const plan of plans) listed.push({ end: Number.isFinite(endMs) ? endMs : start, plan });
+            for (const plan of plans) listed.set(plan.eventId, { end: Number.isFinite(endMs) ? endMs : start, plan });
           }
+          if (end >= to) break;
         }
       } catch (e) {
         this.logger.warn({ connector: c.id, err: (e as Error).message }, 'zoom reconciliation: listing recordings failed');
         throw new GatewayError('platform_request_failed', `listing the platform's recordings failed: ${(e as Error).message}; the watermark did not move`);
       }
-      listed.sort((a, b) => a.end - b.end);
       let firstFailure = Infinity;
-      for (const { end, plan } of listed) {
+      for (const { end, plan } of [...listed.values()].sort((a, b) => a.end - b.end)) {
         report.found++;
         const item = { session_id: plan.sessionId, event_id: plan.eventId, kind: plan.file?.kind ?? plan.body.type, recording_end_time: new Date(end).toISOString() };
         try {
@@ -174,7 +175,7 @@ export class ZoomSource {
         }
       }
       // Only past what was fully handled: just before the earliest failure, else everything listed.
-      const watermark = Math.max(from, Math.min(listedUpTo, firstFailure - 1));
+      const watermark = Math.min(to, Math.max(from, Math.min(listedUpTo, firstFailure - 1)));
       await this.store.saveWatermark(c.id, WATERMARK_SOURCE, watermark, now);
       const saved = await this.store.loadWatermark(c.id, WATERMARK_SOURCE);
       report.watermark.after = saved ? new Date(saved.watermark).toISOString() : null;

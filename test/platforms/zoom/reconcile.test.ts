@@ -119,6 +119,22 @@ test('reconciliation: a failed download stops the watermark before it; the next 
   expect(files.map((f) => `${f.file_name}=${f.content.toString()}`).sort()).toEqual(['recording-r-a.mp3=A', 'recording-r-b.mp3=B', 'recording-r-c.mp3=C', 'transcript-r-b.vtt=WEBVTT\n\nb']);
 });
 
+test('reconciliation over more than the list API month: windows without a gap, each recording once; a future since is 422', async () => {
+  engagement('eng-long', '+12223335007');
+  const from = Date.parse('2025-01-01T00:00:00.250Z');
+  const day = 86_400_000;
+  // The second one ends half a second after the first 30-day window's last whole second.
+  for (const [id, t] of [['long-1', from + day], ['long-2', from + 30 * day + 500], ['long-3', from + 45 * day]] as const) {
+    z.zoom.addRecording({ engagement_id: 'eng-long', recording_id: id, content: id, recording_end_time: new Date(t).toISOString() });
+  }
+  const res = await fetch(`${h.gw.url}/v1/connectors/zendesk/webhooks/zoom/reconcile?since=${encodeURIComponent(new Date(from).toISOString())}`, { method: 'POST' });
+  const body = (await res.json()) as any;
+  expect(body.items.filter((i: { session_id: string }) => i.session_id === 'eng-long').map((i: { event_id: string }) => i.event_id)).toEqual(['recording:long-1', 'recording:long-2', 'recording:long-3']);
+  const future = await fetch(`${h.gw.url}/v1/connectors/zendesk/webhooks/zoom/reconcile?since=${encodeURIComponent(new Date(Date.now() + day).toISOString())}`, { method: 'POST' });
+  expect(future.status).toBe(422);
+  expect((await h.gw.store.loadWatermark('zendesk', WATERMARK_SOURCE))!.watermark).toBeLessThanOrEqual(Date.now());
+});
+
 test('reconciliation: the list failing is a 502 and the watermark does not move; a bad since is 422', async () => {
   const before = await h.gw.store.loadWatermark('zendesk', WATERMARK_SOURCE);
   z.zoom.injectFault({ method: 'GET', path: '/v2/contact_center/recordings', status: 503, times: 1 });
