@@ -92,6 +92,7 @@ export class ZoomSource {
     const t = translateZoomEvent(envelope, cfg);
     if (t.kind === 'ignored') return { status: 200, body: { event: t.event, outcome: 'ignored', reason: t.reason } };
     const outcome = await this.accept(c, cfg, t.plan);
+    this.logger.debug({ connector: c.id, event: t.plan.event, session_id: t.plan.sessionId, event_id: t.plan.eventId, outcome }, 'zoom webhook');
     return { status: 200, body: { event: t.plan.event, session_id: t.plan.sessionId, event_id: t.plan.eventId, outcome } };
   }
 
