@@ -84,6 +84,24 @@ test('the SSRF guard: a platform in a private network the connector does not all
   expect(z.zoom.requests.length).toBe(before);
 });
 
+test('a recording whose event does not name the customer waits for one that does, then lands on the same ticket', async () => {
+  z.zoom.addEngagement({ engagement_id: 'eng-anon', queue_name: 'Billing', consumer: {} });
+  z.zoom.addRecording({ engagement_id: 'eng-anon', recording_id: 'anon-1', content: 'anonymous audio' });
+  expect((await postSigned(hookOf('zendesk'), z.zoom.events.recordingCompleted('anon-1'))).body.outcome).toBe('delivered_now');
+  const waiting = (await h.get('/v1/connectors/zendesk/sessions/eng-anon')).body;
+  expect(waiting).toMatchObject({ account_id: null, record_id: null, held: ['recording:anon-1:upload'] });
+  const note = z.zoom.events.noteAdded('eng-anon', 'Identified by the agent', 'anon-note');
+  Object.assign((note.payload as { object: Record<string, unknown> }).object, { consumer_number: '+12223335008', consumer_name: 'Late Name' });
+  expect((await postSigned(hookOf('zendesk'), note)).body.outcome).toBe('delivered_now');
+  const v = await settled(h.gw.url, 'zendesk', 'eng-anon');
+  expect(v.held).toEqual([]);
+  expect(h.crm.crm.state.users.filter((u) => u.name === 'Late Name')).toHaveLength(1);
+  const comments = h.crm.crm.state.comments.filter((c) => c.ticket_id === v.record_id);
+  expect(comments.map((c) => c.body).filter((b) => b.startsWith('Note'))).toEqual(['Note: Identified by the agent']);
+  const files = comments.flatMap((c) => c.attachment_ids).map((id) => h.crm.crm.state.attachments.find((a) => a.id === id)!);
+  expect(files.map((f) => `${f.file_name}=${f.content.toString()}`)).toEqual(['recording-anon-1.mp3=anonymous audio']);
+});
+
 test('reconciliation: a failed download stops the watermark before it; the next run delivers it, then nothing', async () => {
   engagement('eng-rec', '+12223335005');
   const t0 = Date.parse('2026-02-01T10:00:00Z');
