@@ -409,6 +409,11 @@ export class PostgresStore implements DeliveryStore {
     [connectorId, source, watermark, lastRunAt]);
   }
 
+  async claimRun(connectorId: string, source: string, lastRunBefore: number, now: number): Promise<boolean> {
+    const r = await this.pool.query('UPDATE platform_watermarks SET last_run_at = $1 WHERE connector_id = $2 AND source = $3 AND last_run_at < $4', [now, connectorId, source, lastRunBefore]);
+    return r.rowCount === 1;
+  }
+
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
   }

@@ -481,6 +481,12 @@ export class SqliteStore implements DeliveryStore {
     await this.synced();
   }
 
+  async claimRun(connectorId: string, source: string, lastRunBefore: number, now: number): Promise<boolean> {
+    const claimed = this.stmt('UPDATE platform_watermarks SET last_run_at = ? WHERE connector_id = ? AND source = ? AND last_run_at < ?').run(now, connectorId, source, lastRunBefore).changes === 1;
+    if (claimed) await this.synced();
+    return claimed;
+  }
+
   async ping(): Promise<void> {
     if (this.broken) throw this.broken;
     this.stmt('SELECT 1').get();

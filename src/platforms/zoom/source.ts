@@ -196,6 +196,8 @@ export class ZoomSource {
         // Without a run yet, the first is one interval after start-up (not at every restart).
         if (!stored) { await this.store.saveWatermark(l.id, WATERMARK_SOURCE, now - cfg.reconcile.firstLookbackMs, now); continue; }
         if (now - stored.lastRunAt < cfg.reconcile.everyMs) continue;
+        // Replicas whose schedules fall due together: one runs it.
+        if (!(await this.store.claimRun(l.id, WATERMARK_SOURCE, now - cfg.reconcile.everyMs + 1, now))) continue;
         await this.reconcile(l.id);
       } catch (e) {
         this.logger.warn({ connector: l.id, err: this.gw.redactor.redact((e as Error).message) }, 'zoom reconciliation failed; it runs again at the next interval');

@@ -131,7 +131,8 @@ test('reconciliation: a failed download stops the watermark before it; the next 
   ]);
   expect(second.body.failed).toBe(0);
   const third = await run('');
-  expect(third.body.delivered_now).toBe(0);
+  // (Other tests' recordings that ended in the second run's last, unlisted second may come now.)
+  expect(mine(third.body).filter((i: any) => i.outcome !== 'already_known')).toEqual([]);
   const v = await settled(h.gw.url, 'zendesk', 'eng-rec');
   const files = h.crm.crm.state.comments.filter((c) => c.ticket_id === v.record_id).flatMap((c) => c.attachment_ids).map((id) => h.crm.crm.state.attachments.find((a) => a.id === id)!);
   expect(files.map((f) => `${f.file_name}=${f.content.toString()}`).sort()).toEqual(['recording-r-a.mp3=A', 'recording-r-b.mp3=B', 'recording-r-c.mp3=C', 'transcript-r-b.vtt=WEBVTT\n\nb']);

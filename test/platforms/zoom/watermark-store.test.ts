@@ -19,6 +19,12 @@ async function contract(open: () => Promise<DeliveryStore>): Promise<void> {
   expect(await store.loadWatermark('zd', 'zoom')).toEqual({ watermark: 1000, lastRunAt: 6000 });
   expect(await store.loadWatermark('other', 'zoom')).toEqual({ watermark: 7, lastRunAt: 8 });
   expect(await store.loadWatermark('zd', 'other-source')).toBeUndefined();
+  // A scheduled run is claimed once: by whoever sees last_run_at still before the due time.
+  const claims = await Promise.all([store.claimRun('zd', 'zoom', 7000, 9000), store.claimRun('zd', 'zoom', 7000, 9001)]);
+  expect(claims.filter(Boolean)).toHaveLength(1);
+  expect((await store.loadWatermark('zd', 'zoom'))!.lastRunAt).toBeGreaterThanOrEqual(9000);
+  expect(await store.claimRun('zd', 'zoom', 7000, 9500)).toBe(false);
+  expect(await store.claimRun('never-run', 'zoom', 7000, 9500)).toBe(false);
   await store.close();
 }
 
