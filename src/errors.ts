@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   file_download_failed: 502,
   destination_blocked: 502,
   record_pop_failed: 502,
+  webhook_signature_invalid: 401,
+  platform_request_failed: 502,
   internal: 500,
 } as const;
 
@@ -79,6 +81,8 @@ const TITLES: Record<ErrorCode, string> = {
   file_download_failed: 'The session file could not be downloaded',
   destination_blocked: 'The destination is in a private network the connector does not allow',
   record_pop_failed: 'The record pop receiver did not accept the pop',
+  webhook_signature_invalid: 'The webhook is not signed with the configured secret',
+  platform_request_failed: 'The contact-center platform\'s API failed',
   internal: 'Internal error',
 };
 

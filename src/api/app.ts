@@ -26,6 +26,8 @@ import { authorizeRoute, deliveryInScope, matchRoute, noRoute } from './routes';
 import { sessionRoutes } from './sessions';
 import { flowPostRoutes } from './flow-posts';
 import type { FlowEngine } from '../flows/engine';
+import { ZoomSource } from '../platforms/zoom/source';
+import { ZOOM_WEBHOOK_PATH, zoomRoutes } from '../platforms/zoom/routes';
 
 export interface AppOptions {
   /** Durable writes (async operations, Idempotency-Key, /v1/deliveries). */
@@ -42,6 +44,8 @@ export interface AppOptions {
   maxUploadBytes?: number;
   /** One log line per request (default on; ACCESS_LOG=off turns it off). */
   accessLog?: boolean;
+  /** Zoom-style webhooks and reconciliation (serve passes the one it schedules); default one made from flows and store. */
+  zoom?: ZoomSource;
 }
 
 const DEFAULT_JSON_LIMIT = '70mb';
@@ -111,7 +115,8 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   });
   const EVENTS_PATH = /^\/v1\/connectors\/[^/]+\/(?:sessions\/[^/]+\/events|flow-posts\/[^/]+)$/;
   // Platform events and flow posts get a lenient parser of their own (the platform's examples are not always valid JSON).
-  app.use((req, res, next) => (EVENTS_PATH.test(req.path) ? next() : json(req, res, next)));
+  // Signed webhooks are verified on their raw bytes: their route reads the body itself.
+  app.use((req, res, next) => (EVENTS_PATH.test(req.path) || ZOOM_WEBHOOK_PATH.test(req.path) ? next() : json(req, res, next)));
 
   app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   app.get('/readyz', async (_req, res) => {
@@ -194,6 +199,7 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   if (opts.deliveries) app.use(deliveryRoutes(opts.deliveries));
   if (opts.flows) app.use(sessionRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT, gw));
   if (opts.flows) app.use(flowPostRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT, gw));
+  if (opts.flows && opts.store) app.use(zoomRoutes(opts.zoom ?? new ZoomSource(gw, opts.flows, opts.store, gw.logger)));
 
   app.use(notFoundHandler);
   app.use(problemHandler(gw.logger, gw.redactor));

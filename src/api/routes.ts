@@ -9,7 +9,7 @@
  * serves it with the GET handler); OPTIONS and every other method are not served (404).
  *
  * Authorization is on the matched route and its parameters, never on a re-read of the URL:
- *   public             anyone
+ *   public             anyone (a platform webhook: the handler checks the platform's signature)
  *   metrics            anyone, or with METRICS_AUTH=on an admin or metrics key
  *   admin              admin keys
  *   key                any valid key (the handler narrows, e.g. deliveries listed per scope)
@@ -56,6 +56,11 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'POST', path: '/v1/connectors/:id/sessions/:sessionId/events', access: connector('id') },
   { method: 'GET', path: '/v1/connectors/:id/sessions/:sessionId', access: connector('id') },
   { method: 'POST', path: '/v1/connectors/:id/flow-posts/:name', access: connector('id') },
+  // Public: the platform calls it and cannot hold one of our API keys. Its HMAC signature with the
+  // connector's webhooks.zoom.secret_token, checked by the handler on the raw body within a 5-minute
+  // window, authenticates it instead: unsigned, forged or stale requests are 401 and store nothing.
+  { method: 'POST', path: '/v1/connectors/:id/webhooks/zoom', access: PUBLIC },
+  { method: 'POST', path: '/v1/connectors/:id/webhooks/zoom/reconcile', access: ADMIN },
   { method: 'GET', path: '/v1/deliveries', access: { kind: 'key' } },
   { method: 'GET', path: '/v1/deliveries/:id', access: delivery('id') },
   { method: 'POST', path: '/v1/deliveries/:id/retry', access: ADMIN },

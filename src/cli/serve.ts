@@ -22,6 +22,7 @@ import { readSettings } from '../config/settings';
 import { startTracing } from '../util/tracing';
 import { UnidentifiedSweeper } from '../flows/unidentified-sweep';
 import { Redactor } from '../util/redact';
+import { ZoomSource } from '../platforms/zoom/source';
 
 export interface ServeOptions {
   port?: number;
@@ -117,6 +118,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   }) : undefined;
   deliveries.worker = worker;
   const flows = new FlowEngine(store, deliveries, gateway);
+  // Zoom-style webhooks: reconciliation runs per connector every webhooks.zoom.reconcile.every_hours.
+  const zoom = new ZoomSource(gateway, flows, store, logger);
   // Safe by default: without configured keys, a random admin key is made and shown once.
   // GATEWAY_AUTH=off opens the API (local experiments only).
   let apiKeys = opts.apiKeys ?? (settings.GATEWAY_AUTH === 'off' ? undefined : ApiKeys.fromEnv(env));
@@ -128,7 +131,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   }
   // Configured keys reload without a restart (file change or SIGHUP), so a leaked key is revoked at once.
   const stopKeyWatch = apiKeys && !generatedKey && opts.apiKeys === undefined ? watchApiKeys(apiKeys, env, logger) : undefined;
-  const handler = createHandler(gateway, { deliveries, store, flows, apiKeys: apiKeys ?? undefined, metricsAuth, jsonLimit: maxBody === undefined ? undefined : `${maxBody}b`, maxUploadBytes: maxUpload, accessLog: settings.ACCESS_LOG === 'on' });
+  const handler = createHandler(gateway, { deliveries, store, flows, zoom, apiKeys: apiKeys ?? undefined, metricsAuth, jsonLimit: maxBody === undefined ? undefined : `${maxBody}b`, maxUploadBytes: maxUpload, accessLog: settings.ACCESS_LOG === 'on' });
   const host = opts.host ?? settings.HOST;
   const server = await new Promise<Server>((resolve, reject) => {
     const s = http.createServer(handler).listen(opts.port ?? settings.PORT, host, () => resolve(s));
@@ -148,6 +151,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   sweeper.start();
   const unidentified = new UnidentifiedSweeper({ flows, logger });
   unidentified.start();
+  zoom.start();
   if (!opts.configFiles && settings.CONFIG_WATCH !== 'off') gateway.watch();
   logger.info({ url, store: store.kind, workers, connectors: gateway.list().map((l) => `${l.id}:${l.connector ? 'valid' : 'invalid'}`) }, 'gateway listening');
   let closing: Promise<void> | undefined;
@@ -172,6 +176,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
       await worker?.stop(opts.shutdownGraceMs ?? settings.SHUTDOWN_GRACE_MS);
       await sweeper.stop();
       await unidentified.stop();
+      await zoom.stop();
       server.closeAllConnections();
       await closed;
       await store.close();

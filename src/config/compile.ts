@@ -26,6 +26,7 @@ export const DEFAULT_UNIDENTIFIED_AFTER_SECONDS = 3600;
 import { DEFAULT_FLOW_TEMPLATES } from '../flows/templates';
 import { GATEWAY_EVENTS, PLATFORM_EVENTS } from '../flows/events';
 import { FIELD_MAPPING_MOMENTS, type CompiledFlowPost, type FieldMappings } from './types';
+import { compileZoomWebhooks, zoomSecrets } from '../platforms/zoom/config';
 
 export interface CompileResult {
   connector?: Connector;
@@ -69,6 +70,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   const events = ctx.events();
   const flowPosts = ctx.flowPosts();
   const fieldMappings = ctx.fieldMappings(endpoints);
+  const zoom = compileZoomWebhooks(cfg.webhooks?.zoom, (p, m) => issues.push(issueAt(src, ['webhooks', 'zoom', ...p], m)));
   for (const s of shortCredentials(cfg.auth, envd)) issues.push(issueAt(src, s.path, s.message));
   issues.splice(0, issues.length, ...withReferences(issues, envd)); // messages name ${env:NAME}, never its value
   if (issues.some((i) => i.severity === 'error')) return { issues, id };
@@ -79,6 +81,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   if (typeof signingSecret === 'string' && signingSecret.length >= 4) secrets.add(signingSecret);
   // Record pop headers authenticate the gateway to the receiver: secrets, like auth headers.
   for (const v of Object.values(events.recordPop?.headers ?? {})) if (v.length >= 4) secrets.add(v);
+  for (const s of zoomSecrets(cfg.webhooks?.zoom)) secrets.add(s);
   const connector: Connector = deepFreeze({
     id,
     name: cfg.name ?? id,
@@ -97,6 +100,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
     endpoints,
     flowPosts,
     ...(fieldMappings ? { fieldMappings } : {}),
+    webhooks: zoom ? { zoom } : {},
     secrets: [...secrets],
     warnings: issues.filter((i) => i.severity === 'warning'),
     source: maskSecrets(src.doc.toJS(), secrets),
@@ -461,7 +465,7 @@ class Checker {
       delayRecordUntilAgent: f.delay_record_until_agent ?? false,
       openCustomUrl: f.open_custom_url ? this.compileUrlText(f.open_custom_url, ['flows', 'open_custom_url']) : undefined,
       updateRecordOn: new Set(f.update_record_on ?? ['end']),
-      commentOn: new Set(f.comment_on ?? ['record_created', 'end', 'csat', 'transfer', 'disposition', 'custom_data', 'survey', 'file']),
+      commentOn: new Set(f.comment_on ?? ['record_created', 'end', 'csat', 'transfer', 'disposition', 'custom_data', 'survey', 'file', 'note']),
       templates,
       batching: f.batching ? { operations: new Set(f.batching.operations), windowMs: (f.batching.window_seconds ?? 10) * 1000 } : undefined,
     };

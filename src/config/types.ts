@@ -140,6 +140,7 @@ export interface ConnectorFile {
   events?: EventsFile;
   allow_private_network?: string[];
   endpoints: Partial<Record<OperationName, EndpointFile>>;
+  webhooks?: { zoom?: ZoomWebhooksFile };
   /** Flow-script posts: mapping name → how a posted JSON body becomes session events. */
   flow_posts?: Record<string, FlowPostFile>;
   /** Data memorialization: session data written to record fields at moments of the session. */
@@ -209,7 +210,33 @@ export interface SignedCustomData {
   readonly maxAgeSeconds?: number;
 }
 
-export const FLOW_TEMPLATES = ['subject', 'description', 'record_created', 'end', 'csat', 'transfer', 'disposition', 'custom_data', 'survey', 'file', 'verification'] as const;
+/** `webhooks.zoom`: Zoom-style engagement webhooks, their OAuth app and the reconciliation job. */
+export interface ZoomWebhooksFile {
+  secret_token: string;
+  account_id: string;
+  client_id: string;
+  client_secret: string;
+  api_base_url?: string;
+  token_url?: string;
+  session_id_from?: string;
+  max_file_bytes?: number;
+  reconcile?: { every_hours?: number; overlap_minutes?: number; first_lookback_hours?: number; page_size?: number };
+}
+
+export interface ZoomWebhooks {
+  readonly secretToken: string;
+  readonly accountId: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly apiBaseUrl: string;
+  readonly tokenUrl: string;
+  readonly sessionIdFrom: JsonPath;
+  readonly sessionIdFromSource: string;
+  readonly maxFileBytes: number;
+  readonly reconcile: { readonly everyMs: number; readonly overlapMs: number; readonly firstLookbackMs: number; readonly pageSize: number };
+}
+
+export const FLOW_TEMPLATES = ['subject', 'description', 'record_created', 'end', 'csat', 'transfer', 'disposition', 'custom_data', 'survey', 'file', 'verification', 'note'] as const;
 export type FlowTemplate = (typeof FLOW_TEMPLATES)[number];
 
 export interface FlowsFile {
@@ -395,6 +422,8 @@ export interface Connector {
   readonly flowPosts: ReadonlyMap<string, CompiledFlowPost>;
   /** Data memorialization; absent: no field-mapping updates. */
   readonly fieldMappings?: FieldMappings;
+  /** Platforms that report by webhook (absent: not configured). */
+  readonly webhooks: { readonly zoom?: ZoomWebhooks };
   /** Every secret value in this connector (env-resolved strings, passwords, client secrets, auth header values). */
   readonly secrets: readonly string[];
   readonly warnings: readonly ConfigIssue[];

@@ -148,6 +148,15 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE sessions ADD COLUMN waiting_since INTEGER;
   ALTER TABLE sessions ADD COLUMN unidentified_at INTEGER;
   CREATE INDEX sessions_waiting ON sessions (waiting_for, connector_id, waiting_since) WHERE waiting_for IS NOT NULL;`,
+  // 7: reconciliation watermarks of platform sources (e.g. Zoom-style webhooks): up to which
+  // time (ms since epoch) everything the platform lists has been handled, and when a run last ended.
+  `CREATE TABLE platform_watermarks (
+    connector_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    watermark INTEGER NOT NULL,
+    last_run_at INTEGER NOT NULL,
+    PRIMARY KEY (connector_id, source)
+  );`,
 ];
 
 export const POSTGRES_MIGRATIONS: readonly string[] = [
@@ -238,4 +247,12 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   // sweep and /metrics find them without reading every session's state.
   `ALTER TABLE sessions ADD COLUMN waiting_for TEXT, ADD COLUMN waiting_since BIGINT, ADD COLUMN unidentified_at BIGINT;
   CREATE INDEX sessions_waiting ON sessions (waiting_for, connector_id, waiting_since) WHERE waiting_for IS NOT NULL;`,
+  // 7: reconciliation watermarks of platform sources (see the SQLite list).
+  `CREATE TABLE platform_watermarks (
+    connector_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    watermark BIGINT NOT NULL,
+    last_run_at BIGINT NOT NULL,
+    PRIMARY KEY (connector_id, source)
+  );`,
 ];

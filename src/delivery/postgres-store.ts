@@ -411,6 +411,22 @@ export class PostgresStore implements DeliveryStore {
     return r?.t === null || r?.t === undefined ? undefined : Number(r.t);
   }
 
+  async loadWatermark(connectorId: string, source: string): Promise<{ watermark: number; lastRunAt: number } | undefined> {
+    const r = await this.one('SELECT watermark, last_run_at FROM platform_watermarks WHERE connector_id = $1 AND source = $2', [connectorId, source]);
+    return r ? { watermark: Number(r.watermark), lastRunAt: Number(r.last_run_at) } : undefined;
+  }
+
+  async saveWatermark(connectorId: string, source: string, watermark: number, lastRunAt: number): Promise<void> {
+    await this.pool.query(`INSERT INTO platform_watermarks (connector_id, source, watermark, last_run_at) VALUES ($1, $2, $3, $4)
+      ON CONFLICT (connector_id, source) DO UPDATE SET watermark = GREATEST(platform_watermarks.watermark, excluded.watermark), last_run_at = excluded.last_run_at`,
+    [connectorId, source, watermark, lastRunAt]);
+  }
+
+  async claimRun(connectorId: string, source: string, lastRunBefore: number, now: number): Promise<boolean> {
+    const r = await this.pool.query('UPDATE platform_watermarks SET last_run_at = $1 WHERE connector_id = $2 AND source = $3 AND last_run_at < $4', [now, connectorId, source, lastRunBefore]);
+    return r.rowCount === 1;
+  }
+
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
   }

@@ -482,6 +482,24 @@ export class SqliteStore implements DeliveryStore {
     return r?.t === null || r?.t === undefined ? undefined : Number(r.t);
   }
 
+  async loadWatermark(connectorId: string, source: string): Promise<{ watermark: number; lastRunAt: number } | undefined> {
+    const r = this.stmt('SELECT watermark, last_run_at FROM platform_watermarks WHERE connector_id = ? AND source = ?').get(connectorId, source) as Row | undefined;
+    return r ? { watermark: Number(r.watermark), lastRunAt: Number(r.last_run_at) } : undefined;
+  }
+
+  async saveWatermark(connectorId: string, source: string, watermark: number, lastRunAt: number): Promise<void> {
+    this.stmt(`INSERT INTO platform_watermarks (connector_id, source, watermark, last_run_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (connector_id, source) DO UPDATE SET watermark = MAX(platform_watermarks.watermark, excluded.watermark), last_run_at = excluded.last_run_at`)
+      .run(connectorId, source, watermark, lastRunAt);
+    await this.synced();
+  }
+
+  async claimRun(connectorId: string, source: string, lastRunBefore: number, now: number): Promise<boolean> {
+    const claimed = this.stmt('UPDATE platform_watermarks SET last_run_at = ? WHERE connector_id = ? AND source = ? AND last_run_at < ?').run(now, connectorId, source, lastRunBefore).changes === 1;
+    if (claimed) await this.synced();
+    return claimed;
+  }
+
   async ping(): Promise<void> {
     if (this.broken) throw this.broken;
     this.stmt('SELECT 1').get();

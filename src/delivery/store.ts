@@ -80,6 +80,18 @@ export interface DeliveryStore {
   waitingCounts(): Promise<WaitingCount[]>;
   /** When the customer's most recent other session ended, for the callback window. */
   lastSessionEnd(connectorId: string, customerKey: string, exceptSessionId: string): Promise<number | undefined>;
+  /**
+   * Reconciliation of a platform source (e.g. "zoom"): up to when everything it lists was
+   * handled, and when a run last ended. Undefined before the first run.
+   */
+  loadWatermark(connectorId: string, source: string): Promise<{ watermark: number; lastRunAt: number } | undefined>;
+  /** Never moves the watermark back (a run over an older range keeps the later one). */
+  saveWatermark(connectorId: string, source: string, watermark: number, lastRunAt: number): Promise<void>;
+  /**
+   * A scheduled run starts: sets last_run_at to `now` if it is still before `lastRunBefore`. True
+   * for exactly one of several replicas whose schedules fall due together.
+   */
+  claimRun(connectorId: string, source: string, lastRunBefore: number, now: number): Promise<boolean>;
   /** Reachability, for /readyz. */
   ping(): Promise<void>;
   /** OAuth tokens, sealed at rest; `withRefreshLock` spans every process on this store. */

@@ -217,7 +217,7 @@ export class FlowEngine {
       return { ...vars, ...extra, COMMENT_BODY: body };
     };
     const writes: Array<[string, 'add_comment' | 'update_record' | 'upload_file', Record<string, unknown>, SessionState['held'][number]['file']?]> = [];
-    if (['end', 'csat', 'transfer', 'disposition', 'custom_data', 'survey', 'verification'].includes(ev.kind)) {
+    if (['end', 'csat', 'transfer', 'disposition', 'custom_data', 'survey', 'verification', 'note'].includes(ev.kind)) {
       const v = comment(ev.kind);
       if (v) writes.push([`${ev.key}:comment`, 'add_comment', v]);
     }

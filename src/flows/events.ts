@@ -3,7 +3,7 @@
  * platform's own (`{ "type": "New_Call", "data": { "call_id": …, "agent_id": … } }`),
  * plus the events the CRM needs that the adapter list lacks (Session_Started, CSAT_Submitted,
  * Disposition_Set, Custom_Data, Survey_Completed, User_Verified, Queue_Selected,
- * File_Available). Liberal in what is accepted (the platform's own examples miss commas, leave
+ * File_Available, Note_Added, After_Call_Work_Ended). Liberal in what is accepted (the platform's own examples miss commas, leave
  * trailing ones and send ids as strings; redaction events come bare), strict in what is kept: only
  * known variables, and custom_data_secured only once its signature is verified.
  */
@@ -25,17 +25,17 @@ export const EVENT_ALIASES: Readonly<Record<string, (typeof PLATFORM_EVENTS)[num
   Cobrowse_Remote_Control_Changed: 'Cobrowse_Session_Remote_Control_Changed',
   Cobrowse_Full_Device_Changed: 'Cobrowse_Session_Full_Device_Changed',
 };
-export const GATEWAY_EVENTS = ['Session_Started', 'Queue_Selected', 'CSAT_Submitted', 'Disposition_Set', 'Custom_Data', 'Survey_Completed', 'User_Verified', 'File_Available', 'After_Call_Work_Ended'] as const;
+export const GATEWAY_EVENTS = ['Session_Started', 'Queue_Selected', 'CSAT_Submitted', 'Disposition_Set', 'Custom_Data', 'Survey_Completed', 'User_Verified', 'File_Available', 'After_Call_Work_Ended', 'Note_Added'] as const;
 export type EventType = (typeof PLATFORM_EVENTS)[number] | (typeof GATEWAY_EVENTS)[number];
 
 /** What an event means for the CRM. */
-export type EventKind = 'start' | 'agent' | 'transfer' | 'end' | 'csat' | 'disposition' | 'custom_data' | 'survey' | 'verification' | 'queue' | 'file' | 'acw_end' | 'none';
+export type EventKind = 'start' | 'agent' | 'transfer' | 'end' | 'csat' | 'disposition' | 'custom_data' | 'survey' | 'verification' | 'queue' | 'file' | 'acw_end' | 'note' | 'none';
 
 const KIND: Record<EventType, EventKind> = {
   Session_Started: 'start', New_Call: 'agent', New_Chat: 'start', Active_Chat: 'agent', Agent_Joined_Chat: 'agent', Party_Added: 'transfer',
   Transfer_Chat: 'transfer', End_Call: 'end', End_Chat: 'end', Dismissed_Chat: 'end',
   CSAT_Submitted: 'csat', Disposition_Set: 'disposition', Custom_Data: 'custom_data', Survey_Completed: 'survey', User_Verified: 'verification',
-  Queue_Selected: 'queue', File_Available: 'file', After_Call_Work_Ended: 'acw_end',
+  Queue_Selected: 'queue', File_Available: 'file', After_Call_Work_Ended: 'acw_end', Note_Added: 'note',
   Call_Redaction_Started: 'none', Call_Redaction_Ended: 'none', Chat_Inbound_Message: 'none', Chat_Outbound_Message: 'none',
   Agent_Login: 'none', Agent_Logout: 'none', Cobrowse_Session_Started: 'none', Cobrowse_Session_Remote_Control_Changed: 'none',
   Cobrowse_Session_Full_Device_Changed: 'none', Cobrowse_Session_Ended: 'none', Agent_Assist_Started: 'none',
@@ -228,6 +228,8 @@ export function normalizeEvent(body: unknown, typeHint?: string): NormalizedEven
   if (data.custom_data_secured !== undefined && data.custom_data_secured !== null && data.custom_data_secured !== '') facts.securedCustomData = data.custom_data_secured;
   if (t === 'Transfer_Chat' || t === 'Party_Added') facts.transfer = { from: str(data.from_agent_email ?? data.from_queue_path), to: str(data.to_agent_email ?? data.to_queue_path ?? data.agent_email) };
   if (t === 'File_Available') facts.file = fileFacts(data);
+  // An agent's note on the session (Zoom's engagement_note_added): written as a comment.
+  if (t === 'Note_Added') set('NOTES', data.note ?? data.notes);
   const at = typeof b.timestamp === 'string' ? Date.parse(b.timestamp) : typeof b.timestamp === 'number' ? b.timestamp : undefined;
   // Only a time a Date can hold (years 1970–2200); anything else is ignored, not stored.
   if (at !== undefined && Number.isFinite(at) && at >= 0 && at < 7_258_118_400_000) facts.at = at;

@@ -24,4 +24,5 @@ export const DEFAULT_FLOW_TEMPLATES: Record<FlowTemplate, string> = {
   survey: 'Survey:\n{{SURVEY}}',
   file: '{{FILE_KIND}} {{FILE_NAME}}: {{ATTACHMENT_URL}}',
   verification: 'Customer verified: {{default VERIFIED "yes"}}',
+  note: 'Note{{#if AGENT_EMAIL}} by {{AGENT_EMAIL}}{{/if}}: {{NOTES}}',
 };

@@ -28,7 +28,8 @@ export const FILE_VARIABLES = ['FILE_NAME', 'FILE_TYPE', 'FILE_KIND', 'FILE_URL'
 /**
  * Not in the platform's list: the time of the request (NOW as ISO 8601, NOW_MS as epoch milliseconds;
  * some CRMs require a timestamp on notes), and, set by session flows from platform events, the status to set on an
- * outbound reuse, disposition, transfer, survey and custom data as text, the event type.
+ * outbound reuse, disposition, transfer, survey and custom data as text, the event type, and
+ * NOTES: the text of the agent's note a Note_Added event carries.
  */
 export const FLOW_VARIABLES = ['NOW', 'NOW_MS', 'RECORD_STATUS', 'DISPOSITION_CODE', 'DISPOSITION_NOTES', 'TRANSFER_FROM', 'TRANSFER_TO', 'SURVEY', 'CUSTOM_DATA', 'EVENT_TYPE', 'VERIFIED'] as const;
 
@@ -67,7 +68,7 @@ export const EVENT_VARIABLES = [
 /**
  * Not in the platform's list: what CRM field mappings (data memorialization) write. Set by
  * session flows: AGENT_NAME, ANI (the caller's number as the platform gave it), DNIS (the number
- * dialed), NOTES (the agent's latest notes), RECORDING_URL / TRANSCRIPT_URL (public links only),
+ * dialed), NOTES (the agent's latest note: a Note_Added event's, or an event's notes), RECORDING_URL / TRANSCRIPT_URL (public links only),
  * ACW_END_TIME (ISO 8601: when after-call work ended); and, only on the
  * field-mapping update, MAPPED_FIELDS (the rendered fields as JSON text, placed with
  * `{MAPPED_FIELDS:json}`) and MAPPED_FIELDS_NOTE (one line saying when they were written).

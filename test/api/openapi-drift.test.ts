@@ -32,6 +32,7 @@ import { PHONE_FORMATS } from '../../src/phone';
 import { startSampleCrm, type RunningSampleCrm } from '../../src/sample-crm';
 import { FILE_VARIABLES, FLOW_VARIABLES, LOOKUP_VARIABLES, SESSION_VARIABLES } from '../../src/template/variables';
 import { silentLogger } from '../../src/util/logger';
+import { signZoomWebhook, startSampleZoom } from '../../src/sample-platform/zoom';
 import {
   HTTP_METHODS, ROOT, ResponseValidator, createOpenApiAjv, documentedResponse, expressToOpenApiPath,
   fileSchema, formatAjvErrors, loadOpenApi, localRefs, readSchemaFile, resolvePointer, type Json, type JsonObject,
@@ -284,6 +285,7 @@ function expectLocation(x: Exchange): void {
 
 const EVENTS = '/v1/connectors/{id}/sessions/{sessionId}/events';
 const SESSION = '/v1/connectors/{id}/sessions/{sessionId}';
+const ZOOM_WEBHOOK = '/v1/connectors/{id}/webhooks/zoom';
 const EVENT_SCHEMA = './schemas/session-event.schema.json';
 const FLOW_POSTS = '/v1/connectors/{id}/flow-posts/{name}';
 
@@ -360,7 +362,8 @@ describe('openapi.yaml: routes match src/api/app.ts', () => {
     expect({ undocumented: routes.filter((r) => !documented.includes(r)), notImplemented: documented.filter((d) => !routes.includes(d)) })
       .toEqual({ undocumented: [], notImplemented: [] });
     const isDelivery = (r: string) => r.split(' ')[1].startsWith('/v1/deliveries');
-    const isSession = (r: string) => r.split(' ')[1].startsWith('/v1/connectors/{id}/sessions/') || r.split(' ')[1] === FLOW_POSTS;
+    // Platform sources feed session flows: they come and go with them.
+    const isSession = (r: string) => /^\/v1\/connectors\/\{id\}\/(sessions|webhooks)\//.test(r.split(' ')[1]) || r.split(' ')[1] === FLOW_POSTS;
     // Without session flows exactly the session routes are missing; without durable delivery
     // (and so without flows) the /v1/deliveries routes too (as documented).
     const withoutFlows = appRoutes(createApp(gateway, { deliveries: gw.deliveries, store: gw.store }));
@@ -368,7 +371,7 @@ describe('openapi.yaml: routes match src/api/app.ts', () => {
     const withoutDurable = appRoutes(createApp(gateway));
     expect(routes.filter((r) => !withoutDurable.includes(r))).toEqual(routes.filter((r) => isDelivery(r) || isSession(r)));
     expect(routes.filter(isDelivery)).toHaveLength(5);
-    expect(routes.filter(isSession)).toEqual([`GET ${SESSION}`, `POST ${FLOW_POSTS}`, `POST ${EVENTS}`]);
+    expect(routes.filter(isSession)).toEqual([`GET ${SESSION}`, `POST ${FLOW_POSTS}`, `POST ${EVENTS}`, `POST ${ZOOM_WEBHOOK}`, `POST ${ZOOM_WEBHOOK}/reconcile`]);
   });
 
   it('path templates declare exactly their {parameters} as required path parameters', () => {
@@ -928,6 +931,37 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     const body = (await res.json()) as { code?: string };
     expect(v(body)).toBe(true);
     expect(body.code).toBe('not_found');
+  });
+
+  it('zoom webhooks: challenge, event, reconciliation (2xx) and 401, 404, 413, 422 problems', async () => {
+    const zoom = await startSampleZoom();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drift-zoom-'));
+    const file = path.join(dir, 'zoomy.yaml');
+    fs.writeFileSync(file, fs.readFileSync(ZENDESK_YAML, 'utf8').replace(/^id: zendesk$/m, 'id: zoomy') + `\nwebhooks:\n  zoom:\n    secret_token: ${zoom.zoom.options.secretToken}\n    account_id: ${zoom.zoom.options.accountId}\n    client_id: ${zoom.zoom.options.clientId}\n    client_secret: ${zoom.zoom.options.clientSecret}\n    api_base_url: ${zoom.url}/v2\n    token_url: ${zoom.url}/oauth/token\n`);
+    const zgw = await serve({ port: 0, configFiles: [file], env: { ...process.env, ZENDESK_URL: crm.url }, dataDir: dir, logger: silentLogger, apiKeys: null });
+    try {
+      const base = zgw.url;
+      const hook = '/v1/connectors/zoomy/webhooks/zoom';
+      const signed = (body: string, ts = Math.floor(Date.now() / 1000)) => ({ method: 'POST', headers: { 'Content-Type': 'application/json', ...signZoomWebhook(zoom.zoom.options.secretToken, body, ts) }, body });
+      zoom.zoom.addEngagement({ engagement_id: 'drift-eng', consumer: { number: '+12223334999' } });
+      const challenge = JSON.stringify(zoom.zoom.events.urlValidation('drift-plain'));
+      expect((await call(base, 'POST', ZOOM_WEBHOOK, hook, signed(challenge))).body.plainToken).toBe('drift-plain');
+      const note = JSON.stringify(zoom.zoom.events.noteAdded('drift-eng', 'drift note', 'drift-note'));
+      expect((await call(base, 'POST', ZOOM_WEBHOOK, hook, signed(note))).body.outcome).toBe('delivered_now');
+      expect((await call(base, 'POST', ZOOM_WEBHOOK, hook, signed(note, Math.floor(Date.now() / 1000) - 600))).body.code).toBe('webhook_signature_invalid');
+      expect((await call(base, 'POST', ZOOM_WEBHOOK, hook, signed('{nope'))).body.code).toBe('invalid_json');
+      expect((await call(base, 'POST', ZOOM_WEBHOOK, hook, signed(JSON.stringify({ event: 'contact_center.engagement_note_added', payload: { object: { note: 'x' } } })))).body.code).toBe('validation_failed');
+      expect((await call(base, 'POST', ZOOM_WEBHOOK, hook, signed(JSON.stringify({ event: 'x', pad: 'x'.repeat(300_000) })))).body.code).toBe('payload_too_large');
+      expect((await call(gw.url, 'POST', ZOOM_WEBHOOK, '/v1/connectors/zendesk/webhooks/zoom', signed(challenge))).body.code).toBe('not_found');
+      const report = await call(base, 'POST', `${ZOOM_WEBHOOK}/reconcile`, `${hook}/reconcile?since=2026-01-01T00:00:00Z`);
+      expect(report.body).toMatchObject({ connector: 'zoomy', found: 0, failed: 0 });
+      expect((await call(base, 'POST', `${ZOOM_WEBHOOK}/reconcile`, `${hook}/reconcile?since=yesterday`)).body.code).toBe('validation_failed');
+      expect((await call(gw.url, 'POST', `${ZOOM_WEBHOOK}/reconcile`, '/v1/connectors/zendesk/webhooks/zoom/reconcile')).body.code).toBe('not_found');
+    } finally {
+      await zgw.close();
+      await zoom.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('every documented route was exercised with a success answer', () => {
