@@ -28,8 +28,7 @@ export const FILE_VARIABLES = ['FILE_NAME', 'FILE_TYPE', 'FILE_KIND', 'FILE_URL'
 /**
  * Not in the platform's list: the time of the request (NOW as ISO 8601, NOW_MS as epoch milliseconds;
  * some CRMs require a timestamp on notes), and, set by session flows from platform events, the status to set on an
- * outbound reuse, disposition, transfer, survey and custom data as text, the event type, and
- * NOTES: the text of the agent's note a Note_Added event carries.
+ * outbound reuse, disposition, transfer, survey and custom data as text, the event type.
  */
 export const FLOW_VARIABLES = ['NOW', 'NOW_MS', 'RECORD_STATUS', 'DISPOSITION_CODE', 'DISPOSITION_NOTES', 'TRANSFER_FROM', 'TRANSFER_TO', 'SURVEY', 'CUSTOM_DATA', 'EVENT_TYPE', 'VERIFIED'] as const;
 
