@@ -200,7 +200,8 @@ export function normalizeEvent(body: unknown, typeHint?: string): NormalizedEven
   set('AGENT_NAME', data.agent_name ?? data.to_agent_name);
   set('ANI', data.ani);
   set('DNIS', data.dnis);
-  set('NOTES', data.notes ?? data.note);
+  // The agent's latest notes, from a note or a disposition (whose notes are also DISPOSITION_NOTES).
+  set('NOTES', data.note ?? data.notes);
   set('RECORDING_URL', publicLink(data.recording_url));
   set('TRANSCRIPT_URL', publicLink(data.transcript_url));
   if (t === 'File_Available' && data.headers === undefined) {
@@ -228,8 +229,6 @@ export function normalizeEvent(body: unknown, typeHint?: string): NormalizedEven
   if (data.custom_data_secured !== undefined && data.custom_data_secured !== null && data.custom_data_secured !== '') facts.securedCustomData = data.custom_data_secured;
   if (t === 'Transfer_Chat' || t === 'Party_Added') facts.transfer = { from: str(data.from_agent_email ?? data.from_queue_path), to: str(data.to_agent_email ?? data.to_queue_path ?? data.agent_email) };
   if (t === 'File_Available') facts.file = fileFacts(data);
-  // An agent's note on the session (Zoom's engagement_note_added): written as a comment.
-  if (t === 'Note_Added') set('NOTES', data.note ?? data.notes);
   const at = typeof b.timestamp === 'string' ? Date.parse(b.timestamp) : typeof b.timestamp === 'number' ? b.timestamp : undefined;
   // Only a time a Date can hold (years 1970–2200); anything else is ignored, not stored.
   if (at !== undefined && Number.isFinite(at) && at >= 0 && at < 7_258_118_400_000) facts.at = at;

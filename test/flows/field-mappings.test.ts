@@ -198,7 +198,8 @@ describe('rendering (pure)', () => {
     expect(JSON.parse(mappedFieldsJson(format, fields))).toEqual(out);
   });
 
-  test('session times: the earliest event starts the session, the first end ends it, the last after-call work ends that', () => {
+  // START_TIME and END_TIME are the engine's (test/flows/event-variables.test.ts); the mappings add these two.
+  test('the last after-call work ends ACW; a session is inbound until an event says outbound', () => {
     const state = { vars: {} as Record<string, string | number | boolean>, events: [] as Array<{ type: string; at: number }>, outbound: false };
     const apply = (body: unknown, at: number) => {
       const ev = normalizeEvent(body);
@@ -206,14 +207,14 @@ describe('rendering (pure)', () => {
       stampSessionTimes(state, ev, at);
     };
     apply({ type: 'New_Call', data: { agent_id: 1 } }, 2_000);
-    expect(state.vars).toEqual({ START_TIME: '1970-01-01T00:00:02.000Z', DIRECTION: 'inbound' });
+    expect(state.vars).toEqual({ DIRECTION: 'inbound' });
     apply({ type: 'Session_Started', timestamp: 1_000, data: { direction: 'outbound' } }, 3_000);
     state.outbound = true;
     apply({ type: 'End_Call', data: {} }, 4_000);
     apply({ type: 'End_Chat', data: {} }, 5_000);
     apply({ type: 'After_Call_Work_Ended', data: {} }, 6_000);
     apply({ type: 'After_Call_Work_Ended', timestamp: 7_000, data: {} }, 8_000);
-    expect(state.vars).toEqual({ START_TIME: '1970-01-01T00:00:01.000Z', END_TIME: '1970-01-01T00:00:04.000Z', ACW_END_TIME: '1970-01-01T00:00:07.000Z', DIRECTION: 'outbound' });
+    expect(state.vars).toEqual({ ACW_END_TIME: '1970-01-01T00:00:07.000Z', DIRECTION: 'outbound' });
   });
 
   test.each<[string, Record<string, unknown>, unknown]>([

@@ -6,8 +6,8 @@ import { settled } from './helpers';
 test('normalizeEvent: kind note, NOTES from data.note (or data.notes)', () => {
   expect(normalizeEvent({ type: 'Note_Added', event_id: 'n1', data: { note: 'Call back tomorrow', agent_email: 'kim@example.com' } })).toMatchObject({ type: 'Note_Added', kind: 'note', key: 'n1', vars: { NOTES: 'Call back tomorrow', AGENT_EMAIL: 'kim@example.com' } });
   expect(normalizeEvent({ type: 'Note_Added', data: { notes: 'x' } }).vars.NOTES).toBe('x');
-  // Only a note event sets NOTES (a disposition's notes are DISPOSITION_NOTES).
-  expect(normalizeEvent({ type: 'Disposition_Set', data: { code: 'A', notes: 'x' } }).vars.NOTES).toBeUndefined();
+  // A disposition's notes are the agent's latest notes too (and DISPOSITION_NOTES).
+  expect(normalizeEvent({ type: 'Disposition_Set', data: { code: 'A', notes: 'x' } }).vars.NOTES).toBe('x');
 });
 
 test('posted as a session event: one comment per note, with the note template (default comment_on includes note)', async () => {
