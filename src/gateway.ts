@@ -14,7 +14,7 @@ import { formatIssue } from './config/yaml-source';
 import { ListenAddresses } from './http/ssrf';
 import { Redactor, connectorSecrets } from './util/redact';
 import { silentLogger, type Logger } from './util/logger';
-import type { Metrics } from './ops/metrics';
+import type { Metrics } from './metrics/metrics';
 
 export interface GatewayOptions {
   /** A directory of connector YAML files, or explicit files. */

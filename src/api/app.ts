@@ -20,7 +20,7 @@ import { tracingOn, withRequestSpan } from '../util/tracing';
 import type { DeliveryService } from '../delivery/service';
 import type { DeliveryStore } from '../delivery/store';
 import { deliveryRoutes } from './deliveries';
-import type { ApiKeys } from '../ops/api-keys';
+import type { ApiKeys } from '../access/api-keys';
 import { checkJsonShape } from './input-bounds';
 import { authorizeRoute, deliveryInScope, matchRoute, noRoute } from './routes';
 import { sessionRoutes } from './sessions';

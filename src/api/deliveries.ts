@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import type { DeliveryService } from '../delivery/service';
 import { GatewayError } from '../errors';
-import { mayUse, type Principal } from '../ops/api-keys';
+import { mayUse, type Principal } from '../access/api-keys';
 
 export function deliveryRoutes(service: DeliveryService): Router {
   const r = Router({ caseSensitive: true, strict: true });

@@ -16,7 +16,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { DeliveryService } from '../delivery/service';
 import { GatewayError } from '../errors';
 import type { Gateway } from '../gateway';
-import type { ApiKeys } from '../ops/api-keys';
+import type { ApiKeys } from '../access/api-keys';
 import { authorizeRoute, matchRoute, OPERATION_ROUTE, type RouteMatch } from './routes';
 import { requestIdFor } from './request-id';
 import { handleOperation, type OperationAnswer } from './operations';

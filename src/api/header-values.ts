@@ -13,7 +13,7 @@ import { collectVariables } from '../template/compile';
 /** Characters a header value cannot hold. */
 export const NOT_HEADER_SAFE = /[^\t\x20-\x7e\x80-\xff]/;
 
-/** Variables the gateway derives from another one (src/text/derived.ts): a header using the derived name depends on the source. */
+/** Variables the gateway derives from another one (src/template/derived.ts): a header using the derived name depends on the source. */
 const DERIVED_FROM: Readonly<Record<string, string>> = { FIRST_NAME: 'NAME', LAST_NAME: 'NAME', CUSTOM_USER_ID: 'EMAIL' };
 
 const BY_ENDPOINT = new WeakMap<CompiledEndpoint, ReadonlyMap<string, string>>();

@@ -21,7 +21,7 @@
  * checks both agree).
  */
 import { GatewayError } from '../errors';
-import { mayUse, type ApiKeys, type Principal } from '../ops/api-keys';
+import { mayUse, type ApiKeys, type Principal } from '../access/api-keys';
 
 export type Access =
   | { readonly kind: 'public' }

@@ -12,7 +12,7 @@ import { parseJsonPath, type JsonPath } from '../util/json-path';
 import { resolveEnv, shortCredentials, withReferences } from './env';
 import { hasTemplatedHost } from '../http/ssrf';
 import { validateSchema } from './schema';
-import { compileSignedCustomData, signedCustomDataProblems } from '../flows/signed-data';
+import { compileSignedCustomData, signedCustomDataProblems } from './signed-data-key';
 import { retryPolicyFrom } from './retry-policy';
 import { issueAt, parseYaml, type PathSegment, type YamlSource } from './yaml-source';
 import {
@@ -20,13 +20,13 @@ import {
   type Auth, type CompiledEndpoint, type CompiledSearch, type ConfigIssue, type Connector, type ConnectorFile, type EndpointFile, type OperationName,
   type Flows, type FlowsFile, type FlowTemplate, type EventsFile,
 } from './types';
-import { IDENTITY_FIELDS, parseIdentityPath, type IdentityField, type IdentityPath, type IdentityRule } from '../flows/identity';
+import { IDENTITY_FIELDS, parseIdentityPath, type IdentityField, type IdentityPath, type IdentityRule } from './identity-paths';
 /** events.unidentified_after_seconds default: an hour, longer than almost any call or chat. */
 export const DEFAULT_UNIDENTIFIED_AFTER_SECONDS = 3600;
-import { DEFAULT_FLOW_TEMPLATES } from '../flows/templates';
-import { GATEWAY_EVENTS, PLATFORM_EVENTS } from '../flows/events';
+import { DEFAULT_FLOW_TEMPLATES } from './default-texts';
+import { GATEWAY_EVENTS, PLATFORM_EVENTS } from './event-types';
 import { FIELD_MAPPING_MOMENTS, type CompiledFlowPost, type FieldMappings } from './types';
-import { compileZoomWebhooks, zoomSecrets } from '../platforms/zoom/config';
+import { compileZoomWebhooks, zoomSecrets } from './zoom-webhooks';
 
 export interface CompileResult {
   connector?: Connector;

@@ -6,7 +6,7 @@
 import type { ForeignNumbers, PhoneFormat } from '../phone';
 import type { TemplateNode, TextPart } from '../template/compile';
 import type { MatchRule, SeveralMatches } from '../http/match-guard';
-import type { IdentityField, IdentityRule } from '../flows/identity';
+import type { IdentityField, IdentityRule } from './identity-paths';
 
 export const OPERATIONS = [
   'find_account', 'find_account_by_id', 'create_account',

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
-import type { RenderedRequest } from '../operations/request';
+import type { RenderedRequest } from '../http/request';
 
 interface Operation {
   method: string;

@@ -17,7 +17,7 @@ import { failure, ID_VARIABLE, isCrmFailure, searchHasNoValues } from '../operat
 import type { ConnectorRuntime } from '../operations/runtime';
 import { prepareCall } from '../operations/variables';
 import { renderLongText } from '../template/long-text';
-import { deriveVariables } from '../text';
+import { deriveVariables } from '../template/derived';
 import { DROP, renderNode } from '../template/render';
 import { readPath, type JsonPath } from '../util/json-path';
 import type { RecoveryEvidence } from './types';

@@ -17,7 +17,7 @@ import { prepareCall } from '../operations/variables';
 import { renderLongText } from '../template/long-text';
 import { PHONE_VARIABLES, REQUEST_VARIABLE_SET } from '../template/variables';
 import { formatForConnector } from '../phone';
-import { deriveVariables } from '../text';
+import { deriveVariables } from '../template/derived';
 import type { DeliveryStore } from '../delivery/store';
 import { readPath } from '../util/json-path';
 import { isCaller, sortKey } from '../http/match-guard';

@@ -2,7 +2,7 @@
  * Sends one rendered request and reports what came back, without judging it: status,
  * headers, parsed body, duration; or the network error when no response arrived.
  */
-import type { RenderedRequest } from '../operations/request';
+import type { RenderedRequest } from './request';
 import { NetworkError, type HttpClient } from './client';
 import { destinationBlocked } from './ssrf';
 

@@ -8,26 +8,15 @@ import { renderLongText } from '../template/long-text';
 import { DROP, ESCAPERS, renderNode, renderUrl, stringify, type RenderScope } from '../template/render';
 import type { Variables } from '../template/variables';
 
+import type { RenderedRequest, RequestBody } from '../http/request';
+
+export type { RenderedRequest, RequestBody } from '../http/request';
+
 export interface FileInput {
   data: Buffer;
   name: string;
   type: string;
   kind?: FileKind;
-}
-
-export type RequestBody =
-  | { kind: 'none' }
-  | { kind: 'json'; value: unknown }
-  | { kind: 'multipart'; value: FormData; fields: Record<string, unknown>; file: { field: string; name: string; type: string; bytes: number } }
-  | { kind: 'binary'; value: Buffer; type: string };
-
-export interface RenderedRequest {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: RequestBody;
-  /** Variables a param needed but did not get: those params were left out. */
-  dropped: string[];
 }
 
 const USER_AGENT = 'crm-gateway/0.1';

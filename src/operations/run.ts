@@ -11,7 +11,7 @@ import { renderLongText } from '../template/long-text';
 import { renderText } from '../template/render';
 import { readPath } from '../util/json-path';
 import { isEmptyValue } from '../template/variables';
-import { deriveVariables } from '../text';
+import { deriveVariables } from '../template/derived';
 import type { Logger } from '../util/logger';
 import type { Redaction } from '../util/redact';
 import { callEndpoint, previewRequest, type AttemptRecord, type CallResult } from './call';

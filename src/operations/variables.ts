@@ -8,7 +8,7 @@
 import type { CompiledEndpoint, Connector } from '../config/types';
 import { GatewayError } from '../errors';
 import { formatForConnector } from '../phone';
-import { deriveVariables } from '../text';
+import { deriveVariables } from '../template/derived';
 import { PHONE_VARIABLES, REQUEST_VARIABLE_SET, isEmptyValue, suggestVariable } from '../template/variables';
 
 export function checkVariables(input: unknown, c: Connector): Record<string, unknown> {

@@ -2,7 +2,7 @@
  * Long text (comment bodies, descriptions) written with handlebars: compiled once per
  * distinct source and cached, so rendering a request never parses a template again.
  */
-import { compileTextTemplate, templateVariables, type TextTemplate } from '../text';
+import { compileTextTemplate, templateVariables, type TextTemplate } from './text-template';
 import type { Variables } from './variables';
 
 const cache = new Map<string, TextTemplate>();

@@ -15,7 +15,14 @@
  * JSON-escaped (once and twice: a CRM body quoted in a log line), base64 and base64url; Basic
  * credentials are registered as their base64 `user:password`.
  */
-import type { Connector } from '../config/types';
+/** What of a connector the redactor needs (structural, so util/ does not depend on config/). */
+export interface SecretsSource {
+  readonly secrets: readonly string[];
+  readonly auth:
+    | { readonly type: 'basic'; readonly username: string; readonly password: string }
+    | { readonly type: 'oauth2'; readonly clientId: string; readonly clientSecret: string }
+    | { readonly type: string };
+}
 
 export const MASK = '****';
 /**
@@ -64,11 +71,11 @@ export function basicCredential(username: string, password: string): string {
  * Basic credentials (basic auth, and OAuth client credentials sent in the header, both as
  * given and form-encoded as RFC 6749 section 2.3.1 asks).
  */
-export function connectorSecrets(c: Pick<Connector, 'secrets' | 'auth'>): string[] {
+export function connectorSecrets(c: SecretsSource): string[] {
   const out = [...c.secrets];
   const a = c.auth;
-  if (a.type === 'basic') out.push(basicCredential(a.username, a.password));
-  if (a.type === 'oauth2') out.push(a.clientSecret, basicCredential(a.clientId, a.clientSecret), basicCredential(formEncode(a.clientId), formEncode(a.clientSecret)));
+  if (a.type === 'basic' && 'username' in a) out.push(basicCredential(a.username, a.password));
+  if (a.type === 'oauth2' && 'clientId' in a) out.push(a.clientSecret, basicCredential(a.clientId, a.clientSecret), basicCredential(formEncode(a.clientId), formEncode(a.clientSecret)));
   return out;
 }
 

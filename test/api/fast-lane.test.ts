@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/api/app';
 import { operationsFastLane } from '../../src/api/fast-lane';
-import { ApiKeys, hashKey, parseKeyEntries } from '../../src/ops/api-keys';
+import { ApiKeys, hashKey, parseKeyEntries } from '../../src/access/api-keys';
 import { startHarness, type Harness } from '../helpers/harness';
 
 let h: Harness;

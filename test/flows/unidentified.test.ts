@@ -17,7 +17,7 @@ import type { DeliveryStore } from '../../src/delivery/store';
 import { DeliveryWorker } from '../../src/delivery/worker';
 import { FlowEngine } from '../../src/flows/engine';
 import { createStepRunner } from '../../src/flows/steps';
-import { Metrics } from '../../src/ops/metrics';
+import { Metrics } from '../../src/metrics/metrics';
 import { startSampleCrm, type RunningSampleCrm } from '../../src/sample-crm';
 import { silentLogger } from '../../src/util/logger';
 import { ROOT } from '../helpers/harness';

@@ -33,7 +33,7 @@ export interface HarnessOptions {
   /** Environment for the gateway; `{{CRM}}` in a value is replaced by the sample CRM's URL. */
   env?: Record<string, string>;
   /** API keys to require; default none (the API's auth has its own tests). */
-  apiKeys?: import('../../src/ops/api-keys').ApiKeys;
+  apiKeys?: import('../../src/access/api-keys').ApiKeys;
 }
 
 export function bundled(name: string): string {

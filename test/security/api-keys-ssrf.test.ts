@@ -11,7 +11,7 @@ import { compileConnector } from '../../src/config/compile';
 import { compileText } from '../../src/template/compile';
 import { renderUrl } from '../../src/template/render';
 import { formatIssue } from '../../src/config/yaml-source';
-import { ApiKeys, hashKey, parseKeyEntries } from '../../src/ops/api-keys';
+import { ApiKeys, hashKey, parseKeyEntries } from '../../src/access/api-keys';
 import { bundled, startHarness, type Harness } from '../helpers/harness';
 
 const ADMIN = 'admin-key-123456';

@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ERROR_CODES } from '../../src/errors';
 import { GATEWAY_EVENTS, PLATFORM_EVENTS } from '../../src/flows/events';
-import { hashKey } from '../../src/ops/api-keys';
+import { hashKey } from '../../src/access/api-keys';
 import { startSampleCrm, type RunningSampleCrm } from '../../src/sample-crm';
 import { SESSION_VARIABLES } from '../../src/template/variables';
 import { OPERATIONS } from '../../src/config/types';

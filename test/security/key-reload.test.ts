@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { serve, type RunningGateway } from '../../src/cli/serve';
-import { hashKey } from '../../src/ops/api-keys';
+import { hashKey } from '../../src/access/api-keys';
 import { startSampleCrm, type RunningSampleCrm } from '../../src/sample-crm';
 import { startChild } from '../helpers/child';
 import { bundled } from '../helpers/harness';

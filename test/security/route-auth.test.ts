@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/api/app';
 import { operationsFastLane } from '../../src/api/fast-lane';
 import { ROUTES, matchRoute } from '../../src/api/routes';
-import { ApiKeys, hashKey, parseKeyEntries } from '../../src/ops/api-keys';
+import { ApiKeys, hashKey, parseKeyEntries } from '../../src/access/api-keys';
 import { bundled, startHarness, type Harness } from '../helpers/harness';
 
 const A = 'zendesk';

@@ -1,5 +1,5 @@
 import Handlebars from 'handlebars';
-import { compileTextTemplate, templateVariables, textToHtml } from '../../src/text';
+import { compileTextTemplate, templateVariables, textToHtml } from '../../src/template/text-template';
 
 const plain = { html: false };
 const html = { html: true };

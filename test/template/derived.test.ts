@@ -1,4 +1,4 @@
-import { customUserIdFromEmail, deriveVariables, formatDuration, splitName } from '../../src/text';
+import { customUserIdFromEmail, deriveVariables, formatDuration, splitName } from '../../src/template/derived';
 
 describe('splitName', () => {
   const rows: [string | undefined, ReturnType<typeof splitName>][] = [

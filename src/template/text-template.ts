@@ -17,9 +17,9 @@
  * Newlines become <br> (not <p>): it preserves blank lines and needs no paragraph heuristics.
  */
 import Handlebars from 'handlebars';
-import { KNOWN_HELPERS, parseTextTemplate, templateError } from './templateAst';
+import { KNOWN_HELPERS, parseTextTemplate, templateError } from './text-template-ast';
 
-export { templateVariables } from './templateAst';
+export { templateVariables } from './text-template-ast';
 
 export type TextTemplate = (vars: Record<string, unknown>, opts: { html: boolean }) => string;
 

@@ -5,7 +5,7 @@
  * disposition, survey and custom data as internal comments. Handlebars; missing values
  * render empty, and {{default X "…"}} fills gaps.
  */
-import type { FlowTemplate } from '../config/types';
+import type { FlowTemplate } from './types';
 
 export const DEFAULT_FLOW_TEMPLATES: Record<FlowTemplate, string> = {
   subject: '{{#if TICKET_SUBJECT}}{{TICKET_SUBJECT}}{{else}}{{default CHANNEL "Session"}} from {{default NAME (default PHONE_NUMBER (default EMAIL "an unknown customer"))}}{{/if}}',

@@ -2,9 +2,9 @@
  * `webhooks.zoom` of a connector file → the compiled settings (the schema has checked the
  * shapes; this adds defaults and what a schema cannot say).
  */
-import type { ZoomWebhooks, ZoomWebhooksFile } from '../../config/types';
-import { parseJsonPath } from '../../util/json-path';
-import type { PathSegment } from '../../config/yaml-source';
+import type { ZoomWebhooks, ZoomWebhooksFile } from './types';
+import { parseJsonPath } from '../util/json-path';
+import type { PathSegment } from './yaml-source';
 
 export const ZOOM_DEFAULTS = {
   apiBaseUrl: 'https://api.zoom.us/v2',
