@@ -29,13 +29,14 @@ test('no import runs back up the layers', () => {
     const layer = rel.includes(path.sep) ? rel.split(path.sep)[0] : rel;
     const forbidden = FORBIDDEN[layer];
     if (!forbidden) continue;
-    fs.readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-      const m = /^\s*(?:import|export)\b[^'"]*from\s+['"](\.[^'"]+)['"]/.exec(line);
-      if (!m) return;
+    const text = fs.readFileSync(file, 'utf8');
+    // Import and export-from statements, also when a formatter spreads them over several lines.
+    for (const m of text.matchAll(/^\s*(?:import|export)\b[^;'"]*?\bfrom\s+['"](\.[^'"]+)['"]/gms)) {
       const target = path.relative(SRC, path.resolve(path.dirname(file), m[1]));
       const top = target.split(path.sep)[0];
-      if (forbidden.includes(top)) wrong.push(`src/${rel}:${i + 1} imports ${m[1]} (${layer} must not import ${top})`);
-    });
+      const line = text.slice(0, m.index).split('\n').length;
+      if (forbidden.includes(top)) wrong.push(`src/${rel}:${line} imports ${m[1]} (${layer} must not import ${top})`);
+    }
   }
   expect(wrong).toEqual([]);
 });
