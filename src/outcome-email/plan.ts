@@ -3,7 +3,8 @@
  * transcript's bytes in the session state (a File_Available of kind chat_transcript; the
  * upload's own copy is purged by retention and exists only when the CRM takes transcripts),
  * and at the session's end plans the `outcome_email` step, due `delay_minutes` later, when the
- * settings give the session's queue an address. Whether the session succeeded is decided when
+ * settings give the session's queue an address. It is retried under the connector's `retry:`
+ * policy, like any delivery. Whether the session succeeded is decided when
  * the step runs, on the session as it is then.
  */
 import type { Connector } from '../config/types';
@@ -12,7 +13,7 @@ import type { NormalizedEvent } from '../flows/events';
 import type { SessionState } from '../flows/engine';
 import { outcomeRecipient } from './recipient';
 import { MAX_TRANSCRIPT_BYTES } from './message';
-import { OUTCOME_EMAIL_POLICY, type KeptTranscript } from './step';
+import type { KeptTranscript } from './step';
 
 export async function planOutcomeEmail(c: Connector, sessionId: string, state: SessionState & { transcript?: KeptTranscript }, ev: NormalizedEvent, downloaded: Buffer | undefined, service: Pick<DeliveryService, 'acceptStep'>): Promise<void> {
   const settings = c.outcomeEmail;
@@ -26,6 +27,6 @@ export async function planOutcomeEmail(c: Connector, sessionId: string, state: S
   if (!state.ended || state.steps.outcome_email) return;
   const recipient = outcomeRecipient(settings, { name: state.vars.QUEUE_NAME ?? state.vars.MENU_PATH, id: state.vars.QUEUE_ID });
   if (!recipient.to) return;
-  const d = await service.acceptStep(c.id, 'outcome_email', {}, { idempotencyKey: `${sessionId}:outcome_email`, stepFacts: { sessionId }, policy: OUTCOME_EMAIL_POLICY, delayMs: settings.delayMs });
+  const d = await service.acceptStep(c.id, 'outcome_email', {}, { idempotencyKey: `${sessionId}:outcome_email`, stepFacts: { sessionId }, delayMs: settings.delayMs });
   state.steps.outcome_email = d.delivery.id;
 }

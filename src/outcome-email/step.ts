@@ -18,7 +18,6 @@ import type { ConnectorRuntime } from '../operations/runtime';
 import type { DeliveryStore } from '../delivery/store';
 import type { Delivery, DeliveryResult } from '../delivery/types';
 import type { StepOptions } from '../delivery/worker';
-import type { RetryPolicy } from '../config/types';
 import type { SessionState } from '../flows/engine';
 import { sessionSucceeded, type StepStatus } from '../flows/session-outcome';
 import { sessionMetadata } from '../flows/session-metadata';
@@ -27,18 +26,6 @@ import { outcomeRecipient } from './recipient';
 import { buildOutcomeMessage } from './message';
 import { sendMessage } from './send';
 import { classifySmtpError, type SmtpErrorLike } from './smtp-errors';
-
-/** Retried on any temporary failure, 30 s doubling to 15 min, for 24 hours (an SMTP queue's patience). */
-export const OUTCOME_EMAIL_POLICY: RetryPolicy = {
-  profile: 'resilient',
-  retryableStatuses: [],
-  retryNetworkErrors: true,
-  honourRetryAfter: false,
-  initialDelayMs: 30_000,
-  factor: 2,
-  maxDelayMs: 15 * 60_000,
-  deadlineMs: 24 * 3_600_000,
-};
 
 /** The transcript kept in the session state for the e-mail (base64), from a chat_transcript File_Available. */
 export interface KeptTranscript {
