@@ -92,6 +92,6 @@ export async function runOutcomeEmail(d: Delivery, rt: ConnectorRuntime, store: 
   } catch (e) {
     const v = classifySmtpError(e as SmtpErrorLike);
     const reason = rt.redactor.redact(`outcome e-mail: ${v.reason}`);
-    throw new GatewayError(v.retry ? 'outcome_email_failed' : 'outcome_email_rejected', reason, v.status !== undefined ? { smtp_status: v.status } : {});
+    throw new GatewayError(v.retry ? 'outcome_email_failed' : 'outcome_email_rejected', reason);
   }
 }

@@ -8,6 +8,15 @@
  */
 import { bundled, startHarness, type Harness } from '../helpers/harness';
 import { freePort, selfSignedCert, startSmtp, type TestSmtp } from './smtp';
+import { ResponseValidator, createOpenApiAjv, documentedResponse, formatAjvErrors, loadOpenApi } from '../helpers/openapi';
+
+const doc = loadOpenApi();
+const validator = new ResponseValidator(doc, createOpenApiAjv(doc));
+/** The answer is what openapi.yaml documents for it. */
+function documented(apiPath: string, body: unknown): void {
+  const r = validator.validate(documentedResponse(doc, apiPath, 'GET', 200)!, 'application/json', body);
+  expect({ apiPath, documented: r.documented, errors: formatAjvErrors(r.errors) }).toEqual({ apiPath, documented: true, errors: '' });
+}
 
 jest.setTimeout(60_000);
 
@@ -69,7 +78,12 @@ async function emailStep(connector: string, sessionId: string, ms = 20_000): Pro
   for (;;) {
     const view = (await h.get(`/v1/connectors/${connector}/sessions/${sessionId}`)).body;
     const step = view.steps?.find((s: { name: string }) => s.name === 'outcome_email');
-    if (step && ['delivered', 'dead', 'cancelled'].includes(step.status)) return { view, delivery: (await h.get(`/v1/deliveries/${step.delivery_id}?history=true`)).body };
+    if (step && ['delivered', 'dead', 'cancelled'].includes(step.status)) {
+      const delivery = (await h.get(`/v1/deliveries/${step.delivery_id}?history=true`)).body;
+      documented('/v1/connectors/{id}/sessions/{sessionId}', view);
+      documented('/v1/deliveries/{id}', delivery);
+      return { view, delivery };
+    }
     if (Date.now() > end) throw new Error(`no final outcome_email step: ${JSON.stringify(view)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
