@@ -27,7 +27,7 @@ export function compileOutcomeEmail(raw: OutcomeEmailFile | undefined, known: Re
     return s.trim();
   };
   const s = raw.smtp;
-  if (s.user !== undefined && !s.password) report(at('smtp', 'password'), 'smtp.user is set: give the password too (${env:…})');
+  if (s.user !== undefined && !s.password) report(at('smtp', 'user'), 'a user without a password: give smtp.password too (${env:…})');
   if (s.password !== undefined && !s.user) report(at('smtp', 'user'), 'smtp.password is set: give the user too');
   if (s.secure && s.starttls) report(at('smtp', 'starttls'), 'starttls upgrades a plain connection; with secure: true the connection is TLS from the start — set one of them', 'warning');
   address(s.from, at('smtp', 'from'));
