@@ -29,6 +29,9 @@ export interface TestSmtp {
   refuse: number;
   /** Recipients at this domain get 550. */
   rejectDomain?: string;
+  /** While set, a login waits for it before it is answered (the client is mid-conversation); `onLogin` hears of each login. */
+  holdLogin?: Promise<void>;
+  onLogin?: () => void;
   close(): Promise<void>;
 }
 
@@ -61,8 +64,9 @@ export async function startSmtp(o: { key: string; cert: string; user: string; pa
       cb();
     },
     onAuth(auth, _session, cb) {
-      if (auth.username === o.user && auth.password === o.password) return cb(null, { user: auth.username });
-      cb(Object.assign(new Error('Authentication failed'), { responseCode: 535 }));
+      state.onLogin?.();
+      if (state.holdLogin) { void state.holdLogin.then(() => answerLogin(auth, cb)); return; }
+      answerLogin(auth, cb);
     },
     onRcptTo(address, _session, cb) {
       if (state.rejectDomain && address.address.endsWith(`@${state.rejectDomain}`)) return cb(Object.assign(new Error('No such user here'), { responseCode: 550 }));
@@ -80,6 +84,10 @@ export async function startSmtp(o: { key: string; cert: string; user: string; pa
       });
     },
   });
+  function answerLogin(auth: { username?: string | null; password?: string | null }, cb: (e: Error | null | undefined, r?: { user: string }) => void): void {
+    if (auth.username === o.user && auth.password === o.password) return cb(null, { user: String(auth.username) });
+    cb(Object.assign(new Error('Authentication failed'), { responseCode: 535 }));
+  }
   await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(o.port ?? 0, '127.0.0.1', () => resolve()); });
   state.port = (server.server.address() as AddressInfo).port;
   state.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
