@@ -223,3 +223,17 @@ test('a permanent refusal (550) kills the step with the server\'s answer; the se
     smtp.rejectDomain = undefined;
   }
 });
+
+test('writes still being retried when the e-mail is due: it waits for them, then goes out once with the record', async () => {
+  const S = 'mail-wait-1';
+  // The ticket is refused with a retryable 400 a few times: the record step is pending past the e-mail's delay.
+  h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets.json', status: 400, body: { error: 'busy' }, times: 4 });
+  await post('zendesk', S, { type: 'New_Call', event_id: `${S}-1`, data: { call_id: 9101, agent_id: 1, queue_path: 'Sales', end_user: { name: 'Lee Park', phone: '+1 222 333 7507' } } });
+  await post('zendesk', S, { type: 'End_Call', event_id: `${S}-2`, data: { call_id: 9101 } });
+  const { view, delivery } = await emailStep('zendesk', S);
+  expect(delivery).toMatchObject({ status: 'delivered', result: { outcome: 'sent' } });
+  expect(JSON.stringify(delivery.history)).toMatch(/waiting for the session's CRM writes: record is (pending|running)/);
+  const mails = mailsFor(smtp, `"session_id": "${S}"`);
+  expect(mails).toHaveLength(1);
+  expect(JSON.parse(mails[0].parsed.text!).crm).toMatchObject({ record_id: view.record_id });
+});
