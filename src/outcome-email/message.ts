@@ -17,7 +17,9 @@ export const SUBJECT_VARIABLES = ['SESSION_LABEL', 'SESSION_NUMBER'] as const;
 
 export interface Transcript {
   name: string;
-  data: Buffer;
+  /** Absent when the transcript was too large to keep. */
+  data?: Buffer;
+  bytes: number;
 }
 
 export interface OutcomeMessage {
@@ -53,11 +55,12 @@ export function buildOutcomeMessage(o: {
   let transcript: Record<string, unknown> | undefined;
   if (o.transcript) {
     const name = `${o.metadata.kind}-${o.metadata.id}.txt`;
-    if (o.transcript.data.length <= MAX_TRANSCRIPT_BYTES) {
-      attachments.push({ filename: name, content: o.transcript.data, contentType: 'text/plain; charset=utf-8' });
-      transcript = { attachment: name, bytes: o.transcript.data.length };
+    const data = o.transcript.data;
+    if (data && data.length <= MAX_TRANSCRIPT_BYTES) {
+      attachments.push({ filename: name, content: data, contentType: 'text/plain; charset=utf-8' });
+      transcript = { attachment: name, bytes: data.length };
     } else {
-      transcript = { omitted: `the transcript is ${o.transcript.data.length} bytes, over the ${MAX_TRANSCRIPT_BYTES}-byte limit for the attachment` };
+      transcript = { omitted: `the transcript is ${data?.length ?? o.transcript.bytes} bytes, over the ${MAX_TRANSCRIPT_BYTES}-byte limit for the attachment` };
     }
   }
   const body = transcript ? { ...o.metadata, transcript } : o.metadata;

@@ -22,7 +22,10 @@ export async function planOutcomeEmail(c: Connector, sessionId: string, state: S
   if (ev.kind === 'file' && f?.kind === 'chat_transcript') {
     const data = f.base64 !== undefined ? Buffer.from(f.base64, 'base64') : downloaded;
     if (data && data.length <= MAX_TRANSCRIPT_BYTES) state.transcript = { name: f.name, base64: data.toString('base64'), bytes: data.length };
-    else if (data) state.warnings.push(`File_Available: the chat transcript (${data.length} bytes) is over the ${MAX_TRANSCRIPT_BYTES}-byte limit of the outcome e-mail's attachment; the e-mail goes without it`);
+    else if (data) {
+      state.transcript = { name: f.name, bytes: data.length };
+      state.warnings.push(`File_Available: the chat transcript (${data.length} bytes) is over the ${MAX_TRANSCRIPT_BYTES}-byte limit of the outcome e-mail's attachment; the e-mail goes without it`);
+    }
   }
   if (!state.ended || state.steps.outcome_email) return;
   const recipient = outcomeRecipient(settings, { name: state.vars.QUEUE_NAME ?? state.vars.MENU_PATH, id: state.vars.QUEUE_ID });

@@ -30,7 +30,8 @@ import { classifySmtpError, type SmtpErrorLike } from './smtp-errors';
 /** The transcript kept in the session state for the e-mail (base64), from a chat_transcript File_Available. */
 export interface KeptTranscript {
   name: string;
-  base64: string;
+  /** Absent when the transcript was over the attachment limit (the e-mail says so). */
+  base64?: string;
   bytes: number;
 }
 
@@ -73,7 +74,7 @@ export async function runOutcomeEmail(d: Delivery, rt: ConnectorRuntime, store: 
     connectorId: c.id, sessionId, from: settings.smtp.from, to: recipient.to, subjectTemplate: settings.subject,
     vars: displayVariables(c, { ...state.vars, ACCOUNT_ID: accountId, RECORD_ID: recordId }),
     metadata,
-    transcript: state.transcript ? { name: state.transcript.name, data: Buffer.from(state.transcript.base64, 'base64') } : undefined,
+    transcript: state.transcript ? { name: state.transcript.name, bytes: state.transcript.bytes, ...(state.transcript.base64 !== undefined ? { data: Buffer.from(state.transcript.base64, 'base64') } : {}) } : undefined,
   });
 
   const started = opts.now();

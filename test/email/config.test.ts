@@ -1,4 +1,6 @@
 /** `outcome_email:` in a connector file: defaults, errors that name the line and path, secrets masked. */
+import fs from 'node:fs';
+import path from 'node:path';
 import { compileConnector } from '../../src/config/compile';
 import { formatIssue } from '../../src/config/yaml-source';
 import { bundled } from '../helpers/harness';
@@ -65,4 +67,13 @@ test('a setting that can never send is a warning', () => {
   const r = compile('outcome_email: { enabled: false, queues: [{ queue: Billing, enabled: false, address: b@c.d }], smtp: { host: h, from: a@b.c } }');
   expect(r.connector).toBeDefined();
   expect(r.issues.map(formatIssue).join('\n')).toMatch(/warning.*outcome_email sends nothing/);
+});
+
+test('the README example compiles', () => {
+  const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+  const section = /## Session outcome e-mail\n([\s\S]*?)\n## /.exec(readme)![1];
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1];
+  const r = compile(yaml, { SMTP_USER: 'mailer-user', SMTP_PASSWORD: 'readme-pass-123' });
+  expect(r.issues.map(formatIssue)).toEqual([]);
+  expect(r.connector!.outcomeEmail).toMatchObject({ enabled: true, address: 'crm-inbox@example.com', queues: [{ queue: 'Support / Billing', enabled: true }, { queueId: '8469', enabled: false }] });
 });

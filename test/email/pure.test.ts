@@ -112,7 +112,7 @@ describe('the message', () => {
   });
 
   test('subject, JSON body, transcript attachment, Message-ID from the session', () => {
-    const transcript = { name: 't.txt', data: Buffer.from('Agent: hello\nKim: hi\n') };
+    const transcript = { name: 't.txt', data: Buffer.from('Agent: hello\nKim: hi\n'), bytes: 21 };
     const m = buildOutcomeMessage({ connectorId: 'zendesk', sessionId: 's1', from: 'Gateway <no-reply@mail.example.com>', to: 'crm@example.com', subjectTemplate: DEFAULT_OUTCOME_SUBJECT, vars: state.vars, metadata: sessionMetadata(state, view), transcript });
     expect(m.subject).toBe('Call 103646 with Kim Lee — completed');
     expect(JSON.parse(m.text)).toMatchObject({ session_id: 's1', transcript: { attachment: 'call-103646.txt', bytes: transcript.data.length } });
@@ -124,11 +124,15 @@ describe('the message', () => {
   });
 
   test('a transcript over the limit is left out and the body says so; a subject cannot break lines', () => {
-    const big = { name: 't.txt', data: Buffer.alloc(MAX_TRANSCRIPT_BYTES + 1, 'a') };
+    const big = { name: 't.txt', data: Buffer.alloc(MAX_TRANSCRIPT_BYTES + 1, 'a'), bytes: MAX_TRANSCRIPT_BYTES + 1 };
     const m = buildOutcomeMessage({ connectorId: 'c', sessionId: 's1', from: 'a@b.c', to: 'd@e.f', subjectTemplate: '{{NAME}}', vars: { NAME: 'Kim\r\nBcc: x@evil.example' }, metadata: sessionMetadata(state, view), transcript: big });
     expect(m.attachments).toEqual([]);
     expect(JSON.parse(m.text).transcript.omitted).toMatch(/over the/);
     expect(m.subject).toBe('Kim Bcc: x@evil.example');
+    // Kept without its bytes (too large when it came): the body says so too.
+    const kept = buildOutcomeMessage({ connectorId: 'c', sessionId: 's1', from: 'a@b.c', to: 'd@e.f', subjectTemplate: 'x', vars: {}, metadata: sessionMetadata(state, view), transcript: { name: 't.txt', bytes: 5_000_000 } });
+    expect(kept.attachments).toEqual([]);
+    expect(JSON.parse(kept.text).transcript.omitted).toMatch(/5000000 bytes, over the/);
   });
 
   test('address lists', () => {
