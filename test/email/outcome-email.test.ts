@@ -219,6 +219,16 @@ test('a permanent refusal (550) kills the step with the server\'s answer; the se
     const { view, delivery } = await emailStep('zendesk', S);
     expect(delivery).toMatchObject({ status: 'dead', attempts: 1, last_error: { code: 'outcome_email_rejected', message: expect.stringMatching(/refused the e-mail for good: 550 .*No such user/) } });
     expect(view.steps.filter((s: { name: string }) => s.name !== 'outcome_email').every((s: { status: string }) => s.status === 'delivered')).toBe(true);
+    expect(mailsFor(smtp, `"session_id": "${S}"`)).toHaveLength(0);
+    // Listed among the dead deliveries; once the mailbox exists, a replay sends it, once.
+    const dead = (await h.get('/v1/deliveries?status=dead&connector=zendesk')).body;
+    expect(JSON.stringify(dead)).toContain(delivery.id);
+    smtp.rejectDomain = undefined;
+    const replay = await fetch(`${h.gw.url}/v1/deliveries/${delivery.id}/retry`, { method: 'POST' });
+    expect(replay.status).toBe(200);
+    const again = await emailStep('zendesk', S);
+    expect(again.delivery).toMatchObject({ status: 'delivered', result: { outcome: 'sent' } });
+    expect(mailsFor(smtp, `"session_id": "${S}"`)).toHaveLength(1);
   } finally {
     smtp.rejectDomain = undefined;
   }

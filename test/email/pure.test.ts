@@ -3,7 +3,7 @@ import { outcomeRecipient } from '../../src/outcome-email/recipient';
 import { sessionSucceeded, type StepStatus } from '../../src/flows/session-outcome';
 import { classifySmtpError } from '../../src/outcome-email/smtp-errors';
 import { buildOutcomeMessage, MAX_TRANSCRIPT_BYTES, outcomeMessageId, DEFAULT_OUTCOME_SUBJECT } from '../../src/outcome-email/message';
-import { sessionMetadata } from '../../src/flows/session-metadata';
+import { sessionKind, sessionMetadata, sessionNumber } from '../../src/flows/session-metadata';
 import { validAddressList } from '../../src/outcome-email/config';
 import type { OutcomeEmailQueue } from '../../src/outcome-email/types';
 
@@ -138,5 +138,20 @@ describe('the message', () => {
   test('address lists', () => {
     for (const ok of ['', 'a@b.c', 'A B <a@b.c>', 'a@b.c, d@e.f']) expect(validAddressList(ok)).toBe(true);
     for (const bad of ['nobody', 'a@b.c d@e.f', 'a@b.c,,']) expect(validAddressList(bad)).toBe(false);
+  });
+});
+
+describe('session kind and number (the metadata file names use them)', () => {
+  const table: Array<[Record<string, string | number>, 'call' | 'chat', string]> = [
+    [{ Call_ID: 103646, CHANNEL: 'voice_call' }, 'call', '103646'],
+    [{ Chat_ID: 2001 }, 'chat', '2001'],
+    [{ CHANNEL: 'chat', SESSION_ID: 's9' }, 'chat', 's9'],
+    [{ CHANNEL: 'SMS inbound' }, 'chat', 'fallback'],
+    [{ CHANNEL: 'WhatsApp', Chat_ID: '77' }, 'chat', '77'],
+    [{}, 'call', 'fallback'],
+  ];
+  test.each(table)('%p → %s %s', (vars, kind, id) => {
+    expect(sessionKind(vars)).toBe(kind);
+    expect(sessionNumber(vars, 'fallback')).toBe(id);
   });
 });
