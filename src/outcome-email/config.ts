@@ -38,6 +38,9 @@ export function compileOutcomeEmail(raw: OutcomeEmailFile | undefined, known: Re
     else {
       const names = new Set([...known, ...SUBJECT_VARIABLES]);
       for (const n of templateVariables(subject)) if (!names.has(n)) report(at('subject'), `unknown variable {{${n}}}; the subject may use the session variables and ${SUBJECT_VARIABLES.join(', ')}`);
+      // Handlebars, like the flow templates: `{NAME}` would be sent as written.
+      const single = /(?:^|[^{])\{([A-Za-z_]\w*)\}(?!\})/.exec(subject);
+      if (single) report(at('subject'), `{${single[1]}} is sent as written: variables take two braces, {{${single[1]}}}`, 'warning');
     }
   }
   const queues = (raw.queues ?? []).map((q, i) => {

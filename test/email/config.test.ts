@@ -63,6 +63,13 @@ test('errors name the file, line and path', () => {
   expect(schema.issues.map(formatIssue).join('\n')).toMatch(/outcome_email.*cc/);
 });
 
+test('a subject with single braces is a warning (they are sent as written)', () => {
+  const r = compile('outcome_email: { enabled: true, address: a@b.c, subject: "Call {Call_ID} with {{NAME}}", smtp: { host: h, from: a@b.c } }');
+  expect(r.connector).toBeDefined();
+  expect(r.issues.map(formatIssue).join('\n')).toMatch(/outcome_email\.subject: warning: \{Call_ID\} is sent as written.*\{\{Call_ID\}\}/);
+  expect(compile('outcome_email: { enabled: true, address: a@b.c, subject: "Call {{Call_ID}}", smtp: { host: h, from: a@b.c } }').issues.map(formatIssue)).toEqual([]);
+});
+
 test('a setting that can never send is a warning', () => {
   const r = compile('outcome_email: { enabled: false, queues: [{ queue: Billing, enabled: false, address: b@c.d }], smtp: { host: h, from: a@b.c } }');
   expect(r.connector).toBeDefined();
