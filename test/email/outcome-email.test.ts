@@ -247,3 +247,27 @@ test('writes still being retried when the e-mail is due: it waits for them, then
   expect(mails).toHaveLength(1);
   expect(JSON.parse(mails[0].parsed.text!).crm).toMatchObject({ record_id: view.record_id });
 });
+
+test('a transcript the platform serves by URL (with a credential header): downloaded, attached byte for byte, the header never shown', async () => {
+  const http = await import('node:http');
+  const bytes = Buffer.concat([Buffer.from('Agent: hi\n'), Buffer.from([0xc3, 0xa9, 0x0a]), Buffer.from('Kim: bye\r\n')]);
+  const seen: Array<string | undefined> = [];
+  const files = http.createServer((req, res) => { seen.push(req.headers.authorization); res.writeHead(req.headers.authorization === 'Bearer file-token-5d1e' ? 200 : 401, { 'content-type': 'text/plain' }).end(bytes); });
+  await new Promise<void>((r) => files.listen(0, '127.0.0.1', () => r()));
+  try {
+    const url = `http://127.0.0.1:${(files.address() as { port: number }).port}/transcripts/3001.txt`;
+    const S = 'mail-chat-url';
+    await post('zendesk', S, { type: 'New_Chat', event_id: `${S}-1`, data: { chat_id: 3001, agent_id: 3, queue_path: 'Sales', end_user: { name: 'Noa Ito', email: 'noa@example.com' } } });
+    await post('zendesk', S, { type: 'End_Chat', event_id: `${S}-2`, data: { chat_id: 3001 } });
+    await post('zendesk', S, { type: 'File_Available', event_id: `${S}-3`, data: { chat_id: 3001, kind: 'chat_transcript', file_name: 'chat-3001.txt', content_type: 'text/plain', url, headers: { Authorization: 'Bearer file-token-5d1e' } } });
+    const { view, delivery } = await emailStep('zendesk', S);
+    expect(seen).toEqual(['Bearer file-token-5d1e']);
+    expect(delivery.result).toMatchObject({ outcome: 'sent', attachment: { name: 'chat-3001.txt', bytes: bytes.length } });
+    const mails = mailsFor(smtp, `"session_id": "${S}"`);
+    expect(mails).toHaveLength(1);
+    expect(Buffer.compare(mails[0].parsed.attachments[0].content, bytes)).toBe(0);
+    for (const text of [JSON.stringify(view), JSON.stringify(delivery), h.logs.join('\n')]) expect(text).not.toContain('file-token-5d1e');
+  } finally {
+    await new Promise((r) => files.close(r));
+  }
+});
