@@ -3,8 +3,10 @@
  * Zendesk-like sample CRM, e-mails sent to a real SMTP server (smtp-server, STARTTLS with a
  * throwaway certificate, login) and parsed as received: headers, JSON body, attachment bytes.
  * Abandoned and failed sessions send nothing; an SMTP server that is down for a while gets the
- * e-mail later, once; a permanent refusal kills the step with the server's answer; neither the
- * SMTP password nor the transcript appears in logs or views.
+ * e-mail later, once; a permanent refusal kills the step with the server's answer (and a replay
+ * sends it); an e-mail due while the session's writes are still retried waits for them; a
+ * transcript served by URL is downloaded and attached; neither the SMTP password nor the
+ * transcript appears in logs or views. Views and deliveries are checked against openapi.yaml.
  */
 import { bundled, startHarness, type Harness } from '../helpers/harness';
 import { freePort, selfSignedCert, startSmtp, type TestSmtp } from './smtp';
