@@ -27,6 +27,7 @@ import { DEFAULT_FLOW_TEMPLATES } from './default-texts';
 import { GATEWAY_EVENTS, PLATFORM_EVENTS } from './event-types';
 import { FIELD_MAPPING_MOMENTS, type CompiledFlowPost, type FieldMappings } from './types';
 import { compileZoomWebhooks, zoomSecrets } from './zoom-webhooks';
+import { compileOutcomeEmail } from './outcome-email';
 
 export interface CompileResult {
   connector?: Connector;
@@ -71,6 +72,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   const flowPosts = ctx.flowPosts();
   const fieldMappings = ctx.fieldMappings(endpoints);
   const zoom = compileZoomWebhooks(cfg.webhooks?.zoom, (p, m) => issues.push(issueAt(src, ['webhooks', 'zoom', ...p], m)));
+  const outcomeEmail = compileOutcomeEmail(cfg.outcome_email, ctx.known, (p, m, severity) => issues.push(issueAt(src, p, m, severity)));
   for (const s of shortCredentials(cfg.auth, envd)) issues.push(issueAt(src, s.path, s.message));
   issues.splice(0, issues.length, ...withReferences(issues, envd)); // messages name ${env:NAME}, never its value
   if (issues.some((i) => i.severity === 'error')) return { issues, id };
@@ -82,6 +84,8 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   // Record pop headers authenticate the gateway to the receiver: secrets, like auth headers.
   for (const v of Object.values(events.recordPop?.headers ?? {})) if (v.length >= 4) secrets.add(v);
   for (const s of zoomSecrets(cfg.webhooks?.zoom)) secrets.add(s);
+  // The SMTP password is a secret even when written inline.
+  if (outcomeEmail?.smtp.password && outcomeEmail.smtp.password.length >= 4) secrets.add(outcomeEmail.smtp.password);
   const connector: Connector = deepFreeze({
     id,
     name: cfg.name ?? id,
@@ -101,6 +105,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
     flowPosts,
     ...(fieldMappings ? { fieldMappings } : {}),
     webhooks: zoom ? { zoom } : {},
+    ...(outcomeEmail ? { outcomeEmail } : {}),
     secrets: [...secrets],
     warnings: issues.filter((i) => i.severity === 'warning'),
     source: maskSecrets(src.doc.toJS(), secrets),

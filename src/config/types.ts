@@ -7,6 +7,7 @@ import type { ForeignNumbers, PhoneFormat } from '../phone';
 import type { TemplateNode, TextPart } from '../template/compile';
 import type { MatchRule, SeveralMatches } from '../http/match-guard';
 import type { IdentityField, IdentityRule } from './identity-paths';
+import type { OutcomeEmail, OutcomeEmailFile } from './outcome-email-types';
 
 export const OPERATIONS = [
   'find_account', 'find_account_by_id', 'create_account',
@@ -145,6 +146,8 @@ export interface ConnectorFile {
   flow_posts?: Record<string, FlowPostFile>;
   /** Data memorialization: session data written to record fields at moments of the session. */
   field_mappings?: FieldMappingsFile;
+  /** Session outcome e-mail: settings, per-queue overrides and the SMTP server. */
+  outcome_email?: OutcomeEmailFile;
 }
 
 /** One kind of flow-script post. Field paths are dotted paths into the posted JSON. */
@@ -424,6 +427,8 @@ export interface Connector {
   readonly fieldMappings?: FieldMappings;
   /** Platforms that report by webhook (absent: not configured). */
   readonly webhooks: { readonly zoom?: ZoomWebhooks };
+  /** Session outcome e-mail; absent: none sent. */
+  readonly outcomeEmail?: OutcomeEmail;
   /** Every secret value in this connector (env-resolved strings, passwords, client secrets, auth header values). */
   readonly secrets: readonly string[];
   readonly warnings: readonly ConfigIssue[];

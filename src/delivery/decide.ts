@@ -14,7 +14,7 @@ import { isCrmFailure } from '../operations/run';
 import type { AttemptRow, Completion, Delivery, DeliveryResult, RecoveryEvidence } from './types';
 
 /** Problems in the write itself: retrying cannot help. */
-const PERMANENT = new Set(['validation_failed', 'missing_variable', 'invalid_phone_number', 'invalid_variable_value', 'file_kind_not_accepted', 'operation_not_configured', 'operation_not_found', 'crm_response_invalid', 'ambiguous_match', 'destination_blocked']);
+const PERMANENT = new Set(['validation_failed', 'missing_variable', 'invalid_phone_number', 'invalid_variable_value', 'file_kind_not_accepted', 'operation_not_configured', 'operation_not_found', 'crm_response_invalid', 'ambiguous_match', 'destination_blocked', 'outcome_email_rejected']);
 
 export type AttemptOutcome =
   | { ok: true; result: DeliveryResult; attempts: AttemptRecord[]; absorbed?: string[] }

@@ -98,6 +98,7 @@ export class DeliveryService {
     const rt = this.gateway.runtime(connectorId);
     const r = await this.store.enqueue({
       id: crypto.randomUUID(), connectorId, operation: step, variables, ...(o.stepFacts ? { step: o.stepFacts } : {}), idempotencyKey: o.idempotencyKey, orderingKey: o.orderingKey, dependsOn: o.dependsOn, policy: o.policy ?? rt.connector.retry,
+      notBefore: o.delayMs ? this.gateway.now() + o.delayMs : undefined,
     }, this.gateway.now());
     if (r.created) this.worker?.nudge();
     return r;

@@ -22,6 +22,7 @@ import { displayVariables, only, type StepFacts } from './steps';
 import { resolveIdentity } from './identity';
 import { RECORD_POP_POLICY } from './record-pop';
 import { fieldMappingWrite, stampSessionTimes } from './field-mappings';
+import { planOutcomeEmail } from '../outcome-email/plan';
 
 export interface SessionState {
   vars: Record<string, string | number | boolean>;
@@ -30,6 +31,8 @@ export interface SessionState {
   steps: Record<string, string>;
   agentAssigned: boolean;
   ended: boolean;
+  /** An event said the session was abandoned (data.abandoned: true). */
+  abandoned?: boolean;
   outbound: boolean;
   cuid?: string;
   /** The CUID came from custom_data_secured whose signature verified. */
@@ -160,6 +163,7 @@ export class FlowEngine {
     if (ev.facts.agentAssigned) state.agentAssigned = true;
     if (ev.facts.direction === 'outbound') state.outbound = true;
     if (ev.kind === 'end') state.ended = true;
+    if (ev.facts.abandoned) state.abandoned = true;
     // A CUID from verified custom data is not replaced by an unsigned one later.
     if (ev.facts.verifiedCustomData?.cuid !== undefined) { state.cuid = String(ev.facts.verifiedCustomData.cuid); state.cuidVerified = true; }
     else if (ev.facts.customData?.cuid !== undefined && !state.cuidVerified) state.cuid = String(ev.facts.customData.cuid);
@@ -209,6 +213,8 @@ export class FlowEngine {
       const d = await this.service.acceptStep(c.id, 'record_pop', {}, { idempotencyKey: `${sessionId}:record_pop`, dependsOn: state.steps.record, stepFacts: { sessionId }, policy: RECORD_POP_POLICY });
       state.steps.record_pop = d.delivery.id;
     }
+    // Session outcome e-mail: the transcript kept, and at the end one e-mail step, due later.
+    await planOutcomeEmail(c, sessionId, state, ev, downloaded, this.service);
 
     const html = c.settings.convertTextToHtml;
     const comment = (name: EventKind | 'file', extra: Record<string, unknown> = {}) => {

@@ -26,6 +26,7 @@ import type { Delivery } from '../delivery/types';
 import { chooseRecord, isVoicemail, type RecordFacts } from './record-rules';
 import { recoverCreate, UnknownOutcome } from '../delivery/recover';
 import { pushRecordPop } from './record-pop';
+import { runOutcomeEmail } from '../outcome-email/step';
 
 /** Facts a step needs that are not CRM variables; carried beside them (the delivery's `step`). */
 export interface StepFacts {
@@ -44,6 +45,7 @@ type FollowUp = { operation: OperationName; variables: Record<string, unknown> }
 export function createStepRunner(store: Pick<DeliveryStore, 'loadSession' | 'get'>): StepRunner {
   return async (d, rt, queued, opts) => {
     const facts = (d.step ?? { sessionId: '' }) as unknown as StepFacts;
+    if (d.operation === 'outcome_email') return runOutcomeEmail(d, rt, store, facts.sessionId, opts);
     const session = facts.sessionId ? await store.loadSession(d.connectorId, facts.sessionId) : undefined;
     if (d.operation === 'record_pop') {
       // RECORD_ID comes from the record step this one depends on; ACCOUNT_ID from the account step.
