@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   record_pop_failed: 502,
   webhook_signature_invalid: 401,
   platform_request_failed: 502,
+  storage_unreachable: 504,
+  storage_request_failed: 502,
   internal: 500,
 } as const;
 
@@ -83,6 +85,8 @@ const TITLES: Record<ErrorCode, string> = {
   record_pop_failed: 'The record pop receiver did not accept the pop',
   webhook_signature_invalid: 'The webhook is not signed with the configured secret',
   platform_request_failed: 'The contact-center platform\'s API failed',
+  storage_unreachable: 'The external storage could not be reached',
+  storage_request_failed: 'The external storage refused the request',
   internal: 'Internal error',
 };
 

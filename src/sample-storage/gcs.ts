@@ -72,6 +72,7 @@ export interface GcsSnapshot {
 export interface SampleGcs extends ControlTarget {
   /** http://127.0.0.1:port: the client's apiEndpoint. */
   readonly url: string;
+  readonly port: number;
   /** The live object store, keyed "bucket/name". */
   readonly objects: Map<string, StoredGcsObject>;
   readonly oauth: OAuthServer;
@@ -180,6 +181,20 @@ export async function startSampleGcs(options: GcsEmulatorOptions = {}): Promise<
     if (entry) entry.faultId = fault.id;
   }));
   app.use(oauth.router({ authorize: '/o/oauth2/auth', token: '/token' }));
+
+  // A V4 signed URL (`{endpoint}/{bucket}/{object}?X-Goog-Signature=…`) carries its own
+  // authorization: checked against the service-account keys, whatever auth.required says.
+  app.get(/^\/(?!storage\/|upload\/|download\/)[^/]+\/.+/, (req, res, next) => {
+    const query = req.query as Record<string, string | undefined>;
+    if (query['X-Goog-Signature'] === undefined) return next();
+    // The client signs the host name without the port (GCS is on 443); so do we.
+    const verdict = verifyV4SignedUrl(req.originalUrl, String(req.headers.host).replace(/:\d+$/, ''), serviceKeys, clock());
+    if (verdict !== 'ok') return gcsError(res, 403, 'SignatureDoesNotMatch', verdict);
+    const m = /^\/([^/]+)\/(.+)$/.exec(req.path)!;
+    const o = objects.get(key(decodeURIComponent(m[1]), decodeURIComponent(m[2])));
+    if (!o) return gcsError(res, 404, 'notFound', 'No such object');
+    res.set('Content-Type', o.contentType).status(200).end(o.data);
+  });
 
   app.use((req, res, next) => {
     if (!auth.required) return next();
@@ -386,6 +401,7 @@ export async function startSampleGcs(options: GcsEmulatorOptions = {}): Promise<
       return log.entries;
     },
     url: server.url,
+    port: server.port,
     objects,
     oauth,
     object: (bucket, name) => objects.get(key(bucket, name)),
@@ -479,6 +495,40 @@ export function verifyServiceAccountJwt(token: string, accounts: { email: string
   // google-auth-library puts the request URL (or, for Google hosts, the API's root) in aud.
   if (!scoped && !(typeof claims.aud === 'string' && claims.aud.startsWith(audience))) return undefined;
   return account.email;
+}
+
+/**
+ * Checks a V4 signed URL (GOOG4-RSA-SHA256, host the only signed header, unsigned payload) the
+ * way GCS does: rebuilds the canonical request and string to sign, verifies the signature
+ * with the key of the account named in X-Goog-Credential, and checks the expiry.
+ * Returns 'ok' or why not.
+ */
+export function verifyV4SignedUrl(pathAndQuery: string, host: string, accounts: { email: string; key: KeyObject }[], nowMs: number): string {
+  const [path, rawQuery = ''] = pathAndQuery.split('?', 2);
+  const params = new URLSearchParams(rawQuery);
+  if (params.get('X-Goog-Algorithm') !== 'GOOG4-RSA-SHA256') return 'X-Goog-Algorithm must be GOOG4-RSA-SHA256';
+  const credential = params.get('X-Goog-Credential') ?? '';
+  const [email, ...scopeParts] = credential.split('/');
+  const account = accounts.find((a) => a.email === email);
+  if (!account) return `unknown signer ${email}`;
+  const date = params.get('X-Goog-Date') ?? '';
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(date);
+  if (!m) return 'bad X-Goog-Date';
+  const signedAt = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]);
+  const expires = Number(params.get('X-Goog-Expires'));
+  if (!(expires > 0 && expires <= 604_800)) return 'X-Goog-Expires must be 1-604800 seconds';
+  if (nowMs > signedAt + expires * 1000) return 'the signed URL has expired';
+  if (params.get('X-Goog-SignedHeaders') !== 'host') return 'only host may be signed';
+  const canonicalQuery = rawQuery
+    .split('&')
+    .filter((kv) => kv !== '' && !kv.startsWith('X-Goog-Signature='))
+    .sort()
+    .join('&');
+  const canonicalRequest = ['GET', path, canonicalQuery, `host:${host}`, '', 'host', 'UNSIGNED-PAYLOAD'].join('\n');
+  const stringToSign = ['GOOG4-RSA-SHA256', date, scopeParts.join('/'), createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
+  const verifier = createVerify('RSA-SHA256');
+  verifier.update(stringToSign);
+  return verifier.verify(account.key, Buffer.from(params.get('X-Goog-Signature') ?? '', 'hex')) ? 'ok' : 'the signature does not match';
 }
 
 /** A fresh random id, e.g. for bucket names in tests. */
