@@ -27,6 +27,7 @@ import { DEFAULT_FLOW_TEMPLATES } from '../flows/templates';
 import { GATEWAY_EVENTS, PLATFORM_EVENTS } from '../flows/events';
 import { FIELD_MAPPING_MOMENTS, type CompiledFlowPost, type FieldMappings } from './types';
 import { compileZoomWebhooks, zoomSecrets } from '../platforms/zoom/config';
+import { compileGcsStorage, gcsStorageSecrets } from '../storage/gcs-config';
 
 export interface CompileResult {
   connector?: Connector;
@@ -71,6 +72,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   const flowPosts = ctx.flowPosts();
   const fieldMappings = ctx.fieldMappings(endpoints);
   const zoom = compileZoomWebhooks(cfg.webhooks?.zoom, (p, m) => issues.push(issueAt(src, ['webhooks', 'zoom', ...p], m)));
+  const storage = compileGcsStorage(cfg.storage, cfg.allow_private_network ?? [], (p, m, severity) => issues.push(issueAt(src, ['storage', ...p], m, severity)));
   for (const s of shortCredentials(cfg.auth, envd)) issues.push(issueAt(src, s.path, s.message));
   issues.splice(0, issues.length, ...withReferences(issues, envd)); // messages name ${env:NAME}, never its value
   if (issues.some((i) => i.severity === 'error')) return { issues, id };
@@ -82,6 +84,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   // Record pop headers authenticate the gateway to the receiver: secrets, like auth headers.
   for (const v of Object.values(events.recordPop?.headers ?? {})) if (v.length >= 4) secrets.add(v);
   for (const s of zoomSecrets(cfg.webhooks?.zoom)) secrets.add(s);
+  for (const s of gcsStorageSecrets(cfg.storage)) secrets.add(s);
   const connector: Connector = deepFreeze({
     id,
     name: cfg.name ?? id,
@@ -101,6 +104,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
     flowPosts,
     ...(fieldMappings ? { fieldMappings } : {}),
     webhooks: zoom ? { zoom } : {},
+    ...(storage ? { storage } : {}),
     secrets: [...secrets],
     warnings: issues.filter((i) => i.severity === 'warning'),
     source: maskSecrets(src.doc.toJS(), secrets),

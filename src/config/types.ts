@@ -7,6 +7,8 @@ import type { ForeignNumbers, PhoneFormat } from '../phone';
 import type { TemplateNode, TextPart } from '../template/compile';
 import type { MatchRule, SeveralMatches } from '../http/match-guard';
 import type { IdentityField, IdentityRule } from '../flows/identity';
+import type { GcsStoreConfig } from '../storage/gcs';
+import type { GcsStorageFile } from '../storage/gcs-config';
 
 export const OPERATIONS = [
   'find_account', 'find_account_by_id', 'create_account',
@@ -145,6 +147,8 @@ export interface ConnectorFile {
   flow_posts?: Record<string, FlowPostFile>;
   /** Data memorialization: session data written to record fields at moments of the session. */
   field_mappings?: FieldMappingsFile;
+  /** External storage of the session's files (type gcs: src/storage/gcs-config.ts). */
+  storage?: GcsStorageFile;
 }
 
 /** One kind of flow-script post. Field paths are dotted paths into the posted JSON. */
@@ -424,6 +428,8 @@ export interface Connector {
   readonly fieldMappings?: FieldMappings;
   /** Platforms that report by webhook (absent: not configured). */
   readonly webhooks: { readonly zoom?: ZoomWebhooks };
+  /** External storage of the session's files; absent: none. */
+  readonly storage?: GcsStoreConfig;
   /** Every secret value in this connector (env-resolved strings, passwords, client secrets, auth header values). */
   readonly secrets: readonly string[];
   readonly warnings: readonly ConfigIssue[];

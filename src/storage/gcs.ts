@@ -56,20 +56,22 @@ export interface GcsOpenDeps {
   /** The connector's SSRF guard: a custom endpoint (and token URL) must be allowed by it. */
   readonly guard?: SsrfGuard;
   readonly now?: () => number;
+  /** Each access token obtained (OAuth refresh, service-account exchange): for the Redactor. */
+  readonly learnSecret?: (value: string) => void;
 }
 
 /** Opens the store: checks the endpoints against the SSRF policy, then builds the client (no request yet). */
 export async function openGcsStore(config: GcsStoreConfig, deps: GcsOpenDeps = {}): Promise<GcsFileStore> {
   const destinations = [config.apiEndpoint, config.credentials?.kind === 'oauth_client' ? config.credentials.tokenUrl : undefined];
   for (const url of destinations) if (url && deps.guard) await checkDestination(url, deps.guard);
-  return new GcsFileStore(config, deps.now ?? Date.now);
+  return new GcsFileStore(config, deps.now ?? Date.now, deps.learnSecret);
 }
 
 export class GcsFileStore implements FileStore {
   readonly kind = 'gcs';
   private readonly storage: Storage;
 
-  constructor(private readonly config: GcsStoreConfig, private readonly now: () => number = Date.now) {
+  constructor(private readonly config: GcsStoreConfig, private readonly now: () => number = Date.now, learnSecret?: (value: string) => void) {
     const custom = config.apiEndpoint !== undefined && config.apiEndpoint !== GCS_DEFAULTS.apiEndpoint;
     const options: StorageOptions = {
       retryOptions: { autoRetry: false, maxRetries: 0 },
@@ -80,6 +82,7 @@ export class GcsFileStore implements FileStore {
     };
     const auth = authFor(config.credentials, custom);
     if (auth) {
+      if (learnSecret) auth.client.on('tokens', (t: { access_token?: string | null }) => { if (t.access_token) learnSecret(t.access_token); });
       options.authClient = auth.client;
       // The library skips auth for a custom endpoint unless told otherwise; configured credentials are meant to be used.
       if (custom) options.useAuthWithCustomEndpoint = true;

@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { GatewayError } from '../../src/errors';
 import { ListenAddresses, SsrfGuard } from '../../src/http/ssrf';
 import { startSampleGcs, type SampleGcs } from '../../src/sample-storage/gcs';
+import { openFileStore } from '../../src/storage/open';
 import { GcsFileStore, openGcsStore, type GcsCredentials, type GcsStoreConfig } from '../../src/storage/gcs';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -156,9 +157,12 @@ describe('GcsFileStore credentials', () => {
 
   it('OAuth client: the refresh token buys an access token at token_url; no link (nothing to sign with)', async () => {
     const credentials: GcsCredentials = { kind: 'oauth_client', ...OAUTH, tokenUrl: `${gcs.url}/token` };
-    const store = await openGcsStore(config(gcs, { credentials }), { guard: allowLoopback() });
+    const learnt: string[] = [];
+    const store = await openFileStore(config(gcs, { credentials }), { guard: allowLoopback(), learnSecret: (v) => learnt.push(v) });
     const stored = await store.put('ujet-metadata', 'chat-3.json', Buffer.from('{}'), 'application/json');
     expect(stored.url).toBeUndefined();
+    // The access token is handed to the Redactor as soon as it exists.
+    expect(learnt).toEqual([Object.keys(gcs.oauth.state.accessTokens)[0]]);
     const tokenRequest = gcs.requests.find((r) => r.path === '/token');
     expect(tokenRequest?.body).toMatchObject({ grant_type: 'refresh_token', refresh_token: OAUTH.refreshToken });
     const upload = gcs.requests.find((r) => r.path.startsWith('/upload/'));

@@ -1,0 +1,94 @@
+/** storage (type gcs) in a connector file: defaults, credentials, errors at their YAML path, secrets masked, the SSRF rule. */
+import { generateKeyPairSync } from 'node:crypto';
+import { compileConnector } from '../../src/config/compile';
+import { formatIssue } from '../../src/config/yaml-source';
+import { Redactor, connectorSecrets } from '../../src/util/redact';
+import { bundled } from '../helpers/harness';
+
+const base = bundled('zendesk.yaml');
+const ENV = { ZENDESK_URL: 'http://127.0.0.1:4010' };
+const compile = (block: string, env: Record<string, string> = {}) => compileConnector(`${base}\nstorage:\n${block}`, 'zd.yaml', { ...ENV, ...env });
+
+const PRIVATE_PEM = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const KEY_JSON = JSON.stringify({
+  type: 'service_account',
+  project_id: 'acme-prod',
+  private_key_id: '0123456789abcdef0123456789abcdef01234567',
+  private_key: PRIVATE_PEM,
+  client_email: 'crm-gateway@acme-prod.iam.gserviceaccount.com',
+  client_id: '1234567890',
+  token_uri: 'https://oauth2.googleapis.com/token',
+});
+
+test('service account from the environment: compiled, the key masked in every form', () => {
+  const r = compile('  type: gcs\n  bucket: acme-recordings\n  folder: /crm-gateway/prod/\n  credentials:\n    service_account_json: ${env:GCS_KEY}\n', { GCS_KEY: KEY_JSON });
+  expect(r.issues.map(formatIssue)).toEqual([]);
+  const s = r.connector!.storage!;
+  expect(s).toMatchObject({ type: 'gcs', bucket: 'acme-recordings', folder: 'crm-gateway/prod', linkExpiryMs: 168 * 3_600_000 });
+  expect(s.credentials).toMatchObject({ kind: 'service_account', clientEmail: 'crm-gateway@acme-prod.iam.gserviceaccount.com', projectId: 'acme-prod' });
+  expect(s.apiEndpoint).toBeUndefined();
+
+  const redactor = new Redactor();
+  redactor.setSource('zd', connectorSecrets(r.connector!));
+  const bodyLine = PRIVATE_PEM.split('\n')[5];
+  for (const leak of [PRIVATE_PEM, JSON.stringify(PRIVATE_PEM), KEY_JSON, bodyLine, PRIVATE_PEM.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '')]) {
+    expect(redactor.redact(`oops: ${leak}`)).not.toContain(bodyLine);
+  }
+  expect(JSON.stringify(r.connector!.source)).not.toContain(bodyLine);
+});
+
+test('OAuth client with a refresh token; the secret and the refresh token are masked even when written literally', () => {
+  const r = compile('  type: gcs\n  bucket: acme-recordings\n  credentials:\n    client_id: 123.apps.googleusercontent.com\n    client_secret: GOCSPX-literal-secret\n    refresh_token: 1//literal-refresh-token\n');
+  expect(r.issues.map(formatIssue)).toEqual([]);
+  expect(r.connector!.storage!.credentials).toEqual({ kind: 'oauth_client', clientId: '123.apps.googleusercontent.com', clientSecret: 'GOCSPX-literal-secret', refreshToken: '1//literal-refresh-token' });
+  expect(r.connector!.secrets).toEqual(expect.arrayContaining(['GOCSPX-literal-secret', '1//literal-refresh-token']));
+  expect(JSON.stringify(r.connector!.source)).not.toMatch(/literal-(secret|refresh-token)/);
+});
+
+test('an emulator on loopback: allowed when listed in allow_private_network; its URL from the environment is not a secret', () => {
+  const r = compileConnector(`${base}\nstorage:\n  type: gcs\n  bucket: bucket-1\n  api_endpoint: \${env:GCS_URL}\n`, 'zd.yaml', { ...ENV, GCS_URL: 'http://127.0.0.1:4443' });
+  expect(base).toContain('allow_private_network: [127.0.0.1]');
+  expect(r.issues.map(formatIssue)).toEqual([]);
+  expect(r.connector!.storage!.apiEndpoint).toBe('http://127.0.0.1:4443');
+  expect(r.connector!.secrets).not.toContain('http://127.0.0.1:4443');
+});
+
+test('an endpoint in a private network the connector does not allow is a config error', () => {
+  const r = compile('  type: gcs\n  bucket: bucket-1\n  api_endpoint: http://10.1.2.3:4443\n');
+  expect(r.connector).toBeUndefined();
+  expect(r.issues.find((i) => i.path === 'storage.api_endpoint')?.message).toContain('allow_private_network');
+});
+
+test.each([
+  ['no bucket', '  type: gcs\n', 'storage', 'bucket'],
+  ['bad bucket name', '  type: gcs\n  bucket: Bad_Bucket!\n', 'storage.bucket', ''],
+  ['unknown key', '  type: gcs\n  bucket: bucket-1\n  region: eu\n', 'storage.region', 'unknown property'],
+  ['both kinds of credentials', `  type: gcs\n  bucket: bucket-1\n  credentials:\n    service_account_json: '{"type":"service_account"}'\n    client_id: x\n    client_secret: literal-secret\n    refresh_token: literal-refresh\n`, 'storage.credentials', ''],
+  ['half an OAuth client', '  type: gcs\n  bucket: bucket-1\n  credentials:\n    client_id: x\n    client_secret: literal-secret\n', 'storage.credentials', ''],
+  ['short client secret', '  type: gcs\n  bucket: bucket-1\n  credentials:\n    client_id: x\n    client_secret: short\n    refresh_token: literal-refresh\n', 'storage.credentials.client_secret', ''],
+  ['not JSON', '  type: gcs\n  bucket: bucket-1\n  credentials:\n    service_account_json: "not json at all"\n', 'storage.credentials.service_account_json', 'not JSON'],
+  ['not a service account', `  type: gcs\n  bucket: bucket-1\n  credentials:\n    service_account_json: '{"type":"authorized_user"}'\n`, 'storage.credentials.service_account_json', 'service_account'],
+  ['bad key', `  type: gcs\n  bucket: bucket-1\n  credentials:\n    service_account_json: '{"type":"service_account","client_email":"a@b","private_key":"-----BEGIN PRIVATE KEY-----xyz"}'\n`, 'storage.credentials.service_account_json', 'PEM'],
+  ['link expiry over 7 days', '  type: gcs\n  bucket: bucket-1\n  link_expiry_hours: 200\n', 'storage.link_expiry_hours', ''],
+  ['folder with ..', '  type: gcs\n  bucket: bucket-1\n  folder: a/../b\n', 'storage.folder', '..'],
+])('%s: an error at its path', (_label, block, path, word) => {
+  const r = compile(block);
+  expect(r.connector).toBeUndefined();
+  const errors = r.issues.filter((i) => i.severity === 'error');
+  expect(errors.some((i) => i.path === path && i.message.includes(word) && i.line !== undefined)).toBe(true);
+});
+
+test('a broken key from the environment: the error names the variable, never the text', () => {
+  const broken = KEY_JSON.slice(0, -5);
+  const r = compile('  type: gcs\n  bucket: bucket-1\n  credentials:\n    service_account_json: ${env:GCS_KEY}\n', { GCS_KEY: broken });
+  const shown = r.issues.map(formatIssue).join('\n');
+  expect(shown).toContain('storage.credentials.service_account_json');
+  expect(shown).not.toContain('PRIVATE KEY');
+  expect(shown).not.toContain(PRIVATE_PEM.split('\n')[3]);
+});
+
+test('credentials over plain http to another host: a warning', () => {
+  const r = compileConnector(`${base.replace('allow_private_network: [127.0.0.1]', 'allow_private_network: [127.0.0.1, 10.0.0.0/8]')}\nstorage:\n  type: gcs\n  bucket: bucket-1\n  api_endpoint: http://10.1.2.3:4443\n  credentials:\n    client_id: x\n    client_secret: literal-secret\n    refresh_token: literal-refresh\n`, 'zd.yaml', ENV);
+  expect(r.issues.filter((i) => i.severity === 'error').map(formatIssue)).toEqual([]);
+  expect(r.issues.find((i) => i.severity === 'warning' && i.path === 'storage.api_endpoint')?.message).toContain('unencrypted');
+});
