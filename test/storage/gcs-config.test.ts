@@ -1,5 +1,7 @@
 /** storage (type gcs) in a connector file: defaults, credentials, errors at their YAML path, secrets masked, the SSRF rule. */
 import { generateKeyPairSync } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { compileConnector } from '../../src/config/compile';
 import { formatIssue } from '../../src/config/yaml-source';
 import { Redactor, connectorSecrets } from '../../src/util/redact';
@@ -91,4 +93,16 @@ test('credentials over plain http to another host: a warning', () => {
   const r = compileConnector(`${base.replace('allow_private_network: [127.0.0.1]', 'allow_private_network: [127.0.0.1, 10.0.0.0/8]')}\nstorage:\n  type: gcs\n  bucket: bucket-1\n  api_endpoint: http://10.1.2.3:4443\n  credentials:\n    client_id: x\n    client_secret: literal-secret\n    refresh_token: literal-refresh\n`, 'zd.yaml', ENV);
   expect(r.issues.filter((i) => i.severity === 'error').map(formatIssue)).toEqual([]);
   expect(r.issues.find((i) => i.severity === 'warning' && i.path === 'storage.api_endpoint')?.message).toContain('unencrypted');
+});
+
+test("the README's bucket examples compile", () => {
+  const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Cloud bucket (Google Cloud Storage)'));
+  const [serviceAccount, oauth] = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].slice(0, 2).map((m) => m[1]);
+  const withKey = compileConnector(`${base}\n${serviceAccount}`, 'zd.yaml', { ...ENV, GCS_SERVICE_ACCOUNT_JSON: KEY_JSON });
+  expect(withKey.issues.map(formatIssue)).toEqual([]);
+  expect(withKey.connector!.storage).toMatchObject({ bucket: 'acme-contact-center', folder: 'crm-gateway/prod', linkExpiryMs: 72 * 3_600_000 });
+  const withClient = compileConnector(`${base}\n${serviceAccount.replace(/ {2}credentials:[\s\S]*?(?=\n {2}link_expiry_hours)/, oauth.trimEnd())}`, 'zd.yaml', { ...ENV, GCS_CLIENT_SECRET: 'GOCSPX-from-env', GCS_REFRESH_TOKEN: '1//refresh-from-env' });
+  expect(withClient.issues.map(formatIssue)).toEqual([]);
+  expect(withClient.connector!.storage!.credentials).toMatchObject({ kind: 'oauth_client', clientSecret: 'GOCSPX-from-env' });
 });
