@@ -125,12 +125,17 @@ export class GcsFileStore implements FileStore {
   /** A V4 signed read URL when a service-account key is configured; undefined otherwise. */
   async link(objectName: string): Promise<string | undefined> {
     if (this.config.credentials?.kind !== 'service_account') return undefined;
-    const [url] = await this.storage.bucket(this.config.bucket).file(objectName).getSignedUrl({
-      version: 'v4',
-      action: 'read',
-      expires: this.now() + this.config.linkExpiryMs,
-    });
-    return url;
+    try {
+      const [url] = await this.storage.bucket(this.config.bucket).file(objectName).getSignedUrl({
+        version: 'v4',
+        action: 'read',
+        expires: this.now() + this.config.linkExpiryMs,
+      });
+      return url;
+    } catch (e) {
+      // Signing is local (the key was checked at load), so this is a configuration problem, not an outage.
+      throw new GatewayError('storage_request_failed', `signing a link to gs://${this.config.bucket}/${objectName} failed: ${oneLine((e as Error).message)}`, { storage: 'gcs' });
+    }
   }
 
   async close(): Promise<void> {

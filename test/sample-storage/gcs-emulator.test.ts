@@ -48,6 +48,14 @@ describe('GCS emulator with @google-cloud/storage', () => {
     expect(gcs.object('b1', 'ujet-voice-recordings/call-2.mp3')?.data.equals(data)).toBe(true);
   });
 
+  it('takes a media upload (bytes only, name in the query)', async () => {
+    const res = await fetch(`${gcs.url}/upload/storage/v1/b/b1/o?uploadType=media&name=${encodeURIComponent('x/y z.txt')}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ name: 'x/y z.txt', size: '5', contentType: 'text/plain' });
+    const [bytes] = await client(gcs).bucket('b1').file('x/y z.txt').download();
+    expect(bytes.toString()).toBe('hello');
+  });
+
   it('overwrites the same name (new generation, one object) and honours ifGenerationMatch', async () => {
     const bucket = client(gcs).bucket('b1');
     await bucket.file('a.txt').save('one', { resumable: false });
