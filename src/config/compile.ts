@@ -28,6 +28,7 @@ import { GATEWAY_EVENTS, PLATFORM_EVENTS } from '../flows/events';
 import { FIELD_MAPPING_MOMENTS, type CompiledFlowPost, type FieldMappings } from './types';
 import { compileZoomWebhooks, zoomSecrets } from '../platforms/zoom/config';
 import { compileGcsStorage, gcsStorageSecrets } from '../storage/gcs-config';
+import { compileS3Storage, s3StorageSecrets } from '../storage/s3-config';
 
 export interface CompileResult {
   connector?: Connector;
@@ -72,7 +73,8 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   const flowPosts = ctx.flowPosts();
   const fieldMappings = ctx.fieldMappings(endpoints);
   const zoom = compileZoomWebhooks(cfg.webhooks?.zoom, (p, m) => issues.push(issueAt(src, ['webhooks', 'zoom', ...p], m)));
-  const storage = compileGcsStorage(cfg.storage, cfg.allow_private_network ?? [], (p, m, severity) => issues.push(issueAt(src, ['storage', ...p], m, severity)));
+  const reportStorage = (p: PathSegment[], m: string, severity?: 'error' | 'warning') => issues.push(issueAt(src, ['storage', ...p], m, severity));
+  const storage = compileGcsStorage(cfg.storage, cfg.allow_private_network ?? [], reportStorage) ?? compileS3Storage(cfg.storage, cfg.allow_private_network ?? [], reportStorage);
   for (const s of shortCredentials(cfg.auth, envd)) issues.push(issueAt(src, s.path, s.message));
   issues.splice(0, issues.length, ...withReferences(issues, envd)); // messages name ${env:NAME}, never its value
   if (issues.some((i) => i.severity === 'error')) return { issues, id };
@@ -85,6 +87,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   for (const v of Object.values(events.recordPop?.headers ?? {})) if (v.length >= 4) secrets.add(v);
   for (const s of zoomSecrets(cfg.webhooks?.zoom)) secrets.add(s);
   for (const s of gcsStorageSecrets(cfg.storage)) secrets.add(s);
+  for (const s of s3StorageSecrets(cfg.storage)) secrets.add(s);
   const connector: Connector = deepFreeze({
     id,
     name: cfg.name ?? id,

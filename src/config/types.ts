@@ -9,6 +9,8 @@ import type { MatchRule, SeveralMatches } from '../http/match-guard';
 import type { IdentityField, IdentityRule } from '../flows/identity';
 import type { GcsStoreConfig } from '../storage/gcs';
 import type { GcsStorageFile } from '../storage/gcs-config';
+import type { S3StoreConfig } from '../storage/s3';
+import type { S3StorageFile } from '../storage/s3-config';
 
 export const OPERATIONS = [
   'find_account', 'find_account_by_id', 'create_account',
@@ -147,8 +149,8 @@ export interface ConnectorFile {
   flow_posts?: Record<string, FlowPostFile>;
   /** Data memorialization: session data written to record fields at moments of the session. */
   field_mappings?: FieldMappingsFile;
-  /** External storage of the session's files (type gcs: src/storage/gcs-config.ts). */
-  storage?: GcsStorageFile;
+  /** External storage of the session's files (type gcs: src/storage/gcs-config.ts; s3: s3-config.ts). */
+  storage?: GcsStorageFile | S3StorageFile;
 }
 
 /** One kind of flow-script post. Field paths are dotted paths into the posted JSON. */
@@ -429,7 +431,7 @@ export interface Connector {
   /** Platforms that report by webhook (absent: not configured). */
   readonly webhooks: { readonly zoom?: ZoomWebhooks };
   /** External storage of the session's files; absent: none. */
-  readonly storage?: GcsStoreConfig;
+  readonly storage?: GcsStoreConfig | S3StoreConfig;
   /** Every secret value in this connector (env-resolved strings, passwords, client secrets, auth header values). */
   readonly secrets: readonly string[];
   readonly warnings: readonly ConfigIssue[];

@@ -31,8 +31,12 @@ export interface GcsStorageFile {
 
 type Report = (path: PathSegment[], message: string, severity?: 'error' | 'warning') => void;
 
-export function compileGcsStorage(f: GcsStorageFile | undefined, allowPrivateNetwork: readonly string[], report: Report): GcsStoreConfig | undefined {
+export function compileGcsStorage(f: GcsStorageFile | { type: string } | undefined, allowPrivateNetwork: readonly string[], report: Report): GcsStoreConfig | undefined {
   if (!f || typeof f !== 'object' || f.type !== 'gcs') return undefined;
+  return compileGcs(f as GcsStorageFile, allowPrivateNetwork, report);
+}
+
+function compileGcs(f: GcsStorageFile, allowPrivateNetwork: readonly string[], report: Report): GcsStoreConfig {
   const folder = (f.folder ?? '').replace(/^\/+|\/+$/g, '');
   if (folder.split('/').some((p) => p === '.' || p === '..')) report(['folder'], 'a folder path may not contain "." or ".." segments');
   if (folder.includes('//')) report(['folder'], 'a folder path may not contain empty segments ("//")');
@@ -128,8 +132,8 @@ function isLoopback(hostname: string): boolean {
 }
 
 /** Values to mask wherever they appear: the key (as written and as JSON shows it), the client secret, the refresh token. */
-export function gcsStorageSecrets(f: GcsStorageFile | undefined): string[] {
-  const c = f && typeof f === 'object' && f.type === 'gcs' ? f.credentials : undefined;
+export function gcsStorageSecrets(f: GcsStorageFile | { type: string } | undefined): string[] {
+  const c = f && typeof f === 'object' && f.type === 'gcs' ? (f as GcsStorageFile).credentials : undefined;
   if (!c) return [];
   const out: string[] = [];
   if (typeof c.service_account_json === 'string') {

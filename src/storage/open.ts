@@ -4,9 +4,10 @@
  */
 import type { SsrfGuard } from '../http/ssrf';
 import { openGcsStore, type GcsStoreConfig } from './gcs';
+import { S3FileStore, type S3StoreConfig } from './s3';
 import type { FileStore } from './types';
 
-export type FileStoreConfig = GcsStoreConfig;
+export type FileStoreConfig = GcsStoreConfig | S3StoreConfig;
 
 export interface OpenFileStoreDeps {
   /** The connector's SSRF guard (allow_private_network, and never the gateway itself). */
@@ -19,5 +20,8 @@ export async function openFileStore(config: FileStoreConfig, deps: OpenFileStore
   switch (config.type) {
     case 'gcs':
       return openGcsStore(config, deps);
+    case 's3':
+      // Every request goes through the guarded HTTP client: the SSRF check happens on each connection.
+      return new S3FileStore(config, deps);
   }
 }

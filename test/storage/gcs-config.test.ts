@@ -5,11 +5,19 @@ import path from 'node:path';
 import { compileConnector } from '../../src/config/compile';
 import { formatIssue } from '../../src/config/yaml-source';
 import { Redactor, connectorSecrets } from '../../src/util/redact';
+import type { GcsStoreConfig } from '../../src/storage/gcs';
 import { bundled } from '../helpers/harness';
 
 const base = bundled('zendesk.yaml');
 const ENV = { ZENDESK_URL: 'http://127.0.0.1:4010' };
 const compile = (block: string, env: Record<string, string> = {}) => compileConnector(`${base}\nstorage:\n${block}`, 'zd.yaml', { ...ENV, ...env });
+
+/** The compiled storage, as GCS settings. */
+function gcsOf(r: ReturnType<typeof compileConnector>): GcsStoreConfig {
+  const s = r.connector!.storage!;
+  if (s.type !== 'gcs') throw new Error(`expected gcs storage, got ${s.type}`);
+  return s;
+}
 
 const PRIVATE_PEM = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const KEY_JSON = JSON.stringify({
@@ -25,7 +33,7 @@ const KEY_JSON = JSON.stringify({
 test('service account from the environment: compiled, the key masked in every form', () => {
   const r = compile('  type: gcs\n  bucket: acme-recordings\n  folder: /crm-gateway/prod/\n  credentials:\n    service_account_json: ${env:GCS_KEY}\n', { GCS_KEY: KEY_JSON });
   expect(r.issues.map(formatIssue)).toEqual([]);
-  const s = r.connector!.storage!;
+  const s = gcsOf(r);
   expect(s).toMatchObject({ type: 'gcs', bucket: 'acme-recordings', folder: 'crm-gateway/prod', linkExpiryMs: 168 * 3_600_000 });
   expect(s.credentials).toMatchObject({ kind: 'service_account', clientEmail: 'crm-gateway@acme-prod.iam.gserviceaccount.com', projectId: 'acme-prod' });
   expect(s.apiEndpoint).toBeUndefined();
@@ -42,7 +50,7 @@ test('service account from the environment: compiled, the key masked in every fo
 test('OAuth client with a refresh token; the secret and the refresh token are masked even when written literally', () => {
   const r = compile('  type: gcs\n  bucket: acme-recordings\n  credentials:\n    client_id: 123.apps.googleusercontent.com\n    client_secret: GOCSPX-literal-secret\n    refresh_token: 1//literal-refresh-token\n');
   expect(r.issues.map(formatIssue)).toEqual([]);
-  expect(r.connector!.storage!.credentials).toEqual({ kind: 'oauth_client', clientId: '123.apps.googleusercontent.com', clientSecret: 'GOCSPX-literal-secret', refreshToken: '1//literal-refresh-token' });
+  expect(gcsOf(r).credentials).toEqual({ kind: 'oauth_client', clientId: '123.apps.googleusercontent.com', clientSecret: 'GOCSPX-literal-secret', refreshToken: '1//literal-refresh-token' });
   expect(r.connector!.secrets).toEqual(expect.arrayContaining(['GOCSPX-literal-secret', '1//literal-refresh-token']));
   expect(JSON.stringify(r.connector!.source)).not.toMatch(/literal-(secret|refresh-token)/);
 });
@@ -51,7 +59,7 @@ test('an emulator on loopback: allowed when listed in allow_private_network; its
   const r = compileConnector(`${base}\nstorage:\n  type: gcs\n  bucket: bucket-1\n  api_endpoint: \${env:GCS_URL}\n`, 'zd.yaml', { ...ENV, GCS_URL: 'http://127.0.0.1:4443' });
   expect(base).toContain('allow_private_network: [127.0.0.1]');
   expect(r.issues.map(formatIssue)).toEqual([]);
-  expect(r.connector!.storage!.apiEndpoint).toBe('http://127.0.0.1:4443');
+  expect(gcsOf(r).apiEndpoint).toBe('http://127.0.0.1:4443');
   expect(r.connector!.secrets).not.toContain('http://127.0.0.1:4443');
 });
 
@@ -104,5 +112,31 @@ test("the README's bucket examples compile", () => {
   expect(withKey.connector!.storage).toMatchObject({ bucket: 'acme-contact-center', folder: 'crm-gateway/prod', linkExpiryMs: 72 * 3_600_000 });
   const withClient = compileConnector(`${base}\n${serviceAccount.replace(/ {2}credentials:[\s\S]*?(?=\n {2}link_expiry_hours)/, oauth.trimEnd())}`, 'zd.yaml', { ...ENV, GCS_CLIENT_SECRET: 'GOCSPX-from-env', GCS_REFRESH_TOKEN: '1//refresh-from-env' });
   expect(withClient.issues.map(formatIssue)).toEqual([]);
-  expect(withClient.connector!.storage!.credentials).toMatchObject({ kind: 'oauth_client', clientSecret: 'GOCSPX-from-env' });
+  expect(gcsOf(withClient).credentials).toMatchObject({ kind: 'oauth_client', clientSecret: 'GOCSPX-from-env' });
+});
+
+describe('storage type s3', () => {
+  const s3 = (block: string, env: Record<string, string> = {}) => compile(`  type: s3\n  endpoint: \${env:S3_URL}\n  region: eu-west-1\n  bucket: acme-files\n${block}`, { S3_URL: 'http://127.0.0.1:9000', S3_SECRET: 'minio/secret/key/0123456789', ...env });
+
+  test('compiled with defaults; the secret key masked, the endpoint not a secret', () => {
+    const r = s3('  folder: gw/\n  access_key_id: AKIAEXAMPLE\n  secret_access_key: ${env:S3_SECRET}\n');
+    expect(r.issues.map(formatIssue)).toEqual([]);
+    expect(r.connector!.storage).toEqual({ type: 's3', endpoint: 'http://127.0.0.1:9000', region: 'eu-west-1', bucket: 'acme-files', folder: 'gw', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'minio/secret/key/0123456789', pathStyle: true, linkExpiryMs: 168 * 3_600_000 });
+    expect(r.connector!.secrets).toContain('minio/secret/key/0123456789');
+    expect(r.connector!.secrets).not.toContain('http://127.0.0.1:9000');
+  });
+
+  test.each([
+    ['no secret key', '  access_key_id: AKIAEXAMPLE\n', 'storage', 'secret_access_key'],
+    ['gcs-only key', '  access_key_id: AKIAEXAMPLE\n  secret_access_key: literal-secret-key\n  api_endpoint: http://x\n', 'storage.api_endpoint', ''],
+  ])('%s: an error at its path', (_label, block, path, word) => {
+    const r = s3(block);
+    expect(r.connector).toBeUndefined();
+    expect(r.issues.some((i) => i.severity === 'error' && i.path === path && i.message.includes(word))).toBe(true);
+  });
+
+  test('an endpoint in a private network the connector does not allow', () => {
+    const r = s3('  access_key_id: AKIAEXAMPLE\n  secret_access_key: literal-secret-key\n', { S3_URL: 'http://192.168.1.20:9000' });
+    expect(r.issues.find((i) => i.path === 'storage.endpoint')?.message).toContain('allow_private_network');
+  });
 });
