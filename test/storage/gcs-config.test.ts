@@ -140,3 +140,11 @@ describe('storage type s3', () => {
     expect(r.issues.find((i) => i.path === 'storage.endpoint')?.message).toContain('allow_private_network');
   });
 });
+
+test("the README's S3 example compiles", () => {
+  const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('### S3-compatible bucket')))![1];
+  const r = compileConnector(`${base}\n${yaml}`, 'zd.yaml', { ...ENV, S3_SECRET_ACCESS_KEY: 'aws/secret/key/0123456789' });
+  expect(r.issues.map(formatIssue)).toEqual([]);
+  expect(r.connector!.storage).toMatchObject({ type: 's3', bucket: 'acme-contact-center', folder: 'crm-gateway/prod', pathStyle: true });
+});
