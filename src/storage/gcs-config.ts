@@ -37,15 +37,16 @@ export function compileGcsStorage(f: GcsStorageFile | { type: string } | undefin
 }
 
 function compileGcs(f: GcsStorageFile, allowPrivateNetwork: readonly string[], report: Report): GcsStoreConfig {
-  const folder = (f.folder ?? '').replace(/^\/+|\/+$/g, '');
+  // The schema has reported wrong types already; here they only must not throw.
+  const folder = (typeof f.folder === 'string' ? f.folder : '').replace(/^\/+|\/+$/g, '');
   if (folder.split('/').some((p) => p === '.' || p === '..')) report(['folder'], 'a folder path may not contain "." or ".." segments');
   if (folder.includes('//')) report(['folder'], 'a folder path may not contain empty segments ("//")');
 
   let apiEndpoint: string | undefined;
-  if (f.api_endpoint !== undefined) {
+  if (typeof f.api_endpoint === 'string') {
     apiEndpoint = checkedUrl(f.api_endpoint, ['api_endpoint'], allowPrivateNetwork, report);
   }
-  const credentials = compileCredentials(f.credentials, allowPrivateNetwork, report);
+  const credentials = f.credentials && typeof f.credentials === 'object' ? compileCredentials(f.credentials, allowPrivateNetwork, report) : undefined;
   if (credentials && apiEndpoint?.startsWith('http:') && !isLoopback(new URL(apiEndpoint).hostname)) {
     report(['api_endpoint'], 'credentials would travel unencrypted over http:// to a host that is not this machine; use https://', 'warning');
   }
@@ -55,14 +56,14 @@ function compileGcs(f: GcsStorageFile, allowPrivateNetwork: readonly string[], r
     folder,
     ...(apiEndpoint ? { apiEndpoint } : {}),
     ...(credentials ? { credentials } : {}),
-    linkExpiryMs: Math.round((f.link_expiry_hours ?? GCS_DEFAULTS.linkExpiryHours) * 3_600_000),
+    linkExpiryMs: Math.round((typeof f.link_expiry_hours === 'number' ? f.link_expiry_hours : GCS_DEFAULTS.linkExpiryHours) * 3_600_000),
   };
 }
 
 function compileCredentials(c: GcsStorageFile['credentials'], allow: readonly string[], report: Report): GcsCredentials | undefined {
   if (!c) return undefined;
   const at = (k: string): PathSegment[] => ['credentials', k];
-  if (c.service_account_json !== undefined) {
+  if (typeof c.service_account_json === 'string') {
     let key: Record<string, unknown>;
     try {
       key = JSON.parse(c.service_account_json) as Record<string, unknown>;
@@ -92,8 +93,8 @@ function compileCredentials(c: GcsStorageFile['credentials'], allow: readonly st
       ...(typeof key.project_id === 'string' ? { projectId: key.project_id } : {}),
     };
   }
-  if (c.client_id !== undefined && c.client_secret !== undefined && c.refresh_token !== undefined) {
-    const tokenUrl = c.token_url !== undefined ? checkedUrl(c.token_url, at('token_url'), allow, report) : undefined;
+  if (typeof c.client_id === 'string' && typeof c.client_secret === 'string' && typeof c.refresh_token === 'string') {
+    const tokenUrl = typeof c.token_url === 'string' ? checkedUrl(c.token_url, at('token_url'), allow, report) : undefined;
     return { kind: 'oauth_client', clientId: c.client_id, clientSecret: c.client_secret, refreshToken: c.refresh_token, ...(tokenUrl ? { tokenUrl } : {}) };
   }
   report(['credentials'], 'give either service_account_json, or client_id, client_secret and refresh_token');

@@ -29,12 +29,13 @@ export function compileS3Storage(f: S3StorageFile | { type: string } | undefined
 }
 
 function compileS3(f: S3StorageFile, allowPrivateNetwork: readonly string[], report: Report): S3StoreConfig {
-  const folder = (f.folder ?? '').replace(/^\/+|\/+$/g, '');
+  // The schema has reported wrong types already; here they only must not throw.
+  const folder = (typeof f.folder === 'string' ? f.folder : '').replace(/^\/+|\/+$/g, '');
   if (folder.split('/').some((p) => p === '.' || p === '..')) report(['folder'], 'a folder path may not contain "." or ".." segments');
   if (folder.includes('//')) report(['folder'], 'a folder path may not contain empty segments ("//")');
   let u: URL | undefined;
   try {
-    u = new URL(f.endpoint);
+    u = new URL(String(f.endpoint));
   } catch {
     report(['endpoint'], `"${f.endpoint}" is not a URL`);
   }
@@ -53,14 +54,14 @@ function compileS3(f: S3StorageFile, allowPrivateNetwork: readonly string[], rep
   }
   return {
     type: 's3',
-    endpoint: f.endpoint.replace(/\/+$/, ''),
+    endpoint: String(f.endpoint).replace(/\/+$/, ''),
     region: f.region,
     bucket: f.bucket,
     folder,
     accessKeyId: f.access_key_id,
     secretAccessKey: f.secret_access_key,
     pathStyle: f.path_style ?? true,
-    linkExpiryMs: Math.round((f.link_expiry_hours ?? 168) * 3_600_000),
+    linkExpiryMs: Math.round((typeof f.link_expiry_hours === 'number' ? f.link_expiry_hours : 168) * 3_600_000),
   };
 }
 

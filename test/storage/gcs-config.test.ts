@@ -148,3 +148,14 @@ test("the README's S3 example compiles", () => {
   expect(r.issues.map(formatIssue)).toEqual([]);
   expect(r.connector!.storage).toMatchObject({ type: 's3', bucket: 'acme-contact-center', folder: 'crm-gateway/prod', pathStyle: true });
 });
+
+test.each([
+  '  type: gcs\n  bucket: [1]\n  folder: 7\n  api_endpoint: {a: 1}\n  credentials: "x"\n  link_expiry_hours: "soon"\n',
+  '  type: gcs\n  bucket: bucket-1\n  credentials:\n    service_account_json: 12\n    client_id: [x]\n',
+  '  type: s3\n  endpoint: 5\n  folder: [a]\n  region: 1\n  bucket: bucket-1\n  access_key_id: {}\n  secret_access_key: 3\n  link_expiry_hours: null\n',
+  '  type: gcs\n  bucket: bucket-1\n  credentials: null\n',
+])('wrong types are reported, never thrown (%#)', (block) => {
+  const r = compile(block);
+  expect(r.connector).toBeUndefined();
+  expect(r.issues.filter((i) => i.severity === 'error').length).toBeGreaterThan(0);
+});
