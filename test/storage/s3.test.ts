@@ -104,3 +104,12 @@ test('virtual-hosted style puts the bucket in the host name', () => {
   const st = new S3FileStore(config({ endpoint: 'https://s3.eu-west-1.amazonaws.com', pathStyle: false }));
   expect(st.objectUrl('gw/ujet-media/a b.jpg').toString()).toBe('https://acme-files.s3.eu-west-1.amazonaws.com/gw/ujet-media/a%20b.jpg');
 });
+
+test('the emulator control API lists objects with bytes; unsigned requests are refused', async () => {
+  await store().put('ujet-voicemails', 'call-3.mp3', Buffer.from([9, 8]), 'audio/mpeg');
+  const state = (await (await fetch(`${s3.url}/__control/state`)).json()) as { objects: unknown[] };
+  expect(state.objects).toEqual([expect.objectContaining({ bucket: 'acme-files', key: 'gw/ujet-voicemails/call-3.mp3', size: 2, base64: 'CQg=' })]);
+  const anonymous = await fetch(`${s3.url}/acme-files/gw/ujet-voicemails/call-3.mp3`);
+  expect(anonymous.status).toBe(403);
+  expect(await anonymous.text()).toContain('<Code>SignatureDoesNotMatch</Code>');
+});
