@@ -62,6 +62,11 @@ export interface GcsOpenDeps {
 
 /** Opens the store: checks the endpoints against the SSRF policy, then builds the client (no request yet). */
 export async function openGcsStore(config: GcsStoreConfig, deps: GcsOpenDeps = {}): Promise<GcsFileStore> {
+  if (process.env.STORAGE_EMULATOR_HOST !== undefined) {
+    // The client library sends every request to this host when it is set, whatever the
+    // connector says: past api_endpoint and the SSRF check. Refuse rather than obey it silently.
+    throw new GatewayError('storage_request_failed', 'STORAGE_EMULATOR_HOST is set: the GCS client library would send every request there instead of the connector\'s bucket; unset it and use storage.api_endpoint', { storage: 'gcs' });
+  }
   const destinations = [config.apiEndpoint, config.credentials?.kind === 'oauth_client' ? config.credentials.tokenUrl : undefined];
   for (const url of destinations) if (url && deps.guard) await checkDestination(url, deps.guard);
   return new GcsFileStore(config, deps.now ?? Date.now, deps.learnSecret);

@@ -214,6 +214,17 @@ describe('GCS endpoint and the SSRF policy', () => {
     expect(e.code).toBe('destination_blocked');
   });
 
+  it('STORAGE_EMULATOR_HOST in the environment (which the library obeys over any config) is refused', async () => {
+    process.env.STORAGE_EMULATOR_HOST = 'http://169.254.169.254';
+    try {
+      const e = await rejection(openGcsStore(config(gcs), { guard: allowLoopback() }));
+      expect(e.code).toBe('storage_request_failed');
+      expect(e.message).toContain('STORAGE_EMULATOR_HOST');
+    } finally {
+      delete process.env.STORAGE_EMULATOR_HOST;
+    }
+  });
+
   it("the gateway's own address is refused even when loopback is allowed", async () => {
     const self = new ListenAddresses();
     self.add('127.0.0.1', gcs.port);
