@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   outcome_email_waiting: 409,
   webhook_signature_invalid: 401,
   platform_request_failed: 502,
+  storage_unreachable: 504,
+  storage_request_failed: 502,
   internal: 500,
 } as const;
 
@@ -89,6 +91,8 @@ const TITLES: Record<ErrorCode, string> = {
   outcome_email_waiting: 'The session outcome e-mail waits for the session\'s writes',
   webhook_signature_invalid: 'The webhook is not signed with the configured secret',
   platform_request_failed: 'The contact-center platform\'s API failed',
+  storage_unreachable: 'The external storage could not be reached',
+  storage_request_failed: 'The external storage refused the request',
   internal: 'Internal error',
 };
 

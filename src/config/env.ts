@@ -13,7 +13,7 @@ import type { ConfigIssue } from './types';
 import type { PathSegment } from './yaml-source';
 
 /** Fields that only say where the CRM is; their env values are not secrets. */
-const LOCATION_FIELDS = [/^base_url$/, /^lookup_urls\./, /^auth\.(token_url|authorization_url)$/, /^endpoints\.[a-z_]+\.upload\.attachment\.builder_url$/, /^flows\.open_custom_url$/, /^webhooks\.zoom\.(api_base_url|token_url)$/, /^outcome_email\.(address|queues\.\d+\.address|smtp\.(host|port|from|servername))$/];
+const LOCATION_FIELDS = [/^base_url$/, /^lookup_urls\./, /^auth\.(token_url|authorization_url)$/, /^endpoints\.[a-z_]+\.upload\.attachment\.builder_url$/, /^flows\.open_custom_url$/, /^webhooks\.zoom\.(api_base_url|token_url)$/, /^outcome_email\.(address|queues\.\d+\.address|smtp\.(host|port|from|servername))$/, /^storage\.(bucket|folder|api_endpoint|credentials\.token_url|endpoint|region)$/];
 /** Credential fields: their values (and the env values in them) must be long enough to mask. */
 const CREDENTIAL_FIELDS = [/^auth\.password$/, /^auth\.client_secret$/, /^auth\.headers\.[^.]+$/];
 const ENV_RE = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;

@@ -8,6 +8,9 @@ import type { TemplateNode, TextPart } from '../template/compile';
 import type { MatchRule, SeveralMatches } from '../http/match-guard';
 import type { IdentityField, IdentityRule } from './identity-paths';
 import type { OutcomeEmail, OutcomeEmailFile } from './outcome-email-types';
+import type { GcsStoreConfig, S3StoreConfig } from './storage-types';
+import type { GcsStorageFile } from './storage-gcs';
+import type { S3StorageFile } from './storage-s3';
 
 export const OPERATIONS = [
   'find_account', 'find_account_by_id', 'create_account',
@@ -148,6 +151,8 @@ export interface ConnectorFile {
   field_mappings?: FieldMappingsFile;
   /** Session outcome e-mail: settings, per-queue overrides and the SMTP server. */
   outcome_email?: OutcomeEmailFile;
+  /** External storage of the session's files (type gcs: src/config/storage-gcs.ts; s3: s3-config.ts). */
+  storage?: GcsStorageFile | S3StorageFile;
 }
 
 /** One kind of flow-script post. Field paths are dotted paths into the posted JSON. */
@@ -429,6 +434,8 @@ export interface Connector {
   readonly webhooks: { readonly zoom?: ZoomWebhooks };
   /** Session outcome e-mail; absent: none sent. */
   readonly outcomeEmail?: OutcomeEmail;
+  /** External storage of the session's files; absent: none. */
+  readonly storage?: GcsStoreConfig | S3StoreConfig;
   /** Every secret value in this connector (env-resolved strings, passwords, client secrets, auth header values). */
   readonly secrets: readonly string[];
   readonly warnings: readonly ConfigIssue[];
