@@ -71,6 +71,9 @@ function describe(err: ErrorObject): { message: string; atKey?: boolean; extra?:
     case 'exclusiveMaximum':
       return { message: `must be ${p.comparison} ${p.limit}` };
     case 'pattern':
+      // URL fields also accept an ${env:…} reference (the schema checks the file as written),
+      // but by now references are resolved: what is left to say is what a URL must look like.
+      if (String(p.pattern).startsWith('^(https?://')) return { message: 'must be an http:// or https:// URL' };
       return { message: `does not match the expected form ${p.pattern}` };
     case 'oneOf':
       return { message: 'is none of the accepted forms (a status code like 400, a class like "5xx", or a range like "500-504")' };
