@@ -3,7 +3,7 @@
  * and GET /docs, a page rendered here, on the server, from that same file. The page is one
  * self-contained HTML document (inline style, no script, no font or stylesheet from anywhere):
  * it works on a machine without internet access, and its Content-Security-Policy forbids any
- * request the browser might otherwise make. Every text from the spec is HTML-escaped.
+ * request the browser might otherwise make. Every text from openapi.yaml is HTML-escaped.
  */
 import fs from 'node:fs';
 import path from 'node:path';

@@ -21,7 +21,7 @@ test('the page loads nothing from anywhere: no script, stylesheet, image, frame 
   expect(html).not.toMatch(/@import|url\(/i);
 });
 
-test('text from the spec is escaped', () => {
+test('text from openapi.yaml is escaped', () => {
   const html = renderDocsPage({
     info: { title: '<b>t</b>', version: '1', description: '<script>alert(1)</script> & "q"' },
     paths: { '/x/{id}': { get: { summary: '<img src=x onerror=alert(1)>', parameters: [{ name: '"><i>', in: 'path', required: true, schema: { enum: ['<e>'] } }], responses: { '200': { description: '<ok>' } } } } },
@@ -34,7 +34,7 @@ test('text from the spec is escaped', () => {
   expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
 });
 
-test('a $ref cycle in the spec does not hang the page', () => {
+test('a $ref cycle in openapi.yaml does not hang the page', () => {
   const html = renderDocsPage({ info: {}, paths: { '/a': { get: { parameters: [{ $ref: '#/components/parameters/P' }], responses: {} } } }, components: { parameters: { P: { $ref: '#/components/parameters/P' } } } });
   expect(html).toContain('<code>/a</code>');
 });

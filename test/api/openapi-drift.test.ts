@@ -829,7 +829,7 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     expect(started.status).toBe(202);
     expect(started.body).toMatchObject({ duplicate: false, session: { connector: 'zendesk', session_id: S, ended: false, events: [{ type: 'Session_Started', at: '2026-01-02T03:04:05.000Z' }] } });
     expect(started.body.session.steps[0]).toMatchObject({ name: 'account', operation: 'resolve_account' });
-    // 004 sends ids as strings.
+    // The platform sends ids as strings too.
     expect((await post({ type: 'New_Call', event_id: 'drift-e2', data: { call_id: '4242', agent_id: 7, agent_custom_id: '007', agent_email: 'kim@example.com', queue_id: 8469, queue_path: 'Billing' } })).status).toBe(202);
     // The platform's own examples leave out the commas between members: repaired.
     const csat = '{\n  "type": "CSAT_Submitted"\n  "event_id": "drift-e3"\n  "data": {\n    "call_id": 4242\n    "rating": 4\n    "feedback": "Quick"\n  }\n}';
