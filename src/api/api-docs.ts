@@ -63,29 +63,40 @@ function typeOf(schema: unknown): string {
   }
   if (Array.isArray(s.enum)) return s.enum.map((e) => `<code>${escapeHtml(JSON.stringify(e))}</code>`).join(' | ');
   if (s.const !== undefined) return `<code>${escapeHtml(JSON.stringify(s.const))}</code>`;
-  for (const k of ['oneOf', 'anyOf', 'allOf']) if (Array.isArray(s[k])) return (s[k] as unknown[]).map(typeOf).join(k === 'allOf' ? ' &amp; ' : ' | ');
+  for (const k of ['oneOf', 'anyOf']) if (Array.isArray(s[k])) return (s[k] as unknown[]).map(typeOf).join(' | ');
+  if (Array.isArray(s.allOf)) {
+    // allOf narrows a named schema with inline constraints (a status, a code): the name says it.
+    const parts = (s.allOf as unknown[]).map(typeOf);
+    const named = parts.filter((t) => t !== 'any' && t !== 'object');
+    return (named.length ? named : parts).join(' &amp; ');
+  }
   if (s.type === 'array') return `${typeOf(s.items)}[]`;
   const type = Array.isArray(s.type) ? s.type.join(' | ') : s.type;
-  return type ? escapeHtml(type) : 'any';
+  return type ? escapeHtml(type) : s.properties ? 'object' : 'any';
+}
+
+/** Escaped text with the spec's `code` spans and **bold** shown as such (after escaping: no markup gets in). */
+function inline(v: unknown): string {
+  return escapeHtml(v).replace(/`([^`\n]+)`/g, '<code>$1</code>').replace(/\*\*([^*\n]+)\*\*/g, '<b>$1</b>');
 }
 
 function text(v: unknown): string {
-  return v === undefined || v === '' ? '' : `<div class="text">${escapeHtml(v)}</div>`;
+  return v === undefined || v === '' ? '' : `<div class="text">${inline(v)}</div>`;
 }
 
 function renderOperation(doc: Obj, p: string, method: string, op: Obj): string {
   const params = list(op.parameters).map((x) => deref(doc, x));
-  const rows = params.map((x) => `<tr><td><code>${escapeHtml(x.name)}</code></td><td>${escapeHtml(x.in)}${x.required ? ', required' : ''}</td><td>${typeOf(x.schema)}</td><td>${escapeHtml(x.description)}</td></tr>`).join('');
+  const rows = params.map((x) => `<tr><td><code>${escapeHtml(x.name)}</code></td><td>${escapeHtml(x.in)}${x.required ? ', required' : ''}</td><td>${typeOf(x.schema)}</td><td>${inline(x.description)}</td></tr>`).join('');
   const body = obj(deref(doc, op.requestBody).content);
   const bodyRows = Object.entries(body).map(([type, c]) => `<tr><td><code>${escapeHtml(type)}</code></td><td>${typeOf(obj(c).schema)}</td></tr>`).join('');
   const responses = Object.entries(obj(op.responses)).map(([status, r]) => {
     const res = deref(doc, r);
     const types = Object.entries(obj(res.content)).map(([type, c]) => `<code>${escapeHtml(type)}</code> ${typeOf(obj(c).schema)}`).join('<br>');
-    return `<tr><td><b>${escapeHtml(status)}</b></td><td>${escapeHtml(res.description)}</td><td>${types}</td></tr>`;
+    return `<tr><td><b>${escapeHtml(status)}</b></td><td>${inline(res.description)}</td><td>${types}</td></tr>`;
   }).join('');
   return `<section class="op" id="op-${anchor(`${method}-${p}`)}">
 <h3><span class="method ${method}">${method.toUpperCase()}</span> <code>${escapeHtml(p)}</code></h3>
-<p class="summary">${escapeHtml(op.summary)}</p>${text(op.description)}
+<p class="summary">${inline(op.summary)}</p>${text(op.description)}
 ${rows ? `<h4>Parameters</h4><table><tr><th>name</th><th>in</th><th>type</th><th>description</th></tr>${rows}</table>` : ''}
 ${bodyRows ? `<h4>Request body</h4><table><tr><th>content type</th><th>schema</th></tr>${bodyRows}</table>` : ''}
 <h4>Responses</h4><table><tr><th>status</th><th>description</th><th>content</th></tr>${responses}</table>
@@ -94,7 +105,7 @@ ${bodyRows ? `<h4>Request body</h4><table><tr><th>content type</th><th>schema</t
 
 function renderSchema(name: string, schema: Obj): string {
   const required = new Set(list(schema.required).map(String));
-  const props = Object.entries(obj(schema.properties)).map(([k, v]) => `<tr><td><code>${escapeHtml(k)}</code>${required.has(k) ? ' *' : ''}</td><td>${typeOf(v)}</td><td>${escapeHtml(obj(v).description)}</td></tr>`).join('');
+  const props = Object.entries(obj(schema.properties)).map(([k, v]) => `<tr><td><code>${escapeHtml(k)}</code>${required.has(k) ? ' *' : ''}</td><td>${typeOf(v)}</td><td>${inline(obj(v).description)}</td></tr>`).join('');
   return `<section class="schema" id="schema-${anchor(name)}">
 <h3>${escapeHtml(name)}</h3>${text(schema.description)}
 ${props ? `<table><tr><th>property (* required)</th><th>type</th><th>description</th></tr>${props}</table>` : `<p>${typeOf(schema)}</p>`}

@@ -34,6 +34,11 @@ test('text from openapi.yaml is escaped', () => {
   expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
 });
 
+test('`code` spans and **bold** of the spec show as such, their content still escaped', () => {
+  const html = renderDocsPage({ info: { description: 'Send `Authorization: Bearer <key>`; **never** `<script>`' }, paths: {} });
+  expect(html).toContain('Send <code>Authorization: Bearer &lt;key&gt;</code>; <b>never</b> <code>&lt;script&gt;</code>');
+});
+
 test('a $ref cycle in openapi.yaml does not hang the page', () => {
   const html = renderDocsPage({ info: {}, paths: { '/a': { get: { parameters: [{ $ref: '#/components/parameters/P' }], responses: {} } } }, components: { parameters: { P: { $ref: '#/components/parameters/P' } } } });
   expect(html).toContain('<code>/a</code>');
