@@ -20,9 +20,9 @@ function codeBlocks(text: string, lang: string): string[] {
   return [...text.matchAll(new RegExp(`^( *)\`\`\`${lang}\\n([\\s\\S]*?)^\\1\`\`\``, 'gm'))].map(([, indent, body]) => body.split('\n').map((l) => l.slice(indent.length)).join('\n'));
 }
 
-/** Shell commands of the README's sh blocks, continuation lines joined. */
+/** Shell commands of the README's code blocks (whatever their language), continuation lines joined. */
 function curlCommands(text: string): string[] {
-  return codeBlocks(text, 'sh').flatMap((block) => block.replace(/\\\n/g, ' ').split('\n')).map((l) => l.trim()).filter((l) => /^curl\s/.test(l));
+  return codeBlocks(text, '[a-z]*').flatMap((block) => block.replace(/\\\n/g, ' ').split('\n')).map((l) => l.trim()).filter((l) => /^curl\s/.test(l));
 }
 
 /** Where a curl goes: the port it names (none: a shell variable set to a gateway URL). */
@@ -64,6 +64,7 @@ describe('curl examples', () => {
     ['a continued command without the key', "```sh\ncurl -s -X POST 'localhost:3000/v1/connectors/z/operations/find_account' \\\n  -H 'Content-Type: application/json' -d '{}'\n```\n", 1],
     ['a gateway URL in a variable', '```sh\ncurl -s $CHAT\n```\n', 1],
     ['an indented block in a list', "- step\n\n  ```sh\n  curl -s localhost:3000/v1/deliveries\n  ```\n", 1],
+    ['a block of another language', '```bash\ncurl -s localhost:3000/v1/deliveries\n```\n', 1],
     ['with the key', `\`\`\`sh\ncurl -s ${KEY_HEADER} localhost:3000/v1/deliveries\n\`\`\`\n`, 0],
     ['the sample CRM', '```sh\ncurl -s localhost:4010/__control/state\n```\n', 0],
     ['a public route (health)', '```sh\ncurl -s localhost:3000/healthz\n```\n', 0],
