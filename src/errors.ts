@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   store_unavailable: 503,
   oauth_not_authorized: 409,
@@ -74,6 +75,7 @@ const TITLES: Record<ErrorCode, string> = {
   payload_too_large: 'Payload too large',
   unsupported_media_type: 'Unsupported media type',
   not_found: 'Not found',
+  method_not_allowed: 'The route does not accept this method',
   conflict: 'The resource is not in a state that allows this',
   store_unavailable: 'The delivery store is unavailable; nothing was accepted',
   oauth_not_authorized: 'The connector has no OAuth token yet',
@@ -120,6 +122,16 @@ export class GatewayError extends Error {
       ...(instance ? { instance } : {}),
       ...this.extensions,
     };
+  }
+}
+
+/** 405: the path is a route, the method is not one of its methods; `allow` becomes the Allow header. */
+export class MethodNotAllowedError extends GatewayError {
+  readonly allow: readonly string[];
+
+  constructor(allow: readonly string[], detail: string) {
+    super('method_not_allowed', detail);
+    this.allow = allow;
   }
 }
 

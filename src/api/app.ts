@@ -22,6 +22,7 @@ import type { DeliveryStore } from '../delivery/store';
 import { deliveryRoutes } from './deliveries';
 import type { ApiKeys } from '../access/api-keys';
 import { checkJsonShape } from './input-bounds';
+import { apiDocs, DOCS_PAGE_HEADERS } from './api-docs';
 import { authorizeRoute, deliveryInScope, matchRoute, noRoute } from './routes';
 import { sessionRoutes } from './sessions';
 import { flowPostRoutes } from './flow-posts';
@@ -133,6 +134,13 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   app.get('/metrics', async (_req, res) => {
     if (!gw.metrics) throw new GatewayError('not_found', 'metrics are not enabled on this gateway');
     res.type(gw.metrics.registry.contentType).send(await gw.metrics.registry.metrics());
+  });
+
+  app.get('/openapi.yaml', (_req, res) => {
+    res.type('application/yaml; charset=utf-8').send(apiDocs().yaml);
+  });
+  app.get('/docs', (_req, res) => {
+    res.set(DOCS_PAGE_HEADERS).send(apiDocs().html);
   });
 
   app.get('/v1/connectors', (_req, res) => {

@@ -4,7 +4,7 @@
  * secrets redactor on the way out.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { GatewayError, isGatewayError, type ProblemDetails } from '../errors';
+import { GatewayError, MethodNotAllowedError, isGatewayError, type ProblemDetails } from '../errors';
 import type { Logger } from '../util/logger';
 import type { Redaction } from '../util/redact';
 
@@ -23,6 +23,7 @@ export function problemFor(err: unknown, path: string, logger: Logger, requestId
     headers['Retry-After'] = String(Math.ceil(ge.extensions.retry_after_ms / 1000));
   }
   if (ge.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="crm-gateway"';
+  if (ge instanceof MethodNotAllowedError) headers.Allow = ge.allow.join(', ');
   return { status: ge.status, headers, body: JSON.stringify(redactor.redactDeep(bounded(ge.toProblem(path)))) };
 }
 

@@ -4,9 +4,10 @@
  * the same request differently.
  *
  * Matching is exact: case-sensitive literal segments, no trailing slash, no empty segment, no
- * dot segment, parameters percent-decoded once. Anything the table does not know is a 404
+ * dot segment, parameters percent-decoded once. A path the table does not know is a 404, and a
+ * known path with a method it does not serve a 405 naming the methods it does (Allow), both
  * before a key is even looked at. HEAD is authorized as the GET of the same path (express
- * serves it with the GET handler); OPTIONS and every other method are not served (404).
+ * serves it with the GET handler); OPTIONS and every other method are not served (405).
  *
  * Authorization is on the matched route and its parameters, never on a re-read of the URL:
  *   public             anyone (a platform webhook: the handler checks the platform's signature)
@@ -20,7 +21,7 @@
  * To add a route: one line in ROUTES (and its express handler; test/security/route-auth.test.ts
  * checks both agree).
  */
-import { GatewayError } from '../errors';
+import { GatewayError, MethodNotAllowedError } from '../errors';
 import { mayUse, type ApiKeys, type Principal } from '../access/api-keys';
 
 export type Access =
@@ -47,6 +48,9 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/healthz', access: PUBLIC },
   { method: 'GET', path: '/readyz', access: PUBLIC },
   { method: 'GET', path: '/metrics', access: { kind: 'metrics' } },
+  // The API's own description: what any client may read before it holds a key.
+  { method: 'GET', path: '/openapi.yaml', access: PUBLIC },
+  { method: 'GET', path: '/docs', access: PUBLIC },
   { method: 'GET', path: '/v1/connectors', access: ADMIN },
   { method: 'GET', path: '/v1/connectors/:id', access: ADMIN },
   { method: 'GET', path: '/v1/connectors/:id/links', access: connector('id') },
@@ -108,6 +112,18 @@ const PATH_CHARS = /^\/[\x21-\x22\x24-\x7e]*$/;
 export function matchRoute(method: string, rawPath: string): RouteMatch | undefined {
   const verb = method === 'HEAD' ? 'GET' : method;
   if (verb !== 'GET' && verb !== 'POST') return undefined;
+  return matchVerb(verb, rawPath);
+}
+
+/** The methods a path is served with (HEAD with GET), or [] when the path is no route. */
+export function allowedMethods(rawPath: string): string[] {
+  const allow: string[] = [];
+  if (matchVerb('GET', rawPath)) allow.push('GET', 'HEAD');
+  if (matchVerb('POST', rawPath)) allow.push('POST');
+  return allow;
+}
+
+function matchVerb(verb: 'GET' | 'POST', rawPath: string): RouteMatch | undefined {
   if (!PATH_CHARS.test(rawPath)) return undefined;
   const segments = rawPath.slice(1).split('/');
   const candidates = TABLE.get(`${verb} ${segments.length} ${segments[0]}`);
@@ -186,7 +202,13 @@ export function deliveryInScope(principal: Principal | undefined, id: string, co
   return connectorOf !== undefined && mayUse(principal, connectorOf) ? undefined : new GatewayError('not_found', `no delivery ${id}`);
 }
 
-/** Unknown method or path: the same answer for everyone, before anything else is looked at. */
+/**
+ * No route for this method and path: 405 with the methods the path does take, or 404 when the
+ * path is no route at all. The same answer for everyone, before anything else is looked at.
+ */
 export function noRoute(method: string, rawPath: string): GatewayError {
-  return new GatewayError('not_found', `no route for ${method} ${rawPath.length > 200 ? `${rawPath.slice(0, 200)}…` : rawPath}`);
+  const shown = rawPath.length > 200 ? `${rawPath.slice(0, 200)}…` : rawPath;
+  const allow = allowedMethods(rawPath);
+  if (allow.length) return new MethodNotAllowedError(allow, `${shown} does not accept ${method}; it accepts ${allow.join(', ')}`);
+  return new GatewayError('not_found', `no route for ${method} ${shown}`);
 }

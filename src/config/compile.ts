@@ -301,9 +301,11 @@ class Checker {
         if (!search || typeof search !== 'object') return;
         const { name, ...own } = search;
         const before = new Set(this.issues.map((x) => x.message));
+        const firstNew = this.issues.length;
         const compiled = this.endpoint(op, { ...inherited, ...own } as EndpointFile, [...p, 'searches', i]);
-        // What a search inherits was checked with the endpoint already: report it once.
-        for (let k = this.issues.length - 1; k >= 0; k--) if (before.has(this.issues[k].message) && this.issues[k].path.includes('.searches[')) this.issues.splice(k, 1);
+        // What a search inherits was checked with the endpoint already: report it once. Only the
+        // issues this search's check just added: the schema's own issues about the search stay.
+        for (let k = this.issues.length - 1; k >= firstNew; k--) if (before.has(this.issues[k].message) && this.issues[k].path.includes('.searches[')) this.issues.splice(k, 1);
         if (compiled) searches.push({ name: typeof name === 'string' && name ? name : `searches[${i}]`, endpoint: compiled });
       });
     }

@@ -1,5 +1,6 @@
 /**
- * Retry policy from the connector's `retry:` block. The default is the spec's, exactly:
+ * Retry policy from the connector's `retry:` block. The default (`profile: spec`, the platform's
+ * own retry rule) is exactly:
  * HTTP 400 from any endpoint is retried with exponential backoff for 7 days; other HTTP
  * errors are final. A call that got no HTTP response at all returned no error status, so
  * by default it is retried on the same schedule (it can be turned off).

@@ -6,6 +6,7 @@
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import schema from '../../schemas/connector.schema.json';
+import { suggestVariable } from '../template/variables';
 import { issueAt, type PathSegment, type YamlSource } from './yaml-source';
 import type { ConfigIssue } from './types';
 
@@ -13,7 +14,8 @@ let validator: ValidateFunction | undefined;
 
 function getValidator(): ValidateFunction {
   if (!validator) {
-    const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: false });
+    // verbose: errors carry the schema node they failed in, whose keys feed "did you mean".
+    const ajv = new Ajv2020({ allErrors: true, strict: false, useDefaults: false, verbose: true });
     addFormats(ajv);
     validator = ajv.compile(schema);
   }
@@ -57,7 +59,8 @@ function describe(err: ErrorObject): { message: string; atKey?: boolean; extra?:
     case 'additionalProperties':
     case 'unevaluatedProperties': {
       const name = String(p.additionalProperty ?? p.unevaluatedProperty);
-      return { message: `unknown property "${name}"`, atKey: true, extra: name };
+      const hint = suggestVariable(name, knownKeys(err.parentSchema));
+      return { message: `unknown property "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}`, atKey: true, extra: name };
     }
     case 'enum':
       return { message: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
@@ -71,12 +74,37 @@ function describe(err: ErrorObject): { message: string; atKey?: boolean; extra?:
     case 'exclusiveMaximum':
       return { message: `must be ${p.comparison} ${p.limit}` };
     case 'pattern':
+      // URL fields also accept an ${env:…} reference (the schema checks the file as written),
+      // but by now references are resolved: what is left to say is what a URL must look like.
+      if (String(p.pattern).startsWith('^(https?://')) return { message: 'must be an http:// or https:// URL' };
       return { message: `does not match the expected form ${p.pattern}` };
     case 'oneOf':
       return { message: 'is none of the accepted forms (a status code like 400, a class like "5xx", or a range like "500-504")' };
     default:
       return { message: err.message ?? `fails ${err.keyword}` };
   }
+}
+
+type SchemaNode = { [k: string]: unknown } | undefined;
+const MAX_SCHEMA_DEPTH = 8;
+
+/**
+ * The property names a schema node accepts: its own `properties` and those it brings in
+ * through `$ref` (local `#/$defs/…`), `allOf`/`anyOf`/`oneOf` and `then`/`else` (the
+ * endpoint's `unevaluatedProperties` sees them all). Depth-bounded: the schema is ours, but
+ * a `$ref` cycle must not hang `validate`.
+ */
+export function knownKeys(node: unknown, depth = 0): Set<string> {
+  const keys = new Set<string>();
+  const n = node as SchemaNode;
+  if (!n || typeof n !== 'object' || depth > MAX_SCHEMA_DEPTH) return keys;
+  const add = (sub: unknown) => { for (const k of knownKeys(sub, depth + 1)) keys.add(k); };
+  if (n.properties && typeof n.properties === 'object') for (const k of Object.keys(n.properties)) keys.add(k);
+  if (typeof n.$ref === 'string' && n.$ref.startsWith('#/$defs/')) add((schema.$defs as Record<string, unknown>)[n.$ref.slice('#/$defs/'.length)]);
+  for (const combinator of ['allOf', 'anyOf', 'oneOf']) if (Array.isArray(n[combinator])) for (const sub of n[combinator] as unknown[]) add(sub);
+  add(n.then);
+  add(n.else);
+  return keys;
 }
 
 function pointerToPath(pointer: string): PathSegment[] {

@@ -4,7 +4,7 @@
  * Pure functions; deriveVariables never mutates its input.
  */
 
-/** Many CRMs require a last name; "--" is the spec's placeholder when none is known. */
+/** Many CRMs require a last name; "--" stands in when none is known, so the create is not refused. */
 export const DEFAULT_LAST_NAME = '--';
 const DURATION_KEYS = ['CALL_DURATION', 'HOLD_TIME', 'WAIT_TIME'] as const;
 

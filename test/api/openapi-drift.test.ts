@@ -228,7 +228,7 @@ async function call(base: string, method: string, apiPath: string, url: string, 
     return { status: res.status, headers: res.headers, body: undefined };
   }
   const mediaType = (res.headers.get('content-type') ?? '').split(';')[0].trim();
-  const body = (mediaType.startsWith('text/') ? text : JSON.parse(text)) as unknown;
+  const body = (mediaType.startsWith('text/') || mediaType === 'application/yaml' ? text : JSON.parse(text)) as unknown;
   const { errors, documented: hasType } = validator.validate(documented, mediaType, body);
   if (!hasType) throw new Error(`content type ${mediaType} not documented for ${where}`);
   if (errors.length) throw new Error(`response does not match openapi.yaml: ${where}\n${formatAjvErrors(errors)}`);
@@ -497,6 +497,14 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     const m = await call(gw.url, 'GET', '/metrics', '/metrics');
     expect(m.status).toBe(200);
     expect(String(m.body)).toContain('crm_gateway_crm_call_duration_seconds');
+  });
+
+  it('GET /openapi.yaml is this file; GET /docs a self-contained page of it', async () => {
+    const y = await call(gw.url, 'GET', '/openapi.yaml', '/openapi.yaml');
+    expect(y.body).toBe(fs.readFileSync(path.join(ROOT, 'openapi.yaml'), 'utf8'));
+    const d = await call(gw.url, 'GET', '/docs', '/docs');
+    expect(String(d.body)).toContain('<code>/v1/connectors/{id}/operations/{operation}</code>');
+    expect(d.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
   });
 
   it('GET /healthz and /readyz', async () => {
@@ -821,7 +829,7 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     expect(started.status).toBe(202);
     expect(started.body).toMatchObject({ duplicate: false, session: { connector: 'zendesk', session_id: S, ended: false, events: [{ type: 'Session_Started', at: '2026-01-02T03:04:05.000Z' }] } });
     expect(started.body.session.steps[0]).toMatchObject({ name: 'account', operation: 'resolve_account' });
-    // 004 sends ids as strings.
+    // The platform sends ids as strings too.
     expect((await post({ type: 'New_Call', event_id: 'drift-e2', data: { call_id: '4242', agent_id: 7, agent_custom_id: '007', agent_email: 'kim@example.com', queue_id: 8469, queue_path: 'Billing' } })).status).toBe(202);
     // The platform's own examples leave out the commas between members: repaired.
     const csat = '{\n  "type": "CSAT_Submitted"\n  "event_id": "drift-e3"\n  "data": {\n    "call_id": 4242\n    "rating": 4\n    "feedback": "Quick"\n  }\n}';

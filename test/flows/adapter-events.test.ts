@@ -16,7 +16,7 @@ let h: Harness;
 beforeAll(async () => { h = await startHarness(); });
 afterAll(async () => { await h.close(); });
 
-test('a fixture for every platform event of the spec (20 examples)', () => {
+test('a fixture for every platform event the platform documents (20 examples)', () => {
   expect(fixtures.map(([name]) => name).sort()).toEqual([...PLATFORM_EVENTS].sort());
 });
 

@@ -5,7 +5,7 @@ const NOW = Date.parse('2026-11-25T12:00:00Z');
 const session = (over: Partial<SessionFacts> = {}): SessionFacts => ({ channel: 'voice_call', queue: 'Billing', outbound: false, voicemail: false, now: NOW, ...over });
 const rec = (id: number, status: string, over: Partial<RecordFacts> = {}): RecordFacts => ({ id, status, queue: 'Billing', channel: 'voice_call', createdAt: NOW - id * 1000, ...over });
 
-// 002's cases, one row each: [case, candidates, session, rules, expected action, expected id]
+// The record-reuse rules' cases, one row each: [case, candidates, session, rules, expected action, expected id]
 type Row = [string, RecordFacts[], Partial<SessionFacts>, Partial<ReuseRules>, 'create' | 'reuse', number?];
 test.each<Row>([
   ['no record yet → new', [], {}, {}, 'create'],

@@ -1,7 +1,7 @@
 /**
  * Whole sessions against the Zendesk-like sample CRM, asserting the CRM's final state:
- * one account, one record (reused or new per 002), comments in order with 002's default
- * contents, the update, attachments with working links.
+ * one account, one record (reused or new by the record-reuse rules), comments in order with
+ * the default comment texts, the update, attachments with working links.
  */
 import { bundled, startHarness, type Harness } from '../helpers/harness';
 
@@ -60,7 +60,7 @@ describe('a whole call', () => {
     expect(view).toMatchObject({ account_id: users[0].id, record_id: tickets[0].id, account: 'created', record: 'created', ended: true });
   });
 
-  test('comments in event order with 002 default contents, and the update', () => {
+  test('comments in event order with the default comment texts, and the update', () => {
     const comments = ticketComments(view.record_id);
     expect(comments[0]).toMatch(/^Session call-1001 \(IVR_Call, voice_call\)\nCustomer: Ada Caller {2}Phone: \+1 222 333 7001/); // description
     expect(comments[1]).toBe('Call/chat id 1001 · language en · menu/queue Billing / Invoices');

@@ -2,7 +2,7 @@ import { formatPhone, isPhoneFormat, PHONE_FORMATS, PhoneFormat, PhonePurpose } 
 
 type Row = [input: string, format: PhoneFormat, purpose: PhonePurpose, expected: string];
 
-describe('formatPhone — spec table (+1 222 333 4444, area code 222 is not assigned)', () => {
+describe('formatPhone — the format table (+1 222 333 4444, area code 222 is not assigned)', () => {
   const rows: Row[] = [
     ['+1 222 333 4444', 'automatic', 'write', '+1 222 333 4444'],
     ['+1 222 333 4444', 'automatic', 'search', '*222*333*4444'],

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { startSampleCrm, type RunningSampleCrm } from '../../src/sample-crm';
 import { DEFAULT_HUBSPOT_AUTH, HUBSPOT_SAMPLE_PRIVATE_APP_TOKEN } from '../../src/sample-crm/hubspot';
-import { manualClock, T0 } from './helpers';
+import { manualClock, request, T0, type Reply } from './helpers';
 
 const TOKEN = `Bearer ${HUBSPOT_SAMPLE_PRIVATE_APP_TOKEN}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -16,24 +16,11 @@ beforeAll(async () => { hs = await startSampleCrm({ flavor: 'hubspot', port: 0, 
 afterAll(async () => { await hs.close(); });
 beforeEach(() => { hs.crm.reset(); clock.set(T0); });
 
-interface Res { status: number; body: any; headers: Headers }
+type Res = Reply;
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string | null> = {}): Promise<Res> {
-  const h: Record<string, string> = { authorization: TOKEN };
-  let payload: RequestInit['body'];
-  if (body instanceof FormData) payload = body;
-  else if (typeof body === 'string') { payload = body; h['content-type'] = 'application/json'; }
-  else if (body !== undefined) { payload = JSON.stringify(body); h['content-type'] = 'application/json'; }
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === null) delete h[k.toLowerCase()];
-    else h[k.toLowerCase()] = v;
-  }
-  const res = await fetch(hs.url + path, { method, headers: h, body: payload, redirect: 'manual' });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try { parsed = text ? JSON.parse(text) : null; } catch { /* keep text */ }
-  return { status: res.status, body: parsed, headers: res.headers };
-}
+/** A HubSpot call with the private-app token; a string body is (possibly broken) JSON. */
+const call = (method: string, path: string, body?: unknown, headers: Record<string, string | null> = {}): Promise<Res> =>
+  request(hs.url + path, { method, body, headers: { ...(typeof body === 'string' ? { 'content-type': 'application/json' } : {}), ...headers } }, { authorization: TOKEN });
 
 const createContact = (properties: Record<string, unknown>) => call('POST', '/crm/v3/objects/contacts', { properties });
 const search = (type: string, body: unknown) => call('POST', `/crm/v3/objects/${type}/search`, body);

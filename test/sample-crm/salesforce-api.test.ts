@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { startSampleCrm, type RunningSampleCrm } from '../../src/sample-crm';
 import { canonicalId, idSuffix, salesforceRateLimitFault, SALESFORCE_DEFAULT_AUTH } from '../../src/sample-crm/salesforce';
-import { manualClock, T0 } from './helpers';
+import { manualClock, postForm, request, T0, type Reply } from './helpers';
 
 type Json = any;
 
@@ -27,31 +27,11 @@ beforeEach(async () => {
   token = (await tokenRequest({ grant_type: 'client_credentials', client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret })).body.access_token;
 });
 
-async function tokenRequest(params: Record<string, string>): Promise<{ status: number; body: Json }> {
-  const res = await fetch(`${running.url}/services/oauth2/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(params).toString(),
-  });
-  return { status: res.status, body: await res.json() };
-}
+const tokenRequest = (params: Record<string, string>) => postForm(`${running.url}/services/oauth2/token`, params);
 
-async function api(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; auth?: string | null } = {}): Promise<{ status: number; body: Json; headers: Headers; raw: Buffer }> {
-  const headers: Record<string, string> = { ...(init.headers ?? {}) };
-  const auth = init.auth === undefined ? `Bearer ${token}` : init.auth;
-  if (auth !== null) headers.authorization = auth;
-  let body: RequestInit['body'];
-  if (init.body instanceof FormData || typeof init.body === 'string') body = init.body;
-  else if (init.body !== undefined) {
-    body = JSON.stringify(init.body);
-    headers['content-type'] = 'application/json';
-  }
-  const res = await fetch(running.url + path, { method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'), headers, body });
-  const raw = Buffer.from(await res.arrayBuffer());
-  let parsed: unknown = null;
-  if (raw.length && (res.headers.get('content-type') ?? '').includes('json')) parsed = JSON.parse(raw.toString('utf8'));
-  return { status: res.status, body: parsed, headers: res.headers, raw };
-}
+/** A data API call with the session's token (auth: another Authorization value, or null for none). */
+const api = (path: string, init: { method?: string; body?: unknown; headers?: Record<string, string>; auth?: string | null } = {}): Promise<Reply<Json>> =>
+  request(running.url + path, { ...init, headers: { authorization: init.auth === undefined ? `Bearer ${token}` : init.auth, ...init.headers } });
 
 const query = (soql: string, headers?: Record<string, string>) => api(`${V}/query?q=${encodeURIComponent(soql)}`, { headers });
 

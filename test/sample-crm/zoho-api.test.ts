@@ -7,18 +7,17 @@
 import { createHash } from 'node:crypto';
 import { startSampleCrm, type RunningSampleCrm } from '../../src/sample-crm';
 import { ZOHO_DEFAULT_CREDENTIALS } from '../../src/sample-crm/zoho';
+import { manualClock, postForm, request, T0, type Reply } from './helpers';
 
 type Json = Record<string, any>;
 
-const T0 = Date.parse('2024-05-01T10:00:00Z');
-let now = T0;
-const clock = () => now;
+const clock = manualClock();
 
 let crm: RunningSampleCrm<'zoho'>;
 let token: string;
 
 beforeAll(async () => {
-  crm = await startSampleCrm({ flavor: 'zoho', port: 0, clock });
+  crm = await startSampleCrm({ flavor: 'zoho', port: 0, clock: clock.now });
 });
 afterAll(() => crm.close());
 
@@ -37,34 +36,15 @@ async function authorize(extra: Record<string, string> = { access_type: 'offline
 }
 
 async function tokenCall(params: Record<string, string>, via: 'form' | 'query' = 'form'): Promise<{ status: number; body: Json }> {
-  const form = new URLSearchParams({ client_id: 'sample-client', client_secret: 'sample-secret', ...params });
-  const res =
-    via === 'form'
-      ? await fetch(`${crm.url}/oauth/v2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form })
-      : await fetch(`${crm.url}/oauth/v2/token?${form}`, { method: 'POST' });
+  const form = { client_id: 'sample-client', client_secret: 'sample-secret', ...params };
+  if (via === 'form') return postForm(`${crm.url}/oauth/v2/token`, form);
+  const res = await fetch(`${crm.url}/oauth/v2/token?${new URLSearchParams(form)}`, { method: 'POST' });
   return { status: res.status, body: (await res.json()) as Json };
 }
 
-async function api(path: string, init: { method?: string; body?: unknown; auth?: string | null } = {}): Promise<{ status: number; body: any; text: string; headers: Headers }> {
-  const headers: Record<string, string> = {};
-  const auth = init.auth === undefined ? `Zoho-oauthtoken ${token}` : init.auth;
-  if (auth !== null) headers.authorization = auth;
-  let body: RequestInit['body'];
-  if (init.body instanceof FormData || typeof init.body === 'string') body = init.body;
-  else if (init.body !== undefined) {
-    body = JSON.stringify(init.body);
-    headers['content-type'] = 'application/json';
-  }
-  const res = await fetch(crm.url + path, { method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'), headers, body });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    /* keep text */
-  }
-  return { status: res.status, body: parsed, text, headers: res.headers };
-}
+/** A CRM API call with the OAuth token, as Zoho spells it (auth: another Authorization value, or null for none). */
+const api = (path: string, init: { method?: string; body?: unknown; auth?: string | null } = {}): Promise<Reply> =>
+  request(crm.url + path, { ...init, headers: { authorization: init.auth === undefined ? `Zoho-oauthtoken ${token}` : init.auth } });
 
 async function freshToken(): Promise<string> {
   const code = await authorize();
@@ -74,7 +54,7 @@ async function freshToken(): Promise<string> {
 
 beforeEach(async () => {
   crm.crm.reset();
-  now = T0;
+  clock.set(T0);
   token = await freshToken();
   crm.crm.clearRequests();
 });
@@ -143,7 +123,7 @@ describe('OAuth like Zoho Accounts', () => {
   test('tokens expire after expires_in; a refresh gives a working one', async () => {
     const code = await authorize();
     const first = await tokenCall({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT });
-    now += 3600_000;
+    clock.advance(3600_000);
     const expired = await api('/crm/v2/Contacts', { auth: `Zoho-oauthtoken ${first.body.access_token}` });
     expect(expired.status).toBe(401);
     expect(expired.body.code).toBe('INVALID_TOKEN');
@@ -353,7 +333,7 @@ describe('Cases, notes, attachments', () => {
 
   test('update: 200 "record updated"; unknown id → 400 INVALID_DATA; a mandatory field cannot be emptied', async () => {
     const id = await createCase();
-    now += 60_000;
+    clock.advance(60_000);
     const r = await api(`/crm/v2/Cases/${id}`, { method: 'PUT', body: { data: [{ Subject: 'Billing', Status: 'Escalated' }] } });
     expect(r.status).toBe(200);
     expect(r.body.data[0]).toMatchObject({ code: 'SUCCESS', message: 'record updated', details: { id, Modified_Time: '2024-05-01T10:01:00+00:00', Created_Time: '2024-05-01T10:00:00+00:00' } });
@@ -431,7 +411,7 @@ describe('rate limit, faults, request log, seed helpers', () => {
     expect(limited.headers.get('retry-after')).toBe('60');
     expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
     expect(limited.body).toMatchObject({ code: 'TOO_MANY_REQUESTS', details: {}, status: 'error' });
-    now += 60_000;
+    clock.advance(60_000);
     expect((await api('/crm/v2/Contacts')).status).toBe(204);
   });
 

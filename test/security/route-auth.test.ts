@@ -11,7 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../../src/api/app';
 import { operationsFastLane } from '../../src/api/fast-lane';
-import { ROUTES, matchRoute } from '../../src/api/routes';
+import { ROUTES, allowedMethods, matchRoute } from '../../src/api/routes';
 import { ApiKeys, hashKey, parseKeyEntries } from '../../src/access/api-keys';
 import { bundled, startHarness, type Harness } from '../helpers/harness';
 
@@ -63,6 +63,8 @@ const targets = (): Target[] => [
   { method: 'GET', path: '/healthz', route: '/healthz' },
   { method: 'GET', path: '/readyz', route: '/readyz' },
   { method: 'GET', path: '/metrics', route: '/metrics' },
+  { method: 'GET', path: '/openapi.yaml', route: '/openapi.yaml' },
+  { method: 'GET', path: '/docs', route: '/docs' },
   { method: 'GET', path: '/v1/connectors', route: '/v1/connectors' },
   { method: 'GET', path: `/v1/connectors/${B}`, route: '/v1/connectors/:id', connector: B },
   { method: 'GET', path: `/v1/connectors/${B}/links`, query: 'ACCOUNT_ID=1', route: '/v1/connectors/:id/links', connector: B },
@@ -132,7 +134,7 @@ function variants(t: Target): Array<[string, string, boolean]> {
   return out.filter(([label, path], i) => label === 'canonical' || (path !== p && out.findIndex(([, q]) => q === path) === i));
 }
 
-interface Answer { status: number; type: string; code?: string; lane: string }
+interface Answer { status: number; type: string; code?: string; lane: string; allow?: string }
 
 async function send(method: string, path: string, key: string | undefined, body: unknown, contentType: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -145,7 +147,7 @@ async function send(method: string, path: string, key: string | undefined, body:
       res.on('end', () => {
         let code: string | undefined;
         try { code = JSON.parse(text).code; } catch { /* not JSON (HEAD, metrics) */ }
-        resolve({ status: res.statusCode!, type: String(res.headers['content-type'] ?? ''), code, lane: String(res.headers['x-lane'] ?? 'fast') });
+        resolve({ status: res.statusCode!, type: String(res.headers['content-type'] ?? ''), code, lane: String(res.headers['x-lane'] ?? 'fast'), allow: res.headers.allow });
       });
     });
     req.on('error', reject);
@@ -246,7 +248,9 @@ describe('no request outside the key scope succeeds', () => {
                 if (a.status < 400 || a.status >= 500) failures.push(`not refused: ${where}`);
                 else if (method !== 'HEAD' && !/^application\/problem\+json/.test(a.type)) failures.push(`not problem+json: ${where}`);
                 // (A public route's handler answers anyone: a webhook authenticates by its signature.)
-                else if (method !== 'HEAD' && (key === 'none' || key === 'bad' || key === 'scopedA') && !['unauthorized', 'forbidden', 'not_found'].includes(a.code ?? '') && !isPublic(t)) failures.push(`a handler answered: ${where}`);
+                else if (method !== 'HEAD' && (key === 'none' || key === 'bad' || key === 'scopedA') && !['unauthorized', 'forbidden', 'not_found', 'method_not_allowed'].includes(a.code ?? '') && !isPublic(t)) failures.push(`a handler answered: ${where}`);
+                // A method the route does not take is refused as such, whoever asks.
+                if (method === 'OPTIONS' && sameTarget && a.status !== 405) failures.push(`not 405: ${where}`);
                 if (type === 'application/json' && a.lane === 'express' && method === 'POST' && label === 'canonical' && t.route.includes('operations')) failures.push(`fast lane not taken: ${where}`);
               });
             }
@@ -276,3 +280,42 @@ describe('no request outside the key scope succeeds', () => {
     expect((await send('GET', '/v1/connectors', KEYS.admin, undefined, '')).status).toBe(200);
   });
 });
+
+describe('a wrong method on a known route is 405 with Allow; an unknown path stays 404', () => {
+  test.each([
+    // [method, path, key, content type, status, Allow]
+    ['GET', `/v1/connectors/${A}/operations/find_account`, 'none', '', 405, 'POST'],
+    ['PUT', `/v1/connectors/${A}/operations/find_account`, 'admin', 'application/json', 405, 'POST'],
+    ['DELETE', `/v1/connectors/${A}/operations/find_account`, 'scopedA', '', 405, 'POST'],
+    ['HEAD', `/v1/connectors/${A}/operations/find_account`, 'admin', '', 405, 'POST'],
+    ['POST', `/v1/connectors/${A}/links`, 'admin', 'application/json', 405, 'GET, HEAD'],
+    ['POST', '/healthz', 'none', 'application/json', 405, 'GET, HEAD'],
+    ['OPTIONS', '/v1/connectors', 'bad', '', 405, 'GET, HEAD'],
+    ['DELETE', '/v1/deliveries/x', 'none', '', 405, 'GET, HEAD'],
+    ['GET', '/v1/deliveries/x/retry', 'admin', '', 405, 'POST'],
+    ['POST', '/openapi.yaml', 'none', '', 405, 'GET, HEAD'],
+    ['GET', '/v1/connectors/a/nothing', 'admin', '', 404, undefined],
+    ['DELETE', '/v2/nothing', 'admin', '', 404, undefined],
+    ['GET', '/v1/connectors/', 'admin', '', 404, undefined],
+  ] as const)('%s %s (key %s, content type "%s") → %s', async (method, path, key, type, status, allow) => {
+    const a = await send(method, path, KEYS[key as KeyKind], type ? { variables: {} } : undefined, type || 'application/json');
+    expect({ status: a.status, allow: a.allow }).toEqual({ status, allow });
+    if (method !== 'HEAD') {
+      expect(a.type).toMatch(/^application\/problem\+json/);
+      expect(a.code).toBe(status === 405 ? 'method_not_allowed' : 'not_found');
+    }
+  });
+
+  test('the fast lane passes a wrong method on the operations route on, and the answer is the same 405', async () => {
+    const direct = await send('GET', `/v1/connectors/${A}/operations/find_account`, KEYS.admin, undefined, '');
+    expect(direct).toMatchObject({ status: 405, allow: 'POST', code: 'method_not_allowed', lane: 'express' });
+  });
+
+  test('allowedMethods: the methods of the table for a path, none for an unknown one', () => {
+    expect(allowedMethods('/v1/connectors/x/operations/y')).toEqual(['POST']);
+    expect(allowedMethods('/v1/deliveries/d-1')).toEqual(['GET', 'HEAD']);
+    expect(allowedMethods('/V1/connectors')).toEqual([]);
+    expect(allowedMethods('/v1/connectors/..')).toEqual([]);
+  });
+});
+

@@ -14,7 +14,7 @@ const UUID = '2f1c7e9a-5b1d-4c1e-9f3a-1d2e3f4a5b6c';
 // Argument order Id, Phone, Email is the one under which all three rows of the platform's table hold.
 const ZOHO = '=CONCAT_OR((Id:equals:{ACCOUNT_ID}), (Phone:equals:{PHONE_NUMBER}), (Email:equals:{EMAIL}))';
 
-describe('004 CONCAT_OR table (Zoho criteria)', () => {
+describe('CONCAT_OR table (Zoho criteria)', () => {
   test.each([
     [{ ACCOUNT_ID: UUID }, `(Id:equals:${UUID})`],
     [{ ACCOUNT_ID: UUID, EMAIL: 'kim@example' }, `(Id:equals:${UUID}) or (Email:equals:kim@example)`],

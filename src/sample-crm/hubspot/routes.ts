@@ -74,11 +74,16 @@ function ttlMs(raw: unknown): number | undefined {
 
 export function hubspotRouter(store: HubSpotStore): Router {
   const router = express.Router();
-  const search = new HubSpotSearch(store);
+  router.use(['/crm/v3', '/files/v3'], throttle(store));
+  objectRoutes(router, store, new HubSpotSearch(store));
+  fileRoutes(router, store);
+  router.use(onError);
+  return router;
+}
 
-  // ---- rate limiting (HubSpotHelpers.throttle) -------------------------------------------------
-
-  const throttle: RequestHandler = (_req, res, next) => {
+/** Rate limiting (HubSpotHelpers.throttle): a 429 with HubSpot's headers and body while the fault lasts. */
+function throttle(store: HubSpotStore): RequestHandler {
+  return (_req, res, next) => {
     const t = store.state.throttle;
     if (!t || t.remaining <= 0) return next();
     t.remaining--;
@@ -100,10 +105,10 @@ export function hubspotRouter(store: HubSpotStore): Router {
         groupName: 'publicapi:private-app',
       });
   };
-  router.use(['/crm/v3', '/files/v3'], throttle);
+}
 
-  // ---- CRM objects ----------------------------------------------------------------------------
-
+/** CRM objects: list, create, search, read, update, archive. */
+function objectRoutes(router: Router, store: HubSpotStore, search: HubSpotSearch): void {
   router.get('/crm/v3/objects/:objectType', (req, res) => {
     const def = typeParam(req);
     const raw = queryValue(req, 'limit');
@@ -168,9 +173,10 @@ export function hubspotRouter(store: HubSpotStore): Router {
     store.archive(def.name, String(req.params.id));
     res.status(204).end();
   });
+}
 
-  // ---- files ----------------------------------------------------------------------------------
-
+/** Files: upload, read, signed URL, delete, folders, and the hosting URL. */
+function fileRoutes(router: Router, store: HubSpotStore): void {
   router.post('/files/v3/files', (req, res) => {
     const body = bodyOf(req);
     if (body.kind !== 'multipart') {
@@ -266,14 +272,12 @@ export function hubspotRouter(store: HubSpotStore): Router {
       .set('Content-Disposition', `inline; filename="${`${file.name}${file.extension ? `.${file.extension}` : ''}`.replace(/["\\\r\n]/g, '_')}"`)
       .send(file.content);
   });
-
-  const onError: ErrorRequestHandler = (err: unknown, _req, res, next) => {
-    if (err instanceof HubSpotError) {
-      res.set(err.headers).status(err.status).json(err.body);
-    } else {
-      next(err);
-    }
-  };
-  router.use(onError);
-  return router;
 }
+
+const onError: ErrorRequestHandler = (err: unknown, _req, res, next) => {
+  if (err instanceof HubSpotError) {
+    res.set(err.headers).status(err.status).json(err.body);
+  } else {
+    next(err);
+  }
+};

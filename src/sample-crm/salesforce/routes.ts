@@ -136,10 +136,11 @@ export interface SessionGuard {
   use(token: string): boolean;
 }
 
+/** Where the data API lives. */
+const base = '/services/data';
+
 export function salesforceRouter(store: SalesforceStore, pager: QueryPager, sessions: SessionGuard): Router {
   const router = express.Router();
-  const base = '/services/data';
-
   // Only OAuth sessions reach the data API (the shared auth layer also knows basic and API-key
   // credentials; Salesforce does not), and each call keeps the session alive.
   router.use(base, (req, res, next) => {
@@ -164,8 +165,15 @@ export function salesforceRouter(store: SalesforceStore, pager: QueryPager, sess
     res.json({ sobjects: `${base}/${v}/sobjects`, query: `${base}/${v}/query`, queryAll: `${base}/${v}/queryAll` });
   });
 
-  // ---- query ------------------------------------------------------------------------------------
+  queryRoutes(router, pager);
+  sObjectRoutes(router, store);
+  router.use(onError);
+  return router;
+}
 
+
+/** SOQL: query and queryAll, with their next-page locators. */
+function queryRoutes(router: Router, pager: QueryPager): void {
   for (const resource of ['query', 'queryAll'] as const) {
     router.get(`${base}/:version/${resource}`, (req, res) => {
       const v = version(req);
@@ -189,9 +197,10 @@ export function salesforceRouter(store: SalesforceStore, pager: QueryPager, sess
     });
     router.all(`${base}/:version/${resource}`, methodNotAllowed('GET,HEAD'));
   }
+}
 
-  // ---- sObjects -------------------------------------------------------------------------------
-
+/** sObjects: the list, describe, create, read, update, delete, and blob fields. */
+function sObjectRoutes(router: Router, store: SalesforceStore): void {
   router.get(`${base}/:version/sobjects`, (req, res) => {
     const v = version(req);
     res.json({ encoding: 'UTF-8', maxBatchSize: 200, sobjects: (Object.keys(SOBJECTS) as SObjectType[]).map((t) => objectSummary(t, v)) });
@@ -275,17 +284,15 @@ export function salesforceRouter(store: SalesforceStore, pager: QueryPager, sess
     // Salesforce really sends this (misspelt) media type for blob fields.
     res.status(200).type('application/octetstream').send(data);
   });
-
-  const onError: ErrorRequestHandler = (err: unknown, _req, res, next) => {
-    if (err instanceof SalesforceApiError) {
-      res.status(err.status).set(err.headers).json(err.errors);
-    } else {
-      next(err);
-    }
-  };
-  router.use(onError);
-  return router;
 }
+
+const onError: ErrorRequestHandler = (err: unknown, _req, res, next) => {
+  if (err instanceof SalesforceApiError) {
+    res.status(err.status).set(err.headers).json(err.errors);
+  } else {
+    next(err);
+  }
+};
 
 export { NOT_FOUND_ENTRY };
 

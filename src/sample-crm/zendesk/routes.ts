@@ -157,6 +157,17 @@ function withoutSortFields<T extends Record<string, unknown>>(req: Request, item
 
 export function zendeskRouter(store: ZendeskStore): Router {
   const router = express.Router();
+  const zendesk = zendeskContext(store);
+  searchRoutes(router, zendesk);
+  userRoutes(router, zendesk);
+  ticketRoutes(router, zendesk);
+  uploadRoutes(router, zendesk);
+  router.use(onError);
+  return router;
+}
+
+/** What the resources' routes share: the store, its search, and serializers for the request's origin. */
+function zendeskContext(store: ZendeskStore) {
   const search = new ZendeskSearch(store.state);
   const ser = (req: Request) => new ZendeskSerializer(store, origin(req));
 
@@ -193,15 +204,20 @@ export function zendeskRouter(store: ZendeskStore): Router {
     });
   };
 
-  // ---- search ---------------------------------------------------------------------------------
+  return { store, ser, hitJson, runSearch };
+}
+type Zendesk = ReturnType<typeof zendeskContext>;
 
+/** Unified search (users and tickets). */
+function searchRoutes(router: Router, { hitJson, runSearch }: Zendesk): void {
   router.get('/api/v2/search{.json}', (req, res) => {
     const { page, ...links } = paginate(req, runSearch(req));
     res.json({ results: page.map((h) => hitJson(req, h)), facets: null, ...links });
   });
+}
 
-  // ---- users ----------------------------------------------------------------------------------
-
+/** Users: search, list, create (one or many), read, update, their requested tickets. */
+function userRoutes(router: Router, { store, ser, runSearch }: Zendesk): void {
   router.get('/api/v2/users/search{.json}', (req, res) => {
     const externalId = q(req, 'external_id');
     let users;
@@ -267,9 +283,10 @@ export function zendeskRouter(store: ZendeskStore): Router {
     );
     res.json({ tickets: page.map((t) => ser(req).ticket(t)), ...links });
   });
+}
 
-  // ---- tickets --------------------------------------------------------------------------------
-
+/** Tickets: list, create, read, update, comments. */
+function ticketRoutes(router: Router, { store, ser }: Zendesk): void {
   router.get('/api/v2/tickets{.json}', (req, res) => {
     // Like Zendesk's List Tickets: ?external_id= lists the tickets with that external id (read
     // from the database, so unlike search it sees a ticket the moment it is created).
@@ -305,9 +322,10 @@ export function zendeskRouter(store: ZendeskStore): Router {
     const { page, ...links } = paginate(req, comments);
     res.json({ comments: page.map((c) => ser(req).comment(c)), ...links });
   });
+}
 
-  // ---- uploads & attachments ------------------------------------------------------------------
-
+/** Uploads and attachments, and the unauthenticated content URL. */
+function uploadRoutes(router: Router, { store, ser }: Zendesk): void {
   router.post('/api/v2/uploads{.json}', (req, res) => {
     const file = incomingFile(req);
     if (!file.filename) {
@@ -343,18 +361,16 @@ export function zendeskRouter(store: ZendeskStore): Router {
       .set('Content-Disposition', `attachment; filename="${attachment.file_name.replace(/["\\\r\n]/g, '_')}"`)
       .send(attachment.content);
   });
-
-  const onError: ErrorRequestHandler = (err: unknown, _req, res, next) => {
-    if (err instanceof RecordNotFound) {
-      res.status(404).json(NOT_FOUND);
-    } else if (err instanceof RecordInvalid) {
-      res.status(422).json({ error: 'RecordInvalid', description: 'Record validation errors', details: err.details });
-    } else if (err instanceof BadRequest) {
-      res.status(err.status).json(err.body);
-    } else {
-      next(err);
-    }
-  };
-  router.use(onError);
-  return router;
 }
+
+const onError: ErrorRequestHandler = (err: unknown, _req, res, next) => {
+  if (err instanceof RecordNotFound) {
+    res.status(404).json(NOT_FOUND);
+  } else if (err instanceof RecordInvalid) {
+    res.status(422).json({ error: 'RecordInvalid', description: 'Record validation errors', details: err.details });
+  } else if (err instanceof BadRequest) {
+    res.status(err.status).json(err.body);
+  } else {
+    next(err);
+  }
+};

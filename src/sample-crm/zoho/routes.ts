@@ -182,21 +182,42 @@ export interface ZohoRouterOptions {
 
 export function zohoRouter({ store, oauth, clock, rateLimit }: ZohoRouterOptions): Router {
   const router = express.Router();
+  router.use('/crm/:version', (req, _res, next) => {
+    if (!/^v\d+(\.\d+)?$/.test(String(req.params.version))) throw new ZohoHttpError(404, INVALID_URL_PATTERN);
+    next();
+  });
+  router.use('/crm', oauthOnly(oauth), rateLimiter(clock, rateLimit));
 
-  // ---- OAuth only, and the rate limit ---------------------------------------------------------
+  noteRoutes(router, store);
+  recordRoutes(router, store);
+  relatedListRoutes(router, store);
 
-  // Zoho CRM accepts nothing but OAuth access tokens; the shared middleware before this one may
-  // have let other credentials through (basic, API keys) when the sample CRM was given some.
-  const oauthOnly: RequestHandler = (req, _res, next) => {
+  // Anything else under /crm is a URL Zoho does not have.
+  router.use('/crm', () => {
+    throw new ZohoHttpError(404, INVALID_URL_PATTERN);
+  });
+  router.use(onError);
+  return router;
+}
+
+/**
+ * Zoho CRM accepts nothing but OAuth access tokens; the shared middleware before this one may
+ * have let other credentials through (basic, API keys) when the sample CRM was given some.
+ */
+function oauthOnly(oauth: OAuthServer): RequestHandler {
+  return (req, _res, next) => {
     const m = /^(bearer|zoho-oauthtoken)\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     if (!m) throw new ZohoHttpError(401, AUTHENTICATION_FAILURE);
     if (oauth.checkAccessToken(m[2]) !== 'ok') throw new ZohoHttpError(401, INVALID_TOKEN);
     next();
   };
+}
 
+/** The rate limit in force (read on every call): fixed windows, 429 with Retry-After once the window is used up. */
+function rateLimiter(clock: Clock, rateLimit: () => RateLimit | null): RequestHandler {
   let windowStart = 0;
   let used = 0;
-  const limiter: RequestHandler = (_req, res, next) => {
+  return (_req, res, next) => {
     const limit = rateLimit();
     if (!limit) return next();
     const windowMs = limit.windowSec * 1000;
@@ -216,15 +237,10 @@ export function zohoRouter({ store, oauth, clock, rateLimit }: ZohoRouterOptions
     res.set('X-RATELIMIT-REMAINING', String(limit.max - used));
     next();
   };
+}
 
-  router.use('/crm/:version', (req, _res, next) => {
-    if (!/^v\d+(\.\d+)?$/.test(String(req.params.version))) throw new ZohoHttpError(404, INVALID_URL_PATTERN);
-    next();
-  });
-  router.use('/crm', oauthOnly, limiter);
-
-  // ---- Notes as a module (before the generic /:module routes) ---------------------------------
-
+/** Notes as a module (registered before the generic /:module routes). */
+function noteRoutes(router: Router, store: ZohoStore): void {
   router.get('/crm/:version/Notes', (req, res) => {
     sendPage(req, res, store.state.notes, (n) => pickFields(req, serializeNote(n)));
   });
@@ -258,9 +274,10 @@ export function zohoRouter({ store, oauth, clock, rateLimit }: ZohoRouterOptions
     );
     sendEntries(res, entries, 201);
   });
+}
 
-  // ---- records --------------------------------------------------------------------------------
-
+/** Records of any module: list, search, create (one or many), bulk update, read, update, delete. */
+function recordRoutes(router: Router, store: ZohoStore): void {
   router.get('/crm/:version/:module', (req, res) => {
     const module = moduleOf(req);
     sendPage(req, res, store.list(module), (r) => pickFields(req, serializeRecord(r)));
@@ -365,9 +382,10 @@ export function zohoRouter({ store, oauth, clock, rateLimit }: ZohoRouterOptions
       : { code: 'INVALID_DATA', details: { id }, message: 'the id given seems to be invalid', status: 'error' };
     sendEntries(res, [entry], 200);
   });
+}
 
-  // ---- related lists: Notes, Attachments ------------------------------------------------------
-
+/** Related lists of a record: its Notes and Attachments (upload, list, download). */
+function relatedListRoutes(router: Router, store: ZohoStore): void {
   const parentOf = (req: Request): { module: ZohoParentModule; id: string } => {
     const module = moduleOf(req);
     const id = idParam(req);
@@ -435,21 +453,14 @@ export function zohoRouter({ store, oauth, clock, rateLimit }: ZohoRouterOptions
       .set('Content-Disposition', `attachment; filename="${a.File_Name.replace(/["\\\r\n]/g, '_')}"`)
       .send(a.content);
   });
-
-  // Anything else under /crm is a URL Zoho does not have.
-  router.use('/crm', () => {
-    throw new ZohoHttpError(404, INVALID_URL_PATTERN);
-  });
-
-  const onError: ErrorRequestHandler = (err: unknown, _req, res, next) => {
-    if (err instanceof ZohoHttpError) {
-      res.status(err.status).json(err.body);
-    } else if (err instanceof ZohoRecordInvalid) {
-      res.status(400).json({ data: [err.entry] });
-    } else {
-      next(err);
-    }
-  };
-  router.use(onError);
-  return router;
 }
+
+const onError: ErrorRequestHandler = (err: unknown, _req, res, next) => {
+  if (err instanceof ZohoHttpError) {
+    res.status(err.status).json(err.body);
+  } else if (err instanceof ZohoRecordInvalid) {
+    res.status(400).json({ data: [err.entry] });
+  } else {
+    next(err);
+  }
+};
