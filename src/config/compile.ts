@@ -27,6 +27,7 @@ import { DEFAULT_FLOW_TEMPLATES } from '../flows/templates';
 import { GATEWAY_EVENTS, PLATFORM_EVENTS } from '../flows/events';
 import { FIELD_MAPPING_MOMENTS, type CompiledFlowPost, type FieldMappings } from './types';
 import { compileZoomWebhooks, zoomSecrets } from '../platforms/zoom/config';
+import { compileMetadataFile, compileStorage, storageSecrets } from '../storage/config';
 
 export interface CompileResult {
   connector?: Connector;
@@ -71,6 +72,9 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   const flowPosts = ctx.flowPosts();
   const fieldMappings = ctx.fieldMappings(endpoints);
   const zoom = compileZoomWebhooks(cfg.webhooks?.zoom, (p, m) => issues.push(issueAt(src, ['webhooks', 'zoom', ...p], m)));
+  // External storage and the session metadata file (README "External storage", "Session metadata file").
+  const storage = compileStorage(cfg.storage, (p, m, sev) => issues.push(issueAt(src, ['storage', ...p], m, sev)));
+  const metadataFile = compileMetadataFile(cfg.metadata_file, storage, endpoints.get('upload_file')?.upload?.fileKinds.has('session_metadata') ?? false, (p, m, sev) => issues.push(issueAt(src, ['metadata_file', ...p], m, sev)));
   for (const s of shortCredentials(cfg.auth, envd)) issues.push(issueAt(src, s.path, s.message));
   issues.splice(0, issues.length, ...withReferences(issues, envd)); // messages name ${env:NAME}, never its value
   if (issues.some((i) => i.severity === 'error')) return { issues, id };
@@ -82,6 +86,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   // Record pop headers authenticate the gateway to the receiver: secrets, like auth headers.
   for (const v of Object.values(events.recordPop?.headers ?? {})) if (v.length >= 4) secrets.add(v);
   for (const s of zoomSecrets(cfg.webhooks?.zoom)) secrets.add(s);
+  for (const s of storageSecrets(cfg.storage)) secrets.add(s);
   const connector: Connector = deepFreeze({
     id,
     name: cfg.name ?? id,
@@ -101,6 +106,8 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
     flowPosts,
     ...(fieldMappings ? { fieldMappings } : {}),
     webhooks: zoom ? { zoom } : {},
+    ...(storage ? { storage } : {}),
+    ...(metadataFile ? { metadataFile } : {}),
     secrets: [...secrets],
     warnings: issues.filter((i) => i.severity === 'warning'),
     source: maskSecrets(src.doc.toJS(), secrets),

@@ -7,6 +7,7 @@ import type { ForeignNumbers, PhoneFormat } from '../phone';
 import type { TemplateNode, TextPart } from '../template/compile';
 import type { MatchRule, SeveralMatches } from '../http/match-guard';
 import type { IdentityField, IdentityRule } from '../flows/identity';
+import type { ConnectorStorage, MetadataFileFile, MetadataFileSettings, StorageFile } from '../storage/config';
 
 export const OPERATIONS = [
   'find_account', 'find_account_by_id', 'create_account',
@@ -145,6 +146,10 @@ export interface ConnectorFile {
   flow_posts?: Record<string, FlowPostFile>;
   /** Data memorialization: session data written to record fields at moments of the session. */
   field_mappings?: FieldMappingsFile;
+  /** External storage of the session's files (README "External storage"). */
+  storage?: StorageFile;
+  /** The session metadata file (README "Session metadata file"). */
+  metadata_file?: MetadataFileFile;
 }
 
 /** One kind of flow-script post. Field paths are dotted paths into the posted JSON. */
@@ -424,6 +429,10 @@ export interface Connector {
   readonly fieldMappings?: FieldMappings;
   /** Platforms that report by webhook (absent: not configured). */
   readonly webhooks: { readonly zoom?: ZoomWebhooks };
+  /** Where the session's files are copied; absent: nowhere. */
+  readonly storage?: ConnectorStorage;
+  /** The session metadata file; absent: none is made. */
+  readonly metadataFile?: MetadataFileSettings;
   /** Every secret value in this connector (env-resolved strings, passwords, client secrets, auth header values). */
   readonly secrets: readonly string[];
   readonly warnings: readonly ConfigIssue[];
