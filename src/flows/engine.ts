@@ -22,6 +22,7 @@ import { displayVariables, only, type StepFacts } from './steps';
 import { resolveIdentity } from './identity';
 import { RECORD_POP_POLICY } from './record-pop';
 import { fieldMappingWrite, stampSessionTimes } from './field-mappings';
+import { planStoredCopy, STORAGE_POLICY } from './store-file';
 
 export interface SessionState {
   vars: Record<string, string | number | boolean>;
@@ -237,6 +238,17 @@ export class FlowEngine {
       } else {
         state.warnings.push(`${ev.type}: ${f.kind} files are not sent to this CRM (upload.file_kinds)`);
       }
+    }
+    // External storage: its own delivery per file, waiting for nothing (README "External storage").
+    if (ev.kind === 'file' && ev.facts.file && c.storage?.kinds.has(ev.facts.file.kind) && !state.steps[`${ev.key}:store`]) {
+      const copy = planStoredCopy(c, sessionId, state.vars, ev.facts.file, downloaded);
+      if ('warning' in copy) state.warnings.push(`${ev.type}: ${copy.warning}`);
+      else state.steps[`${ev.key}:store`] = (await this.service.acceptStep(c.id, 'store_file', {}, { idempotencyKey: `${sessionId}:${ev.key}:store`, ...copy })).delivery.id;
+    }
+    // The session metadata file, metadata_file.delay_minutes after the end (README "Session metadata file").
+    if (state.ended && c.metadataFile && !state.steps.metadata_file) {
+      const d = await this.service.acceptStep(c.id, 'metadata_file', {}, { idempotencyKey: `${sessionId}:metadata_file`, stepFacts: { sessionId }, delayMs: c.metadataFile.delayMs, policy: STORAGE_POLICY });
+      state.steps.metadata_file = d.delivery.id;
     }
     const fields = fieldMappingWrite(c, ev, vars, this.gateway.now());
     if (fields) writes.push(fields);
