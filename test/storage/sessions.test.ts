@@ -6,6 +6,9 @@
  * once, no temporary file left); a wrong host key refused; ids that would leave their folder
  * refused; secrets never shown.
  */
+import pino from 'pino';
+import { createStepRunner } from '../../src/flows/steps';
+import { FileStores } from '../../src/storage/registry';
 import { bundled, startHarness, type Harness } from '../helpers/harness';
 import { startSftpServer, type TestSftpServer } from './sftp-server';
 
@@ -55,6 +58,16 @@ async function settled(connectorId: string, sessionId: string, until: (v: any) =
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+/** The session view once `until` holds, whatever else is pending. */
+async function viewWhen(connectorId: string, sessionId: string, until: (v: any) => boolean, ms = 10_000): Promise<any> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = (await h.get(`/v1/connectors/${connectorId}/sessions/${sessionId}`)).body;
+    if (until(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** Deliveries due now (pending ones waiting for a retry later do not count). */
 async function dueNow(): Promise<number> {
   const pending = (await h.get('/v1/deliveries?status=pending&limit=100')).body;
@@ -134,6 +147,25 @@ describe('a whole call, password login', () => {
     expect((await settled('zendesk', S)).steps.filter((s: { name: string }) => s.name === 'metadata_file')).toHaveLength(1);
   });
 
+  test('the metadata step run again (a crash after it handed the file on): the same two deliveries, nothing sent twice', async () => {
+    const step = view.steps.find((s: { name: string }) => s.name === 'metadata_file');
+    const d = (await h.gw.store.get(step.delivery_id))!;
+    // The session moved on meanwhile: the rendering differs, the first one stands.
+    expect((await post('zendesk', S, { type: 'Note_Added', event_id: 'e9', data: { call_id: 2001, note: 'later' } })).status).toBe(202);
+    await settled('zendesk', S);
+    const fileStores = new FileStores();
+    const run = createStepRunner(h.gw.store, { stores: fileStores, deliveries: h.gw.deliveries, view: (c, s) => h.gw.flows.view(c, s) });
+    const again = await run({ ...d, status: 'running' }, h.gw.gateway.runtime('zendesk'), {}, {
+      logger: pino({ level: 'silent' }), requestId: d.id, now: Date.now, policy: d.policy, attempt: { attempt: 2, elapsedMs: 0 },
+    });
+    await fileStores.close();
+    expect(again.result.follow_ups).toEqual(d.result!.follow_ups);
+    expect(again.result.follow_ups).toHaveLength(2);
+    await settled('zendesk', S);
+    expect(h.crm.crm.state.attachments.filter((a) => a.file_name === 'call-2001.json')).toHaveLength(1);
+    expect(JSON.parse(srv.read('exports/ujet/ujet-metadata/call-2001.json').toString()).events).toHaveLength(6);
+  });
+
   test('secrets: the connector view and the logs show neither the password nor the key', async () => {
     const source = JSON.stringify((await h.get('/v1/connectors/zendesk')).body) + JSON.stringify((await h.get('/v1/connectors/keyed')).body);
     expect(source).not.toContain(srv.password);
@@ -171,17 +203,17 @@ test('the server down for a while: the copy waits and is delivered once it is ba
   await srv.stop();
   try {
     const audio = Buffer.from('ID3 outage recording');
+    expect((await post('zendesk', S, { type: 'Session_Started', event_id: 'o0', data: { call_id: 3001, end_user: { name: 'Vi Mail', email: 'vi3001@example.com' } } })).status).toBe(202);
     expect((await post('zendesk', S, { type: 'File_Available', event_id: 'o1', data: { call_id: 3001, kind: 'voicemail', file_name: 'vm.mp3', content_type: 'audio/mpeg', content_base64: b64(audio) } })).status).toBe(202);
     // First try fails: pending, with the storage's error.
-    let step: any;
-    for (const end = Date.now() + 10_000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
-      step = (await h.get(`/v1/connectors/zendesk/sessions/${S}`)).body.steps.find((s: { name: string }) => s.name === 'o1:store');
-      if (step?.last_error) break;
-    }
+    const step = (await viewWhen('zendesk', S, (v) => v.steps.find((s: { name: string }) => s.name === 'o1:store')?.last_error)).steps.find((s: { name: string }) => s.name === 'o1:store');
     expect(step).toMatchObject({ status: 'pending', operation: 'store_file', last_error: { code: 'storage_failed' } });
     expect(under('exports/ujet/ujet-voicemails/')).toEqual([]);
+    // Meanwhile the CRM got the file, and its upload (delivered) no longer holds the bytes: the copy has its own.
+    await viewWhen('zendesk', S, (v) => v.steps.find((s: { name: string }) => s.name === 'o1:upload')?.status === 'delivered');
+    expect(h.crm.crm.state.attachments.some((a) => a.file_name === 'vm.mp3' && a.content.equals(audio))).toBe(true);
     await srv.start();
-    const view = await settled('zendesk', S, (v) => v.steps.find((s: { name: string }) => s.name === 'o1:store')?.status === 'delivered', 15_000);
+    const view = await viewWhen('zendesk', S, (v) => v.steps.find((s: { name: string }) => s.name === 'o1:store')?.status === 'delivered', 15_000);
     expect(view.steps.find((s: { name: string }) => s.name === 'o1:store').status).toBe('delivered');
     expect(under('exports/ujet/ujet-voicemails/')).toEqual(['call-3001.mp3']);
     expect(srv.read('exports/ujet/ujet-voicemails/call-3001.mp3').equals(audio)).toBe(true);
@@ -200,16 +232,12 @@ test('a server whose host key is not the pinned one: refused, nothing written, t
     { type: 'Session_Started', event_id: 'w1', data: { call_id: 4001, end_user: { name: 'Cy', email: 'cy4001@example.com' } } },
     { type: 'File_Available', event_id: 'w2', data: { kind: 'call_recording', content_type: 'audio/mpeg', content_base64: b64('mp3') } },
   ]) expect((await post('wrongkey', S, e)).status).toBe(202);
-  let step: any;
-  for (const end = Date.now() + 10_000; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
-    step = (await h.get(`/v1/connectors/wrongkey/sessions/${S}`)).body.steps.find((s: { name: string }) => s.name === 'w2:store');
-    if (step?.last_error) break;
-  }
+  const step = (await viewWhen('wrongkey', S, (v) => v.steps.find((s: { name: string }) => s.name === 'w2:store')?.last_error)).steps.find((s: { name: string }) => s.name === 'w2:store');
   expect(step.status).toBe('pending');
   expect(step.last_error.code).toBe('storage_failed');
   expect(step.last_error.message).toContain(`host key ${srv.fingerprint} is not the pinned storage.host_key_sha256`);
   expect(under('wrongkey')).toEqual([]);
-  const view = (await h.get(`/v1/connectors/wrongkey/sessions/${S}`)).body;
+  const view = await viewWhen('wrongkey', S, (v) => v.steps.find((s: { name: string }) => s.name === 'record')?.status === 'delivered');
   expect(view.steps.find((s: { name: string }) => s.name === 'record').status).toBe('delivered');
 });
 
