@@ -256,3 +256,13 @@ test('ids that would leave their folder are refused: the file is not stored, the
   expect(h.crm.crm.state.attachments.some((a) => a.file_name === 'x.mp3' && a.content.toString() === 'evil')).toBe(true);
   expect(srv.files().filter((f) => !/^(exports|keyed|abs|outage)\//.test(f) && !/^(exports|keyed|abs|outage)\/$/.test(f))).toEqual([]);
 });
+
+test('a session that ended without anyone identified: its metadata file is still stored; the CRM part says why not', async () => {
+  const S = 'sess-anon-5001';
+  expect((await post('zendesk', S, { type: 'End_Call', event_id: 'a1', data: { call_id: 5001, disconnected_by: 'end_user' } })).status).toBe(202);
+  const view = await settled('zendesk', S, hasStep('metadata_file:follow-up:store_file'));
+  expect(view.steps.map((s: { name: string; status: string }) => `${s.name} ${s.status}`)).toEqual(['metadata_file delivered', 'metadata_file:follow-up:store_file delivered']);
+  const d = (await h.get(`/v1/deliveries/${view.steps[0].delivery_id}`)).body;
+  expect(d.result).toMatchObject({ outcome: 'made', file: 'ujet-metadata/call-5001.json', reason: 'not sent to the CRM: the session has no record' });
+  expect(JSON.parse(srv.read('exports/ujet/ujet-metadata/call-5001.json').toString())).toMatchObject({ session_id: S, call_id: 5001, record_id: null, agent_assigned: false, ended: true });
+});
