@@ -22,7 +22,7 @@ import { displayVariables, only, type StepFacts } from './steps';
 import { resolveIdentity } from './identity';
 import { RECORD_POP_POLICY } from './record-pop';
 import { fieldMappingWrite, stampSessionTimes } from './field-mappings';
-import { planStoredCopy, STORAGE_POLICY } from './store-file';
+import { planStoredCopy, STORAGE_POLICY, storedCopyLink } from './store-file';
 
 export interface SessionState {
   vars: Record<string, string | number | boolean>;
@@ -226,7 +226,8 @@ export class FlowEngine {
       writes.push([`${ev.key}:update`, 'update_record', { ...vars, TICKET_DESCRIPTION: renderLongText(c.flows.templates.description, text, false), TICKET_DESCRIPTION_HTML: renderLongText(c.flows.templates.description, text, true) }]);
     }
     if (ev.kind === 'file' && ev.facts.file) {
-      const f = ev.facts.file;
+      // storage.link_in_crm: the CRM's link goes to the stored copy, not to the platform's private URL.
+      const f = { ...ev.facts.file, url: storedCopyLink(c, sessionId, state.vars, ev.facts.file, downloaded) ?? ev.facts.file.url };
       const upload = c.endpoints.get('upload_file');
       const fileVars = { ...vars, FILE_NAME: f.name, FILE_TYPE: f.type, FILE_KIND: f.kind, ...(f.url ? { FILE_URL: f.url } : {}) };
       if (upload && upload.upload!.fileKinds.has(f.kind) && (c.settings.sendFilesToCrm || f.url)) {

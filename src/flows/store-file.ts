@@ -14,6 +14,7 @@ import type { AttemptRecord } from '../operations/call';
 import type { ConnectorRuntime } from '../operations/runtime';
 import type { Delivery, DeliveryResult, StepFacts as StepFactsRecord } from '../delivery/types';
 import { LayoutError, placeFile } from '../storage/layout';
+import { storedFileUrl } from '../storage/open';
 import type { FileFacts } from './events';
 import type { StepOptions } from '../delivery/worker';
 import type { FileStores } from '../storage/registry';
@@ -72,4 +73,17 @@ export function planStoredCopy(c: Connector, sessionId: string, vars: Record<str
     if (e instanceof LayoutError) return { warning: `the ${f.kind} file is not stored: ${e.message}` };
     throw e;
   }
+}
+
+/**
+ * storage.link_in_crm: the link the CRM gets for a file instead of the platform's URL, when the
+ * CRM gets a link at all (settings.send_files_to_crm off: no bytes uploaded) and the storage
+ * gives one (SFTP with public_url). The link is known before the copy is written; the copy is
+ * written beside the CRM writes, so during a storage outage the link answers 404 until it lands.
+ */
+export function storedCopyLink(c: Connector, sessionId: string, vars: Record<string, unknown>, f: FileFacts, downloaded: Buffer | undefined): string | undefined {
+  const s = c.storage;
+  if (!s?.linkInCrm || !s.kinds.has(f.kind) || c.settings.sendFilesToCrm) return undefined;
+  const copy = planStoredCopy(c, sessionId, vars, f, downloaded);
+  return 'warning' in copy ? undefined : storedFileUrl(s.settings, (copy.stepFacts as unknown as StoreFileFacts).folder, copy.stepFile.name);
 }

@@ -21,6 +21,8 @@ export interface SftpStorageFile {
   kinds?: FileKind[];
   link_in_crm?: boolean;
   timeout_seconds?: number;
+  /** The http(s) address where a web server publishes the base folder (if one does). */
+  public_url?: string;
 }
 export type StorageFile = SftpStorageFile;
 
@@ -65,7 +67,8 @@ export function compileStorage(f: StorageFile | undefined, report: Report): Conn
     const pin = f.host_key_sha256 !== undefined ? normalizeFingerprint(f.host_key_sha256) : undefined;
     if (pin !== undefined && !/^[A-Za-z0-9+/]{43}$/.test(pin)) report(['host_key_sha256'], 'not a SHA-256 fingerprint: give it as ssh-keygen -lf prints it (SHA256: and 43 base64 characters)');
     if (pin === undefined) report(['host_key_sha256'], 'the SFTP server\'s host key is not pinned: any key is accepted (its fingerprint is logged); set host_key_sha256', 'warning');
-    if (f.link_in_crm) report(['link_in_crm'], 'SFTP gives no http(s) link: the CRM keeps getting the platform\'s link; link_in_crm is for buckets', 'warning');
+    if (f.link_in_crm && !f.public_url) report(['link_in_crm'], 'SFTP gives no http(s) link without public_url (where a web server publishes the folder): the CRM keeps getting the platform\'s link', 'warning');
+    if (f.public_url !== undefined && !/^https?:\/\/[^\s]+$/i.test(f.public_url)) report(['public_url'], 'public_url must be an http(s) URL');
     if (f.folder !== undefined && f.folder.split('/').includes('..')) report(['folder'], 'folder must not contain ".."');
     return {
       settings: {
@@ -78,6 +81,7 @@ export function compileStorage(f: StorageFile | undefined, report: Report): Conn
         folder: (f.folder ?? '').replace(/\/+$/, ''),
         ...(pin ? { hostKeySha256: pin } : {}),
         timeoutMs: Math.round((f.timeout_seconds ?? 30) * 1000),
+        ...(f.public_url ? { publicUrl: f.public_url.replace(/\/+$/, '') } : {}),
       },
       kinds,
       linkInCrm: f.link_in_crm ?? false,

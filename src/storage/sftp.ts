@@ -33,6 +33,13 @@ export interface SftpSettings {
   /** The server key's SHA-256 fingerprint, base64 without padding and without "SHA256:". */
   readonly hostKeySha256?: string;
   readonly timeoutMs: number;
+  /** Where a web server publishes the base folder over http(s), if one does: stored files get a link. */
+  readonly publicUrl?: string;
+}
+
+/** The http(s) link of a stored file, when the SFTP folder is also published on the web (public_url). */
+export function sftpFileUrl(s: SftpSettings, folder: StorageFolder, name: string): string | undefined {
+  return s.publicUrl ? `${s.publicUrl}/${folder}/${encodeURIComponent(name)}` : undefined;
 }
 
 export interface SftpOptions {
@@ -88,7 +95,8 @@ export class SftpStore implements FileStore {
       await writeAll(sftp, part, data);
       await renameOver(sftp, part, final);
     });
-    return { location: this.location(final) };
+    const url = sftpFileUrl(this.s, folder, name);
+    return { location: this.location(final), ...(url ? { url } : {}) };
   }
 
   async get(folder: StorageFolder, name: string): Promise<Buffer | undefined> {

@@ -46,6 +46,7 @@ test.each([
   ['a fingerprint that is none', 'storage: { type: sftp, host: h, user: u, password: p1234, host_key_sha256: "MD5:aa:bb" }', /^storage\.host_key_sha256: not a SHA-256 fingerprint/],
   ['a base folder with ..', `storage: { type: sftp, host: h, user: u, password: p1234, host_key_sha256: "${PIN}", folder: "a/../../etc" }`, /^storage\.folder: folder must not contain "\.\."/],
   ['an unknown file kind', `storage: { type: sftp, host: h, user: u, password: p1234, host_key_sha256: "${PIN}", kinds: [recordings] }`, /^storage\.kinds\[0\]/],
+  ['a public_url that is no http(s) URL', `storage: { type: sftp, host: h, user: u, password: p1234, host_key_sha256: "${PIN}", public_url: "ftp://x" }`, /^storage\.public_url/],
   ['an unknown type', 'storage: { type: ftp, host: h, user: u, password: p1234 }', /^storage/],
   ['store without storage', 'metadata_file: { store: true }', /^metadata_file\.store: metadata_file\.store needs storage:/],
   ['store without the kind', `storage: { type: sftp, host: h, user: u, password: p1234, host_key_sha256: "${PIN}", kinds: [photo] }\nmetadata_file: { store: true }`, /^metadata_file\.store: storage\.kinds does not include session_metadata/],

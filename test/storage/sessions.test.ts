@@ -30,6 +30,9 @@ beforeAll(async () => {
       // Key + passphrase login; only transcripts, photos and the metadata file; the metadata file not sent to the CRM.
       'keyed.yaml': connector('keyed', `${common}private_key: \${env:SFTP_KEY}\npassphrase: \${env:SFTP_KEY_PASSPHRASE}\nhost_key_sha256: "${srv.fingerprint}"\nfolder: keyed\nkinds: [chat_transcript, photo, session_metadata]`,
         'metadata_file: { delay_minutes: 0.01, send_to_crm: false }'),
+      // The CRM gets links, not bytes; the links go to the stored copies (published by a web server at public_url).
+      'linked.yaml': connector('linked', `${common}password: \${env:SFTP_PASSWORD}\nhost_key_sha256: "${srv.fingerprint}"\nfolder: linked\nlink_in_crm: true\npublic_url: https://files.example.com/ujet/`, '')
+        .replace('  send_files_to_crm: true', '  send_files_to_crm: false'),
       // A pin that is not the server's key.
       'wrongkey.yaml': connector('wrongkey', `${common}password: \${env:SFTP_PASSWORD}\nhost_key_sha256: "SHA256:${'B'.repeat(43)}"\nfolder: wrongkey`),
     },
@@ -265,4 +268,21 @@ test('a session that ended without anyone identified: its metadata file is still
   const d = (await h.get(`/v1/deliveries/${view.steps[0].delivery_id}`)).body;
   expect(d.result).toMatchObject({ outcome: 'made', file: 'ujet-metadata/call-5001.json', reason: 'not sent to the CRM: the session has no record' });
   expect(JSON.parse(srv.read('exports/ujet/ujet-metadata/call-5001.json').toString())).toMatchObject({ session_id: S, call_id: 5001, record_id: null, agent_assigned: false, ended: true });
+});
+
+test('link_in_crm with public_url: the CRM comment links to the stored copy, never to the platform', async () => {
+  const S = 'sess-linked-7001';
+  for (const e of [
+    { type: 'Session_Started', event_id: 'l1', data: { call_id: 7001, end_user: { name: 'Lin Ked', email: 'lin7001@example.com' } } },
+    { type: 'File_Available', event_id: 'l2', data: { kind: 'call_recording', content_type: 'audio/mpeg', file_name: 'r.mp3', content_base64: b64('ID3 linked') } },
+  ]) expect((await post('linked', S, e)).status).toBe(202);
+  const view = await settled('linked', S, hasStep('l2:store'));
+  expect(view.steps.filter((s: { status: string }) => s.status !== 'delivered')).toEqual([]);
+  expect(srv.read('linked/ujet-voice-recordings/call-7001.mp3').toString()).toBe('ID3 linked');
+  const comments = h.crm.crm.state.comments.filter((c) => c.ticket_id === view.record_id).map((c) => c.body);
+  expect(comments).toContain('call_recording r.mp3: https://files.example.com/ujet/ujet-voice-recordings/call-7001.mp3');
+  // No bytes went to the CRM.
+  expect(h.crm.crm.state.attachments.some((a) => a.file_name === 'r.mp3')).toBe(false);
+  const stored = (await h.get(`/v1/deliveries/${view.steps.find((s: { name: string }) => s.name === 'l2:store').delivery_id}`)).body;
+  expect(stored.result.url).toBe('https://files.example.com/ujet/ujet-voice-recordings/call-7001.mp3');
 });
