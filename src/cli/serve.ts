@@ -23,6 +23,7 @@ import { startTracing } from '../util/tracing';
 import { UnidentifiedSweeper } from '../flows/unidentified-sweep';
 import { Redactor } from '../util/redact';
 import { ZoomSource } from '../platforms/zoom/source';
+import { FileStores } from '../storage/registry';
 
 export interface ServeOptions {
   port?: number;
@@ -104,6 +105,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     throw e;
   }
   const deliveries = new DeliveryService(store, gateway);
+  // External storage connections, one per connector with storage: (reused, closed on stop).
+  const fileStores = new FileStores(logger);
   const workers = opts.workers ?? settings.DELIVERY_WORKERS;
   const worker = workers > 0 ? new DeliveryWorker({
     store,
@@ -114,7 +117,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     pollMs: opts.pollMs ?? settings.DELIVERY_POLL_MS,
     onFollowUp: (parent, op, vars) => deliveries.followUp(parent, op, vars),
     onSettled: (d, status) => deliveries.settled(d.id, status),
-    runStep: createStepRunner(store),
+    runStep: createStepRunner(store, { stores: fileStores, deliveries, view: (c, s) => flows.view(c, s) }),
   }) : undefined;
   deliveries.worker = worker;
   const flows = new FlowEngine(store, deliveries, gateway);
@@ -174,6 +177,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await worker?.stop(opts.shutdownGraceMs ?? settings.SHUTDOWN_GRACE_MS);
+      await fileStores.close();
       await sweeper.stop();
       await unidentified.stop();
       await zoom.stop();

@@ -28,8 +28,7 @@ import { GATEWAY_EVENTS, PLATFORM_EVENTS } from './event-types';
 import { FIELD_MAPPING_MOMENTS, type CompiledFlowPost, type FieldMappings } from './types';
 import { compileZoomWebhooks, zoomSecrets } from './zoom-webhooks';
 import { compileOutcomeEmail } from './outcome-email';
-import { compileGcsStorage, gcsStorageSecrets } from './storage-gcs';
-import { compileS3Storage, s3StorageSecrets } from './storage-s3';
+import { compileMetadataFile, compileStorage, storageSecrets } from './storage';
 
 export interface CompileResult {
   connector?: Connector;
@@ -75,8 +74,9 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   const fieldMappings = ctx.fieldMappings(endpoints);
   const zoom = compileZoomWebhooks(cfg.webhooks?.zoom, (p, m) => issues.push(issueAt(src, ['webhooks', 'zoom', ...p], m)));
   const outcomeEmail = compileOutcomeEmail(cfg.outcome_email, ctx.known, (p, m, severity) => issues.push(issueAt(src, p, m, severity)));
-  const reportStorage = (p: PathSegment[], m: string, severity?: 'error' | 'warning') => issues.push(issueAt(src, ['storage', ...p], m, severity));
-  const storage = compileGcsStorage(cfg.storage, cfg.allow_private_network ?? [], reportStorage) ?? compileS3Storage(cfg.storage, cfg.allow_private_network ?? [], reportStorage);
+  // External storage and the session metadata file (README "External storage", "Session metadata file").
+  const storage = compileStorage(cfg.storage, cfg.allow_private_network ?? [], (p, m, sev) => issues.push(issueAt(src, ['storage', ...p], m, sev)));
+  const metadataFile = compileMetadataFile(cfg.metadata_file, storage, endpoints.get('upload_file')?.upload?.fileKinds.has('session_metadata') ?? false, (p, m, sev) => issues.push(issueAt(src, ['metadata_file', ...p], m, sev)));
   for (const s of shortCredentials(cfg.auth, envd)) issues.push(issueAt(src, s.path, s.message));
   issues.splice(0, issues.length, ...withReferences(issues, envd)); // messages name ${env:NAME}, never its value
   if (issues.some((i) => i.severity === 'error')) return { issues, id };
@@ -90,8 +90,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   for (const s of zoomSecrets(cfg.webhooks?.zoom)) secrets.add(s);
   // The SMTP password is a secret even when written inline.
   if (outcomeEmail?.smtp.password && outcomeEmail.smtp.password.length >= 4) secrets.add(outcomeEmail.smtp.password);
-  for (const s of gcsStorageSecrets(cfg.storage)) secrets.add(s);
-  for (const s of s3StorageSecrets(cfg.storage)) secrets.add(s);
+  for (const s of storageSecrets(cfg.storage)) secrets.add(s);
   const connector: Connector = deepFreeze({
     id,
     name: cfg.name ?? id,
@@ -113,6 +112,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
     webhooks: zoom ? { zoom } : {},
     ...(outcomeEmail ? { outcomeEmail } : {}),
     ...(storage ? { storage } : {}),
+    ...(metadataFile ? { metadataFile } : {}),
     secrets: [...secrets],
     warnings: issues.filter((i) => i.severity === 'warning'),
     source: maskSecrets(src.doc.toJS(), secrets),

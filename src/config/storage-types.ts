@@ -43,3 +43,28 @@ export interface S3StoreConfig {
   readonly linkExpiryMs: number;
   readonly timeoutMs?: number;
 }
+
+export interface SftpSettings {
+  readonly type: 'sftp';
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password?: string;
+  readonly privateKey?: string;
+  readonly passphrase?: string;
+  /** Base folder the platform's folders go under; empty: the login folder. */
+  readonly folder: string;
+  /** The server key's SHA-256 fingerprint, base64 without padding and without "SHA256:". */
+  readonly hostKeySha256?: string;
+  readonly timeoutMs: number;
+  /** Where a web server publishes the base folder over http(s), if one does: stored files get a link. */
+  readonly publicUrl?: string;
+}
+
+/** "SHA256:abc=" / "abc" → "abc" (how OpenSSH prints it: base64, no padding). */
+export function normalizeFingerprint(v: string): string {
+  return v.trim().replace(/^SHA256:/i, '').replace(/=+$/, '');
+}
+
+/** What a connector's storage: compiles to, whichever the kind. */
+export type StorageSettings = SftpSettings | GcsStoreConfig | S3StoreConfig;

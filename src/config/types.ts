@@ -8,9 +8,7 @@ import type { TemplateNode, TextPart } from '../template/compile';
 import type { MatchRule, SeveralMatches } from '../http/match-guard';
 import type { IdentityField, IdentityRule } from './identity-paths';
 import type { OutcomeEmail, OutcomeEmailFile } from './outcome-email-types';
-import type { GcsStoreConfig, S3StoreConfig } from './storage-types';
-import type { GcsStorageFile } from './storage-gcs';
-import type { S3StorageFile } from './storage-s3';
+import type { ConnectorStorage, MetadataFileFile, MetadataFileSettings, StorageFile } from './storage';
 
 export const OPERATIONS = [
   'find_account', 'find_account_by_id', 'create_account',
@@ -151,8 +149,10 @@ export interface ConnectorFile {
   field_mappings?: FieldMappingsFile;
   /** Session outcome e-mail: settings, per-queue overrides and the SMTP server. */
   outcome_email?: OutcomeEmailFile;
-  /** External storage of the session's files (type gcs: src/config/storage-gcs.ts; s3: s3-config.ts). */
-  storage?: GcsStorageFile | S3StorageFile;
+  /** External storage of the session's files (README "External storage"). */
+  storage?: StorageFile;
+  /** The session metadata file (README "Session metadata file"). */
+  metadata_file?: MetadataFileFile;
 }
 
 /** One kind of flow-script post. Field paths are dotted paths into the posted JSON. */
@@ -434,8 +434,10 @@ export interface Connector {
   readonly webhooks: { readonly zoom?: ZoomWebhooks };
   /** Session outcome e-mail; absent: none sent. */
   readonly outcomeEmail?: OutcomeEmail;
-  /** External storage of the session's files; absent: none. */
-  readonly storage?: GcsStoreConfig | S3StoreConfig;
+  /** Where the session's files are copied; absent: nowhere. */
+  readonly storage?: ConnectorStorage;
+  /** The session metadata file; absent: none is made. */
+  readonly metadataFile?: MetadataFileSettings;
   /** Every secret value in this connector (env-resolved strings, passwords, client secrets, auth header values). */
   readonly secrets: readonly string[];
   readonly warnings: readonly ConfigIssue[];

@@ -33,6 +33,13 @@ export interface AcceptOptions {
   stepFacts?: StepFacts;
   /** Flow steps that are not CRM writes (the record pop): their own retry policy instead of the connector's. */
   policy?: RetryPolicy;
+  /** Flow steps that carry a file (store_file): its bytes, kept until the step is delivered. */
+  stepFile?: { data: Buffer; name: string; type: string; kind?: string };
+  /**
+   * A flow step re-making its follow-ups after a crash: the write already accepted under this
+   * key stands even when the variables differ now (the session moved on meanwhile).
+   */
+  firstWins?: boolean;
 }
 
 export class DeliveryService {
@@ -84,7 +91,7 @@ export class DeliveryService {
       notBefore: o.delayMs ? this.gateway.now() + o.delayMs : undefined,
     }, this.gateway.now());
     if (r.created) this.worker?.nudge();
-    else if (r.delivery.operation !== op || canonical(r.delivery.variables) !== canonical(op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables)) {
+    else if (!o.firstWins && (r.delivery.operation !== op || canonical(r.delivery.variables) !== canonical(op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables))) {
       // The same key for a different request is a client bug; answering with the other write would hide it.
       throw new GatewayError('validation_failed', `Idempotency-Key ${o.idempotencyKey} was already used for a different request (delivery ${r.delivery.id}, ${r.delivery.operation})`, {
         errors: [{ field: 'Idempotency-Key', message: 'reused for a different request' }],
@@ -98,7 +105,7 @@ export class DeliveryService {
     const rt = this.gateway.runtime(connectorId);
     const r = await this.store.enqueue({
       id: crypto.randomUUID(), connectorId, operation: step, variables, ...(o.stepFacts ? { step: o.stepFacts } : {}), idempotencyKey: o.idempotencyKey, orderingKey: o.orderingKey, dependsOn: o.dependsOn, policy: o.policy ?? rt.connector.retry,
-      notBefore: o.delayMs ? this.gateway.now() + o.delayMs : undefined,
+      ...(o.stepFile ? { file: o.stepFile } : {}), ...(o.delayMs ? { notBefore: this.gateway.now() + o.delayMs } : {}),
     }, this.gateway.now());
     if (r.created) this.worker?.nudge();
     return r;

@@ -19,7 +19,7 @@ export const FINAL_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['delivered',
 export const SETTLED_STATUSES: ReadonlySet<DeliveryStatus> = new Set(['delivered', 'dead', 'cancelled', 'unknown_outcome']);
 
 /** Composite steps of session flows, run by the flow engine rather than as one endpoint call. */
-export const FLOW_STEPS = ['resolve_account', 'resolve_record', 'record_pop', 'outcome_email'] as const;
+export const FLOW_STEPS = ['resolve_account', 'resolve_record', 'record_pop', 'outcome_email', 'store_file', 'metadata_file'] as const;
 export type FlowStep = (typeof FLOW_STEPS)[number];
 export type DeliveryOperation = OperationName | FlowStep;
 

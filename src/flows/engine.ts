@@ -23,6 +23,7 @@ import { resolveIdentity } from './identity';
 import { RECORD_POP_POLICY } from './record-pop';
 import { fieldMappingWrite, stampSessionTimes } from './field-mappings';
 import { planOutcomeEmail } from '../outcome-email/plan';
+import { planStoredCopy, STORAGE_POLICY, storedCopyLink } from './store-file';
 
 export interface SessionState {
   vars: Record<string, string | number | boolean>;
@@ -231,7 +232,8 @@ export class FlowEngine {
       writes.push([`${ev.key}:update`, 'update_record', { ...vars, TICKET_DESCRIPTION: renderLongText(c.flows.templates.description, text, false), TICKET_DESCRIPTION_HTML: renderLongText(c.flows.templates.description, text, true) }]);
     }
     if (ev.kind === 'file' && ev.facts.file) {
-      const f = ev.facts.file;
+      // storage.link_in_crm: the CRM's link goes to the stored copy, not to the platform's private URL.
+      const f = { ...ev.facts.file, url: storedCopyLink(c, sessionId, state.vars, ev.facts.file, downloaded) ?? ev.facts.file.url };
       const upload = c.endpoints.get('upload_file');
       const fileVars = { ...vars, FILE_NAME: f.name, FILE_TYPE: f.type, FILE_KIND: f.kind, ...(f.url ? { FILE_URL: f.url } : {}) };
       if (upload && upload.upload!.fileKinds.has(f.kind) && (c.settings.sendFilesToCrm || f.url)) {
@@ -243,6 +245,17 @@ export class FlowEngine {
       } else {
         state.warnings.push(`${ev.type}: ${f.kind} files are not sent to this CRM (upload.file_kinds)`);
       }
+    }
+    // External storage: its own delivery per file, waiting for nothing (README "External storage").
+    if (ev.kind === 'file' && ev.facts.file && c.storage?.kinds.has(ev.facts.file.kind) && !state.steps[`${ev.key}:store`]) {
+      const copy = planStoredCopy(c, sessionId, state.vars, ev.facts.file, downloaded);
+      if ('warning' in copy) state.warnings.push(`${ev.type}: ${copy.warning}`);
+      else state.steps[`${ev.key}:store`] = (await this.service.acceptStep(c.id, 'store_file', {}, { idempotencyKey: `${sessionId}:${ev.key}:store`, ...copy })).delivery.id;
+    }
+    // The session metadata file, metadata_file.delay_minutes after the end (README "Session metadata file").
+    if (state.ended && c.metadataFile && !state.steps.metadata_file) {
+      const d = await this.service.acceptStep(c.id, 'metadata_file', {}, { idempotencyKey: `${sessionId}:metadata_file`, stepFacts: { sessionId }, delayMs: c.metadataFile.delayMs, policy: STORAGE_POLICY });
+      state.steps.metadata_file = d.delivery.id;
     }
     const fields = fieldMappingWrite(c, ev, vars, this.gateway.now());
     if (fields) writes.push(fields);

@@ -38,6 +38,8 @@ export interface FileFacts {
   /** Or where the gateway downloads it, with optional headers (e.g. Authorization). */
   url?: string;
   headers?: Record<string, string>;
+  /** Photos and videos: the platform's id of the media item (data.media_id), part of the stored file's name. */
+  mediaId?: string;
 }
 
 export interface NormalizedEvent {
@@ -300,5 +302,5 @@ function fileFacts(data: Record<string, unknown>): FileFacts {
   if (!base64 && !url) throw new GatewayError('validation_failed', 'File_Available needs data.content_base64 or data.url', { errors: [{ field: 'data.url', message: 'required' }] });
   // `file_name` is the file's own field; `name` is accepted for it only in the older form (no file_name).
   const name = str(data.file_name) ?? str(data.name);
-  return { kind: kind as FileKind, name: name ?? `${kind}.bin`, type: str(data.content_type) ?? 'application/octet-stream', base64, url, headers: data.headers && typeof data.headers === 'object' ? (data.headers as Record<string, string>) : undefined };
+  return { kind: kind as FileKind, name: name ?? `${kind}.bin`, type: str(data.content_type) ?? 'application/octet-stream', base64, url, headers: data.headers && typeof data.headers === 'object' ? (data.headers as Record<string, string>) : undefined, ...(str(data.media_id) !== undefined ? { mediaId: str(data.media_id) } : {}) };
 }

@@ -4,7 +4,10 @@
  * disposition, CSAT, the CRM's account and record ids and links, and the events seen.
  * Absent facts are left out (no nulls to guess about). Nothing secret is in it: custom data
  * (signed or not) is not included, only what the session's variables and view already show.
+ * No delivery statuses either: the document describes the session, not the gateway's progress,
+ * so it is the same when it is made again (a retried metadata file overwrites an equal copy).
  */
+import { sessionChannel } from '../storage/layout';
 import type { SessionState, SessionView } from './engine';
 
 /** The parts of the session view the metadata reads (the whole view fits). */
@@ -22,8 +25,9 @@ export interface SessionMetadata {
 
 type Vars = SessionState['vars'];
 
+/** call or chat, as the storage layout names files (a Chat_ID, else a Call_ID, else the channel). */
 export function sessionKind(vars: Vars): 'call' | 'chat' {
-  return vars.Chat_ID !== undefined || /chat|sms|whatsapp/i.test(String(vars.CHANNEL ?? '')) ? 'chat' : 'call';
+  return sessionChannel(vars);
 }
 
 /** The platform's id of the session: its call or chat id, else the gateway's session id. */
@@ -47,6 +51,7 @@ export function sessionMetadata(state: Pick<SessionState, 'vars' | 'events' | 'a
     started_at: v.START_TIME,
     ended_at: v.END_TIME,
     ended: state.ended,
+    agent_assigned: state.agentAssigned,
     abandoned: state.abandoned === true || (state.ended && !state.agentAssigned),
     duration: v.CALL_DURATION,
     hold_time: v.HOLD_TIME,

@@ -27,6 +27,10 @@ import { chooseRecord, isVoicemail, type RecordFacts } from './record-rules';
 import { recoverCreate, UnknownOutcome } from '../delivery/recover';
 import { pushRecordPop } from './record-pop';
 import { runOutcomeEmail } from '../outcome-email/step';
+import { storeFile } from './store-file';
+import { makeMetadataFile, type MetadataFileDeps } from './metadata-file';
+import type { FileStores } from '../storage/registry';
+import type { SessionState } from './engine';
 
 /** Facts a step needs that are not CRM variables; carried beside them (the delivery's `step`). */
 export interface StepFacts {
@@ -42,11 +46,14 @@ type FollowUp = { operation: OperationName; variables: Record<string, unknown> }
  * it runs (not only as they were when it was queued): a record created after the agent
  * answered carries the agent.
  */
-export function createStepRunner(store: Pick<DeliveryStore, 'loadSession' | 'get'>): StepRunner {
+export function createStepRunner(store: Pick<DeliveryStore, 'loadSession' | 'get' | 'file'>, files?: { stores: FileStores } & MetadataFileDeps): StepRunner {
   return async (d, rt, queued, opts) => {
     const facts = (d.step ?? { sessionId: '' }) as unknown as StepFacts;
     if (d.operation === 'outcome_email') return runOutcomeEmail(d, rt, store, facts.sessionId, opts);
+    // External storage and the metadata file (README "External storage", "Session metadata file").
+    if (d.operation === 'store_file') return storeFile(d, rt, files?.stores, await store.file(d.id), opts);
     const session = facts.sessionId ? await store.loadSession(d.connectorId, facts.sessionId) : undefined;
+    if (d.operation === 'metadata_file') return makeMetadataFile(d, rt, session?.state as unknown as SessionState | undefined, files);
     if (d.operation === 'record_pop') {
       // RECORD_ID comes from the record step this one depends on; ACCOUNT_ID from the account step.
       const accountStep = (session?.state as { steps?: Record<string, string> } | undefined)?.steps?.account;

@@ -17,6 +17,8 @@ export interface ConnectorRuntime {
   auth: AuthProvider;
   /** The gateway's secrets masking (this connector's secrets and tokens are registered in it). */
   redactor: Redactor;
+  /** The connector's SSRF guard: what its other outbound connections (storage) check too. */
+  guard: SsrfGuard;
 }
 
 export interface RuntimeDeps {
@@ -42,6 +44,7 @@ export function createRuntime(connector: Connector, deps: RuntimeDeps): Connecto
   return {
     connector,
     redactor: deps.redactor,
+    guard,
     http: new HttpClient({ timeoutMs: connector.timeoutMs, guard }),
     auth: createAuthProvider(connector, {
       agents,

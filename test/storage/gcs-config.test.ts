@@ -14,7 +14,7 @@ const compile = (block: string, env: Record<string, string> = {}) => compileConn
 
 /** The compiled storage, as GCS settings. */
 function gcsOf(r: ReturnType<typeof compileConnector>): GcsStoreConfig {
-  const s = r.connector!.storage!;
+  const s = r.connector!.storage!.settings;
   if (s.type !== 'gcs') throw new Error(`expected gcs storage, got ${s.type}`);
   return s;
 }
