@@ -109,7 +109,7 @@ test("the README's bucket examples compile", () => {
   const [serviceAccount, oauth] = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].slice(0, 2).map((m) => m[1]);
   const withKey = compileConnector(`${base}\n${serviceAccount}`, 'zd.yaml', { ...ENV, GCS_SERVICE_ACCOUNT_JSON: KEY_JSON });
   expect(withKey.issues.map(formatIssue)).toEqual([]);
-  expect(withKey.connector!.storage).toMatchObject({ bucket: 'acme-contact-center', folder: 'crm-gateway/prod', linkExpiryMs: 72 * 3_600_000 });
+  expect(withKey.connector!.storage!.settings).toMatchObject({ bucket: 'acme-contact-center', folder: 'crm-gateway/prod', linkExpiryMs: 72 * 3_600_000 });
   const withClient = compileConnector(`${base}\n${serviceAccount.replace(/ {2}credentials:[\s\S]*?(?=\n {2}link_expiry_hours)/, oauth.trimEnd())}`, 'zd.yaml', { ...ENV, GCS_CLIENT_SECRET: 'GOCSPX-from-env', GCS_REFRESH_TOKEN: '1//refresh-from-env' });
   expect(withClient.issues.map(formatIssue)).toEqual([]);
   expect(gcsOf(withClient).credentials).toMatchObject({ kind: 'oauth_client', clientSecret: 'GOCSPX-from-env' });
@@ -121,7 +121,7 @@ describe('storage type s3', () => {
   test('compiled with defaults; the secret key masked, the endpoint not a secret', () => {
     const r = s3('  folder: gw/\n  access_key_id: AKIAEXAMPLE\n  secret_access_key: ${env:S3_SECRET}\n');
     expect(r.issues.map(formatIssue)).toEqual([]);
-    expect(r.connector!.storage).toEqual({ type: 's3', endpoint: 'http://127.0.0.1:9000', region: 'eu-west-1', bucket: 'acme-files', folder: 'gw', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'minio/secret/key/0123456789', pathStyle: true, linkExpiryMs: 168 * 3_600_000 });
+    expect(r.connector!.storage!.settings).toEqual({ type: 's3', endpoint: 'http://127.0.0.1:9000', region: 'eu-west-1', bucket: 'acme-files', folder: 'gw', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'minio/secret/key/0123456789', pathStyle: true, linkExpiryMs: 168 * 3_600_000 });
     expect(r.connector!.secrets).toContain('minio/secret/key/0123456789');
     expect(r.connector!.secrets).not.toContain('http://127.0.0.1:9000');
   });
@@ -146,7 +146,7 @@ test("the README's S3 example compiles", () => {
   const yaml = /```yaml\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('### S3-compatible bucket')))![1];
   const r = compileConnector(`${base}\n${yaml}`, 'zd.yaml', { ...ENV, S3_SECRET_ACCESS_KEY: 'aws/secret/key/0123456789' });
   expect(r.issues.map(formatIssue)).toEqual([]);
-  expect(r.connector!.storage).toMatchObject({ type: 's3', bucket: 'acme-contact-center', folder: 'crm-gateway/prod', pathStyle: true });
+  expect(r.connector!.storage!.settings).toMatchObject({ type: 's3', bucket: 'acme-contact-center', folder: 'crm-gateway/prod', pathStyle: true });
 });
 
 test.each([

@@ -124,10 +124,10 @@ describe('a whole call, password login', () => {
     const text = srv.read('exports/ujet/ujet-metadata/call-2001.json');
     const json = JSON.parse(text.toString());
     expect(json).toMatchObject({
-      session_id: S, connector: 'zendesk', channel: 'call', call_id: 2001, session_type: 'IVR_Call', ended: true, agent_assigned: true,
-      account_id: view.account_id, record_id: view.record_id, record_url: `${h.crm.url}/agent/tickets/${view.record_id}`,
+      session_id: S, connector: 'zendesk', kind: 'call', id: '2001', call_id: 2001, session_type: 'IVR_Call', ended: true, agent_assigned: true,
+      crm: { account_id: view.account_id, record_id: view.record_id, record_url: `${h.crm.url}/agent/tickets/${view.record_id}` },
       agent: { id: 7, email: 'kim@example.com' }, queue: { name: 'Billing' }, customer: { name: 'Ada Caller', email: 'ada2001@example.com' },
-      outcome: { call_duration: 61, disconnected_by: 'agent' },
+      disconnected_by: 'agent',
     });
     expect(json.events.map((e: { type: string }) => e.type)).toEqual(['Session_Started', 'New_Call', 'File_Available', 'End_Call', 'File_Available', 'File_Available']);
     expect(json.started_at).toMatch(/^\d{4}-\d\d-\d\dT/);
@@ -195,7 +195,7 @@ test('a chat, key login with a passphrase: transcript, photo and metadata under 
   expect(view.steps.map((s: { name: string }) => s.name)).not.toContain('metadata_file:follow-up:upload_file');
   expect(under('keyed/')).toEqual(['ujet-chat-transcripts/', 'ujet-chat-transcripts/chat-c-88.txt', 'ujet-media/', 'ujet-media/chat-c-88-photo-501.jpg', 'ujet-metadata/', 'ujet-metadata/chat-c-88.json']);
   expect(srv.read('keyed/ujet-chat-transcripts/chat-c-88.txt').toString()).toBe(transcript);
-  expect(JSON.parse(srv.read('keyed/ujet-metadata/chat-c-88.json').toString())).toMatchObject({ session_id: S, channel: 'chat', chat_id: 'c-88' });
+  expect(JSON.parse(srv.read('keyed/ujet-metadata/chat-c-88.json').toString())).toMatchObject({ session_id: S, kind: 'chat', chat_id: 'c-88' });
   expect(srv.logins).toContain('publickey');
   // send_to_crm: false — the ticket has no metadata file.
   expect(h.crm.crm.state.attachments.some((a) => a.file_name === 'chat-c-88.json')).toBe(false);
@@ -267,7 +267,8 @@ test('a session that ended without anyone identified: its metadata file is still
   expect(view.steps.map((s: { name: string; status: string }) => `${s.name} ${s.status}`)).toEqual(['metadata_file delivered', 'metadata_file:follow-up:store_file delivered']);
   const d = (await h.get(`/v1/deliveries/${view.steps[0].delivery_id}`)).body;
   expect(d.result).toMatchObject({ outcome: 'made', file: 'ujet-metadata/call-5001.json', reason: 'not sent to the CRM: the session has no record' });
-  expect(JSON.parse(srv.read('exports/ujet/ujet-metadata/call-5001.json').toString())).toMatchObject({ session_id: S, call_id: 5001, record_id: null, agent_assigned: false, ended: true });
+  expect(JSON.parse(srv.read('exports/ujet/ujet-metadata/call-5001.json').toString())).toMatchObject({ session_id: S, call_id: 5001, agent_assigned: false, ended: true });
+  expect(JSON.parse(srv.read('exports/ujet/ujet-metadata/call-5001.json').toString()).crm).toBeUndefined();
 });
 
 test('link_in_crm with public_url: the CRM comment links to the stored copy, never to the platform', async () => {
