@@ -7,12 +7,39 @@
  */
 import fs from 'node:fs';
 
-interface CallFrame { functionName: string; url: string; lineNumber: number; columnNumber: number }
-interface ProfileNode { id: number; callFrame: CallFrame; children?: number[]; hitCount?: number }
-interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+  columnNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+  hitCount?: number;
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
 
-export interface Row { name: string; ms: number; pct: number }
-export interface ProfileSummary { busyMs: number; idleMs: number; self: Row[]; byWhere: Row[]; byOwner: Row[]; inclusive: Row[] }
+export interface Row {
+  name: string;
+  ms: number;
+  pct: number;
+}
+export interface ProfileSummary {
+  busyMs: number;
+  idleMs: number;
+  self: Row[];
+  byWhere: Row[];
+  byOwner: Row[];
+  inclusive: Row[];
+}
 
 function shortUrl(url: string): string {
   if (!url) return '';
@@ -56,7 +83,10 @@ export function summarizeProfile(file: string, top = 25, skipMs = 0): ProfileSum
     if (at < skipMs) continue;
     const dt = (p.timeDeltas[i + 1] ?? 0) / 1000; // the delta after a sample is the time spent in it
     const n = byId.get(p.samples[i])!;
-    if (n.callFrame.functionName === '(idle)') { idle += dt; continue; }
+    if (n.callFrame.functionName === '(idle)') {
+      idle += dt;
+      continue;
+    }
     busy += dt;
     self.set(key(n.callFrame), (self.get(key(n.callFrame)) ?? 0) + dt);
     whereMs.set(where(n.callFrame), (whereMs.get(where(n.callFrame)) ?? 0) + dt);
@@ -78,7 +108,11 @@ export function summarizeProfile(file: string, top = 25, skipMs = 0): ProfileSum
     }
   }
   const rows = (m: Map<string, number>, n: number, filter: (k: string) => boolean = () => true): Row[] =>
-    [...m].filter(([k]) => filter(k)).sort((a, b) => b[1] - a[1]).slice(0, n).map(([name, ms]) => ({ name, ms: Math.round(ms), pct: Math.round((ms / busy) * 1000) / 10 }));
+    [...m]
+      .filter(([k]) => filter(k))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([name, ms]) => ({ name, ms: Math.round(ms), pct: Math.round((ms / busy) * 1000) / 10 }));
   return {
     busyMs: Math.round(busy),
     idleMs: Math.round(idle),
@@ -86,7 +120,12 @@ export function summarizeProfile(file: string, top = 25, skipMs = 0): ProfileSum
     byWhere: rows(whereMs, top),
     byOwner: rows(owner, top),
     // Inclusive time of our own code (and the few library entry points worth naming).
-    inclusive: rows(incl, top * 2, (k) => / (src|bench)\//.test(k) || /^(jsonParser|json|send|validate|randomUUID|Axios|request|dispatchRequest|handle|emit|write|Logger|LOG|redact)\b/.test(k)),
+    inclusive: rows(
+      incl,
+      top * 2,
+      (k) =>
+        / (src|bench)\//.test(k) || /^(jsonParser|json|send|validate|randomUUID|Axios|request|dispatchRequest|handle|emit|write|Logger|LOG|redact)\b/.test(k),
+    ),
   };
 }
 

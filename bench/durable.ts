@@ -25,7 +25,12 @@ const SLOTS_PER_WORKER = 8;
 const PROFILE_DIR = process.env.BENCH_DURABLE_PROFILE;
 const BASIC = `Basic ${Buffer.from(`${CRM_AUTH.username}:${CRM_AUTH.password}`).toString('base64')}`;
 
-interface Counts { delivered: number; dead: number; pending: number; running: number }
+interface Counts {
+  delivered: number;
+  dead: number;
+  pending: number;
+  running: number;
+}
 
 function counts(server: ChildServer): Promise<Counts> {
   const tag = Math.random();
@@ -47,10 +52,19 @@ export async function benchDurable(pgUrl: string | undefined): Promise<Record<st
   try {
     // Baseline: the CRM call itself, no gateway, same client and concurrency.
     const direct = new LeanClient(crm.url, CONCURRENCY);
-    const create = (name: string) => direct.request('POST', '/api/v2/users.json', { authorization: BASIC, 'content-type': 'application/json', accept: 'application/json' }, JSON.stringify({ user: { name } }));
+    const create = (name: string) =>
+      direct.request(
+        'POST',
+        '/api/v2/users.json',
+        { authorization: BASIC, 'content-type': 'application/json', accept: 'application/json' },
+        JSON.stringify({ user: { name } }),
+      );
     await runPool(500, CONCURRENCY, (i) => create(`Warm ${i}`));
     const t0 = performance.now();
-    await runPool(N, CONCURRENCY, async (i) => { const a = await create(`Direct ${i}`); if (a.status !== 201) throw new Error(`direct: HTTP ${a.status}`); });
+    await runPool(N, CONCURRENCY, async (i) => {
+      const a = await create(`Direct ${i}`);
+      if (a.status !== 201) throw new Error(`direct: HTTP ${a.status}`);
+    });
     const directPerSec = N / ((performance.now() - t0) / 1000);
     direct.close();
     out.direct_per_sec = round(directPerSec, 0);
@@ -61,17 +75,29 @@ export async function benchDurable(pgUrl: string | undefined): Promise<Record<st
     for (const [kind, url] of stores) {
       for (const workers of WORKERS) {
         const schema = url ? `bench_${process.pid}_${workers}` : undefined;
-        const gw = await startServer('gateway-durable', crm.url, PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [], [JSON.stringify({ databaseUrl: url, databaseSchema: schema, workers: workers * SLOTS_PER_WORKER })]);
+        const gw = await startServer('gateway-durable', crm.url, PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [], [
+          JSON.stringify({ databaseUrl: url, databaseSchema: schema, workers: workers * SLOTS_PER_WORKER }),
+        ]);
         const client = new LeanClient(gw.url, CONCURRENCY);
         try {
           const accept = async (i: number) => {
-            const a = await client.request('POST', '/v1/connectors/zendesk/operations/create_account?async=true', { 'content-type': 'application/json', accept: 'application/json' }, JSON.stringify({ variables: { NAME: `Durable ${i}`, PHONE_NUMBER: '+12223334444' } }));
+            const a = await client.request(
+              'POST',
+              '/v1/connectors/zendesk/operations/create_account?async=true',
+              { 'content-type': 'application/json', accept: 'application/json' },
+              JSON.stringify({ variables: { NAME: `Durable ${i}`, PHONE_NUMBER: '+12223334444' } }),
+            );
             if (a.status !== 202) throw new Error(`accept: HTTP ${a.status} ${a.text.slice(0, 200)}`);
           };
           // Warm-up (JIT, connections, the store's first pages), delivered before measuring.
           await runPool(300, CONCURRENCY, (i) => accept(-1 - i));
           await until(gw, 300, Date.now() + 60_000);
-          const cpu0 = { gw: processCpuMs(gw.proc.pid!), crm: processCpuMs(crm.pid), me: process.cpuUsage(), db: kind === 'postgres' ? cpuOfProcessesNamed('postgres') : 0 };
+          const cpu0 = {
+            gw: processCpuMs(gw.proc.pid!),
+            crm: processCpuMs(crm.pid),
+            me: process.cpuUsage(),
+            db: kind === 'postgres' ? cpuOfProcessesNamed('postgres') : 0,
+          };
           const start = performance.now();
           const latencies = await runPool(N, CONCURRENCY, accept);
           const acceptedAt = performance.now();
@@ -91,7 +117,12 @@ export async function benchDurable(pgUrl: string | undefined): Promise<Record<st
           const c = await counts(gw);
           const cpuTotal = cpu.gateway + cpu.crm + cpu.client + cpu.database;
           out[key] = {
-            delivered_per_sec: round(perSec, 0), accepted_per_sec: round(N / ((acceptedAt - start) / 1000), 0), accept_p50_ms: acc.p50, accept_p99_ms: acc.p99, ratio_vs_direct: round(perSec / directPerSec), dead: c.dead,
+            delivered_per_sec: round(perSec, 0),
+            accepted_per_sec: round(N / ((acceptedAt - start) / 1000), 0),
+            accept_p50_ms: acc.p50,
+            accept_p99_ms: acc.p99,
+            ratio_vs_direct: round(perSec / directPerSec),
+            dead: c.dead,
             // gateway/CRM/load generator[/PostgreSQL server]
             cpu_ms_per_delivery: [cpu.gateway, cpu.crm, cpu.client, ...(kind === 'postgres' ? [cpu.database] : [])].map((x) => round(x, 3)).join('/'),
             // Two cores, and the gateway itself on one event loop: neither bound can be beaten.

@@ -22,20 +22,26 @@ export function round(n: number, digits = 2): number {
 export async function runPool(n: number, concurrency: number, task: (i: number) => Promise<unknown>): Promise<number[]> {
   const lat: number[] = new Array(n);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= n) return;
-      const t = performance.now();
-      await task(i);
-      lat[i] = performance.now() - t;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= n) return;
+        const t = performance.now();
+        await task(i);
+        lat[i] = performance.now() - t;
+      }
+    }),
+  );
   return lat;
 }
 
 export function line(label: string, fields: Record<string, unknown>): void {
-  process.stdout.write(`${label.padEnd(44)} ${Object.entries(fields).map(([k, v]) => `${k}=${v}`).join('  ')}\n`);
+  process.stdout.write(
+    `${label.padEnd(44)} ${Object.entries(fields)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('  ')}\n`,
+  );
 }
 
 export function saveResult(name: string, data: unknown): string {
@@ -54,7 +60,9 @@ export const mb = (bytes: number) => round(bytes / 1024 / 1024, 1);
  */
 export async function startCrmProcess(): Promise<{ url: string; pid: number; stop(): void }> {
   const { spawn } = await import('node:child_process');
-  const proc = spawn(process.execPath, [path.join(__dirname, '..', 'src', 'cli', 'bin.js'), 'sample-crm', '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [path.join(__dirname, '..', 'src', 'cli', 'bin.js'), 'sample-crm', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     proc.stdout!.on('data', (b) => {
@@ -88,18 +96,20 @@ export async function runFor(durationMs: number, concurrency: number, task: () =
   let firstError: string | undefined;
   const start = performance.now();
   const stopAt = start + durationMs;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < stopAt) {
-      const t = performance.now();
-      try {
-        await task();
-        latencies.push(performance.now() - t);
-      } catch (e) {
-        errors++;
-        firstError ??= (e as Error).message;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < stopAt) {
+        const t = performance.now();
+        try {
+          await task();
+          latencies.push(performance.now() - t);
+        } catch (e) {
+          errors++;
+          firstError ??= (e as Error).message;
+        }
       }
-    }
-  }));
+    }),
+  );
   const seconds = (performance.now() - start) / 1000;
   return { latencies, errors, firstError, seconds, perSec: latencies.length / seconds };
 }
@@ -129,7 +139,9 @@ export function cpuOfProcessesNamed(name: string): number | undefined {
         if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== name) continue;
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
         total += (Number(fields[11]) + Number(fields[12])) * 10;
-      } catch { /* exited meanwhile */ }
+      } catch {
+        /* exited meanwhile */
+      }
     }
     return total;
   } catch {

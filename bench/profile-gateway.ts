@@ -38,11 +38,16 @@ async function main(): Promise<void> {
       const cpu1 = processCpuMs(gw.proc.pid!);
       target.close();
       await gw.stop();
-      const file = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f)).map((f) => path.join(dir, f))[0];
+      const file = fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith('.cpuprofile') && !before.has(f))
+        .map((f) => path.join(dir, f))[0];
       const named = path.join(dir, `${kind}-${op}-c64.cpuprofile`);
       fs.renameSync(file, named);
       const cpuPerReq = cpu0 !== undefined && cpu1 !== undefined ? ((cpu1 - cpu0) / run.latencies.length).toFixed(3) : '?';
-      process.stdout.write(`\n=== ${kind} ${op}, c=64, CRM at once: ${Math.round(run.perSec)}/s, gateway CPU ${cpuPerReq} ms/request (profiled; errors ${run.errors}) — ${path.relative(process.cwd(), named)}\n`);
+      process.stdout.write(
+        `\n=== ${kind} ${op}, c=64, CRM at once: ${Math.round(run.perSec)}/s, gateway CPU ${cpuPerReq} ms/request (profiled; errors ${run.errors}) — ${path.relative(process.cwd(), named)}\n`,
+      );
       printSummary(summarizeProfile(named, 25, skipMs));
     }
   } finally {
@@ -50,4 +55,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (e) => { process.stderr.write(`${(e as Error).stack}\n`); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`${(e as Error).stack}\n`);
+    process.exit(1);
+  },
+);

@@ -96,7 +96,16 @@ endpoints:
 
 /** 8 realistic variable sets: some optional values missing, phones written in different styles. */
 export function variableSets(): Array<Record<string, unknown>> {
-  const phones = ['+1 (222) 333-4444', '2223334444', '+44 20 7946 0958', '+1-415-555-0132', '(646) 555-0199', '+33 1 42 68 53 00', '312.555.0101', '+49 30 901820'];
+  const phones = [
+    '+1 (222) 333-4444',
+    '2223334444',
+    '+44 20 7946 0958',
+    '+1-415-555-0132',
+    '(646) 555-0199',
+    '+33 1 42 68 53 00',
+    '312.555.0101',
+    '+49 30 901820',
+  ];
   return phones.map((phone, i) => ({
     NAME: i % 4 === 3 ? 'Madonna' : `Kim Lee ${i}`,
     EMAIL: `kim.lee${i}@example.com`,
@@ -203,8 +212,9 @@ export function handWritten(v: Record<string, unknown>): { method: string; url: 
   c.custom_fields = [field(360001, v.ORDER_ID), field(360002, v.MENU_PATH), field(360003, def(v.FEEDBACK, 'none'))];
   const d = (x: unknown, fallback: string) => (blank(x) ? fallback : str(x));
   const o = (x: unknown) => (x === undefined || x === null ? '' : str(x));
-  c.description = `${d(v.TICKET_DESCRIPTION, 'Contact-center session')}\nSession: ${o(v.SESSION_ID)} (${o(v.SESSION_TYPE)})\n`
-    + `Queue: ${d(v.QUEUE_NAME, '-')}  Menu: ${d(v.MENU_PATH, '-')}  Language: ${d(v.LANG, '-')}\nAgent: ${d(v.AGENT_EMAIL, 'not yet assigned')}\n`;
+  c.description =
+    `${d(v.TICKET_DESCRIPTION, 'Contact-center session')}\nSession: ${o(v.SESSION_ID)} (${o(v.SESSION_TYPE)})\n` +
+    `Queue: ${d(v.QUEUE_NAME, '-')}  Menu: ${d(v.MENU_PATH, '-')}  Language: ${d(v.LANG, '-')}\nAgent: ${d(v.AGENT_EMAIL, 'not yet assigned')}\n`;
   return {
     method: 'POST',
     url: `https://crm.example.com/api/accounts/${encodeURIComponent(str(v.ACCOUNT_ID))}/cases`,
@@ -281,7 +291,12 @@ export async function benchRender(): Promise<Record<string, unknown>> {
     gateway: { ops_per_sec: round(gateway, 0), params_per_sec: round(gateway * params, 0), us_per_op: round(1e6 / gateway, 1) },
     gateway_prepare_variables_only: { ops_per_sec: round(prepareOnly, 0), us_per_op: round(1e6 / prepareOnly, 1) },
     hand_written: { ops_per_sec: round(hand, 0), params_per_sec: round(hand * params, 0), us_per_op: round(1e6 / hand, 1) },
-    phone_format: { per_sec: round(phonePerSec, 0), us_each: round(1e6 / phonePerSec, 1), per_request: phonesPerOp, share_of_hand_written: round((hand / phonePerSec) * phonesPerOp) },
+    phone_format: {
+      per_sec: round(phonePerSec, 0),
+      us_each: round(1e6 / phonePerSec, 1),
+      per_request: phonesPerOp,
+      share_of_hand_written: round((hand / phonePerSec) * phonesPerOp),
+    },
     ratio_gateway_vs_hand_written: round(gateway / hand),
     target_params_per_sec: TARGET_PARAMS_PER_SEC,
     target_met: gateway * params >= TARGET_PARAMS_PER_SEC,

@@ -33,7 +33,10 @@ async function main(): Promise<void> {
   if (want('render')) saveResult('render', await benchRender());
 }
 
-main().then(() => process.exit(0), (e) => {
-  process.stderr.write(`${(e as Error).stack}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e) => {
+    process.stderr.write(`${(e as Error).stack}\n`);
+    process.exit(1);
+  },
+);

@@ -46,9 +46,12 @@ async function fillPostgres(url: string, schema: string, from: number, to: numbe
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   await c.query(`SET search_path = ${schema}`);
-  await c.query(`INSERT INTO deliveries (id, connector_id, operation, status, variables, policy, created_at, updated_at, next_attempt_at, ordering_key)
+  await c.query(
+    `INSERT INTO deliveries (id, connector_id, operation, status, variables, policy, created_at, updated_at, next_attempt_at, ordering_key)
     SELECT md5(random()::text || g::text), 'zendesk', 'create_account', 'pending', $1::jsonb, $2::jsonb, $3::bigint, $3::bigint, $3::bigint - (g % 1000), 'zendesk:record:' || g
-    FROM generate_series($4::int, $5::int - 1) AS g`, [VARS, POLICY, now, from, to]);
+    FROM generate_series($4::int, $5::int - 1) AS g`,
+    [VARS, POLICY, now, from, to],
+  );
   await c.query('ANALYZE deliveries');
   await c.end();
 }
@@ -68,7 +71,13 @@ export async function benchScale(pgUrl: string | undefined): Promise<Record<stri
     const claim = await claimLatency(sqlite, now);
     if (global.gc) global.gc();
     const rss = process.memoryUsage().rss;
-    out[`sqlite_${size}`] = { claim_p50_ms: claim.p50, claim_p99_ms: claim.p99, rss_mb: mb(rss), rss_growth_mb: mb(rss - rssBase), db_file_mb: mb(fs.statSync(file).size) };
+    out[`sqlite_${size}`] = {
+      claim_p50_ms: claim.p50,
+      claim_p99_ms: claim.p99,
+      rss_mb: mb(rss),
+      rss_growth_mb: mb(rss - rssBase),
+      db_file_mb: mb(fs.statSync(file).size),
+    };
     line(`scale: sqlite, ${size.toLocaleString('en')} pending`, out[`sqlite_${size}`] as Record<string, unknown>);
   }
   const first = out[`sqlite_${SIZES[0]}`] as { claim_p50_ms: number };

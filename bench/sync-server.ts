@@ -40,21 +40,41 @@ export const CONFIG_FILE = path.join(__dirname, '..', '..', 'config', 'zendesk.y
 type Kind = 'gateway' | 'gateway-log' | 'gateway-durable' | 'glue' | 'proxy';
 
 /** For gateway-durable (bench/durable.ts): the store and the delivery worker's concurrency. */
-export interface DurableOptions { databaseUrl?: string; databaseSchema?: string; workers: number }
+export interface DurableOptions {
+  databaseUrl?: string;
+  databaseSchema?: string;
+  workers: number;
+}
 
-interface Started { url: string; apiKey?: string; close(): Promise<void> | void; counts?: () => Promise<unknown> }
+interface Started {
+  url: string;
+  apiKey?: string;
+  close(): Promise<void> | void;
+  counts?: () => Promise<unknown>;
+}
 
 async function start(kind: Kind, crmUrl: string, durable?: DurableOptions): Promise<Started> {
   switch (kind) {
-    case 'gateway-durable': return startGateway(crmUrl, {
-      databaseUrl: durable?.databaseUrl, databaseSchema: durable?.databaseSchema, logger: silentLogger, workers: durable?.workers ?? 8, apiKeys: null,
-    });
+    case 'gateway-durable':
+      return startGateway(crmUrl, {
+        databaseUrl: durable?.databaseUrl,
+        databaseSchema: durable?.databaseSchema,
+        logger: silentLogger,
+        workers: durable?.workers ?? 8,
+        apiKeys: null,
+      });
     // serve() is safe by default: without configured keys it makes an admin API key, which the
     // load generator then sends (Authorization: Bearer), as a platform would.
-    case 'gateway': return startGateway(crmUrl, { logger: silentLogger, workers: 0 });
-    case 'gateway-log': { const redactor = new Redactor(); return startGateway(crmUrl, { logger: createLogger({ level: 'info', redactor }), redactor, workers: 0 }); }
-    case 'glue': return listen(glueApp(crmUrl));
-    case 'proxy': return listen(proxyHandler(crmUrl));
+    case 'gateway':
+      return startGateway(crmUrl, { logger: silentLogger, workers: 0 });
+    case 'gateway-log': {
+      const redactor = new Redactor();
+      return startGateway(crmUrl, { logger: createLogger({ level: 'info', redactor }), redactor, workers: 0 });
+    }
+    case 'glue':
+      return listen(glueApp(crmUrl));
+    case 'proxy':
+      return listen(proxyHandler(crmUrl));
   }
 }
 
@@ -66,7 +86,10 @@ async function startGateway(crmUrl: string, opts: Partial<ServeOptions>): Promis
     url: gw.url,
     apiKey: gw.generatedKey,
     counts: () => gw.store.counts(),
-    close: async () => { await gw.close(); fs.rmSync(dataDir, { recursive: true, force: true }); },
+    close: async () => {
+      await gw.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -103,14 +126,24 @@ function proxyHandler(crmUrl: string): http.RequestListener {
   const target = new URL(crmUrl);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   return (req, res) => {
-    const up = http.request({
-      host: target.hostname, port: target.port, method: req.method, path: req.url, agent,
-      headers: { ...req.headers, host: target.host },
-    }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
+    const up = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        agent,
+        headers: { ...req.headers, host: target.host },
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    up.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
     });
-    up.on('error', () => { if (!res.headersSent) res.writeHead(502); res.end(); });
     req.pipe(up);
   };
 }
@@ -121,24 +154,37 @@ async function listen(handler: http.RequestListener): Promise<{ url: string; clo
   const { port } = server.address() as { port: number };
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
 if (require.main === module) {
   const [kind, crmUrl, durable] = process.argv.slice(2) as [Kind, string, string | undefined];
-  start(kind, crmUrl, durable ? JSON.parse(durable) as DurableOptions : undefined).then((s) => {
-    process.send?.({ url: s.url, apiKey: s.apiKey });
-    // The durable benchmark asks how far delivery has got (the store lives in this process).
-    process.on('message', (m: { counts?: number }) => {
-      if (m?.counts !== undefined && s.counts) void s.counts().then((c) => process.send?.({ counts: m.counts, value: c }), (e: Error) => process.send?.({ counts: m.counts, error: e.message }));
-    });
-    const stop = () => { void Promise.resolve(s.close()).finally(() => process.exit(0)); };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    process.once('disconnect', stop);
-  }, (e: unknown) => {
-    process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
-    process.exit(1);
-  });
+  start(kind, crmUrl, durable ? (JSON.parse(durable) as DurableOptions) : undefined).then(
+    (s) => {
+      process.send?.({ url: s.url, apiKey: s.apiKey });
+      // The durable benchmark asks how far delivery has got (the store lives in this process).
+      process.on('message', (m: { counts?: number }) => {
+        if (m?.counts !== undefined && s.counts)
+          void s.counts().then(
+            (c) => process.send?.({ counts: m.counts, value: c }),
+            (e: Error) => process.send?.({ counts: m.counts, error: e.message }),
+          );
+      });
+      const stop = () => {
+        void Promise.resolve(s.close()).finally(() => process.exit(0));
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      process.once('disconnect', stop);
+    },
+    (e: unknown) => {
+      process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+      process.exit(1);
+    },
+  );
 }

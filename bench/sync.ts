@@ -65,10 +65,17 @@ const BASIC = `Basic ${Buffer.from(`${CRM_AUTH.username}:${CRM_AUTH.password}`).
 
 export type ServerKind = 'gateway' | 'gateway-log' | 'gateway-durable' | 'glue' | 'proxy';
 
-export interface ChildServer { url: string; apiKey?: string; proc: ChildProcess; stop(): Promise<void> }
+export interface ChildServer {
+  url: string;
+  apiKey?: string;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
 
 export async function startServer(kind: ServerKind, crmUrl: string, execArgv: string[] = [], extra: string[] = []): Promise<ChildServer> {
-  const proc = spawn(process.execPath, [...execArgv, path.join(__dirname, 'sync-server.js'), kind, crmUrl, ...extra], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const proc = spawn(process.execPath, [...execArgv, path.join(__dirname, 'sync-server.js'), kind, crmUrl, ...extra], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   const { url, apiKey } = await new Promise<{ url: string; apiKey?: string }>((resolve, reject) => {
     proc.once('message', (m) => resolve(m as { url: string; apiKey?: string }));
     proc.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
@@ -89,7 +96,10 @@ export async function startServer(kind: ServerKind, crmUrl: string, execArgv: st
 
 // ---- load generator -------------------------------------------------------------------------------
 
-interface Answer { status: number; text: string }
+interface Answer {
+  status: number;
+  text: string;
+}
 
 /** The lean client every target except "direct" (axios) is loaded with. */
 export class LeanClient {
@@ -106,19 +116,33 @@ export class LeanClient {
 
   request(method: string, pathAndQuery: string, headers: Record<string, string>, body?: string): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: this.host, port: this.port, method, path: pathAndQuery, agent: this.agent, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => { text += c; });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-        res.on('error', reject);
-      });
+      const req = http.request(
+        {
+          host: this.host,
+          port: this.port,
+          method,
+          path: pathAndQuery,
+          agent: this.agent,
+          headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => {
+            text += c;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
   }
 
-  close(): void { this.agent.destroy(); }
+  close(): void {
+    this.agent.destroy();
+  }
 }
 
 function expectStatus(a: Answer, status: number, what: string): Answer {
@@ -129,7 +153,8 @@ function expectStatus(a: Answer, status: number, what: string): Answer {
 const CRM_SEARCH_PATH = `/api/v2/search.json?${new URLSearchParams({ query: SEARCH_QUERY, sort_by: 'created_at', sort_order: 'desc' })}`;
 let seq = 0;
 const crmCreateBody = () => JSON.stringify({ user: { name: `Bench Caller ${++seq}`, phone: WRITE_PHONE } });
-const variablesBody = (op: Op) => JSON.stringify({ variables: op === 'find_account' ? { PHONE_NUMBER: PHONE } : { NAME: `Bench Caller ${++seq}`, PHONE_NUMBER: PHONE } });
+const variablesBody = (op: Op) =>
+  JSON.stringify({ variables: op === 'find_account' ? { PHONE_NUMBER: PHONE } : { NAME: `Bench Caller ${++seq}`, PHONE_NUMBER: PHONE } });
 
 /** One task per (target, operation); `probe` fully checks one answer before measuring. */
 export interface Target {
@@ -146,9 +171,16 @@ function directAxios(crmUrl: string, sockets: number): Target {
   const create = () => client.post('/api/v2/users.json', { user: { name: `Bench Caller ${++seq}`, phone: WRITE_PHONE } });
   return {
     name: 'direct',
-    task: (op) => op === 'find_account'
-      ? async () => { const r = await find(); if (r.status !== 200) throw new Error(`direct find: HTTP ${r.status}`); }
-      : async () => { const r = await create(); if (r.status !== 201) throw new Error(`direct create: HTTP ${r.status}`); },
+    task: (op) =>
+      op === 'find_account'
+        ? async () => {
+            const r = await find();
+            if (r.status !== 200) throw new Error(`direct find: HTTP ${r.status}`);
+          }
+        : async () => {
+            const r = await create();
+            if (r.status !== 201) throw new Error(`direct create: HTTP ${r.status}`);
+          },
     probe: async (op) => {
       const r = op === 'find_account' ? await find() : await create();
       const ok = op === 'find_account' ? r.data?.results?.[0]?.phone === WRITE_PHONE : r.data?.user?.phone === WRITE_PHONE;
@@ -162,12 +194,18 @@ function directAxios(crmUrl: string, sockets: number): Target {
 function crmShaped(name: string, base: string, sockets: number): Target {
   const c = new LeanClient(base, sockets);
   const find = () => c.request('GET', CRM_SEARCH_PATH, { authorization: BASIC, accept: 'application/json' });
-  const create = () => c.request('POST', '/api/v2/users.json', { authorization: BASIC, accept: 'application/json', 'content-type': 'application/json' }, crmCreateBody());
+  const create = () =>
+    c.request('POST', '/api/v2/users.json', { authorization: BASIC, accept: 'application/json', 'content-type': 'application/json' }, crmCreateBody());
   return {
     name,
-    task: (op) => op === 'find_account'
-      ? async () => { expectStatus(await find(), 200, `${name} find`); }
-      : async () => { expectStatus(await create(), 201, `${name} create`); },
+    task: (op) =>
+      op === 'find_account'
+        ? async () => {
+            expectStatus(await find(), 200, `${name} find`);
+          }
+        : async () => {
+            expectStatus(await create(), 201, `${name} create`);
+          },
     probe: async (op) => {
       const a = op === 'find_account' ? expectStatus(await find(), 200, name) : expectStatus(await create(), 201, name);
       const body = JSON.parse(a.text);
@@ -181,11 +219,17 @@ function crmShaped(name: string, base: string, sockets: number): Target {
 /** The gateway's API, or the glue app's (which takes the same body). */
 function operationShaped(name: string, base: string, sockets: number, pathFor: (op: Op) => string, apiKey?: string): Target {
   const c = new LeanClient(base, sockets);
-  const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'application/json',
+    ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+  };
   const call = (op: Op) => c.request('POST', pathFor(op), headers, variablesBody(op));
   return {
     name,
-    task: (op) => async () => { expectStatus(await call(op), 200, `${name} ${op}`); },
+    task: (op) => async () => {
+      expectStatus(await call(op), 200, `${name} ${op}`);
+    },
     probe: async (op) => {
       const a = expectStatus(await call(op), 200, `${name} ${op}`);
       const body = JSON.parse(a.text);
@@ -229,7 +273,12 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-interface Slice { run: TimedRun; serverCpuMs?: number; crmCpuMs?: number; clientCpuMs: number }
+interface Slice {
+  run: TimedRun;
+  serverCpuMs?: number;
+  crmCpuMs?: number;
+  clientCpuMs: number;
+}
 
 /** One measured window, with the CPU each process spent in it. */
 async function slice(task: () => Promise<void>, concurrency: number, ms: number, serverPid: number | undefined, crmPid: number): Promise<Slice> {
@@ -277,14 +326,25 @@ function combine(slices: Slice[]): Figures & { firstError?: string } {
   };
 }
 
-export interface Measured { target: Target; serverPid?: number }
+export interface Measured {
+  target: Target;
+  serverPid?: number;
+}
 
 /**
  * Measures the targets of one case in ROUNDS interleaved rounds (order rotated each round), so a
  * burst of unrelated load on the machine hits every target rather than one. The CRM is reset and
  * re-seeded before every slice; each slice has a short unmeasured warm-up to reopen idle sockets.
  */
-export async function measureCase(targets: Measured[], op: Op, concurrency: number, delayMs: number, crm: { url: string; pid: number }, seconds = SECONDS, rounds = ROUNDS): Promise<Record<string, Figures & { firstError?: string }>> {
+export async function measureCase(
+  targets: Measured[],
+  op: Op,
+  concurrency: number,
+  delayMs: number,
+  crm: { url: string; pid: number },
+  seconds = SECONDS,
+  rounds = ROUNDS,
+): Promise<Record<string, Figures & { firstError?: string }>> {
   const slices = new Map<string, Slice[]>(targets.map((t) => [t.target.name, []]));
   for (const t of targets) {
     await prepareCrm(crm.url, delayMs);
@@ -334,18 +394,32 @@ export async function benchSync(): Promise<Record<string, unknown>> {
             const { firstError, ...fig } = f;
             results[name] = fig;
             line(`sync: ${op} c=${concurrency} crm+${delay}ms ${name}`, {
-              p50_ms: f.p50_ms, p99_ms: f.p99_ms, per_sec: f.per_sec,
+              p50_ms: f.p50_ms,
+              p99_ms: f.p99_ms,
+              per_sec: f.per_sec,
               cpu_ms_req: [f.cpu_ms_per_req.server ?? '-', f.cpu_ms_per_req.crm ?? '-', f.cpu_ms_per_req.client].join('/'),
               ...(f.errors ? { errors: f.errors, first_error: JSON.stringify(firstError) } : {}),
             });
           }
           const gw = results.gateway;
-          const ratio = (base: Figures) => ({ p50: round(gw.p50_ms / base.p50_ms), p99: round(gw.p99_ms / base.p99_ms), throughput: round(gw.per_sec / base.per_sec) });
-          const ratios = { vs_direct: ratio(results.direct), vs_direct_raw: ratio(results['direct-raw']), vs_glue: ratio(results.glue), vs_proxy: ratio(results.proxy) };
+          const ratio = (base: Figures) => ({
+            p50: round(gw.p50_ms / base.p50_ms),
+            p99: round(gw.p99_ms / base.p99_ms),
+            throughput: round(gw.per_sec / base.per_sec),
+          });
+          const ratios = {
+            vs_direct: ratio(results.direct),
+            vs_direct_raw: ratio(results['direct-raw']),
+            vs_glue: ratio(results.glue),
+            vs_proxy: ratio(results.proxy),
+          };
           line(`sync: ${op} c=${concurrency} crm+${delay}ms gateway ratios`, {
-            'p50/direct': ratios.vs_direct.p50, 'tput/direct': ratios.vs_direct.throughput,
-            'tput/glue': ratios.vs_glue.throughput, 'tput/proxy': ratios.vs_proxy.throughput,
-            'p50/glue': ratios.vs_glue.p50, 'p50/proxy': ratios.vs_proxy.p50,
+            'p50/direct': ratios.vs_direct.p50,
+            'tput/direct': ratios.vs_direct.throughput,
+            'tput/glue': ratios.vs_glue.throughput,
+            'tput/proxy': ratios.vs_proxy.throughput,
+            'p50/glue': ratios.vs_glue.p50,
+            'p50/proxy': ratios.vs_proxy.p50,
           });
           cases.push({ operation: op, concurrency, crm_delay_ms: delay, results, gateway_ratios: ratios });
         }
@@ -355,7 +429,8 @@ export async function benchSync(): Promise<Record<string, unknown>> {
     await Promise.all(Object.values(servers).map((s) => s!.stop()));
     crm.stop();
   }
-  const find = (op: Op, c: number, d: number) => cases.find((x) => x.operation === op && x.concurrency === c && x.crm_delay_ms === d)!.gateway_ratios as Record<string, { p50: number; throughput: number }>;
+  const find = (op: Op, c: number, d: number) =>
+    cases.find((x) => x.operation === op && x.concurrency === c && x.crm_delay_ms === d)!.gateway_ratios as Record<string, { p50: number; throughput: number }>;
   const targets: Record<string, unknown> = {};
   for (const op of OPS) {
     const slow = find(op, 64, 50);
@@ -366,11 +441,18 @@ export async function benchSync(): Promise<Record<string, unknown>> {
       'crm0ms_c64_throughput_vs_glue_ge_1.0': { ratio: fast.vs_glue.throughput, pass: fast.vs_glue.throughput >= 1 },
       'crm0ms_c64_throughput_vs_proxy_ge_0.5': { ratio: fast.vs_proxy.throughput, pass: fast.vs_proxy.throughput >= 0.5 },
     };
-    for (const [k, v] of Object.entries(targets[op] as Record<string, { ratio: number; pass: boolean }>)) line(`sync: target ${op} ${k}`, { ratio: v.ratio, pass: v.pass });
+    for (const [k, v] of Object.entries(targets[op] as Record<string, { ratio: number; pass: boolean }>))
+      line(`sync: target ${op} ${k}`, { ratio: v.ratio, pass: v.pass });
   }
   return {
-    seconds_per_target: SECONDS, rounds: ROUNDS, warmup_ms: WARMUP_MS, loadavg_before: loadBefore, loadavg_after: os.loadavg().map((x) => round(x)),
-    setup: 'CRM, gateway, glue and proxy each in its own process; lean node:http keep-alive load generator in the bench process (direct: axios keep-alive); interleaved rounds, medians',
-    cases, targets,
+    seconds_per_target: SECONDS,
+    rounds: ROUNDS,
+    warmup_ms: WARMUP_MS,
+    loadavg_before: loadBefore,
+    loadavg_after: os.loadavg().map((x) => round(x)),
+    setup:
+      'CRM, gateway, glue and proxy each in its own process; lean node:http keep-alive load generator in the bench process (direct: axios keep-alive); interleaved rounds, medians',
+    cases,
+    targets,
   };
 }

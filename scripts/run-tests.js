@@ -6,6 +6,11 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
+// One formatter and linter for the whole code base (biome.json): a finding counts as a failed test.
+const lint = spawnSync(process.execPath, [require.resolve('@biomejs/biome/bin/biome'), 'check', '.'], { stdio: 'inherit', cwd: path.join(__dirname, '..') });
+const lintFailed = lint.status === 0 ? 0 : 1;
+if (lintFailed) process.stdout.write('\nlint: `npm run lint` found problems (`npm run format` fixes formatting)\n');
+
 const out = path.join(os.tmpdir(), `crm-gateway-jest-${process.pid}.json`);
 const jest = require.resolve('jest/bin/jest');
 const r = spawnSync(process.execPath, [jest, '--json', `--outputFile=${out}`, ...process.argv.slice(2)], { stdio: 'inherit' });
@@ -19,5 +24,6 @@ try {
 } catch {
   failed = Math.max(1, failed);
 }
+failed += lintFailed;
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
 process.exitCode = r.status === 0 && failed === 0 && passed > 0 ? 0 : 1;

@@ -35,7 +35,10 @@ export interface GatewayOptions {
   redactor?: Redactor;
 }
 
-interface PendingAuthorization { connectorId: string; createdAt: number }
+interface PendingAuthorization {
+  connectorId: string;
+  createdAt: number;
+}
 const AUTHORIZATION_TTL_MS = 10 * 60 * 1000;
 
 export class Gateway {
@@ -76,7 +79,13 @@ export class Gateway {
       if (!name || !/\.ya?ml$/i.test(String(name))) return;
       const file = path.join(dir, String(name));
       clearTimeout(this.timers.get(file));
-      this.timers.set(file, setTimeout(() => { this.timers.delete(file); this.reloadFile(file); }, debounceMs));
+      this.timers.set(
+        file,
+        setTimeout(() => {
+          this.timers.delete(file);
+          this.reloadFile(file);
+        }, debounceMs),
+      );
     });
     this.watcher.on('error', (e) => this.logger.warn({ err: e }, 'config watch failed'));
   }
@@ -91,7 +100,10 @@ export class Gateway {
   reloadFile(file: string): void {
     const previous = [...this.loaded.values()].find((l) => l.file === file);
     if (!fs.existsSync(file)) {
-      if (previous) { this.loaded.delete(previous.id); this.logger.info({ connector: previous.id }, 'connector removed (file deleted)'); }
+      if (previous) {
+        this.loaded.delete(previous.id);
+        this.logger.info({ connector: previous.id }, 'connector removed (file deleted)');
+      }
       return;
     }
     const next = loadConnectorFile(file, this.opts.env ?? process.env);
@@ -115,9 +127,7 @@ export class Gateway {
   /** (Re)loads all connectors; returns them for reporting. */
   load(): LoadedConnector[] {
     const env = this.opts.env ?? process.env;
-    const list = this.opts.configFiles
-      ? this.opts.configFiles.map((f) => loadConnectorFile(f, env))
-      : loadConnectorDir(this.opts.configDir ?? 'config', env);
+    const list = this.opts.configFiles ? this.opts.configFiles.map((f) => loadConnectorFile(f, env)) : loadConnectorDir(this.opts.configDir ?? 'config', env);
     this.loaded = new Map(list.map((l) => [l.id, l]));
     this.runtimes.forEach((rt) => retire(rt));
     this.runtimes.clear();
@@ -142,7 +152,9 @@ export class Gateway {
     const l = this.entry(id);
     if (!l.connector) {
       const errors = errorsOf(l);
-      throw new GatewayError('config_invalid', `connector "${id}" has ${errors.length} configuration error${errors.length === 1 ? '' : 's'}; fix ${l.file}`, { errors: errors.map(formatIssue) });
+      throw new GatewayError('config_invalid', `connector "${id}" has ${errors.length} configuration error${errors.length === 1 ? '' : 's'}; fix ${l.file}`, {
+        errors: errors.map(formatIssue),
+      });
     }
     return l.connector;
   }
@@ -191,7 +203,8 @@ export class Gateway {
     const nonce = state.includes(':') ? state.slice(state.lastIndexOf(':') + 1) : state;
     const p = this.pending.get(nonce);
     this.pending.delete(nonce);
-    if (!p || this.now() - p.createdAt > AUTHORIZATION_TTL_MS) throw new GatewayError('oauth_callback_invalid', 'unknown or expired state; start again from /v1/connectors/{id}/oauth/authorize');
+    if (!p || this.now() - p.createdAt > AUTHORIZATION_TTL_MS)
+      throw new GatewayError('oauth_callback_invalid', 'unknown or expired state; start again from /v1/connectors/{id}/oauth/authorize');
     const rt = this.runtime(p.connectorId);
     await (rt.auth as OAuth2Provider).completeAuthorization(code);
     return p.connectorId;
@@ -205,5 +218,7 @@ export class Gateway {
  */
 const RETIRE_AFTER_MS = 120_000;
 function retire(rt: ConnectorRuntime): void {
-  setTimeout(() => { rt.http.close().catch(() => undefined); }, RETIRE_AFTER_MS).unref();
+  setTimeout(() => {
+    rt.http.close().catch(() => undefined);
+  }, RETIRE_AFTER_MS).unref();
 }

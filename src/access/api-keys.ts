@@ -34,13 +34,17 @@ export function hashKey(key: string): string {
 }
 
 export function parseKeyEntries(text: string, where: string): KeyEntry[] {
-  return text.split(/[\n,]/).map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean).map((line, i) => {
-    const m = /^(?:sha256:)?([0-9a-fA-F]{64})(?::(admin|metrics|connectors=([a-z0-9_|-]+)))?$/.exec(line);
-    if (!m) throw new Error(`${where}: entry ${i + 1} is not "sha256:<64 hex>[:admin|:metrics|:connectors=a|b]" (keys are configured by their SHA-256 hash)`);
-    const hash = Buffer.from(m[1].toLowerCase(), 'hex');
-    if (m[2] === 'metrics') return { hash, admin: false, metrics: true, connectors: new Set<string>() };
-    return { hash, admin: m[2] === 'admin', connectors: m[3] ? new Set(m[3].split('|')) : undefined };
-  });
+  return text
+    .split(/[\n,]/)
+    .map((l) => l.replace(/#.*$/, '').trim())
+    .filter(Boolean)
+    .map((line, i) => {
+      const m = /^(?:sha256:)?([0-9a-fA-F]{64})(?::(admin|metrics|connectors=([a-z0-9_|-]+)))?$/.exec(line);
+      if (!m) throw new Error(`${where}: entry ${i + 1} is not "sha256:<64 hex>[:admin|:metrics|:connectors=a|b]" (keys are configured by their SHA-256 hash)`);
+      const hash = Buffer.from(m[1].toLowerCase(), 'hex');
+      if (m[2] === 'metrics') return { hash, admin: false, metrics: true, connectors: new Set<string>() };
+      return { hash, admin: m[2] === 'admin', connectors: m[3] ? new Set(m[3].split('|')) : undefined };
+    });
 }
 
 export class ApiKeys {
@@ -81,7 +85,7 @@ export class ApiKeys {
   /** A fresh random admin key (when none is configured), and the gate that accepts it. */
   static generated(): { keys: ApiKeys; key: string } {
     const key = `cgw_${crypto.randomBytes(24).toString('base64url')}`;
-    return { key, keys: new ApiKeys(parseKeyEntries(hashKey(key) + ':admin', 'generated')) };
+    return { key, keys: new ApiKeys(parseKeyEntries(`${hashKey(key)}:admin`, 'generated')) };
   }
 
   identify(token: string): Principal | undefined {

@@ -13,22 +13,29 @@ import { matchRoute } from './routes';
 export type Observer = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function requestObserver(gw: Gateway, opts: { accessLog: boolean }): Observer {
-  const log = opts.accessLog ? pinoHttp({
-    logger: gw.logger,
-    // The gateway's own request id (X-Request-Id, set by the lane or the app) is the one logged, as request_id.
-    genReqId: () => undefined as unknown as string,
-    quietReqLogger: true,
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-    serializers: {
-      req: (r: { method?: string; url?: string }) => ({ method: r.method, path: (r.url ?? '').split('?')[0] }),
-      res: (r: { statusCode?: number }) => ({ status: r.statusCode }),
-    },
-    customSuccessMessage: (req, res) => `${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode}`,
-    customErrorMessage: (req, res) => `${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode}`,
-    customSuccessObject: (_req, res, val: Record<string, unknown>) => ({ ...val, request_id: res.getHeader('x-request-id') }),
-    // A 5xx is described by the problem the handler logged; pino-http's synthetic error adds only a stack.
-    customErrorObject: (_req, res, _err, val: Record<string, unknown>) => ({ req: val.req, res: val.res, responseTime: val.responseTime, request_id: res.getHeader('x-request-id') }),
-  }) : undefined;
+  const log = opts.accessLog
+    ? pinoHttp({
+        logger: gw.logger,
+        // The gateway's own request id (X-Request-Id, set by the lane or the app) is the one logged, as request_id.
+        genReqId: () => undefined as unknown as string,
+        quietReqLogger: true,
+        customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+        serializers: {
+          req: (r: { method?: string; url?: string }) => ({ method: r.method, path: (r.url ?? '').split('?')[0] }),
+          res: (r: { statusCode?: number }) => ({ status: r.statusCode }),
+        },
+        customSuccessMessage: (req, res) => `${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode}`,
+        customErrorMessage: (req, res) => `${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode}`,
+        customSuccessObject: (_req, res, val: Record<string, unknown>) => ({ ...val, request_id: res.getHeader('x-request-id') }),
+        // A 5xx is described by the problem the handler logged; pino-http's synthetic error adds only a stack.
+        customErrorObject: (_req, res, _err, val: Record<string, unknown>) => ({
+          req: val.req,
+          res: val.res,
+          responseTime: val.responseTime,
+          request_id: res.getHeader('x-request-id'),
+        }),
+      })
+    : undefined;
   return (req, res) => {
     log?.(req, res);
     const metrics = gw.metrics;

@@ -49,7 +49,12 @@ const anchor = (s: string) => s.replace(/[^A-Za-z0-9_-]+/g, '-');
 function deref(doc: Obj, v: unknown): Obj {
   let o = obj(v);
   for (let i = 0; i < 10 && typeof o.$ref === 'string' && o.$ref.startsWith('#/'); i++) {
-    o = obj(o.$ref.slice(2).split('/').reduce<unknown>((at, key) => obj(at)[key.replace(/~1/g, '/').replace(/~0/g, '~')], doc));
+    o = obj(
+      o.$ref
+        .slice(2)
+        .split('/')
+        .reduce<unknown>((at, key) => obj(at)[key.replace(/~1/g, '/').replace(/~0/g, '~')], doc),
+    );
   }
   return o;
 }
@@ -77,7 +82,9 @@ function typeOf(schema: unknown): string {
 
 /** Escaped text with the spec's `code` spans and **bold** shown as such (after escaping: no markup gets in). */
 function inline(v: unknown): string {
-  return escapeHtml(v).replace(/`([^`\n]+)`/g, '<code>$1</code>').replace(/\*\*([^*\n]+)\*\*/g, '<b>$1</b>');
+  return escapeHtml(v)
+    .replace(/`([^`\n]+)`/g, '<code>$1</code>')
+    .replace(/\*\*([^*\n]+)\*\*/g, '<b>$1</b>');
 }
 
 function text(v: unknown): string {
@@ -86,14 +93,25 @@ function text(v: unknown): string {
 
 function renderOperation(doc: Obj, p: string, method: string, op: Obj): string {
   const params = list(op.parameters).map((x) => deref(doc, x));
-  const rows = params.map((x) => `<tr><td><code>${escapeHtml(x.name)}</code></td><td>${escapeHtml(x.in)}${x.required ? ', required' : ''}</td><td>${typeOf(x.schema)}</td><td>${inline(x.description)}</td></tr>`).join('');
+  const rows = params
+    .map(
+      (x) =>
+        `<tr><td><code>${escapeHtml(x.name)}</code></td><td>${escapeHtml(x.in)}${x.required ? ', required' : ''}</td><td>${typeOf(x.schema)}</td><td>${inline(x.description)}</td></tr>`,
+    )
+    .join('');
   const body = obj(deref(doc, op.requestBody).content);
-  const bodyRows = Object.entries(body).map(([type, c]) => `<tr><td><code>${escapeHtml(type)}</code></td><td>${typeOf(obj(c).schema)}</td></tr>`).join('');
-  const responses = Object.entries(obj(op.responses)).map(([status, r]) => {
-    const res = deref(doc, r);
-    const types = Object.entries(obj(res.content)).map(([type, c]) => `<code>${escapeHtml(type)}</code> ${typeOf(obj(c).schema)}`).join('<br>');
-    return `<tr><td><b>${escapeHtml(status)}</b></td><td>${inline(res.description)}</td><td>${types}</td></tr>`;
-  }).join('');
+  const bodyRows = Object.entries(body)
+    .map(([type, c]) => `<tr><td><code>${escapeHtml(type)}</code></td><td>${typeOf(obj(c).schema)}</td></tr>`)
+    .join('');
+  const responses = Object.entries(obj(op.responses))
+    .map(([status, r]) => {
+      const res = deref(doc, r);
+      const types = Object.entries(obj(res.content))
+        .map(([type, c]) => `<code>${escapeHtml(type)}</code> ${typeOf(obj(c).schema)}`)
+        .join('<br>');
+      return `<tr><td><b>${escapeHtml(status)}</b></td><td>${inline(res.description)}</td><td>${types}</td></tr>`;
+    })
+    .join('');
   return `<section class="op" id="op-${anchor(`${method}-${p}`)}">
 <h3><span class="method ${method}">${method.toUpperCase()}</span> <code>${escapeHtml(p)}</code></h3>
 <p class="summary">${inline(op.summary)}</p>${text(op.description)}
@@ -105,7 +123,9 @@ ${bodyRows ? `<h4>Request body</h4><table><tr><th>content type</th><th>schema</t
 
 function renderSchema(name: string, schema: Obj): string {
   const required = new Set(list(schema.required).map(String));
-  const props = Object.entries(obj(schema.properties)).map(([k, v]) => `<tr><td><code>${escapeHtml(k)}</code>${required.has(k) ? ' *' : ''}</td><td>${typeOf(v)}</td><td>${inline(obj(v).description)}</td></tr>`).join('');
+  const props = Object.entries(obj(schema.properties))
+    .map(([k, v]) => `<tr><td><code>${escapeHtml(k)}</code>${required.has(k) ? ' *' : ''}</td><td>${typeOf(v)}</td><td>${inline(obj(v).description)}</td></tr>`)
+    .join('');
   return `<section class="schema" id="schema-${anchor(name)}">
 <h3>${escapeHtml(name)}</h3>${text(schema.description)}
 ${props ? `<table><tr><th>property (* required)</th><th>type</th><th>description</th></tr>${props}</table>` : `<p>${typeOf(schema)}</p>`}
@@ -126,7 +146,12 @@ export function renderDocsPage(doc: Obj): string {
   const ops: Array<[string, string, Obj]> = [];
   for (const [p, item] of Object.entries(obj(doc.paths))) for (const m of METHODS) if (obj(item)[m]) ops.push([p, m, obj(obj(item)[m])]);
   const schemas = Object.entries(obj(obj(doc.components).schemas));
-  const index = ops.map(([p, m, op]) => `<li><a href="#op-${anchor(`${m}-${p}`)}"><span class="method ${m}">${m.toUpperCase()}</span> <code>${escapeHtml(p)}</code></a> ${escapeHtml(op.summary)}</li>`).join('\n');
+  const index = ops
+    .map(
+      ([p, m, op]) =>
+        `<li><a href="#op-${anchor(`${m}-${p}`)}"><span class="method ${m}">${m.toUpperCase()}</span> <code>${escapeHtml(p)}</code></a> ${escapeHtml(op.summary)}</li>`,
+    )
+    .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(info.title)} ${escapeHtml(info.version)} API</title><style>${STYLE}</style></head>

@@ -57,7 +57,12 @@ const DEFAULT_JSON_LIMIT = '70mb';
  */
 export function createHandler(gw: Gateway, opts: AppOptions = {}): RequestListener {
   const app = createApp(gw, opts);
-  const fast = operationsFastLane(gw, { deliveries: opts.deliveries, apiKeys: opts.apiKeys, metricsAuth: opts.metricsAuth, maxBodyBytes: bytes.parse(opts.jsonLimit ?? DEFAULT_JSON_LIMIT) ?? 0 });
+  const fast = operationsFastLane(gw, {
+    deliveries: opts.deliveries,
+    apiKeys: opts.apiKeys,
+    metricsAuth: opts.metricsAuth,
+    maxBodyBytes: bytes.parse(opts.jsonLimit ?? DEFAULT_JSON_LIMIT) ?? 0,
+  });
   const observe = requestObserver(gw, { accessLog: opts.accessLog !== false });
   const serve = (req: IncomingMessage, res: ServerResponse) => {
     if (!fast(req, res)) app(req, res);
@@ -119,10 +124,17 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   // Signed webhooks are verified on their raw bytes: their route reads the body itself.
   app.use((req, res, next) => (EVENTS_PATH.test(req.path) || ZOOM_WEBHOOK_PATH.test(req.path) ? next() : json(req, res, next)));
 
-  app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
   app.get('/readyz', async (_req, res) => {
     const list = gw.list();
-    const storeOk = opts.store ? await opts.store.ping().then(() => true, () => false) : true;
+    const storeOk = opts.store
+      ? await opts.store.ping().then(
+          () => true,
+          () => false,
+        )
+      : true;
     const ready = storeOk && list.some((l) => l.connector);
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'not_ready',
@@ -151,21 +163,27 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
     const l = gw.entry(String(req.params.id));
     res.json({
       ...summary(l),
-      ...(l.connector ? {
-        auth: { type: l.connector.auth.type, ...(l.connector.auth.type === 'oauth2' ? { grant: l.connector.auth.grant } : {}) },
-        phone: l.connector.phone,
-        timeout_ms: l.connector.timeoutMs,
-        retry: l.connector.retry,
-        config: l.connector.source,
-      } : {}),
+      ...(l.connector
+        ? {
+            auth: { type: l.connector.auth.type, ...(l.connector.auth.type === 'oauth2' ? { grant: l.connector.auth.grant } : {}) },
+            phone: l.connector.phone,
+            timeout_ms: l.connector.timeoutMs,
+            retry: l.connector.retry,
+            config: l.connector.source,
+          }
+        : {}),
     });
   });
 
   app.get('/v1/connectors/:id/links', (req, res) => {
     const c = gw.connector(String(req.params.id));
-    const repeated = Object.entries(req.query).filter(([, v]) => typeof v !== 'string').map(([k]) => k);
+    const repeated = Object.entries(req.query)
+      .filter(([, v]) => typeof v !== 'string')
+      .map(([k]) => k);
     if (repeated.length) {
-      throw new GatewayError('validation_failed', `give each lookup variable once: ${repeated.join(', ')}`, { errors: repeated.map((field) => ({ field, message: 'repeated' })) });
+      throw new GatewayError('validation_failed', `give each lookup variable once: ${repeated.join(', ')}`, {
+        errors: repeated.map((field) => ({ field, message: 'repeated' })),
+      });
     }
     res.json({ links: renderLinks(c, req.query as Record<string, string>) });
   });
@@ -235,7 +253,11 @@ function operationBody(req: Request): unknown {
     const fields = (req.body ?? {}) as Record<string, string>;
     if (typeof fields.variables === 'string') checkJsonShape(fields.variables);
     try {
-      return { variables: fields.variables ? JSON.parse(fields.variables) : {}, ...(fields.depends_on ? { depends_on: fields.depends_on } : {}), ...(fields.ordering_key ? { ordering_key: fields.ordering_key } : {}) };
+      return {
+        variables: fields.variables ? JSON.parse(fields.variables) : {},
+        ...(fields.depends_on ? { depends_on: fields.depends_on } : {}),
+        ...(fields.ordering_key ? { ordering_key: fields.ordering_key } : {}),
+      };
     } catch (e) {
       throw new GatewayError('invalid_json', `multipart field "variables" is not valid JSON: ${(e as Error).message}`, { field: 'variables' });
     }

@@ -10,7 +10,10 @@ export function deliveryRoutes(service: DeliveryService): Router {
     const q = req.query as Record<string, unknown>;
     const principal = res.locals.principal as Principal | undefined;
     if (principal && !principal.admin && principal.connectors && (typeof q.connector !== 'string' || !mayUse(principal, q.connector))) {
-      throw new GatewayError('forbidden', `this key may list deliveries of its connectors only: add ?connector= (one of ${[...principal.connectors].join(', ')})`);
+      throw new GatewayError(
+        'forbidden',
+        `this key may list deliveries of its connectors only: add ?connector= (one of ${[...principal.connectors].join(', ')})`,
+      );
     }
     const list = await service.list({ status: q.status, connector: q.connector, limit: q.limit, before: q.before });
     const limit = Number(q.limit ?? 100);

@@ -51,7 +51,14 @@ export function operationsFastLane(gw: Gateway, o: FastLaneOptions): (req: Incom
   };
 }
 
-async function serveOperation(gw: Gateway, o: FastLaneOptions, req: IncomingMessage, res: ServerResponse, match: RouteMatch, query: string | undefined): Promise<void> {
+async function serveOperation(
+  gw: Gateway,
+  o: FastLaneOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  match: RouteMatch,
+  query: string | undefined,
+): Promise<void> {
   const requestId = requestIdFor(header(req, 'x-request-id'));
   const connectorId = match.params.id;
   const operation = match.params.operation;
@@ -140,7 +147,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     // The client went away mid-body: its fault, nobody to answer, nothing to log as ours.
     const aborted = () => reject(new GatewayError('bad_request', 'the request was aborted before its body arrived'));
     req.on('error', aborted);
-    req.on('close', () => { if (!req.complete) aborted(); });
+    req.on('close', () => {
+      if (!req.complete) aborted();
+    });
   });
 }
 

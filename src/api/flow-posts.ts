@@ -22,7 +22,10 @@ export function flowPostRoutes(flows: FlowEngine, limit: string, gw: Gateway): R
     const mapping = c.flowPosts.get(name);
     if (!mapping) {
       const known = [...c.flowPosts.keys()];
-      throw new GatewayError('not_found', `connector ${connectorId} has no flow post "${name.slice(0, 64)}"; known: ${known.length ? known.join(', ') : 'none (add flow_posts: to the connector)'}`);
+      throw new GatewayError(
+        'not_found',
+        `connector ${connectorId} has no flow post "${name.slice(0, 64)}"; known: ${known.length ? known.join(', ') : 'none (add flow_posts: to the connector)'}`,
+      );
     }
     const text = typeof req.body === 'string' ? req.body : '';
     checkJsonShape(text);
@@ -40,7 +43,12 @@ export function flowPostRoutes(flows: FlowEngine, limit: string, gw: Gateway): R
     for (const e of translated.events) {
       outcome = await flows.handle(connectorId, translated.sessionId, e.body, undefined, e.vars).catch((err: unknown) => {
         if (isGatewayError(err)) throw err;
-        throw new GatewayError('store_unavailable', 'the post could not be stored; send it again (what was already accepted is not repeated)', {}, { cause: err });
+        throw new GatewayError(
+          'store_unavailable',
+          'the post could not be stored; send it again (what was already accepted is not repeated)',
+          {},
+          { cause: err },
+        );
       });
       duplicate &&= outcome.duplicate;
     }

@@ -62,7 +62,12 @@ export function checkHeaderVariables(c: Connector, ep: CompiledEndpoint | undefi
     const v = variables[name];
     if (typeof v === 'string' && NOT_HEADER_SAFE.test(v)) {
       const field = `${fieldPrefix}${name}`;
-      throw new GatewayError('invalid_variable_value', `${field}: it is sent in the ${header} header, which can carry only Latin-1 text without line breaks`, { field, variable: name, header, errors: [{ field, message: 'not sendable in a header' }] });
+      throw new GatewayError('invalid_variable_value', `${field}: it is sent in the ${header} header, which can carry only Latin-1 text without line breaks`, {
+        field,
+        variable: name,
+        header,
+        errors: [{ field, message: 'not sendable in a header' }],
+      });
     }
   }
 }

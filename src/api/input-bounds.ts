@@ -106,11 +106,16 @@ function bufferShape(buf: Buffer): ShapeProblem | undefined {
 export function checkJsonShape(text: string | Buffer): void {
   const p = jsonShapeProblem(text);
   if (p === 'depth') throw tooDeep();
-  if (p === 'key') throw new GatewayError('validation_failed', `the body has a key longer than ${MAX_KEY_LENGTH} characters`, { errors: [{ field: '(body)', message: `a key longer than ${MAX_KEY_LENGTH} characters` }] });
+  if (p === 'key')
+    throw new GatewayError('validation_failed', `the body has a key longer than ${MAX_KEY_LENGTH} characters`, {
+      errors: [{ field: '(body)', message: `a key longer than ${MAX_KEY_LENGTH} characters` }],
+    });
 }
 
 export function tooDeep(): GatewayError {
-  return new GatewayError('validation_failed', `the body is nested deeper than ${MAX_DEPTH} levels`, { errors: [{ field: '(body)', message: `nested deeper than ${MAX_DEPTH} levels` }] });
+  return new GatewayError('validation_failed', `the body is nested deeper than ${MAX_DEPTH} levels`, {
+    errors: [{ field: '(body)', message: `nested deeper than ${MAX_DEPTH} levels` }],
+  });
 }
 
 /** `{variables}` of an operation: at most MAX_VARIABLES names of at most MAX_VARIABLE_NAME_LENGTH characters. */
@@ -118,14 +123,20 @@ export function checkVariableNames(variables: unknown): void {
   if (!variables || typeof variables !== 'object' || Array.isArray(variables)) return;
   const names = Object.keys(variables);
   if (names.length > MAX_VARIABLES) {
-    throw new GatewayError('validation_failed', `variables: at most ${MAX_VARIABLES} names, got ${names.length}`, { errors: [{ field: 'variables', message: `more than ${MAX_VARIABLES} names` }] });
+    throw new GatewayError('validation_failed', `variables: at most ${MAX_VARIABLES} names, got ${names.length}`, {
+      errors: [{ field: 'variables', message: `more than ${MAX_VARIABLES} names` }],
+    });
   }
   const long = names.filter((n) => n.length > MAX_VARIABLE_NAME_LENGTH);
   if (long.length) {
     const shown = long.slice(0, 5).map((n) => `variables.${n.slice(0, 40)}…`);
-    throw new GatewayError('validation_failed', `variable names are at most ${MAX_VARIABLE_NAME_LENGTH} characters: ${shown.join(', ')}${long.length > 5 ? ` and ${long.length - 5} more` : ''}`, {
-      errors: shown.map((field) => ({ field, message: `longer than ${MAX_VARIABLE_NAME_LENGTH} characters` })),
-    });
+    throw new GatewayError(
+      'validation_failed',
+      `variable names are at most ${MAX_VARIABLE_NAME_LENGTH} characters: ${shown.join(', ')}${long.length > 5 ? ` and ${long.length - 5} more` : ''}`,
+      {
+        errors: shown.map((field) => ({ field, message: `longer than ${MAX_VARIABLE_NAME_LENGTH} characters` })),
+      },
+    );
   }
 }
 
@@ -157,5 +168,7 @@ export function checkWellFormed(value: unknown, root: string): void {
 
 function notWellFormed(path: string): GatewayError {
   const field = path.length > 200 ? `${path.slice(0, 200)}…` : path || '(body)';
-  return new GatewayError('validation_failed', `${field}: text must be valid Unicode (a lone surrogate such as \\ud800 is not)`, { errors: [{ field, message: 'not valid Unicode' }] });
+  return new GatewayError('validation_failed', `${field}: text must be valid Unicode (a lone surrogate such as \\ud800 is not)`, {
+    errors: [{ field, message: 'not valid Unicode' }],
+  });
 }

@@ -44,7 +44,9 @@ function bounded(p: ProblemDetails): ProblemDetails {
   if (errors) {
     // Field errors ({field, message}) or configuration issues (one line each).
     const short = (v: unknown) => (typeof v === 'string' ? cut(v, MAX_ERROR_TEXT) : v);
-    out.errors = errors.slice(0, MAX_PROBLEM_ERRORS).map((e) => (e && typeof e === 'object' && !Array.isArray(e) ? Object.fromEntries(Object.entries(e).map(([k, v]) => [k, short(v)])) : short(e)));
+    out.errors = errors
+      .slice(0, MAX_PROBLEM_ERRORS)
+      .map((e) => (e && typeof e === 'object' && !Array.isArray(e) ? Object.fromEntries(Object.entries(e).map(([k, v]) => [k, short(v)])) : short(e)));
   }
   if (typeof out.instance === 'string') out.instance = cut(out.instance, MAX_DETAIL);
   return out;
@@ -63,8 +65,10 @@ function toGatewayError(err: unknown): GatewayError {
   // body-parser and multer errors carry a status or a code of their own.
   if (e?.type === 'entity.parse.failed') return new GatewayError('invalid_json', `the request body is not valid JSON: ${e.message}`);
   if (e?.type === 'entity.too.large' || e?.code === 'LIMIT_FILE_SIZE') return new GatewayError('payload_too_large', e.message ?? 'payload too large');
-  if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported' || e?.status === 415) return new GatewayError('unsupported_media_type', e.message ?? 'unsupported media type');
-  if (typeof e?.code === 'string' && e.code.startsWith('LIMIT_')) return new GatewayError('bad_request', `multipart: ${e.message}${e.field ? ` (field ${e.field})` : ''}`, { field: e.field });
+  if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported' || e?.status === 415)
+    return new GatewayError('unsupported_media_type', e.message ?? 'unsupported media type');
+  if (typeof e?.code === 'string' && e.code.startsWith('LIMIT_'))
+    return new GatewayError('bad_request', `multipart: ${e.message}${e.field ? ` (field ${e.field})` : ''}`, { field: e.field });
   const status = e?.status ?? e?.statusCode;
   if (status && status >= 400 && status < 500) return new GatewayError('bad_request', e.message ?? 'bad request');
   return new GatewayError('internal', 'an internal error occurred; see the gateway log', {}, { cause: err });

@@ -173,7 +173,12 @@ export interface Authorized {
  * Who may call the matched route: the principal, or the 401/403 to answer. Pure and cheap (a map
  * lookup for the key, a set lookup for the scope), so the fast lane can afford it on every call.
  */
-export function authorizeRoute(keys: ApiKeys | undefined, match: RouteMatch, authorization: string | undefined, o: AccessOptions = {}): Authorized | GatewayError {
+export function authorizeRoute(
+  keys: ApiKeys | undefined,
+  match: RouteMatch,
+  authorization: string | undefined,
+  o: AccessOptions = {},
+): Authorized | GatewayError {
   const access = match.spec.access;
   if (access.kind === 'public' || (access.kind === 'metrics' && !o.metricsAuth) || !keys) return { principal: undefined };
   const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');

@@ -49,7 +49,11 @@ export function checkUrlVariables(c: Connector, ep: CompiledEndpoint | undefined
     const v = variables[name];
     if (typeof v === 'string' && v.length > MAX_URL_VALUE_LENGTH) {
       const field = `${fieldPrefix}${name}`;
-      throw new GatewayError('validation_failed', `${field}: ${v.length} characters; a value sent in the CRM request URL may have at most ${MAX_URL_VALUE_LENGTH}`, { errors: [{ field, message: `longer than ${MAX_URL_VALUE_LENGTH} characters` }] });
+      throw new GatewayError(
+        'validation_failed',
+        `${field}: ${v.length} characters; a value sent in the CRM request URL may have at most ${MAX_URL_VALUE_LENGTH}`,
+        { errors: [{ field, message: `longer than ${MAX_URL_VALUE_LENGTH} characters` }] },
+      );
     }
   }
 }

@@ -44,5 +44,7 @@ export function resolveEncryptionKeys(env: NodeJS.ProcessEnv, store: { sqlite: b
 /** PostgreSQL without a key: refused as soon as an OAuth connector is configured. */
 export function requireKeyForOAuth(resolved: ResolvedKeys, oauthConnectors: string[]): void {
   if (resolved.keys || oauthConnectors.length === 0) return;
-  throw new Error(`${KEY_ENV} is not set, and connector${oauthConnectors.length === 1 ? '' : 's'} ${oauthConnectors.join(', ')} use${oauthConnectors.length === 1 ? 's' : ''} OAuth: with PostgreSQL the gateway stores OAuth tokens only encrypted. Set ${KEY_ENV} to 32 random bytes (openssl rand -base64 32), the same on every replica`);
+  throw new Error(
+    `${KEY_ENV} is not set, and connector${oauthConnectors.length === 1 ? '' : 's'} ${oauthConnectors.join(', ')} use${oauthConnectors.length === 1 ? 's' : ''} OAuth: with PostgreSQL the gateway stores OAuth tokens only encrypted. Set ${KEY_ENV} to 32 random bytes (openssl rand -base64 32), the same on every replica`,
+  );
 }

@@ -8,9 +8,13 @@ export { OAuth2Provider } from './oauth2';
 
 export function createAuthProvider(c: Connector, oauth: Omit<OAuthDeps, 'connectorId'>): AuthProvider {
   switch (c.auth.type) {
-    case 'basic': return basicAuth(c.auth.username, c.auth.password);
-    case 'headers': return headerAuth(c.auth.headers);
-    case 'oauth2': return new OAuth2Provider(c.auth, { ...oauth, connectorId: c.id, timeoutMs: c.timeoutMs });
-    default: return noAuth;
+    case 'basic':
+      return basicAuth(c.auth.username, c.auth.password);
+    case 'headers':
+      return headerAuth(c.auth.headers);
+    case 'oauth2':
+      return new OAuth2Provider(c.auth, { ...oauth, connectorId: c.id, timeoutMs: c.timeoutMs });
+    default:
+      return noAuth;
   }
 }

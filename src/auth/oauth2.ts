@@ -50,7 +50,10 @@ export class OAuth2Provider implements AuthProvider {
   private readonly now: () => number;
   private readonly moduleOptions: ModuleOptions;
 
-  constructor(private readonly cfg: OAuthConfig, private readonly deps: OAuthDeps) {
+  constructor(
+    private readonly cfg: OAuthConfig,
+    private readonly deps: OAuthDeps,
+  ) {
     this.now = deps.now ?? Date.now;
     const token = new URL(cfg.tokenUrl);
     const authorize = new URL(cfg.authorizationUrl);
@@ -63,7 +66,10 @@ export class OAuth2Provider implements AuthProvider {
         authorizePath: authorize.pathname + authorize.search,
       },
       options: { authorizationMethod: cfg.credentialsIn === 'header' ? 'header' : 'body', bodyFormat: 'form' },
-      http: { timeout: deps.timeoutMs ?? 10_000, ...(deps.agents ? { agents: { http: deps.agents.http, https: deps.agents.https, httpsAllowUnauthorized: deps.agents.https } } : {}) } as never,
+      http: {
+        timeout: deps.timeoutMs ?? 10_000,
+        ...(deps.agents ? { agents: { http: deps.agents.http, https: deps.agents.https, httpsAllowUnauthorized: deps.agents.https } } : {}),
+      } as never,
     };
   }
 
@@ -110,7 +116,7 @@ export class OAuth2Provider implements AuthProvider {
   /** Exchanges the code from the callback for a token and persists it. */
   async completeAuthorization(code: string): Promise<void> {
     const client = new AuthorizationCode(this.moduleOptions);
-    const params: Record<string, string> = { code } ;
+    const params: Record<string, string> = { code };
     if (this.cfg.includeRedirectUrl) params.redirect_uri = this.deps.redirectUrl;
     if (this.cfg.scope) params.scope = this.cfg.scope;
     const token = await this.track('authorization_code', () => client.getToken(params as never));
@@ -124,7 +130,9 @@ export class OAuth2Provider implements AuthProvider {
       return stored;
     }
     // One refresh at a time: everyone waiting shares the same promise.
-    this.inflight ??= this.renewOnce().finally(() => { this.inflight = undefined; });
+    this.inflight ??= this.renewOnce().finally(() => {
+      this.inflight = undefined;
+    });
     return this.inflight;
   }
 
@@ -251,11 +259,15 @@ export class OAuth2Provider implements AuthProvider {
     const t = token.token as Record<string, unknown>;
     // Some token servers (Zoho) answer 200 with {"error": …}: that is a refusal, not a token.
     if (typeof t.access_token !== 'string' || t.access_token === '') {
-      const why = typeof t.error === 'string' ? `${t.error}${typeof t.error_description === 'string' ? `: ${t.error_description}` : ''}` : 'no access_token in the answer';
-      throw new GatewayError('crm_request_failed', `OAuth token URL did not issue a token (${why})`, { oauth_error: typeof t.error === 'string' ? t.error : undefined });
+      const why =
+        typeof t.error === 'string'
+          ? `${t.error}${typeof t.error_description === 'string' ? `: ${t.error_description}` : ''}`
+          : 'no access_token in the answer';
+      throw new GatewayError('crm_request_failed', `OAuth token URL did not issue a token (${why})`, {
+        oauth_error: typeof t.error === 'string' ? t.error : undefined,
+      });
     }
-    const expiresAt = t.expires_at instanceof Date ? t.expires_at.getTime()
-      : typeof t.expires_in === 'number' ? this.now() + t.expires_in * 1000 : undefined;
+    const expiresAt = t.expires_at instanceof Date ? t.expires_at.getTime() : typeof t.expires_in === 'number' ? this.now() + t.expires_in * 1000 : undefined;
     const previous = await this.readToken();
     const stored: StoredToken = {
       access_token: String(t.access_token),
@@ -290,7 +302,11 @@ function oauthErrorCode(e: unknown): string | undefined {
 }
 
 function safeJson(s: string): unknown {
-  try { return JSON.parse(s); } catch { return undefined; }
+  try {
+    return JSON.parse(s);
+  } catch {
+    return undefined;
+  }
 }
 
 function capitalise(s: string): string {

@@ -36,8 +36,10 @@ export function parseKey(raw: string, setting: string): Buffer {
   let key: Buffer | undefined;
   if (/^[0-9a-fA-F]{64}$/.test(text)) key = Buffer.from(text, 'hex');
   else if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) key = Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-  if (!key || key.length !== 32) {
-    throw new Error(`${setting} must be 32 random bytes, written as 64 hex digits or 44 base64 characters (for example the output of: openssl rand -base64 32); the value given is ${text.length} characters long and is not that`);
+  if (key?.length !== 32) {
+    throw new Error(
+      `${setting} must be 32 random bytes, written as 64 hex digits or 44 base64 characters (for example the output of: openssl rand -base64 32); the value given is ${text.length} characters long and is not that`,
+    );
   }
   return key;
 }
@@ -54,8 +56,7 @@ export function keysFromEnv(env: NodeJS.ProcessEnv): EncryptionKeys | undefined 
     if (previousText) throw new Error(`${PREVIOUS_KEYS_ENV} is set but ${KEY_ENV} is not: set the new key in ${KEY_ENV}`);
     return undefined;
   }
-  const previous = (previousText ? previousText.split(/[\s,]+/).filter(Boolean) : [])
-    .map((k, i) => parseKey(k, `${PREVIOUS_KEYS_ENV} (key ${i + 1})`));
+  const previous = (previousText ? previousText.split(/[\s,]+/).filter(Boolean) : []).map((k, i) => parseKey(k, `${PREVIOUS_KEYS_ENV} (key ${i + 1})`));
   return { current: parseKey(current, KEY_ENV), previous };
 }
 
@@ -97,7 +98,9 @@ export class TokenCipher {
     const [, keyId, iv, tag, body] = parts;
     const key = this.byFingerprint.get(keyId);
     if (!key) {
-      throw new TokenDecryptError(`the stored OAuth token of ${context} was encrypted with a key that is neither ${KEY_ENV} nor in ${PREVIOUS_KEYS_ENV} (key fingerprint ${keyId}): set the key it was written with, or authorize the connector again`);
+      throw new TokenDecryptError(
+        `the stored OAuth token of ${context} was encrypted with a key that is neither ${KEY_ENV} nor in ${PREVIOUS_KEYS_ENV} (key fingerprint ${keyId}): set the key it was written with, or authorize the connector again`,
+      );
     }
     try {
       const decipher = crypto.createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
@@ -106,7 +109,9 @@ export class TokenCipher {
       const plaintext = Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
       return { plaintext, stale: keyId !== this.currentKeyId };
     } catch {
-      throw new TokenDecryptError(`the stored OAuth token of ${context} failed authentication under key fingerprint ${keyId}: it was altered or belongs to another row; authorize the connector again`);
+      throw new TokenDecryptError(
+        `the stored OAuth token of ${context} failed authentication under key fingerprint ${keyId}: it was altered or belongs to another row; authorize the connector again`,
+      );
     }
   }
 

@@ -30,9 +30,15 @@ export interface TokenStore {
 
 export class MemoryTokenStore implements TokenStore {
   private readonly tokens = new Map<string, StoredToken>();
-  async get(id: string) { return this.tokens.get(id); }
-  async set(id: string, t: StoredToken) { this.tokens.set(id, t); }
-  async delete(id: string) { this.tokens.delete(id); }
+  async get(id: string) {
+    return this.tokens.get(id);
+  }
+  async set(id: string, t: StoredToken) {
+    this.tokens.set(id, t);
+  }
+  async delete(id: string) {
+    this.tokens.delete(id);
+  }
 }
 
 /** The raw rows a durable store keeps: one sealed text per connector, and the refresh lock. */
@@ -52,7 +58,10 @@ export interface TokenRows {
 export class SealedTokenStore implements TokenStore {
   private readonly cipher?: TokenCipher;
 
-  constructor(private readonly rows: TokenRows, keys: EncryptionKeys | undefined) {
+  constructor(
+    private readonly rows: TokenRows,
+    keys: EncryptionKeys | undefined,
+  ) {
     this.cipher = keys && new TokenCipher(keys);
   }
 
@@ -61,7 +70,8 @@ export class SealedTokenStore implements TokenStore {
   }
 
   private requireCipher(connectorId: string): TokenCipher {
-    if (!this.cipher) throw new TokenDecryptError(`OAuth tokens of connector ${connectorId} cannot be read or stored: ${KEY_ENV} is not set (see README, "Tokens at rest")`);
+    if (!this.cipher)
+      throw new TokenDecryptError(`OAuth tokens of connector ${connectorId} cannot be read or stored: ${KEY_ENV} is not set (see README, "Tokens at rest")`);
     return this.cipher;
   }
 

@@ -78,7 +78,10 @@ MY_CRM_TOKEN=
 `;
 
 export function writeStarter(dir: string, force: boolean, io: { out: (s: string) => void; err: (s: string) => void }): number {
-  const files: Array<[string, string]> = [['connector.yaml', STARTER_CONNECTOR], ['.env.example', STARTER_ENV]];
+  const files: Array<[string, string]> = [
+    ['connector.yaml', STARTER_CONNECTOR],
+    ['.env.example', STARTER_ENV],
+  ];
   const existing = files.map(([f]) => path.join(dir, f)).filter((f) => fs.existsSync(f));
   if (existing.length && !force) {
     io.err(`init: ${existing.join(', ')} already exist${existing.length === 1 ? 's' : ''}; nothing written (--force overwrites)\n`);

@@ -108,17 +108,20 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   // External storage connections, one per connector with storage: (reused, closed on stop).
   const fileStores = new FileStores(logger);
   const workers = opts.workers ?? settings.DELIVERY_WORKERS;
-  const worker = workers > 0 ? new DeliveryWorker({
-    store,
-    gateway,
-    logger,
-    concurrency: workers,
-    leaseMs: opts.leaseMs ?? settings.DELIVERY_LEASE_MS,
-    pollMs: opts.pollMs ?? settings.DELIVERY_POLL_MS,
-    onFollowUp: (parent, op, vars) => deliveries.followUp(parent, op, vars),
-    onSettled: (d, status) => deliveries.settled(d.id, status),
-    runStep: createStepRunner(store, { stores: fileStores, deliveries, view: (c, s) => flows.view(c, s) }),
-  }) : undefined;
+  const worker =
+    workers > 0
+      ? new DeliveryWorker({
+          store,
+          gateway,
+          logger,
+          concurrency: workers,
+          leaseMs: opts.leaseMs ?? settings.DELIVERY_LEASE_MS,
+          pollMs: opts.pollMs ?? settings.DELIVERY_POLL_MS,
+          onFollowUp: (parent, op, vars) => deliveries.followUp(parent, op, vars),
+          onSettled: (d, status) => deliveries.settled(d.id, status),
+          runStep: createStepRunner(store, { stores: fileStores, deliveries, view: (c, s) => flows.view(c, s) }),
+        })
+      : undefined;
   deliveries.worker = worker;
   const flows = new FlowEngine(store, deliveries, gateway);
   // Zoom-style webhooks: reconciliation runs per connector every webhooks.zoom.reconcile.every_hours.
@@ -134,7 +137,17 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   }
   // Configured keys reload without a restart (file change or SIGHUP), so a leaked key is revoked at once.
   const stopKeyWatch = apiKeys && !generatedKey && opts.apiKeys === undefined ? watchApiKeys(apiKeys, env, logger) : undefined;
-  const handler = createHandler(gateway, { deliveries, store, flows, zoom, apiKeys: apiKeys ?? undefined, metricsAuth, jsonLimit: maxBody === undefined ? undefined : `${maxBody}b`, maxUploadBytes: maxUpload, accessLog: settings.ACCESS_LOG === 'on' });
+  const handler = createHandler(gateway, {
+    deliveries,
+    store,
+    flows,
+    zoom,
+    apiKeys: apiKeys ?? undefined,
+    metricsAuth,
+    jsonLimit: maxBody === undefined ? undefined : `${maxBody}b`,
+    maxUploadBytes: maxUpload,
+    accessLog: settings.ACCESS_LOG === 'on',
+  });
   const host = opts.host ?? settings.HOST;
   const server = await new Promise<Server>((resolve, reject) => {
     const s = http.createServer(handler).listen(opts.port ?? settings.PORT, host, () => resolve(s));
@@ -169,24 +182,25 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     generatedKey,
     tokenKey: { source: encryption.source, file: encryption.keyFile },
     // Graceful: stop accepting, let in-flight deliveries finish (or give them back), close the store.
-    close: () => (closing ??= (async () => {
-      const started = Date.now();
-      logger.info({ url }, 'gateway stopping: no new requests; in-flight deliveries get SHUTDOWN_GRACE_MS');
-      gateway.unwatch();
-      stopKeyWatch?.();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await worker?.stop(opts.shutdownGraceMs ?? settings.SHUTDOWN_GRACE_MS);
-      await fileStores.close();
-      await sweeper.stop();
-      await unidentified.stop();
-      await zoom.stop();
-      server.closeAllConnections();
-      await closed;
-      await store.close();
-      await stopTracing?.();
-      logger.info({ ms: Date.now() - started }, 'gateway stopped');
-    })()),
+    close: () =>
+      (closing ??= (async () => {
+        const started = Date.now();
+        logger.info({ url }, 'gateway stopping: no new requests; in-flight deliveries get SHUTDOWN_GRACE_MS');
+        gateway.unwatch();
+        stopKeyWatch?.();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await worker?.stop(opts.shutdownGraceMs ?? settings.SHUTDOWN_GRACE_MS);
+        await fileStores.close();
+        await sweeper.stop();
+        await unidentified.stop();
+        await zoom.stop();
+        server.closeAllConnections();
+        await closed;
+        await store.close();
+        await stopTracing?.();
+        logger.info({ ms: Date.now() - started }, 'gateway stopped');
+      })()),
   };
 }
 
@@ -195,11 +209,39 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
  * then plaintext tokens of earlier versions are sealed and values sealed with a previous key
  * are sealed again with the current one.
  */
-async function prepareTokens(store: DeliveryStore, gateway: Gateway, encryption: ReturnType<typeof resolveEncryptionKeys>, dataDir: string, logger: Logger): Promise<void> {
-  requireKeyForOAuth(encryption, gateway.list().filter((l) => l.connector?.auth.type === 'oauth2').map((l) => l.id));
-  if (encryption.source === 'generated') logger.warn({ key_file: encryption.keyFile }, `no ${KEY_ENV}: generated a key for OAuth tokens at rest into the data directory (mode 0600); set ${KEY_ENV} to manage it yourself`);
+async function prepareTokens(
+  store: DeliveryStore,
+  gateway: Gateway,
+  encryption: ReturnType<typeof resolveEncryptionKeys>,
+  dataDir: string,
+  logger: Logger,
+): Promise<void> {
+  requireKeyForOAuth(
+    encryption,
+    gateway
+      .list()
+      .filter((l) => l.connector?.auth.type === 'oauth2')
+      .map((l) => l.id),
+  );
+  if (encryption.source === 'generated')
+    logger.warn(
+      { key_file: encryption.keyFile },
+      `no ${KEY_ENV}: generated a key for OAuth tokens at rest into the data directory (mode 0600); set ${KEY_ENV} to manage it yourself`,
+    );
   const upgraded = await store.tokens.upgrade(path.join(dataDir, 'oauth-tokens.json'));
-  if (upgraded.sealed || upgraded.resealed || upgraded.legacyFileRemoved) logger.info({ sealed: upgraded.sealed, resealed: upgraded.resealed, legacy_file_removed: upgraded.legacyFileRemoved }, 'OAuth tokens at rest: sealed plaintext tokens of an earlier version, re-sealed tokens with the current key');
-  if (upgraded.plaintextLeft) logger.warn({ count: upgraded.plaintextLeft }, `plaintext OAuth tokens of an earlier version remain (table oauth_tokens, or ${path.join(dataDir, 'oauth-tokens.json')}): set ${KEY_ENV} to encrypt them`);
-  if (upgraded.unreadable.length) logger.warn({ connectors: upgraded.unreadable }, `OAuth tokens sealed with a key that is neither ${KEY_ENV} nor in ${KEY_ENV}_PREVIOUS: set that key, or authorize these connectors again`);
+  if (upgraded.sealed || upgraded.resealed || upgraded.legacyFileRemoved)
+    logger.info(
+      { sealed: upgraded.sealed, resealed: upgraded.resealed, legacy_file_removed: upgraded.legacyFileRemoved },
+      'OAuth tokens at rest: sealed plaintext tokens of an earlier version, re-sealed tokens with the current key',
+    );
+  if (upgraded.plaintextLeft)
+    logger.warn(
+      { count: upgraded.plaintextLeft },
+      `plaintext OAuth tokens of an earlier version remain (table oauth_tokens, or ${path.join(dataDir, 'oauth-tokens.json')}): set ${KEY_ENV} to encrypt them`,
+    );
+  if (upgraded.unreadable.length)
+    logger.warn(
+      { connectors: upgraded.unreadable },
+      `OAuth tokens sealed with a key that is neither ${KEY_ENV} nor in ${KEY_ENV}_PREVIOUS: set that key, or authorize these connectors again`,
+    );
 }

@@ -16,9 +16,22 @@ import { compileSignedCustomData, signedCustomDataProblems } from './signed-data
 import { retryPolicyFrom } from './retry-policy';
 import { issueAt, parseYaml, type PathSegment, type YamlSource } from './yaml-source';
 import {
-  FIND_FOR_CREATE, FIND_OPERATIONS, FILE_KINDS, OPERATIONS,
-  type Auth, type CompiledEndpoint, type CompiledSearch, type ConfigIssue, type Connector, type ConnectorFile, type EndpointFile, type OperationName,
-  type Flows, type FlowsFile, type FlowTemplate, type EventsFile,
+  FIND_FOR_CREATE,
+  FIND_OPERATIONS,
+  FILE_KINDS,
+  OPERATIONS,
+  type Auth,
+  type CompiledEndpoint,
+  type CompiledSearch,
+  type ConfigIssue,
+  type Connector,
+  type ConnectorFile,
+  type EndpointFile,
+  type OperationName,
+  type Flows,
+  type FlowsFile,
+  type FlowTemplate,
+  type EventsFile,
 } from './types';
 import { IDENTITY_FIELDS, parseIdentityPath, type IdentityField, type IdentityPath, type IdentityRule } from './identity-paths';
 /** events.unidentified_after_seconds default: an hour, longer than almost any call or chat. */
@@ -43,11 +56,19 @@ const VAR_RE = /\{([A-Za-z_][A-Za-z0-9_]*)(?::[A-Za-z_]\w*)?\}/g;
 export const MAX_PARAMS_PER_ENDPOINT = 500;
 export const MAX_TEMPLATE_CHARS = 65_536;
 /** Set by the gateway for a session; a flow post may not set them. */
-const GATEWAY_SET_VARIABLES: ReadonlySet<string> = new Set(['SESSION_ID', 'CREATED_MARKER', 'MAPPED_FIELDS', 'MAPPED_FIELDS_NOTE', 'FILE_DATA', 'NOW', 'NOW_MS', 'EVENT_TYPE']);
+const GATEWAY_SET_VARIABLES: ReadonlySet<string> = new Set([
+  'SESSION_ID',
+  'CREATED_MARKER',
+  'MAPPED_FIELDS',
+  'MAPPED_FIELDS_NOTE',
+  'FILE_DATA',
+  'NOW',
+  'NOW_MS',
+  'EVENT_TYPE',
+]);
 /** A mapped field's longest text (a Zendesk multi-line text field holds 64 KiB). */
 export const DEFAULT_FIELD_MAX_LENGTH = 65_535;
 const DEFAULT_UPLOAD_COMMENT = 'File {{FILE_NAME}} ({{FILE_KIND}}): {{ATTACHMENT_URL}}';
-
 
 export function compileConnector(text: string, file: string, env: NodeJS.ProcessEnv = process.env): CompileResult {
   const fallbackId = path.basename(file).replace(/\.ya?ml$/i, '');
@@ -76,7 +97,12 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   const outcomeEmail = compileOutcomeEmail(cfg.outcome_email, ctx.known, (p, m, severity) => issues.push(issueAt(src, p, m, severity)));
   // External storage and the session metadata file (README "External storage", "Session metadata file").
   const storage = compileStorage(cfg.storage, cfg.allow_private_network ?? [], (p, m, sev) => issues.push(issueAt(src, ['storage', ...p], m, sev)));
-  const metadataFile = compileMetadataFile(cfg.metadata_file, storage, endpoints.get('upload_file')?.upload?.fileKinds.has('session_metadata') ?? false, (p, m, sev) => issues.push(issueAt(src, ['metadata_file', ...p], m, sev)));
+  const metadataFile = compileMetadataFile(
+    cfg.metadata_file,
+    storage,
+    endpoints.get('upload_file')?.upload?.fileKinds.has('session_metadata') ?? false,
+    (p, m, sev) => issues.push(issueAt(src, ['metadata_file', ...p], m, sev)),
+  );
   for (const s of shortCredentials(cfg.auth, envd)) issues.push(issueAt(src, s.path, s.message));
   issues.splice(0, issues.length, ...withReferences(issues, envd)); // messages name ${env:NAME}, never its value
   if (issues.some((i) => i.severity === 'error')) return { issues, id };
@@ -122,7 +148,11 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
 
 class Checker {
   readonly known: Set<string>;
-  constructor(readonly src: YamlSource, readonly cfg: ConnectorFile, readonly issues: ConfigIssue[]) {
+  constructor(
+    readonly src: YamlSource,
+    readonly cfg: ConnectorFile,
+    readonly issues: ConfigIssue[],
+  ) {
     const extra = Array.isArray(cfg.variables) ? cfg.variables.filter((v) => typeof v === 'string') : [];
     this.known = new Set([...REQUEST_VARIABLE_SET, ...extra]);
   }
@@ -137,8 +167,12 @@ class Checker {
     return problems.length > 0 ? undefined : compileSignedCustomData(raw);
   }
 
-  error(p: PathSegment[], message: string): void { this.issues.push(issueAt(this.src, p, message)); }
-  warn(p: PathSegment[], message: string): void { this.issues.push(issueAt(this.src, p, message, 'warning')); }
+  error(p: PathSegment[], message: string): void {
+    this.issues.push(issueAt(this.src, p, message));
+  }
+  warn(p: PathSegment[], message: string): void {
+    this.issues.push(issueAt(this.src, p, message, 'warning'));
+  }
 
   /** Reports unknown variables in every string leaf under `value`. */
   checkVariables(value: unknown, p: PathSegment[], known: ReadonlySet<string> = this.known): void {
@@ -146,7 +180,10 @@ class Checker {
       let names: string[];
       if (value.includes('{{')) {
         const err = checkTextTemplate(value);
-        if (err) { this.error(p, `handlebars template: ${err}`); return; }
+        if (err) {
+          this.error(p, `handlebars template: ${err}`);
+          return;
+        }
         names = templateVariables(value);
       } else names = [...value.matchAll(VAR_RE)].map((m) => m[1]);
       for (const n of names) {
@@ -191,7 +228,12 @@ class Checker {
 
   path(src: unknown, p: PathSegment[], fallback: JsonPath = []): JsonPath {
     if (typeof src !== 'string') return fallback;
-    try { return parseJsonPath(src); } catch (e) { this.error(p, (e as Error).message); return fallback; }
+    try {
+      return parseJsonPath(src);
+    } catch (e) {
+      this.error(p, (e as Error).message);
+      return fallback;
+    }
   }
 
   endpoints(): Map<OperationName, CompiledEndpoint> {
@@ -215,11 +257,16 @@ class Checker {
       else url = this.cfg.base_url.replace(/\/+$/, '') + url;
     } else if (!/^https?:\/\//.test(url) && !url.startsWith('{')) this.error([...p, 'url'], `"${url}" must start with http://, https:// or / (under base_url)`);
     this.checkVariables(ep.url, [...p, 'url']);
-    if (hasTemplatedHost(url) && this.cfg.settings?.allow_templated_host !== true) this.error([...p, 'url'], 'a {VARIABLE} in the scheme, host or port would let a caller choose where the request (and its credentials) goes; write the host out, or set settings.allow_templated_host: true');
+    if (hasTemplatedHost(url) && this.cfg.settings?.allow_templated_host !== true)
+      this.error(
+        [...p, 'url'],
+        'a {VARIABLE} in the scheme, host or port would let a caller choose where the request (and its credentials) goes; write the host out, or set settings.allow_templated_host: true',
+      );
     const urlParts = this.compileUrlText(url, [...p, 'url']);
     const urlVars = urlParts.filter((x): x is { v: string } => typeof x !== 'string').map((x) => x.v);
 
-    if (ep.method === 'GET' && ep.body_format) this.error([...p, 'body_format'], 'a GET request has no body: its params become the query string; remove body_format');
+    if (ep.method === 'GET' && ep.body_format)
+      this.error([...p, 'body_format'], 'a GET request has no body: its params become the query string; remove body_format');
     if (ep.method === 'GET' && ep.params && typeof ep.params === 'object') {
       for (const [k, v] of Object.entries(ep.params)) {
         if (v && typeof v === 'object' && !(Array.isArray(v) && v.every((x) => x === null || typeof x !== 'object'))) {
@@ -240,7 +287,9 @@ class Checker {
     this.collectLongTextVariables(ep.params, variables);
 
     const required = ep.required_variables ?? [];
-    required.forEach((v, i) => { if (!this.known.has(v)) this.error([...p, 'required_variables', i], `unknown variable ${v}`); });
+    required.forEach((v, i) => {
+      if (!this.known.has(v)) this.error([...p, 'required_variables', i], `unknown variable ${v}`);
+    });
 
     let usable = true;
     if (op === 'find_account_by_id' && !urlVars.includes('ACCOUNT_ID')) {
@@ -250,9 +299,19 @@ class Checker {
     const upload = op === 'upload_file' ? this.upload(ep, p, variables) : undefined;
     let dedupe: CompiledEndpoint['dedupe'];
     if (ep.dedupe && typeof ep.dedupe === 'object' && typeof ep.dedupe.url === 'string') {
-      if (op.startsWith('create_') || FIND_OPERATIONS.has(op)) this.warn([...p, 'dedupe'], `dedupe is for writes that are not creates; ${op} ${op.startsWith('create_') ? 'uses the find endpoint after an ambiguous failure' : 'is a find'}`);
-      const check = this.endpoint(op, { url: ep.dedupe.url, method: 'GET', params: ep.dedupe.params, response_data_location: ep.dedupe.response_data_location, not_found_statuses: [404] }, [...p, 'dedupe']);
-      const match = Object.entries(ep.dedupe.match ?? {}).map(([k, v]) => [this.path(k, [...p, 'dedupe', 'match', k]), this.compileTemplate(v, [...p, 'dedupe', 'match', k])] as const);
+      if (op.startsWith('create_') || FIND_OPERATIONS.has(op))
+        this.warn(
+          [...p, 'dedupe'],
+          `dedupe is for writes that are not creates; ${op} ${op.startsWith('create_') ? 'uses the find endpoint after an ambiguous failure' : 'is a find'}`,
+        );
+      const check = this.endpoint(
+        op,
+        { url: ep.dedupe.url, method: 'GET', params: ep.dedupe.params, response_data_location: ep.dedupe.response_data_location, not_found_statuses: [404] },
+        [...p, 'dedupe'],
+      );
+      const match = Object.entries(ep.dedupe.match ?? {}).map(
+        ([k, v]) => [this.path(k, [...p, 'dedupe', 'match', k]), this.compileTemplate(v, [...p, 'dedupe', 'match', k])] as const,
+      );
       if (check) dedupe = { check: { ...check, isFind: true }, match };
     }
     const found = this.findGuard(op, ep, p);
@@ -293,7 +352,11 @@ class Checker {
       if (ep[key] !== undefined && !isFind) this.warn([...p, key], `${key} is for find endpoints; ${op} ignores it`);
     }
     const match = this.matchRules(ep.match, [...p, 'match']);
-    if (op === 'find_record' && ep.searches !== undefined) this.warn([...p, 'searches'], 'session flows list records with find_record\'s own request (url, params), not its searches; searches apply to the operations API only');
+    if (op === 'find_record' && ep.searches !== undefined)
+      this.warn(
+        [...p, 'searches'],
+        "session flows list records with find_record's own request (url, params), not its searches; searches apply to the operations API only",
+      );
     const searches: CompiledSearch[] = [];
     if (isFind && Array.isArray(ep.searches)) {
       const { searches: _s, dedupe: _d, ...inherited } = ep;
@@ -305,7 +368,8 @@ class Checker {
         const compiled = this.endpoint(op, { ...inherited, ...own } as EndpointFile, [...p, 'searches', i]);
         // What a search inherits was checked with the endpoint already: report it once. Only the
         // issues this search's check just added: the schema's own issues about the search stay.
-        for (let k = this.issues.length - 1; k >= firstNew; k--) if (before.has(this.issues[k].message) && this.issues[k].path.includes('.searches[')) this.issues.splice(k, 1);
+        for (let k = this.issues.length - 1; k >= firstNew; k--)
+          if (before.has(this.issues[k].message) && this.issues[k].path.includes('.searches[')) this.issues.splice(k, 1);
         if (compiled) searches.push({ name: typeof name === 'string' && name ? name : `searches[${i}]`, endpoint: compiled });
       });
     }
@@ -335,7 +399,8 @@ class Checker {
   expectedAnswer(op: OperationName, ep: EndpointFile, p: PathSegment[]): CompiledEndpoint['expect'] {
     const isCreate = op === 'create_account' || op === 'create_record';
     if (ep.expect !== undefined) {
-      if (isCreate && ep.expect !== 'id') this.error([...p, 'expect'], `${op} must return the new object's id (later steps attach to it); expect: ${ep.expect} is not allowed here`);
+      if (isCreate && ep.expect !== 'id')
+        this.error([...p, 'expect'], `${op} must return the new object's id (later steps attach to it); expect: ${ep.expect} is not allowed here`);
       if (FIND_OPERATIONS.has(op)) this.warn([...p, 'expect'], 'expect is for writes; a find that matches always needs the id');
     }
     return ep.expect ?? (isCreate || FIND_OPERATIONS.has(op) ? 'id' : 'id_optional');
@@ -353,7 +418,10 @@ class Checker {
     const segments = typeof m.param === 'string' ? m.param.split('.') : [];
     const carried = segments.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), ep.params);
     if (typeof carried !== 'string' || !carried.includes('{CREATED_MARKER}')) {
-      this.error([...mp, 'param'], `"${m.param}" must name the param of ${op} that carries the marker: add ${segments.at(-1) ?? 'external_id'}: "{CREATED_MARKER}" under params (at ${m.param})`);
+      this.error(
+        [...mp, 'param'],
+        `"${m.param}" must name the param of ${op} that carries the marker: add ${segments.at(-1) ?? 'external_id'}: "{CREATED_MARKER}" under params (at ${m.param})`,
+      );
       return undefined;
     }
     const base = this.cfg.endpoints?.[findOp];
@@ -364,22 +432,34 @@ class Checker {
       return undefined;
     }
     if (!f.params || !JSON.stringify(f.params).includes('{CREATED_MARKER}')) {
-      this.error([...mp, 'find', 'params'], 'created_marker.find.params must search by "{CREATED_MARKER}" (otherwise the search cannot tell this write\'s object from any other)');
+      this.error(
+        [...mp, 'find', 'params'],
+        'created_marker.find.params must search by "{CREATED_MARKER}" (otherwise the search cannot tell this write\'s object from any other)',
+      );
       return undefined;
     }
     const method = f.method ?? (f.url ? 'GET' : base!.method);
-    const find = this.endpoint(findOp, {
-      method,
-      url,
-      params: f.params,
-      ...(method === 'GET' ? {} : { body_format: f.body_format ?? (f.url ? undefined : base!.body_format) }),
-      response_data_location: f.response_data_location ?? (f.url ? undefined : base!.response_data_location),
-      id_location: f.id_location ?? (f.url ? ep.id_location : base!.id_location),
-      not_found_statuses: f.url ? [404] : base!.not_found_statuses,
-    }, [...mp, 'find']);
+    const find = this.endpoint(
+      findOp,
+      {
+        method,
+        url,
+        params: f.params,
+        ...(method === 'GET' ? {} : { body_format: f.body_format ?? (f.url ? undefined : base!.body_format) }),
+        response_data_location: f.response_data_location ?? (f.url ? undefined : base!.response_data_location),
+        id_location: f.id_location ?? (f.url ? ep.id_location : base!.id_location),
+        not_found_statuses: f.url ? [404] : base!.not_found_statuses,
+      },
+      [...mp, 'find'],
+    );
     if (!find) return undefined;
     const locationSource = m.location ?? m.param;
-    return { param: m.param, location: this.path(locationSource, [...mp, 'location'], segments), locationSource, find: { ...find, isFind: true, requiredVariables: [...new Set([...find.requiredVariables, 'CREATED_MARKER'])] } };
+    return {
+      param: m.param,
+      location: this.path(locationSource, [...mp, 'location'], segments),
+      locationSource,
+      find: { ...find, isFind: true, requiredVariables: [...new Set([...find.requiredVariables, 'CREATED_MARKER'])] },
+    };
   }
 
   collectLongTextVariables(value: unknown, into: Set<string>): void {
@@ -393,11 +473,16 @@ class Checker {
     const encoding = u.encoding ?? 'multipart';
     if (ep.method === 'GET') this.error([...p, 'method'], 'upload_file must use POST, PUT or PATCH');
     if (encoding === 'base64' && !variables.has('FILE_DATA')) this.error([...p, 'params'], 'upload.encoding is base64 but no param carries {FILE_DATA}');
-    if (encoding !== 'base64' && variables.has('FILE_DATA')) this.error([...p, 'params'], `{FILE_DATA} is only for upload.encoding base64; with ${encoding} the file is sent as ${encoding === 'multipart' ? `the "${u.file_field ?? 'file'}" part` : 'the raw body'}`);
+    if (encoding !== 'base64' && variables.has('FILE_DATA'))
+      this.error(
+        [...p, 'params'],
+        `{FILE_DATA} is only for upload.encoding base64; with ${encoding} the file is sent as ${encoding === 'multipart' ? `the "${u.file_field ?? 'file'}" part` : 'the raw body'}`,
+      );
     if (encoding === 'binary' && ep.params) this.error([...p, 'params'], 'upload.encoding binary sends the file as the whole body; move params to query:');
     const att = u.attachment;
     if (att?.builder_url) this.checkVariables(att.builder_url, [...p, 'upload', 'attachment', 'builder_url']);
-    if (u.add_comment && !this.cfg.endpoints?.add_comment) this.error([...p, 'upload', 'add_comment'], 'add_comment after upload needs an add_comment endpoint');
+    if (u.add_comment && !this.cfg.endpoints?.add_comment)
+      this.error([...p, 'upload', 'add_comment'], 'add_comment after upload needs an add_comment endpoint');
     const commentTemplate = u.comment_template ?? DEFAULT_UPLOAD_COMMENT;
     if (u.comment_template) this.checkVariables(u.comment_template, [...p, 'upload', 'comment_template']);
     return {
@@ -408,7 +493,9 @@ class Checker {
         by: att.by,
         idLocation: att.id_location !== undefined ? this.path(att.id_location, [...p, 'upload', 'attachment', 'id_location']) : undefined,
         // A builder URL starting with / is under base_url, like endpoint URLs.
-        builderUrl: att.builder_url ? compileText(att.builder_url.startsWith('/') && this.cfg.base_url ? this.cfg.base_url.replace(/\/+$/, '') + att.builder_url : att.builder_url) : undefined,
+        builderUrl: att.builder_url
+          ? compileText(att.builder_url.startsWith('/') && this.cfg.base_url ? this.cfg.base_url.replace(/\/+$/, '') + att.builder_url : att.builder_url)
+          : undefined,
         urlLocation: att.url_location !== undefined ? this.path(att.url_location, [...p, 'upload', 'attachment', 'url_location']) : undefined,
       },
       addComment: u.add_comment ?? false,
@@ -431,7 +518,8 @@ class Checker {
     }
     const recordOk = has('create_record') || (skipRecord && has('find_record'));
     for (const op of ['update_record', 'upload_file', 'add_comment'] as const) {
-      if (has(op) && !recordOk) this.error(['endpoints', op], `${op} needs the record endpoints configured (create_record, or find_record with skip_record_creation)`);
+      if (has(op) && !recordOk)
+        this.error(['endpoints', op], `${op} needs the record endpoints configured (create_record, or find_record with skip_record_creation)`);
     }
   }
 
@@ -452,7 +540,8 @@ class Checker {
   flows(reuseEnabled: boolean): Flows {
     const f: FlowsFile = this.cfg.flows && typeof this.cfg.flows === 'object' ? this.cfg.flows : {};
     const r = f.record_reuse ?? {};
-    const p = (v: string | undefined, key: string, fallback?: string) => (v === undefined && fallback === undefined ? undefined : this.path(v ?? fallback, ['flows', 'record_reuse', key]));
+    const p = (v: string | undefined, key: string, fallback?: string) =>
+      v === undefined && fallback === undefined ? undefined : this.path(v ?? fallback, ['flows', 'record_reuse', key]);
     const templates = { ...DEFAULT_FLOW_TEMPLATES };
     const flowKnown = new Set([...this.known, 'COMMENT_ID']);
     for (const [name, text] of Object.entries(f.templates ?? {})) {
@@ -461,8 +550,10 @@ class Checker {
       templates[name as FlowTemplate] = text;
     }
     if (f.open_custom_url !== undefined) this.checkVariables(f.open_custom_url, ['flows', 'open_custom_url'], LOOKUP_VARIABLE_SET);
-    if (f.update_record_on?.length && !this.cfg.endpoints?.update_record) this.warn(['flows', 'update_record_on'], 'flows.update_record_on has no effect without an update_record endpoint');
-    if (f.batching && !this.cfg.endpoints?.add_comment && f.batching.operations?.includes('add_comment')) this.warn(['flows', 'batching'], 'batching add_comment needs an add_comment endpoint');
+    if (f.update_record_on?.length && !this.cfg.endpoints?.update_record)
+      this.warn(['flows', 'update_record_on'], 'flows.update_record_on has no effect without an update_record endpoint');
+    if (f.batching && !this.cfg.endpoints?.add_comment && f.batching.operations?.includes('add_comment'))
+      this.warn(['flows', 'batching'], 'batching add_comment needs an add_comment endpoint');
     return {
       reuse: {
         enabled: reuseEnabled,
@@ -493,17 +584,32 @@ class Checker {
       if (!Object.hasOwn(IDENTITY_FIELDS, field) || !Array.isArray(list)) continue; // the schema reports these
       const paths: IdentityPath[] = [];
       list.forEach((src, i) => {
-        try { paths.push(parseIdentityPath(src)); } catch (err) { this.error(['events', 'identity', field, i], (err as Error).message); }
+        try {
+          paths.push(parseIdentityPath(src));
+        } catch (err) {
+          this.error(['events', 'identity', field, i], (err as Error).message);
+        }
       });
       identity.push({ field: field as IdentityField, variable: IDENTITY_FIELDS[field as IdentityField], paths });
     }
     const pop = e.record_pop;
     let recordPop: Connector['events']['recordPop'];
     if (pop && typeof pop === 'object' && typeof pop.url === 'string') {
-      try { new URL(pop.url); recordPop = { url: pop.url, headers: { ...(pop.headers ?? {}) } }; } catch { this.error(['events', 'record_pop', 'url'], 'not a valid http(s) URL'); }
-      if (!this.cfg.lookup_urls?.record) this.warn(['events', 'record_pop'], 'record_pop sends lookup_urls.record, which this connector does not define: no pop is ever sent');
+      try {
+        new URL(pop.url);
+        recordPop = { url: pop.url, headers: { ...(pop.headers ?? {}) } };
+      } catch {
+        this.error(['events', 'record_pop', 'url'], 'not a valid http(s) URL');
+      }
+      if (!this.cfg.lookup_urls?.record)
+        this.warn(['events', 'record_pop'], 'record_pop sends lookup_urls.record, which this connector does not define: no pop is ever sent');
     }
-    return { identity, unidentifiedAfterMs: (e.unidentified_after_seconds ?? DEFAULT_UNIDENTIFIED_AFTER_SECONDS) * 1000, recordPop, signedCustomData: this.signedCustomData() };
+    return {
+      identity,
+      unidentifiedAfterMs: (e.unidentified_after_seconds ?? DEFAULT_UNIDENTIFIED_AFTER_SECONDS) * 1000,
+      recordPop,
+      signedCustomData: this.signedCustomData(),
+    };
   }
 
   /** flow_posts: each mapping's field paths, event types and variables checked at load. */
@@ -522,11 +628,16 @@ class Checker {
           const path = parseJsonPath(src);
           if (path.length === 0) throw new Error('a field path cannot be empty');
           return { path, source: src };
-        } catch (e) { this.error(at, (e as Error).message); return undefined; }
+        } catch (e) {
+          this.error(at, (e as Error).message);
+          return undefined;
+        }
       };
       const types = (v: unknown, at: PathSegment[]): string[] => {
         const list = typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-        list.forEach((t, i) => { if (!eventTypes.has(t)) this.error(typeof v === 'string' ? at : [...at, i], `unknown event type "${t}"; known: ${[...eventTypes].join(', ')}`); });
+        list.forEach((t, i) => {
+          if (!eventTypes.has(t)) this.error(typeof v === 'string' ? at : [...at, i], `unknown event type "${t}"; known: ${[...eventTypes].join(', ')}`);
+        });
         return list;
       };
       const sessionId = field(m.session_id, [...p, 'session_id']);
@@ -566,17 +677,22 @@ class Checker {
     for (const [key, text] of Object.entries(f.fields)) {
       if (typeof text !== 'string') continue;
       const at = [...p, 'fields', key];
-      if (format === 'custom_fields' && !/^\d{1,18}$/.test(key)) this.error(at, `format custom_fields sends [{id, value}]: "${key}" is not a custom field id (digits); use format: properties for named fields`);
+      if (format === 'custom_fields' && !/^\d{1,18}$/.test(key))
+        this.error(at, `format custom_fields sends [{id, value}]: "${key}" is not a custom field id (digits); use format: properties for named fields`);
       this.checkSize(text, at);
       this.checkVariables(text, at);
       // Fields get text: a cast would change nothing or (json) fail at the moment of writing.
-      if (!text.includes('{{') && this.compileUrlText(text, at).some((x) => typeof x !== 'string' && x.cast)) this.error(at, 'a mapped field is written as text: remove the :cast');
+      if (!text.includes('{{') && this.compileUrlText(text, at).some((x) => typeof x !== 'string' && x.cast))
+        this.error(at, 'a mapped field is written as text: remove the :cast');
       fields.push([key, text]);
     }
     const update = endpoints.get('update_record');
     if (!this.cfg.endpoints?.update_record) this.error(p, 'field_mappings are written with update_record: the connector has none');
     else if (update && !update.variables.has('MAPPED_FIELDS')) {
-      this.error(p, `update_record must place the mapped fields: add ${format === 'custom_fields' ? 'custom_fields: "{MAPPED_FIELDS:json}"' : 'the properties as "{MAPPED_FIELDS:json}"'} to its params`);
+      this.error(
+        p,
+        `update_record must place the mapped fields: add ${format === 'custom_fields' ? 'custom_fields: "{MAPPED_FIELDS:json}"' : 'the properties as "{MAPPED_FIELDS:json}"'} to its params`,
+      );
     }
     return {
       writeOn: new Set(f.write_on ?? FIELD_MAPPING_MOMENTS),
@@ -603,23 +719,27 @@ class Checker {
 
 function compileAuth(a: ConnectorFile['auth']): Auth {
   switch (a.type) {
-    case 'basic': return { type: 'basic', username: a.username, password: a.password };
-    case 'headers': return { type: 'headers', headers: { ...a.headers } };
-    case 'oauth2': return {
-      type: 'oauth2',
-      grant: a.grant ?? 'authorization_code',
-      authorizationUrl: a.authorization_url,
-      tokenUrl: a.token_url,
-      clientId: a.client_id,
-      clientSecret: a.client_secret,
-      scope: a.scope,
-      state: a.state,
-      accessType: a.access_type,
-      includeRedirectUrl: a.include_redirect_url ?? true,
-      credentialsIn: a.credentials_in ?? 'body',
-      refreshAheadMs: (a.refresh_ahead_seconds ?? 60) * 1000,
-    };
-    default: return { type: 'none' };
+    case 'basic':
+      return { type: 'basic', username: a.username, password: a.password };
+    case 'headers':
+      return { type: 'headers', headers: { ...a.headers } };
+    case 'oauth2':
+      return {
+        type: 'oauth2',
+        grant: a.grant ?? 'authorization_code',
+        authorizationUrl: a.authorization_url,
+        tokenUrl: a.token_url,
+        clientId: a.client_id,
+        clientSecret: a.client_secret,
+        scope: a.scope,
+        state: a.state,
+        accessType: a.access_type,
+        includeRedirectUrl: a.include_redirect_url ?? true,
+        credentialsIn: a.credentials_in ?? 'body',
+        refreshAheadMs: (a.refresh_ahead_seconds ?? 60) * 1000,
+      };
+    default:
+      return { type: 'none' };
   }
 }
 
@@ -650,7 +770,9 @@ function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object' && !Object.isFrozen(o)) {
     Object.freeze(o);
     if (o instanceof Map) o.forEach((v) => deepFreeze(v));
-    else if (o instanceof Set) { /* values are primitives */ } else Object.values(o).forEach((v) => deepFreeze(v));
+    else if (o instanceof Set) {
+      /* values are primitives */
+    } else Object.values(o).forEach((v) => deepFreeze(v));
   }
   return o;
 }

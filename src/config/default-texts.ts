@@ -8,14 +8,16 @@
 import type { FlowTemplate } from './types';
 
 export const DEFAULT_FLOW_TEMPLATES: Record<FlowTemplate, string> = {
-  subject: '{{#if TICKET_SUBJECT}}{{TICKET_SUBJECT}}{{else}}{{default CHANNEL "Session"}} from {{default NAME (default PHONE_NUMBER (default EMAIL "an unknown customer"))}}{{/if}}',
+  subject:
+    '{{#if TICKET_SUBJECT}}{{TICKET_SUBJECT}}{{else}}{{default CHANNEL "Session"}} from {{default NAME (default PHONE_NUMBER (default EMAIL "an unknown customer"))}}{{/if}}',
   description: [
     'Session {{SESSION_ID}} ({{default SESSION_TYPE "unknown type"}}, {{default CHANNEL "unknown channel"}})',
     'Customer: {{default NAME "-"}}  Phone: {{default PHONE_NUMBER "-"}}  Email: {{default EMAIL "-"}}',
     'Queue: {{default QUEUE_NAME "-"}}  Menu: {{default MENU_PATH "-"}}  Language: {{default LANG "-"}}',
     'Agent: {{default AGENT_EMAIL "not yet assigned"}}',
   ].join('\n'),
-  record_created: 'Call/chat id {{default Call_ID (default Chat_ID SESSION_ID)}} · language {{default LANG "-"}} · menu/queue {{default MENU_PATH (default QUEUE_NAME "-")}}',
+  record_created:
+    'Call/chat id {{default Call_ID (default Chat_ID SESSION_ID)}} · language {{default LANG "-"}} · menu/queue {{default MENU_PATH (default QUEUE_NAME "-")}}',
   end: 'Session ended{{#if DISCONNECTED_BY}} (disconnected by {{DISCONNECTED_BY}}){{/if}}. Duration {{default CALL_DURATION "-"}}, hold {{default HOLD_TIME "-"}}, wait {{default WAIT_TIME "-"}}. Agent: {{default AGENT_EMAIL "none"}}.',
   csat: 'CSAT rating {{RATING}}/5{{#if FEEDBACK}}: {{FEEDBACK}}{{/if}}',
   transfer: 'Transferred{{#if TRANSFER_FROM}} from {{TRANSFER_FROM}}{{/if}}{{#if TRANSFER_TO}} to {{TRANSFER_TO}}{{/if}}',

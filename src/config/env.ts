@@ -13,7 +13,16 @@ import type { ConfigIssue } from './types';
 import type { PathSegment } from './yaml-source';
 
 /** Fields that only say where the CRM is; their env values are not secrets. */
-const LOCATION_FIELDS = [/^base_url$/, /^lookup_urls\./, /^auth\.(token_url|authorization_url)$/, /^endpoints\.[a-z_]+\.upload\.attachment\.builder_url$/, /^flows\.open_custom_url$/, /^webhooks\.zoom\.(api_base_url|token_url)$/, /^outcome_email\.(address|queues\.\d+\.address|smtp\.(host|port|from|servername))$/, /^storage\.(bucket|folder|api_endpoint|credentials\.token_url|endpoint|region)$/];
+const LOCATION_FIELDS = [
+  /^base_url$/,
+  /^lookup_urls\./,
+  /^auth\.(token_url|authorization_url)$/,
+  /^endpoints\.[a-z_]+\.upload\.attachment\.builder_url$/,
+  /^flows\.open_custom_url$/,
+  /^webhooks\.zoom\.(api_base_url|token_url)$/,
+  /^outcome_email\.(address|queues\.\d+\.address|smtp\.(host|port|from|servername))$/,
+  /^storage\.(bucket|folder|api_endpoint|credentials\.token_url|endpoint|region)$/,
+];
 /** Credential fields: their values (and the env values in them) must be long enough to mask. */
 const CREDENTIAL_FIELDS = [/^auth\.password$/, /^auth\.client_secret$/, /^auth\.headers\.[^.]+$/];
 const ENV_RE = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
@@ -84,11 +93,13 @@ export function shortCredentials(auth: unknown, env: Pick<EnvResult, 'resolved'>
   const out: Array<{ path: PathSegment[]; message: string }> = [];
   const rule = `a credential must be at least ${MIN_SECRET_LENGTH} characters, so that it can be masked wherever it appears`;
   for (const r of env.resolved) {
-    if (CREDENTIAL_FIELDS.some((re) => re.test(r.path.join('.'))) && r.value.length < MIN_SECRET_LENGTH) out.push({ path: r.path, message: `\${env:${r.name}} is too short: ${rule}` });
+    if (CREDENTIAL_FIELDS.some((re) => re.test(r.path.join('.'))) && r.value.length < MIN_SECRET_LENGTH)
+      out.push({ path: r.path, message: `\${env:${r.name}} is too short: ${rule}` });
   }
   const a = auth as { type?: unknown; password?: unknown; client_secret?: unknown; headers?: unknown } | undefined;
   const check = (path: PathSegment[], v: unknown) => {
-    if (typeof v === 'string' && v.length < MIN_SECRET_LENGTH && !out.some((o) => o.path.join('.') === path.join('.'))) out.push({ path, message: `too short: ${rule}` });
+    if (typeof v === 'string' && v.length < MIN_SECRET_LENGTH && !out.some((o) => o.path.join('.') === path.join('.')))
+      out.push({ path, message: `too short: ${rule}` });
   };
   if (a?.type === 'basic') check(['auth', 'password'], a.password);
   if (a?.type === 'oauth2') check(['auth', 'client_secret'], a.client_secret);

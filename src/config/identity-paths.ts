@@ -60,4 +60,3 @@ export function parseIdentityPath(source: string): IdentityPath {
   if (secured && steps.length === 1) throw new Error(`"${source}" names the whole signed custom data; name a field in it, e.g. ${SECURED_PREFIX}.phone`);
   return { source, secured, steps: secured ? steps.slice(1) : steps };
 }
-

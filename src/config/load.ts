@@ -31,7 +31,11 @@ export function loadConnectorFile(file: string, env: NodeJS.ProcessEnv = process
 }
 
 export function loadConnectorDir(dir: string, env: NodeJS.ProcessEnv = process.env): LoadedConnector[] {
-  const files = fs.readdirSync(dir).filter((f) => /\.ya?ml$/i.test(f)).sort().map((f) => path.join(dir, f));
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /\.ya?ml$/i.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
   const loaded = files.map((f) => loadConnectorFile(f, env));
   const byId = new Map<string, LoadedConnector>();
   for (const l of loaded) {

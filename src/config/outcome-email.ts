@@ -7,10 +7,10 @@ import type { PathSegment } from './yaml-source';
 import { checkTextTemplate, templateVariables } from '../template/long-text';
 import type { OutcomeEmail, OutcomeEmailFile } from './outcome-email-types';
 
-export const DEFAULT_OUTCOME_SUBJECT = '{{SESSION_LABEL}} {{SESSION_NUMBER}} with {{default NAME (default PHONE_NUMBER (default EMAIL "an unknown customer"))}} — completed';
+export const DEFAULT_OUTCOME_SUBJECT =
+  '{{SESSION_LABEL}} {{SESSION_NUMBER}} with {{default NAME (default PHONE_NUMBER (default EMAIL "an unknown customer"))}} — completed';
 /** Variables the subject may use besides the session's. */
 export const SUBJECT_VARIABLES = ['SESSION_LABEL', 'SESSION_NUMBER'] as const;
-
 
 export const DEFAULT_DELAY_MINUTES = 15;
 /** One address or a comma-separated list of them; each `local@domain`, optionally `Name <local@domain>`. */
@@ -33,7 +33,8 @@ export function compileOutcomeEmail(raw: OutcomeEmailFile | undefined, known: Re
   const s = raw.smtp;
   if (s.user !== undefined && !s.password) report(at('smtp', 'user'), 'a user without a password: give smtp.password too (${env:…})');
   if (s.password !== undefined && !s.user) report(at('smtp', 'user'), 'smtp.password is set: give the user too');
-  if (s.secure && s.starttls) report(at('smtp', 'starttls'), 'starttls upgrades a plain connection; with secure: true the connection is TLS from the start — set one of them', 'warning');
+  if (s.secure && s.starttls)
+    report(at('smtp', 'starttls'), 'starttls upgrades a plain connection; with secure: true the connection is TLS from the start — set one of them', 'warning');
   address(s.from, at('smtp', 'from'));
   const subject = raw.subject ?? DEFAULT_OUTCOME_SUBJECT;
   if (raw.subject !== undefined) {
@@ -41,7 +42,8 @@ export function compileOutcomeEmail(raw: OutcomeEmailFile | undefined, known: Re
     if (err) report(at('subject'), `handlebars template: ${err}`);
     else {
       const names = new Set([...known, ...SUBJECT_VARIABLES]);
-      for (const n of templateVariables(subject)) if (!names.has(n)) report(at('subject'), `unknown variable {{${n}}}; the subject may use the session variables and ${SUBJECT_VARIABLES.join(', ')}`);
+      for (const n of templateVariables(subject))
+        if (!names.has(n)) report(at('subject'), `unknown variable {{${n}}}; the subject may use the session variables and ${SUBJECT_VARIABLES.join(', ')}`);
       // Handlebars, like the flow templates: `{NAME}` would be sent as written.
       const single = /(?:^|[^{])\{([A-Za-z_]\w*)\}(?!\})/.exec(subject);
       if (single) report(at('subject'), `{${single[1]}} is sent as written: variables take two braces, {{${single[1]}}}`, 'warning');
@@ -49,12 +51,18 @@ export function compileOutcomeEmail(raw: OutcomeEmailFile | undefined, known: Re
   }
   const queues = (raw.queues ?? []).map((q, i) => {
     if (q.queue === undefined && q.queue_id === undefined) report(at('queues', i), 'name the queue: queue (its path, QUEUE_NAME) or queue_id (QUEUE_ID)');
-    return { ...(q.queue !== undefined ? { queue: String(q.queue) } : {}), ...(q.queue_id !== undefined ? { queueId: String(q.queue_id) } : {}), enabled: q.enabled ?? false, address: address(q.address ?? '', at('queues', i, 'address')) };
+    return {
+      ...(q.queue !== undefined ? { queue: String(q.queue) } : {}),
+      ...(q.queue_id !== undefined ? { queueId: String(q.queue_id) } : {}),
+      enabled: q.enabled ?? false,
+      address: address(q.address ?? '', at('queues', i, 'address')),
+    };
   });
   const enabled = raw.enabled ?? false;
   const globalAddress = address(raw.address ?? '', at('address'));
   if (enabled && !globalAddress) report(at('address'), 'outcome_email is on without an address: only queues with their own address get e-mails', 'warning');
-  if (!enabled && !queues.some((q) => q.enabled && q.address)) report(at(), 'outcome_email sends nothing: it is off and no queue is on with an address', 'warning');
+  if (!enabled && !queues.some((q) => q.enabled && q.address))
+    report(at(), 'outcome_email sends nothing: it is off and no queue is on with an address', 'warning');
   return {
     enabled,
     address: globalAddress,

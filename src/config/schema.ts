@@ -98,7 +98,9 @@ export function knownKeys(node: unknown, depth = 0): Set<string> {
   const keys = new Set<string>();
   const n = node as SchemaNode;
   if (!n || typeof n !== 'object' || depth > MAX_SCHEMA_DEPTH) return keys;
-  const add = (sub: unknown) => { for (const k of knownKeys(sub, depth + 1)) keys.add(k); };
+  const add = (sub: unknown) => {
+    for (const k of knownKeys(sub, depth + 1)) keys.add(k);
+  };
   if (n.properties && typeof n.properties === 'object') for (const k of Object.keys(n.properties)) keys.add(k);
   if (typeof n.$ref === 'string' && n.$ref.startsWith('#/$defs/')) add((schema.$defs as Record<string, unknown>)[n.$ref.slice('#/$defs/'.length)]);
   for (const combinator of ['allOf', 'anyOf', 'oneOf']) if (Array.isArray(n[combinator])) for (const sub of n[combinator] as unknown[]) add(sub);

@@ -21,19 +21,25 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 /** A setting read from text: blank = the default; otherwise `parse` returns the value or undefined with `accepts` as the message. */
 function setting<T>(accepts: string, parse: (v: string) => T | undefined, fallback: T) {
-  return z.string().optional().transform((raw, ctx): T => {
-    if (raw === undefined || raw.trim() === '') return fallback;
-    const value = parse(raw.trim());
-    if (value === undefined) {
-      ctx.addIssue({ code: 'custom', message: `must be ${accepts}, got "${raw.length > 80 ? `${raw.slice(0, 80)}…` : raw}"` });
-      return z.NEVER;
-    }
-    return value;
-  });
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx): T => {
+      if (raw === undefined || raw.trim() === '') return fallback;
+      const value = parse(raw.trim());
+      if (value === undefined) {
+        ctx.addIssue({ code: 'custom', message: `must be ${accepts}, got "${raw.length > 80 ? `${raw.slice(0, 80)}…` : raw}"` });
+        return z.NEVER;
+      }
+      return value;
+    });
 }
 
 const wholeNumber = (min: number, max: number) => (v: string) => (/^\d{1,9}$/.test(v) && Number(v) >= min && Number(v) <= max ? Number(v) : undefined);
-const oneOf = <T extends string>(values: readonly T[]) => (v: string) => ((values as readonly string[]).includes(v.toLowerCase()) ? (v.toLowerCase() as T) : undefined);
+const oneOf =
+  <T extends string>(values: readonly T[]) =>
+  (v: string) =>
+    (values as readonly string[]).includes(v.toLowerCase()) ? (v.toLowerCase() as T) : undefined;
 /** Sizes as the README writes them: `70MB`, `512kb`, or a plain number of bytes. */
 const size = (v: string) => {
   const n = /^\d+$/.test(v) ? Number(v) : /^\d+(\.\d+)?\s*(b|kb|mb|gb)$/i.test(v) ? bytes.parse(v) : null;
@@ -59,7 +65,11 @@ const schema = z.object({
   CONFIG_WATCH: setting('"on" or "off"', oneOf(['on', 'off'] as const), 'on'),
   DATA_DIR: setting('a folder', text, 'data'),
   DATABASE_URL: setting('a postgres:// or postgresql:// URL', postgresUrl, undefined as string | undefined),
-  DATABASE_SCHEMA: setting('a schema name (letters, digits, _)', (v) => (/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(v) ? v : undefined), undefined as string | undefined),
+  DATABASE_SCHEMA: setting(
+    'a schema name (letters, digits, _)',
+    (v) => (/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(v) ? v : undefined),
+    undefined as string | undefined,
+  ),
   DELIVERY_WORKERS: setting('a whole number from 0 (accept only) to 1000', wholeNumber(0, 1000), 8),
   DELIVERY_LEASE_MS: setting('a whole number of milliseconds, at least 1000', wholeNumber(1000, 86_400_000), undefined as number | undefined),
   DELIVERY_POLL_MS: setting('a whole number of milliseconds from 1 to 600000', wholeNumber(1, 600_000), undefined as number | undefined),

@@ -31,7 +31,11 @@ export interface GcsStorageFile {
 
 type Report = (path: PathSegment[], message: string, severity?: 'error' | 'warning') => void;
 
-export function compileGcsStorage(f: GcsStorageFile | { type: string } | undefined, allowPrivateNetwork: readonly string[], report: Report): GcsStoreConfig | undefined {
+export function compileGcsStorage(
+  f: GcsStorageFile | { type: string } | undefined,
+  allowPrivateNetwork: readonly string[],
+  report: Report,
+): GcsStoreConfig | undefined {
   if (!f || typeof f !== 'object' || f.type !== 'gcs') return undefined;
   return compileGcs(f as GcsStorageFile, allowPrivateNetwork, report);
 }
@@ -69,7 +73,10 @@ function compileCredentials(c: GcsStorageFile['credentials'], allow: readonly st
       key = JSON.parse(c.service_account_json) as Record<string, unknown>;
     } catch {
       // Never JSON.parse's own message: it quotes the text, which holds the private key.
-      report(at('service_account_json'), 'is not JSON: expected the content of a service-account key file ({"type": "service_account", "client_email": …, "private_key": …})');
+      report(
+        at('service_account_json'),
+        'is not JSON: expected the content of a service-account key file ({"type": "service_account", "client_email": …, "private_key": …})',
+      );
       return undefined;
     }
     if (!key || typeof key !== 'object' || key.type !== 'service_account') {

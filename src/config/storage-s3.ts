@@ -23,7 +23,11 @@ export interface S3StorageFile {
 
 type Report = (path: PathSegment[], message: string, severity?: 'error' | 'warning') => void;
 
-export function compileS3Storage(f: S3StorageFile | { type: string } | undefined, allowPrivateNetwork: readonly string[], report: Report): S3StoreConfig | undefined {
+export function compileS3Storage(
+  f: S3StorageFile | { type: string } | undefined,
+  allowPrivateNetwork: readonly string[],
+  report: Report,
+): S3StoreConfig | undefined {
   if (!f || typeof f !== 'object' || f.type !== 's3') return undefined;
   return compileS3(f as S3StorageFile, allowPrivateNetwork, report);
 }
@@ -50,7 +54,8 @@ function compileS3(f: S3StorageFile, allowPrivateNetwork: readonly string[], rep
     } catch (e) {
       report(['endpoint'], (e as Error).message);
     }
-    if (u.protocol === 'http:' && !/^(localhost|127\.|\[?::1\]?$)/.test(u.hostname)) report(['endpoint'], 'requests would travel unencrypted over http:// to a host that is not this machine; use https://', 'warning');
+    if (u.protocol === 'http:' && !/^(localhost|127\.|\[?::1\]?$)/.test(u.hostname))
+      report(['endpoint'], 'requests would travel unencrypted over http:// to a host that is not this machine; use https://', 'warning');
   }
   return {
     type: 's3',

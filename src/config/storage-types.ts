@@ -63,7 +63,10 @@ export interface SftpSettings {
 
 /** "SHA256:abc=" / "abc" → "abc" (how OpenSSH prints it: base64, no padding). */
 export function normalizeFingerprint(v: string): string {
-  return v.trim().replace(/^SHA256:/i, '').replace(/=+$/, '');
+  return v
+    .trim()
+    .replace(/^SHA256:/i, '')
+    .replace(/=+$/, '');
 }
 
 /** What a connector's storage: compiles to, whichever the kind. */

@@ -65,23 +65,40 @@ export function compileStorage(f: StorageFile | undefined, allowPrivateNetwork: 
   // Buckets: their own settings, the same kinds and link rule.
   const bucket = compileGcsStorage(f, allowPrivateNetwork, report) ?? compileS3Storage(f, allowPrivateNetwork, report);
   if (bucket) {
-    if (f.link_in_crm) report(['link_in_crm'], 'a bucket signs a file\'s link when the file is written, after the CRM comment that would carry it: the CRM keeps the platform\'s link (or set settings.send_files_to_crm to upload the file itself)', 'warning');
+    if (f.link_in_crm)
+      report(
+        ['link_in_crm'],
+        "a bucket signs a file's link when the file is written, after the CRM comment that would carry it: the CRM keeps the platform's link (or set settings.send_files_to_crm to upload the file itself)",
+        'warning',
+      );
     return { settings: bucket, kinds, linkInCrm: false };
   }
   if (f.type === 'sftp') {
-    if (!f.password === !f.private_key) report([f.password ? 'private_key' : 'password'], 'give either password or private_key (with passphrase when the key has one)');
+    if (!f.password === !f.private_key)
+      report([f.password ? 'private_key' : 'password'], 'give either password or private_key (with passphrase when the key has one)');
     if (f.passphrase !== undefined && !f.private_key) report(['passphrase'], 'passphrase is for private_key');
     if (f.private_key) {
       const parsed = utils.parseKey(f.private_key, f.passphrase);
       // Never quote the key: only why it cannot be used.
-      if (parsed instanceof Error) report(['private_key'], `the private key cannot be used: ${/passphrase|decrypt|bad/i.test(parsed.message) ? 'wrong or missing passphrase' : 'not an OpenSSH, PEM or PPK private key'}`);
+      if (parsed instanceof Error)
+        report(
+          ['private_key'],
+          `the private key cannot be used: ${/passphrase|decrypt|bad/i.test(parsed.message) ? 'wrong or missing passphrase' : 'not an OpenSSH, PEM or PPK private key'}`,
+        );
     }
     const pin = f.host_key_sha256 !== undefined ? normalizeFingerprint(f.host_key_sha256) : undefined;
-    if (pin !== undefined && !/^[A-Za-z0-9+/]{43}$/.test(pin)) report(['host_key_sha256'], 'not a SHA-256 fingerprint: give it as ssh-keygen -lf prints it (SHA256: and 43 base64 characters)');
-    if (pin === undefined) report(['host_key_sha256'], 'the SFTP server\'s host key is not pinned: any key is accepted (its fingerprint is logged); set host_key_sha256', 'warning');
-    if (f.link_in_crm && !f.public_url) report(['link_in_crm'], 'SFTP gives no http(s) link without public_url (where a web server publishes the folder): the CRM keeps getting the platform\'s link', 'warning');
+    if (pin !== undefined && !/^[A-Za-z0-9+/]{43}$/.test(pin))
+      report(['host_key_sha256'], 'not a SHA-256 fingerprint: give it as ssh-keygen -lf prints it (SHA256: and 43 base64 characters)');
+    if (pin === undefined)
+      report(['host_key_sha256'], "the SFTP server's host key is not pinned: any key is accepted (its fingerprint is logged); set host_key_sha256", 'warning');
+    if (f.link_in_crm && !f.public_url)
+      report(
+        ['link_in_crm'],
+        "SFTP gives no http(s) link without public_url (where a web server publishes the folder): the CRM keeps getting the platform's link",
+        'warning',
+      );
     if (f.public_url !== undefined && !/^https?:\/\/[^\s]+$/i.test(f.public_url)) report(['public_url'], 'public_url must be an http(s) URL');
-    if (f.folder !== undefined && f.folder.split('/').includes('..')) report(['folder'], 'folder must not contain ".."');
+    if (f.folder?.split('/').includes('..')) report(['folder'], 'folder must not contain ".."');
     return {
       settings: {
         type: 'sftp',
@@ -106,9 +123,14 @@ export function compileStorage(f: StorageFile | undefined, allowPrivateNetwork: 
  * Defaults follow what the connector has: stored when its storage takes session_metadata,
  * sent to the CRM when its upload_file accepts session_metadata.
  */
-export function compileMetadataFile(f: MetadataFileFile | undefined, storage: ConnectorStorage | undefined, crmAccepts: boolean, report: Report): MetadataFileSettings | undefined {
+export function compileMetadataFile(
+  f: MetadataFileFile | undefined,
+  storage: ConnectorStorage | undefined,
+  crmAccepts: boolean,
+  report: Report,
+): MetadataFileSettings | undefined {
   if (!f || typeof f !== 'object') return undefined;
-  const store = f.store ?? (storage?.kinds.has('session_metadata') ?? false);
+  const store = f.store ?? storage?.kinds.has('session_metadata') ?? false;
   const sendToCrm = f.send_to_crm ?? crmAccepts;
   if (store && !storage) report(['store'], 'metadata_file.store needs storage: (where to write it)');
   if (store && storage && !storage.kinds.has('session_metadata')) report(['store'], 'storage.kinds does not include session_metadata');

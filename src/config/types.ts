@@ -11,8 +11,14 @@ import type { OutcomeEmail, OutcomeEmailFile } from './outcome-email-types';
 import type { ConnectorStorage, MetadataFileFile, MetadataFileSettings, StorageFile } from './storage';
 
 export const OPERATIONS = [
-  'find_account', 'find_account_by_id', 'create_account',
-  'find_record', 'create_record', 'update_record', 'upload_file', 'add_comment',
+  'find_account',
+  'find_account_by_id',
+  'create_account',
+  'find_record',
+  'create_record',
+  'update_record',
+  'upload_file',
+  'add_comment',
 ] as const;
 export type OperationName = (typeof OPERATIONS)[number];
 export const FIND_OPERATIONS: ReadonlySet<OperationName> = new Set(['find_account', 'find_account_by_id', 'find_record']);
@@ -81,8 +87,23 @@ export type { MatchRule, SeveralMatches };
 export type ExpectedAnswer = 'id' | 'id_optional' | 'no_body';
 
 /** One of a find's fallback searches: what it changes from the endpoint (every field optional). */
-export type SearchFile = { name?: string } & Partial<Pick<EndpointFile,
-  'url' | 'method' | 'headers' | 'query' | 'params' | 'body_format' | 'container_name' | 'response_data_location' | 'id_location' | 'sort_by' | 'match' | 'on_several_matches'>>;
+export type SearchFile = { name?: string } & Partial<
+  Pick<
+    EndpointFile,
+    | 'url'
+    | 'method'
+    | 'headers'
+    | 'query'
+    | 'params'
+    | 'body_format'
+    | 'container_name'
+    | 'response_data_location'
+    | 'id_location'
+    | 'sort_by'
+    | 'match'
+    | 'on_several_matches'
+  >
+>;
 
 export type AuthFile =
   | { type: 'none' }
@@ -184,7 +205,13 @@ export interface CompiledFlowPost {
   readonly sessionId: { readonly path: JsonPath; readonly source: string };
   readonly event:
     | { readonly kind: 'fixed'; readonly types: readonly string[] }
-    | { readonly kind: 'by_field'; readonly path: JsonPath; readonly source: string; readonly map: ReadonlyMap<string, readonly string[]>; readonly fallback?: readonly string[] };
+    | {
+        readonly kind: 'by_field';
+        readonly path: JsonPath;
+        readonly source: string;
+        readonly map: ReadonlyMap<string, readonly string[]>;
+        readonly fallback?: readonly string[];
+      };
   readonly eventId?: { readonly path: JsonPath; readonly source: string };
   readonly variables: ReadonlyArray<{ readonly name: string; readonly path: JsonPath; readonly source: string }>;
 }
@@ -244,7 +271,20 @@ export interface ZoomWebhooks {
   readonly reconcile: { readonly everyMs: number; readonly overlapMs: number; readonly firstLookbackMs: number; readonly pageSize: number };
 }
 
-export const FLOW_TEMPLATES = ['subject', 'description', 'record_created', 'end', 'csat', 'transfer', 'disposition', 'custom_data', 'survey', 'file', 'verification', 'note'] as const;
+export const FLOW_TEMPLATES = [
+  'subject',
+  'description',
+  'record_created',
+  'end',
+  'csat',
+  'transfer',
+  'disposition',
+  'custom_data',
+  'survey',
+  'file',
+  'verification',
+  'note',
+] as const;
 export type FlowTemplate = (typeof FLOW_TEMPLATES)[number];
 
 export interface FlowsFile {

@@ -55,7 +55,10 @@ export function positionOf(src: YamlSource, path: readonly PathSegment[], atKey 
       const pair = node.items.find((p) => String((p.key as { value?: unknown })?.value ?? p.key) === String(seg));
       if (!pair) break;
       const keyNode = pair.key as Node | null;
-      if (atKey && i === path.length - 1 && keyNode?.range) { offset = keyNode.range[0]; break; }
+      if (atKey && i === path.length - 1 && keyNode?.range) {
+        offset = keyNode.range[0];
+        break;
+      }
       node = pair.value;
       offset = (pair.value as Node | null)?.range?.[0] ?? keyNode?.range?.[0] ?? offset;
     } else if (isSeq(node) && typeof seg === 'number') {

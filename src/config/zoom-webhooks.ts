@@ -21,12 +21,20 @@ export function compileZoomWebhooks(f: ZoomWebhooksFile | undefined, error: (pat
   if (!f || typeof f !== 'object') return undefined;
   const url = (key: 'api_base_url' | 'token_url', fallback: string): string => {
     const v = f[key] ?? fallback;
-    try { new URL(v); } catch { error([key], `"${v}" is not a URL`); }
+    try {
+      new URL(v);
+    } catch {
+      error([key], `"${v}" is not a URL`);
+    }
     return v.replace(/\/+$/, '');
   };
   let sessionIdFrom = parseJsonPath(ZOOM_DEFAULTS.sessionIdFrom);
   if (typeof f.session_id_from === 'string') {
-    try { sessionIdFrom = parseJsonPath(f.session_id_from); } catch (e) { error(['session_id_from'], (e as Error).message); }
+    try {
+      sessionIdFrom = parseJsonPath(f.session_id_from);
+    } catch (e) {
+      error(['session_id_from'], (e as Error).message);
+    }
   }
   const r = f.reconcile ?? {};
   return {

@@ -39,8 +39,11 @@ export async function runContractTest(file: string, opts: ContractTestOptions, i
     io.err(`contract-test: unknown sample flavor "${opts.sample}"; known: ${SAMPLE_CRM_FLAVORS.join(', ')}\n`);
     return 2;
   }
-  if (!fs.existsSync(file)) { io.err(`contract-test: ${file}: no such file\n`); return 2; }
-  const runEnv: NodeJS.ProcessEnv = { ...env, ...parseVars(opts.env) as Record<string, string> };
+  if (!fs.existsSync(file)) {
+    io.err(`contract-test: ${file}: no such file\n`);
+    return 2;
+  }
+  const runEnv: NodeJS.ProcessEnv = { ...env, ...(parseVars(opts.env) as Record<string, string>) };
   const target = opts.baseUrl;
   const sample = opts.sample ? await startSampleCrm({ flavor: opts.sample as SampleCrmFlavor, port: 0 }) : undefined;
   try {

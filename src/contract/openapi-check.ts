@@ -28,7 +28,13 @@ export class OpenApiChecker {
     addFormats(this.ajv);
     this.ajv.addSchema(doc, 'crm');
     const servers = (doc.servers as Array<{ url: string }> | undefined) ?? [];
-    this.basePaths = servers.map((s) => { try { return new URL(s.url, 'http://x').pathname.replace(/\/$/, ''); } catch { return ''; } });
+    this.basePaths = servers.map((s) => {
+      try {
+        return new URL(s.url, 'http://x').pathname.replace(/\/$/, '');
+      } catch {
+        return '';
+      }
+    });
     if (this.basePaths.length === 0) this.basePaths.push('');
     for (const [template, item] of Object.entries((doc.paths as Record<string, Record<string, unknown>>) ?? {})) {
       for (const method of ['get', 'post', 'put', 'patch', 'delete']) {
@@ -36,7 +42,13 @@ export class OpenApiChecker {
         if (!op) continue;
         const re = new RegExp(`^${template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\\{[^}]+\\\}|\{[^}]+\}/g, '[^/]+')}$`);
         const pointer = `#/paths/${template.replace(/~/g, '~0').replace(/\//g, '~1')}/${method}`;
-        this.ops.push({ method: method.toUpperCase(), template, re, pointer, op: { ...op, parameters: [...((item.parameters as Operation['op']['parameters']) ?? []), ...(op.parameters ?? [])] } });
+        this.ops.push({
+          method: method.toUpperCase(),
+          template,
+          re,
+          pointer,
+          op: { ...op, parameters: [...((item.parameters as Operation['op']['parameters']) ?? []), ...(op.parameters ?? [])] },
+        });
       }
     }
   }
@@ -53,11 +65,16 @@ export class OpenApiChecker {
     const candidates = this.ops.filter((o) => this.basePaths.some((b) => path.startsWith(b) && o.re.test(path.slice(b.length) || '/')));
     const op = candidates.find((o) => o.method === req.method);
     if (!op) {
-      return [candidates.length ? `${req.method} is not allowed on ${path} (the API has ${candidates.map((c) => c.method).join(', ')})` : `no operation in the CRM's API matches ${req.method} ${path}`];
+      return [
+        candidates.length
+          ? `${req.method} is not allowed on ${path} (the API has ${candidates.map((c) => c.method).join(', ')})`
+          : `no operation in the CRM's API matches ${req.method} ${path}`,
+      ];
     }
     const problems: string[] = [];
     for (const p of op.op.parameters ?? []) {
-      if (p.in === 'query' && p.required && !url.searchParams.has(p.name)) problems.push(`missing required query parameter "${p.name}" (${op.method} ${op.template})`);
+      if (p.in === 'query' && p.required && !url.searchParams.has(p.name))
+        problems.push(`missing required query parameter "${p.name}" (${op.method} ${op.template})`);
     }
     if (req.body.kind === 'json') {
       const content = op.op.requestBody?.content ?? {};
@@ -66,9 +83,17 @@ export class OpenApiChecker {
       else {
         const ref = `crm${op.pointer}/requestBody/content/${mediaType.replace(/~/g, '~0').replace(/\//g, '~1')}/schema`;
         let validate = this.validators.get(ref);
-        if (!validate) { validate = this.ajv.compile({ $ref: ref }); this.validators.set(ref, validate); }
+        if (!validate) {
+          validate = this.ajv.compile({ $ref: ref });
+          this.validators.set(ref, validate);
+        }
         if (!validate(req.body.value)) {
-          problems.push(...(validate.errors ?? []).map((e) => `body${e.instancePath.replace(/\//g, '.') || ''} ${e.message}${e.params && 'additionalProperty' in e.params ? ` "${(e.params as { additionalProperty: string }).additionalProperty}"` : ''} (${op.method} ${op.template})`));
+          problems.push(
+            ...(validate.errors ?? []).map(
+              (e) =>
+                `body${e.instancePath.replace(/\//g, '.') || ''} ${e.message}${e.params && 'additionalProperty' in e.params ? ` "${(e.params as { additionalProperty: string }).additionalProperty}"` : ''} (${op.method} ${op.template})`,
+            ),
+          );
         }
       }
     }

@@ -26,8 +26,12 @@ export function junit(suite: string, results: CheckResult[]): string {
   const failures = results.filter((r) => r.outcome === 'fail').length;
   const skipped = results.filter((r) => r.outcome === 'skip').length;
   const cases = results.map((r) => {
-    const inner = r.outcome === 'fail' ? `<failure message="${esc(r.message ?? 'failed')}">${esc(`${r.request}\n${r.message ?? ''}`)}</failure>`
-      : r.outcome === 'skip' ? `<skipped message="${esc(r.message ?? '')}"/>` : '';
+    const inner =
+      r.outcome === 'fail'
+        ? `<failure message="${esc(r.message ?? 'failed')}">${esc(`${r.request}\n${r.message ?? ''}`)}</failure>`
+        : r.outcome === 'skip'
+          ? `<skipped message="${esc(r.message ?? '')}"/>`
+          : '';
     return `    <testcase classname="${esc(suite)}.${esc(r.operation)}" name="${esc(r.name)}" time="${(r.ms / 1000).toFixed(3)}">${inner}</testcase>`;
   });
   const time = (results.reduce((a, r) => a + r.ms, 0) / 1000).toFixed(3);

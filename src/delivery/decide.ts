@@ -14,12 +14,26 @@ import { isCrmFailure } from '../operations/run';
 import type { AttemptRow, Completion, Delivery, DeliveryResult, RecoveryEvidence } from './types';
 
 /** Problems in the write itself: retrying cannot help. */
-const PERMANENT = new Set(['validation_failed', 'missing_variable', 'invalid_phone_number', 'invalid_variable_value', 'file_kind_not_accepted', 'operation_not_configured', 'operation_not_found', 'crm_response_invalid', 'ambiguous_match', 'destination_blocked', 'outcome_email_rejected']);
+const PERMANENT = new Set([
+  'validation_failed',
+  'missing_variable',
+  'invalid_phone_number',
+  'invalid_variable_value',
+  'file_kind_not_accepted',
+  'operation_not_configured',
+  'operation_not_found',
+  'crm_response_invalid',
+  'ambiguous_match',
+  'destination_blocked',
+  'outcome_email_rejected',
+]);
 
 export type AttemptOutcome =
   | { ok: true; result: DeliveryResult; attempts: AttemptRecord[]; absorbed?: string[] }
   | {
-      ok: false; error: unknown; attempts: AttemptRecord[];
+      ok: false;
+      error: unknown;
+      attempts: AttemptRecord[];
       /** A search in this try proved what the earlier tries did (not created): their ambiguity no longer counts. */
       earlierTriesSettled?: boolean;
     }
@@ -30,11 +44,25 @@ export function decide(d: Delivery, outcome: AttemptOutcome, now: number, random
   const rows = outcome.attempts.map(toRow);
   const attemptNo = d.backoffAttempts + 1;
   const elapsedMs = now - (d.firstAttemptAt ?? now);
-  if (outcome.ok === true) return { status: 'delivered', backoffAttempts: attemptNo, ambiguous: false, result: outcome.result, attempts: rows, ...(outcome.absorbed ? { absorbed: outcome.absorbed } : {}) };
+  if (outcome.ok === true)
+    return {
+      status: 'delivered',
+      backoffAttempts: attemptNo,
+      ambiguous: false,
+      result: outcome.result,
+      attempts: rows,
+      ...(outcome.absorbed ? { absorbed: outcome.absorbed } : {}),
+    };
   if (outcome.ok === 'unknown') {
     const message = `${d.operation}: an earlier try may have created the object and nothing proves whether it did (${outcome.evidence.rule}); resolve it: POST /v1/deliveries/${d.id}/resolve`;
     if (rows.length === 0) rows.push({ n: 0, at: now, classification: 'fail', reason: outcome.evidence.rule, durationMs: 0 });
-    return { status: 'unknown_outcome', backoffAttempts: attemptNo, ambiguous: true, error: { code: 'unknown_outcome', message, evidence: outcome.evidence }, attempts: rows };
+    return {
+      status: 'unknown_outcome',
+      backoffAttempts: attemptNo,
+      ambiguous: true,
+      error: { code: 'unknown_outcome', message, evidence: outcome.evidence },
+      attempts: rows,
+    };
   }
 
   const e = outcome.error;
@@ -53,15 +81,38 @@ export function decide(d: Delivery, outcome: AttemptOutcome, now: number, random
   let c: Classification;
   if (crm) {
     // Classified under the delivery's policy, with attempt number and elapsed time.
-    c = crm.kind === 'retry' ? { kind: 'retry', reason: crm.reason, waitMs: crm.waitMs ?? backoffMs(attemptNo, d.policy, random), fromRetryAfter: crm.fromRetryAfter, rateLimited: crm.rateLimited } : { kind: 'fail', reason: crm.reason };
+    c =
+      crm.kind === 'retry'
+        ? {
+            kind: 'retry',
+            reason: crm.reason,
+            waitMs: crm.waitMs ?? backoffMs(attemptNo, d.policy, random),
+            fromRetryAfter: crm.fromRetryAfter,
+            rateLimited: crm.rateLimited,
+          }
+        : { kind: 'fail', reason: crm.reason };
   } else if (PERMANENT.has(code)) {
     c = { kind: 'fail', reason: `${code}: ${message}` };
   } else {
     c = scheduleRetry(`${code}: ${message}`, backoffMs(attemptNo, d.policy, random), d.policy, { attempt: attemptNo, elapsedMs });
   }
-  if (rows.length === 0) rows.push({ n: 0, at: now, classification: c.kind, reason: c.kind === 'fail' ? c.reason : `${c.reason}; retry in ${Math.ceil((c as { waitMs: number }).waitMs / 1000)} s`, durationMs: 0 });
+  if (rows.length === 0)
+    rows.push({
+      n: 0,
+      at: now,
+      classification: c.kind,
+      reason: c.kind === 'fail' ? c.reason : `${c.reason}; retry in ${Math.ceil((c as { waitMs: number }).waitMs / 1000)} s`,
+      durationMs: 0,
+    });
   if (c.kind === 'retry') {
-    return { status: 'pending', nextAttemptAt: now + c.waitMs, backoffAttempts: c.fromRetryAfter || c.rateLimited ? d.backoffAttempts : attemptNo, ambiguous, error, attempts: rows };
+    return {
+      status: 'pending',
+      nextAttemptAt: now + c.waitMs,
+      backoffAttempts: c.fromRetryAfter || c.rateLimited ? d.backoffAttempts : attemptNo,
+      ambiguous,
+      error,
+      attempts: rows,
+    };
   }
   return { status: 'dead', backoffAttempts: attemptNo, ambiguous, error: { ...error, message: c.kind === 'fail' ? c.reason : message }, attempts: rows };
 }

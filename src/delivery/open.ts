@@ -5,7 +5,13 @@ import { PostgresStore } from './postgres-store';
 import { SqliteStore } from './sqlite-store';
 import type { DeliveryStore } from './store';
 
-export async function openStore(opts: { databaseUrl?: string; dataDir: string; schema?: string; onError?: (e: Error) => void; encryption?: EncryptionKeys }): Promise<DeliveryStore> {
+export async function openStore(opts: {
+  databaseUrl?: string;
+  dataDir: string;
+  schema?: string;
+  onError?: (e: Error) => void;
+  encryption?: EncryptionKeys;
+}): Promise<DeliveryStore> {
   const store: DeliveryStore = opts.databaseUrl
     ? new PostgresStore({ connectionString: opts.databaseUrl, schema: opts.schema, onError: opts.onError, encryption: opts.encryption })
     : new SqliteStore(path.join(opts.dataDir, 'crm-gateway.db'), { encryption: opts.encryption });

@@ -19,7 +19,12 @@ import { TickBatcher } from '../util/tick-batch';
 
 type Row = Record<string, unknown>;
 /** A delivery whose attempt ended, as the worker reports it. */
-interface Finished { id: string; token: string; c: Completion; now: number }
+interface Finished {
+  id: string;
+  token: string;
+  c: Completion;
+  now: number;
+}
 const MIGRATION_LOCK = 4_242_017;
 /** First half of the advisory lock key of a connector's OAuth refresh (the second: a hash of schema and connector). */
 const REFRESH_LOCK = 4_242_018;
@@ -81,22 +86,37 @@ export class PostgresStore implements DeliveryStore {
         return r ? String(r.sealed) : undefined;
       },
       write: async (id, sealed, keyId) => {
-        await this.pool.query('INSERT INTO oauth_sealed_tokens (connector_id, sealed, key_id, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (connector_id) DO UPDATE SET sealed = EXCLUDED.sealed, key_id = EXCLUDED.key_id, updated_at = EXCLUDED.updated_at', [id, sealed, keyId, Date.now()]);
+        await this.pool.query(
+          'INSERT INTO oauth_sealed_tokens (connector_id, sealed, key_id, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (connector_id) DO UPDATE SET sealed = EXCLUDED.sealed, key_id = EXCLUDED.key_id, updated_at = EXCLUDED.updated_at',
+          [id, sealed, keyId, Date.now()],
+        );
       },
-      remove: async (id) => { await this.pool.query('DELETE FROM oauth_sealed_tokens WHERE connector_id = $1', [id]); },
-      sealedWithOtherKey: async (keyId) => ((await this.pool.query('SELECT connector_id FROM oauth_sealed_tokens WHERE key_id <> $1', [keyId])).rows as Row[]).map((r) => String(r.connector_id)),
-      legacy: async () => ((await this.pool.query('SELECT connector_id, token FROM oauth_tokens')).rows as Row[]).map((r) => ({ connectorId: String(r.connector_id), json: String(r.token) })),
-      dropLegacy: async (id) => { await this.pool.query('DELETE FROM oauth_tokens WHERE connector_id = $1', [id]); },
+      remove: async (id) => {
+        await this.pool.query('DELETE FROM oauth_sealed_tokens WHERE connector_id = $1', [id]);
+      },
+      sealedWithOtherKey: async (keyId) =>
+        ((await this.pool.query('SELECT connector_id FROM oauth_sealed_tokens WHERE key_id <> $1', [keyId])).rows as Row[]).map((r) => String(r.connector_id)),
+      legacy: async () =>
+        ((await this.pool.query('SELECT connector_id, token FROM oauth_tokens')).rows as Row[]).map((r) => ({
+          connectorId: String(r.connector_id),
+          json: String(r.token),
+        })),
+      dropLegacy: async (id) => {
+        await this.pool.query('DELETE FROM oauth_tokens WHERE connector_id = $1', [id]);
+      },
       // A transaction-scoped advisory lock: released at commit, and by the server if this
       // process dies mid-refresh (no stale lock to wait out). Callers of this process queue in
       // front of it, and the lock's connection comes from a pool of its own: lock holders
       // reading and writing tokens through the main pool can never starve it (a deadlock when
       // many connectors refresh at once).
-      withLock: (id, fn) => this.refreshLocks.run(id, () => this.tx(async (c) => {
-        await c.query("SET LOCAL lock_timeout = '40s'");
-        await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [REFRESH_LOCK, `${this.schema}:${id}`]);
-        return fn();
-      }, this.lockPool())),
+      withLock: (id, fn) =>
+        this.refreshLocks.run(id, () =>
+          this.tx(async (c) => {
+            await c.query("SET LOCAL lock_timeout = '40s'");
+            await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [REFRESH_LOCK, `${this.schema}:${id}`]);
+            return fn();
+          }, this.lockPool()),
+        ),
     };
   }
 
@@ -163,22 +183,39 @@ export class PostgresStore implements DeliveryStore {
    * in acceptance order (seq follows `ord`). A write whose idempotency key exists is not
    * inserted and comes back undefined: enqueue() then returns the existing delivery.
    */
-  private readonly inserts = new TickBatcher<{ d: NewDelivery; now: number }, Delivery | undefined>(async (items) => {
-    const rows = items.map(({ d, now }, ord) => ({
-      ord, id: d.id, connector_id: d.connectorId, operation: d.operation, variables: d.variables, idempotency_key: d.idempotencyKey ?? null,
-      ordering_key: d.orderingKey ?? null, depends_on: d.dependsOn ?? null, policy: d.policy, now, next_attempt_at: d.notBefore ?? now,
-      run_condition: d.condition ?? null, step_facts: d.step ?? null,
-    }));
-    const { rows: inserted } = await this.query(`INSERT INTO deliveries (id, connector_id, operation, status, variables, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at, run_condition, step_facts)
+  private readonly inserts = new TickBatcher<{ d: NewDelivery; now: number }, Delivery | undefined>(
+    async (items) => {
+      const rows = items.map(({ d, now }, ord) => ({
+        ord,
+        id: d.id,
+        connector_id: d.connectorId,
+        operation: d.operation,
+        variables: d.variables,
+        idempotency_key: d.idempotencyKey ?? null,
+        ordering_key: d.orderingKey ?? null,
+        depends_on: d.dependsOn ?? null,
+        policy: d.policy,
+        now,
+        next_attempt_at: d.notBefore ?? now,
+        run_condition: d.condition ?? null,
+        step_facts: d.step ?? null,
+      }));
+      const { rows: inserted } = await this.query(
+        `INSERT INTO deliveries (id, connector_id, operation, status, variables, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at, run_condition, step_facts)
       SELECT r.id, r.connector_id, r.operation, 'pending', r.variables, r.idempotency_key, r.ordering_key, r.depends_on, r.policy, r.now, r.now, r.next_attempt_at, r.run_condition, r.step_facts
       FROM jsonb_to_recordset($1::jsonb) AS r(ord int, id text, connector_id text, operation text, variables jsonb, idempotency_key text, ordering_key text,
         depends_on text, policy jsonb, now bigint, next_attempt_at bigint, run_condition jsonb, step_facts jsonb)
       ORDER BY r.ord
       ON CONFLICT (connector_id, idempotency_key) DO NOTHING
-      RETURNING ${SELECT_COLUMNS}`, [JSON.stringify(rows)]);
-    const byId = new Map((inserted as Row[]).map((r) => [String(r.id), deliveryFromRow(r)]));
-    return items.map(({ d }) => byId.get(d.id));
-  }, ({ d, now }) => this.insertOne(d, now), isDataError);
+      RETURNING ${SELECT_COLUMNS}`,
+        [JSON.stringify(rows)],
+      );
+      const byId = new Map((inserted as Row[]).map((r) => [String(r.id), deliveryFromRow(r)]));
+      return items.map(({ d }) => byId.get(d.id));
+    },
+    ({ d, now }) => this.insertOne(d, now),
+    isDataError,
+  );
 
   async enqueue(d: NewDelivery, now: number): Promise<{ delivery: Delivery; created: boolean }> {
     // Files (bytea) go alone; everything else joins the turn's batch.
@@ -188,15 +225,28 @@ export class PostgresStore implements DeliveryStore {
   }
 
   private async insertOne(d: NewDelivery, now: number): Promise<Delivery | undefined> {
-    const inserted = await this.one(`INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at, run_condition, step_facts)
+    const inserted = await this.one(
+      `INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at, run_condition, step_facts)
       VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14)
       ON CONFLICT (connector_id, idempotency_key) DO NOTHING
-      RETURNING ${SELECT_COLUMNS}`, [
-      d.id, d.connectorId, d.operation, JSON.stringify(d.variables), d.file?.data ?? null,
-      d.file ? JSON.stringify({ name: d.file.name, type: d.file.type, kind: d.file.kind }) : null,
-      d.idempotencyKey ?? null, d.orderingKey ?? null, d.dependsOn ?? null, JSON.stringify(d.policy), now, d.notBefore ?? now,
-      d.condition ? JSON.stringify(d.condition) : null, d.step ? JSON.stringify(d.step) : null,
-    ]);
+      RETURNING ${SELECT_COLUMNS}`,
+      [
+        d.id,
+        d.connectorId,
+        d.operation,
+        JSON.stringify(d.variables),
+        d.file?.data ?? null,
+        d.file ? JSON.stringify({ name: d.file.name, type: d.file.type, kind: d.file.kind }) : null,
+        d.idempotencyKey ?? null,
+        d.orderingKey ?? null,
+        d.dependsOn ?? null,
+        JSON.stringify(d.policy),
+        now,
+        d.notBefore ?? now,
+        d.condition ? JSON.stringify(d.condition) : null,
+        d.step ? JSON.stringify(d.step) : null,
+      ],
+    );
     return inserted && deliveryFromRow(inserted);
   }
 
@@ -211,11 +261,21 @@ export class PostgresStore implements DeliveryStore {
     const token = crypto.randomUUID();
     // Two index-driven statements rather than one OR, so claim time stays flat as the backlog
     // grows. First the work of crashed workers (lease expired)…
-    const reclaimed = (await this.query(`UPDATE deliveries SET ambiguous = true, first_attempt_at = COALESCE(first_attempt_at, updated_at), status = 'running', lease_token = $1, lease_expires_at = $2, attempts = attempts + 1, updated_at = $3
+    const reclaimed = (
+      await this.query(
+        `UPDATE deliveries SET ambiguous = true, first_attempt_at = COALESCE(first_attempt_at, updated_at), status = 'running', lease_token = $1, lease_expires_at = $2, attempts = attempts + 1, updated_at = $3
       WHERE seq IN (SELECT seq FROM deliveries WHERE status = 'running' AND lease_expires_at <= $3 ORDER BY lease_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-      RETURNING ${SELECT_COLUMNS}`, [token, now + leaseMs, now, limit])).rows as Row[];
+      RETURNING ${SELECT_COLUMNS}`,
+        [token, now + leaseMs, now, limit],
+      )
+    ).rows as Row[];
     // …then due pending work whose predecessors (same ordering key) and dependency are done.
-    const due = reclaimed.length >= limit ? [] : (await this.query(`UPDATE deliveries SET status = 'running', lease_token = $1, lease_expires_at = $2, attempts = attempts + 1, updated_at = $3
+    const due =
+      reclaimed.length >= limit
+        ? []
+        : ((
+            await this.query(
+              `UPDATE deliveries SET status = 'running', lease_token = $1, lease_expires_at = $2, attempts = attempts + 1, updated_at = $3
       WHERE seq IN (
         SELECT d.seq FROM deliveries d
         WHERE d.status = 'pending' AND d.next_attempt_at <= $3
@@ -225,7 +285,10 @@ export class PostgresStore implements DeliveryStore {
         ORDER BY d.next_attempt_at, d.seq
         LIMIT $4
         FOR UPDATE SKIP LOCKED)
-      RETURNING ${SELECT_COLUMNS}`, [token, now + leaseMs, now, limit - reclaimed.length])).rows as Row[];
+      RETURNING ${SELECT_COLUMNS}`,
+              [token, now + leaseMs, now, limit - reclaimed.length],
+            )
+          ).rows as Row[]);
     return [...reclaimed, ...due].map(deliveryFromRow).sort((a, b) => a.seq - b.seq);
   }
 
@@ -240,10 +303,20 @@ export class PostgresStore implements DeliveryStore {
    */
   private async record(items: Finished[], client: pg.Pool | pg.PoolClient = this.pool): Promise<boolean[]> {
     const rows = items.map(({ id, token, c, now }) => ({
-      id, token, status: c.status, next_attempt_at: c.nextAttemptAt ?? null, backoff_attempts: c.backoffAttempts, ambiguous: c.ambiguous,
-      result: c.result ?? null, last_error: c.error ?? null, updated_at: now, first_at: c.attempts[0]?.at ?? now, attempts: attemptRecords(c),
+      id,
+      token,
+      status: c.status,
+      next_attempt_at: c.nextAttemptAt ?? null,
+      backoff_attempts: c.backoffAttempts,
+      ambiguous: c.ambiguous,
+      result: c.result ?? null,
+      last_error: c.error ?? null,
+      updated_at: now,
+      first_at: c.attempts[0]?.at ?? now,
+      attempts: attemptRecords(c),
     }));
-    const { rows: done } = await this.query(`WITH c AS (
+    const { rows: done } = await this.query(
+      `WITH c AS (
         SELECT * FROM jsonb_to_recordset($1::jsonb) AS c(id text, token text, status text, next_attempt_at bigint, backoff_attempts int, ambiguous boolean,
           result jsonb, last_error jsonb, updated_at bigint, first_at bigint, attempts jsonb)),
       u AS (
@@ -257,7 +330,10 @@ export class PostgresStore implements DeliveryStore {
         INSERT INTO delivery_attempts (delivery_id, n, at, status, network_error, classification, reason, duration_ms, request)
         SELECT u.id, COALESCE((SELECT MAX(x.n) FROM delivery_attempts x WHERE x.delivery_id = u.id), 0) + a.ord, a.at, a.status, a.network_error, a.classification, a.reason, a.duration_ms, a.request
         FROM u, jsonb_to_recordset(u.attempts) AS a(ord int, at bigint, status int, network_error text, classification text, reason text, duration_ms double precision, request text))
-      SELECT id, token FROM u`, [JSON.stringify(rows)], client);
+      SELECT id, token FROM u`,
+      [JSON.stringify(rows)],
+      client,
+    );
     const recorded = new Set((done as Row[]).map((r) => `${r.id} ${r.token}`));
     return items.map(({ id, token }) => recorded.has(`${id} ${token}`));
   }
@@ -267,7 +343,11 @@ export class PostgresStore implements DeliveryStore {
    * the same turn of the event loop: one round trip, one commit for all of them. Dead letters and
    * merged batches take the transaction below.
    */
-  private readonly completions = new TickBatcher<Finished, boolean>((items) => this.record(items), (f) => this.completeInTx(f), isDataError);
+  private readonly completions = new TickBatcher<Finished, boolean>(
+    (items) => this.record(items),
+    (f) => this.completeInTx(f),
+    isDataError,
+  );
 
   async complete(id: string, token: string, c: Completion, now: number): Promise<boolean> {
     if (c.status !== 'dead' && !c.absorbed?.length) return this.completions.add({ id, token, c, now });
@@ -281,32 +361,44 @@ export class PostgresStore implements DeliveryStore {
       const [ok] = await this.record([f], db);
       if (ok && c.status === 'dead') await this.killDependents(db, id, now);
       if (ok && c.absorbed?.length) {
-        await db.query(`UPDATE deliveries SET status = 'delivered', result = $1, updated_at = $2, first_attempt_at = COALESCE(first_attempt_at, $2) WHERE id = ANY($3) AND status = 'pending'`,
-          [JSON.stringify({ ids: {}, outcome: 'merged', merged_into: id }), now, c.absorbed]);
+        await db.query(
+          `UPDATE deliveries SET status = 'delivered', result = $1, updated_at = $2, first_attempt_at = COALESCE(first_attempt_at, $2) WHERE id = ANY($3) AND status = 'pending'`,
+          [JSON.stringify({ ids: {}, outcome: 'merged', merged_into: id }), now, c.absorbed],
+        );
       }
       // Delivered files have no further use here (retention: files go first).
-      if (ok && c.absorbed?.length) await db.query("UPDATE deliveries SET file = NULL WHERE id = ANY($1) AND status = 'delivered' AND file IS NOT NULL", [c.absorbed]);
+      if (ok && c.absorbed?.length)
+        await db.query("UPDATE deliveries SET file = NULL WHERE id = ANY($1) AND status = 'delivered' AND file IS NOT NULL", [c.absorbed]);
       return ok;
     });
   }
 
   /** Transitively: what depends on a dead delivery can never run. */
   private async killDependents(db: pg.PoolClient, id: string, now: number): Promise<void> {
-    await db.query(`WITH RECURSIVE doomed(id) AS (
+    await db.query(
+      `WITH RECURSIVE doomed(id) AS (
         SELECT id FROM deliveries WHERE depends_on = $1 AND status = 'pending'
         UNION SELECT d.id FROM deliveries d JOIN doomed ON d.depends_on = doomed.id WHERE d.status = 'pending')
       UPDATE deliveries SET status = 'dead', updated_at = $2,
         last_error = jsonb_build_object('code', 'dependency_dead', 'message', 'delivery ' || depends_on || ' it depends on is dead or cancelled')
-      WHERE id IN (SELECT id FROM doomed)`, [id, now]);
+      WHERE id IN (SELECT id FROM doomed)`,
+      [id, now],
+    );
   }
 
   async followers(orderingKey: string, afterSeq: number, limit: number): Promise<Delivery[]> {
-    const { rows } = await this.query(`SELECT ${SELECT_COLUMNS} FROM deliveries WHERE ordering_key = $1 AND seq > $2 AND status IN ('pending', 'running') ORDER BY seq LIMIT $3`, [orderingKey, afterSeq, limit]);
+    const { rows } = await this.query(
+      `SELECT ${SELECT_COLUMNS} FROM deliveries WHERE ordering_key = $1 AND seq > $2 AND status IN ('pending', 'running') ORDER BY seq LIMIT $3`,
+      [orderingKey, afterSeq, limit],
+    );
     return (rows as Row[]).map(deliveryFromRow).filter((d) => d.status === 'pending');
   }
 
   async release(id: string, token: string, now: number): Promise<void> {
-    await this.query("UPDATE deliveries SET status = 'pending', attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL, updated_at = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running'", [now, id, token]);
+    await this.query(
+      "UPDATE deliveries SET status = 'pending', attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL, updated_at = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running'",
+      [now, id, token],
+    );
   }
 
   async get(id: string): Promise<Delivery | undefined> {
@@ -324,19 +416,25 @@ export class PostgresStore implements DeliveryStore {
   }
 
   async list(f: ListFilter): Promise<Delivery[]> {
-    const { rows } = await this.pool.query(`SELECT ${SELECT_COLUMNS} FROM deliveries
+    const { rows } = await this.pool.query(
+      `SELECT ${SELECT_COLUMNS} FROM deliveries
       WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR connector_id = $2) AND ($3::bigint IS NULL OR seq < $3)
-      ORDER BY seq DESC LIMIT $4`, [f.status ?? null, f.connectorId ?? null, f.beforeSeq ?? null, f.limit ?? 100]);
+      ORDER BY seq DESC LIMIT $4`,
+      [f.status ?? null, f.connectorId ?? null, f.beforeSeq ?? null, f.limit ?? 100],
+    );
     return (rows as Row[]).map(deliveryFromRow);
   }
 
   async retry(id: string, now: number): Promise<Delivery | undefined> {
-    await this.pool.query(`WITH RECURSIVE revived(id) AS (
+    await this.pool.query(
+      `WITH RECURSIVE revived(id) AS (
         SELECT id FROM deliveries WHERE id = $1 AND status IN ('dead', 'cancelled')
         UNION SELECT d.id FROM deliveries d JOIN revived ON d.depends_on = revived.id
           WHERE d.status = 'dead' AND d.last_error->>'code' = 'dependency_dead')
       UPDATE deliveries SET status = 'pending', next_attempt_at = $2, first_attempt_at = NULL, backoff_attempts = 0, updated_at = $2
-      WHERE id IN (SELECT id FROM revived)`, [id, now]);
+      WHERE id IN (SELECT id FROM revived)`,
+      [id, now],
+    );
     return this.get(id);
   }
 
@@ -351,9 +449,16 @@ export class PostgresStore implements DeliveryStore {
   async resolve(id: string, r: Resolution, now: number): Promise<Delivery | undefined> {
     const where = "WHERE id = $2 AND status = 'unknown_outcome'";
     if (r.action === 'retry_as_new') {
-      await this.pool.query(`UPDATE deliveries SET status = 'pending', ambiguous = false, next_attempt_at = $1, first_attempt_at = NULL, backoff_attempts = 0, updated_at = $1 ${where}`, [now, id]);
+      await this.pool.query(
+        `UPDATE deliveries SET status = 'pending', ambiguous = false, next_attempt_at = $1, first_attempt_at = NULL, backoff_attempts = 0, updated_at = $1 ${where}`,
+        [now, id],
+      );
     } else if (r.action === 'attach') {
-      await this.pool.query(`UPDATE deliveries SET status = 'delivered', ambiguous = false, result = $3, updated_at = $1 ${where}`, [now, id, JSON.stringify(resolvedResult(r.ids))]);
+      await this.pool.query(`UPDATE deliveries SET status = 'delivered', ambiguous = false, result = $3, updated_at = $1 ${where}`, [
+        now,
+        id,
+        JSON.stringify(resolvedResult(r.ids)),
+      ]);
     } else {
       await this.tx(async (db) => {
         const c = await db.query(`UPDATE deliveries SET status = 'cancelled', updated_at = $1 ${where}`, [now, id]);
@@ -365,16 +470,23 @@ export class PostgresStore implements DeliveryStore {
 
   async counts(): Promise<StoreCounts> {
     const out: StoreCounts = { pending: 0, running: 0, delivered: 0, dead: 0, cancelled: 0, unknown_outcome: 0 };
-    for (const r of (await this.pool.query('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status')).rows as Row[]) out[r.status as keyof StoreCounts] = Number(r.n);
+    for (const r of (await this.pool.query('SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status')).rows as Row[])
+      out[r.status as keyof StoreCounts] = Number(r.n);
     return out;
   }
 
   async purgeFinished(before: number, now: number, limit: number): Promise<{ deliveries: number; sessions: number }> {
-    const d = await this.pool.query(`UPDATE deliveries SET variables = '{}'::jsonb, file = NULL, purged_at = $2
+    const d = await this.pool.query(
+      `UPDATE deliveries SET variables = '{}'::jsonb, file = NULL, purged_at = $2
       WHERE seq IN (SELECT seq FROM deliveries WHERE status IN ('delivered', 'dead', 'cancelled') AND purged_at IS NULL AND updated_at < $1
-        LIMIT $3 FOR UPDATE SKIP LOCKED)`, [before, now, limit]);
-    const s = await this.pool.query(`DELETE FROM sessions WHERE (connector_id, session_id) IN (
-      SELECT connector_id, session_id FROM sessions WHERE updated_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, [before, limit]);
+        LIMIT $3 FOR UPDATE SKIP LOCKED)`,
+      [before, now, limit],
+    );
+    const s = await this.pool.query(
+      `DELETE FROM sessions WHERE (connector_id, session_id) IN (
+      SELECT connector_id, session_id FROM sessions WHERE updated_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [before, limit],
+    );
     return { deliveries: d.rowCount ?? 0, sessions: s.rowCount ?? 0 };
   }
 
@@ -385,29 +497,70 @@ export class PostgresStore implements DeliveryStore {
 
   async saveSession(connectorId: string, sessionId: string, state: Record<string, unknown>, version: number, meta: SessionMeta, now: number): Promise<boolean> {
     const w = meta.waiting;
-    const r = version === 0
-      ? await this.pool.query(`INSERT INTO sessions (connector_id, session_id, state, version, customer_key, ended_at, created_at, updated_at, waiting_for, waiting_since, unidentified_at) VALUES ($1, $2, $3, 1, $4, $5, $6, $6, $7, $8, $9)
-          ON CONFLICT (connector_id, session_id) DO NOTHING`, [connectorId, sessionId, JSON.stringify(state), meta.customerKey ?? null, meta.endedAt ?? null, now, w?.for ?? null, w?.since ?? null, w?.unidentifiedAt ?? null])
-      : await this.pool.query(`UPDATE sessions SET state = $1, version = version + 1, customer_key = COALESCE($2, customer_key), ended_at = COALESCE($3, ended_at), updated_at = $4,
+    const r =
+      version === 0
+        ? await this.pool.query(
+            `INSERT INTO sessions (connector_id, session_id, state, version, customer_key, ended_at, created_at, updated_at, waiting_for, waiting_since, unidentified_at) VALUES ($1, $2, $3, 1, $4, $5, $6, $6, $7, $8, $9)
+          ON CONFLICT (connector_id, session_id) DO NOTHING`,
+            [
+              connectorId,
+              sessionId,
+              JSON.stringify(state),
+              meta.customerKey ?? null,
+              meta.endedAt ?? null,
+              now,
+              w?.for ?? null,
+              w?.since ?? null,
+              w?.unidentifiedAt ?? null,
+            ],
+          )
+        : await this.pool.query(
+            `UPDATE sessions SET state = $1, version = version + 1, customer_key = COALESCE($2, customer_key), ended_at = COALESCE($3, ended_at), updated_at = $4,
           waiting_for = CASE WHEN $8 THEN $9 ELSE waiting_for END, waiting_since = CASE WHEN $8 THEN $10::bigint ELSE waiting_since END, unidentified_at = CASE WHEN $8 THEN $11::bigint ELSE unidentified_at END
-          WHERE connector_id = $5 AND session_id = $6 AND version = $7`, [JSON.stringify(state), meta.customerKey ?? null, meta.endedAt ?? null, now, connectorId, sessionId, version,
-        w !== undefined, w?.for ?? null, w?.since ?? null, w?.unidentifiedAt ?? null]);
+          WHERE connector_id = $5 AND session_id = $6 AND version = $7`,
+            [
+              JSON.stringify(state),
+              meta.customerKey ?? null,
+              meta.endedAt ?? null,
+              now,
+              connectorId,
+              sessionId,
+              version,
+              w !== undefined,
+              w?.for ?? null,
+              w?.since ?? null,
+              w?.unidentifiedAt ?? null,
+            ],
+          );
     return r.rowCount === 1;
   }
 
   async overdueIdentity(connectorId: string, since: number, limit: number): Promise<string[]> {
-    const r = await this.pool.query(`SELECT session_id FROM sessions WHERE waiting_for = 'customer_identity' AND connector_id = $1 AND waiting_since < $2 AND unidentified_at IS NULL
-      ORDER BY waiting_since LIMIT $3`, [connectorId, since, limit]);
+    const r = await this.pool.query(
+      `SELECT session_id FROM sessions WHERE waiting_for = 'customer_identity' AND connector_id = $1 AND waiting_since < $2 AND unidentified_at IS NULL
+      ORDER BY waiting_since LIMIT $3`,
+      [connectorId, since, limit],
+    );
     return (r.rows as Row[]).map((x) => String(x.session_id));
   }
 
   async waitingCounts(): Promise<WaitingCount[]> {
-    const r = await this.pool.query('SELECT connector_id, waiting_for, COUNT(*) AS n, COUNT(unidentified_at) AS u FROM sessions WHERE waiting_for IS NOT NULL GROUP BY connector_id, waiting_for');
-    return (r.rows as Row[]).map((x) => ({ connectorId: String(x.connector_id), waitingFor: String(x.waiting_for), sessions: Number(x.n), unidentified: Number(x.u) }));
+    const r = await this.pool.query(
+      'SELECT connector_id, waiting_for, COUNT(*) AS n, COUNT(unidentified_at) AS u FROM sessions WHERE waiting_for IS NOT NULL GROUP BY connector_id, waiting_for',
+    );
+    return (r.rows as Row[]).map((x) => ({
+      connectorId: String(x.connector_id),
+      waitingFor: String(x.waiting_for),
+      sessions: Number(x.n),
+      unidentified: Number(x.u),
+    }));
   }
 
   async lastSessionEnd(connectorId: string, customerKey: string, exceptSessionId: string): Promise<number | undefined> {
-    const r = await this.one('SELECT MAX(ended_at) AS t FROM sessions WHERE connector_id = $1 AND customer_key = $2 AND session_id <> $3 AND ended_at IS NOT NULL', [connectorId, customerKey, exceptSessionId]);
+    const r = await this.one(
+      'SELECT MAX(ended_at) AS t FROM sessions WHERE connector_id = $1 AND customer_key = $2 AND session_id <> $3 AND ended_at IS NOT NULL',
+      [connectorId, customerKey, exceptSessionId],
+    );
     return r?.t === null || r?.t === undefined ? undefined : Number(r.t);
   }
 
@@ -417,13 +570,20 @@ export class PostgresStore implements DeliveryStore {
   }
 
   async saveWatermark(connectorId: string, source: string, watermark: number, lastRunAt: number): Promise<void> {
-    await this.pool.query(`INSERT INTO platform_watermarks (connector_id, source, watermark, last_run_at) VALUES ($1, $2, $3, $4)
+    await this.pool.query(
+      `INSERT INTO platform_watermarks (connector_id, source, watermark, last_run_at) VALUES ($1, $2, $3, $4)
       ON CONFLICT (connector_id, source) DO UPDATE SET watermark = GREATEST(platform_watermarks.watermark, excluded.watermark), last_run_at = excluded.last_run_at`,
-    [connectorId, source, watermark, lastRunAt]);
+      [connectorId, source, watermark, lastRunAt],
+    );
   }
 
   async claimRun(connectorId: string, source: string, lastRunBefore: number, now: number): Promise<boolean> {
-    const r = await this.pool.query('UPDATE platform_watermarks SET last_run_at = $1 WHERE connector_id = $2 AND source = $3 AND last_run_at < $4', [now, connectorId, source, lastRunBefore]);
+    const r = await this.pool.query('UPDATE platform_watermarks SET last_run_at = $1 WHERE connector_id = $2 AND source = $3 AND last_run_at < $4', [
+      now,
+      connectorId,
+      source,
+      lastRunBefore,
+    ]);
     return r.rowCount === 1;
   }
 
@@ -438,7 +598,16 @@ export class PostgresStore implements DeliveryStore {
 }
 
 function attemptRecords(c: Completion) {
-  return c.attempts.map((a, i) => ({ ord: i + 1, at: a.at, status: a.status ?? null, network_error: a.networkError ?? null, classification: a.classification, reason: a.reason, duration_ms: a.durationMs, request: a.request ?? null }));
+  return c.attempts.map((a, i) => ({
+    ord: i + 1,
+    at: a.at,
+    status: a.status ?? null,
+    network_error: a.networkError ?? null,
+    classification: a.classification,
+    reason: a.reason,
+    duration_ms: a.durationMs,
+    request: a.request ?? null,
+  }));
 }
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity): the rows' fault, not the database's. */

@@ -9,7 +9,7 @@
  *     cannot be read, no search at all) is unknown: the delivery waits for an operator.
  * A search that fails throws (the CrmFailure of the find): the try is retried, still ambiguous.
  */
-import { FIND_FOR_CREATE, type CompiledEndpoint, type OperationName } from '../config/types';
+import { FIND_FOR_CREATE, type CompiledEndpoint } from '../config/types';
 import { callEndpoint, type AttemptRecord, type CallOptions } from '../operations/call';
 import { GatewayError } from '../errors';
 import { sortKey } from '../http/match-guard';
@@ -24,7 +24,10 @@ import type { RecoveryEvidence } from './types';
 
 /** Thrown by a composite step (resolve_record) whose recovery could not conclude: the delivery becomes unknown_outcome. */
 export class UnknownOutcome extends Error {
-  constructor(readonly evidence: RecoveryEvidence, readonly attempts: AttemptRecord[]) {
+  constructor(
+    readonly evidence: RecoveryEvidence,
+    readonly attempts: AttemptRecord[],
+  ) {
     super(`unknown outcome: ${evidence.rule}`);
     this.name = 'UnknownOutcome';
   }
@@ -34,7 +37,6 @@ export type Recovery =
   | { kind: 'found'; ids: Record<string, string | number>; by: string }
   | { kind: 'absent'; by: string }
   | { kind: 'unknown'; evidence: RecoveryEvidence };
-
 
 /**
  * The CRM's clock and ours differ, and CRMs store creation times in whole seconds: an object
@@ -77,7 +79,10 @@ async function recover(i: RecoverInput): Promise<Recovery> {
   const findOp = FIND_FOR_CREATE[i.op]!;
   const find = c.endpoints.get(findOp);
   if (!find?.usable) {
-    return { kind: 'unknown', evidence: { rule: `no created_marker on ${i.op} and no ${findOp} endpoint: nothing can show whether the create reached the CRM`, found: [] } };
+    return {
+      kind: 'unknown',
+      evidence: { rule: `no created_marker on ${i.op} and no ${findOp} endpoint: nothing can show whether the create reached the CRM`, found: [] },
+    };
   }
   return byFields(i, create, find);
 }
@@ -92,8 +97,12 @@ async function byMarker(i: RecoverInput, m: NonNullable<CompiledEndpoint['create
   return {
     kind: 'unknown',
     evidence: {
-      rule: carrying.length > 1 ? `${carrying.length} objects carry this write's created marker (duplicates already exist in the CRM)` : `the object carrying the created marker has no id at ${m.find.idLocationSource}`,
-      searched: describe(m.find), marker: i.marker,
+      rule:
+        carrying.length > 1
+          ? `${carrying.length} objects carry this write's created marker (duplicates already exist in the CRM)`
+          : `the object carrying the created marker has no id at ${m.find.idLocationSource}`,
+      searched: describe(m.find),
+      marker: i.marker,
       found: carrying.map((_, n) => ({ id: ids[n] ?? '?', marker_match: true })),
     },
   };
@@ -102,7 +111,13 @@ async function byMarker(i: RecoverInput, m: NonNullable<CompiledEndpoint['create
 async function byFields(i: RecoverInput, create: CompiledEndpoint, findEndpoint: CompiledEndpoint): Promise<Recovery> {
   const { find, items, searched } = await searchInOrder(i, findEndpoint);
   if (!searched) {
-    return { kind: 'unknown', evidence: { rule: `no created_marker, and none of ${findEndpoint.operation}'s searches has a value to search by: nothing can show whether the create reached the CRM`, found: [] } };
+    return {
+      kind: 'unknown',
+      evidence: {
+        rule: `no created_marker, and none of ${findEndpoint.operation}'s searches has a value to search by: nothing can show whether the create reached the CRM`,
+        found: [],
+      },
+    };
   }
   const sent = sentFields(i, create);
   const since = i.firstAttemptAt === undefined ? undefined : i.firstAttemptAt - CLOCK_TOLERANCE_MS;
@@ -113,14 +128,20 @@ async function byFields(i: RecoverInput, create: CompiledEndpoint, findEndpoint:
   const evidence = (rule: string): Recovery => ({
     kind: 'unknown',
     evidence: {
-      rule, searched: describe(find),
+      rule,
+      searched: describe(find),
       ...(i.firstAttemptAt !== undefined ? { first_attempt_at: new Date(i.firstAttemptAt).toISOString() } : {}),
-      found: seen.map((s) => ({ id: s.id ?? '?', ...(s.created !== undefined ? { created_at: new Date(s.created).toISOString() } : {}), fields_match: s.fieldsMatch })),
+      found: seen.map((s) => ({
+        id: s.id ?? '?',
+        ...(s.created !== undefined ? { created_at: new Date(s.created).toISOString() } : {}),
+        fields_match: s.fieldsMatch,
+      })),
     },
   });
-  const rule = 'no created_marker: only an object created since the first try whose fields equal what was sent can be this write\'s';
+  const rule = "no created_marker: only an object created since the first try whose fields equal what was sent can be this write's";
   if (since === undefined) return evidence(`${rule}; the first try's time is not known`);
-  if (seen.some((s) => s.created === undefined)) return evidence(`${rule}; the search results carry no creation time (sort_by ${find.sortBy.join('.') || '-'})`);
+  if (seen.some((s) => s.created === undefined))
+    return evidence(`${rule}; the search results carry no creation time (sort_by ${find.sortBy.join('.') || '-'})`);
   const recent = seen.filter((s) => s.created! >= since);
   if (recent.length === 0) return { kind: 'absent', by: `${find.operation} (nothing created since the first try)` };
   const ours = recent.filter((s) => s.fieldsMatch);

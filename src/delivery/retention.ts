@@ -33,17 +33,28 @@ export class RetentionSweeper {
     if (this.o.days <= 0 || this.timer) return;
     // Soon after start (not during it), then hourly; never keeps the process alive.
     const every = this.o.everyMs ?? 3_600_000;
-    this.timer = setTimeout(function tick(this: RetentionSweeper) {
-      this.sweep();
-      this.timer = setTimeout(tick.bind(this), every).unref();
-    }.bind(this), Math.min(every, 60_000)).unref();
+    this.timer = setTimeout(
+      function tick(this: RetentionSweeper) {
+        this.sweep();
+        this.timer = setTimeout(tick.bind(this), every).unref();
+      }.bind(this),
+      Math.min(every, 60_000),
+    ).unref();
   }
 
   sweep(): Promise<void> {
     this.running ??= purgeOnce(this.o.store, this.o.days, (this.o.now ?? Date.now)())
-      .then((r) => { if (r.deliveries || r.sessions) this.o.logger.info({ purged_deliveries: r.deliveries, purged_sessions: r.sessions, retention_days: this.o.days }, 'retention: purged finished deliveries and old sessions'); })
+      .then((r) => {
+        if (r.deliveries || r.sessions)
+          this.o.logger.info(
+            { purged_deliveries: r.deliveries, purged_sessions: r.sessions, retention_days: this.o.days },
+            'retention: purged finished deliveries and old sessions',
+          );
+      })
       .catch((e: unknown) => this.o.logger.warn({ err: e }, 'retention purge failed; retrying at the next sweep'))
-      .finally(() => { this.running = undefined; });
+      .finally(() => {
+        this.running = undefined;
+      });
     return this.running;
   }
 

@@ -46,19 +46,28 @@ export class DeliveryService {
   worker?: DeliveryWorker;
   private waiters = new Map<string, Array<() => void>>();
 
-  constructor(private readonly store: DeliveryStore, private readonly gateway: Gateway) {}
+  constructor(
+    private readonly store: DeliveryStore,
+    private readonly gateway: Gateway,
+  ) {}
 
   /** The API view of a delivery, masked by this gateway's redactor. */
   view(d: Delivery, history?: Awaited<ReturnType<DeliveryStore['attempts']>>) {
     return deliveryView(d, history, this.gateway.redactor);
   }
 
-  async accept(connectorId: string, op: OperationName, input: { variables?: unknown; file?: FileInput }, o: AcceptOptions = {}): Promise<{ delivery: Delivery; created: boolean }> {
+  async accept(
+    connectorId: string,
+    op: OperationName,
+    input: { variables?: unknown; file?: FileInput },
+    o: AcceptOptions = {},
+  ): Promise<{ delivery: Delivery; created: boolean }> {
     const rt = this.gateway.runtime(connectorId);
     const ep = rt.connector.endpoints.get(op);
-    if (!ep || !ep.usable) throw new GatewayError('operation_not_configured', `connector ${connectorId} has no usable ${op} endpoint`, { operation: op });
+    if (!ep?.usable) throw new GatewayError('operation_not_configured', `connector ${connectorId} has no usable ${op} endpoint`, { operation: op });
     const variables = { ...checkVariables(input.variables, rt.connector) };
-    if (op === 'upload_file' && ep.upload?.encoding === 'base64' && input.file && variables.FILE_DATA === undefined) variables.FILE_DATA = input.file.data.toString('base64');
+    if (op === 'upload_file' && ep.upload?.encoding === 'base64' && input.file && variables.FILE_DATA === undefined)
+      variables.FILE_DATA = input.file.data.toString('base64');
     const kind = input.file?.kind ?? variables.FILE_KIND;
     if (op === 'upload_file' && typeof kind === 'string' && !ep.upload!.fileKinds.has(kind as never)) {
       throw new GatewayError('file_kind_not_accepted', `connector ${connectorId} does not send ${kind} files to the CRM`, { field: 'variables.FILE_KIND' });
@@ -68,51 +77,95 @@ export class DeliveryService {
       dependency = await this.store.get(o.dependsOn);
       // Only a delivery of the same connector: another connector's is answered as unknown (its
       // id tells nothing), and its ids and ordering key are not borrowed.
-      if (!dependency || dependency.connectorId !== connectorId) throw new GatewayError('validation_failed', `depends_on: no delivery ${o.dependsOn}`, { errors: [{ field: 'depends_on', message: 'unknown delivery' }] });
+      if (!dependency || dependency.connectorId !== connectorId)
+        throw new GatewayError('validation_failed', `depends_on: no delivery ${o.dependsOn}`, {
+          errors: [{ field: 'depends_on', message: 'unknown delivery' }],
+        });
       if ((dependency.status === 'dead' || dependency.status === 'cancelled') && !o.waitOnDeadDependency) {
-        throw new GatewayError('validation_failed', `depends_on: delivery ${o.dependsOn} is ${dependency.status}; replay it first (POST /v1/deliveries/${o.dependsOn}/retry)`, { errors: [{ field: 'depends_on', message: dependency.status }] });
+        throw new GatewayError(
+          'validation_failed',
+          `depends_on: delivery ${o.dependsOn} is ${dependency.status}; replay it first (POST /v1/deliveries/${o.dependsOn}/retry)`,
+          { errors: [{ field: 'depends_on', message: dependency.status }] },
+        );
       }
     }
     this.validate(connectorId, op, variables, input.file, dependency);
     const id = crypto.randomUUID();
     const recordKey = variables.RECORD_ID !== undefined && variables.RECORD_ID !== '' ? `${connectorId}:record:${String(variables.RECORD_ID)}` : undefined;
     const orderingKey = o.orderingKey ?? dependency?.orderingKey ?? recordKey ?? (op.startsWith('create_') ? `${connectorId}:delivery:${id}` : undefined);
-    const r = await this.store.enqueue({
-      id,
-      connectorId,
-      operation: op,
-      variables: op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables,
-      ...(o.onlyIfDependencyCreated ? { condition: { onlyIfDependencyCreated: true } } : {}),
-      file: input.file && ep.upload?.encoding !== 'base64' ? { data: input.file.data, name: input.file.name, type: input.file.type, kind: input.file.kind } : undefined,
-      idempotencyKey: o.idempotencyKey,
-      orderingKey,
-      dependsOn: o.dependsOn,
-      policy: rt.connector.retry,
-      notBefore: o.delayMs ? this.gateway.now() + o.delayMs : undefined,
-    }, this.gateway.now());
+    const r = await this.store.enqueue(
+      {
+        id,
+        connectorId,
+        operation: op,
+        variables: op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables,
+        ...(o.onlyIfDependencyCreated ? { condition: { onlyIfDependencyCreated: true } } : {}),
+        file:
+          input.file && ep.upload?.encoding !== 'base64'
+            ? { data: input.file.data, name: input.file.name, type: input.file.type, kind: input.file.kind }
+            : undefined,
+        idempotencyKey: o.idempotencyKey,
+        orderingKey,
+        dependsOn: o.dependsOn,
+        policy: rt.connector.retry,
+        notBefore: o.delayMs ? this.gateway.now() + o.delayMs : undefined,
+      },
+      this.gateway.now(),
+    );
     if (r.created) this.worker?.nudge();
-    else if (!o.firstWins && (r.delivery.operation !== op || canonical(r.delivery.variables) !== canonical(op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables))) {
+    else if (
+      !o.firstWins &&
+      (r.delivery.operation !== op ||
+        canonical(r.delivery.variables) !== canonical(op === 'upload_file' && ep.upload?.encoding !== 'base64' ? withoutFileData(variables) : variables))
+    ) {
       // The same key for a different request is a client bug; answering with the other write would hide it.
-      throw new GatewayError('validation_failed', `Idempotency-Key ${o.idempotencyKey} was already used for a different request (delivery ${r.delivery.id}, ${r.delivery.operation})`, {
-        errors: [{ field: 'Idempotency-Key', message: 'reused for a different request' }],
-      });
+      throw new GatewayError(
+        'validation_failed',
+        `Idempotency-Key ${o.idempotencyKey} was already used for a different request (delivery ${r.delivery.id}, ${r.delivery.operation})`,
+        {
+          errors: [{ field: 'Idempotency-Key', message: 'reused for a different request' }],
+        },
+      );
     }
     return r;
   }
 
   /** A composite flow step (resolve_account, resolve_record): validated by the flow engine itself. */
-  async acceptStep(connectorId: string, step: FlowStep, variables: Record<string, unknown>, o: AcceptOptions): Promise<{ delivery: Delivery; created: boolean }> {
+  async acceptStep(
+    connectorId: string,
+    step: FlowStep,
+    variables: Record<string, unknown>,
+    o: AcceptOptions,
+  ): Promise<{ delivery: Delivery; created: boolean }> {
     const rt = this.gateway.runtime(connectorId);
-    const r = await this.store.enqueue({
-      id: crypto.randomUUID(), connectorId, operation: step, variables, ...(o.stepFacts ? { step: o.stepFacts } : {}), idempotencyKey: o.idempotencyKey, orderingKey: o.orderingKey, dependsOn: o.dependsOn, policy: o.policy ?? rt.connector.retry,
-      ...(o.stepFile ? { file: o.stepFile } : {}), ...(o.delayMs ? { notBefore: this.gateway.now() + o.delayMs } : {}),
-    }, this.gateway.now());
+    const r = await this.store.enqueue(
+      {
+        id: crypto.randomUUID(),
+        connectorId,
+        operation: step,
+        variables,
+        ...(o.stepFacts ? { step: o.stepFacts } : {}),
+        idempotencyKey: o.idempotencyKey,
+        orderingKey: o.orderingKey,
+        dependsOn: o.dependsOn,
+        policy: o.policy ?? rt.connector.retry,
+        ...(o.stepFile ? { file: o.stepFile } : {}),
+        ...(o.delayMs ? { notBefore: this.gateway.now() + o.delayMs } : {}),
+      },
+      this.gateway.now(),
+    );
     if (r.created) this.worker?.nudge();
     return r;
   }
 
   /** Renders the request as the worker will (minus ids a dependency will provide). */
-  private validate(connectorId: string, op: OperationName, variables: Record<string, unknown>, file: FileInput | undefined, dependency: Delivery | undefined): void {
+  private validate(
+    connectorId: string,
+    op: OperationName,
+    variables: Record<string, unknown>,
+    file: FileInput | undefined,
+    dependency: Delivery | undefined,
+  ): void {
     const rt = this.gateway.runtime(connectorId);
     const ep = rt.connector.endpoints.get(op)!;
     const placeholders = dependency ? Object.fromEntries([...PRODUCED_IDS].filter((k) => variables[k] === undefined).map((k) => [k, `pending-${k}`])) : {};
@@ -155,7 +208,10 @@ export class DeliveryService {
         const list = this.waiters.get(id) ?? [];
         list.push(done);
         this.waiters.set(id, list);
-        function done() { clearTimeout(t); resolve(); }
+        function done() {
+          clearTimeout(t);
+          resolve();
+        }
       });
     }
   }
@@ -167,27 +223,41 @@ export class DeliveryService {
   }
 
   async list(q: { status?: unknown; connector?: unknown; limit?: unknown; before?: unknown }): Promise<Delivery[]> {
-    const repeated = Object.entries(q).filter(([, v]) => v !== undefined && typeof v !== 'string').map(([k]) => k);
-    if (repeated.length) throw new GatewayError('validation_failed', `give each filter once: ${repeated.join(', ')}`, { errors: repeated.map((field) => ({ field, message: 'repeated' })) });
+    const repeated = Object.entries(q)
+      .filter(([, v]) => v !== undefined && typeof v !== 'string')
+      .map(([k]) => k);
+    if (repeated.length)
+      throw new GatewayError('validation_failed', `give each filter once: ${repeated.join(', ')}`, {
+        errors: repeated.map((field) => ({ field, message: 'repeated' })),
+      });
     return this.listChecked(q as { status?: string; connector?: string; limit?: string; before?: string });
   }
 
   private async listChecked(q: { status?: string; connector?: string; limit?: string; before?: string }): Promise<Delivery[]> {
     if (q.status !== undefined && !(DELIVERY_STATUSES as readonly string[]).includes(q.status)) {
-      throw new GatewayError('validation_failed', `status must be one of ${DELIVERY_STATUSES.join(', ')}`, { errors: [{ field: 'status', message: 'unknown status' }] });
+      throw new GatewayError('validation_failed', `status must be one of ${DELIVERY_STATUSES.join(', ')}`, {
+        errors: [{ field: 'status', message: 'unknown status' }],
+      });
     }
     const limit = q.limit === undefined ? 100 : Number(q.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new GatewayError('validation_failed', 'limit must be an integer from 1 to 1000', { errors: [{ field: 'limit', message: 'out of range' }] });
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw new GatewayError('validation_failed', 'limit must be an integer from 1 to 1000', { errors: [{ field: 'limit', message: 'out of range' }] });
     const before = q.before === undefined ? undefined : Number(q.before);
-    if (before !== undefined && (q.before === '' || !Number.isInteger(before) || before < 1)) throw new GatewayError('validation_failed', 'before must be a cursor from a previous page', { errors: [{ field: 'before', message: 'not a cursor' }] });
+    if (before !== undefined && (q.before === '' || !Number.isInteger(before) || before < 1))
+      throw new GatewayError('validation_failed', 'before must be a cursor from a previous page', { errors: [{ field: 'before', message: 'not a cursor' }] });
     return this.store.list({ status: q.status as DeliveryStatus | undefined, connectorId: q.connector, limit, beforeSeq: before });
   }
 
   async retry(id: string): Promise<Delivery> {
     const before = await this.get(id);
-    if (before.status !== 'dead' && before.status !== 'cancelled') throw new GatewayError('conflict', `delivery ${id} is ${before.status}; only dead or cancelled deliveries can be replayed`);
+    if (before.status !== 'dead' && before.status !== 'cancelled')
+      throw new GatewayError('conflict', `delivery ${id} is ${before.status}; only dead or cancelled deliveries can be replayed`);
     // Its variables and file are gone: replaying it would send an empty write.
-    if (before.purgedAt !== undefined) throw new GatewayError('conflict', `delivery ${id} cannot be replayed: retention removed its variables and file on ${new Date(before.purgedAt).toISOString()}`);
+    if (before.purgedAt !== undefined)
+      throw new GatewayError(
+        'conflict',
+        `delivery ${id} cannot be replayed: retention removed its variables and file on ${new Date(before.purgedAt).toISOString()}`,
+      );
     const d = (await this.store.retry(id, this.gateway.now()))!;
     this.worker?.nudge();
     return d;
@@ -208,10 +278,13 @@ export class DeliveryService {
   async resolve(id: string, body: unknown): Promise<Delivery> {
     const resolution = parseResolution(body);
     const before = await this.get(id);
-    if (before.status !== 'unknown_outcome') throw new GatewayError('conflict', `delivery ${id} is ${before.status}; only unknown_outcome deliveries are resolved`);
+    if (before.status !== 'unknown_outcome')
+      throw new GatewayError('conflict', `delivery ${id} is ${before.status}; only unknown_outcome deliveries are resolved`);
     const needed = CREATED_ID[before.operation];
     if (resolution.action === 'attach' && needed && resolution.ids[needed] === undefined) {
-      throw new GatewayError('validation_failed', `ids.${needed}: attach ${before.operation} to the id of the object it created`, { errors: [{ field: `ids.${needed}`, message: 'required' }] });
+      throw new GatewayError('validation_failed', `ids.${needed}: attach ${before.operation} to the id of the object it created`, {
+        errors: [{ field: `ids.${needed}`, message: 'required' }],
+      });
     }
     const d = (await this.store.resolve(id, resolution, this.gateway.now()))!;
     if (d.status !== 'unknown_outcome') this.worker?.nudge();
@@ -225,11 +298,18 @@ export class DeliveryService {
 
 const RESOLVE_ACTIONS = ['retry_as_new', 'attach', 'cancel'] as const;
 /** The id an attached create (or flow step) must carry: what its dependents wait for. */
-const CREATED_ID: Partial<Record<string, string>> = { create_account: 'ACCOUNT_ID', resolve_account: 'ACCOUNT_ID', create_record: 'RECORD_ID', resolve_record: 'RECORD_ID' };
+const CREATED_ID: Partial<Record<string, string>> = {
+  create_account: 'ACCOUNT_ID',
+  resolve_account: 'ACCOUNT_ID',
+  create_record: 'RECORD_ID',
+  resolve_record: 'RECORD_ID',
+};
 
 /** The resolve body, checked field by field (a 422 names the field). */
 export function parseResolution(body: unknown): Resolution {
-  const bad = (field: string, message: string): never => { throw new GatewayError('validation_failed', `${field}: ${message}`, { errors: [{ field, message }] }); };
+  const bad = (field: string, message: string): never => {
+    throw new GatewayError('validation_failed', `${field}: ${message}`, { errors: [{ field, message }] });
+  };
   if (!body || typeof body !== 'object' || Array.isArray(body)) return bad('action', `send a JSON object with "action": one of ${RESOLVE_ACTIONS.join(', ')}`);
   const { action, ids, ...rest } = body as Record<string, unknown>;
   const extra = Object.keys(rest);
@@ -239,17 +319,23 @@ export function parseResolution(body: unknown): Resolution {
     if (ids !== undefined) bad('ids', `only for action attach`);
     return { action: action as 'retry_as_new' | 'cancel' };
   }
-  if (!ids || typeof ids !== 'object' || Array.isArray(ids) || Object.keys(ids).length === 0) return bad('ids', 'attach needs the ids of the object the write created, e.g. {"RECORD_ID": 123}');
+  if (!ids || typeof ids !== 'object' || Array.isArray(ids) || Object.keys(ids).length === 0)
+    return bad('ids', 'attach needs the ids of the object the write created, e.g. {"RECORD_ID": 123}');
   for (const [k, v] of Object.entries(ids as Record<string, unknown>)) {
     if (!PRODUCED_IDS.has(k)) bad(`ids.${k}`, `not an id a write produces (${[...PRODUCED_IDS].join(', ')})`);
-    if (!((typeof v === 'string' && v.trim() !== '' && v.length <= 255) || (typeof v === 'number' && Number.isFinite(v)))) bad(`ids.${k}`, 'must be a non-empty string or a number');
+    if (!((typeof v === 'string' && v.trim() !== '' && v.length <= 255) || (typeof v === 'number' && Number.isFinite(v))))
+      bad(`ids.${k}`, 'must be a non-empty string or a number');
   }
   return { action: 'attach', ids: ids as Record<string, string | number> };
 }
 
 /** JSON with sorted keys, to compare two variable sets. */
 function canonical(v: Record<string, unknown>): string {
-  return JSON.stringify(Object.keys(v).sort().map((k) => [k, v[k]]));
+  return JSON.stringify(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, v[k]]),
+  );
 }
 
 function withoutFileData(v: Record<string, unknown>): Record<string, unknown> {
@@ -285,8 +371,19 @@ export function deliveryView(d: Delivery, history: Awaited<ReturnType<DeliverySt
     purged_at: iso(d.purgedAt),
     retry_policy: { profile: d.policy.profile, retryable_statuses: d.policy.retryableStatuses, deadline_hours: d.policy.deadlineMs / 3_600_000 },
     cursor: d.seq,
-    ...(history ? {
-      history: history.map((a) => ({ n: a.n, at: new Date(a.at).toISOString(), request: a.request, status: a.status, network_error: a.networkError, classification: a.classification, reason: a.reason, duration_ms: a.durationMs })),
-    } : {}),
+    ...(history
+      ? {
+          history: history.map((a) => ({
+            n: a.n,
+            at: new Date(a.at).toISOString(),
+            request: a.request,
+            status: a.status,
+            network_error: a.networkError,
+            classification: a.classification,
+            reason: a.reason,
+            duration_ms: a.durationMs,
+          })),
+        }
+      : {}),
   });
 }

@@ -38,7 +38,10 @@ export class SqliteStore implements DeliveryStore {
   /** Writes waiting for the next group commit (see `commit`). */
   private batch: Array<() => void> = [];
 
-  constructor(readonly filePath: string, opts: SqliteStoreOptions = {}) {
+  constructor(
+    readonly filePath: string,
+    opts: SqliteStoreOptions = {},
+  ) {
     if (filePath !== ':memory:') fs.mkdirSync(path.dirname(filePath), { recursive: true });
     this.db = new Database(filePath);
     // Deliveries hold personal data and the token table holds credentials: owner only.
@@ -66,23 +69,33 @@ export class SqliteStore implements DeliveryStore {
       },
       // A rotated refresh token must survive a power cut: it may be the only valid one.
       write: async (id, sealed, keyId) => {
-        this.stmt('INSERT INTO oauth_sealed_tokens (connector_id, sealed, key_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (connector_id) DO UPDATE SET sealed = excluded.sealed, key_id = excluded.key_id, updated_at = excluded.updated_at')
-          .run(id, sealed, keyId, Date.now());
+        this.stmt(
+          'INSERT INTO oauth_sealed_tokens (connector_id, sealed, key_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (connector_id) DO UPDATE SET sealed = excluded.sealed, key_id = excluded.key_id, updated_at = excluded.updated_at',
+        ).run(id, sealed, keyId, Date.now());
         await this.synced();
       },
-      remove: async (id) => { this.stmt('DELETE FROM oauth_sealed_tokens WHERE connector_id = ?').run(id); await this.synced(); },
-      sealedWithOtherKey: async (keyId) => (this.stmt('SELECT connector_id FROM oauth_sealed_tokens WHERE key_id <> ?').all(keyId) as Row[]).map((r) => String(r.connector_id)),
-      legacy: async () => (this.stmt('SELECT connector_id, token FROM oauth_tokens').all() as Row[]).map((r) => ({ connectorId: String(r.connector_id), json: String(r.token) })),
-      dropLegacy: async (id) => { this.stmt('DELETE FROM oauth_tokens WHERE connector_id = ?').run(id); await this.synced(); },
-      withLock: (id, fn) => this.refreshLocks.run(id, async () => {
-        const holder = crypto.randomUUID();
-        await this.takeRefreshLock(id, holder);
-        try {
-          return await fn();
-        } finally {
-          this.stmt('DELETE FROM oauth_refresh_locks WHERE connector_id = ? AND holder = ?').run(id, holder);
-        }
-      }),
+      remove: async (id) => {
+        this.stmt('DELETE FROM oauth_sealed_tokens WHERE connector_id = ?').run(id);
+        await this.synced();
+      },
+      sealedWithOtherKey: async (keyId) =>
+        (this.stmt('SELECT connector_id FROM oauth_sealed_tokens WHERE key_id <> ?').all(keyId) as Row[]).map((r) => String(r.connector_id)),
+      legacy: async () =>
+        (this.stmt('SELECT connector_id, token FROM oauth_tokens').all() as Row[]).map((r) => ({ connectorId: String(r.connector_id), json: String(r.token) })),
+      dropLegacy: async (id) => {
+        this.stmt('DELETE FROM oauth_tokens WHERE connector_id = ?').run(id);
+        await this.synced();
+      },
+      withLock: (id, fn) =>
+        this.refreshLocks.run(id, async () => {
+          const holder = crypto.randomUUID();
+          await this.takeRefreshLock(id, holder);
+          try {
+            return await fn();
+          } finally {
+            this.stmt('DELETE FROM oauth_refresh_locks WHERE connector_id = ? AND holder = ?').run(id, holder);
+          }
+        }),
     };
   }
 
@@ -95,9 +108,14 @@ export class SqliteStore implements DeliveryStore {
     const giveUpAt = Date.now() + REFRESH_LOCK_WAIT_MS;
     for (;;) {
       const now = Date.now();
-      const taken = this.stmt(`INSERT INTO oauth_refresh_locks (connector_id, holder, expires_at) VALUES (?, ?, ?)
-        ON CONFLICT (connector_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at WHERE oauth_refresh_locks.expires_at <= ?`)
-        .run(id, holder, now + REFRESH_LOCK_LEASE_MS, now).changes === 1;
+      const taken =
+        this.stmt(`INSERT INTO oauth_refresh_locks (connector_id, holder, expires_at) VALUES (?, ?, ?)
+        ON CONFLICT (connector_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at WHERE oauth_refresh_locks.expires_at <= ?`).run(
+          id,
+          holder,
+          now + REFRESH_LOCK_LEASE_MS,
+          now,
+        ).changes === 1;
       if (taken) return;
       if (now > giveUpAt) throw new Error(`another process has held the OAuth refresh lock of connector ${id} for over ${REFRESH_LOCK_WAIT_MS / 1000} s`);
       await new Promise((resolve) => setTimeout(resolve, 25));
@@ -107,7 +125,10 @@ export class SqliteStore implements DeliveryStore {
   /** Prepared once, reused (no per-call SQL parsing). */
   private stmt(sql: string): Statement {
     let s = this.stmts.get(sql);
-    if (!s) { s = this.db.prepare(sql); this.stmts.set(sql, s); }
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
     return s;
   }
 
@@ -146,7 +167,10 @@ export class SqliteStore implements DeliveryStore {
   private scheduleFlush(): void {
     if (this.flushScheduled || this.syncing) return;
     this.flushScheduled = true;
-    setImmediate(() => { this.flushScheduled = false; this.flush(); });
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
   }
 
   private flush(): void {
@@ -160,12 +184,23 @@ export class SqliteStore implements DeliveryStore {
       return;
     }
     try {
-      this.db.transaction(() => { for (const run of batch) run(); }).immediate();
+      this.db
+        .transaction(() => {
+          for (const run of batch) run();
+        })
+        .immediate();
     } catch (e) {
       for (const settle of settlers) settle(e);
       return;
     }
-    this.synced().then(() => { for (const settle of settlers) settle(); }, (e: unknown) => { for (const settle of settlers) settle(e); });
+    this.synced().then(
+      () => {
+        for (const settle of settlers) settle();
+      },
+      (e: unknown) => {
+        for (const settle of settlers) settle(e);
+      },
+    );
   }
 
   private readonly dbRealPath?: string;
@@ -196,15 +231,27 @@ export class SqliteStore implements DeliveryStore {
     if (!this.syncing) {
       // Every delivery committed so far (by any process) is covered once this sync completes.
       const upTo = Number((this.stmt('SELECT COALESCE(MAX(seq), 0) AS m FROM deliveries').get() as Row).m);
-      this.syncing = this.syncWal().then(() => { this.syncedSeq = Math.max(this.syncedSeq, upTo); }).finally(() => {
-        this.syncing = undefined;
-        // Writes that queued up behind this sync go out now, together.
-        if (this.batch.length) this.scheduleFlush();
-      });
+      this.syncing = this.syncWal()
+        .then(() => {
+          this.syncedSeq = Math.max(this.syncedSeq, upTo);
+        })
+        .finally(() => {
+          this.syncing = undefined;
+          // Writes that queued up behind this sync go out now, together.
+          if (this.batch.length) this.scheduleFlush();
+        });
       return this.syncing;
     }
     // The one in flight may have started before our commit: wait for the next one.
-    this.nextSync ??= this.syncing.then(() => undefined, () => undefined).then(() => { this.nextSync = undefined; return this.synced(); });
+    this.nextSync ??= this.syncing
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        this.nextSync = undefined;
+        return this.synced();
+      });
     return this.nextSync;
   }
 
@@ -215,7 +262,10 @@ export class SqliteStore implements DeliveryStore {
       const fd = this.fileToSync(this.walPath!) ?? this.fileToSync(this.dbRealPath!)!;
       fs.fdatasync(fd, (e) => (e ? reject(e) : resolve()));
     }).catch((e: NodeJS.ErrnoException) => {
-      this.broken ??= Object.assign(new Error(`the store could not sync its file to disk (${e.code ?? e.message}); it takes no more writes until the gateway restarts`), { code: 'ESTORESYNC', cause: e });
+      this.broken ??= Object.assign(
+        new Error(`the store could not sync its file to disk (${e.code ?? e.message}); it takes no more writes until the gateway restarts`),
+        { code: 'ESTORESYNC', cause: e },
+      );
       throw this.broken;
     });
   }
@@ -233,30 +283,47 @@ export class SqliteStore implements DeliveryStore {
 
   async migrate(): Promise<void> {
     // IMMEDIATE takes the write lock first, so two processes cannot migrate at once.
-    this.db.transaction(() => {
-      this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-      const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => Number(r.version)));
-      SQLITE_MIGRATIONS.forEach((sql, i) => {
-        if (done.has(i + 1)) return;
-        this.db.exec(sql);
-        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, Date.now());
-      });
-    }).immediate();
+    this.db
+      .transaction(() => {
+        this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+        const done = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as Row[]).map((r) => Number(r.version)));
+        SQLITE_MIGRATIONS.forEach((sql, i) => {
+          if (done.has(i + 1)) return;
+          this.db.exec(sql);
+          this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(i + 1, Date.now());
+        });
+      })
+      .immediate();
   }
 
   async enqueue(d: NewDelivery, now: number): Promise<{ delivery: Delivery; created: boolean }> {
     return this.commit(() => {
       if (d.idempotencyKey) {
-        const existing = this.stmt(`SELECT ${SELECT_COLUMNS} FROM deliveries WHERE connector_id = ? AND idempotency_key = ?`).get(d.connectorId, d.idempotencyKey) as Row | undefined;
+        const existing = this.stmt(`SELECT ${SELECT_COLUMNS} FROM deliveries WHERE connector_id = ? AND idempotency_key = ?`).get(
+          d.connectorId,
+          d.idempotencyKey,
+        ) as Row | undefined;
         if (existing) return { delivery: deliveryFromRow(existing), created: false };
       }
-      const row = this.stmt(`INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at, run_condition, step_facts)
+      const row =
+        this.stmt(`INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at, run_condition, step_facts)
         VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${SELECT_COLUMNS}`).get(
-        d.id, d.connectorId, d.operation, JSON.stringify(d.variables), d.file?.data ?? null,
-        d.file ? JSON.stringify({ name: d.file.name, type: d.file.type, kind: d.file.kind }) : null,
-        d.idempotencyKey ?? null, d.orderingKey ?? null, d.dependsOn ?? null, JSON.stringify(d.policy), now, now, d.notBefore ?? now,
-        d.condition ? JSON.stringify(d.condition) : null, d.step ? JSON.stringify(d.step) : null,
-      ) as Row;
+          d.id,
+          d.connectorId,
+          d.operation,
+          JSON.stringify(d.variables),
+          d.file?.data ?? null,
+          d.file ? JSON.stringify({ name: d.file.name, type: d.file.type, kind: d.file.kind }) : null,
+          d.idempotencyKey ?? null,
+          d.orderingKey ?? null,
+          d.dependsOn ?? null,
+          JSON.stringify(d.policy),
+          now,
+          now,
+          d.notBefore ?? now,
+          d.condition ? JSON.stringify(d.condition) : null,
+          d.step ? JSON.stringify(d.step) : null,
+        ) as Row;
       return { delivery: deliveryFromRow(row), created: true };
     });
   }
@@ -273,16 +340,21 @@ export class SqliteStore implements DeliveryStore {
   }
 
   private claimTx(token: string, limit: number, now: number, leaseMs: number): Delivery[] {
-    return this.db.transaction(() => {
-      // Two index-driven statements rather than one OR: with an OR, SQLite scans the whole
-      // table, and claim time would grow with the backlog. First work of crashed workers, whose
-      // lost try started no later than its claim (updated_at): first_attempt_at says so, so that a
-      // create's recovery (find what the lost try may have made) knows where to look from…
-      const reclaimed = this.stmt(`UPDATE deliveries SET ambiguous = 1, first_attempt_at = COALESCE(first_attempt_at, updated_at), status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
+    return this.db
+      .transaction(() => {
+        // Two index-driven statements rather than one OR: with an OR, SQLite scans the whole
+        // table, and claim time would grow with the backlog. First work of crashed workers, whose
+        // lost try started no later than its claim (updated_at): first_attempt_at says so, so that a
+        // create's recovery (find what the lost try may have made) knows where to look from…
+        const reclaimed =
+          this.stmt(`UPDATE deliveries SET ambiguous = 1, first_attempt_at = COALESCE(first_attempt_at, updated_at), status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
         WHERE seq IN (SELECT seq FROM deliveries INDEXED BY deliveries_leased WHERE status = 'running' AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?)
         RETURNING ${SELECT_COLUMNS}`).all(token, now + leaseMs, now, now, limit) as Row[];
-      // …then due pending work whose predecessors (same ordering key) and dependency are done.
-      const due = reclaimed.length >= limit ? [] : this.stmt(`UPDATE deliveries SET status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
+        // …then due pending work whose predecessors (same ordering key) and dependency are done.
+        const due =
+          reclaimed.length >= limit
+            ? []
+            : (this.stmt(`UPDATE deliveries SET status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
         WHERE seq IN (
           SELECT d.seq FROM deliveries d INDEXED BY deliveries_due
           WHERE d.status = 'pending' AND d.next_attempt_at <= ?
@@ -292,9 +364,10 @@ export class SqliteStore implements DeliveryStore {
             AND (d.depends_on IS NULL OR EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.depends_on AND x.status = 'delivered'))
           ORDER BY d.next_attempt_at, d.seq
           LIMIT ?)
-        RETURNING ${SELECT_COLUMNS}`).all(token, now + leaseMs, now, now, limit - reclaimed.length) as Row[];
-      return [...reclaimed, ...due].map(deliveryFromRow).sort((a, b) => a.seq - b.seq);
-    }).immediate();
+        RETURNING ${SELECT_COLUMNS}`).all(token, now + leaseMs, now, now, limit - reclaimed.length) as Row[]);
+        return [...reclaimed, ...due].map(deliveryFromRow).sort((a, b) => a.seq - b.seq);
+      })
+      .immediate();
   }
 
   async extendLease(id: string, token: string, until: number): Promise<boolean> {
@@ -307,14 +380,23 @@ export class SqliteStore implements DeliveryStore {
           result = COALESCE(?, result), last_error = ?, lease_token = NULL, lease_expires_at = NULL, updated_at = ?,
           first_attempt_at = COALESCE(first_attempt_at, ?)
         WHERE id = ? AND lease_token = ? AND status = 'running'`).run(
-        c.status, c.nextAttemptAt ?? null, c.backoffAttempts, c.ambiguous ? 1 : 0, c.result ? JSON.stringify(c.result) : null,
-        c.error ? JSON.stringify(c.error) : null, now, c.attempts[0]?.at ?? now, id, token,
+        c.status,
+        c.nextAttemptAt ?? null,
+        c.backoffAttempts,
+        c.ambiguous ? 1 : 0,
+        c.result ? JSON.stringify(c.result) : null,
+        c.error ? JSON.stringify(c.error) : null,
+        now,
+        c.attempts[0]?.at ?? now,
+        id,
+        token,
       ).changes;
       if (changed !== 1) return false;
       this.insertAttempts(id, c.attempts);
       for (const other of c.absorbed ?? []) {
-        this.stmt(`UPDATE deliveries SET status = 'delivered', result = ?, updated_at = ?, first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ? AND status = 'pending'`)
-          .run(JSON.stringify({ ids: {}, outcome: 'merged', merged_into: id }), now, now, other);
+        this.stmt(
+          `UPDATE deliveries SET status = 'delivered', result = ?, updated_at = ?, first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ? AND status = 'pending'`,
+        ).run(JSON.stringify({ ids: {}, outcome: 'merged', merged_into: id }), now, now, other);
       }
       if (c.status === 'delivered') this.dropFiles([id, ...(c.absorbed ?? [])]);
       if (c.status === 'dead') this.killDependents(id, now);
@@ -330,8 +412,9 @@ export class SqliteStore implements DeliveryStore {
   private insertAttempts(id: string, attempts: AttemptRow[]): void {
     const next = Number((this.stmt('SELECT COALESCE(MAX(n), 0) AS n FROM delivery_attempts WHERE delivery_id = ?').get(id) as Row).n);
     attempts.forEach((a, i) => {
-      this.stmt('INSERT INTO delivery_attempts (delivery_id, n, at, status, network_error, classification, reason, duration_ms, request) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(id, next + i + 1, a.at, a.status ?? null, a.networkError ?? null, a.classification, a.reason, a.durationMs, a.request ?? null);
+      this.stmt(
+        'INSERT INTO delivery_attempts (delivery_id, n, at, status, network_error, classification, reason, duration_ms, request) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(id, next + i + 1, a.at, a.status ?? null, a.networkError ?? null, a.classification, a.reason, a.durationMs, a.request ?? null);
     });
   }
 
@@ -341,8 +424,9 @@ export class SqliteStore implements DeliveryStore {
     while (frontier.length) {
       const next: string[] = [];
       for (const dep of frontier) {
-        const rows = this.stmt(`UPDATE deliveries SET status = 'dead', updated_at = ?, last_error = ? WHERE depends_on = ? AND status = 'pending' RETURNING id`)
-          .all(now, JSON.stringify({ code: 'dependency_dead', message: `delivery ${dep} it depends on is dead or cancelled` }), dep) as Row[];
+        const rows = this.stmt(
+          `UPDATE deliveries SET status = 'dead', updated_at = ?, last_error = ? WHERE depends_on = ? AND status = 'pending' RETURNING id`,
+        ).all(now, JSON.stringify({ code: 'dependency_dead', message: `delivery ${dep} it depends on is dead or cancelled` }), dep) as Row[];
         next.push(...rows.map((r) => String(r.id)));
       }
       frontier = next;
@@ -350,13 +434,19 @@ export class SqliteStore implements DeliveryStore {
   }
 
   async followers(orderingKey: string, afterSeq: number, limit: number): Promise<Delivery[]> {
-    return (this.stmt(`SELECT ${SELECT_COLUMNS} FROM deliveries INDEXED BY deliveries_ordering WHERE ordering_key = ? AND seq > ? AND status IN ('pending', 'running') ORDER BY seq LIMIT ?`)
-      .all(orderingKey, afterSeq, limit) as Row[]).map(deliveryFromRow).filter((d) => d.status === 'pending');
+    return (
+      this.stmt(
+        `SELECT ${SELECT_COLUMNS} FROM deliveries INDEXED BY deliveries_ordering WHERE ordering_key = ? AND seq > ? AND status IN ('pending', 'running') ORDER BY seq LIMIT ?`,
+      ).all(orderingKey, afterSeq, limit) as Row[]
+    )
+      .map(deliveryFromRow)
+      .filter((d) => d.status === 'pending');
   }
 
   async release(id: string, token: string, now: number): Promise<void> {
-    this.stmt("UPDATE deliveries SET status = 'pending', attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ? AND lease_token = ? AND status = 'running'")
-      .run(now, id, token);
+    this.stmt(
+      "UPDATE deliveries SET status = 'pending', attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ? AND lease_token = ? AND status = 'running'",
+    ).run(now, id, token);
   }
 
   async get(id: string): Promise<Delivery | undefined> {
@@ -376,27 +466,45 @@ export class SqliteStore implements DeliveryStore {
   async list(f: ListFilter): Promise<Delivery[]> {
     const rows = this.stmt(`SELECT ${SELECT_COLUMNS} FROM deliveries
       WHERE (? IS NULL OR status = ?) AND (? IS NULL OR connector_id = ?) AND (? IS NULL OR seq < ?)
-      ORDER BY seq DESC LIMIT ?`).all(f.status ?? null, f.status ?? null, f.connectorId ?? null, f.connectorId ?? null, f.beforeSeq ?? null, f.beforeSeq ?? null, f.limit ?? 100) as Row[];
+      ORDER BY seq DESC LIMIT ?`).all(
+      f.status ?? null,
+      f.status ?? null,
+      f.connectorId ?? null,
+      f.connectorId ?? null,
+      f.beforeSeq ?? null,
+      f.beforeSeq ?? null,
+      f.limit ?? 100,
+    ) as Row[];
     return rows.map(deliveryFromRow);
   }
 
   async retry(id: string, now: number): Promise<Delivery | undefined> {
-    return this.afterSync(this.db.transaction(() => {
-      const revive = (target: string) => this.stmt(`UPDATE deliveries SET status = 'pending', next_attempt_at = ?, first_attempt_at = NULL, backoff_attempts = 0, updated_at = ?
+    return this.afterSync(
+      this.db
+        .transaction(() => {
+          const revive = (target: string) =>
+            this.stmt(`UPDATE deliveries SET status = 'pending', next_attempt_at = ?, first_attempt_at = NULL, backoff_attempts = 0, updated_at = ?
         WHERE id = ? AND status IN ('dead', 'cancelled')`).run(now, now, target).changes;
-      if (revive(id) === 0) return this.getSync(id);
-      // Dependents that died only because this one died come back with it.
-      let frontier = [id];
-      while (frontier.length) {
-        const next: string[] = [];
-        for (const dep of frontier) {
-          const rows = this.stmt(`SELECT id FROM deliveries WHERE depends_on = ? AND status = 'dead' AND json_extract(last_error, '$.code') = 'dependency_dead'`).all(dep) as Row[];
-          for (const r of rows) { revive(String(r.id)); next.push(String(r.id)); }
-        }
-        frontier = next;
-      }
-      return this.getSync(id);
-    }).immediate());
+          if (revive(id) === 0) return this.getSync(id);
+          // Dependents that died only because this one died come back with it.
+          let frontier = [id];
+          while (frontier.length) {
+            const next: string[] = [];
+            for (const dep of frontier) {
+              const rows = this.stmt(
+                `SELECT id FROM deliveries WHERE depends_on = ? AND status = 'dead' AND json_extract(last_error, '$.code') = 'dependency_dead'`,
+              ).all(dep) as Row[];
+              for (const r of rows) {
+                revive(String(r.id));
+                next.push(String(r.id));
+              }
+            }
+            frontier = next;
+          }
+          return this.getSync(id);
+        })
+        .immediate(),
+    );
   }
 
   private getSync(id: string): Delivery | undefined {
@@ -405,25 +513,39 @@ export class SqliteStore implements DeliveryStore {
   }
 
   async cancel(id: string, now: number): Promise<Delivery | undefined> {
-    return this.afterSync(this.db.transaction(() => {
-      const changed = this.stmt("UPDATE deliveries SET status = 'cancelled', updated_at = ? WHERE id = ? AND status = 'pending'").run(now, id).changes;
-      if (changed) this.killDependents(id, now);
-      return this.getSync(id);
-    }).immediate());
+    return this.afterSync(
+      this.db
+        .transaction(() => {
+          const changed = this.stmt("UPDATE deliveries SET status = 'cancelled', updated_at = ? WHERE id = ? AND status = 'pending'").run(now, id).changes;
+          if (changed) this.killDependents(id, now);
+          return this.getSync(id);
+        })
+        .immediate(),
+    );
   }
 
   async resolve(id: string, r: Resolution, now: number): Promise<Delivery | undefined> {
-    return this.afterSync(this.db.transaction(() => {
-      const where = "WHERE id = ? AND status = 'unknown_outcome'";
-      if (r.action === 'retry_as_new') {
-        this.stmt(`UPDATE deliveries SET status = 'pending', ambiguous = 0, next_attempt_at = ?, first_attempt_at = NULL, backoff_attempts = 0, updated_at = ? ${where}`).run(now, now, id);
-      } else if (r.action === 'attach') {
-        this.stmt(`UPDATE deliveries SET status = 'delivered', ambiguous = 0, result = ?, updated_at = ? ${where}`).run(JSON.stringify(resolvedResult(r.ids)), now, id);
-      } else if (this.stmt(`UPDATE deliveries SET status = 'cancelled', updated_at = ? ${where}`).run(now, id).changes) {
-        this.killDependents(id, now);
-      }
-      return this.getSync(id);
-    }).immediate());
+    return this.afterSync(
+      this.db
+        .transaction(() => {
+          const where = "WHERE id = ? AND status = 'unknown_outcome'";
+          if (r.action === 'retry_as_new') {
+            this.stmt(
+              `UPDATE deliveries SET status = 'pending', ambiguous = 0, next_attempt_at = ?, first_attempt_at = NULL, backoff_attempts = 0, updated_at = ? ${where}`,
+            ).run(now, now, id);
+          } else if (r.action === 'attach') {
+            this.stmt(`UPDATE deliveries SET status = 'delivered', ambiguous = 0, result = ?, updated_at = ? ${where}`).run(
+              JSON.stringify(resolvedResult(r.ids)),
+              now,
+              id,
+            );
+          } else if (this.stmt(`UPDATE deliveries SET status = 'cancelled', updated_at = ? ${where}`).run(now, id).changes) {
+            this.killDependents(id, now);
+          }
+          return this.getSync(id);
+        })
+        .immediate(),
+    );
   }
 
   private async afterSync<T>(value: T): Promise<T> {
@@ -441,7 +563,10 @@ export class SqliteStore implements DeliveryStore {
     const deliveries = this.stmt(`UPDATE deliveries SET variables = '{}', file = NULL, purged_at = ?
       WHERE seq IN (SELECT seq FROM deliveries INDEXED BY deliveries_retention
         WHERE status IN ('delivered', 'dead', 'cancelled') AND purged_at IS NULL AND updated_at < ? LIMIT ?)`).run(now, before, limit).changes;
-    const sessions = this.stmt('DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions INDEXED BY sessions_updated WHERE updated_at < ? LIMIT ?)').run(before, limit).changes;
+    const sessions = this.stmt('DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions INDEXED BY sessions_updated WHERE updated_at < ? LIMIT ?)').run(
+      before,
+      limit,
+    ).changes;
     if (deliveries || sessions) await this.synced();
     return { deliveries, sessions };
   }
@@ -456,46 +581,92 @@ export class SqliteStore implements DeliveryStore {
     const waiting = [w === undefined ? 0 : 1, w?.for ?? null, w?.since ?? null, w?.unidentifiedAt ?? null];
     return this.commit(() => {
       if (version === 0) {
-        return this.stmt(`INSERT INTO sessions (connector_id, session_id, state, version, customer_key, ended_at, created_at, updated_at, waiting_for, waiting_since, unidentified_at) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
-          ON CONFLICT (connector_id, session_id) DO NOTHING`).run(connectorId, sessionId, JSON.stringify(state), meta.customerKey ?? null, meta.endedAt ?? null, now, now, ...waiting.slice(1)).changes === 1;
+        return (
+          this.stmt(`INSERT INTO sessions (connector_id, session_id, state, version, customer_key, ended_at, created_at, updated_at, waiting_for, waiting_since, unidentified_at) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (connector_id, session_id) DO NOTHING`).run(
+            connectorId,
+            sessionId,
+            JSON.stringify(state),
+            meta.customerKey ?? null,
+            meta.endedAt ?? null,
+            now,
+            now,
+            ...waiting.slice(1),
+          ).changes === 1
+        );
       }
-      return this.stmt(`UPDATE sessions SET state = ?, version = version + 1, customer_key = COALESCE(?, customer_key), ended_at = COALESCE(?, ended_at), updated_at = ?,
+      return (
+        this.stmt(`UPDATE sessions SET state = ?, version = version + 1, customer_key = COALESCE(?, customer_key), ended_at = COALESCE(?, ended_at), updated_at = ?,
           waiting_for = CASE WHEN ? THEN ? ELSE waiting_for END, waiting_since = CASE WHEN ? THEN ? ELSE waiting_since END, unidentified_at = CASE WHEN ? THEN ? ELSE unidentified_at END
-        WHERE connector_id = ? AND session_id = ? AND version = ?`).run(JSON.stringify(state), meta.customerKey ?? null, meta.endedAt ?? null, now,
-        waiting[0], waiting[1], waiting[0], waiting[2], waiting[0], waiting[3], connectorId, sessionId, version).changes === 1;
+        WHERE connector_id = ? AND session_id = ? AND version = ?`).run(
+          JSON.stringify(state),
+          meta.customerKey ?? null,
+          meta.endedAt ?? null,
+          now,
+          waiting[0],
+          waiting[1],
+          waiting[0],
+          waiting[2],
+          waiting[0],
+          waiting[3],
+          connectorId,
+          sessionId,
+          version,
+        ).changes === 1
+      );
     });
   }
 
   async overdueIdentity(connectorId: string, since: number, limit: number): Promise<string[]> {
-    return (this.stmt(`SELECT session_id FROM sessions WHERE waiting_for = 'customer_identity' AND connector_id = ? AND waiting_since < ? AND unidentified_at IS NULL
-      ORDER BY waiting_since LIMIT ?`).all(connectorId, since, limit) as Row[]).map((r) => String(r.session_id));
+    return (
+      this.stmt(`SELECT session_id FROM sessions WHERE waiting_for = 'customer_identity' AND connector_id = ? AND waiting_since < ? AND unidentified_at IS NULL
+      ORDER BY waiting_since LIMIT ?`).all(connectorId, since, limit) as Row[]
+    ).map((r) => String(r.session_id));
   }
 
   async waitingCounts(): Promise<WaitingCount[]> {
-    return (this.stmt(`SELECT connector_id, waiting_for, COUNT(*) AS n, COUNT(unidentified_at) AS u FROM sessions WHERE waiting_for IS NOT NULL GROUP BY connector_id, waiting_for`).all() as Row[])
-      .map((r) => ({ connectorId: String(r.connector_id), waitingFor: String(r.waiting_for), sessions: Number(r.n), unidentified: Number(r.u) }));
+    return (
+      this.stmt(
+        `SELECT connector_id, waiting_for, COUNT(*) AS n, COUNT(unidentified_at) AS u FROM sessions WHERE waiting_for IS NOT NULL GROUP BY connector_id, waiting_for`,
+      ).all() as Row[]
+    ).map((r) => ({ connectorId: String(r.connector_id), waitingFor: String(r.waiting_for), sessions: Number(r.n), unidentified: Number(r.u) }));
   }
 
   async lastSessionEnd(connectorId: string, customerKey: string, exceptSessionId: string): Promise<number | undefined> {
-    const r = this.stmt('SELECT MAX(ended_at) AS t FROM sessions WHERE connector_id = ? AND customer_key = ? AND session_id <> ? AND ended_at IS NOT NULL')
-      .get(connectorId, customerKey, exceptSessionId) as Row | undefined;
+    const r = this.stmt('SELECT MAX(ended_at) AS t FROM sessions WHERE connector_id = ? AND customer_key = ? AND session_id <> ? AND ended_at IS NOT NULL').get(
+      connectorId,
+      customerKey,
+      exceptSessionId,
+    ) as Row | undefined;
     return r?.t === null || r?.t === undefined ? undefined : Number(r.t);
   }
 
   async loadWatermark(connectorId: string, source: string): Promise<{ watermark: number; lastRunAt: number } | undefined> {
-    const r = this.stmt('SELECT watermark, last_run_at FROM platform_watermarks WHERE connector_id = ? AND source = ?').get(connectorId, source) as Row | undefined;
+    const r = this.stmt('SELECT watermark, last_run_at FROM platform_watermarks WHERE connector_id = ? AND source = ?').get(connectorId, source) as
+      | Row
+      | undefined;
     return r ? { watermark: Number(r.watermark), lastRunAt: Number(r.last_run_at) } : undefined;
   }
 
   async saveWatermark(connectorId: string, source: string, watermark: number, lastRunAt: number): Promise<void> {
     this.stmt(`INSERT INTO platform_watermarks (connector_id, source, watermark, last_run_at) VALUES (?, ?, ?, ?)
-      ON CONFLICT (connector_id, source) DO UPDATE SET watermark = MAX(platform_watermarks.watermark, excluded.watermark), last_run_at = excluded.last_run_at`)
-      .run(connectorId, source, watermark, lastRunAt);
+      ON CONFLICT (connector_id, source) DO UPDATE SET watermark = MAX(platform_watermarks.watermark, excluded.watermark), last_run_at = excluded.last_run_at`).run(
+      connectorId,
+      source,
+      watermark,
+      lastRunAt,
+    );
     await this.synced();
   }
 
   async claimRun(connectorId: string, source: string, lastRunBefore: number, now: number): Promise<boolean> {
-    const claimed = this.stmt('UPDATE platform_watermarks SET last_run_at = ? WHERE connector_id = ? AND source = ? AND last_run_at < ?').run(now, connectorId, source, lastRunBefore).changes === 1;
+    const claimed =
+      this.stmt('UPDATE platform_watermarks SET last_run_at = ? WHERE connector_id = ? AND source = ? AND last_run_at < ?').run(
+        now,
+        connectorId,
+        source,
+        lastRunBefore,
+      ).changes === 1;
     if (claimed) await this.synced();
     return claimed;
   }

@@ -77,10 +77,7 @@ export interface RecoveryEvidence {
 }
 
 /** How an operator settles an unknown_outcome delivery. */
-export type Resolution =
-  | { action: 'retry_as_new' }
-  | { action: 'attach'; ids: Record<string, string | number> }
-  | { action: 'cancel' };
+export type Resolution = { action: 'retry_as_new' } | { action: 'attach'; ids: Record<string, string | number> } | { action: 'cancel' };
 
 export interface DeliveryResult {
   ids: Record<string, string | number>;

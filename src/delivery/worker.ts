@@ -36,7 +36,12 @@ export interface WorkerOptions {
   runStep?: StepRunner;
 }
 
-export type StepRunner = (d: Delivery, rt: ConnectorRuntime, variables: Record<string, unknown>, opts: StepOptions) => Promise<{ result: DeliveryResult; attempts: AttemptRecord[]; followUps?: Array<{ operation: OperationName; variables: Record<string, unknown> }> }>;
+export type StepRunner = (
+  d: Delivery,
+  rt: ConnectorRuntime,
+  variables: Record<string, unknown>,
+  opts: StepOptions,
+) => Promise<{ result: DeliveryResult; attempts: AttemptRecord[]; followUps?: Array<{ operation: OperationName; variables: Record<string, unknown> }> }>;
 export interface StepOptions {
   logger: Logger;
   requestId: string;
@@ -99,10 +104,13 @@ export class DeliveryWorker {
     await this.loopDone;
     const all = Promise.all(this.inflight.values());
     let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), graceMs); });
+    const grace = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), graceMs);
+    });
     const timedOut = await Promise.race([all.then(() => false), grace]);
     clearTimeout(timer);
-    if (timedOut) this.o.logger.warn({ in_flight: this.inflight.size }, 'delivery worker: grace period over; leases of unfinished work expire and it is retried');
+    if (timedOut)
+      this.o.logger.warn({ in_flight: this.inflight.size }, 'delivery worker: grace period over; leases of unfinished work expire and it is retried');
   }
 
   private async loop(): Promise<void> {
@@ -130,7 +138,10 @@ export class DeliveryWorker {
         }
       }
       for (const d of claimed) {
-        const p = this.deliver(d).finally(() => { this.inflight.delete(d.id); this.nudge(); });
+        const p = this.deliver(d).finally(() => {
+          this.inflight.delete(d.id);
+          this.nudge();
+        });
         this.inflight.set(d.id, p);
       }
       if (claimed.length === 0 || this.inflight.size >= this.concurrency) await this.idle(this.pollMs);
@@ -140,26 +151,43 @@ export class DeliveryWorker {
   private idle(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
-      function done() { clearTimeout(t); resolve(); }
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
       // Woken by a completion: let the other completions of this turn land first (one claim for all).
-      this.wake = () => { this.wake = undefined; setImmediate(done); };
+      this.wake = () => {
+        this.wake = undefined;
+        setImmediate(done);
+      };
     });
   }
 
   private async deliver(d: Delivery): Promise<void> {
     const token = d.leaseToken!;
-    const heartbeat = setInterval(() => {
-      this.o.store.extendLease(d.id, token, this.now() + this.leaseMs).catch(() => undefined);
-    }, Math.max(1000, this.leaseMs / 3));
+    const heartbeat = setInterval(
+      () => {
+        this.o.store.extendLease(d.id, token, this.now() + this.leaseMs).catch(() => undefined);
+      },
+      Math.max(1000, this.leaseMs / 3),
+    );
     try {
       const outcome = await this.attempt(d);
       const completion = decide(d, outcome, this.now(), this.o.random);
       const recorded = await this.recordWithRetry(d, token, completion);
-      this.o.logger[completion.status === 'dead' || completion.status === 'unknown_outcome' ? 'warn' : 'info']({
-        delivery: d.id, connector: d.connectorId, operation: d.operation, attempt: d.attempts, status: completion.status,
-        reason: completion.error?.message, next_attempt_at: completion.status === 'pending' ? new Date(completion.nextAttemptAt!).toISOString() : undefined,
-        fenced_out: !recorded,
-      }, 'delivery attempt');
+      this.o.logger[completion.status === 'dead' || completion.status === 'unknown_outcome' ? 'warn' : 'info'](
+        {
+          delivery: d.id,
+          connector: d.connectorId,
+          operation: d.operation,
+          attempt: d.attempts,
+          status: completion.status,
+          reason: completion.error?.message,
+          next_attempt_at: completion.status === 'pending' ? new Date(completion.nextAttemptAt!).toISOString() : undefined,
+          fenced_out: !recorded,
+        },
+        'delivery attempt',
+      );
       if (recorded) {
         this.o.onSettled?.(d, completion.status);
         const labels = { connector: d.connectorId, operation: d.operation };
@@ -177,8 +205,11 @@ export class DeliveryWorker {
       try {
         return await this.o.store.complete(d.id, token, completion, this.now());
       } catch (e) {
-        if (i >= 20 || !this.running && i >= 3) {
-          this.o.logger.error({ err: e, delivery: d.id }, 'delivery worker: could not record the outcome; the lease will expire and the delivery is retried (as ambiguous)');
+        if (i >= 20 || (!this.running && i >= 3)) {
+          this.o.logger.error(
+            { err: e, delivery: d.id },
+            'delivery worker: could not record the outcome; the lease will expire and the delivery is retried (as ambiguous)',
+          );
           return false;
         }
         await sleep(Math.min(2000, 50 * 2 ** i));
@@ -209,17 +240,29 @@ export class DeliveryWorker {
         attempts.push(...step.attempts);
         // The follow-ups' delivery ids go into the result, so a dead one can be found (session view).
         const followUps: string[] = [];
-        for (const f of step.followUps ?? []) { const id = await this.o.onFollowUp?.(d, f.operation, f.variables); if (id) followUps.push(id); }
+        for (const f of step.followUps ?? []) {
+          const id = await this.o.onFollowUp?.(d, f.operation, f.variables);
+          if (id) followUps.push(id);
+        }
         return { ok: true, result: followUps.length ? { ...step.result, follow_ups: followUps } : step.result, attempts };
       }
       const op = d.operation as Exclude<Delivery['operation'], FlowStep>;
       if (d.condition?.onlyIfDependencyCreated) {
         // An operator who attached an unknown_outcome create to its object said it was created.
-        if (dep?.result?.outcome !== 'created' && dep?.result?.outcome !== 'attached') return { ok: true, result: { ids: {}, outcome: 'skipped', reason: `the record was ${dep?.result?.outcome ?? 'not created'}, not created` }, attempts };
+        if (dep?.result?.outcome !== 'created' && dep?.result?.outcome !== 'attached')
+          return {
+            ok: true,
+            result: { ids: {}, outcome: 'skipped', reason: `the record was ${dep?.result?.outcome ?? 'not created'}, not created` },
+            attempts,
+          };
       }
       // A session record that was not created (settings.skip_record_creation): nothing to write onto.
       if (variables.RECORD_ID === undefined && dep?.result?.outcome === 'not_created') {
-        return { ok: true, result: { ids: {}, outcome: 'skipped', reason: 'no record: settings.skip_record_creation is on and no record could be reused' }, attempts };
+        return {
+          ok: true,
+          result: { ids: {}, outcome: 'skipped', reason: 'no record: settings.skip_record_creation is on and no record could be reused' },
+          attempts,
+        };
       }
       // A write that may already be in the CRM is checked (dedupe) and sent alone, never merged.
       const merged = d.ambiguous ? undefined : await this.mergeBatch(d, rt, op, variables);
@@ -242,14 +285,23 @@ export class DeliveryWorker {
         earlierTriesSettled = true;
       }
       const followUps: string[] = [];
-      const r = await runOperation(rt, op, { variables: sendVars, file }, {
-        ...opts,
-        followUp: async (vars) => { const id = await this.o.onFollowUp?.(d, 'add_comment', vars); if (id) followUps.push(id); },
-      });
+      const r = await runOperation(
+        rt,
+        op,
+        { variables: sendVars, file },
+        {
+          ...opts,
+          followUp: async (vars) => {
+            const id = await this.o.onFollowUp?.(d, 'add_comment', vars);
+            if (id) followUps.push(id);
+          },
+        },
+      );
       attempts.push(...r.attempts);
       return { ok: true, result: { ids: r.ids, outcome: r.outcome, ...(followUps.length ? { follow_ups: followUps } : {}) }, attempts };
     } catch (error) {
-      if (error instanceof UnknownOutcome) return { ok: 'unknown', evidence: error.evidence, attempts: [...attempts, ...error.attempts.filter((a) => !attempts.includes(a))] };
+      if (error instanceof UnknownOutcome)
+        return { ok: 'unknown', evidence: error.evidence, attempts: [...attempts, ...error.attempts.filter((a) => !attempts.includes(a))] };
       // A failed search of this try recorded into `attempts` itself; a failed operation has its own list.
       if (isCrmFailure(error) && error.attempts !== attempts) attempts.push(...error.attempts);
       return { ok: false, error, attempts, earlierTriesSettled };
@@ -261,7 +313,12 @@ export class DeliveryWorker {
    * (same ordering key, consecutive, same dependency) go out as one CRM call: comments joined,
    * updates merged (later values win). They are marked delivered with this one, atomically.
    */
-  private async mergeBatch(d: Delivery, rt: ConnectorRuntime, op: OperationName, variables: Record<string, unknown>): Promise<{ variables: Record<string, unknown>; ids: string[] } | undefined> {
+  private async mergeBatch(
+    d: Delivery,
+    rt: ConnectorRuntime,
+    op: OperationName,
+    variables: Record<string, unknown>,
+  ): Promise<{ variables: Record<string, unknown>; ids: string[] } | undefined> {
     const batching = rt.connector.flows.batching;
     if (!batching || !d.orderingKey || !(batching.operations as ReadonlySet<string>).has(op)) return undefined;
     const followers = await this.o.store.followers(d.orderingKey, d.seq, 50);

@@ -39,7 +39,12 @@ export interface SessionState {
   /** The CUID came from custom_data_secured whose signature verified. */
   cuidVerified?: boolean;
   /** Writes held back until the record step exists (record creation delayed until an agent). */
-  held: Array<{ name: string; operation: 'add_comment' | 'update_record' | 'upload_file'; variables: Record<string, unknown>; file?: { base64: string; name: string; type: string; kind: string } }>;
+  held: Array<{
+    name: string;
+    operation: 'add_comment' | 'update_record' | 'upload_file';
+    variables: Record<string, unknown>;
+    file?: { base64: string; name: string; type: string; kind: string };
+  }>;
   warnings: string[];
   /** What the session waits for before its writes can go out, and since when (README "Customer identity from adapter events"). */
   waiting?: { for: 'customer_identity' | 'agent'; since: number };
@@ -60,15 +65,24 @@ export class FlowEngine {
   /** One event at a time per session in this process; across replicas the version check decides. */
   private locks = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly store: DeliveryStore, private readonly service: DeliveryService, private readonly gateway: Gateway) {}
+  constructor(
+    private readonly store: DeliveryStore,
+    private readonly service: DeliveryService,
+    private readonly gateway: Gateway,
+  ) {}
 
   /** `vars`: variables a source mapped by name (flow posts), set whatever the event type reads from its data. */
   async handle(connectorId: string, sessionId: string, body: unknown, typeHint?: string, vars?: NormalizedEvent['vars']): Promise<EventOutcome> {
     const c = this.gateway.connector(connectorId);
-    if (!/^[\w.:@-]{1,200}$/.test(sessionId)) throw new GatewayError('validation_failed', 'sessionId: 1-200 characters of letters, digits and . : @ _ -', { errors: [{ field: 'sessionId', message: 'invalid' }] });
+    if (!/^[\w.:@-]{1,200}$/.test(sessionId))
+      throw new GatewayError('validation_failed', 'sessionId: 1-200 characters of letters, digits and . : @ _ -', {
+        errors: [{ field: 'sessionId', message: 'invalid' }],
+      });
     const ev = normalizeEvent(body, typeHint);
     // The key is the connector's: custom_data_secured counts only once verified with it.
-    applySignedCustomData(ev, c.events?.signedCustomData, this.gateway.now(), (line) => this.gateway.logger.warn({ connector: c.id, session: sessionId }, line));
+    applySignedCustomData(ev, c.events?.signedCustomData, this.gateway.now(), (line) =>
+      this.gateway.logger.warn({ connector: c.id, session: sessionId }, line),
+    );
     if (vars) ev.vars = { ...ev.vars, ...vars };
     const file = ev.facts.file?.url && !ev.facts.file.base64 ? await this.download(c, ev) : undefined;
     const key = `${connectorId}\u0000${sessionId}`;
@@ -93,9 +107,18 @@ export class FlowEngine {
       state.events.push({ key: ev.key, type: ev.type, at: ev.facts.at ?? now });
       await this.plan(c, sessionId, state, ev, downloaded);
       updateWaiting(c, state, now);
-      const saved = await this.store.saveSession(c.id, sessionId, state as unknown as Record<string, unknown>, loaded?.version ?? 0, {
-        customerKey: customerKey(state), endedAt: state.ended ? now : undefined, waiting: waitingMeta(state),
-      }, now);
+      const saved = await this.store.saveSession(
+        c.id,
+        sessionId,
+        state as unknown as Record<string, unknown>,
+        loaded?.version ?? 0,
+        {
+          customerKey: customerKey(state),
+          endedAt: state.ended ? now : undefined,
+          waiting: waitingMeta(state),
+        },
+        now,
+      );
       if (saved) return { duplicate: false, session: await this.view(c.id, sessionId, state) };
       // Another replica updated the session meanwhile: redo on the fresh state (writes are idempotent).
       if (tries >= 5) throw new GatewayError('conflict', `session ${sessionId} is being updated concurrently; retry the event`);
@@ -132,14 +155,16 @@ export class FlowEngine {
       const now = this.gateway.now();
       for (const sessionId of await this.store.overdueIdentity(c.id, now - c.events.unidentifiedAfterMs, limit)) {
         const key = `${c.id}\u0000${sessionId}`;
-        const run = (this.locks.get(key) ?? Promise.resolve()).catch(() => undefined).then(async () => {
-          const loaded = await this.store.loadSession(c.id, sessionId);
-          const state = loaded?.state as unknown as SessionState | undefined;
-          if (!loaded || !state || state.waiting?.for !== 'customer_identity' || state.unidentifiedAt !== undefined) return false;
-          state.unidentifiedAt = now;
-          // A concurrent event wins (false): the next sweep looks again.
-          return this.store.saveSession(c.id, sessionId, state as unknown as Record<string, unknown>, loaded.version, { waiting: waitingMeta(state) }, now);
-        });
+        const run = (this.locks.get(key) ?? Promise.resolve())
+          .catch(() => undefined)
+          .then(async () => {
+            const loaded = await this.store.loadSession(c.id, sessionId);
+            const state = loaded?.state as unknown as SessionState | undefined;
+            if (!loaded || !state || state.waiting?.for !== 'customer_identity' || state.unidentifiedAt !== undefined) return false;
+            state.unidentifiedAt = now;
+            // A concurrent event wins (false): the next sweep looks again.
+            return this.store.saveSession(c.id, sessionId, state as unknown as Record<string, unknown>, loaded.version, { waiting: waitingMeta(state) }, now);
+          });
         this.locks.set(key, run);
         try {
           if (await run) marked++;
@@ -156,7 +181,10 @@ export class FlowEngine {
     for (const [k, v] of Object.entries(ev.vars)) {
       if (k === 'PHONE_NUMBER' || k === 'OUTBOUND_PHONE_NUMBER') {
         const parsed = formatPhone(String(v), 'e164', 'write', c.phone.defaultRegion as CountryCode | undefined);
-        if (!parsed.ok) { state.warnings.push(`${ev.type}: ${k} ignored: ${parsed.reason}`); continue; }
+        if (!parsed.ok) {
+          state.warnings.push(`${ev.type}: ${k} ignored: ${parsed.reason}`);
+          continue;
+        }
       }
       state.vars[k] = v;
     }
@@ -166,12 +194,18 @@ export class FlowEngine {
     if (ev.kind === 'end') state.ended = true;
     if (ev.facts.abandoned) state.abandoned = true;
     // A CUID from verified custom data is not replaced by an unsigned one later.
-    if (ev.facts.verifiedCustomData?.cuid !== undefined) { state.cuid = String(ev.facts.verifiedCustomData.cuid); state.cuidVerified = true; }
-    else if (ev.facts.customData?.cuid !== undefined && !state.cuidVerified) state.cuid = String(ev.facts.customData.cuid);
-    if (ev.facts.disposition) Object.assign(state.vars, defined({ DISPOSITION_CODE: ev.facts.disposition.code, DISPOSITION_NOTES: ev.facts.disposition.notes }));
+    if (ev.facts.verifiedCustomData?.cuid !== undefined) {
+      state.cuid = String(ev.facts.verifiedCustomData.cuid);
+      state.cuidVerified = true;
+    } else if (ev.facts.customData?.cuid !== undefined && !state.cuidVerified) state.cuid = String(ev.facts.customData.cuid);
+    if (ev.facts.disposition)
+      Object.assign(state.vars, defined({ DISPOSITION_CODE: ev.facts.disposition.code, DISPOSITION_NOTES: ev.facts.disposition.notes }));
     if (ev.facts.transfer) Object.assign(state.vars, defined({ TRANSFER_FROM: ev.facts.transfer.from, TRANSFER_TO: ev.facts.transfer.to }));
     if (ev.facts.survey) state.vars.SURVEY = ev.facts.survey.map((a) => `${a.question}: ${a.answer}`).join('\n');
-    if (ev.facts.customData && ev.kind === 'custom_data') state.vars.CUSTOM_DATA = Object.entries(ev.facts.customData).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('\n');
+    if (ev.facts.customData && ev.kind === 'custom_data')
+      state.vars.CUSTOM_DATA = Object.entries(ev.facts.customData)
+        .map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+        .join('\n');
     if (ev.kind === 'verification') state.vars.VERIFIED = 'yes';
     state.vars.EVENT_TYPE = ev.type;
     // The earliest event and end event, whatever order they arrive in (ISO 8601 sorts as text).
@@ -190,7 +224,11 @@ export class FlowEngine {
     const text = displayVariables(c, state.vars);
     // Nothing is written before the customer can be identified (an End_Call may arrive first).
     if (!state.steps.account && identified(state)) {
-      const d = await this.service.acceptStep(c.id, 'resolve_account', only(c, vars), { idempotencyKey: `${sessionId}:account`, orderingKey, stepFacts: { ...this.facts(sessionId, state) } });
+      const d = await this.service.acceptStep(c.id, 'resolve_account', only(c, vars), {
+        idempotencyKey: `${sessionId}:account`,
+        orderingKey,
+        stepFacts: { ...this.facts(sessionId, state) },
+      });
       state.steps.account = d.delivery.id;
     }
     const recordWanted = c.endpoints.has('create_record') || c.endpoints.has('find_record');
@@ -198,7 +236,12 @@ export class FlowEngine {
     const abandonedGate = !(state.ended && !state.agentAssigned && !c.flows.recordsForAbandoned);
     if (!state.steps.record && state.steps.account && recordWanted && agentGate && abandonedGate) {
       const facts: StepFacts = { ...this.facts(sessionId, state), previousSessionEndedAt: await this.previousEnd(c, sessionId, state) };
-      const d = await this.service.acceptStep(c.id, 'resolve_record', only(c, vars), { idempotencyKey: `${sessionId}:record`, orderingKey, dependsOn: state.steps.account, stepFacts: { ...facts } });
+      const d = await this.service.acceptStep(c.id, 'resolve_record', only(c, vars), {
+        idempotencyKey: `${sessionId}:record`,
+        orderingKey,
+        dependsOn: state.steps.account,
+        stepFacts: { ...facts },
+      });
       state.steps.record = d.delivery.id;
       // Right after creation, an internal comment (only if the record was created, not reused).
       if (c.flows.commentOn.has('record_created') && c.endpoints.has('add_comment')) {
@@ -211,7 +254,12 @@ export class FlowEngine {
     // Pushed screen pop: once per session, after the record step (its own chain, so a receiver
     // that is down never holds up the session's CRM writes).
     if (state.steps.record && !state.steps.record_pop && c.events.recordPop && c.lookupUrls.record) {
-      const d = await this.service.acceptStep(c.id, 'record_pop', {}, { idempotencyKey: `${sessionId}:record_pop`, dependsOn: state.steps.record, stepFacts: { sessionId }, policy: RECORD_POP_POLICY });
+      const d = await this.service.acceptStep(
+        c.id,
+        'record_pop',
+        {},
+        { idempotencyKey: `${sessionId}:record_pop`, dependsOn: state.steps.record, stepFacts: { sessionId }, policy: RECORD_POP_POLICY },
+      );
       state.steps.record_pop = d.delivery.id;
     }
     // Session outcome e-mail: the transcript kept, and at the end one e-mail step, due later.
@@ -229,7 +277,15 @@ export class FlowEngine {
       if (v) writes.push([`${ev.key}:comment`, 'add_comment', v]);
     }
     if (c.flows.updateRecordOn.has(ev.kind) && c.endpoints.has('update_record')) {
-      writes.push([`${ev.key}:update`, 'update_record', { ...vars, TICKET_DESCRIPTION: renderLongText(c.flows.templates.description, text, false), TICKET_DESCRIPTION_HTML: renderLongText(c.flows.templates.description, text, true) }]);
+      writes.push([
+        `${ev.key}:update`,
+        'update_record',
+        {
+          ...vars,
+          TICKET_DESCRIPTION: renderLongText(c.flows.templates.description, text, false),
+          TICKET_DESCRIPTION_HTML: renderLongText(c.flows.templates.description, text, true),
+        },
+      ]);
     }
     if (ev.kind === 'file' && ev.facts.file) {
       // storage.link_in_crm: the CRM's link goes to the stored copy, not to the platform's private URL.
@@ -250,11 +306,19 @@ export class FlowEngine {
     if (ev.kind === 'file' && ev.facts.file && c.storage?.kinds.has(ev.facts.file.kind) && !state.steps[`${ev.key}:store`]) {
       const copy = planStoredCopy(c, sessionId, state.vars, ev.facts.file, downloaded);
       if ('warning' in copy) state.warnings.push(`${ev.type}: ${copy.warning}`);
-      else state.steps[`${ev.key}:store`] = (await this.service.acceptStep(c.id, 'store_file', {}, { idempotencyKey: `${sessionId}:${ev.key}:store`, ...copy })).delivery.id;
+      else
+        state.steps[`${ev.key}:store`] = (
+          await this.service.acceptStep(c.id, 'store_file', {}, { idempotencyKey: `${sessionId}:${ev.key}:store`, ...copy })
+        ).delivery.id;
     }
     // The session metadata file, metadata_file.delay_minutes after the end (README "Session metadata file").
     if (state.ended && c.metadataFile && !state.steps.metadata_file) {
-      const d = await this.service.acceptStep(c.id, 'metadata_file', {}, { idempotencyKey: `${sessionId}:metadata_file`, stepFacts: { sessionId }, delayMs: c.metadataFile.delayMs, policy: STORAGE_POLICY });
+      const d = await this.service.acceptStep(
+        c.id,
+        'metadata_file',
+        {},
+        { idempotencyKey: `${sessionId}:metadata_file`, stepFacts: { sessionId }, delayMs: c.metadataFile.delayMs, policy: STORAGE_POLICY },
+      );
       state.steps.metadata_file = d.delivery.id;
     }
     const fields = fieldMappingWrite(c, ev, vars, this.gateway.now());
@@ -265,19 +329,33 @@ export class FlowEngine {
     }
   }
 
-  private async write(c: Connector, sessionId: string, state: SessionState, name: string, operation: 'add_comment' | 'update_record' | 'upload_file', variables: Record<string, unknown>, file?: SessionState['held'][number]['file'], onlyIfCreated = false): Promise<void> {
+  private async write(
+    c: Connector,
+    sessionId: string,
+    state: SessionState,
+    name: string,
+    operation: 'add_comment' | 'update_record' | 'upload_file',
+    variables: Record<string, unknown>,
+    file?: SessionState['held'][number]['file'],
+    onlyIfCreated = false,
+  ): Promise<void> {
     const batched = c.flows.batching && (c.flows.batching.operations as ReadonlySet<string>).has(operation);
-    const d = await this.service.accept(c.id, operation, {
-      variables: only(c, variables),
-      file: file ? { data: Buffer.from(file.base64, 'base64'), name: file.name, type: file.type, kind: file.kind as never } : undefined,
-    }, {
-      idempotencyKey: `${sessionId}:${name}`,
-      dependsOn: state.steps.record,
-      orderingKey: `${c.id}:session:${sessionId}`,
-      delayMs: batched ? c.flows.batching!.windowMs : undefined,
-      waitOnDeadDependency: true,
-      onlyIfDependencyCreated: onlyIfCreated,
-    });
+    const d = await this.service.accept(
+      c.id,
+      operation,
+      {
+        variables: only(c, variables),
+        file: file ? { data: Buffer.from(file.base64, 'base64'), name: file.name, type: file.type, kind: file.kind as never } : undefined,
+      },
+      {
+        idempotencyKey: `${sessionId}:${name}`,
+        dependsOn: state.steps.record,
+        orderingKey: `${c.id}:session:${sessionId}`,
+        delayMs: batched ? c.flows.batching!.windowMs : undefined,
+        waitOnDeadDependency: true,
+        onlyIfDependencyCreated: onlyIfCreated,
+      },
+    );
     state.steps[name] = d.delivery.id;
   }
 
@@ -300,7 +378,12 @@ export class FlowEngine {
       return res.body;
     } catch (e) {
       if ((e as { code?: string }).code === 'ESSRF') throw new GatewayError('destination_blocked', redactor.redact(`File_Available: ${(e as Error).message}`));
-      throw new GatewayError('file_download_failed', redactor.redact(`File_Available: downloading ${new URL(f.url!).origin}${new URL(f.url!).pathname} failed: ${(e as Error).message}; the event was not accepted, send it again`));
+      throw new GatewayError(
+        'file_download_failed',
+        redactor.redact(
+          `File_Available: downloading ${new URL(f.url!).origin}${new URL(f.url!).pathname} failed: ${(e as Error).message}; the event was not accepted, send it again`,
+        ),
+      );
     }
   }
 
@@ -328,9 +411,20 @@ export class FlowEngine {
     const ids = { ACCOUNT_ID: account?.result?.ids.ACCOUNT_ID, RECORD_ID: record?.result?.ids.RECORD_ID };
     const phone = state.vars.PHONE_NUMBER;
     const lookup = defined({
-      ACCOUNT_ID: ids.ACCOUNT_ID, RECORD_ID: ids.RECORD_ID, PHONE_NUMBER: phone, CUSTOMER_PHONE_NUMBER: phone, ANI: phone, CUID: state.cuid, EMAIL: state.vars.EMAIL,
-      MENU_PATH: state.vars.MENU_PATH, MENU_ID: state.vars.QUEUE_ID, CHANNEL: state.vars.CHANNEL, TYPE: state.vars.SESSION_TYPE, SESSION_ID: sessionId,
-      CUSTOM_AGENT_ID: state.vars.AGENT_CUSTOM_ID, OUTBOUND_NUMBER: state.vars.OUTBOUND_PHONE_NUMBER,
+      ACCOUNT_ID: ids.ACCOUNT_ID,
+      RECORD_ID: ids.RECORD_ID,
+      PHONE_NUMBER: phone,
+      CUSTOMER_PHONE_NUMBER: phone,
+      ANI: phone,
+      CUID: state.cuid,
+      EMAIL: state.vars.EMAIL,
+      MENU_PATH: state.vars.MENU_PATH,
+      MENU_ID: state.vars.QUEUE_ID,
+      CHANNEL: state.vars.CHANNEL,
+      TYPE: state.vars.SESSION_TYPE,
+      SESSION_ID: sessionId,
+      CUSTOM_AGENT_ID: state.vars.AGENT_CUSTOM_ID,
+      OUTBOUND_NUMBER: state.vars.OUTBOUND_PHONE_NUMBER,
     });
     const links = renderLinks(c, Object.fromEntries(Object.entries(lookup).map(([k, v]) => [k, String(v)])));
     const sdk = state.cuid !== undefined || /app|web|mobile|sdk/i.test(String(state.vars.SESSION_TYPE ?? ''));
@@ -357,12 +451,22 @@ export class FlowEngine {
         ...(temporary && c.flows.openCustomUrl ? { popup: renderLinksFrom(c, lookup) } : {}),
       },
       record_pop: links.record ? { type: 'CRM_Record_Pop', data: { recordUrl: links.record } } : null,
-      steps: [...deliveries.entries()].map(([name, d]) => ({ name, delivery_id: deliveryIds.get(name)!, operation: d?.operation, status: d?.status ?? 'unknown', ...(d?.lastError ? { last_error: d.lastError } : {}) })),
+      steps: [...deliveries.entries()].map(([name, d]) => ({
+        name,
+        delivery_id: deliveryIds.get(name)!,
+        operation: d?.operation,
+        status: d?.status ?? 'unknown',
+        ...(d?.lastError ? { last_error: d.lastError } : {}),
+      })),
       held: state.held.map((h) => h.name),
       events: state.events.map((e) => ({ type: e.type, at: new Date(e.at).toISOString() })),
-      warnings: record?.result?.outcome === 'not_created'
-        ? [...state.warnings, `no record: ${String(record.result.reason ?? 'settings.skip_record_creation')}; the session's comments, updates and files are not written`]
-        : state.warnings,
+      warnings:
+        record?.result?.outcome === 'not_created'
+          ? [
+              ...state.warnings,
+              `no record: ${String(record.result.reason ?? 'settings.skip_record_creation')}; the session's comments, updates and files are not written`,
+            ]
+          : state.warnings,
     });
   }
 }
@@ -390,12 +494,14 @@ function updateWaiting(c: Connector, state: SessionState, now: number): void {
 }
 
 function waitingMeta(state: SessionState): SessionWaiting | null {
-  return state.waiting ? { for: state.waiting.for, since: state.waiting.since, ...(state.unidentifiedAt !== undefined ? { unidentifiedAt: state.unidentifiedAt } : {}) } : null;
+  return state.waiting
+    ? { for: state.waiting.for, since: state.waiting.since, ...(state.unidentifiedAt !== undefined ? { unidentifiedAt: state.unidentifiedAt } : {}) }
+    : null;
 }
 
 function renderLinksFrom(c: Connector, vars: Record<string, unknown>): string | null {
   const url = c.flows.openCustomUrl;
-  return url ? renderText(url, { vars, html: false, missing: new Set() }, encodeURIComponent) ?? null : null;
+  return url ? (renderText(url, { vars, html: false, missing: new Set() }, encodeURIComponent) ?? null) : null;
 }
 
 function customerKey(state: SessionState): string | undefined {

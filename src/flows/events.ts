@@ -17,16 +17,53 @@ export { EVENT_ALIASES, GATEWAY_EVENTS, PLATFORM_EVENTS };
 export type EventType = (typeof PLATFORM_EVENTS)[number] | (typeof GATEWAY_EVENTS)[number];
 
 /** What an event means for the CRM. */
-export type EventKind = 'start' | 'agent' | 'transfer' | 'end' | 'csat' | 'disposition' | 'custom_data' | 'survey' | 'verification' | 'queue' | 'file' | 'acw_end' | 'note' | 'none';
+export type EventKind =
+  | 'start'
+  | 'agent'
+  | 'transfer'
+  | 'end'
+  | 'csat'
+  | 'disposition'
+  | 'custom_data'
+  | 'survey'
+  | 'verification'
+  | 'queue'
+  | 'file'
+  | 'acw_end'
+  | 'note'
+  | 'none';
 
 const KIND: Record<EventType, EventKind> = {
-  Session_Started: 'start', New_Call: 'agent', New_Chat: 'start', Active_Chat: 'agent', Agent_Joined_Chat: 'agent', Party_Added: 'transfer',
-  Transfer_Chat: 'transfer', End_Call: 'end', End_Chat: 'end', Dismissed_Chat: 'end',
-  CSAT_Submitted: 'csat', Disposition_Set: 'disposition', Custom_Data: 'custom_data', Survey_Completed: 'survey', User_Verified: 'verification',
-  Queue_Selected: 'queue', File_Available: 'file', After_Call_Work_Ended: 'acw_end', Note_Added: 'note',
-  Call_Redaction_Started: 'none', Call_Redaction_Ended: 'none', Chat_Inbound_Message: 'none', Chat_Outbound_Message: 'none',
-  Agent_Login: 'none', Agent_Logout: 'none', Cobrowse_Session_Started: 'none', Cobrowse_Session_Remote_Control_Changed: 'none',
-  Cobrowse_Session_Full_Device_Changed: 'none', Cobrowse_Session_Ended: 'none', Agent_Assist_Started: 'none',
+  Session_Started: 'start',
+  New_Call: 'agent',
+  New_Chat: 'start',
+  Active_Chat: 'agent',
+  Agent_Joined_Chat: 'agent',
+  Party_Added: 'transfer',
+  Transfer_Chat: 'transfer',
+  End_Call: 'end',
+  End_Chat: 'end',
+  Dismissed_Chat: 'end',
+  CSAT_Submitted: 'csat',
+  Disposition_Set: 'disposition',
+  Custom_Data: 'custom_data',
+  Survey_Completed: 'survey',
+  User_Verified: 'verification',
+  Queue_Selected: 'queue',
+  File_Available: 'file',
+  After_Call_Work_Ended: 'acw_end',
+  Note_Added: 'note',
+  Call_Redaction_Started: 'none',
+  Call_Redaction_Ended: 'none',
+  Chat_Inbound_Message: 'none',
+  Chat_Outbound_Message: 'none',
+  Agent_Login: 'none',
+  Agent_Logout: 'none',
+  Cobrowse_Session_Started: 'none',
+  Cobrowse_Session_Remote_Control_Changed: 'none',
+  Cobrowse_Session_Full_Device_Changed: 'none',
+  Cobrowse_Session_Ended: 'none',
+  Agent_Assist_Started: 'none',
 };
 
 export interface FileFacts {
@@ -111,13 +148,23 @@ export function repairCommas(text: string): string {
     const c = text.charCodeAt(i);
     if (inString) {
       if (c === 0x5c) i++;
-      else if (c === 0x22) { inString = false; valueEnd = i + 1; newline = false; }
+      else if (c === 0x22) {
+        inString = false;
+        valueEnd = i + 1;
+        newline = false;
+      }
       continue;
     }
     if (c === 0x20 || c === 0x09 || c === 0x0d) continue;
-    if (c === 0x0a) { newline = true; continue; }
+    if (c === 0x0a) {
+      newline = true;
+      continue;
+    }
     if (c === 0x22) {
-      if (valueEnd >= 0 && newline) { out += `${text.slice(copied, valueEnd)},`; copied = valueEnd; }
+      if (valueEnd >= 0 && newline) {
+        out += `${text.slice(copied, valueEnd)},`;
+        copied = valueEnd;
+      }
       inString = true;
       valueEnd = -1;
       trailingComma = -1;
@@ -139,19 +186,30 @@ export function repairCommas(text: string): string {
 const str = (v: unknown): string | undefined => (v === undefined || v === null || v === '' ? undefined : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 export function normalizeEvent(body: unknown, typeHint?: string): NormalizedEvent {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new GatewayError('validation_failed', 'an event is a JSON object: {"type": "...", "data": {...}}', { errors: [{ field: '(body)', message: 'not an object' }] });
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new GatewayError('validation_failed', 'an event is a JSON object: {"type": "...", "data": {...}}', {
+      errors: [{ field: '(body)', message: 'not an object' }],
+    });
   const b = body as Record<string, unknown>;
   // Redaction events arrive bare ({agent_id, call_id}): the type comes from ?type= then.
   const type = str(b.type) ?? typeHint;
   const data = (b.data && typeof b.data === 'object' ? b.data : b.type === undefined ? b : {}) as Record<string, unknown>;
-  if (!type) throw new GatewayError('validation_failed', 'the event has no "type" (give it in the body or as ?type=)', { errors: [{ field: 'type', message: 'required' }] });
+  if (!type)
+    throw new GatewayError('validation_failed', 'the event has no "type" (give it in the body or as ?type=)', {
+      errors: [{ field: 'type', message: 'required' }],
+    });
   const canonical = Object.hasOwn(EVENT_ALIASES, type) ? EVENT_ALIASES[type] : type;
   if (!Object.hasOwn(KIND, canonical)) {
-    throw new GatewayError('validation_failed', `unknown event type "${type}"; known: ${[...PLATFORM_EVENTS, ...GATEWAY_EVENTS].join(', ')}`, { errors: [{ field: 'type', message: 'unknown event type' }] });
+    throw new GatewayError('validation_failed', `unknown event type "${type}"; known: ${[...PLATFORM_EVENTS, ...GATEWAY_EVENTS].join(', ')}`, {
+      errors: [{ field: 'type', message: 'unknown event type' }],
+    });
   }
   const t = canonical as EventType;
   const vars: NormalizedEvent['vars'] = {};
-  const set = (name: string, v: unknown) => { const s = str(v); if (s !== undefined) vars[name] = typeof v === 'number' || typeof v === 'boolean' ? v : s; };
+  const set = (name: string, v: unknown) => {
+    const s = str(v);
+    if (s !== undefined) vars[name] = typeof v === 'number' || typeof v === 'boolean' ? v : s;
+  };
   const facts: NormalizedEvent['facts'] = {};
 
   set('Call_ID', data.call_id);
@@ -216,14 +274,22 @@ export function normalizeEvent(body: unknown, typeHint?: string): NormalizedEven
   if (t === 'Custom_Data' || data.custom_data_not_secured) {
     facts.customData = { ...(facts.customData ?? {}), ...objectOf(data.data), ...objectOf(data.custom_data_not_secured) };
   }
-  if (data.custom_data_secured !== undefined && data.custom_data_secured !== null && data.custom_data_secured !== '') facts.securedCustomData = data.custom_data_secured;
-  if (t === 'Transfer_Chat' || t === 'Party_Added') facts.transfer = { from: str(data.from_agent_email ?? data.from_queue_path), to: str(data.to_agent_email ?? data.to_queue_path ?? data.agent_email) };
+  if (data.custom_data_secured !== undefined && data.custom_data_secured !== null && data.custom_data_secured !== '')
+    facts.securedCustomData = data.custom_data_secured;
+  if (t === 'Transfer_Chat' || t === 'Party_Added')
+    facts.transfer = { from: str(data.from_agent_email ?? data.from_queue_path), to: str(data.to_agent_email ?? data.to_queue_path ?? data.agent_email) };
   if (t === 'File_Available') facts.file = fileFacts(data);
   const at = typeof b.timestamp === 'string' ? Date.parse(b.timestamp) : typeof b.timestamp === 'number' ? b.timestamp : undefined;
   // Only a time a Date can hold (years 1970–2200); anything else is ignored, not stored.
   if (at !== undefined && Number.isFinite(at) && at >= 0 && at < 7_258_118_400_000) facts.at = at;
 
-  const key = str(b.event_id ?? b.id) ?? `sha256:${crypto.createHash('sha256').update(JSON.stringify([t, data])).digest('hex').slice(0, 32)}`;
+  const key =
+    str(b.event_id ?? b.id) ??
+    `sha256:${crypto
+      .createHash('sha256')
+      .update(JSON.stringify([t, data]))
+      .digest('hex')
+      .slice(0, 32)}`;
   // The signed token stays out of `data` (identity paths read custom_data_secured only from its
   // verified claims), so it can never be stored, shown or logged with the event.
   const { custom_data_secured: _token, ...unsignedData } = data;
@@ -245,14 +311,31 @@ function eventDataVariables(t: EventType, data: Record<string, unknown>, set: (n
   set('CAMPAIGN_ID', data.campaign_id);
   set('CAMPAIGN_NAME', data.campaign_name);
   set('VIRTUAL_AGENT_ID', data.virtual_agent_id);
-  for (const [field, name] of [['va_data_parameters', 'VA_DATA_PARAMETERS'], ['session_variable', 'SESSION_VARIABLE'], ['custom_sip_headers', 'CUSTOM_SIP_HEADERS']] as const) {
+  for (const [field, name] of [
+    ['va_data_parameters', 'VA_DATA_PARAMETERS'],
+    ['session_variable', 'SESSION_VARIABLE'],
+    ['custom_sip_headers', 'CUSTOM_SIP_HEADERS'],
+  ] as const) {
     const text = str(data[field]);
-    if (text !== undefined && text.length > MAX_OBJECT_TEXT_CHARS) (facts.warnings ??= []).push(`${t}: ${name} not kept: ${text.length} characters, at most ${MAX_OBJECT_TEXT_CHARS}`);
+    if (text !== undefined && text.length > MAX_OBJECT_TEXT_CHARS)
+      (facts.warnings ??= []).push(`${t}: ${name} not kept: ${text.length} characters, at most ${MAX_OBJECT_TEXT_CHARS}`);
     else set(name, text);
   }
-  set('SOURCE_TYPE', data.chat_id !== undefined ? 'CHAT' : data.call_id !== undefined ? 'PHONE' : /chat|sms|messag|whatsapp/i.test(String(data.channel ?? '')) ? 'CHAT' : /voice|call|phone/i.test(String(data.channel ?? '')) ? 'PHONE' : undefined);
+  set(
+    'SOURCE_TYPE',
+    data.chat_id !== undefined
+      ? 'CHAT'
+      : data.call_id !== undefined
+        ? 'PHONE'
+        : /chat|sms|messag|whatsapp/i.test(String(data.channel ?? ''))
+          ? 'CHAT'
+          : /voice|call|phone/i.test(String(data.channel ?? ''))
+            ? 'PHONE'
+            : undefined,
+  );
   for (const side of ['from', 'to'] as const) {
-    for (const field of ['agent_id', 'agent_custom_id', 'agent_email', 'queue_id', 'queue_path']) set(`${side}_${field}`.toUpperCase(), data[`${side}_${field}`]);
+    for (const field of ['agent_id', 'agent_custom_id', 'agent_email', 'queue_id', 'queue_path'])
+      set(`${side}_${field}`.toUpperCase(), data[`${side}_${field}`]);
   }
   // Party_Added: data.type is the added participant's type (end_user, agent), not the event's.
   if (t === 'Party_Added') set('PARTY_TYPE', data.type);
@@ -285,7 +368,11 @@ function publicLink(v: unknown): string | undefined {
 
 function objectOf(v: unknown): Record<string, unknown> {
   if (typeof v === 'string') {
-    try { return objectOf(JSON.parse(v)); } catch { return { value: v }; }
+    try {
+      return objectOf(JSON.parse(v));
+    } catch {
+      return { value: v };
+    }
   }
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
@@ -293,14 +380,36 @@ function objectOf(v: unknown): Record<string, unknown> {
 function fileFacts(data: Record<string, unknown>): FileFacts {
   const kind = str(data.kind);
   if (!kind || !(FILE_KINDS as readonly string[]).includes(kind)) {
-    throw new GatewayError('validation_failed', `File_Available needs data.kind, one of ${FILE_KINDS.join(', ')}`, { errors: [{ field: 'data.kind', message: 'unknown file kind' }] });
+    throw new GatewayError('validation_failed', `File_Available needs data.kind, one of ${FILE_KINDS.join(', ')}`, {
+      errors: [{ field: 'data.kind', message: 'unknown file kind' }],
+    });
   }
   const base64 = str(data.content_base64);
   const url = str(data.url);
-  if (url !== undefined && !/^https?:\/\//.test(url)) throw new GatewayError('validation_failed', 'File_Available: data.url must be an http(s) URL', { errors: [{ field: 'data.url', message: 'not an http(s) URL' }] });
-  if (url !== undefined) { try { new URL(url); } catch { throw new GatewayError('validation_failed', 'File_Available: data.url is not a valid URL', { errors: [{ field: 'data.url', message: 'invalid URL' }] }); } }
-  if (!base64 && !url) throw new GatewayError('validation_failed', 'File_Available needs data.content_base64 or data.url', { errors: [{ field: 'data.url', message: 'required' }] });
+  if (url !== undefined && !/^https?:\/\//.test(url))
+    throw new GatewayError('validation_failed', 'File_Available: data.url must be an http(s) URL', {
+      errors: [{ field: 'data.url', message: 'not an http(s) URL' }],
+    });
+  if (url !== undefined) {
+    try {
+      new URL(url);
+    } catch {
+      throw new GatewayError('validation_failed', 'File_Available: data.url is not a valid URL', { errors: [{ field: 'data.url', message: 'invalid URL' }] });
+    }
+  }
+  if (!base64 && !url)
+    throw new GatewayError('validation_failed', 'File_Available needs data.content_base64 or data.url', {
+      errors: [{ field: 'data.url', message: 'required' }],
+    });
   // `file_name` is the file's own field; `name` is accepted for it only in the older form (no file_name).
   const name = str(data.file_name) ?? str(data.name);
-  return { kind: kind as FileKind, name: name ?? `${kind}.bin`, type: str(data.content_type) ?? 'application/octet-stream', base64, url, headers: data.headers && typeof data.headers === 'object' ? (data.headers as Record<string, string>) : undefined, ...(str(data.media_id) !== undefined ? { mediaId: str(data.media_id) } : {}) };
+  return {
+    kind: kind as FileKind,
+    name: name ?? `${kind}.bin`,
+    type: str(data.content_type) ?? 'application/octet-stream',
+    base64,
+    url,
+    headers: data.headers && typeof data.headers === 'object' ? (data.headers as Record<string, string>) : undefined,
+    ...(str(data.media_id) !== undefined ? { mediaId: str(data.media_id) } : {}),
+  };
 }

@@ -35,9 +35,7 @@ export function cutText(text: string, max: number): string {
 export function renderMappedFields(fm: Pick<FieldMappings, 'fields' | 'maxLength'>, vars: Record<string, unknown>): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (const [field, source] of fm.fields) {
-    const text = source.includes('{{')
-      ? renderLongText(source, vars, false)
-      : renderText(compileText(source), { vars, html: false, missing: new Set() });
+    const text = source.includes('{{') ? renderLongText(source, vars, false) : renderText(compileText(source), { vars, html: false, missing: new Set() });
     if (text === undefined || text.trim() === '') continue;
     out.push([field, cutText(text, fm.maxLength)]);
   }
@@ -70,7 +68,12 @@ export function stampSessionTimes(state: TimedState, ev: NormalizedEvent, now: n
 }
 
 /** The field-mapping update this event calls for: [name, operation, variables], or nothing. */
-export function fieldMappingWrite(c: Connector, ev: NormalizedEvent, vars: Record<string, unknown>, now: number): [string, 'update_record', Record<string, unknown>] | undefined {
+export function fieldMappingWrite(
+  c: Connector,
+  ev: NormalizedEvent,
+  vars: Record<string, unknown>,
+  now: number,
+): [string, 'update_record', Record<string, unknown>] | undefined {
   const fm = c.fieldMappings;
   const moment = MOMENT_OF[ev.kind];
   if (!fm || !moment || !fm.writeOn.has(moment) || !c.endpoints.has('update_record')) return undefined;
@@ -79,9 +82,13 @@ export function fieldMappingWrite(c: Connector, ev: NormalizedEvent, vars: Recor
   const ani = vars.DIRECTION !== 'outbound' && vars.PHONE_NUMBER !== undefined ? { ANI: vars.PHONE_NUMBER } : {};
   const fields = renderMappedFields(fm, displayVariables(c, { ...ani, ...vars }));
   if (fields.length === 0) return undefined;
-  return [`${ev.key}:fields`, 'update_record', {
-    ...vars,
-    MAPPED_FIELDS: mappedFieldsJson(fm.format, fields),
-    MAPPED_FIELDS_NOTE: `Call data recorded: ${MOMENT_TEXT[moment]} (${new Date(ev.facts.at ?? now).toISOString()})`,
-  }];
+  return [
+    `${ev.key}:fields`,
+    'update_record',
+    {
+      ...vars,
+      MAPPED_FIELDS: mappedFieldsJson(fm.format, fields),
+      MAPPED_FIELDS_NOTE: `Call data recorded: ${MOMENT_TEXT[moment]} (${new Date(ev.facts.at ?? now).toISOString()})`,
+    },
+  ];
 }

@@ -34,14 +34,40 @@ const SESSION_ID = /^[\w.:@-]{1,200}$/;
  * counts as the Disposition_Set's own code, not only as a variable.
  */
 const DATA_FIELD: Readonly<Record<string, string>> = {
-  PHONE_NUMBER: 'phone_number', EMAIL: 'email', NAME: 'name', SDK_IDENTIFIER: 'sdk_identifier', UJET_ID: 'end_user_id',
-  AGENT_ID: 'agent_id', AGENT_CUSTOM_ID: 'agent_custom_id', AGENT_EMAIL: 'agent_email', AGENT_NAME: 'agent_name',
-  QUEUE_ID: 'queue_id', QUEUE_NAME: 'queue_name', MENU_PATH: 'menu_path', LANG: 'lang', CHANNEL: 'channel', SESSION_TYPE: 'session_type',
-  Call_ID: 'call_id', Chat_ID: 'chat_id', OUTBOUND_PHONE_NUMBER: 'outbound_number', DIRECTION: 'direction',
-  DISPOSITION_CODE: 'code', DISPOSITION_NOTES: 'notes', TRANSFER_FROM: 'from_agent_email', TRANSFER_TO: 'to_agent_email',
-  RATING: 'rating', FEEDBACK: 'feedback', CALL_DURATION: 'call_duration', HOLD_TIME: 'hold_time', WAIT_TIME: 'wait_time',
-  DISCONNECTED_BY: 'disconnected_by', DEVICE_TYPE: 'device_type', DNIS: 'dnis', NOTES: 'notes',
-  RECORDING_URL: 'recording_url', TRANSCRIPT_URL: 'transcript_url',
+  PHONE_NUMBER: 'phone_number',
+  EMAIL: 'email',
+  NAME: 'name',
+  SDK_IDENTIFIER: 'sdk_identifier',
+  UJET_ID: 'end_user_id',
+  AGENT_ID: 'agent_id',
+  AGENT_CUSTOM_ID: 'agent_custom_id',
+  AGENT_EMAIL: 'agent_email',
+  AGENT_NAME: 'agent_name',
+  QUEUE_ID: 'queue_id',
+  QUEUE_NAME: 'queue_name',
+  MENU_PATH: 'menu_path',
+  LANG: 'lang',
+  CHANNEL: 'channel',
+  SESSION_TYPE: 'session_type',
+  Call_ID: 'call_id',
+  Chat_ID: 'chat_id',
+  OUTBOUND_PHONE_NUMBER: 'outbound_number',
+  DIRECTION: 'direction',
+  DISPOSITION_CODE: 'code',
+  DISPOSITION_NOTES: 'notes',
+  TRANSFER_FROM: 'from_agent_email',
+  TRANSFER_TO: 'to_agent_email',
+  RATING: 'rating',
+  FEEDBACK: 'feedback',
+  CALL_DURATION: 'call_duration',
+  HOLD_TIME: 'hold_time',
+  WAIT_TIME: 'wait_time',
+  DISCONNECTED_BY: 'disconnected_by',
+  DEVICE_TYPE: 'device_type',
+  DNIS: 'dnis',
+  NOTES: 'notes',
+  RECORDING_URL: 'recording_url',
+  TRANSCRIPT_URL: 'transcript_url',
 };
 
 /** A field of the post, own properties only (a path never reaches `constructor` or `__proto__`). */
@@ -73,7 +99,8 @@ export function translateFlowPost(m: CompiledFlowPost, post: unknown): Translate
     throw new GatewayError('validation_failed', 'a flow post is a JSON object', { errors: [{ field: '(body)', message: 'not an object' }] });
   }
   const sid = scalar(readField(post, m.sessionId.path));
-  if (sid === undefined || typeof sid === 'boolean') throw invalid(m.sessionId.source, `the session id is missing (flow post "${m.name}" takes it from ${m.sessionId.source})`, 'required');
+  if (sid === undefined || typeof sid === 'boolean')
+    throw invalid(m.sessionId.source, `the session id is missing (flow post "${m.name}" takes it from ${m.sessionId.source})`, 'required');
   const sessionId = String(sid);
   if (!SESSION_ID.test(sessionId)) throw invalid(m.sessionId.source, 'a session id is 1-200 characters of letters, digits and . : @ _ -', 'invalid session id');
 
@@ -91,7 +118,8 @@ export function translateFlowPost(m: CompiledFlowPost, post: unknown): Translate
   // Kept in the session's state with every event: an id is short, like a session id.
   if (own !== undefined && String(own).length > 200) throw invalid(m.eventId!.source, 'an event id is at most 200 characters', 'too long');
   // Without an id of its own, the post is known by its content: the same post twice is a duplicate.
-  const base = own !== undefined ? `${m.name}:${String(own)}` : `${m.name}:sha256:${crypto.createHash('sha256').update(JSON.stringify(post)).digest('hex').slice(0, 32)}`;
+  const base =
+    own !== undefined ? `${m.name}:${String(own)}` : `${m.name}:sha256:${crypto.createHash('sha256').update(JSON.stringify(post)).digest('hex').slice(0, 32)}`;
   return {
     sessionId,
     events: types.map((type) => ({ body: { type, data: { ...data }, event_id: types.length > 1 ? `${base}:${type}` : base }, vars: { ...vars } })),
@@ -105,6 +133,9 @@ function eventTypes(m: CompiledFlowPost, post: unknown): readonly string[] {
   if (chosen) return chosen;
   if (m.event.fallback) return m.event.fallback;
   const known = [...m.event.map.keys()].map((k) => JSON.stringify(k)).join(', ');
-  throw invalid(m.event.source, `${value === undefined ? 'missing' : `${JSON.stringify(String(value)).slice(0, 80)} is not a known value`}; flow post "${m.name}" knows ${known}`, value === undefined ? 'required' : 'unknown value');
+  throw invalid(
+    m.event.source,
+    `${value === undefined ? 'missing' : `${JSON.stringify(String(value)).slice(0, 80)} is not a known value`}; flow post "${m.name}" knows ${known}`,
+    value === undefined ? 'required' : 'unknown value',
+  );
 }
-

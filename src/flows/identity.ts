@@ -23,7 +23,7 @@
  * that does not parse) is skipped the same way.
  */
 
-import { SECURED_PREFIX, type IdentityPath, type IdentityRule } from '../config/identity-paths';
+import type { IdentityPath, IdentityRule } from '../config/identity-paths';
 
 export { IDENTITY_FIELDS, SECURED_PREFIX, parseIdentityPath } from '../config/identity-paths';
 export type { IdentityField, IdentityPath, IdentityRule } from '../config/identity-paths';
@@ -41,7 +41,12 @@ export function readIdentityPath(p: IdentityPath, data: Record<string, unknown>,
       const list = Array.isArray(obj) ? obj : [obj];
       cur = list.find((el) => {
         const o = asObject(el);
-        return o !== undefined && !Array.isArray(o) && Object.hasOwn(o, step.where.field) && scalarText((o as Record<string, unknown>)[step.where.field]) === step.where.value;
+        return (
+          o !== undefined &&
+          !Array.isArray(o) &&
+          Object.hasOwn(o, step.where.field) &&
+          scalarText((o as Record<string, unknown>)[step.where.field]) === step.where.value
+        );
       });
     }
   }

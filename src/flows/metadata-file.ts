@@ -27,7 +27,12 @@ export interface MetadataFileDeps {
   view: (connectorId: string, sessionId: string) => Promise<SessionView>;
 }
 
-export async function makeMetadataFile(d: Delivery, rt: ConnectorRuntime, state: SessionState | undefined, deps: MetadataFileDeps | undefined): Promise<{ result: DeliveryResult; attempts: AttemptRecord[] }> {
+export async function makeMetadataFile(
+  d: Delivery,
+  rt: ConnectorRuntime,
+  state: SessionState | undefined,
+  deps: MetadataFileDeps | undefined,
+): Promise<{ result: DeliveryResult; attempts: AttemptRecord[] }> {
   const c = rt.connector;
   const sessionId = String((d.step as { sessionId?: string } | undefined)?.sessionId ?? '');
   const settings = c.metadataFile;
@@ -50,7 +55,12 @@ export async function makeMetadataFile(d: Delivery, rt: ConnectorRuntime, state:
   if (settings.store) {
     if (c.storage?.kinds.has('session_metadata')) {
       const facts: StoreFileFacts = { sessionId, folder: placement.folder, name: placement.name, kind: 'session_metadata', type: file.type };
-      const r = await deps.deliveries.acceptStep(c.id, 'store_file', {}, { idempotencyKey: `${sessionId}:metadata_file:store`, stepFacts: { ...facts }, stepFile: file, policy: STORAGE_POLICY });
+      const r = await deps.deliveries.acceptStep(
+        c.id,
+        'store_file',
+        {},
+        { idempotencyKey: `${sessionId}:metadata_file:store`, stepFacts: { ...facts }, stepFile: file, policy: STORAGE_POLICY },
+      );
       followUps.push(r.delivery.id);
     } else notes.push('not stored: storage.kinds leaves out session_metadata');
   }
@@ -58,16 +68,35 @@ export async function makeMetadataFile(d: Delivery, rt: ConnectorRuntime, state:
     const why = crmRefusal(c, state);
     if (why) notes.push(`not sent to the CRM: ${why}`);
     else {
-      const r = await deps.deliveries.accept(c.id, 'upload_file', {
-        variables: { ...only(c, { SESSION_ID: sessionId }), FILE_NAME: file.name, FILE_TYPE: file.type, FILE_KIND: file.kind },
-        file,
-      }, {
-        idempotencyKey: `${sessionId}:metadata_file:upload`, dependsOn: state.steps.record, orderingKey: `${c.id}:session:${sessionId}`, waitOnDeadDependency: true, firstWins: true,
-      });
+      const r = await deps.deliveries.accept(
+        c.id,
+        'upload_file',
+        {
+          variables: { ...only(c, { SESSION_ID: sessionId }), FILE_NAME: file.name, FILE_TYPE: file.type, FILE_KIND: file.kind },
+          file,
+        },
+        {
+          idempotencyKey: `${sessionId}:metadata_file:upload`,
+          dependsOn: state.steps.record,
+          orderingKey: `${c.id}:session:${sessionId}`,
+          waitOnDeadDependency: true,
+          firstWins: true,
+        },
+      );
       followUps.push(r.delivery.id);
     }
   }
-  return { result: { ids: {}, outcome: 'made', file: `${placement.folder}/${placement.name}`, bytes: data.length, ...(notes.length ? { reason: notes.join('; ') } : {}), ...(followUps.length ? { follow_ups: followUps } : {}) }, attempts: [] };
+  return {
+    result: {
+      ids: {},
+      outcome: 'made',
+      file: `${placement.folder}/${placement.name}`,
+      bytes: data.length,
+      ...(notes.length ? { reason: notes.join('; ') } : {}),
+      ...(followUps.length ? { follow_ups: followUps } : {}),
+    },
+    attempts: [],
+  };
 }
 
 /** Why the metadata file cannot go onto the record, or undefined when it can. */

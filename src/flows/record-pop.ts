@@ -36,14 +36,26 @@ export const RECORD_POP_POLICY: RetryPolicy = {
 const REQUEST_LINE = 'POST events.record_pop.url';
 
 /** The CRM_Record_Pop body for a record, or undefined when the connector cannot render its URL. */
-export function recordPopBody(c: Connector, ids: { RECORD_ID?: unknown; ACCOUNT_ID?: unknown; SESSION_ID?: string }): { type: 'CRM_Record_Pop'; data: { recordUrl: string } } | undefined {
+export function recordPopBody(
+  c: Connector,
+  ids: { RECORD_ID?: unknown; ACCOUNT_ID?: unknown; SESSION_ID?: string },
+): { type: 'CRM_Record_Pop'; data: { recordUrl: string } } | undefined {
   if (ids.RECORD_ID === undefined || ids.RECORD_ID === null || ids.RECORD_ID === '') return undefined;
-  const input = Object.fromEntries(Object.entries(ids).filter(([, v]) => v !== undefined && v !== null && v !== '').map(([k, v]) => [k, String(v)]));
+  const input = Object.fromEntries(
+    Object.entries(ids)
+      .filter(([, v]) => v !== undefined && v !== null && v !== '')
+      .map(([k, v]) => [k, String(v)]),
+  );
   const recordUrl = renderLinks(c, input).record;
   return recordUrl ? { type: 'CRM_Record_Pop', data: { recordUrl } } : undefined;
 }
 
-export async function pushRecordPop(d: Delivery, rt: ConnectorRuntime, ids: { RECORD_ID?: unknown; ACCOUNT_ID?: unknown; SESSION_ID?: string }, opts: StepOptions): Promise<{ result: DeliveryResult; attempts: AttemptRecord[] }> {
+export async function pushRecordPop(
+  d: Delivery,
+  rt: ConnectorRuntime,
+  ids: { RECORD_ID?: unknown; ACCOUNT_ID?: unknown; SESSION_ID?: string },
+  opts: StepOptions,
+): Promise<{ result: DeliveryResult; attempts: AttemptRecord[] }> {
   const c = rt.connector;
   const pop = c.events.recordPop;
   const skipped = (reason: string) => ({ result: { ids: {}, outcome: 'skipped', reason }, attempts: [] });
@@ -53,15 +65,30 @@ export async function pushRecordPop(d: Delivery, rt: ConnectorRuntime, ids: { RE
   const started = opts.now();
   let status: number;
   try {
-    const res = await rt.http.request({ method: 'POST', url: pop.url, headers: { ...pop.headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await rt.http.request({
+      method: 'POST',
+      url: pop.url,
+      headers: { ...pop.headers, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     status = res.status;
   } catch (e) {
-    if ((e as { code?: string }).code === 'ESSRF') throw new GatewayError('destination_blocked', `record pop: ${(e as Error).message}; list the receiver in allow_private_network if it is meant to be reached`);
+    if ((e as { code?: string }).code === 'ESSRF')
+      throw new GatewayError(
+        'destination_blocked',
+        `record pop: ${(e as Error).message}; list the receiver in allow_private_network if it is meant to be reached`,
+      );
     throw new GatewayError('record_pop_failed', `record pop: no answer from the receiver (${(e as { code?: string }).code ?? (e as Error).message})`);
   }
   if (status < 200 || status >= 300) throw new GatewayError('record_pop_failed', `record pop: the receiver answered HTTP ${status}`, { crm_status: status });
   const attempt: AttemptRecord = {
-    operation: d.operation, request: REQUEST_LINE, status, classification: 'ok', reason: `HTTP ${status}`, duration_ms: opts.now() - started, at: new Date(started).toISOString(),
+    operation: d.operation,
+    request: REQUEST_LINE,
+    status,
+    classification: 'ok',
+    reason: `HTTP ${status}`,
+    duration_ms: opts.now() - started,
+    at: new Date(started).toISOString(),
   };
   return { result: { ids: {}, outcome: 'pushed', record_url: body.data.recordUrl }, attempts: [attempt] };
 }

@@ -59,8 +59,21 @@ export function chooseRecord(candidates: readonly RecordFacts[], s: SessionFacts
   const days = `${Math.round(windowMs / 86_400_000)} day${Math.round(windowMs / 86_400_000) === 1 ? '' : 's'}`;
   if (s.outbound) {
     const latest = newestFirst[0];
-    if (latest && open(latest)) return { action: 'reuse', id: latest.id, reopen: true, reason: 'outbound call: the latest record is open, so the call is added to it and it is set open' };
-    if (latest && recentlyClosed(latest)) return { action: 'reuse', id: latest.id, reopen: true, closed: true, reason: `outbound call: the latest record is ${latest.status} and from the last ${days} (reopen_closed_within_days), so it is reopened` };
+    if (latest && open(latest))
+      return {
+        action: 'reuse',
+        id: latest.id,
+        reopen: true,
+        reason: 'outbound call: the latest record is open, so the call is added to it and it is set open',
+      };
+    if (latest && recentlyClosed(latest))
+      return {
+        action: 'reuse',
+        id: latest.id,
+        reopen: true,
+        closed: true,
+        reason: `outbound call: the latest record is ${latest.status} and from the last ${days} (reopen_closed_within_days), so it is reopened`,
+      };
     return { action: 'create', reason: 'outbound call: the latest record is not open' };
   }
   if (s.previousSessionEndedAt !== undefined && s.now - s.previousSessionEndedAt <= r.callbackWindowMs) {
@@ -73,7 +86,14 @@ export function chooseRecord(candidates: readonly RecordFacts[], s: SessionFacts
   const match = newestFirst.find((c) => open(c) && sameQueue(c));
   if (match) return { action: 'reuse', id: match.id, reason: 'an open record of the same customer, queue and channel' };
   const closed = newestFirst.find((c) => recentlyClosed(c) && sameQueue(c));
-  if (closed) return { action: 'reuse', id: closed.id, reopen: true, closed: true, reason: `a ${closed.status} record of the same customer, queue and channel from the last ${days} (reopen_closed_within_days) is reopened` };
+  if (closed)
+    return {
+      action: 'reuse',
+      id: closed.id,
+      reopen: true,
+      closed: true,
+      reason: `a ${closed.status} record of the same customer, queue and channel from the last ${days} (reopen_closed_within_days) is reopened`,
+    };
   return { action: 'create', reason: candidates.length ? 'no open record of the same queue and channel' : 'the customer has no record yet' };
 }
 

@@ -35,7 +35,10 @@ export function sessionNumber(vars: Vars, sessionId: string): string {
   return String(vars.Call_ID ?? vars.Chat_ID ?? vars.SESSION_ID ?? sessionId);
 }
 
-export function sessionMetadata(state: Pick<SessionState, 'vars' | 'events' | 'agentAssigned' | 'ended' | 'abandoned' | 'outbound' | 'cuid'>, view: MetadataView): SessionMetadata {
+export function sessionMetadata(
+  state: Pick<SessionState, 'vars' | 'events' | 'agentAssigned' | 'ended' | 'abandoned' | 'outbound' | 'cuid'>,
+  view: MetadataView,
+): SessionMetadata {
   const v = state.vars;
   const pick = (...names: string[]) => compact(Object.fromEntries(names.map((n) => [n.toLowerCase(), v[n]])));
   return compact({
@@ -62,8 +65,15 @@ export function sessionMetadata(state: Pick<SessionState, 'vars' | 'events' | 'a
     queue: nonEmpty({ id: v.QUEUE_ID, name: v.QUEUE_NAME, menu_path: v.MENU_PATH }),
     campaign: nonEmpty({ id: v.CAMPAIGN_ID, name: v.CAMPAIGN_NAME }),
     customer: nonEmpty({
-      name: v.NAME, phone: v.PHONE_NUMBER, email: v.EMAIL, ujet_id: v.UJET_ID, cuid: state.cuid,
-      sdk_identifier: v.SDK_IDENTIFIER, ani: v.ANI, dnis: v.DNIS, outbound_number: v.OUTBOUND_PHONE_NUMBER,
+      name: v.NAME,
+      phone: v.PHONE_NUMBER,
+      email: v.EMAIL,
+      ujet_id: v.UJET_ID,
+      cuid: state.cuid,
+      sdk_identifier: v.SDK_IDENTIFIER,
+      ani: v.ANI,
+      dnis: v.DNIS,
+      outbound_number: v.OUTBOUND_PHONE_NUMBER,
     }),
     disposition: nonEmpty({ code: v.DISPOSITION_CODE, notes: v.DISPOSITION_NOTES }),
     notes: v.NOTES,
@@ -71,7 +81,12 @@ export function sessionMetadata(state: Pick<SessionState, 'vars' | 'events' | 'a
     transfer: nonEmpty({ from: v.TRANSFER_FROM, to: v.TRANSFER_TO }),
     recording_url: v.RECORDING_URL,
     transcript_url: v.TRANSCRIPT_URL,
-    crm: nonEmpty({ account_id: view.account_id ?? undefined, record_id: view.record_id ?? undefined, account_url: view.links.account ?? undefined, record_url: view.links.record ?? undefined }),
+    crm: nonEmpty({
+      account_id: view.account_id ?? undefined,
+      record_id: view.record_id ?? undefined,
+      account_url: view.links.account ?? undefined,
+      record_url: view.links.record ?? undefined,
+    }),
     events: state.events.map((e) => ({ type: e.type, at: new Date(e.at).toISOString() })),
   }) as SessionMetadata;
 }

@@ -121,7 +121,14 @@ function markerVariables(c: Connector, op: 'create_account' | 'create_record', d
  * without one, the one created since with the fields sent) is the step's result; when nothing
  * can tell, the step becomes unknown_outcome. Undefined: not ambiguous, or not created.
  */
-async function recoverAmbiguousCreate(d: Delivery, rt: ConnectorRuntime, op: 'create_account' | 'create_record', variables: Record<string, unknown>, opts: StepOptions, attempts: AttemptRecord[]) {
+async function recoverAmbiguousCreate(
+  d: Delivery,
+  rt: ConnectorRuntime,
+  op: 'create_account' | 'create_record',
+  variables: Record<string, unknown>,
+  opts: StepOptions,
+  attempts: AttemptRecord[],
+) {
   if (!d.ambiguous) return undefined;
   const rec = await recoverCreate({ rt, op, variables, marker: d.id, firstAttemptAt: d.firstAttemptAt, opts, attempts });
   if (rec.kind === 'unknown') throw new UnknownOutcome(rec.evidence, attempts);
@@ -155,19 +162,37 @@ async function resolveRecord(d: Delivery, rt: ConnectorRuntime, sessionVars: Rec
   // Before reusing or creating: did an earlier, ambiguous try create the record already?
   const recovered = c.endpoints.get('create_record') ? await recoverAmbiguousCreate(d, rt, 'create_record', only(c, recordVars), opts, attempts) : undefined;
   if (recovered) return recovered;
-  const decision = chooseRecord(candidates, {
-    channel: str(vars.CHANNEL), queue: str(vars.QUEUE_NAME ?? vars.MENU_PATH), sessionType: str(vars.SESSION_TYPE),
-    outbound: facts.outbound === true, voicemail: isVoicemail(str(vars.SESSION_TYPE)), previousSessionEndedAt: facts.previousSessionEndedAt, now,
-  }, { ...c.flows.reuse, reopenClosedWithinMs: c.settings.reopenClosedWithinDays * 86_400_000 });
+  const decision = chooseRecord(
+    candidates,
+    {
+      channel: str(vars.CHANNEL),
+      queue: str(vars.QUEUE_NAME ?? vars.MENU_PATH),
+      sessionType: str(vars.SESSION_TYPE),
+      outbound: facts.outbound === true,
+      voicemail: isVoicemail(str(vars.SESSION_TYPE)),
+      previousSessionEndedAt: facts.previousSessionEndedAt,
+      now,
+    },
+    { ...c.flows.reuse, reopenClosedWithinMs: c.settings.reopenClosedWithinDays * 86_400_000 },
+  );
   if (decision.action === 'reuse') {
-    if (decision.reopen && c.endpoints.get('update_record')) followUps.push({ operation: 'update_record', variables: { ...only(c, vars), RECORD_ID: decision.id, RECORD_STATUS: c.flows.reuse.reopenStatus } });
+    if (decision.reopen && c.endpoints.get('update_record'))
+      followUps.push({ operation: 'update_record', variables: { ...only(c, vars), RECORD_ID: decision.id, RECORD_STATUS: c.flows.reuse.reopenStatus } });
     return { result: { ids: { RECORD_ID: decision.id }, outcome: decision.closed ? 'reopened' : 'reused', reason: decision.reason }, attempts, followUps };
   }
   if (c.settings.skipRecordCreation) {
     // No record: the session's comments, updates and files have nowhere to go and are skipped.
-    return { result: { ids: {} as Record<string, string | number>, outcome: 'not_created', reason: `settings.skip_record_creation: ${decision.reason}, and records are not created` }, attempts };
+    return {
+      result: {
+        ids: {} as Record<string, string | number>,
+        outcome: 'not_created',
+        reason: `settings.skip_record_creation: ${decision.reason}, and records are not created`,
+      },
+      attempts,
+    };
   }
-  if (!c.endpoints.get('create_record')) throw new GatewayError('operation_not_configured', `connector ${c.id} has no create_record endpoint and no record to reuse`);
+  if (!c.endpoints.get('create_record'))
+    throw new GatewayError('operation_not_configured', `connector ${c.id} has no create_record endpoint and no record to reuse`);
   const r = await runOperation(rt, 'create_record', { variables: only(c, recordVars) }, opts);
   attempts.push(...r.attempts);
   return { result: { ids: r.ids, outcome: 'created', reason: decision.reason }, attempts, followUps };
@@ -190,9 +215,21 @@ async function findRecords(rt: ConnectorRuntime, vars: Record<string, unknown>, 
   return list.flatMap((item): RecordFacts[] => {
     const id = readPath(item, ep.idLocation);
     if (!id.found || (typeof id.value !== 'string' && typeof id.value !== 'number')) return [];
-    const text = (p: typeof r.queueLocation) => { if (!p) return undefined; const v = readPath(item, p); return v.found && v.value !== null ? String(v.value) : undefined; };
+    const text = (p: typeof r.queueLocation) => {
+      if (!p) return undefined;
+      const v = readPath(item, p);
+      return v.found && v.value !== null ? String(v.value) : undefined;
+    };
     const created = r.createdAtLocation ? readPath(item, r.createdAtLocation) : undefined;
-    return [{ id: id.value, status: text(r.statusLocation), queue: text(r.queueLocation), channel: text(r.channelLocation), createdAt: created?.found ? sortKey(created.value) : undefined }];
+    return [
+      {
+        id: id.value,
+        status: text(r.statusLocation),
+        queue: text(r.queueLocation),
+        channel: text(r.channelLocation),
+        createdAt: created?.found ? sortKey(created.value) : undefined,
+      },
+    ];
   });
 }
 

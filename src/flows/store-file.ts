@@ -41,18 +41,32 @@ export interface StoreFileFacts {
   type: string;
 }
 
-export async function storeFile(d: Delivery, rt: ConnectorRuntime, files: FileStores | undefined, data: Buffer | undefined, opts: StepOptions): Promise<{ result: DeliveryResult; attempts: AttemptRecord[] }> {
+export async function storeFile(
+  d: Delivery,
+  rt: ConnectorRuntime,
+  files: FileStores | undefined,
+  data: Buffer | undefined,
+  opts: StepOptions,
+): Promise<{ result: DeliveryResult; attempts: AttemptRecord[] }> {
   const f = d.step as unknown as StoreFileFacts;
   const skipped = (reason: string) => ({ result: { ids: {}, outcome: 'skipped', reason }, attempts: [] });
   const store = files?.for(rt);
   if (!store) return skipped('storage: is no longer configured for this connector');
   if (!rt.connector.storage!.kinds.has(f.kind as never)) return skipped(`storage.kinds no longer includes ${f.kind}`);
-  if (!(STORAGE_FOLDERS as readonly string[]).includes(f.folder) || !f.name) throw new GatewayError('validation_failed', 'store_file: the delivery names no valid folder and file');
-  if (!data) throw new GatewayError('validation_failed', 'store_file: the file\'s content is no longer in the store');
+  if (!(STORAGE_FOLDERS as readonly string[]).includes(f.folder) || !f.name)
+    throw new GatewayError('validation_failed', 'store_file: the delivery names no valid folder and file');
+  if (!data) throw new GatewayError('validation_failed', "store_file: the file's content is no longer in the store");
   const started = opts.now();
   const request = `PUT ${store.kind} ${f.folder}/${f.name}`;
   const stored = await store.put(f.folder, f.name, data, f.type);
-  const attempt: AttemptRecord = { operation: d.operation, request, classification: 'ok', reason: `stored ${data.length} bytes`, duration_ms: opts.now() - started, at: new Date(started).toISOString() };
+  const attempt: AttemptRecord = {
+    operation: d.operation,
+    request,
+    classification: 'ok',
+    reason: `stored ${data.length} bytes`,
+    duration_ms: opts.now() - started,
+    at: new Date(started).toISOString(),
+  };
   return { result: { ids: {}, outcome: 'stored', location: stored.location, ...(stored.url ? { url: stored.url } : {}) }, attempts: [attempt] };
 }
 
@@ -61,8 +75,13 @@ export async function storeFile(d: Delivery, rt: ConnectorRuntime, files: FileSt
  * from the session as it is) and its bytes; or why it cannot be stored (an id that is no safe
  * file name), which the session shows as a warning.
  */
-export function planStoredCopy(c: Connector, sessionId: string, vars: Record<string, unknown>, f: FileFacts, downloaded: Buffer | undefined):
-  { stepFacts: StepFactsRecord; stepFile: { data: Buffer; name: string; type: string; kind: string }; policy: RetryPolicy } | { warning: string } {
+export function planStoredCopy(
+  _c: Connector,
+  sessionId: string,
+  vars: Record<string, unknown>,
+  f: FileFacts,
+  downloaded: Buffer | undefined,
+): { stepFacts: StepFactsRecord; stepFile: { data: Buffer; name: string; type: string; kind: string }; policy: RetryPolicy } | { warning: string } {
   const data = f.base64 !== undefined ? Buffer.from(f.base64, 'base64') : downloaded;
   if (!data) return { warning: `the ${f.kind} file has no content to store` };
   try {
@@ -81,7 +100,13 @@ export function planStoredCopy(c: Connector, sessionId: string, vars: Record<str
  * gives one (SFTP with public_url). The link is known before the copy is written; the copy is
  * written beside the CRM writes, so during a storage outage the link answers 404 until it lands.
  */
-export function storedCopyLink(c: Connector, sessionId: string, vars: Record<string, unknown>, f: FileFacts, downloaded: Buffer | undefined): string | undefined {
+export function storedCopyLink(
+  c: Connector,
+  sessionId: string,
+  vars: Record<string, unknown>,
+  f: FileFacts,
+  downloaded: Buffer | undefined,
+): string | undefined {
   const s = c.storage;
   if (!s?.linkInCrm || !s.kinds.has(f.kind) || c.settings.sendFilesToCrm) return undefined;
   const copy = planStoredCopy(c, sessionId, vars, f, downloaded);

@@ -23,10 +23,19 @@ export class UnidentifiedSweeper {
   }
 
   sweep(): Promise<void> {
-    this.running ??= this.o.flows.markUnidentified()
-      .then((n) => { if (n) this.o.logger.warn({ sessions: n }, 'sessions still without customer identity marked unidentified; their writes are held until an event brings the phone, e-mail or SDK id'); })
+    this.running ??= this.o.flows
+      .markUnidentified()
+      .then((n) => {
+        if (n)
+          this.o.logger.warn(
+            { sessions: n },
+            'sessions still without customer identity marked unidentified; their writes are held until an event brings the phone, e-mail or SDK id',
+          );
+      })
       .catch((e: unknown) => this.o.logger.warn({ err: e }, 'unidentified sweep failed; retrying at the next sweep'))
-      .finally(() => { this.running = undefined; });
+      .finally(() => {
+        this.running = undefined;
+      });
     return this.running;
   }
 

@@ -45,7 +45,10 @@ export interface HttpAnswer {
 
 /** No answer arrived: `code` is the stable name the classifier and the attempt history use. */
 export class NetworkError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'NetworkError';
   }
@@ -146,7 +149,13 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
  * hop-by-hop headers. Render-built CRM URLs are already normal; file download URLs come from
  * the platform as given.
  */
-interface WireTarget { origin: string; hostname: string; port: number; path: string; headers: Record<string, string> }
+interface WireTarget {
+  origin: string;
+  hostname: string;
+  port: number;
+  path: string;
+  headers: Record<string, string>;
+}
 
 function wireTarget(url: string, headers: Record<string, string>): WireTarget {
   const u = new URL(url);
@@ -174,13 +183,19 @@ function flatten(headers: Record<string, string | string[] | undefined>): Record
  */
 function asNetworkError(e: unknown, timedOut: boolean, timeoutMs: number): Error {
   const err = e as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (err?.code === 'ESSRF' || err?.cause?.code === 'ESSRF') return Object.assign(new Error(err.code === 'ESSRF' ? err.message : err.cause!.message), { code: 'ESSRF' });
+  if (err?.code === 'ESSRF' || err?.cause?.code === 'ESSRF')
+    return Object.assign(new Error(err.code === 'ESSRF' ? err.message : err.cause!.message), { code: 'ESSRF' });
   if (timedOut) return new NetworkError('ECONNABORTED', `timeout of ${timeoutMs} ms exceeded`);
   switch (err?.code) {
-    case 'UND_ERR_CONNECT_TIMEOUT': return new NetworkError('ETIMEDOUT', `connect timeout after ${timeoutMs} ms`);
-    case 'UND_ERR_RES_EXCEEDED_MAX_SIZE': return new NetworkError('ERR_RESPONSE_TOO_LARGE', 'the response is larger than the limit');
-    case 'UND_ERR_SOCKET': return new NetworkError(err.cause?.code ?? 'ECONNRESET', err.cause?.message ?? err.message ?? 'socket closed');
-    case undefined: return new NetworkError('ERR_NETWORK', err?.message ?? String(e));
-    default: return new NetworkError(err.code, err.message ?? err.code);
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return new NetworkError('ETIMEDOUT', `connect timeout after ${timeoutMs} ms`);
+    case 'UND_ERR_RES_EXCEEDED_MAX_SIZE':
+      return new NetworkError('ERR_RESPONSE_TOO_LARGE', 'the response is larger than the limit');
+    case 'UND_ERR_SOCKET':
+      return new NetworkError(err.cause?.code ?? 'ECONNRESET', err.cause?.message ?? err.message ?? 'socket closed');
+    case undefined:
+      return new NetworkError('ERR_NETWORK', err?.message ?? String(e));
+    default:
+      return new NetworkError(err.code, err.message ?? err.code);
   }
 }

@@ -12,9 +12,7 @@ import { GatewayError } from '../errors';
 import { formatJsonPath, readPath, type JsonPath } from '../util/json-path';
 import { guardMatches, isCaller, sortKey } from './match-guard';
 
-export type Extracted =
-  | { found: false; dropped?: number }
-  | { found: true; data: unknown; id?: string | number; matches: number; dropped?: number };
+export type Extracted = { found: false; dropped?: number } | { found: true; data: unknown; id?: string | number; matches: number; dropped?: number };
 
 /** The searched values as the caller gave them, and the region for national phone numbers. */
 export interface GuardContext {
@@ -59,7 +57,11 @@ function extractWritten(ep: CompiledEndpoint, body: unknown): Extracted {
   if (ep.expect === 'no_body') return nothing;
   if (body === undefined || body === '' || body === null) {
     if (optional) return nothing;
-    throw new GatewayError('crm_response_invalid', `${ep.operation}: the CRM answered success with no body, so there is no id to read. ${fixHint(ep, 'response_data_location and id_location', 'the new object\'s id must come back in the answer')}`, { operation: ep.operation, setting: 'response_data_location', yaml_line: ep.line });
+    throw new GatewayError(
+      'crm_response_invalid',
+      `${ep.operation}: the CRM answered success with no body, so there is no id to read. ${fixHint(ep, 'response_data_location and id_location', "the new object's id must come back in the answer")}`,
+      { operation: ep.operation, setting: 'response_data_location', yaml_line: ep.line },
+    );
   }
   let data: unknown = body;
   if (ep.responseDataLocation.length) {
@@ -73,7 +75,11 @@ function extractWritten(ep: CompiledEndpoint, body: unknown): Extracted {
   if (Array.isArray(data)) {
     if (data.length === 0) {
       if (optional) return nothing;
-      throw new GatewayError('crm_response_invalid', `${ep.operation}: response_data_location "${ep.responseDataLocationSource}" is an empty list. ${fixHint(ep, 'response_data_location', 'point it at the created object')}`, { operation: ep.operation, setting: 'response_data_location', yaml_line: ep.line });
+      throw new GatewayError(
+        'crm_response_invalid',
+        `${ep.operation}: response_data_location "${ep.responseDataLocationSource}" is an empty list. ${fixHint(ep, 'response_data_location', 'point it at the created object')}`,
+        { operation: ep.operation, setting: 'response_data_location', yaml_line: ep.line },
+      );
     }
     data = firstByRecency(data, ep.sortBy);
   }
@@ -98,7 +104,10 @@ function firstByRecency(items: unknown[], sortBy: JsonPath): unknown {
   for (const item of items) {
     const r = readPath(item, sortBy);
     const key = r.found ? sortKey(r.value) : undefined;
-    if (key !== undefined && (bestKey === undefined || key > bestKey)) { best = item; bestKey = key; }
+    if (key !== undefined && (bestKey === undefined || key > bestKey)) {
+      best = item;
+      bestKey = key;
+    }
   }
   return best;
 }
@@ -131,7 +140,10 @@ function ambiguousMatch(ep: CompiledEndpoint, matches: number, dropped: number, 
 }
 
 function locationError(ep: CompiledEndpoint, setting: string, source: string, failedAt: string, value: unknown, place = 'in the response'): GatewayError {
-  const found = value && typeof value === 'object' ? `keys there: ${Object.keys(value).slice(0, 12).join(', ') || '(none)'}` : `the response is ${value === undefined ? 'empty' : shortOrLength(JSON.stringify(value))}`;
+  const found =
+    value && typeof value === 'object'
+      ? `keys there: ${Object.keys(value).slice(0, 12).join(', ') || '(none)'}`
+      : `the response is ${value === undefined ? 'empty' : shortOrLength(JSON.stringify(value))}`;
   return new GatewayError(
     'crm_response_invalid',
     `${ep.operation}: ${setting} "${source || formatJsonPath([])}" not found ${place} (failed at "${failedAt}"; ${found}). Fix endpoints.${ep.operation}.${setting}${ep.line ? ` near line ${ep.line}` : ''}`,

@@ -77,13 +77,19 @@ export function isCaller(item: unknown, o: Pick<GuardOptions, 'rules' | 'values'
 
 export function sameValue(kind: MatchKind, stored: string, searched: string, region?: string): boolean {
   switch (kind) {
-    case 'phone': return samePhone(stored, searched, region);
-    case 'email': return stored.trim().toLowerCase() === searched.trim().toLowerCase();
-    case 'text': return stored.trim().localeCompare(searched.trim(), undefined, { sensitivity: 'accent' }) === 0;
+    case 'phone':
+      return samePhone(stored, searched, region);
+    case 'email':
+      return stored.trim().toLowerCase() === searched.trim().toLowerCase();
+    case 'text':
+      return stored.trim().localeCompare(searched.trim(), undefined, { sensitivity: 'accent' }) === 0;
   }
 }
 
-interface PhoneKey { readonly country?: string; readonly national: string }
+interface PhoneKey {
+  readonly country?: string;
+  readonly national: string;
+}
 
 /**
  * Two numbers are the same when their national significant numbers are equal and, when both
@@ -136,7 +142,9 @@ function parsePhoneKey(raw: string, region?: string): PhoneKey {
     // A national number that is not valid in the default region (020 7946 0958 in the US)
     // says nothing about its country: compare it without one.
     if (p && (international || p.isValid())) return { country: p.countryCallingCode, national: p.nationalNumber };
-  } catch { /* not a phone number libphonenumber can read: compare digits */ }
+  } catch {
+    /* not a phone number libphonenumber can read: compare digits */
+  }
   // National form of unknown country: drop the trunk prefix (0 in most of the world).
   return { national: international ? digits : digits.replace(/^0+/, '') };
 }
@@ -152,7 +160,11 @@ export function mostRecentOf(items: readonly unknown[], sortBy: JsonPath): Newes
     const r = readPath(item, sortBy);
     const key = r.found ? sortKey(r.value) : undefined;
     if (key === undefined) return { kind: 'unordered', why: 'the matches carry no sort field to find the most recent' };
-    if (bestKey === undefined || key > bestKey) { best = item; bestKey = key; tie = false; } else if (key === bestKey) tie = true;
+    if (bestKey === undefined || key > bestKey) {
+      best = item;
+      bestKey = key;
+      tie = false;
+    } else if (key === bestKey) tie = true;
   }
   if (tie) return { kind: 'unordered', why: 'several matches share the most recent sort value' };
   return { kind: 'one', item: best };

@@ -17,4 +17,3 @@ export interface RenderedRequest {
   /** Variables a param needed but did not get: those params were left out. */
   dropped: string[];
 }
-

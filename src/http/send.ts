@@ -21,7 +21,12 @@ export async function send(client: HttpClient, req: RenderedRequest, headers: Re
   try {
     const { body, contentType } = await encodeBody(req);
     const res = await client.request({ method: req.method, url: req.url, headers: contentType ? { ...headers, 'Content-Type': contentType } : headers, body });
-    return { status: res.status, headers: res.headers, body: parseBody(res.body.toString('utf8'), res.headers['content-type']), durationMs: performance.now() - started };
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: parseBody(res.body.toString('utf8'), res.headers['content-type']),
+      durationMs: performance.now() - started,
+    };
   } catch (e) {
     const err = e as { code?: string; message?: string };
     // Refused by the SSRF guard: a configuration matter, not a CRM failure worth retrying.
@@ -34,9 +39,12 @@ export async function send(client: HttpClient, req: RenderedRequest, headers: Re
 /** The wire form of a rendered body; multipart gets its boundary from the platform's FormData encoder. */
 async function encodeBody(req: RenderedRequest): Promise<{ body?: string | Buffer; contentType?: string }> {
   switch (req.body.kind) {
-    case 'none': return {};
-    case 'json': return { body: JSON.stringify(req.body.value) };
-    case 'binary': return { body: req.body.value };
+    case 'none':
+      return {};
+    case 'json':
+      return { body: JSON.stringify(req.body.value) };
+    case 'binary':
+      return { body: req.body.value };
     case 'multipart': {
       const encoded = new Response(req.body.value);
       return { body: Buffer.from(await encoded.arrayBuffer()), contentType: encoded.headers.get('content-type') ?? undefined };

@@ -16,8 +16,28 @@ import os from 'node:os';
 import { GatewayError } from '../errors';
 
 const BLOCKED = new net.BlockList();
-for (const [a, p] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) BLOCKED.addSubnet(a, p, 'ipv4');
-for (const [a, p] of [['::1', 128], ['::', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) BLOCKED.addSubnet(a, p, 'ipv6');
+for (const [a, p] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const)
+  BLOCKED.addSubnet(a, p, 'ipv4');
+for (const [a, p] of [
+  ['::1', 128],
+  ['::', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const)
+  BLOCKED.addSubnet(a, p, 'ipv6');
 
 export interface NetworkPolicy {
   /** Private destinations this connector may reach: IPs, CIDRs or host names. */
@@ -47,7 +67,11 @@ export class ListenAddresses {
   /** The gateway's public URL: its host and port are the gateway too, whatever they resolve to. */
   addPublicUrl(url: string): void {
     let u: URL;
-    try { u = new URL(url); } catch { return; } // not a URL: nothing can be sent there either
+    try {
+      u = new URL(url);
+    } catch {
+      return;
+    } // not a URL: nothing can be sent there either
     this.namePorts.add(portOf(u));
     this.names.add(`${u.hostname.toLowerCase()}:${portOf(u)}`);
   }
@@ -92,7 +116,10 @@ export class SsrfGuard {
   private readonly allowed = new net.BlockList();
   private readonly allowedHosts = new Set<string>();
 
-  constructor(policy: NetworkPolicy, private readonly self?: ListenAddresses) {
+  constructor(
+    policy: NetworkPolicy,
+    private readonly self?: ListenAddresses,
+  ) {
     for (const entry of policy.allow) {
       const [addr, bits] = entry.split('/');
       const family = net.isIP(addr);
@@ -163,7 +190,11 @@ export class SsrfGuard {
 
   /** The same, for connections to `port`: also refuses the gateway's own addresses there. */
   lookupFor(port: number | undefined): typeof dns.lookup {
-    return ((hostname: string, options: dns.LookupOptions, callback: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void) => {
+    return ((
+      hostname: string,
+      options: dns.LookupOptions,
+      callback: (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void,
+    ) => {
       dns.lookup(hostname, { ...options, all: true }, (err, addresses) => {
         if (err) return callback(err, '', 0);
         try {
@@ -182,13 +213,17 @@ export class SsrfGuard {
 }
 
 function blocked(host: string, ip: string): NodeJS.ErrnoException {
-  const e = new Error(`${host} resolves to ${ip}, a private, loopback or link-local address; add it to the connector's allow_private_network to allow it`) as NodeJS.ErrnoException;
+  const e = new Error(
+    `${host} resolves to ${ip}, a private, loopback or link-local address; add it to the connector's allow_private_network to allow it`,
+  ) as NodeJS.ErrnoException;
   e.code = 'ESSRF';
   return e;
 }
 
 function selfBlocked(host: string): NodeJS.ErrnoException {
-  const e = new Error(`${host} is this gateway's own address; the gateway never calls itself (allow_private_network does not change that)`) as NodeJS.ErrnoException;
+  const e = new Error(
+    `${host} is this gateway's own address; the gateway never calls itself (allow_private_network does not change that)`,
+  ) as NodeJS.ErrnoException;
   e.code = 'ESSRF';
   return e;
 }

@@ -24,9 +24,24 @@ export class Metrics {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [this.registry],
     });
-    this.retries = new client.Counter({ name: 'crm_gateway_delivery_retries_total', help: 'Delivery attempts that ended in a scheduled retry', labelNames: ['connector', 'operation'], registers: [this.registry] });
-    this.deadLetters = new client.Counter({ name: 'crm_gateway_dead_letters_total', help: 'Deliveries that became dead', labelNames: ['connector', 'operation'], registers: [this.registry] });
-    this.tokenRefreshes = new client.Counter({ name: 'crm_gateway_oauth_token_requests_total', help: 'OAuth token requests (fetch or refresh) by grant and result', labelNames: ['connector', 'grant', 'result'], registers: [this.registry] });
+    this.retries = new client.Counter({
+      name: 'crm_gateway_delivery_retries_total',
+      help: 'Delivery attempts that ended in a scheduled retry',
+      labelNames: ['connector', 'operation'],
+      registers: [this.registry],
+    });
+    this.deadLetters = new client.Counter({
+      name: 'crm_gateway_dead_letters_total',
+      help: 'Deliveries that became dead',
+      labelNames: ['connector', 'operation'],
+      registers: [this.registry],
+    });
+    this.tokenRefreshes = new client.Counter({
+      name: 'crm_gateway_oauth_token_requests_total',
+      help: 'OAuth token requests (fetch or refresh) by grant and result',
+      labelNames: ['connector', 'grant', 'result'],
+      registers: [this.registry],
+    });
     this.httpRequests = new client.Histogram({
       name: 'crm_gateway_http_request_duration_seconds',
       help: 'API requests by method, route pattern (unmatched for paths no route knows) and status; _count is the request count',
@@ -48,7 +63,13 @@ export class Metrics {
       });
       // Sessions whose writes wait (README "Customer identity from adapter events"); read at scrape time.
       let waiting: Promise<Awaited<ReturnType<DeliveryStore['waitingCounts']>> | undefined> | undefined;
-      const readWaiting = () => (waiting ??= store.waitingCounts().catch(() => undefined).finally(() => { waiting = undefined; }));
+      const readWaiting = () =>
+        (waiting ??= store
+          .waitingCounts()
+          .catch(() => undefined)
+          .finally(() => {
+            waiting = undefined;
+          }));
       new client.Gauge({
         name: 'crm_gateway_sessions_waiting',
         help: 'Sessions whose writes wait, by connector and what for (customer_identity, agent)',

@@ -48,7 +48,13 @@ export interface CallOptions {
   observe?: (connector: string, operation: string, outcome: string, ms: number) => void;
 }
 
-export async function callEndpoint(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Record<string, unknown>, file: FileInput | undefined, opts: CallOptions): Promise<CallResult> {
+export async function callEndpoint(
+  rt: ConnectorRuntime,
+  ep: CompiledEndpoint,
+  vars: Record<string, unknown>,
+  file: FileInput | undefined,
+  opts: CallOptions,
+): Promise<CallResult> {
   const request = buildRequest(rt.connector, ep, vars, file);
   let sent = await sendWithAuth(rt, request, opts, ep);
   if (sent.response.status === 401 && (await rt.auth.onUnauthorized())) {
@@ -58,7 +64,12 @@ export async function callEndpoint(rt: ConnectorRuntime, ep: CompiledEndpoint, v
   return { request, ...sent, redactor: rt.redactor };
 }
 
-async function sendWithAuth(rt: ConnectorRuntime, request: RenderedRequest, opts: CallOptions, ep: CompiledEndpoint): Promise<{ response: CrmResponse; classification: Classification }> {
+async function sendWithAuth(
+  rt: ConnectorRuntime,
+  request: RenderedRequest,
+  opts: CallOptions,
+  ep: CompiledEndpoint,
+): Promise<{ response: CrmResponse; classification: Classification }> {
   const headers = { ...request.headers };
   if (opts.requestId) headers['X-Request-Id'] = opts.requestId;
   await rt.auth.apply(headers);
@@ -67,20 +78,40 @@ async function sendWithAuth(rt: ConnectorRuntime, request: RenderedRequest, opts
   const sentAt = opts.now?.() ?? Date.now();
   const response = await send(rt.http, request, headers);
   const now = opts.now?.() ?? Date.now();
-  const classification = classify(response, opts.policy ?? rt.connector.retry, { attempt: opts.attempt?.attempt ?? 1, elapsedMs: opts.attempt?.elapsedMs ?? 0, notFoundStatuses: ep.notFoundStatuses, now });
+  const classification = classify(response, opts.policy ?? rt.connector.retry, {
+    attempt: opts.attempt?.attempt ?? 1,
+    elapsedMs: opts.attempt?.elapsedMs ?? 0,
+    notFoundStatuses: ep.notFoundStatuses,
+    now,
+  });
   const line = `${request.method} ${rt.redactor.redact(stripQuery(request.url))}`;
-  opts.attempts.push(withTime({
-    operation: ep.operation,
-    request: line,
-    ...(response.status !== undefined ? { status: response.status } : { network_error: response.networkError }),
-    classification: classification.kind,
-    reason: rt.redactor.redact(classification.reason),
-    duration_ms: Math.round(response.durationMs * 10) / 10,
-    at: new Date(sentAt).toISOString(),
-  }, sentAt));
+  opts.attempts.push(
+    withTime(
+      {
+        operation: ep.operation,
+        request: line,
+        ...(response.status !== undefined ? { status: response.status } : { network_error: response.networkError }),
+        classification: classification.kind,
+        reason: rt.redactor.redact(classification.reason),
+        duration_ms: Math.round(response.durationMs * 10) / 10,
+        at: new Date(sentAt).toISOString(),
+      },
+      sentAt,
+    ),
+  );
   opts.observe?.(rt.connector.id, ep.operation, classification.kind, response.durationMs);
   opts.logger.info(
-    { connector: rt.connector.id, operation: ep.operation, request: line, status: response.status, network_error: response.networkError, classification: classification.kind, reason: classification.reason, duration_ms: Math.round(response.durationMs), request_id: opts.requestId },
+    {
+      connector: rt.connector.id,
+      operation: ep.operation,
+      request: line,
+      status: response.status,
+      network_error: response.networkError,
+      classification: classification.kind,
+      reason: classification.reason,
+      duration_ms: Math.round(response.durationMs),
+      request_id: opts.requestId,
+    },
     'crm call',
   );
   return { response, classification };

@@ -14,9 +14,13 @@ import { GatewayError } from '../errors';
 export function renderLinks(c: Connector, input: Record<string, unknown>): Record<string, string | null> {
   const unknown = Object.keys(input).filter((k) => !LOOKUP_VARIABLE_SET.has(k));
   if (unknown.length) {
-    throw new GatewayError('validation_failed', `unknown lookup variable${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${[...LOOKUP_VARIABLE_SET].join(', ')}`, {
-      errors: unknown.map((u) => ({ field: u, message: 'unknown lookup variable' })),
-    });
+    throw new GatewayError(
+      'validation_failed',
+      `unknown lookup variable${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${[...LOOKUP_VARIABLE_SET].join(', ')}`,
+      {
+        errors: unknown.map((u) => ({ field: u, message: 'unknown lookup variable' })),
+      },
+    );
   }
   const vars: Record<string, unknown> = { ...input };
   for (const name of Object.keys(vars)) {
@@ -41,7 +45,10 @@ export function renderLookupUrl(parts: readonly TextPart[], vars: Record<string,
   // Split the query template on "&" and keep each pair only when all its variables are set.
   const pairs: TextPart[][] = [[]];
   for (const p of [head.slice(cut + 1), ...parts.slice(q + 1)]) {
-    if (typeof p !== 'string') { pairs[pairs.length - 1].push(p); continue; }
+    if (typeof p !== 'string') {
+      pairs[pairs.length - 1].push(p);
+      continue;
+    }
     p.split('&').forEach((chunk, i) => {
       if (i > 0) pairs.push([]);
       if (chunk) pairs[pairs.length - 1].push(chunk);

@@ -39,8 +39,14 @@ export function buildRequest(c: Connector, ep: CompiledEndpoint, vars: Variables
     const v = renderNode(node, { ...scope, escape: undefined });
     if (v === DROP) continue;
     const s = stringify(v);
-    if (CONTROL_CHARS.test(s)) throw new GatewayError('invalid_variable_value', `header ${name} would contain a line break or control character; refusing to send it`, { header: name });
-    if (BEYOND_LATIN1.test(s)) throw new GatewayError('invalid_variable_value', `header ${name} would contain a character beyond Latin-1, which HTTP headers cannot carry; refusing to send it`, { header: name });
+    if (CONTROL_CHARS.test(s))
+      throw new GatewayError('invalid_variable_value', `header ${name} would contain a line break or control character; refusing to send it`, { header: name });
+    if (BEYOND_LATIN1.test(s))
+      throw new GatewayError(
+        'invalid_variable_value',
+        `header ${name} would contain a character beyond Latin-1, which HTTP headers cannot carry; refusing to send it`,
+        { header: name },
+      );
     headers[name] = s;
   }
 
@@ -48,7 +54,10 @@ export function buildRequest(c: Connector, ep: CompiledEndpoint, vars: Variables
   if (ep.method === 'GET') {
     for (const [k, v] of Object.entries(paramObject)) appendQuery(url, k, v);
   } else if (ep.upload && ep.upload.encoding !== 'base64') {
-    if (!file) throw new GatewayError('missing_variable', 'upload_file needs the file: send FILE_DATA (base64) or a multipart "file" part', { variables: ['FILE_DATA'] });
+    if (!file)
+      throw new GatewayError('missing_variable', 'upload_file needs the file: send FILE_DATA (base64) or a multipart "file" part', {
+        variables: ['FILE_DATA'],
+      });
     body = ep.upload.encoding === 'binary' ? { kind: 'binary', value: file.data, type: file.type } : multipart(paramObject, ep.upload.fileField, file);
     if (body.kind === 'binary') headers['Content-Type'] = file.type;
   } else {
@@ -60,9 +69,12 @@ export function buildRequest(c: Connector, ep: CompiledEndpoint, vars: Variables
 
 function wrap(ep: CompiledEndpoint, params: Record<string, unknown>): unknown {
   switch (ep.bodyFormat) {
-    case 'container_map': return { [ep.containerName!]: params };
-    case 'container_array': return { [ep.containerName!]: [params] };
-    default: return params;
+    case 'container_map':
+      return { [ep.containerName!]: params };
+    case 'container_array':
+      return { [ep.containerName!]: [params] };
+    default:
+      return params;
   }
 }
 
@@ -83,10 +95,23 @@ function multipart(fields: Record<string, unknown>, field: string, file: FileInp
 export function previewRequest(req: RenderedRequest): Record<string, unknown> {
   let body: unknown;
   switch (req.body.kind) {
-    case 'json': body = req.body.value; break;
-    case 'multipart': body = { multipart: { fields: req.body.fields, file: req.body.file } }; break;
-    case 'binary': body = { binary: { type: req.body.type, bytes: req.body.value.length } }; break;
-    default: body = undefined;
+    case 'json':
+      body = req.body.value;
+      break;
+    case 'multipart':
+      body = { multipart: { fields: req.body.fields, file: req.body.file } };
+      break;
+    case 'binary':
+      body = { binary: { type: req.body.type, bytes: req.body.value.length } };
+      break;
+    default:
+      body = undefined;
   }
-  return { method: req.method, url: req.url, headers: req.headers, ...(body === undefined ? {} : { body }), ...(req.dropped.length ? { dropped_for_missing_variables: req.dropped } : {}) };
+  return {
+    method: req.method,
+    url: req.url,
+    headers: req.headers,
+    ...(body === undefined ? {} : { body }),
+    ...(req.dropped.length ? { dropped_for_missing_variables: req.dropped } : {}),
+  };
 }

@@ -68,8 +68,13 @@ export interface OperationResult {
 
 /** The variable that carries the id an operation produces into later calls. */
 export const ID_VARIABLE: Partial<Record<OperationName, string>> = {
-  find_account: 'ACCOUNT_ID', find_account_by_id: 'ACCOUNT_ID', create_account: 'ACCOUNT_ID',
-  find_record: 'RECORD_ID', create_record: 'RECORD_ID', add_comment: 'COMMENT_ID', upload_file: 'ATTACHMENT_ID',
+  find_account: 'ACCOUNT_ID',
+  find_account_by_id: 'ACCOUNT_ID',
+  create_account: 'ACCOUNT_ID',
+  find_record: 'RECORD_ID',
+  create_record: 'RECORD_ID',
+  add_comment: 'COMMENT_ID',
+  upload_file: 'ATTACHMENT_ID',
 };
 
 export function isOperationName(x: string): x is OperationName {
@@ -86,14 +91,19 @@ export async function runOperation(rt: ConnectorRuntime, op: OperationName, inpu
   if (op === 'upload_file') {
     const kind = file?.kind ?? (vars.FILE_KIND as string | undefined);
     if (kind && !ep.upload!.fileKinds.has(kind as never)) {
-      throw new GatewayError('file_kind_not_accepted', `connector ${c.id} does not send ${kind} files to the CRM (upload.file_kinds: ${[...ep.upload!.fileKinds].join(', ')})`, { field: 'variables.FILE_KIND' });
+      throw new GatewayError(
+        'file_kind_not_accepted',
+        `connector ${c.id} does not send ${kind} files to the CRM (upload.file_kinds: ${[...ep.upload!.fileKinds].join(', ')})`,
+        { field: 'variables.FILE_KIND' },
+      );
     }
     if (!c.settings.sendFilesToCrm) return linkOnly(rt, vars, opts);
   }
   if (ep.searches.length) return runSearches(rt, op, ep, vars, opts);
   const prepared = prepareCall(vars, c, ep, opts.now?.() ?? Date.now());
 
-  if (opts.dryRun) return { connector: c.id, operation: op, outcome: 'dry_run', ids: {}, attempts: [], requests: [await dryRunRequest(rt, ep, prepared, file)] };
+  if (opts.dryRun)
+    return { connector: c.id, operation: op, outcome: 'dry_run', ids: {}, attempts: [], requests: [await dryRunRequest(rt, ep, prepared, file)] };
 
   const attempts: AttemptRecord[] = [];
   const call = await callEndpoint(rt, ep, prepared, file, { ...opts, attempts });
@@ -119,12 +129,25 @@ export async function runOperation(rt: ConnectorRuntime, op: OperationName, inpu
   throw failure(ep, call, attempts);
 }
 
-function foundResult(rt: ConnectorRuntime, op: OperationName, ep: CompiledEndpoint, base: Pick<OperationResult, 'connector' | 'operation' | 'attempts' | 'dropped_params_for'>, found: Extract<Extracted, { found: true }>): OperationResult {
+function foundResult(
+  rt: ConnectorRuntime,
+  op: OperationName,
+  ep: CompiledEndpoint,
+  base: Pick<OperationResult, 'connector' | 'operation' | 'attempts' | 'dropped_params_for'>,
+  found: Extract<Extracted, { found: true }>,
+): OperationResult {
   const c = rt.connector;
   const ids: Record<string, string | number> = {};
   const idVar = ID_VARIABLE[op];
   if (idVar && found.id !== undefined) ids[idVar] = found.id;
-  const result: OperationResult = { ...base, outcome: 'ok', data: rt.redactor.redactDeep(found.data), ids, ...(ep.isFind ? { matches: found.matches } : {}), ...(found.dropped ? { dropped_matches: found.dropped } : {}) };
+  const result: OperationResult = {
+    ...base,
+    outcome: 'ok',
+    data: rt.redactor.redactDeep(found.data),
+    ids,
+    ...(ep.isFind ? { matches: found.matches } : {}),
+    ...(found.dropped ? { dropped_matches: found.dropped } : {}),
+  };
   if (c.settings.customIdLocation && ID_VARIABLE[op] === 'ACCOUNT_ID') {
     const r = readPath(found.data, c.settings.customIdLocation);
     if (r.found && (typeof r.value === 'string' || typeof r.value === 'number')) result.custom_id = r.value;
@@ -146,7 +169,13 @@ function guardContext(c: ConnectorRuntime['connector'], vars: Record<string, unk
  * cannot be told apart stop the find there (ambiguous_match): a later search would only
  * hide the ambiguity.
  */
-async function runSearches(rt: ConnectorRuntime, op: OperationName, ep: CompiledEndpoint, vars: Record<string, unknown>, opts: OperationOptions): Promise<OperationResult> {
+async function runSearches(
+  rt: ConnectorRuntime,
+  op: OperationName,
+  ep: CompiledEndpoint,
+  vars: Record<string, unknown>,
+  opts: OperationOptions,
+): Promise<OperationResult> {
   const c = rt.connector;
   const attempts: AttemptRecord[] = [];
   const tried: string[] = [];
@@ -185,20 +214,37 @@ export function searchHasNoValues(search: CompiledEndpoint, given: Record<string
 
 /** The guard saved a find from a stranger: the search itself is wrong or ignored, and someone should know. */
 function warnDropped(opts: OperationOptions, connector: string, operation: OperationName, dropped: number | undefined): void {
-  if (dropped) opts.logger.warn({ connector, operation, dropped_matches: dropped, request_id: opts.requestId }, 'find guard dropped CRM results that are not the caller: the CRM may ignore the search filter');
+  if (dropped)
+    opts.logger.warn(
+      { connector, operation, dropped_matches: dropped, request_id: opts.requestId },
+      'find guard dropped CRM results that are not the caller: the CRM may ignore the search filter',
+    );
 }
 
 function endpointFor(rt: ConnectorRuntime, op: OperationName): CompiledEndpoint {
   const ep = rt.connector.endpoints.get(op);
   if (!ep) throw new GatewayError('operation_not_configured', `connector ${rt.connector.id} has no ${op} endpoint`, { operation: op });
-  if (!ep.usable) throw new GatewayError('operation_not_configured', `${op} of connector ${rt.connector.id} is never used: its URL has no {ACCOUNT_ID}; fix endpoints.${op}.url${ep.line ? ` near line ${ep.line}` : ''}`, { operation: op, yaml_line: ep.line });
+  if (!ep.usable)
+    throw new GatewayError(
+      'operation_not_configured',
+      `${op} of connector ${rt.connector.id} is never used: its URL has no {ACCOUNT_ID}; fix endpoints.${op}.url${ep.line ? ` near line ${ep.line}` : ''}`,
+      { operation: op, yaml_line: ep.line },
+    );
   return ep;
 }
 
 /** Attachment by ID (+ builder URL) or by URL, then the optional comment with the link. */
 // `vars` (prepared, phones formatted) render the texts; `raw` is what the comment call gets,
 // so its own preparation formats the numbers once, from the caller's values.
-async function afterUpload(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Record<string, unknown>, raw: Record<string, unknown>, result: OperationResult, data: unknown, opts: OperationOptions): Promise<OperationResult> {
+async function afterUpload(
+  rt: ConnectorRuntime,
+  ep: CompiledEndpoint,
+  vars: Record<string, unknown>,
+  raw: Record<string, unknown>,
+  result: OperationResult,
+  data: unknown,
+  opts: OperationOptions,
+): Promise<OperationResult> {
   const att = ep.upload!.attachment;
   if (att?.by === 'id' && att.idLocation) {
     const r = readPath(data, att.idLocation);
@@ -224,16 +270,26 @@ async function afterUpload(rt: ConnectorRuntime, ep: CompiledEndpoint, vars: Rec
 }
 
 function attachmentPathMissing(ep: CompiledEndpoint, setting: 'id_location' | 'url_location', failedAt: string): GatewayError {
-  return new GatewayError('crm_response_invalid', `upload_file: upload.attachment.${setting} not found in the response (failed at "${failedAt}")${ep.line ? `; fix endpoints.upload_file near line ${ep.line}` : ''}`, { operation: 'upload_file', yaml_line: ep.line });
+  return new GatewayError(
+    'crm_response_invalid',
+    `upload_file: upload.attachment.${setting} not found in the response (failed at "${failedAt}")${ep.line ? `; fix endpoints.upload_file near line ${ep.line}` : ''}`,
+    { operation: 'upload_file', yaml_line: ep.line },
+  );
 }
 
 /** With "send session files to the CRM" off, the CRM only gets a comment with the file's link. */
 async function linkOnly(rt: ConnectorRuntime, vars: Record<string, unknown>, opts: OperationOptions): Promise<OperationResult> {
-  if (!vars.FILE_URL) throw new GatewayError('missing_variable', 'send_files_to_crm is off, so upload_file posts the link: FILE_URL is required', { variables: ['FILE_URL'] });
+  if (!vars.FILE_URL)
+    throw new GatewayError('missing_variable', 'send_files_to_crm is off, so upload_file posts the link: FILE_URL is required', { variables: ['FILE_URL'] });
   const template = rt.connector.endpoints.get('upload_file')!.upload!.commentTemplate;
   const body = renderLongText(template, { ...vars, ATTACHMENT_URL: vars.FILE_URL }, rt.connector.settings.convertTextToHtml);
   const comment = await runOperation(rt, 'add_comment', { variables: { ...pickRequest(vars), COMMENT_BODY: body } }, opts);
-  return { ...comment, operation: 'upload_file', outcome: opts.dryRun ? 'dry_run' : 'link_only', ids: { ...comment.ids, ATTACHMENT_URL: String(vars.FILE_URL) } };
+  return {
+    ...comment,
+    operation: 'upload_file',
+    outcome: opts.dryRun ? 'dry_run' : 'link_only',
+    ids: { ...comment.ids, ATTACHMENT_URL: String(vars.FILE_URL) },
+  };
 }
 
 /** Variables to carry into a follow-up call: everything but the file itself. */
@@ -285,9 +341,18 @@ export class CrmFailure extends GatewayError {
   /** No answer came back to a request that may have been sent: the CRM may have done it. */
   readonly ambiguous: boolean;
 
-  constructor(code: 'crm_unreachable' | 'crm_retry_later' | 'crm_request_failed', detail: string, extensions: Record<string, unknown>, verdict: {
-    classification: CallResult['classification']; crmStatus?: number; attempts: AttemptRecord[]; ambiguous: boolean; redactor: Redaction;
-  }) {
+  constructor(
+    code: 'crm_unreachable' | 'crm_retry_later' | 'crm_request_failed',
+    detail: string,
+    extensions: Record<string, unknown>,
+    verdict: {
+      classification: CallResult['classification'];
+      crmStatus?: number;
+      attempts: AttemptRecord[];
+      ambiguous: boolean;
+      redactor: Redaction;
+    },
+  ) {
     super(code, detail, extensions);
     const c = verdict.classification;
     this.kind = c.kind === 'ok' ? 'fail' : c.kind;
@@ -316,13 +381,38 @@ export function failure(ep: CompiledEndpoint, call: CallResult, attempts: Attemp
     ambiguous: response.status === undefined && ep.method !== 'GET' && !ep.isFind && !NOT_SENT.has(response.networkError ?? ''),
     redactor: call.redactor,
   };
-  const crmBody = response.body === undefined ? undefined : call.redactor.redact(typeof response.body === 'string' ? response.body : JSON.stringify(response.body)).slice(0, 2000);
-  const ext = { operation: ep.operation, classification: classification.kind, reason: call.redactor.redact(classification.reason), crm_status: response.status, crm_body: crmBody, attempts };
+  const crmBody =
+    response.body === undefined
+      ? undefined
+      : call.redactor.redact(typeof response.body === 'string' ? response.body : JSON.stringify(response.body)).slice(0, 2000);
+  const ext = {
+    operation: ep.operation,
+    classification: classification.kind,
+    reason: call.redactor.redact(classification.reason),
+    crm_status: response.status,
+    crm_body: crmBody,
+    attempts,
+  };
   if (response.status === undefined) {
-    return new CrmFailure('crm_unreachable', `${ep.operation}: ${classification.reason}`, { ...ext, ...(classification.kind === 'retry' ? { retry_after_ms: classification.waitMs } : {}) }, verdict);
+    return new CrmFailure(
+      'crm_unreachable',
+      `${ep.operation}: ${classification.reason}`,
+      { ...ext, ...(classification.kind === 'retry' ? { retry_after_ms: classification.waitMs } : {}) },
+      verdict,
+    );
   }
   if (classification.kind === 'retry') {
-    return new CrmFailure('crm_retry_later', `${ep.operation}: ${classification.reason}; retry in ${Math.ceil(classification.waitMs / 1000)} s`, { ...ext, retry_after_ms: classification.waitMs, ...(classification.fromRetryAfter ? { from_retry_after: true } : {}), ...(classification.rateLimited ? { rate_limited: true, retry_after: Math.ceil(classification.waitMs / 1000) } : {}) }, verdict);
+    return new CrmFailure(
+      'crm_retry_later',
+      `${ep.operation}: ${classification.reason}; retry in ${Math.ceil(classification.waitMs / 1000)} s`,
+      {
+        ...ext,
+        retry_after_ms: classification.waitMs,
+        ...(classification.fromRetryAfter ? { from_retry_after: true } : {}),
+        ...(classification.rateLimited ? { rate_limited: true, retry_after: Math.ceil(classification.waitMs / 1000) } : {}),
+      },
+      verdict,
+    );
   }
   return new CrmFailure('crm_request_failed', `${ep.operation}: ${extra ?? classification.reason}`, ext, verdict);
 }

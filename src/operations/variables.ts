@@ -64,7 +64,10 @@ export function prepareCall(input: unknown, c: Connector, ep: CompiledEndpoint, 
   }
   const missing = ep.requiredVariables.filter((v) => isEmptyValue(out[v]));
   if (missing.length) {
-    throw new GatewayError('missing_variable', `${ep.operation} needs ${missing.join(', ')}`, { variables: missing, errors: missing.map((m) => ({ field: `variables.${m}`, message: 'required' })) });
+    throw new GatewayError('missing_variable', `${ep.operation} needs ${missing.join(', ')}`, {
+      variables: missing,
+      errors: missing.map((m) => ({ field: `variables.${m}`, message: 'required' })),
+    });
   }
   return out;
 }

@@ -14,7 +14,6 @@ import { sessionKind, sessionNumber, type SessionMetadata } from '../flows/sessi
 /** The longest transcript attached (bytes); a longer one is left out and the body says so. */
 export const MAX_TRANSCRIPT_BYTES = 1024 * 1024;
 
-
 export interface Transcript {
   name: string;
   /** Absent when the transcript was too large to keep. */
@@ -43,14 +42,21 @@ export function subjectVariables(vars: Record<string, unknown>, sessionId: strin
 }
 
 export function buildOutcomeMessage(o: {
-  connectorId: string; sessionId: string; from: string; to: string; subjectTemplate: string;
+  connectorId: string;
+  sessionId: string;
+  from: string;
+  to: string;
+  subjectTemplate: string;
   /** Display variables (phone numbers formatted as the connector writes them). */
   vars: Record<string, unknown>;
   metadata: SessionMetadata;
   transcript?: Transcript;
 }): OutcomeMessage {
   // One line: a template that renders line breaks must not inject headers.
-  const subject = renderLongText(o.subjectTemplate, subjectVariables(o.vars, o.sessionId), false).replace(/[\r\n]+/g, ' ').trim().slice(0, 400);
+  const subject = renderLongText(o.subjectTemplate, subjectVariables(o.vars, o.sessionId), false)
+    .replace(/[\r\n]+/g, ' ')
+    .trim()
+    .slice(0, 400);
   const attachments: OutcomeMessage['attachments'] = [];
   let transcript: Record<string, unknown> | undefined;
   if (o.transcript) {
@@ -65,7 +71,11 @@ export function buildOutcomeMessage(o: {
   }
   const body = transcript ? { ...o.metadata, transcript } : o.metadata;
   return {
-    from: o.from, to: o.to, subject, messageId: outcomeMessageId(o.connectorId, o.sessionId, o.from),
-    text: `${JSON.stringify(body, null, 2)}\n`, attachments,
+    from: o.from,
+    to: o.to,
+    subject,
+    messageId: outcomeMessageId(o.connectorId, o.sessionId, o.from),
+    text: `${JSON.stringify(body, null, 2)}\n`,
+    attachments,
   };
 }

@@ -15,7 +15,14 @@ import { outcomeRecipient } from './recipient';
 import { MAX_TRANSCRIPT_BYTES } from './message';
 import type { KeptTranscript } from './step';
 
-export async function planOutcomeEmail(c: Connector, sessionId: string, state: SessionState & { transcript?: KeptTranscript }, ev: NormalizedEvent, downloaded: Buffer | undefined, service: Pick<DeliveryService, 'acceptStep'>): Promise<void> {
+export async function planOutcomeEmail(
+  c: Connector,
+  sessionId: string,
+  state: SessionState & { transcript?: KeptTranscript },
+  ev: NormalizedEvent,
+  downloaded: Buffer | undefined,
+  service: Pick<DeliveryService, 'acceptStep'>,
+): Promise<void> {
   const settings = c.outcomeEmail;
   if (!settings) return;
   const f = ev.facts.file;
@@ -24,12 +31,19 @@ export async function planOutcomeEmail(c: Connector, sessionId: string, state: S
     if (data && data.length <= MAX_TRANSCRIPT_BYTES) state.transcript = { name: f.name, base64: data.toString('base64'), bytes: data.length };
     else if (data) {
       state.transcript = { name: f.name, bytes: data.length };
-      state.warnings.push(`File_Available: the chat transcript (${data.length} bytes) is over the ${MAX_TRANSCRIPT_BYTES}-byte limit of the outcome e-mail's attachment; the e-mail goes without it`);
+      state.warnings.push(
+        `File_Available: the chat transcript (${data.length} bytes) is over the ${MAX_TRANSCRIPT_BYTES}-byte limit of the outcome e-mail's attachment; the e-mail goes without it`,
+      );
     }
   }
   if (!state.ended || state.steps.outcome_email) return;
   const recipient = outcomeRecipient(settings, { name: state.vars.QUEUE_NAME ?? state.vars.MENU_PATH, id: state.vars.QUEUE_ID });
   if (!recipient.to) return;
-  const d = await service.acceptStep(c.id, 'outcome_email', {}, { idempotencyKey: `${sessionId}:outcome_email`, stepFacts: { sessionId }, delayMs: settings.delayMs });
+  const d = await service.acceptStep(
+    c.id,
+    'outcome_email',
+    {},
+    { idempotencyKey: `${sessionId}:outcome_email`, stepFacts: { sessionId }, delayMs: settings.delayMs },
+  );
   state.steps.outcome_email = d.delivery.id;
 }

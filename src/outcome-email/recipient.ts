@@ -22,7 +22,9 @@ const norm = (v: unknown) => (v === undefined || v === null ? '' : String(v).tri
 export function matchQueue(queues: readonly OutcomeEmailQueue[], q: SessionQueue): OutcomeEmailQueue | undefined {
   const name = norm(q.name);
   const id = norm(q.id);
-  return queues.find((e) => (e.queue !== undefined && name !== '' && norm(e.queue) === name) || (e.queueId !== undefined && id !== '' && norm(e.queueId) === id));
+  return queues.find(
+    (e) => (e.queue !== undefined && name !== '' && norm(e.queue) === name) || (e.queueId !== undefined && id !== '' && norm(e.queueId) === id),
+  );
 }
 
 export function outcomeRecipient(s: Pick<OutcomeEmail, 'enabled' | 'address' | 'queues'>, q: SessionQueue): Recipient {
@@ -30,9 +32,13 @@ export function outcomeRecipient(s: Pick<OutcomeEmail, 'enabled' | 'address' | '
   const label = queue ? `queue ${queue.queue ?? queue.queueId}` : 'the queue';
   let address: string;
   let because: string;
-  if (queue?.enabled) { address = queue.address; because = `${label} is on: its address`; }
-  else if (s.enabled) { address = s.address; because = `${queue ? `${label} is off` : 'the queue is not listed'}: it inherits the global setting (on) and address`; }
-  else return { to: undefined, because: `off globally and ${queue ? `${label} is off` : 'the queue is not listed'}` };
+  if (queue?.enabled) {
+    address = queue.address;
+    because = `${label} is on: its address`;
+  } else if (s.enabled) {
+    address = s.address;
+    because = `${queue ? `${label} is off` : 'the queue is not listed'}: it inherits the global setting (on) and address`;
+  } else return { to: undefined, because: `off globally and ${queue ? `${label} is off` : 'the queue is not listed'}` };
   address = address.trim();
   return address ? { to: address, because } : { to: undefined, because: `${because}, which is empty` };
 }

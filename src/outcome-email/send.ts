@@ -33,7 +33,11 @@ export async function sendMessage(smtp: SmtpSettings, m: OutcomeMessage, timeout
   });
   try {
     const info = await transport.sendMail({
-      from: m.from, to: m.to, subject: m.subject, messageId: m.messageId, text: m.text,
+      from: m.from,
+      to: m.to,
+      subject: m.subject,
+      messageId: m.messageId,
+      text: m.text,
       attachments: m.attachments.map((a) => ({ filename: a.filename, content: a.content, contentType: a.contentType })),
     });
     return { messageId: info.messageId, response: String(info.response ?? ''), accepted: (info.accepted ?? []).map(String) };

@@ -28,8 +28,10 @@ export function classifySmtpError(e: SmtpErrorLike): SmtpVerdict {
   const answer = (e.response ?? e.message ?? '').replace(/\s+/g, ' ').trim().slice(0, 200);
   const status = typeof e.responseCode === 'number' ? e.responseCode : undefined;
   const at = e.command ? ` to ${e.command.split(' ')[0]}` : '';
-  if (e.code === 'EAUTH') return { retry: true, reason: `the SMTP server refused the login${status ? ` (${status})` : ''}: check outcome_email.smtp.user and password`, status };
-  if (status !== undefined && status >= 400 && status < 500) return { retry: true, reason: `the SMTP server answered ${answer || status}${at} (temporary)`, status };
+  if (e.code === 'EAUTH')
+    return { retry: true, reason: `the SMTP server refused the login${status ? ` (${status})` : ''}: check outcome_email.smtp.user and password`, status };
+  if (status !== undefined && status >= 400 && status < 500)
+    return { retry: true, reason: `the SMTP server answered ${answer || status}${at} (temporary)`, status };
   if (status !== undefined && status >= 500) return { retry: false, reason: `the SMTP server refused the e-mail for good: ${answer || status}${at}`, status };
   if (e.code && NETWORK.has(e.code)) return { retry: true, reason: `the SMTP server could not be reached (${e.code}: ${answer})` };
   if (e.code === 'EENVELOPE' || e.code === 'EMESSAGE') return { retry: false, reason: `the e-mail cannot be sent (${e.code}: ${answer})` };

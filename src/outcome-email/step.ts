@@ -37,7 +37,13 @@ export interface KeptTranscript {
 
 type Store = Pick<DeliveryStore, 'loadSession' | 'get'>;
 
-export async function runOutcomeEmail(d: Delivery, rt: ConnectorRuntime, store: Store, sessionId: string, opts: StepOptions): Promise<{ result: DeliveryResult; attempts: AttemptRecord[] }> {
+export async function runOutcomeEmail(
+  d: Delivery,
+  rt: ConnectorRuntime,
+  store: Store,
+  sessionId: string,
+  opts: StepOptions,
+): Promise<{ result: DeliveryResult; attempts: AttemptRecord[] }> {
   const c = rt.connector;
   const skipped = (reason: string) => ({ result: { ids: {}, outcome: 'skipped', reason }, attempts: [] });
   const settings = c.outcomeEmail;
@@ -68,13 +74,36 @@ export async function runOutcomeEmail(d: Delivery, rt: ConnectorRuntime, store: 
 
   const accountId = results.get('account')?.result?.ids.ACCOUNT_ID;
   const recordId = results.get('record')?.result?.ids.RECORD_ID;
-  const links = renderLinks(c, Object.fromEntries(Object.entries({ ACCOUNT_ID: accountId, RECORD_ID: recordId, SESSION_ID: sessionId }).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])));
-  const metadata = sessionMetadata(state, { connector: c.id, session_id: sessionId, account_id: accountId ?? null, record_id: recordId ?? null, links: { account: links.account ?? null, record: links.record ?? null, lookup: null } });
+  const links = renderLinks(
+    c,
+    Object.fromEntries(
+      Object.entries({ ACCOUNT_ID: accountId, RECORD_ID: recordId, SESSION_ID: sessionId })
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, String(v)]),
+    ),
+  );
+  const metadata = sessionMetadata(state, {
+    connector: c.id,
+    session_id: sessionId,
+    account_id: accountId ?? null,
+    record_id: recordId ?? null,
+    links: { account: links.account ?? null, record: links.record ?? null, lookup: null },
+  });
   const message = buildOutcomeMessage({
-    connectorId: c.id, sessionId, from: settings.smtp.from, to: recipient.to, subjectTemplate: settings.subject,
+    connectorId: c.id,
+    sessionId,
+    from: settings.smtp.from,
+    to: recipient.to,
+    subjectTemplate: settings.subject,
     vars: displayVariables(c, { ...state.vars, ACCOUNT_ID: accountId, RECORD_ID: recordId }),
     metadata,
-    transcript: state.transcript ? { name: state.transcript.name, bytes: state.transcript.bytes, ...(state.transcript.base64 !== undefined ? { data: Buffer.from(state.transcript.base64, 'base64') } : {}) } : undefined,
+    transcript: state.transcript
+      ? {
+          name: state.transcript.name,
+          bytes: state.transcript.bytes,
+          ...(state.transcript.base64 !== undefined ? { data: Buffer.from(state.transcript.base64, 'base64') } : {}),
+        }
+      : undefined,
   });
 
   const started = opts.now();
@@ -82,10 +111,23 @@ export async function runOutcomeEmail(d: Delivery, rt: ConnectorRuntime, store: 
   try {
     const sent = await sendMessage(settings.smtp, message);
     const response = rt.redactor.redact(sent.response).slice(0, 200);
-    const attempt: AttemptRecord = { operation: d.operation, request, status: Number(/^\d{3}/.exec(sent.response)?.[0] ?? 250), classification: 'ok', reason: response, duration_ms: opts.now() - started, at: new Date(started).toISOString() };
+    const attempt: AttemptRecord = {
+      operation: d.operation,
+      request,
+      status: Number(/^\d{3}/.exec(sent.response)?.[0] ?? 250),
+      classification: 'ok',
+      reason: response,
+      duration_ms: opts.now() - started,
+      at: new Date(started).toISOString(),
+    };
     return {
       result: {
-        ids: {}, outcome: 'sent', to: recipient.to, because: recipient.because, message_id: message.messageId, smtp_response: response,
+        ids: {},
+        outcome: 'sent',
+        to: recipient.to,
+        because: recipient.because,
+        message_id: message.messageId,
+        smtp_response: response,
         ...(message.attachments[0] ? { attachment: { name: message.attachments[0].filename, bytes: message.attachments[0].content.length } } : {}),
       },
       attempts: [attempt],

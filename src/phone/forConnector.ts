@@ -32,8 +32,10 @@ export function formatForConnector(raw: string, p: PhoneSettings, purpose: Phone
   const code = parsePhoneNumberFromString(r.e164)?.countryCallingCode;
   if (code === home) return r;
   switch (p.foreignNumbers ?? 'error') {
-    case 'e164': return { ...r, value: r.e164 };
-    case 'international': return formatPhone(raw, 'international', purpose, region);
+    case 'e164':
+      return { ...r, value: r.e164 };
+    case 'international':
+      return formatPhone(raw, 'international', purpose, region);
     default: {
       const where = region ? `${region} (+${home})` : `+${home}`;
       return {

@@ -29,18 +29,13 @@
  * carry one, and search never includes it (it would stop the stored number from matching).
  * The extension is always returned separately as `ext`.
  */
-import {
-  isSupportedCountry, parsePhoneNumberWithError, validatePhoneNumberLength,
-  type CountryCode, type PhoneNumber,
-} from 'libphonenumber-js/max';
+import { isSupportedCountry, parsePhoneNumberWithError, validatePhoneNumberLength, type CountryCode, type PhoneNumber } from 'libphonenumber-js/max';
 
 export const PHONE_FORMATS = ['automatic', 'e164', 'us_local', 'us_local_standard', 'international'] as const;
-export type PhoneFormat = typeof PHONE_FORMATS[number];
+export type PhoneFormat = (typeof PHONE_FORMATS)[number];
 /** write = create/update requests; search = find endpoints. */
 export type PhonePurpose = 'write' | 'search';
-export type PhoneResult =
-  | { ok: true; value: string; e164: string; country?: string; valid?: boolean; ext?: string }
-  | { ok: false; reason: string };
+export type PhoneResult = { ok: true; value: string; e164: string; country?: string; valid?: boolean; ext?: string } | { ok: false; reason: string };
 
 export function isPhoneFormat(x: unknown): x is PhoneFormat {
   return typeof x === 'string' && (PHONE_FORMATS as readonly string[]).includes(x);
@@ -100,7 +95,7 @@ function parse(text: string, region?: CountryCode): PhoneNumber | string {
   if (typeof first !== 'string' && first.isPossible()) return first;
   const idd = /^\s*00(?=\s*[1-9])/.exec(text);
   if (idd) {
-    const second = tryParse('+' + text.slice(idd[0].length), region);
+    const second = tryParse(`+${text.slice(idd[0].length)}`, region);
     if (typeof second !== 'string' && second.isPossible()) return second;
   }
   if (typeof first === 'string') return first;
@@ -119,28 +114,37 @@ function explain(code: string, text: string): string {
   const q = JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
   const digits = (text.match(/\d/g) ?? []).length;
   switch (code) {
-    case 'TOO_SHORT': return `${q} is too short to be a phone number`;
-    case 'TOO_LONG': return `${q} is too long to be a phone number`;
-    case 'INVALID_LENGTH': return `${q} has the wrong number of digits for a phone number`;
+    case 'TOO_SHORT':
+      return `${q} is too short to be a phone number`;
+    case 'TOO_LONG':
+      return `${q} is too long to be a phone number`;
+    case 'INVALID_LENGTH':
+      return `${q} has the wrong number of digits for a phone number`;
     case 'INVALID_COUNTRY':
       if (/^\s*(\+|00)/.test(text)) return `${q} has an unknown country calling code`;
       if (digits < MIN_DIGITS) return `${q} is too short to be a phone number`;
       if (digits > MAX_DIGITS) return `${q} is too long to be a phone number`;
       return `${q} has no country code and no default region is set`;
-    default: return `${q} is not a phone number`;
+    default:
+      return `${q} is not a phone number`;
   }
 }
 
 function render(p: PhoneNumber, format: PhoneFormat, purpose: PhonePurpose): string {
   const ext = purpose === 'write' && p.ext ? ` ext. ${p.ext}` : '';
   switch (format) {
-    case 'e164': return p.number;
-    case 'us_local': return p.nationalNumber;
-    case 'us_local_standard': return p.format('NATIONAL', NO_EXT) + ext;
-    case 'international': return p.format('INTERNATIONAL', NO_EXT) + ext;
+    case 'e164':
+      return p.number;
+    case 'us_local':
+      return p.nationalNumber;
+    case 'us_local_standard':
+      return p.format('NATIONAL', NO_EXT) + ext;
+    case 'international':
+      return p.format('INTERNATIONAL', NO_EXT) + ext;
     case 'automatic':
       return purpose === 'write' ? p.format('INTERNATIONAL', NO_EXT) + ext : `*${searchGroups(p).join('*')}`;
-    default: return assertNever(format);
+    default:
+      return assertNever(format);
   }
 }
 

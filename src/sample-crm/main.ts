@@ -63,7 +63,10 @@ export async function startSampleCrmFor(opts: CliOptions, print: (line: string) 
   const lines = [`Sample CRM (${opts.flavor}) listening on ${url}`];
   for (const b of auth.basic ?? []) lines.push(`  Basic auth:   ${b.username} : ${b.password}`);
   for (const k of auth.apiKeys ?? []) lines.push(`  Header:       ${k.header}: ${k.value}`);
-  if (auth.oauth) lines.push(`  OAuth client: ${auth.oauth.clientId} / ${auth.oauth.clientSecret}  (${url}${running.crm.oauthPaths.authorize}, ${url}${running.crm.oauthPaths.token})`);
+  if (auth.oauth)
+    lines.push(
+      `  OAuth client: ${auth.oauth.clientId} / ${auth.oauth.clientSecret}  (${url}${running.crm.oauthPaths.authorize}, ${url}${running.crm.oauthPaths.token})`,
+    );
   lines.push(`  Control API:  ${url}/__control  (faults, requests, state, reset)`);
   lines.forEach((l) => print(l));
   return running;

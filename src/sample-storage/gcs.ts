@@ -111,7 +111,14 @@ export async function startSampleGcs(options: GcsEmulatorOptions = {}): Promise<
 
   const seedRefreshTokens = (): void => {
     for (const token of oauthClient?.refreshTokens ?? []) {
-      oauth.state.refreshTokens[token] = { token, clientId: oauthClient!.clientId, scope: 'https://www.googleapis.com/auth/devstorage.read_write', issuedAtMs: clock(), revoked: false, replacedBy: null };
+      oauth.state.refreshTokens[token] = {
+        token,
+        clientId: oauthClient!.clientId,
+        scope: 'https://www.googleapis.com/auth/devstorage.read_write',
+        issuedAtMs: clock(),
+        revoked: false,
+        replacedBy: null,
+      };
     }
   };
   seedRefreshTokens();
@@ -139,7 +146,11 @@ export async function startSampleGcs(options: GcsEmulatorOptions = {}): Promise<
   });
 
   /** Writes an object: same name = replaced, with a new generation (GCS semantics). */
-  const write = (res: Response, base: string, w: { bucket: string; name: string; data: Buffer; contentType: string; metadata?: Record<string, string>; ifGenerationMatch?: number }): void => {
+  const write = (
+    res: Response,
+    base: string,
+    w: { bucket: string; name: string; data: Buffer; contentType: string; metadata?: Record<string, string>; ifGenerationMatch?: number },
+  ): void => {
     const existing = objects.get(key(w.bucket, w.name));
     if (w.ifGenerationMatch !== undefined && (existing?.generation ?? 0) !== w.ifGenerationMatch) {
       gcsError(res, 412, 'conditionNotMet', 'At least one of the pre-conditions you specified did not hold.');
@@ -169,17 +180,21 @@ export async function startSampleGcs(options: GcsEmulatorOptions = {}): Promise<
   const rawBodies = new WeakMap<Request, Buffer>();
   const limit = options.bodyLimitBytes ?? 64 * 1024 * 1024;
   const readRaw = express.raw({ type: () => true, limit });
-  app.use((req, res, next) => readRaw(req, res, (err?: unknown) => {
-    if (err) return gcsError(res, 413, 'uploadTooLarge', 'The request body is too large or unreadable');
-    if (Buffer.isBuffer(req.body)) rawBodies.set(req, req.body);
-    next();
-  }));
+  app.use((req, res, next) =>
+    readRaw(req, res, (err?: unknown) => {
+      if (err) return gcsError(res, 413, 'uploadTooLarge', 'The request body is too large or unreadable');
+      if (Buffer.isBuffer(req.body)) rawBodies.set(req, req.body);
+      next();
+    }),
+  );
   app.use(bodyReader(limit));
   app.use(log.middleware());
-  app.use(faults.middleware((req, fault) => {
-    const entry = log.entryFor(req);
-    if (entry) entry.faultId = fault.id;
-  }));
+  app.use(
+    faults.middleware((req, fault) => {
+      const entry = log.entryFor(req);
+      if (entry) entry.faultId = fault.id;
+    }),
+  );
   app.use(oauth.router({ authorize: '/o/oauth2/auth', token: '/token' }));
 
   // A V4 signed URL (`{endpoint}/{bucket}/{object}?X-Goog-Signature=…`) carries its own
@@ -206,7 +221,12 @@ export async function startSampleGcs(options: GcsEmulatorOptions = {}): Promise<
       return next();
     }
     res.set('WWW-Authenticate', 'Bearer realm="https://accounts.google.com/"');
-    gcsError(res, 401, 'required', bearer ? 'Invalid Credentials' : 'Anonymous caller does not have storage.objects access to the Google Cloud Storage bucket.');
+    gcsError(
+      res,
+      401,
+      'required',
+      bearer ? 'Invalid Credentials' : 'Anonymous caller does not have storage.objects access to the Google Cloud Storage bucket.',
+    );
   });
 
   app.use((req, res) => {
@@ -216,8 +236,8 @@ export async function startSampleGcs(options: GcsEmulatorOptions = {}): Promise<
     try {
       if (path.startsWith(UPLOAD_PREFIX)) return upload(req, res, base, path.slice(UPLOAD_PREFIX.length), query);
       if (path.startsWith(STORAGE_PREFIX)) return storage(req, res, base, path.slice(STORAGE_PREFIX.length), query);
-      if (path.startsWith('/download' + STORAGE_PREFIX) && req.method === 'GET') {
-        return storage(req, res, base, path.slice(('/download' + STORAGE_PREFIX).length), { ...query, alt: 'media' });
+      if (path.startsWith(`/download${STORAGE_PREFIX}`) && req.method === 'GET') {
+        return storage(req, res, base, path.slice(`/download${STORAGE_PREFIX}`.length), { ...query, alt: 'media' });
       }
     } catch (err) {
       if (err instanceof URIError) return gcsError(res, 400, 'invalid', 'The object name is not valid percent-encoding.');
@@ -241,7 +261,7 @@ export async function startSampleGcs(options: GcsEmulatorOptions = {}): Promise<
     }
     if (req.method === 'POST' && uploadType === 'multipart') {
       const parts = parseMultipartRelated(contentType, raw);
-      if (!parts || parts.length !== 2) return gcsError(res, 400, 'invalid', 'Expected a multipart/related body with metadata and media parts');
+      if (parts?.length !== 2) return gcsError(res, 400, 'invalid', 'Expected a multipart/related body with metadata and media parts');
       let meta: Record<string, unknown>;
       try {
         meta = JSON.parse(parts[0].body.toString('utf8')) as Record<string, unknown>;
@@ -292,7 +312,14 @@ export async function startSampleGcs(options: GcsEmulatorOptions = {}): Promise<
       }
       if (total === undefined || session.size < total) return resumeIncomplete(res, session.size);
       sessions.delete(query.upload_id);
-      return write(res, base, { bucket: session.bucket, name: session.name, data: Buffer.concat(session.received), contentType: session.contentType, metadata: session.metadata, ifGenerationMatch: session.ifGenerationMatch });
+      return write(res, base, {
+        bucket: session.bucket,
+        name: session.name,
+        data: Buffer.concat(session.received),
+        contentType: session.contentType,
+        metadata: session.metadata,
+        ifGenerationMatch: session.ifGenerationMatch,
+      });
     }
     if (req.method === 'DELETE' && uploadType === 'resumable' && query.upload_id) {
       sessions.delete(query.upload_id);
@@ -362,7 +389,9 @@ export async function startSampleGcs(options: GcsEmulatorOptions = {}): Promise<
     return {
       // An injected status answers in GCS's error shape (the client reads error.code), unless the test gives a body.
       injectFault: (spec: FaultSpec): Fault =>
-        faults.add(spec.status !== undefined && spec.body === undefined ? { ...spec, body: gcsErrorBody(spec.status, 'backendError', 'Injected fault') } : spec),
+        faults.add(
+          spec.status !== undefined && spec.body === undefined ? { ...spec, body: gcsErrorBody(spec.status, 'backendError', 'Injected fault') } : spec,
+        ),
       listFaults: () => faults.list(),
       removeFault: (id: string) => faults.remove(id),
       clearFaults: () => faults.clear(),

@@ -49,7 +49,12 @@ export async function startSampleS3(options: S3EmulatorOptions): Promise<SampleS
   const id = (bucket: string, key: string) => `${bucket}/${key}`;
 
   const target: ControlTarget = {
-    injectFault: (spec: FaultSpec): Fault => faults.add(spec.status !== undefined && spec.body === undefined ? { ...spec, body: s3ErrorXml('InternalError', 'Injected fault'), headers: { 'Content-Type': 'application/xml', ...spec.headers } } : spec),
+    injectFault: (spec: FaultSpec): Fault =>
+      faults.add(
+        spec.status !== undefined && spec.body === undefined
+          ? { ...spec, body: s3ErrorXml('InternalError', 'Injected fault'), headers: { 'Content-Type': 'application/xml', ...spec.headers } }
+          : spec,
+      ),
     listFaults: () => faults.list(),
     removeFault: (fid) => faults.remove(fid),
     clearFaults: () => faults.clear(),
@@ -57,7 +62,16 @@ export async function startSampleS3(options: S3EmulatorOptions): Promise<SampleS
       return log.entries;
     },
     clearRequests: () => log.clear(),
-    snapshot: () => ({ objects: [...objects.values()].map((o) => ({ bucket: o.bucket, key: o.key, size: o.data.length, contentType: o.contentType, writes: o.writes, base64: o.data.toString('base64') })) }),
+    snapshot: () => ({
+      objects: [...objects.values()].map((o) => ({
+        bucket: o.bucket,
+        key: o.key,
+        size: o.data.length,
+        contentType: o.contentType,
+        writes: o.writes,
+        base64: o.data.toString('base64'),
+      })),
+    }),
     reset: () => {
       objects.clear();
       log.clear();
@@ -70,17 +84,21 @@ export async function startSampleS3(options: S3EmulatorOptions): Promise<SampleS
   app.disable('x-powered-by');
   app.use('/__control', controlRouter(target));
   const readRaw = express.raw({ type: () => true, limit: 256 * 1024 * 1024 });
-  app.use((req, res, next) => readRaw(req, res, (err?: unknown) => {
-    if (err) return s3Error(res, 400, 'EntityTooLarge', 'The body is too large or unreadable');
-    if (Buffer.isBuffer(req.body)) raw.set(req, req.body);
-    next();
-  }));
+  app.use((req, res, next) =>
+    readRaw(req, res, (err?: unknown) => {
+      if (err) return s3Error(res, 400, 'EntityTooLarge', 'The body is too large or unreadable');
+      if (Buffer.isBuffer(req.body)) raw.set(req, req.body);
+      next();
+    }),
+  );
   app.use(bodyReader());
   app.use(log.middleware());
-  app.use(faults.middleware((req, fault) => {
-    const entry = log.entryFor(req);
-    if (entry) entry.faultId = fault.id;
-  }));
+  app.use(
+    faults.middleware((req, fault) => {
+      const entry = log.entryFor(req);
+      if (entry) entry.faultId = fault.id;
+    }),
+  );
 
   app.use((req, res) => {
     const body = raw.get(req) ?? Buffer.alloc(0);
@@ -96,16 +114,32 @@ export async function startSampleS3(options: S3EmulatorOptions): Promise<SampleS
     if (m[2] === undefined) {
       if (req.method !== 'GET') return s3Error(res, 405, 'MethodNotAllowed', 'bucket operations other than list are not emulated');
       const prefix = typeof req.query.prefix === 'string' ? req.query.prefix : '';
-      const keys = [...objects.values()].filter((o) => o.bucket === bucket && o.key.startsWith(prefix)).map((o) => o.key).sort();
-      res.type('application/xml').send(`<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>${xml(bucket)}</Name><Prefix>${xml(prefix)}</Prefix><KeyCount>${keys.length}</KeyCount>${keys.map((k) => `<Contents><Key>${xml(k)}</Key><Size>${objects.get(id(bucket, k))!.data.length}</Size></Contents>`).join('')}</ListBucketResult>`);
+      const keys = [...objects.values()]
+        .filter((o) => o.bucket === bucket && o.key.startsWith(prefix))
+        .map((o) => o.key)
+        .sort();
+      res
+        .type('application/xml')
+        .send(
+          `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>${xml(bucket)}</Name><Prefix>${xml(prefix)}</Prefix><KeyCount>${keys.length}</KeyCount>${keys.map((k) => `<Contents><Key>${xml(k)}</Key><Size>${objects.get(id(bucket, k))!.data.length}</Size></Contents>`).join('')}</ListBucketResult>`,
+        );
       return;
     }
     const key = decodeURIComponent(m[2]);
     const o = objects.get(id(bucket, key));
     switch (req.method) {
       case 'PUT': {
-        objects.set(id(bucket, key), { bucket, key, data: body, contentType: String(req.headers['content-type'] ?? 'binary/octet-stream'), writes: (o?.writes ?? 0) + 1 });
-        res.set('ETag', `"${sha256Hex(body).slice(0, 32)}"`).status(200).end();
+        objects.set(id(bucket, key), {
+          bucket,
+          key,
+          data: body,
+          contentType: String(req.headers['content-type'] ?? 'binary/octet-stream'),
+          writes: (o?.writes ?? 0) + 1,
+        });
+        res
+          .set('ETag', `"${sha256Hex(body).slice(0, 32)}"`)
+          .status(200)
+          .end();
         return;
       }
       case 'GET':
@@ -156,10 +190,17 @@ function verify(req: Request, body: Buffer, creds: SigV4Credentials, region: str
     if (nowMs > at + Number(get('X-Amz-Expires')) * 1000) return 'Request has expired';
     const headers: Record<string, string> = {};
     for (const h of get('X-Amz-SignedHeaders').split(';')) headers[h] = String(req.headers[h] ?? '');
-    const s = signature({ method: 'GET', path, query: pairs.filter(([k]) => k !== 'X-Amz-Signature'), headers, payloadHash: UNSIGNED_PAYLOAD }, creds, { region, service: 's3' }, date);
+    const s = signature(
+      { method: 'GET', path, query: pairs.filter(([k]) => k !== 'X-Amz-Signature'), headers, payloadHash: UNSIGNED_PAYLOAD },
+      creds,
+      { region, service: 's3' },
+      date,
+    );
     return s.signature === presigned[1] ? 'ok' : 'The request signature we calculated does not match the signature you provided.';
   }
-  const auth = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(String(req.headers.authorization ?? ''));
+  const auth = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/s3\/aws4_request, ?SignedHeaders=([a-z0-9;-]+), ?Signature=([0-9a-f]{64})$/.exec(
+    String(req.headers.authorization ?? ''),
+  );
   if (!auth) return 'Missing or malformed Authorization (AWS4-HMAC-SHA256)';
   if (auth[1] !== creds.accessKeyId) return 'InvalidAccessKeyId';
   if (auth[3] !== region) return `the region is ${region}`;
@@ -170,7 +211,11 @@ function verify(req: Request, body: Buffer, creds: SigV4Credentials, region: str
   const headers: Record<string, string> = {};
   for (const h of signedNames) headers[h] = String(req.headers[h] ?? '');
   const date = headers['x-amz-date'];
-  if (Math.abs(nowMs - Date.UTC(+date.slice(0, 4), +date.slice(4, 6) - 1, +date.slice(6, 8), +date.slice(9, 11), +date.slice(11, 13), +date.slice(13, 15))) > 15 * 60_000) return 'RequestTimeTooSkewed';
+  if (
+    Math.abs(nowMs - Date.UTC(+date.slice(0, 4), +date.slice(4, 6) - 1, +date.slice(6, 8), +date.slice(9, 11), +date.slice(11, 13), +date.slice(13, 15))) >
+    15 * 60_000
+  )
+    return 'RequestTimeTooSkewed';
   const s = signature({ method: req.method, path, query: pairs, headers, payloadHash }, creds, { region, service: 's3' }, date);
   return s.signature === auth[5] ? 'ok' : 'The request signature we calculated does not match the signature you provided.';
 }

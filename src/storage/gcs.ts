@@ -43,7 +43,11 @@ export async function openGcsStore(config: GcsStoreConfig, deps: GcsOpenDeps = {
   if (process.env.STORAGE_EMULATOR_HOST !== undefined) {
     // The client library sends every request to this host when it is set, whatever the
     // connector says: past api_endpoint and the SSRF check. Refuse rather than obey it silently.
-    throw new GatewayError('storage_request_failed', 'STORAGE_EMULATOR_HOST is set: the GCS client library would send every request there instead of the connector\'s bucket; unset it and use storage.api_endpoint', { storage: 'gcs' });
+    throw new GatewayError(
+      'storage_request_failed',
+      "STORAGE_EMULATOR_HOST is set: the GCS client library would send every request there instead of the connector's bucket; unset it and use storage.api_endpoint",
+      { storage: 'gcs' },
+    );
   }
   const destinations = [config.apiEndpoint, config.credentials?.kind === 'oauth_client' ? config.credentials.tokenUrl : undefined];
   for (const url of destinations) if (url && deps.guard) await checkDestination(url, deps.guard);
@@ -54,23 +58,31 @@ export class GcsFileStore implements FileStore {
   readonly kind = 'gcs';
   private readonly storage: Storage;
 
-  constructor(private readonly config: GcsStoreConfig, private readonly now: () => number = Date.now, learnSecret?: (value: string) => void) {
+  constructor(
+    private readonly config: GcsStoreConfig,
+    private readonly now: () => number = Date.now,
+    learnSecret?: (value: string) => void,
+  ) {
     const custom = config.apiEndpoint !== undefined && config.apiEndpoint !== GCS_DEFAULTS.apiEndpoint;
     const options: StorageOptions = {
       retryOptions: { autoRetry: false, maxRetries: 0 },
       timeout: config.timeoutMs ?? GCS_DEFAULTS.timeoutMs,
       ...(config.apiEndpoint ? { apiEndpoint: config.apiEndpoint } : {}),
       // No project is needed to read and write objects; without one the library would ask the metadata server.
-      projectId: config.credentials?.kind === 'service_account' ? config.credentials.projectId ?? 'crm-gateway' : 'crm-gateway',
+      projectId: config.credentials?.kind === 'service_account' ? (config.credentials.projectId ?? 'crm-gateway') : 'crm-gateway',
     };
     const auth = authFor(config.credentials, custom);
     if (auth) {
-      if (learnSecret) auth.client.on('tokens', (t: { access_token?: string | null }) => { if (t.access_token) learnSecret(t.access_token); });
+      if (learnSecret)
+        auth.client.on('tokens', (t: { access_token?: string | null }) => {
+          if (t.access_token) learnSecret(t.access_token);
+        });
       options.authClient = auth.client;
       // The library skips auth for a custom endpoint unless told otherwise; configured credentials are meant to be used.
       if (custom) options.useAuthWithCustomEndpoint = true;
       // The key itself, so signing (signed URLs) needs no call to Google.
-      if (config.credentials?.kind === 'service_account') options.credentials = { client_email: config.credentials.clientEmail, private_key: config.credentials.privateKey };
+      if (config.credentials?.kind === 'service_account')
+        options.credentials = { client_email: config.credentials.clientEmail, private_key: config.credentials.privateKey };
     }
     this.storage = new Storage(options);
   }
@@ -109,15 +121,20 @@ export class GcsFileStore implements FileStore {
   async link(objectName: string): Promise<string | undefined> {
     if (this.config.credentials?.kind !== 'service_account') return undefined;
     try {
-      const [url] = await this.storage.bucket(this.config.bucket).file(objectName).getSignedUrl({
-        version: 'v4',
-        action: 'read',
-        expires: this.now() + this.config.linkExpiryMs,
-      });
+      const [url] = await this.storage
+        .bucket(this.config.bucket)
+        .file(objectName)
+        .getSignedUrl({
+          version: 'v4',
+          action: 'read',
+          expires: this.now() + this.config.linkExpiryMs,
+        });
       return url;
     } catch (e) {
       // Signing is local (the key was checked at load), so this is a configuration problem, not an outage.
-      throw new GatewayError('storage_request_failed', `signing a link to gs://${this.config.bucket}/${objectName} failed: ${oneLine((e as Error).message)}`, { storage: 'gcs' });
+      throw new GatewayError('storage_request_failed', `signing a link to gs://${this.config.bucket}/${objectName} failed: ${oneLine((e as Error).message)}`, {
+        storage: 'gcs',
+      });
     }
   }
 
@@ -168,11 +185,21 @@ export function storageError(e: unknown, doing: string): GatewayError {
   const tokenStatus = err.response?.status;
   if (typeof code !== 'number' && typeof tokenStatus === 'number') {
     const oauthError = typeof err.response?.data?.error === 'string' ? err.response.data.error : `HTTP ${tokenStatus}`;
-    return new GatewayError(tokenStatus >= 500 ? 'storage_unreachable' : 'storage_request_failed', `${doing}: getting an access token failed (${oauthError})`, { storage: 'gcs', storage_status: tokenStatus }, { cause: e });
+    return new GatewayError(
+      tokenStatus >= 500 ? 'storage_unreachable' : 'storage_request_failed',
+      `${doing}: getting an access token failed (${oauthError})`,
+      { storage: 'gcs', storage_status: tokenStatus },
+      { cause: e },
+    );
   }
   if (typeof code === 'number') {
     const transient = code >= 500 || code === 429 || code === 408;
-    return new GatewayError(transient ? 'storage_unreachable' : 'storage_request_failed', `${doing}: GCS answered ${code}: ${oneLine(err.message)}`, { storage: 'gcs', storage_status: code }, { cause: e });
+    return new GatewayError(
+      transient ? 'storage_unreachable' : 'storage_request_failed',
+      `${doing}: GCS answered ${code}: ${oneLine(err.message)}`,
+      { storage: 'gcs', storage_status: code },
+      { cause: e },
+    );
   }
   const network = typeof code === 'string' ? code : 'network error';
   return new GatewayError('storage_unreachable', `${doing}: ${network} (${oneLine(err.message)})`, { storage: 'gcs', network_error: network }, { cause: e });

@@ -61,7 +61,9 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export function safeId(what: string, value: unknown): string {
   const s = value === undefined || value === null ? '' : String(value);
   if (!SAFE_ID.test(s)) {
-    throw new LayoutError(`${what} ${JSON.stringify(s.slice(0, 40))} cannot be part of a file name (letters, digits, ".", "_" and "-" only, starting with a letter or digit, at most 128)`);
+    throw new LayoutError(
+      `${what} ${JSON.stringify(s.slice(0, 40))} cannot be part of a file name (letters, digits, ".", "_" and "-" only, starting with a letter or digit, at most 128)`,
+    );
   }
   return s;
 }

@@ -44,11 +44,18 @@ export function storedFileUrl(config: StorageSettings, folder: StorageFolder, na
 /** A store opened asynchronously, used as if it were open: every call waits for the opening. */
 function openedLater(kind: string, open: () => Promise<FileStore>): FileStore {
   let opening: Promise<FileStore> | undefined;
-  const store = () => (opening ??= open().catch((e: unknown) => { opening = undefined; throw e; }));
+  const store = () =>
+    (opening ??= open().catch((e: unknown) => {
+      opening = undefined;
+      throw e;
+    }));
   return {
     kind,
-    put: async (folder: StorageFolder, name: string, data: Buffer, contentType: string): Promise<StoredObject> => (await store()).put(folder, name, data, contentType),
+    put: async (folder: StorageFolder, name: string, data: Buffer, contentType: string): Promise<StoredObject> =>
+      (await store()).put(folder, name, data, contentType),
     get: async (folder: StorageFolder, name: string) => (await store()).get(folder, name),
-    close: async () => { if (opening) await (await opening.catch(() => undefined))?.close(); },
+    close: async () => {
+      if (opening) await (await opening.catch(() => undefined))?.close();
+    },
   };
 }

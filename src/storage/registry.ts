@@ -28,7 +28,10 @@ export class FileStores {
         // Once per connector and key: a warning to act on, not one per file.
         if (this.warned.has(`${c.id} ${fingerprint}`)) return;
         this.warned.add(`${c.id} ${fingerprint}`);
-        this.logger?.warn({ connector: c.id, host_key: fingerprint }, 'storage: the SFTP server\'s host key is not pinned and was accepted; set storage.host_key_sha256 to this fingerprint');
+        this.logger?.warn(
+          { connector: c.id, host_key: fingerprint },
+          "storage: the SFTP server's host key is not pinned and was accepted; set storage.host_key_sha256 to this fingerprint",
+        );
       },
     });
     this.open.set(c.id, { key, store });

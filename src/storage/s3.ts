@@ -27,7 +27,10 @@ export class S3FileStore implements FileStore {
   readonly kind = 's3';
   private readonly http: HttpClient;
 
-  constructor(private readonly config: S3StoreConfig, private readonly deps: S3OpenDeps = {}) {
+  constructor(
+    private readonly config: S3StoreConfig,
+    private readonly deps: S3OpenDeps = {},
+  ) {
     this.http = new HttpClient({ timeoutMs: config.timeoutMs ?? DEFAULT_TIMEOUT_MS, guard: deps.guard, maxResponseBytes: 1024 * 1024 * 1024, connections: 8 });
   }
 
@@ -77,7 +80,7 @@ export class S3FileStore implements FileStore {
     } catch (e) {
       const code = (e as { code?: string }).code;
       if (code === 'ESSRF') throw new GatewayError('destination_blocked', `${doing}: ${(e as Error).message}`, { storage: 's3' });
-      const network = e instanceof NetworkError ? e.code : code ?? 'ERR_NETWORK';
+      const network = e instanceof NetworkError ? e.code : (code ?? 'ERR_NETWORK');
       throw new GatewayError('storage_unreachable', `${doing}: ${network} (${(e as Error).message})`, { storage: 's3', network_error: network });
     }
   }
@@ -96,6 +99,8 @@ function failure(answer: HttpAnswer, doing: string): GatewayError {
   const text = answer.body.toString('utf8', 0, Math.min(answer.body.length, 4096));
   const code = /<Code>([^<]{1,100})<\/Code>/.exec(text)?.[1];
   const transient = answer.status >= 500 || answer.status === 429 || answer.status === 408;
-  return new GatewayError(transient ? 'storage_unreachable' : 'storage_request_failed', `${doing}: S3 answered ${answer.status}${code ? ` ${code}` : ''}`, { storage: 's3', storage_status: answer.status });
+  return new GatewayError(transient ? 'storage_unreachable' : 'storage_request_failed', `${doing}: S3 answered ${answer.status}${code ? ` ${code}` : ''}`, {
+    storage: 's3',
+    storage_status: answer.status,
+  });
 }
-

@@ -56,7 +56,10 @@ export class SftpStore implements FileStore {
   private idle?: NodeJS.Timeout;
   private closed = false;
 
-  constructor(private readonly s: SftpSettings, private readonly o: SftpOptions = {}) {}
+  constructor(
+    private readonly s: SftpSettings,
+    private readonly o: SftpOptions = {},
+  ) {}
 
   /** For people and logs: never the user's password or key. */
   private location(p: string): string {
@@ -82,9 +85,13 @@ export class SftpStore implements FileStore {
 
   async get(folder: StorageFolder, name: string): Promise<Buffer | undefined> {
     const file = posix.join(this.dir(folder), name);
-    return this.run(`reading ${file}`, (sftp) => new Promise<Buffer | undefined>((resolve, reject) => {
-      sftp.readFile(file, (err, buf) => (err ? (isNoSuchFile(err) ? resolve(undefined) : reject(err)) : resolve(buf)));
-    }));
+    return this.run(
+      `reading ${file}`,
+      (sftp) =>
+        new Promise<Buffer | undefined>((resolve, reject) => {
+          sftp.readFile(file, (err, buf) => (err ? (isNoSuchFile(err) ? resolve(undefined) : reject(err)) : resolve(buf)));
+        }),
+    );
   }
 
   async close(): Promise<void> {
@@ -101,7 +108,10 @@ export class SftpStore implements FileStore {
     try {
       const session = await this.connect();
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => { this.drop(); reject(new Error(`no answer within ${this.s.timeoutMs} ms`)); }, this.s.timeoutMs);
+        timer = setTimeout(() => {
+          this.drop();
+          reject(new Error(`no answer within ${this.s.timeoutMs} ms`));
+        }, this.s.timeoutMs);
       });
       return await Promise.race([op(session.sftp), deadline, session.lost]);
     } catch (e) {
@@ -114,8 +124,16 @@ export class SftpStore implements FileStore {
   }
 
   private slot(): Promise<void> {
-    if (this.active < MAX_PARALLEL) { this.active++; return Promise.resolve(); }
-    return new Promise((resolve) => this.waiting.push(() => { this.active++; resolve(); }));
+    if (this.active < MAX_PARALLEL) {
+      this.active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) =>
+      this.waiting.push(() => {
+        this.active++;
+        resolve();
+      }),
+    );
   }
 
   private release(): void {
@@ -131,11 +149,17 @@ export class SftpStore implements FileStore {
     clearTimeout(this.idle);
     const s = this.session;
     this.session = undefined;
-    s?.then((x) => x.client.end(), () => undefined);
+    s?.then(
+      (x) => x.client.end(),
+      () => undefined,
+    );
   }
 
   private connect(): Promise<Session> {
-    this.session ??= this.open().catch((e) => { this.session = undefined; throw e; });
+    this.session ??= this.open().catch((e) => {
+      this.session = undefined;
+      throw e;
+    });
     return this.session;
   }
 
@@ -145,20 +169,35 @@ export class SftpStore implements FileStore {
       let refusedKey: string | undefined;
       let settled = false;
       let lose: (e: Error) => void = () => undefined;
-      const lost = new Promise<never>((_, reject) => { lose = reject; });
+      const lost = new Promise<never>((_, reject) => {
+        lose = reject;
+      });
       lost.catch(() => undefined);
       const fail = (e: Error) => {
         if (settled) return;
         settled = true;
         client.end();
-        reject(refusedKey ? new GatewayError('storage_failed', `sftp storage ${this.location('')}: the server's host key SHA256:${refusedKey} is not the pinned storage.host_key_sha256; refused`) : e);
+        reject(
+          refusedKey
+            ? new GatewayError(
+                'storage_failed',
+                `sftp storage ${this.location('')}: the server's host key SHA256:${refusedKey} is not the pinned storage.host_key_sha256; refused`,
+              )
+            : e,
+        );
       };
       client.once('error', fail);
       client.once('close', () => {
         fail(new Error('the connection closed'));
         lose(new Error('the connection closed'));
         // A connection that dies later is forgotten: the next write opens a new one.
-        if (this.session && settled) this.session.then((x) => { if (x.client === client) this.session = undefined; }, () => undefined);
+        if (this.session && settled)
+          this.session.then(
+            (x) => {
+              if (x.client === client) this.session = undefined;
+            },
+            () => undefined,
+          );
       });
       client.once('ready', () => {
         client.sftp((err, sftp) => {
@@ -175,7 +214,10 @@ export class SftpStore implements FileStore {
         keepaliveInterval: 10_000,
         hostVerifier: (key: Buffer) => {
           const seen = hostKeyFingerprint(key);
-          if (!this.s.hostKeySha256) { this.o.onUnpinnedHostKey?.(`SHA256:${seen}`); return true; }
+          if (!this.s.hostKeySha256) {
+            this.o.onUnpinnedHostKey?.(`SHA256:${seen}`);
+            return true;
+          }
           if (seen === this.s.hostKeySha256) return true;
           refusedKey = seen;
           return false;

@@ -30,7 +30,10 @@ export function uriEncode(s: string, keepSlash = false): string {
 
 /** 20130524T000000Z */
 export function amzDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 function hmac(key: string | Buffer, data: string): Buffer {
@@ -61,8 +64,15 @@ export interface CanonicalParts {
 }
 
 /** The signature (hex) and what went into it. */
-export function signature(parts: CanonicalParts, creds: SigV4Credentials, scope: SigV4Scope, xAmzDate: string): { signature: string; signedHeaders: string; credentialScope: string } {
-  const names = Object.keys(parts.headers).map((n) => n.toLowerCase()).sort();
+export function signature(
+  parts: CanonicalParts,
+  creds: SigV4Credentials,
+  scope: SigV4Scope,
+  xAmzDate: string,
+): { signature: string; signedHeaders: string; credentialScope: string } {
+  const names = Object.keys(parts.headers)
+    .map((n) => n.toLowerCase())
+    .sort();
   const lower: Record<string, string> = {};
   for (const [k, v] of Object.entries(parts.headers)) lower[k.toLowerCase()] = v;
   const canonicalHeaders = names.map((n) => `${n}:${lower[n].trim().replace(/\s+/g, ' ')}\n`).join('');
@@ -71,7 +81,13 @@ export function signature(parts: CanonicalParts, creds: SigV4Credentials, scope:
   const date = xAmzDate.slice(0, 8);
   const credentialScope = `${date}/${scope.region}/${scope.service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', xAmzDate, credentialScope, sha256Hex(canonicalRequest)].join('\n');
-  return { signature: createHmac('sha256', signingKey(creds.secretAccessKey, date, scope)).update(stringToSign).digest('hex'), signedHeaders, credentialScope };
+  return {
+    signature: createHmac('sha256', signingKey(creds.secretAccessKey, date, scope))
+      .update(stringToSign)
+      .digest('hex'),
+    signedHeaders,
+    credentialScope,
+  };
 }
 
 /**
@@ -87,7 +103,10 @@ export function signHeaders(
   const xAmzDate = amzDate(nowMs);
   const headers = { ...req.headers, 'x-amz-date': xAmzDate, 'x-amz-content-sha256': req.payloadHash };
   const s = signature({ method: req.method, path: req.path, query: req.query ?? [], headers, payloadHash: req.payloadHash }, creds, scope, xAmzDate);
-  return { ...headers, Authorization: `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${s.credentialScope}, SignedHeaders=${s.signedHeaders}, Signature=${s.signature}` };
+  return {
+    ...headers,
+    Authorization: `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${s.credentialScope}, SignedHeaders=${s.signedHeaders}, Signature=${s.signature}`,
+  };
 }
 
 /** A presigned GET URL (only host signed, unsigned payload), valid `expiresSec` (at most 7 days). */

@@ -185,12 +185,23 @@ function splitArgs(inner: string): string[] {
 /** Every `{VAR}` a compiled tree references (handlebars templates are listed by the caller). */
 export function collectVariables(node: TemplateNode, into: Set<string> = new Set()): Set<string> {
   switch (node.k) {
-    case 'var': into.add(node.name); break;
-    case 'text': for (const p of node.parts) if (typeof p !== 'string') into.add(p.v); break;
-    case 'fn': node.args.forEach((a) => collectVariables(a, into)); break;
-    case 'map': node.entries.forEach(([, v]) => collectVariables(v, into)); break;
-    case 'list': node.items.forEach((v) => collectVariables(v, into)); break;
-    default: break;
+    case 'var':
+      into.add(node.name);
+      break;
+    case 'text':
+      for (const p of node.parts) if (typeof p !== 'string') into.add(p.v);
+      break;
+    case 'fn':
+      node.args.forEach((a) => collectVariables(a, into));
+      break;
+    case 'map':
+      node.entries.forEach(([, v]) => collectVariables(v, into));
+      break;
+    case 'list':
+      node.items.forEach((v) => collectVariables(v, into));
+      break;
+    default:
+      break;
   }
   return into;
 }

@@ -66,7 +66,7 @@ export function deriveVariables(vars: Record<string, unknown>): Record<string, u
   }
 
   for (const key of DURATION_KEYS) {
-    if (!Object.prototype.hasOwnProperty.call(out, key)) continue;
+    if (!Object.hasOwn(out, key)) continue;
     const raw = out[key];
     const formatted = typeof raw === 'number' || typeof raw === 'string' ? formatDuration(raw) : undefined;
     if (formatted === undefined) delete out[key];

@@ -11,7 +11,7 @@ const nonEmpty = (args: Array<string | undefined>): string[] => args.filter((a):
 
 export const FUNCTION_IMPLS: Record<FunctionName, Fn> = {
   /** val1 unless it is null or empty, else val2. */
-  DEFAULT_VALUE: ([a, b]) => (a !== undefined && a.trim() !== '' ? a : b ?? ''),
+  DEFAULT_VALUE: ([a, b]) => (a !== undefined && a.trim() !== '' ? a : (b ?? '')),
   /** Joins the non-empty values with " or " (e.g. `(Id:equals:1) or (Email:equals:kim@example)`). */
   CONCAT_OR: (args) => nonEmpty(args).join(' or '),
   CONCAT_AND: (args) => nonEmpty(args).join(' and '),

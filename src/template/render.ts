@@ -62,7 +62,11 @@ export function renderNode(node: TemplateNode, scope: RenderScope): Rendered {
       for (const [key, child] of node.entries) {
         const v = renderNode(child, scope);
         if (v === DROP) continue;
-        if (key === SPREAD_KEY) { for (const [k, x] of Object.entries(spread(v))) if (k !== '__proto__') out[k] = x; kept++; continue; }
+        if (key === SPREAD_KEY) {
+          for (const [k, x] of Object.entries(spread(v))) if (k !== '__proto__') out[k] = x;
+          kept++;
+          continue;
+        }
         out[key] = v;
         kept++;
       }
@@ -84,7 +88,9 @@ export const SPREAD_KEY = '<<';
 
 function spread(v: unknown): Record<string, unknown> {
   if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-  throw new GatewayError('invalid_variable_value', `a "${SPREAD_KEY}" entry merges a map into its map; it rendered ${Array.isArray(v) ? 'a list' : typeof v}`, { errors: [{ field: SPREAD_KEY, message: 'not a map' }] });
+  throw new GatewayError('invalid_variable_value', `a "${SPREAD_KEY}" entry merges a map into its map; it rendered ${Array.isArray(v) ? 'a list' : typeof v}`, {
+    errors: [{ field: SPREAD_KEY, message: 'not a map' }],
+  });
 }
 
 /** A function argument renders to a string, or undefined when it counts as empty. */
@@ -99,7 +105,10 @@ export function renderText(parts: readonly TextPart[], scope: RenderScope, encod
   let out = '';
   let complete = true;
   for (const p of parts) {
-    if (typeof p === 'string') { out += p; continue; }
+    if (typeof p === 'string') {
+      out += p;
+      continue;
+    }
     const v = scope.vars[p.v];
     if (isEmptyValue(v)) {
       scope.missing.add(p.v);
@@ -117,7 +126,11 @@ export function renderText(parts: readonly TextPart[], scope: RenderScope, encod
 function cast(name: string, value: unknown, to: Cast): unknown {
   const r = castValue(value, to);
   if (r.ok) return r.value;
-  throw new GatewayError('invalid_variable_value', `${name}: ${r.reason}, but the connector sends it as {${name}:${to}}`, { variable: name, field: `variables.${name}`, errors: [{ field: `variables.${name}`, message: `cannot be cast to ${to}: ${r.reason}` }] });
+  throw new GatewayError('invalid_variable_value', `${name}: ${r.reason}, but the connector sends it as {${name}:${to}}`, {
+    variable: name,
+    field: `variables.${name}`,
+    errors: [{ field: `variables.${name}`, message: `cannot be cast to ${to}: ${r.reason}` }],
+  });
 }
 
 /** URL templates: every variable is required and percent-encoded. */
@@ -126,7 +139,11 @@ export function renderUrl(parts: readonly TextPart[], vars: Variables, where: st
   const url = renderText(parts, scope, encodeURIComponent);
   if (url === undefined) {
     const names = [...scope.missing];
-    throw new GatewayError('missing_variable', `${where} needs ${names.map((n) => `{${n}}`).join(', ')}, which ${names.length > 1 ? 'were' : 'was'} not provided`, { variables: names });
+    throw new GatewayError(
+      'missing_variable',
+      `${where} needs ${names.map((n) => `{${n}}`).join(', ')}, which ${names.length > 1 ? 'were' : 'was'} not provided`,
+      { variables: names },
+    );
   }
   refuseDotSegments(url, parts, vars, where);
   return url;
@@ -142,7 +159,11 @@ function refuseDotSegments(url: string, parts: readonly TextPart[], vars: Variab
   if (!/\/(?:\.|%2e){1,2}(?:\/|$)/i.test(path)) return;
   const names = parts.filter((p): p is { v: string } => typeof p !== 'string' && /^\.+$/.test(stringify(vars[p.v]))).map((p) => p.v);
   if (names.length === 0) return; // the template's own text: the connector's author wrote it
-  throw new GatewayError('invalid_variable_value', `${where}: ${names.map((n) => `{${n}}`).join(', ')} would make a "." or ".." path segment, which moves the request to another URL; refusing to send it`, { variables: names, field: names[0] });
+  throw new GatewayError(
+    'invalid_variable_value',
+    `${where}: ${names.map((n) => `{${n}}`).join(', ')} would make a "." or ".." path segment, which moves the request to another URL; refusing to send it`,
+    { variables: names, field: names[0] },
+  );
 }
 
 /** Value escapers for `settings.escape_values`. */

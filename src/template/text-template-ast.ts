@@ -71,8 +71,12 @@ function walkProgram(program: Program | undefined, scope: Scope, found: Set<stri
 
 /** Records variables of a call/mustache; returns the helper name if the path is a helper. */
 function walkCall(
-  path: Expression, params: Expression[], hash: Hash | undefined, kind: 'mustache' | 'block' | 'sub',
-  scope: Scope, found: Set<string>,
+  path: Expression,
+  params: Expression[],
+  hash: Hash | undefined,
+  kind: 'mustache' | 'block' | 'sub',
+  scope: Scope,
+  found: Set<string>,
 ): string | undefined {
   const args = [...params, ...(hash?.pairs ?? []).map((p) => p.value)];
   for (const arg of args) walkExpression(arg, scope, found);

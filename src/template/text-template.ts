@@ -29,7 +29,7 @@ hb.registerHelper('default', function defaultHelper(...args: unknown[]): unknown
   // Handlebars passes its options object last; {{default X}} without a fallback yields "".
   const [value, fallback] = args.slice(0, -1);
   const blank = value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
-  return blank ? fallback ?? '' : value;
+  return blank ? (fallback ?? '') : value;
 });
 
 const COMPILE_OPTIONS: CompileOptions = {

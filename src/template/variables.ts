@@ -5,18 +5,46 @@
  * platform custom data.
  */
 export const SESSION_VARIABLES = [
-  'AGENT_ID', 'AGENT_CUSTOM_ID', 'AGENT_EMAIL',
-  'NAME', 'FIRST_NAME', 'LAST_NAME',
-  'UJET_ID', 'EMAIL', 'SESSION_TYPE', 'PHONE_NUMBER',
-  'Call_ID', 'Chat_ID', 'LANG', 'CUSTOM_USER_ID',
-  'ACCOUNT_ID', 'RECORD_ID', 'SESSION_ID', 'MENU_PATH',
-  'OUTBOUND_PHONE_NUMBER', 'QUEUE_NAME', 'QUEUE_ID',
-  'SDK_NAME', 'SDK_EMAIL', 'SDK_PHONE', 'SDK_IDENTIFIER',
-  'SMART_ACTION_SESSION_ID', 'RATING', 'FEEDBACK',
-  'CALL_DURATION', 'HOLD_TIME', 'WAIT_TIME',
-  'DEVICE_TYPE', 'DISCONNECTED_BY', 'CHANNEL',
-  'TICKET_SUBJECT', 'TICKET_DESCRIPTION', 'TICKET_DESCRIPTION_HTML',
-  'COMMENT_BODY', 'FILE_DATA', 'ATTACHMENT_ID',
+  'AGENT_ID',
+  'AGENT_CUSTOM_ID',
+  'AGENT_EMAIL',
+  'NAME',
+  'FIRST_NAME',
+  'LAST_NAME',
+  'UJET_ID',
+  'EMAIL',
+  'SESSION_TYPE',
+  'PHONE_NUMBER',
+  'Call_ID',
+  'Chat_ID',
+  'LANG',
+  'CUSTOM_USER_ID',
+  'ACCOUNT_ID',
+  'RECORD_ID',
+  'SESSION_ID',
+  'MENU_PATH',
+  'OUTBOUND_PHONE_NUMBER',
+  'QUEUE_NAME',
+  'QUEUE_ID',
+  'SDK_NAME',
+  'SDK_EMAIL',
+  'SDK_PHONE',
+  'SDK_IDENTIFIER',
+  'SMART_ACTION_SESSION_ID',
+  'RATING',
+  'FEEDBACK',
+  'CALL_DURATION',
+  'HOLD_TIME',
+  'WAIT_TIME',
+  'DEVICE_TYPE',
+  'DISCONNECTED_BY',
+  'CHANNEL',
+  'TICKET_SUBJECT',
+  'TICKET_DESCRIPTION',
+  'TICKET_DESCRIPTION_HTML',
+  'COMMENT_BODY',
+  'FILE_DATA',
+  'ATTACHMENT_ID',
 ] as const;
 
 /**
@@ -30,7 +58,19 @@ export const FILE_VARIABLES = ['FILE_NAME', 'FILE_TYPE', 'FILE_KIND', 'FILE_URL'
  * some CRMs require a timestamp on notes), and, set by session flows from platform events, the status to set on an
  * outbound reuse, disposition, transfer, survey and custom data as text, the event type.
  */
-export const FLOW_VARIABLES = ['NOW', 'NOW_MS', 'RECORD_STATUS', 'DISPOSITION_CODE', 'DISPOSITION_NOTES', 'TRANSFER_FROM', 'TRANSFER_TO', 'SURVEY', 'CUSTOM_DATA', 'EVENT_TYPE', 'VERIFIED'] as const;
+export const FLOW_VARIABLES = [
+  'NOW',
+  'NOW_MS',
+  'RECORD_STATUS',
+  'DISPOSITION_CODE',
+  'DISPOSITION_NOTES',
+  'TRANSFER_FROM',
+  'TRANSFER_TO',
+  'SURVEY',
+  'CUSTOM_DATA',
+  'EVENT_TYPE',
+  'VERIFIED',
+] as const;
 
 /**
  * Set by session flows from the data of the platform's adapter events (objects as JSON text).
@@ -47,10 +87,16 @@ export const EVENT_VARIABLES = [
   'SOURCE_TYPE', // PHONE (a call) or CHAT (a chat, SMS, messaging)
   'START_TIME', // ISO 8601: the time of the session's earliest event
   'END_TIME', // ISO 8601: the time of the session's end event (End_Call, End_Chat, Dismissed_Chat)
-  'FROM_AGENT_ID', 'FROM_AGENT_CUSTOM_ID', 'FROM_AGENT_EMAIL', // a transfer's agent of origin
-  'FROM_QUEUE_ID', 'FROM_QUEUE_PATH', // a transfer's queue of origin
-  'TO_AGENT_ID', 'TO_AGENT_CUSTOM_ID', 'TO_AGENT_EMAIL', // a transfer's target agent
-  'TO_QUEUE_ID', 'TO_QUEUE_PATH', // a transfer's target queue
+  'FROM_AGENT_ID',
+  'FROM_AGENT_CUSTOM_ID',
+  'FROM_AGENT_EMAIL', // a transfer's agent of origin
+  'FROM_QUEUE_ID',
+  'FROM_QUEUE_PATH', // a transfer's queue of origin
+  'TO_AGENT_ID',
+  'TO_AGENT_CUSTOM_ID',
+  'TO_AGENT_EMAIL', // a transfer's target agent
+  'TO_QUEUE_ID',
+  'TO_QUEUE_PATH', // a transfer's target queue
   'PARTY_TYPE', // Party_Added: the added participant's type (end_user, agent)
   'COBROWSE_SESSION_ID', // the screen-sharing session's id
   'COBROWSE_REQUESTED_BY', // who asked for screen sharing: agent, end_user
@@ -73,8 +119,15 @@ export const EVENT_VARIABLES = [
  * `{MAPPED_FIELDS:json}`) and MAPPED_FIELDS_NOTE (one line saying when they were written).
  */
 export const MEMORIALIZATION_VARIABLES = [
-  'AGENT_NAME', 'ANI', 'DNIS', 'NOTES', 'RECORDING_URL', 'TRANSCRIPT_URL',
-  'ACW_END_TIME', 'MAPPED_FIELDS', 'MAPPED_FIELDS_NOTE',
+  'AGENT_NAME',
+  'ANI',
+  'DNIS',
+  'NOTES',
+  'RECORDING_URL',
+  'TRANSCRIPT_URL',
+  'ACW_END_TIME',
+  'MAPPED_FIELDS',
+  'MAPPED_FIELDS_NOTE',
 ] as const;
 
 /**
@@ -86,17 +139,34 @@ export const GATEWAY_VARIABLES = ['CREATED_MARKER'] as const;
 
 /** Variables of lookup (screen-pop) URLs ("custom lookup URL"). */
 export const LOOKUP_VARIABLES = [
-  'ACCOUNT_ID', 'RECORD_ID', 'PHONE_NUMBER',
-  'CUSTOMER_PHONE_NUMBER', 'ANI', 'CUID', 'EMAIL', 'MENU_PATH', 'MENU_ID', 'CHANNEL', 'TYPE',
-  'SUPPORT_PHONE_NUMBER', 'OUTBOUND_NUMBER', 'SESSION_ID', 'CUSTOM_AGENT_ID',
+  'ACCOUNT_ID',
+  'RECORD_ID',
+  'PHONE_NUMBER',
+  'CUSTOMER_PHONE_NUMBER',
+  'ANI',
+  'CUID',
+  'EMAIL',
+  'MENU_PATH',
+  'MENU_ID',
+  'CHANNEL',
+  'TYPE',
+  'SUPPORT_PHONE_NUMBER',
+  'OUTBOUND_NUMBER',
+  'SESSION_ID',
+  'CUSTOM_AGENT_ID',
 ] as const;
 
 /** Variables that hold phone numbers and are formatted per the connector's phone setting. */
-export const PHONE_VARIABLES = new Set([
-  'PHONE_NUMBER', 'OUTBOUND_PHONE_NUMBER', 'CUSTOMER_PHONE_NUMBER', 'ANI', 'SUPPORT_PHONE_NUMBER', 'OUTBOUND_NUMBER',
-]);
+export const PHONE_VARIABLES = new Set(['PHONE_NUMBER', 'OUTBOUND_PHONE_NUMBER', 'CUSTOMER_PHONE_NUMBER', 'ANI', 'SUPPORT_PHONE_NUMBER', 'OUTBOUND_NUMBER']);
 
-export const REQUEST_VARIABLE_SET: ReadonlySet<string> = new Set<string>([...SESSION_VARIABLES, ...FILE_VARIABLES, ...FLOW_VARIABLES, ...EVENT_VARIABLES, ...MEMORIALIZATION_VARIABLES, ...GATEWAY_VARIABLES]);
+export const REQUEST_VARIABLE_SET: ReadonlySet<string> = new Set<string>([
+  ...SESSION_VARIABLES,
+  ...FILE_VARIABLES,
+  ...FLOW_VARIABLES,
+  ...EVENT_VARIABLES,
+  ...MEMORIALIZATION_VARIABLES,
+  ...GATEWAY_VARIABLES,
+]);
 export const LOOKUP_VARIABLE_SET: ReadonlySet<string> = new Set<string>(LOOKUP_VARIABLES);
 
 export type Variables = Readonly<Record<string, unknown>>;
@@ -122,7 +192,10 @@ export function suggestVariable(name: string, known: Iterable<string>): string |
     if (k.length > SUGGEST_MAX_NAME_LENGTH || Math.abs(k.length - name.length) > threshold) continue;
     if (k.toUpperCase() === upper) return k;
     const d = editDistance(upper, k.toUpperCase());
-    if (d < bestScore) { bestScore = d; best = k; }
+    if (d < bestScore) {
+      bestScore = d;
+      best = k;
+    }
   }
   return bestScore <= threshold ? best : undefined;
 }

@@ -37,7 +37,9 @@ function stdoutDestination(): pino.DestinationStream {
   const d = pino.destination({ dest: 1, sync: false });
   // stdout closed under us (a pipe whose reader exited): stop writing instead of retrying forever,
   // which kept the process from exiting on SIGTERM.
-  d.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') d.destroy(); });
+  d.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') d.destroy();
+  });
   return d;
 }
 

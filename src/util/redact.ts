@@ -58,7 +58,9 @@ export function secretForms(value: string): string[] {
 
 /** application/x-www-form-urlencoded as RFC 6749 (and simple-oauth2) encode client credentials. */
 function formEncode(value: string): string {
-  return encodeURIComponent(value).replace(/%20/g, '+').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(value)
+    .replace(/%20/g, '+')
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** The base64 part of `Authorization: Basic …` for these credentials. */
@@ -75,7 +77,8 @@ export function connectorSecrets(c: SecretsSource): string[] {
   const out = [...c.secrets];
   const a = c.auth;
   if (a.type === 'basic' && 'username' in a) out.push(basicCredential(a.username, a.password));
-  if (a.type === 'oauth2' && 'clientId' in a) out.push(a.clientSecret, basicCredential(a.clientId, a.clientSecret), basicCredential(formEncode(a.clientId), formEncode(a.clientSecret)));
+  if (a.type === 'oauth2' && 'clientId' in a)
+    out.push(a.clientSecret, basicCredential(a.clientId, a.clientSecret), basicCredential(formEncode(a.clientId), formEncode(a.clientSecret)));
   return out;
 }
 
@@ -178,4 +181,3 @@ function redactDeepWith<T>(r: Redaction, value: T): T {
   }
   return value;
 }
-

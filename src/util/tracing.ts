@@ -56,9 +56,10 @@ export function startTracing(env: NodeJS.ProcessEnv): (() => Promise<void>) | un
   if (!kind) return undefined;
   if (!provider) {
     const base = (env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318').replace(/\/+$/, '');
-    const exporter: SpanExporter = kind === 'console'
-      ? new ConsoleSpanExporter()
-      : new OTLPTraceExporter({ url: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${base}/v1/traces`, headers: headersOf(env.OTEL_EXPORTER_OTLP_HEADERS) });
+    const exporter: SpanExporter =
+      kind === 'console'
+        ? new ConsoleSpanExporter()
+        : new OTLPTraceExporter({ url: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${base}/v1/traces`, headers: headersOf(env.OTEL_EXPORTER_OTLP_HEADERS) });
     provider = new NodeTracerProvider({
       resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? 'crm-gateway' }),
       spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000 })],
@@ -72,7 +73,10 @@ export function startTracing(env: NodeJS.ProcessEnv): (() => Promise<void>) | un
     if (stopped) return;
     stopped = true;
     const p = provider;
-    if (--users > 0 || !p) { await p?.forceFlush(); return; }
+    if (--users > 0 || !p) {
+      await p?.forceFlush();
+      return;
+    }
     provider = undefined;
     await p.shutdown();
     trace.disable();
@@ -90,11 +94,15 @@ const tracer = () => trace.getTracer('crm-gateway');
  */
 export function withRequestSpan(req: IncomingMessage, res: ServerResponse, route: string | undefined, run: () => void): void {
   const parent = propagation.extract(context.active(), req.headers);
-  const span = tracer().startSpan(`${req.method} ${route ?? 'unmatched'}`, {
-    kind: SpanKind.SERVER,
-    // The route pattern, not the path: paths carry session ids the collector need not see.
-    attributes: { 'http.request.method': req.method ?? '', 'http.route': route ?? 'unmatched' },
-  }, parent);
+  const span = tracer().startSpan(
+    `${req.method} ${route ?? 'unmatched'}`,
+    {
+      kind: SpanKind.SERVER,
+      // The route pattern, not the path: paths carry session ids the collector need not see.
+      attributes: { 'http.request.method': req.method ?? '', 'http.route': route ?? 'unmatched' },
+    },
+    parent,
+  );
   res.once('finish', () => {
     span.setAttribute('http.response.status_code', res.statusCode);
     const requestId = res.getHeader('x-request-id');
@@ -111,7 +119,12 @@ export function withRequestSpan(req: IncomingMessage, res: ServerResponse, route
 /**
  * An outbound call inside its CLIENT span, with `traceparent` added to the headers.
  */
-export async function withClientSpan<T extends { status: number }>(method: string, url: URL, headers: Record<string, string>, call: (headers: Record<string, string>) => Promise<T>): Promise<T> {
+export async function withClientSpan<T extends { status: number }>(
+  method: string,
+  url: URL,
+  headers: Record<string, string>,
+  call: (headers: Record<string, string>) => Promise<T>,
+): Promise<T> {
   const span: Span = tracer().startSpan(`${method}`, {
     kind: SpanKind.CLIENT,
     // Host and port only: CRM paths and queries may carry phone numbers, e-mails or tokens.

@@ -40,24 +40,45 @@ beforeAll(async () => {
   expressOnly = await listen(app);
 });
 afterAll(async () => {
-  for (const s of servers) { s.closeAllConnections(); s.close(); }
+  for (const s of servers) {
+    s.closeAllConnections();
+    s.close();
+  }
   await h.close();
 });
 
-interface Sent { method?: string; path: string; body?: string; headers?: Record<string, string> }
+interface Sent {
+  method?: string;
+  path: string;
+  body?: string;
+  headers?: Record<string, string>;
+}
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 // What legitimately differs between two calls: ids, times, durations, the retry jitter, the store's cursor.
-const norm = (text: string) => text.replace(UUID, '<uuid>').replace(/"\d{4}-\d\d-\d\dT[\d:.]+Z"/g, '"<time>"').replace(/"duration_ms":[\d.]+/g, '"duration_ms":0')
-  .replace(/retry in \d+ s/g, 'retry in N s').replace(/"retry_after_ms":\d+/g, '"retry_after_ms":0').replace(/"cursor":\d+/g, '"cursor":0').replace(/^\d+$/, 'N');
+const norm = (text: string) =>
+  text
+    .replace(UUID, '<uuid>')
+    .replace(/"\d{4}-\d\d-\d\dT[\d:.]+Z"/g, '"<time>"')
+    .replace(/"duration_ms":[\d.]+/g, '"duration_ms":0')
+    .replace(/retry in \d+ s/g, 'retry in N s')
+    .replace(/"retry_after_ms":\d+/g, '"retry_after_ms":0')
+    .replace(/"cursor":\d+/g, '"cursor":0')
+    .replace(/^\d+$/, 'N');
 
 async function send(base: string, r: Sent) {
-  const res = await fetch(base + r.path, { method: r.method ?? 'POST', body: r.body, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json', ...r.headers } });
+  const res = await fetch(base + r.path, {
+    method: r.method ?? 'POST',
+    body: r.body,
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json', ...r.headers },
+  });
   const text = await res.text();
   return {
     status: res.status,
     lane: res.headers.get('x-lane') ?? 'fast',
-    headers: Object.fromEntries(['content-type', 'location', 'retry-after', 'www-authenticate'].map((k) => [k, res.headers.get(k) && norm(res.headers.get(k)!)])),
+    headers: Object.fromEntries(
+      ['content-type', 'location', 'retry-after', 'www-authenticate'].map((k) => [k, res.headers.get(k) && norm(res.headers.get(k)!)]),
+    ),
     requestId: res.headers.get('x-request-id'),
     body: norm(text),
   };
@@ -70,7 +91,10 @@ test.each<[string, Sent]>([
   ['a find that matches', { path: `${OP}/find_account`, body: J({ variables: { EMAIL: 'kim@example.com' } }) }],
   ['a find that does not', { path: `${OP}/find_account`, body: J({ variables: { EMAIL: 'nobody@example.com' } }) }],
   ['a dry run', { path: `${OP}/create_record?dry_run=true`, body: J({ variables: { ACCOUNT_ID: 1, TICKET_SUBJECT: 'Hello' } }) }],
-  ['a charset=utf-8 body', { path: `${OP}/find_account`, body: J({ variables: { EMAIL: 'kim@example.com' } }), headers: { 'content-type': 'application/json; charset=UTF-8' } }],
+  [
+    'a charset=utf-8 body',
+    { path: `${OP}/find_account`, body: J({ variables: { EMAIL: 'kim@example.com' } }), headers: { 'content-type': 'application/json; charset=UTF-8' } },
+  ],
   ['an empty body', { path: `${OP}/find_account`, body: '' }],
   ['a body with a byte order mark', { path: `${OP}/find_account`, body: `\ufeff${J({ variables: { EMAIL: 'kim@example.com' } })}` }],
   ['malformed JSON', { path: `${OP}/find_account`, body: '{"variables": {' }],
@@ -86,7 +110,10 @@ test.each<[string, Sent]>([
   ['a key scoped to another connector', { path: `${OP}/find_account`, body: '{}', headers: { authorization: `Bearer ${SCOPED}` } }],
   ['an invalid Idempotency-Key', { path: `${OP}/create_account`, body: J({ variables: { NAME: 'Kim' } }), headers: { 'idempotency-key': 'has space' } }],
   ['a durable write (async)', { path: `${OP}/add_comment?async=true`, body: J({ variables: { RECORD_ID: 1, COMMENT_BODY: 'hi' } }) }],
-  ['?async given twice is not async (as express reads it)', { path: `${OP}/find_account?async=true&async=true`, body: J({ variables: { EMAIL: 'kim@example.com' } }) }],
+  [
+    '?async given twice is not async (as express reads it)',
+    { path: `${OP}/find_account?async=true&async=true`, body: J({ variables: { EMAIL: 'kim@example.com' } }) },
+  ],
   ['a percent-encoded connector id', { path: '/v1/connectors/zen%64esk/operations/find_account', body: J({ variables: { EMAIL: 'kim@example.com' } }) }],
 ])('%s: the fast lane answers as express does', async (_name, r) => {
   const fast = await send(both, r);
@@ -96,14 +123,21 @@ test.each<[string, Sent]>([
   expect(fast.requestId).toMatch(/^[\w.-]+$/);
 });
 
-test('the caller\'s X-Request-Id is kept (and a bad one replaced) on both lanes', async () => {
+test("the caller's X-Request-Id is kept (and a bad one replaced) on both lanes", async () => {
   const r: Sent = { path: `${OP}/find_account`, body: '{}', headers: { 'x-request-id': 'call-42.a' } };
   expect((await send(both, r)).requestId).toBe('call-42.a');
   expect((await send(both, { ...r, headers: { 'x-request-id': 'bad id!' } })).requestId).toMatch(UUID);
 });
 
 test.each<[string, Sent]>([
-  ['multipart', { path: `${OP}/upload_file`, body: '--b\r\nContent-Disposition: form-data; name="variables"\r\n\r\n{}\r\n--b--\r\n', headers: { 'content-type': 'multipart/form-data; boundary=b' } }],
+  [
+    'multipart',
+    {
+      path: `${OP}/upload_file`,
+      body: '--b\r\nContent-Disposition: form-data; name="variables"\r\n\r\n{}\r\n--b--\r\n',
+      headers: { 'content-type': 'multipart/form-data; boundary=b' },
+    },
+  ],
   ['another media type', { path: `${OP}/find_account`, body: 'EMAIL=x', headers: { 'content-type': 'text/plain' } }],
   ['application/*+json', { path: `${OP}/find_account`, body: '{}', headers: { 'content-type': 'application/vnd.api+json' } }],
   ['another charset', { path: `${OP}/find_account`, body: '{}', headers: { 'content-type': 'application/json; charset=latin1' } }],
@@ -119,7 +153,11 @@ test.each<[string, Sent]>([
 
 test('an unknown connector is a 404 whatever the body (the body is read after the route is known)', async () => {
   for (const headers of [{ 'content-type': 'text/plain' }, { 'content-type': 'multipart/form-data; boundary=b' }]) {
-    const r = await send(both, { path: '/v1/connectors/nope/operations/find_account', body: '--b\r\nContent-Disposition: form-data; name="variables"\r\n\r\n{bad\r\n--b--\r\n', headers });
+    const r = await send(both, {
+      path: '/v1/connectors/nope/operations/find_account',
+      body: '--b\r\nContent-Disposition: form-data; name="variables"\r\n\r\n{bad\r\n--b--\r\n',
+      headers,
+    });
     expect([r.status, JSON.parse(r.body).code]).toEqual([404, 'connector_not_found']);
   }
 });

@@ -4,8 +4,12 @@ import path from 'node:path';
 import { bundled, startHarness, type Harness } from '../helpers/harness';
 
 let h: Harness;
-beforeAll(async () => { h = await startHarness(); });
-afterAll(async () => { await h.close(); });
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
 
 async function until(fn: () => Promise<boolean>, ms = 5000) {
   const end = Date.now() + ms;

@@ -1,7 +1,9 @@
 import { startHarness, type Harness } from '../helpers/harness';
 
 let h: Harness;
-beforeAll(async () => { h = await startHarness(); });
+beforeAll(async () => {
+  h = await startHarness();
+});
 afterAll(() => h.close());
 
 test('every request is counted by route pattern and status, fast lane and express alike; unknown paths share one label', async () => {

@@ -34,8 +34,20 @@ import { FILE_VARIABLES, FLOW_VARIABLES, LOOKUP_VARIABLES, SESSION_VARIABLES } f
 import { silentLogger } from '../../src/util/logger';
 import { signZoomWebhook, startSampleZoom } from '../../src/sample-platform/zoom';
 import {
-  HTTP_METHODS, ROOT, ResponseValidator, createOpenApiAjv, documentedResponse, expressToOpenApiPath,
-  fileSchema, formatAjvErrors, loadOpenApi, localRefs, readSchemaFile, resolvePointer, type Json, type JsonObject,
+  HTTP_METHODS,
+  ROOT,
+  ResponseValidator,
+  createOpenApiAjv,
+  documentedResponse,
+  expressToOpenApiPath,
+  fileSchema,
+  formatAjvErrors,
+  loadOpenApi,
+  localRefs,
+  readSchemaFile,
+  resolvePointer,
+  type Json,
+  type JsonObject,
 } from '../helpers/openapi';
 
 const doc = loadOpenApi();
@@ -235,7 +247,8 @@ async function call(base: string, method: string, apiPath: string, url: string, 
   if (mediaType === 'application/problem+json') {
     checkProblem(body as Record<string, unknown>, res.status, where);
     // Documented as "crm_retry_later only (then always)": a conditional header the generic check cannot express.
-    if ((body as { code?: string }).code === 'crm_retry_later' && !res.headers.has('retry-after')) throw new Error(`crm_retry_later without Retry-After: ${where}`);
+    if ((body as { code?: string }).code === 'crm_retry_later' && !res.headers.has('retry-after'))
+      throw new Error(`crm_retry_later without Retry-After: ${where}`);
   }
   return { status: res.status, headers: res.headers, body };
 }
@@ -262,7 +275,8 @@ const DELIVERIES = '/v1/deliveries';
 const DELIVERY = '/v1/deliveries/{id}';
 const FINAL = new Set(['delivered', 'dead', 'cancelled']);
 const getDelivery = (id: string) => call(gw.url, 'GET', DELIVERY, `/v1/deliveries/${encodeURIComponent(id)}`);
-const control = (id: string, action: 'retry' | 'cancel' | 'resolve', body?: unknown) => call(gw.url, 'POST', `${DELIVERY}/${action}`, `/v1/deliveries/${encodeURIComponent(id)}/${action}`, body === undefined ? undefined : json(body));
+const control = (id: string, action: 'retry' | 'cancel' | 'resolve', body?: unknown) =>
+  call(gw.url, 'POST', `${DELIVERY}/${action}`, `/v1/deliveries/${encodeURIComponent(id)}/${action}`, body === undefined ? undefined : json(body));
 
 /**
  * Polls GET /v1/deliveries/{id} (each answer checked against the spec) until `done` (default:
@@ -296,7 +310,13 @@ const postedEvents: Array<{ body: unknown; schemaValid: boolean; status: number;
  * Posts one session event: an object as JSON, a string as it is. `schemaValid: false` marks a
  * body the event schema must refuse (the gateway refuses it for what it holds).
  */
-async function postEvent(base: string, connector: string, sessionId: string, body: unknown, o: { query?: string; headers?: Record<string, string>; schemaValid?: boolean } = {}): Promise<Exchange> {
+async function postEvent(
+  base: string,
+  connector: string,
+  sessionId: string,
+  body: unknown,
+  o: { query?: string; headers?: Record<string, string>; schemaValid?: boolean } = {},
+): Promise<Exchange> {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const url = `/v1/connectors/${connector}/sessions/${encodeURIComponent(sessionId)}/events${o.query ?? ''}`;
   const x = await call(base, 'POST', EVENTS, url, { headers: { 'content-type': 'application/json', ...o.headers }, body: text });
@@ -340,7 +360,8 @@ describe('openapi.yaml: routes match src/api/app.ts', () => {
         if (layer.route) {
           const paths = Array.isArray(layer.route.path) ? layer.route.path : [layer.route.path];
           for (const p of paths) {
-            for (const [m, on] of Object.entries(layer.route.methods)) if (on && m !== '_all') out.push(`${m.toUpperCase()} ${expressToOpenApiPath(prefix + p)}`);
+            for (const [m, on] of Object.entries(layer.route.methods))
+              if (on && m !== '_all') out.push(`${m.toUpperCase()} ${expressToOpenApiPath(prefix + p)}`);
           }
         } else if (Array.isArray(layer.handle?.stack)) {
           if (typeof layer.rawPath !== 'string') throw new Error(`router mounted at a non-string path: ${String(layer.rawPath)}`);
@@ -358,9 +379,13 @@ describe('openapi.yaml: routes match src/api/app.ts', () => {
     // As `serve()` builds it: with durable delivery (the /v1/deliveries routes) and session flows.
     const routes = appRoutes(createApp(gateway, { deliveries: gw.deliveries, store: gw.store, flows: gw.flows }));
     expect(routes.length).toBeGreaterThan(0);
-    const documented = specOperations().map((o) => `${o.method} ${o.path}`).sort();
-    expect({ undocumented: routes.filter((r) => !documented.includes(r)), notImplemented: documented.filter((d) => !routes.includes(d)) })
-      .toEqual({ undocumented: [], notImplemented: [] });
+    const documented = specOperations()
+      .map((o) => `${o.method} ${o.path}`)
+      .sort();
+    expect({ undocumented: routes.filter((r) => !documented.includes(r)), notImplemented: documented.filter((d) => !routes.includes(d)) }).toEqual({
+      undocumented: [],
+      notImplemented: [],
+    });
     const isDelivery = (r: string) => r.split(' ')[1].startsWith('/v1/deliveries');
     // Platform sources feed session flows: they come and go with them.
     const isSession = (r: string) => /^\/v1\/connectors\/\{id\}\/(sessions|webhooks)\//.test(r.split(' ')[1]) || r.split(' ')[1] === FLOW_POSTS;
@@ -371,7 +396,13 @@ describe('openapi.yaml: routes match src/api/app.ts', () => {
     const withoutDurable = appRoutes(createApp(gateway));
     expect(routes.filter((r) => !withoutDurable.includes(r))).toEqual(routes.filter((r) => isDelivery(r) || isSession(r)));
     expect(routes.filter(isDelivery)).toHaveLength(5);
-    expect(routes.filter(isSession)).toEqual([`GET ${SESSION}`, `POST ${FLOW_POSTS}`, `POST ${EVENTS}`, `POST ${ZOOM_WEBHOOK}`, `POST ${ZOOM_WEBHOOK}/reconcile`]);
+    expect(routes.filter(isSession)).toEqual([
+      `GET ${SESSION}`,
+      `POST ${FLOW_POSTS}`,
+      `POST ${EVENTS}`,
+      `POST ${ZOOM_WEBHOOK}`,
+      `POST ${ZOOM_WEBHOOK}/reconcile`,
+    ]);
   });
 
   it('path templates declare exactly their {parameters} as required path parameters', () => {
@@ -420,7 +451,10 @@ describe('openapi.yaml: enums and lists match the code', () => {
         if (!problem) continue;
         const c = constraint(obj(obj(problem).schema));
         const at = `${method} ${p} ${key}`;
-        if (key === 'default') { expect({ at, c }).toEqual({ at, c: {} }); continue; }
+        if (key === 'default') {
+          expect({ at, c }).toEqual({ at, c: {} });
+          continue;
+        }
         expect({ at, status: c.status }).toEqual({ at, status: Number(key) });
         expect({ at, hasCodes: Array.isArray(c.codes) && c.codes.length > 0 }).toEqual({ at, hasCodes: true });
         for (const code of c.codes!) expect({ at, code, status: ERROR_CODES[code as ErrorCode] }).toEqual({ at, code, status: Number(key) });
@@ -441,13 +475,22 @@ describe('openapi.yaml: enums and lists match the code', () => {
     const info = obj(doc.info);
     const description = String(info.description);
     const words = new Set(description.split(/[^\w]+/));
-    const missing = [...SESSION_VARIABLES, ...FILE_VARIABLES, ...FLOW_VARIABLES, ...LOOKUP_VARIABLES, ...FILE_KINDS, ...OPERATIONS, ...PHONE_FORMATS, ...GATEWAY_EVENTS].filter((v) => !words.has(v));
+    const missing = [
+      ...SESSION_VARIABLES,
+      ...FILE_VARIABLES,
+      ...FLOW_VARIABLES,
+      ...LOOKUP_VARIABLES,
+      ...FILE_KINDS,
+      ...OPERATIONS,
+      ...PHONE_FORMATS,
+      ...GATEWAY_EVENTS,
+    ].filter((v) => !words.has(v));
     expect(missing).toEqual([]);
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     expect(info.version).toBe(pkg.version);
   });
 
-  it('the session event schema: event types, file kinds and delivery steps are the code\'s', () => {
+  it("the session event schema: event types, file kinds and delivery steps are the code's", () => {
     const defs = obj(readSchemaFile(EVENT_SCHEMA).$defs);
     expect(obj(defs.EventType).enum).toEqual([...PLATFORM_EVENTS, ...GATEWAY_EVENTS]);
     expect(obj(defs.FileKind).enum).toEqual([...FILE_KINDS]);
@@ -464,7 +507,14 @@ describe('openapi.yaml: enums and lists match the code', () => {
     // Liberal: ids as strings, unknown members, a bare body (its type comes as ?type=).
     expect(v({ type: 'New_Call', data: { call_id: '1001', agent_id: 7, something_new: { x: 1 } }, extra: true })).toBe(true);
     expect(v({ agent_id: 7, call_id: 1001 })).toBe(true);
-    expect(v({ type: 'Session_Started', event_id: 'e1', timestamp: 1767323045000, data: { end_user: { name: 'A', phone: '+1 222 333 4444', cuid: 'c-1' }, direction: 'outbound' } })).toBe(true);
+    expect(
+      v({
+        type: 'Session_Started',
+        event_id: 'e1',
+        timestamp: 1767323045000,
+        data: { end_user: { name: 'A', phone: '+1 222 333 4444', cuid: 'c-1' }, direction: 'outbound' },
+      }),
+    ).toBe(true);
     expect(v({ type: 'Survey_Completed', data: { answers: [{ question: 'Helpful?', answer: 'yes' }] } })).toBe(true);
     expect(v({ type: 'File_Available', data: { kind: 'photo', content_base64: 'aGk=' } })).toBe(true);
     expect(v({ type: 'File_Available', data: { kind: 'photo', url: 'https://files.example.com/p.png', headers: { Authorization: 'Bearer x' } } })).toBe(true);
@@ -510,7 +560,11 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
   it('GET /healthz and /readyz', async () => {
     const h = await call(gw.url, 'GET', '/healthz', '/healthz', { headers: { 'X-Request-Id': 'drift-test-1' } });
     expect(h.headers.get('x-request-id')).toBe('drift-test-1');
-    expect((await call(gw.url, 'GET', '/readyz', '/readyz')).body).toEqual({ status: 'ready', connectors: { valid: 1, invalid: 0 }, store: { kind: 'sqlite', reachable: true } });
+    expect((await call(gw.url, 'GET', '/readyz', '/readyz')).body).toEqual({
+      status: 'ready',
+      connectors: { valid: 1, invalid: 0 },
+      store: { kind: 'sqlite', reachable: true },
+    });
     // No delivery store (an app built without one): no `store` member.
     const notReady = await call(brokenOnlyUrl, 'GET', '/readyz', '/readyz');
     expect(notReady.status).toBe(503);
@@ -522,7 +576,12 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
 
   it('GET /v1/connectors and /v1/connectors/{id} (valid, invalid, unknown)', async () => {
     const list = await call(extraUrl, 'GET', '/v1/connectors', '/v1/connectors');
-    expect(list.body.connectors.map((c: { id: string; status: string }) => `${c.id}:${c.status}`)).toEqual(['zendesk:valid', 'mini:valid', 'oauthy:valid', 'broken:invalid']);
+    expect(list.body.connectors.map((c: { id: string; status: string }) => `${c.id}:${c.status}`)).toEqual([
+      'zendesk:valid',
+      'mini:valid',
+      'oauthy:valid',
+      'broken:invalid',
+    ]);
     const z = await call(gw.url, 'GET', '/v1/connectors/{id}', '/v1/connectors/zendesk');
     expect(JSON.stringify(z.body)).not.toContain('sample-token');
     const o = await call(extraUrl, 'GET', '/v1/connectors/{id}', '/v1/connectors/oauthy');
@@ -545,7 +604,12 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
   });
 
   it('operations: ok, not_found, find_account_by_id fallback', async () => {
-    const created = await op(gw.url, 'zendesk', 'create_account', json({ variables: { NAME: 'Kim Lee', PHONE_NUMBER: '(222) 333-4444', EMAIL: 'kim@example.com' } }));
+    const created = await op(
+      gw.url,
+      'zendesk',
+      'create_account',
+      json({ variables: { NAME: 'Kim Lee', PHONE_NUMBER: '(222) 333-4444', EMAIL: 'kim@example.com' } }),
+    );
     expect(created.body.outcome).toBe('ok');
     ids.ACCOUNT_ID = created.body.ids.ACCOUNT_ID;
     const found = await op(gw.url, 'zendesk', 'find_account', json({ variables: { PHONE_NUMBER: '+1 222 333 4444' } }));
@@ -564,7 +628,13 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     const dry = await op(gw.url, 'zendesk', 'create_record', json({ variables: { ACCOUNT_ID: 1, PHONE_NUMBER: '2223334444' } }), '?dry_run=true');
     expect(dry.body).toMatchObject({ outcome: 'dry_run', attempts: [], ids: {} });
     expect(dry.body.requests[0].headers.Authorization).toBe('Basic ****');
-    const up = await op(gw.url, 'zendesk', 'upload_file', json({ variables: { RECORD_ID: 1, FILE_NAME: 'a.txt', FILE_DATA: Buffer.from('hello').toString('base64') } }), '?dry_run=1');
+    const up = await op(
+      gw.url,
+      'zendesk',
+      'upload_file',
+      json({ variables: { RECORD_ID: 1, FILE_NAME: 'a.txt', FILE_DATA: Buffer.from('hello').toString('base64') } }),
+      '?dry_run=1',
+    );
     expect(up.body.requests[0].body.multipart.file).toEqual({ field: 'file', name: 'a.txt', type: 'application/octet-stream', bytes: 5 });
   });
 
@@ -575,13 +645,18 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     const up = await op(gw.url, 'zendesk', 'upload_file', { body: form });
     expect(up.body).toMatchObject({ outcome: 'ok', ids: { ATTACHMENT_URL: expect.any(String) } });
     expect(up.body.follow_up).toMatchObject({ operation: 'add_comment', outcome: 'ok' });
-    const link = await op(extraUrl, 'mini', 'upload_file', json({ variables: { RECORD_ID: ids.RECORD_ID, FILE_URL: 'https://files.example.com/rec.mp3', FILE_KIND: 'call_recording' } }));
+    const link = await op(
+      extraUrl,
+      'mini',
+      'upload_file',
+      json({ variables: { RECORD_ID: ids.RECORD_ID, FILE_URL: 'https://files.example.com/rec.mp3', FILE_KIND: 'call_recording' } }),
+    );
     expect(link.body).toMatchObject({ operation: 'upload_file', outcome: 'link_only', ids: { ATTACHMENT_URL: 'https://files.example.com/rec.mp3' } });
   });
 
   it('operations: 400, 404, 413, 415 and 422 problems', async () => {
     const codeOf = async (p: Promise<Exchange>) => (await p).body.code as string;
-    expect(await codeOf(op(gw.url, 'zendesk', 'find_account', json('{"variables": '))) ).toBe('invalid_json');
+    expect(await codeOf(op(gw.url, 'zendesk', 'find_account', json('{"variables": ')))).toBe('invalid_json');
     const badVars = new FormData();
     badVars.append('variables', '{nope');
     expect(await codeOf(op(gw.url, 'zendesk', 'upload_file', { body: badVars }))).toBe('invalid_json');
@@ -597,7 +672,9 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     const big = new FormData();
     big.append('file', new Blob(['more than sixteen bytes of file']), 'big.txt');
     expect(await codeOf(op(extraUrl, 'zendesk', 'upload_file', { body: big }))).toBe('payload_too_large');
-    expect(await codeOf(op(gw.url, 'zendesk', 'find_account', { headers: { 'content-type': 'text/plain' }, body: 'PHONE_NUMBER=1' }))).toBe('unsupported_media_type');
+    expect(await codeOf(op(gw.url, 'zendesk', 'find_account', { headers: { 'content-type': 'text/plain' }, body: 'PHONE_NUMBER=1' }))).toBe(
+      'unsupported_media_type',
+    );
 
     const unknownVar = await op(gw.url, 'zendesk', 'find_account', json({ variables: { PHONE: '2223334444' } }));
     expect(unknownVar.body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'variables.PHONE' }] });
@@ -606,8 +683,12 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     const phone = await op(gw.url, 'zendesk', 'find_account', json({ variables: { PHONE_NUMBER: 'not a number' } }));
     expect(phone.body).toMatchObject({ code: 'invalid_phone_number', variable: 'PHONE_NUMBER' });
     expect(await codeOf(op(gw.url, 'zendesk', 'update_record', json({ variables: {} })))).toBe('missing_variable');
-    expect(await codeOf(op(extraUrl, 'mini', 'find_account', json({ variables: { PHONE_NUMBER: '+1 222 333 4444', AGENT_EMAIL: 'a@b.c\r\nX-Evil: 1' } })))).toBe('invalid_variable_value');
-    expect(await codeOf(op(extraUrl, 'mini', 'upload_file', json({ variables: { RECORD_ID: 1, FILE_URL: 'https://x.example/p.png', FILE_KIND: 'photo' } })))).toBe('file_kind_not_accepted');
+    expect(
+      await codeOf(op(extraUrl, 'mini', 'find_account', json({ variables: { PHONE_NUMBER: '+1 222 333 4444', AGENT_EMAIL: 'a@b.c\r\nX-Evil: 1' } }))),
+    ).toBe('invalid_variable_value');
+    expect(
+      await codeOf(op(extraUrl, 'mini', 'upload_file', json({ variables: { RECORD_ID: 1, FILE_URL: 'https://x.example/p.png', FILE_KIND: 'photo' } }))),
+    ).toBe('file_kind_not_accepted');
     expect(await codeOf(op(extraUrl, 'broken', 'find_account', json({})))).toBe('config_invalid');
   });
 
@@ -648,7 +729,12 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     expect(delivered).toMatchObject({ status: 'delivered', attempts: 1, result: { outcome: 'ok', ids: { ACCOUNT_ID: expect.any(Number) } } });
     expect(delivered.history).toEqual([expect.objectContaining({ n: 1, status: 201, classification: 'ok' })]);
 
-    const ticket = await op(gw.url, 'zendesk', 'create_record', json({ variables: { TICKET_SUBJECT: 'Durable drift' }, depends_on: account.body.id, ordering_key: 'drift-ticket' }, { Prefer: 'respond-async' }));
+    const ticket = await op(
+      gw.url,
+      'zendesk',
+      'create_record',
+      json({ variables: { TICKET_SUBJECT: 'Durable drift' }, depends_on: account.body.id, ordering_key: 'drift-ticket' }, { Prefer: 'respond-async' }),
+    );
     expect(ticket.status).toBe(202);
     expectLocation(ticket);
     expect(ticket.body).toMatchObject({ depends_on: account.body.id, ordering_key: 'zendesk:drift-ticket', replayed: false });
@@ -668,7 +754,8 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
   it('durable: the same Idempotency-Key is replayed (200, replayed), a synchronous write with a key answers 200 with the outcome; dry_run stays a preview', async () => {
     const users = () => crm.crm.state.users.length;
     const before = users();
-    const write = () => op(gw.url, 'zendesk', 'create_account', json({ variables: { NAME: 'Once Only' } }, { 'Idempotency-Key': 'drift-call-1-account' }), '?async=true');
+    const write = () =>
+      op(gw.url, 'zendesk', 'create_account', json({ variables: { NAME: 'Once Only' } }, { 'Idempotency-Key': 'drift-call-1-account' }), '?async=true');
     const first = await write();
     expect(first.status).toBe(202);
     const again = await write();
@@ -688,7 +775,13 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     expect(s2.body).toMatchObject({ id: s1.body.id, status: 'delivered', replayed: true });
     expect(users()).toBe(before + 2);
 
-    const dry = await op(gw.url, 'zendesk', 'create_account', json({ variables: { NAME: 'Dry' } }, { 'Idempotency-Key': 'drift-call-1-account' }), '?dry_run=true&async=true');
+    const dry = await op(
+      gw.url,
+      'zendesk',
+      'create_account',
+      json({ variables: { NAME: 'Dry' } }, { 'Idempotency-Key': 'drift-call-1-account' }),
+      '?dry_run=true&async=true',
+    );
     expect(dry.status).toBe(200);
     expect(dry.body.outcome).toBe('dry_run');
     expect(dry.headers.get('location')).toBeNull();
@@ -707,7 +800,13 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     expect(delivered.body.next_before).toBeNull();
     expect((await call(gw.url, 'GET', DELIVERIES, '/v1/deliveries?connector=nope')).body).toEqual({ deliveries: [], next_before: null });
 
-    for (const [query, field] of [['status=lost', 'status'], ['limit=0', 'limit'], ['limit=1001', 'limit'], ['limit=two', 'limit'], ['before=x', 'before']]) {
+    for (const [query, field] of [
+      ['status=lost', 'status'],
+      ['limit=0', 'limit'],
+      ['limit=1001', 'limit'],
+      ['limit=two', 'limit'],
+      ['before=x', 'before'],
+    ]) {
       const bad = await call(gw.url, 'GET', DELIVERIES, `/v1/deliveries?${query}`);
       expect(bad.body).toMatchObject({ code: 'validation_failed', errors: [{ field }] });
     }
@@ -755,19 +854,61 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     const id = `unknown-${Date.now()}`;
     const far = Date.parse('2999-01-01T00:00:00Z');
     for (let i = 0; (await gw.store.counts()).running > 0 && i < 200; i++) await new Promise((r) => setTimeout(r, 25));
-    await gw.store.enqueue({ id, connectorId: 'zendesk', operation: 'create_record', variables: { TICKET_SUBJECT: 'Unknown Una' }, policy: gw.gateway.runtime('zendesk').connector.retry, notBefore: far }, Date.now());
+    await gw.store.enqueue(
+      {
+        id,
+        connectorId: 'zendesk',
+        operation: 'create_record',
+        variables: { TICKET_SUBJECT: 'Unknown Una' },
+        policy: gw.gateway.runtime('zendesk').connector.retry,
+        notBefore: far,
+      },
+      Date.now(),
+    );
     const claimed = await gw.store.claim(1000, far, 60_000);
     for (const d of claimed) if (d.id !== id) await gw.store.release(d.id, d.leaseToken!, Date.now());
     const mine = claimed.find((d) => d.id === id)!;
-    await gw.store.complete(id, mine.leaseToken!, {
-      status: 'unknown_outcome', backoffAttempts: 1, ambiguous: true,
-      error: { code: 'unknown_outcome', message: 'create_record: an earlier try may have created the object', evidence: { rule: 'no created_marker: …', searched: 'GET /api/v2/search.json (find_record)', first_attempt_at: new Date().toISOString(), found: [{ id: 7, created_at: new Date().toISOString(), fields_match: false }] } },
-      attempts: [{ n: 0, at: Date.now(), networkError: 'ECONNABORTED', classification: 'retry', reason: 'timeout', durationMs: 5000, request: 'POST /api/v2/tickets.json' }],
-    }, Date.now());
-    expect((await getDelivery(id)).body).toMatchObject({ status: 'unknown_outcome', last_error: { code: 'unknown_outcome', evidence: { found: [{ id: 7 }] } } });
+    await gw.store.complete(
+      id,
+      mine.leaseToken!,
+      {
+        status: 'unknown_outcome',
+        backoffAttempts: 1,
+        ambiguous: true,
+        error: {
+          code: 'unknown_outcome',
+          message: 'create_record: an earlier try may have created the object',
+          evidence: {
+            rule: 'no created_marker: …',
+            searched: 'GET /api/v2/search.json (find_record)',
+            first_attempt_at: new Date().toISOString(),
+            found: [{ id: 7, created_at: new Date().toISOString(), fields_match: false }],
+          },
+        },
+        attempts: [
+          {
+            n: 0,
+            at: Date.now(),
+            networkError: 'ECONNABORTED',
+            classification: 'retry',
+            reason: 'timeout',
+            durationMs: 5000,
+            request: 'POST /api/v2/tickets.json',
+          },
+        ],
+      },
+      Date.now(),
+    );
+    expect((await getDelivery(id)).body).toMatchObject({
+      status: 'unknown_outcome',
+      last_error: { code: 'unknown_outcome', evidence: { found: [{ id: 7 }] } },
+    });
     expect((await call(gw.url, 'GET', DELIVERIES, '/v1/deliveries?status=unknown_outcome')).body.deliveries.map((d: { id: string }) => d.id)).toContain(id);
     expect((await control(id, 'resolve', { action: 'attach' })).body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'ids' }] });
-    expect((await control(id, 'resolve', { action: 'attach', ids: { RECORD_ID: 7 } })).body).toMatchObject({ status: 'delivered', result: { ids: { RECORD_ID: 7 }, outcome: 'attached', recovered_by: 'operator' } });
+    expect((await control(id, 'resolve', { action: 'attach', ids: { RECORD_ID: 7 } })).body).toMatchObject({
+      status: 'delivered',
+      result: { ids: { RECORD_ID: 7 }, outcome: 'attached', recovered_by: 'operator' },
+    });
     expect((await control(id, 'resolve', { action: 'cancel' })).body.code).toBe('conflict');
     expect((await control('no-such-delivery', 'resolve', { action: 'cancel' })).body.code).toBe('not_found');
   });
@@ -823,19 +964,45 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     const S = 'drift-call-4242';
     const post = (body: unknown, o?: Parameters<typeof postEvent>[4]) => postEvent(gw.url, 'zendesk', S, body, o);
     const started = await post({
-      type: 'Session_Started', event_id: 'drift-e1', timestamp: '2026-01-02T03:04:05Z',
-      data: { call_id: 4242, session_type: 'IVR_Call', channel: 'voice_call', queue_name: 'Billing', menu_path: 'Billing / Invoices', lang: 'en', direction: 'inbound', end_user: { name: 'Drift Dana', phone: '(222) 333-4242', email: 'dana@example.com', sdk_identifier: 'sdk-4242', cuid: 'cuid-4242' } },
+      type: 'Session_Started',
+      event_id: 'drift-e1',
+      timestamp: '2026-01-02T03:04:05Z',
+      data: {
+        call_id: 4242,
+        session_type: 'IVR_Call',
+        channel: 'voice_call',
+        queue_name: 'Billing',
+        menu_path: 'Billing / Invoices',
+        lang: 'en',
+        direction: 'inbound',
+        end_user: { name: 'Drift Dana', phone: '(222) 333-4242', email: 'dana@example.com', sdk_identifier: 'sdk-4242', cuid: 'cuid-4242' },
+      },
     });
     expect(started.status).toBe(202);
-    expect(started.body).toMatchObject({ duplicate: false, session: { connector: 'zendesk', session_id: S, ended: false, events: [{ type: 'Session_Started', at: '2026-01-02T03:04:05.000Z' }] } });
+    expect(started.body).toMatchObject({
+      duplicate: false,
+      session: { connector: 'zendesk', session_id: S, ended: false, events: [{ type: 'Session_Started', at: '2026-01-02T03:04:05.000Z' }] },
+    });
     expect(started.body.session.steps[0]).toMatchObject({ name: 'account', operation: 'resolve_account' });
     // The platform sends ids as strings too.
-    expect((await post({ type: 'New_Call', event_id: 'drift-e2', data: { call_id: '4242', agent_id: 7, agent_custom_id: '007', agent_email: 'kim@example.com', queue_id: 8469, queue_path: 'Billing' } })).status).toBe(202);
+    expect(
+      (
+        await post({
+          type: 'New_Call',
+          event_id: 'drift-e2',
+          data: { call_id: '4242', agent_id: 7, agent_custom_id: '007', agent_email: 'kim@example.com', queue_id: 8469, queue_path: 'Billing' },
+        })
+      ).status,
+    ).toBe(202);
     // The platform's own examples leave out the commas between members: repaired.
     const csat = '{\n  "type": "CSAT_Submitted"\n  "event_id": "drift-e3"\n  "data": {\n    "call_id": 4242\n    "rating": 4\n    "feedback": "Quick"\n  }\n}';
     expect(() => JSON.parse(csat)).toThrow();
     expect((await post(csat)).status).toBe(202);
-    const end = { type: 'End_Call', event_id: 'drift-e4', data: { call_id: 4242, call_duration: 125, hold_time: 5, wait_time: 30, disconnected_by: 'end_user' } };
+    const end = {
+      type: 'End_Call',
+      event_id: 'drift-e4',
+      data: { call_id: 4242, call_duration: 125, hold_time: 5, wait_time: 30, disconnected_by: 'end_user' },
+    };
     expect((await post(end)).body.session.ended).toBe(true);
     const again = await post(end);
     expect(again.status).toBe(200);
@@ -849,7 +1016,14 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     const view = await waitForSession('zendesk', S);
     expect(view).toMatchObject({ connector: 'zendesk', session_id: S, account: 'created', record: 'created', ended: true, held: [], warnings: [] });
     expect(view.steps.filter((s: { status: string }) => s.status !== 'delivered')).toEqual([]);
-    expect(view.steps.map((s: { name: string }) => s.name)).toEqual(['account', 'record', 'record_created', 'drift-e3:comment', 'drift-e4:comment', 'drift-e4:update']);
+    expect(view.steps.map((s: { name: string }) => s.name)).toEqual([
+      'account',
+      'record',
+      'record_created',
+      'drift-e3:comment',
+      'drift-e4:comment',
+      'drift-e4:update',
+    ]);
     expect(view.links).toEqual({
       account: `${crm.url}/agent/users/${view.account_id}`,
       record: `${crm.url}/agent/tickets/${view.record_id}`,
@@ -858,7 +1032,12 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     expect(view.record_pop).toEqual({ type: 'CRM_Record_Pop', data: { recordUrl: view.links.record } });
     // Every step is a delivery, composite steps included, as /v1/deliveries shows it.
     for (const step of view.steps) {
-      expect((await getDelivery(step.delivery_id)).body).toMatchObject({ id: step.delivery_id, operation: step.operation, status: 'delivered', ordering_key: `zendesk:session:${S}` });
+      expect((await getDelivery(step.delivery_id)).body).toMatchObject({
+        id: step.delivery_id,
+        operation: step.operation,
+        status: 'delivered',
+        ordering_key: `zendesk:session:${S}`,
+      });
     }
     const listed = (await call(gw.url, 'GET', DELIVERIES, '/v1/deliveries?connector=zendesk&limit=1000')).body.deliveries.map((d: { id: string }) => d.id);
     expect(listed).toEqual(expect.arrayContaining(view.steps.map((s: { delivery_id: string }) => s.delivery_id)));
@@ -867,7 +1046,10 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
   it('flow posts: 202, a repeat 200; 400, 404 and 422 problems', async () => {
     const send = (name: string, body: unknown) => call(gw.url, 'POST', FLOW_POSTS, `/v1/connectors/zendesk/flow-posts/${name}`, json(body));
     const accepted = { engagementId: 'drift-eng-1', caller_number: '+12223334343', agent_email: 'kim@example.com', queue_name: 'Billing' };
-    expect((await send('acceptedcall', accepted)).body).toMatchObject({ duplicate: false, session: { session_id: 'drift-eng-1', events: [{ type: 'New_Call' }] } });
+    expect((await send('acceptedcall', accepted)).body).toMatchObject({
+      duplicate: false,
+      session: { session_id: 'drift-eng-1', events: [{ type: 'New_Call' }] },
+    });
     const done = await send('dispositionedcall', { ...accepted, disposition_name: 'Resolved' });
     expect(done.status).toBe(202);
     expect(done.body.session.ended).toBe(true);
@@ -883,13 +1065,34 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     const S = 'drift-call-refused';
     const post = (body: unknown, o?: Parameters<typeof postEvent>[4]) => postEvent(gw.url, 'zendesk', S, body, o);
     expect((await post('{"type": "New_Call", "data": {')).body.code).toBe('invalid_json');
-    expect((await post({ type: 'Call_Teleported', data: { call_id: 1 } }, { schemaValid: false })).body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'type' }] });
+    expect((await post({ type: 'Call_Teleported', data: { call_id: 1 } }, { schemaValid: false })).body).toMatchObject({
+      code: 'validation_failed',
+      errors: [{ field: 'type' }],
+    });
     // A bare body is valid as such, but needs its ?type=.
     expect((await post({ agent_id: 7, call_id: 1 })).body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'type' }] });
-    expect((await post({ type: 'File_Available', data: { name: 'x.bin', url: 'https://files.example.com/x.bin' } }, { schemaValid: false })).body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'data.kind' }] });
-    expect((await post({ type: 'File_Available', data: { kind: 'photo', name: 'p.png' } }, { schemaValid: false })).body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'data.url' }] });
-    expect((await postEvent(gw.url, 'zendesk', 'not a session id!', { type: 'New_Call', data: {} })).body).toMatchObject({ code: 'validation_failed', errors: [{ field: 'sessionId' }] });
-    const download = await post({ type: 'File_Available', event_id: 'drift-f1', data: { kind: 'call_recording', name: 'rec.mp3', content_type: 'audio/mpeg', url: `${crm.url}/no-such-recording.mp3`, headers: { Authorization: 'Bearer drift' } } });
+    expect(
+      (await post({ type: 'File_Available', data: { name: 'x.bin', url: 'https://files.example.com/x.bin' } }, { schemaValid: false })).body,
+    ).toMatchObject({ code: 'validation_failed', errors: [{ field: 'data.kind' }] });
+    expect((await post({ type: 'File_Available', data: { kind: 'photo', name: 'p.png' } }, { schemaValid: false })).body).toMatchObject({
+      code: 'validation_failed',
+      errors: [{ field: 'data.url' }],
+    });
+    expect((await postEvent(gw.url, 'zendesk', 'not a session id!', { type: 'New_Call', data: {} })).body).toMatchObject({
+      code: 'validation_failed',
+      errors: [{ field: 'sessionId' }],
+    });
+    const download = await post({
+      type: 'File_Available',
+      event_id: 'drift-f1',
+      data: {
+        kind: 'call_recording',
+        name: 'rec.mp3',
+        content_type: 'audio/mpeg',
+        url: `${crm.url}/no-such-recording.mp3`,
+        headers: { Authorization: 'Bearer drift' },
+      },
+    });
     expect(download.status).toBe(502);
     expect(download.body.code).toBe('file_download_failed');
     expect((await postEvent(gw.url, 'nope', S, { type: 'New_Call', data: {} })).body.code).toBe('connector_not_found');
@@ -915,7 +1118,9 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
       expect(lost.status).toBe(409);
       expect(lost.body.code).toBe('conflict');
       expect((await postEvent(url, 'zendesk', S, { type: 'Custom_Data', data: { data: { note: 'x'.repeat(3000) } } })).body.code).toBe('payload_too_large');
-      expect((await postEvent(url, 'zendesk', S, { type: 'New_Call', data: {} }, { headers: { 'content-type': 'application/json; charset=x-unknown' } })).body.code).toBe('unsupported_media_type');
+      expect(
+        (await postEvent(url, 'zendesk', S, { type: 'New_Call', data: {} }, { headers: { 'content-type': 'application/json; charset=x-unknown' } })).body.code,
+      ).toBe('unsupported_media_type');
       expect((await postEvent(url, 'broken', S, { type: 'New_Call', data: {} })).body.code).toBe('config_invalid');
       expect((await getSession(url, 'broken', S)).body.code).toBe('config_invalid');
     } finally {
@@ -926,7 +1131,9 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
   it('every JSON event posted is judged by schemas/session-event.schema.json as expected; none it refuses was accepted', () => {
     const v = fileSchema(ajv, EVENT_SCHEMA);
     expect(postedEvents.length).toBeGreaterThanOrEqual(15);
-    const misjudged = postedEvents.filter((e) => v(e.body) !== e.schemaValid).map((e) => ({ where: e.where, body: e.body, expectedValid: e.schemaValid, errors: v(e.body) ? [] : formatAjvErrors(v.errors ?? []) }));
+    const misjudged = postedEvents
+      .filter((e) => v(e.body) !== e.schemaValid)
+      .map((e) => ({ where: e.where, body: e.body, expectedValid: e.schemaValid, errors: v(e.body) ? [] : formatAjvErrors(v.errors ?? []) }));
     expect(misjudged).toEqual([]);
     expect(postedEvents.filter((e) => e.status < 300 && !e.schemaValid).map((e) => e.where)).toEqual([]);
   });
@@ -945,12 +1152,20 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     const zoom = await startSampleZoom();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drift-zoom-'));
     const file = path.join(dir, 'zoomy.yaml');
-    fs.writeFileSync(file, fs.readFileSync(ZENDESK_YAML, 'utf8').replace(/^id: zendesk$/m, 'id: zoomy') + `\nwebhooks:\n  zoom:\n    secret_token: ${zoom.zoom.options.secretToken}\n    account_id: ${zoom.zoom.options.accountId}\n    client_id: ${zoom.zoom.options.clientId}\n    client_secret: ${zoom.zoom.options.clientSecret}\n    api_base_url: ${zoom.url}/v2\n    token_url: ${zoom.url}/oauth/token\n`);
+    fs.writeFileSync(
+      file,
+      fs.readFileSync(ZENDESK_YAML, 'utf8').replace(/^id: zendesk$/m, 'id: zoomy') +
+        `\nwebhooks:\n  zoom:\n    secret_token: ${zoom.zoom.options.secretToken}\n    account_id: ${zoom.zoom.options.accountId}\n    client_id: ${zoom.zoom.options.clientId}\n    client_secret: ${zoom.zoom.options.clientSecret}\n    api_base_url: ${zoom.url}/v2\n    token_url: ${zoom.url}/oauth/token\n`,
+    );
     const zgw = await serve({ port: 0, configFiles: [file], env: { ...process.env, ZENDESK_URL: crm.url }, dataDir: dir, logger: silentLogger, apiKeys: null });
     try {
       const base = zgw.url;
       const hook = '/v1/connectors/zoomy/webhooks/zoom';
-      const signed = (body: string, ts = Math.floor(Date.now() / 1000)) => ({ method: 'POST', headers: { 'Content-Type': 'application/json', ...signZoomWebhook(zoom.zoom.options.secretToken, body, ts) }, body });
+      const signed = (body: string, ts = Math.floor(Date.now() / 1000)) => ({
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...signZoomWebhook(zoom.zoom.options.secretToken, body, ts) },
+        body,
+      });
       zoom.zoom.addEngagement({ engagement_id: 'drift-eng', consumer: { number: '+12223334999' } });
       const challenge = JSON.stringify(zoom.zoom.events.urlValidation('drift-plain'));
       expect((await call(base, 'POST', ZOOM_WEBHOOK, hook, signed(challenge))).body.plainToken).toBe('drift-plain');
@@ -958,8 +1173,20 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
       expect((await call(base, 'POST', ZOOM_WEBHOOK, hook, signed(note))).body.outcome).toBe('delivered_now');
       expect((await call(base, 'POST', ZOOM_WEBHOOK, hook, signed(note, Math.floor(Date.now() / 1000) - 600))).body.code).toBe('webhook_signature_invalid');
       expect((await call(base, 'POST', ZOOM_WEBHOOK, hook, signed('{nope'))).body.code).toBe('invalid_json');
-      expect((await call(base, 'POST', ZOOM_WEBHOOK, hook, signed(JSON.stringify({ event: 'contact_center.engagement_note_added', payload: { object: { note: 'x' } } })))).body.code).toBe('validation_failed');
-      expect((await call(base, 'POST', ZOOM_WEBHOOK, hook, signed(JSON.stringify({ event: 'x', pad: 'x'.repeat(300_000) })))).body.code).toBe('payload_too_large');
+      expect(
+        (
+          await call(
+            base,
+            'POST',
+            ZOOM_WEBHOOK,
+            hook,
+            signed(JSON.stringify({ event: 'contact_center.engagement_note_added', payload: { object: { note: 'x' } } })),
+          )
+        ).body.code,
+      ).toBe('validation_failed');
+      expect((await call(base, 'POST', ZOOM_WEBHOOK, hook, signed(JSON.stringify({ event: 'x', pad: 'x'.repeat(300_000) })))).body.code).toBe(
+        'payload_too_large',
+      );
       expect((await call(gw.url, 'POST', ZOOM_WEBHOOK, '/v1/connectors/zendesk/webhooks/zoom', signed(challenge))).body.code).toBe('not_found');
       const report = await call(base, 'POST', `${ZOOM_WEBHOOK}/reconcile`, `${hook}/reconcile?since=2026-01-01T00:00:00Z`);
       expect(report.body).toMatchObject({ connector: 'zoomy', found: 0, failed: 0 });

@@ -13,7 +13,14 @@ import { startSampleCrm } from '../../src/sample-crm';
 
 jest.setTimeout(60_000);
 
-interface OtlpSpan { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes: Array<{ key: string; value: Record<string, unknown> }> }
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes: Array<{ key: string; value: Record<string, unknown> }>;
+}
 
 let collector: http.Server;
 let endpoint: string;
@@ -22,7 +29,9 @@ const spans: OtlpSpan[] = [];
 beforeAll(async () => {
   collector = http.createServer((req, res) => {
     let body = '';
-    req.on('data', (c: Buffer) => { body += c.toString(); });
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
     req.on('end', () => {
       if (req.url === '/v1/traces') {
         const doc = JSON.parse(body) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: OtlpSpan[] }> }> };
@@ -36,7 +45,10 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise((r) => collector.close(r)));
 
-const attr = (s: OtlpSpan, key: string) => { const v = s.attributes.find((a) => a.key === key)?.value; return v ? Object.values(v)[0] : undefined; };
+const attr = (s: OtlpSpan, key: string) => {
+  const v = s.attributes.find((a) => a.key === key)?.value;
+  return v ? Object.values(v)[0] : undefined;
+};
 
 test('off by default: no traceparent goes to the CRM', async () => {
   const h = await startHarness();
@@ -53,7 +65,13 @@ test('off by default: no traceparent goes to the CRM', async () => {
 test('with an OTLP endpoint: server span continuing the caller, client span per CRM call, traceparent to the CRM', async () => {
   const crm = await startSampleCrm({ flavor: 'zendesk', port: 0 });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trace-'));
-  const child = await startChild({ CONFIG_DIR: path.join(ROOT, 'config'), DATA_DIR: dir, ZENDESK_URL: crm.url, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_SERVICE_NAME: 'gw-test' });
+  const child = await startChild({
+    CONFIG_DIR: path.join(ROOT, 'config'),
+    DATA_DIR: dir,
+    ZENDESK_URL: crm.url,
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+    OTEL_SERVICE_NAME: 'gw-test',
+  });
   const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
   let crmTraceparent: string | string[] | undefined;
   try {

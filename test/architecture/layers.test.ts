@@ -9,17 +9,52 @@ const SRC = path.join(__dirname, '../../src');
 
 /** Folder (or file) → the top-level src folders it must not import from. */
 const FORBIDDEN: Record<string, string[]> = {
-  util: ['access', 'api', 'auth', 'cli', 'config', 'contract', 'delivery', 'flows', 'http', 'metrics', 'operations', 'outcome-email', 'platforms', 'sample-crm', 'sample-platform', 'storage', 'template'],
+  util: [
+    'access',
+    'api',
+    'auth',
+    'cli',
+    'config',
+    'contract',
+    'delivery',
+    'flows',
+    'http',
+    'metrics',
+    'operations',
+    'outcome-email',
+    'platforms',
+    'sample-crm',
+    'sample-platform',
+    'storage',
+    'template',
+  ],
   template: ['access', 'api', 'auth', 'cli', 'contract', 'delivery', 'flows', 'http', 'metrics', 'operations', 'outcome-email', 'platforms', 'storage'],
   config: ['access', 'api', 'auth', 'cli', 'contract', 'delivery', 'flows', 'metrics', 'operations', 'outcome-email', 'platforms', 'storage'],
   http: ['access', 'api', 'auth', 'cli', 'contract', 'delivery', 'flows', 'metrics', 'operations', 'outcome-email', 'platforms', 'storage'],
-  phone: ['access', 'api', 'auth', 'cli', 'contract', 'delivery', 'flows', 'http', 'metrics', 'operations', 'outcome-email', 'platforms', 'storage', 'template'],
+  phone: [
+    'access',
+    'api',
+    'auth',
+    'cli',
+    'contract',
+    'delivery',
+    'flows',
+    'http',
+    'metrics',
+    'operations',
+    'outcome-email',
+    'platforms',
+    'storage',
+    'template',
+  ],
   contract: ['cli'],
   'gateway.ts': ['api', 'cli'],
 };
 
 function files(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
 }
 
 test('no import runs back up the layers', () => {

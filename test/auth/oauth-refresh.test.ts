@@ -33,11 +33,21 @@ let cfg: OAuthConfig;
 beforeAll(async () => {
   crm = await startSampleCrm({ port: 0 });
   cfg = {
-    type: 'oauth2', grant: 'authorization_code', authorizationUrl: `${crm.url}/oauth/authorizations/new`, tokenUrl: `${crm.url}/oauth/tokens`,
-    clientId: 'sample-client', clientSecret: 'sample-secret', scope: 'read write', includeRedirectUrl: false, credentialsIn: 'body', refreshAheadMs: 60_000,
+    type: 'oauth2',
+    grant: 'authorization_code',
+    authorizationUrl: `${crm.url}/oauth/authorizations/new`,
+    tokenUrl: `${crm.url}/oauth/tokens`,
+    clientId: 'sample-client',
+    clientSecret: 'sample-secret',
+    scope: 'read write',
+    includeRedirectUrl: false,
+    credentialsIn: 'body',
+    refreshAheadMs: 60_000,
   };
 });
-afterAll(async () => { await crm.close(); });
+afterAll(async () => {
+  await crm.close();
+});
 beforeEach(() => crm.crm.reset());
 
 const provider = (store: TokenStore) => new OAuth2Provider(cfg, { connectorId: 'zd', store, redirectUrl: 'http://127.0.0.1:1/v1/oauth/callback', redactor });
@@ -59,7 +69,7 @@ async function bothAtOnce(a: OAuth2Provider, b: OAuth2Provider): Promise<string[
   return headers.map((h) => h.Authorization);
 }
 
-test('without a shared lock: the peer whose rotated refresh token is refused takes the winner\'s token (no invalid_grant surfaces)', async () => {
+test("without a shared lock: the peer whose rotated refresh token is refused takes the winner's token (no invalid_grant surfaces)", async () => {
   const store = new MemoryTokenStore();
   const a = provider(store);
   const b = provider(store);
@@ -82,22 +92,43 @@ test('a refresh token revoked for real is still an error (not hidden by the re-r
 });
 
 const durable: Array<[string, () => Promise<{ stores: DeliveryStore[]; cleanup: () => Promise<void> } | undefined>]> = [
-  ['SQLite (two connections to one file)', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'refresh-'));
-    const stores = [new SqliteStore(path.join(dir, 'g.db'), { encryption: KEYS }), new SqliteStore(path.join(dir, 'g.db'), { encryption: KEYS })];
-    for (const s of stores) await s.migrate();
-    return { stores, cleanup: async () => { for (const s of stores) await s.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
-  }],
-  ['PostgreSQL (two pools)', async () => {
-    if (!(await postgresAvailable())) return undefined;
-    const schema = newSchemaName();
-    const stores = [new PostgresStore({ connectionString: PG_URL, schema, max: 3, encryption: KEYS }), new PostgresStore({ connectionString: PG_URL, schema, max: 3, encryption: KEYS })];
-    for (const s of stores) await s.migrate();
-    return { stores, cleanup: async () => { for (const s of stores) await s.close(); await dropSchema(schema); } };
-  }],
+  [
+    'SQLite (two connections to one file)',
+    async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'refresh-'));
+      const stores = [new SqliteStore(path.join(dir, 'g.db'), { encryption: KEYS }), new SqliteStore(path.join(dir, 'g.db'), { encryption: KEYS })];
+      for (const s of stores) await s.migrate();
+      return {
+        stores,
+        cleanup: async () => {
+          for (const s of stores) await s.close();
+          fs.rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  ],
+  [
+    'PostgreSQL (two pools)',
+    async () => {
+      if (!(await postgresAvailable())) return undefined;
+      const schema = newSchemaName();
+      const stores = [
+        new PostgresStore({ connectionString: PG_URL, schema, max: 3, encryption: KEYS }),
+        new PostgresStore({ connectionString: PG_URL, schema, max: 3, encryption: KEYS }),
+      ];
+      for (const s of stores) await s.migrate();
+      return {
+        stores,
+        cleanup: async () => {
+          for (const s of stores) await s.close();
+          await dropSchema(schema);
+        },
+      };
+    },
+  ],
 ];
 
-describe.each(durable)('%s: the store\'s refresh lock', (_name, open) => {
+describe.each(durable)("%s: the store's refresh lock", (_name, open) => {
   test('two replicas due at once: one refresh at the CRM, both use its token, nothing refused', async () => {
     const db = await open();
     if (!db) return;
@@ -155,15 +186,24 @@ test('a token sealed with a key this gateway does not have: a 409 that says how 
     await writer.migrate();
     const a = provider(writer.tokens);
     await authorizedAndDue(a, writer.tokens);
-    const err = await provider(reader.tokens).apply({}).catch((e: unknown) => e);
+    const err = await provider(reader.tokens)
+      .apply({})
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GatewayError);
     expect((err as GatewayError).toProblem()).toMatchObject({
-      status: 409, code: 'oauth_not_authorized', authorize_path: '/v1/connectors/zd/oauth/authorize',
-      detail: expect.stringMatching(/stored OAuth token of connector zd was encrypted with a key that is neither GATEWAY_ENCRYPTION_KEY nor in GATEWAY_ENCRYPTION_KEY_PREVIOUS/),
+      status: 409,
+      code: 'oauth_not_authorized',
+      authorize_path: '/v1/connectors/zd/oauth/authorize',
+      detail: expect.stringMatching(
+        /stored OAuth token of connector zd was encrypted with a key that is neither GATEWAY_ENCRYPTION_KEY nor in GATEWAY_ENCRYPTION_KEY_PREVIOUS/,
+      ),
     });
     await expect(provider(keyless.tokens).apply({})).rejects.toThrow(/GATEWAY_ENCRYPTION_KEY is not set/);
 
-    const cc = new OAuth2Provider({ ...cfg, grant: 'client_credentials' }, { connectorId: 'zd', store: reader.tokens, redirectUrl: 'http://127.0.0.1:1/v1/oauth/callback', redactor });
+    const cc = new OAuth2Provider(
+      { ...cfg, grant: 'client_credentials' },
+      { connectorId: 'zd', store: reader.tokens, redirectUrl: 'http://127.0.0.1:1/v1/oauth/callback', redactor },
+    );
     const headers: Record<string, string> = {};
     await cc.apply(headers);
     expect(headers.Authorization).toMatch(/^Bearer /);

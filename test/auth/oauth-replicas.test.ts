@@ -18,18 +18,32 @@ import { PG_URL, dropSchema, newSchemaName, postgresAvailable } from '../helpers
 jest.setTimeout(120_000);
 
 const TTL_S = 2;
-const connector = (crmUrl: string) => bundled('zendesk.yaml')
-  .replace(/^id: zendesk$/m, 'id: zd-oauth')
-  .replace(/^auth:\n(  .*\n)+/m, [
-    'auth:', '  type: oauth2', '  grant: authorization_code',
-    `  authorization_url: ${crmUrl}/oauth/authorizations/new`, `  token_url: ${crmUrl}/oauth/tokens`,
-    '  client_id: sample-client', '  client_secret: sample-secret', '  scope: read write', '  refresh_ahead_seconds: 1', '',
-  ].join('\n'));
+const connector = (crmUrl: string) =>
+  bundled('zendesk.yaml')
+    .replace(/^id: zendesk$/m, 'id: zd-oauth')
+    .replace(
+      /^auth:\n( {2}.*\n)+/m,
+      [
+        'auth:',
+        '  type: oauth2',
+        '  grant: authorization_code',
+        `  authorization_url: ${crmUrl}/oauth/authorizations/new`,
+        `  token_url: ${crmUrl}/oauth/tokens`,
+        '  client_id: sample-client',
+        '  client_secret: sample-secret',
+        '  scope: read write',
+        '  refresh_ahead_seconds: 1',
+        '',
+      ].join('\n'),
+    );
 
 let crm: RunningSampleCrm;
 let dir: string;
 beforeAll(async () => {
-  crm = await startSampleCrm({ port: 0, auth: { oauth: { clientId: 'sample-client', clientSecret: 'sample-secret', accessTokenTtlSec: TTL_S, rotateRefreshTokens: true } } });
+  crm = await startSampleCrm({
+    port: 0,
+    auth: { oauth: { clientId: 'sample-client', clientSecret: 'sample-secret', accessTokenTtlSec: TTL_S, rotateRefreshTokens: true } },
+  });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oauth-replicas-'));
   fs.mkdirSync(path.join(dir, 'config'));
   fs.writeFileSync(path.join(dir, 'config/zd-oauth.yaml'), connector(crm.url));
@@ -50,7 +64,15 @@ test('PostgreSQL with an OAuth connector and no GATEWAY_ENCRYPTION_KEY refuses t
   if (!(await postgresAvailable())) return;
   const schema = newSchemaName();
   try {
-    const env = { CONFIG_DIR: path.join(dir, 'config'), DATA_DIR: path.join(dir, 'data-nokey'), ZENDESK_URL: crm.url, DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema, GATEWAY_ENCRYPTION_KEY: '', GATEWAY_ENCRYPTION_KEY_PREVIOUS: '' };
+    const env = {
+      CONFIG_DIR: path.join(dir, 'config'),
+      DATA_DIR: path.join(dir, 'data-nokey'),
+      ZENDESK_URL: crm.url,
+      DATABASE_URL: PG_URL,
+      DATABASE_SCHEMA: schema,
+      GATEWAY_ENCRYPTION_KEY: '',
+      GATEWAY_ENCRYPTION_KEY_PREVIOUS: '',
+    };
     await expect(startChild(env)).rejects.toThrow(/GATEWAY_ENCRYPTION_KEY is not set, and connector zd-oauth uses OAuth/);
   } finally {
     await dropSchema(schema);
@@ -61,7 +83,15 @@ test('two replicas hammering a connector whose token expires every 2 s: one refr
   if (!(await postgresAvailable())) return;
   const schema = newSchemaName();
   const key = crypto.randomBytes(32).toString('base64');
-  const env = { CONFIG_DIR: path.join(dir, 'config'), DATA_DIR: path.join(dir, 'data'), ZENDESK_URL: crm.url, DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema, GATEWAY_ENCRYPTION_KEY: key, DELIVERY_WORKERS: '1' };
+  const env = {
+    CONFIG_DIR: path.join(dir, 'config'),
+    DATA_DIR: path.join(dir, 'data'),
+    ZENDESK_URL: crm.url,
+    DATABASE_URL: PG_URL,
+    DATABASE_SCHEMA: schema,
+    GATEWAY_ENCRYPTION_KEY: key,
+    DELIVERY_WORKERS: '1',
+  };
   const children: Child[] = [];
   const observer = new PostgresStore({ connectionString: PG_URL, schema, max: 1 });
   try {
@@ -70,21 +100,28 @@ test('two replicas hammering a connector whose token expires every 2 s: one refr
     crm.crm.state.tokens.issued.refresh_token = 0;
     const statuses = new Map<number, number>();
     const stopAt = Date.now() + 4 * TTL_S * 1000;
-    await Promise.all(Array.from({ length: 8 }, async (_, i) => {
-      const url = children[i % 2].url;
-      while (Date.now() < stopAt) {
-        const res = await fetch(`${url}/v1/connectors/zd-oauth/operations/find_account`, {
-          method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ variables: { EMAIL: `nobody${i}@example.com` } }),
-        });
-        await res.arrayBuffer();
-        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const url = children[i % 2].url;
+        while (Date.now() < stopAt) {
+          const res = await fetch(`${url}/v1/connectors/zd-oauth/operations/find_account`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ variables: { EMAIL: `nobody${i}@example.com` } }),
+          });
+          await res.arrayBuffer();
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        }
+      }),
+    );
     expect([...statuses.keys()]).toEqual([200]);
     const tokens = crm.crm.state.tokens;
     expect(tokens.reusedRefreshTokens).toBe(0);
     // A token lives 2 s and is refreshed 1 s before it ends: one refresh per second at most, however many callers.
-    const refreshedAt = Object.values(tokens.accessTokens).filter((t) => t.grantType === 'refresh_token').map((t) => t.issuedAtMs).sort((a, b) => a - b);
+    const refreshedAt = Object.values(tokens.accessTokens)
+      .filter((t) => t.grantType === 'refresh_token')
+      .map((t) => t.issuedAtMs)
+      .sort((a, b) => a - b);
     expect(refreshedAt.length).toBe(tokens.issued.refresh_token);
     expect(refreshedAt.length).toBeGreaterThanOrEqual(4);
     expect(refreshedAt.length).toBeLessThanOrEqual(4 * TTL_S + 1);

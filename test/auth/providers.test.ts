@@ -15,9 +15,24 @@ async function headersOf(p: AuthProvider, start: Record<string, string> = {}): P
 }
 
 test.each<[string, AuthProvider, Record<string, string>, string[]]>([
-  ['basic: RFC 7617 user:password in base64', basicAuth('agent@example.com/token', 'sample-token'), { Authorization: `Basic ${Buffer.from('agent@example.com/token:sample-token').toString('base64')}` }, ['Authorization']],
-  ['basic: a colon in the password is kept (only the first one separates)', basicAuth('u', 'p:a:ss'), { Authorization: `Basic ${Buffer.from('u:p:a:ss').toString('base64')}` }, ['Authorization']],
-  ['headers: every fixed header', headerAuth({ 'X-Api-Key': 'k-123456789', Authorization: 'Bearer t-123456789' }), { 'X-Api-Key': 'k-123456789', Authorization: 'Bearer t-123456789' }, ['X-Api-Key', 'Authorization']],
+  [
+    'basic: RFC 7617 user:password in base64',
+    basicAuth('agent@example.com/token', 'sample-token'),
+    { Authorization: `Basic ${Buffer.from('agent@example.com/token:sample-token').toString('base64')}` },
+    ['Authorization'],
+  ],
+  [
+    'basic: a colon in the password is kept (only the first one separates)',
+    basicAuth('u', 'p:a:ss'),
+    { Authorization: `Basic ${Buffer.from('u:p:a:ss').toString('base64')}` },
+    ['Authorization'],
+  ],
+  [
+    'headers: every fixed header',
+    headerAuth({ 'X-Api-Key': 'k-123456789', Authorization: 'Bearer t-123456789' }),
+    { 'X-Api-Key': 'k-123456789', Authorization: 'Bearer t-123456789' },
+    ['X-Api-Key', 'Authorization'],
+  ],
   ['none: nothing', noAuth, {}, []],
 ])('%s', async (_what, provider, added, names) => {
   expect(await headersOf(provider, { Accept: 'application/json' })).toEqual({ Accept: 'application/json', ...added });
@@ -30,12 +45,16 @@ test('a fixed header replaces a same-named header the endpoint set (credentials 
 });
 
 function connectorWith(auth: string) {
-  const r = compileConnector(`auth: ${auth}
+  const r = compileConnector(
+    `auth: ${auth}
 base_url: https://crm.test
 endpoints:
   find_account: {method: GET, url: /u, params: {phone: "{PHONE_NUMBER}"}}
   create_account: {method: POST, url: /u, params: {phone: "{PHONE_NUMBER}"}}
-`, 'auth.yaml', { SECRET: 'a-long-enough-secret' });
+`,
+    'auth.yaml',
+    { SECRET: 'a-long-enough-secret' },
+  );
   if (!r.connector) throw new Error(r.issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
   return r.connector;
 }
@@ -49,7 +68,9 @@ test.each([
 });
 
 test('createAuthProvider: oauth2 gets the OAuth2 provider, which previews without fetching a token', async () => {
-  const c = connectorWith('{type: oauth2, grant: client_credentials, authorization_url: https://crm.test/oauth/authorize, token_url: https://crm.test/oauth/token, client_id: cid, client_secret: "${env:SECRET}"}');
+  const c = connectorWith(
+    '{type: oauth2, grant: client_credentials, authorization_url: https://crm.test/oauth/authorize, token_url: https://crm.test/oauth/token, client_id: cid, client_secret: "${env:SECRET}"}',
+  );
   const p = createAuthProvider(c, { store: undefined } as never);
   expect(p).toBeInstanceOf(OAuth2Provider);
   expect(p.headerNames).toContain('Authorization');

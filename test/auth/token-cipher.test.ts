@@ -26,7 +26,11 @@ describe('keys from the environment', () => {
     ['empty', ''],
   ])('%s: a clear error that names the setting and never repeats the value', (_name, text) => {
     let message = '';
-    try { parseKey(text, 'GATEWAY_ENCRYPTION_KEY'); } catch (e) { message = (e as Error).message; }
+    try {
+      parseKey(text, 'GATEWAY_ENCRYPTION_KEY');
+    } catch (e) {
+      message = (e as Error).message;
+    }
     expect(message).toMatch(/^GATEWAY_ENCRYPTION_KEY must be 32 random bytes, written as 64 hex digits or 44 base64 characters/);
     if (text) expect(message).not.toContain(text);
   });
@@ -34,12 +38,19 @@ describe('keys from the environment', () => {
   test('previous keys: one or a list; only previous keys is an error; none at all is undefined', () => {
     const a = crypto.randomBytes(32);
     const b = crypto.randomBytes(32);
-    const keys = keysFromEnv({ GATEWAY_ENCRYPTION_KEY: raw.toString('base64'), GATEWAY_ENCRYPTION_KEY_PREVIOUS: `${a.toString('hex')}, ${b.toString('base64')}` })!;
+    const keys = keysFromEnv({
+      GATEWAY_ENCRYPTION_KEY: raw.toString('base64'),
+      GATEWAY_ENCRYPTION_KEY_PREVIOUS: `${a.toString('hex')}, ${b.toString('base64')}`,
+    })!;
     expect(keys.current.equals(raw)).toBe(true);
     expect(keys.previous.map((k) => k.toString('hex'))).toEqual([a.toString('hex'), b.toString('hex')]);
     expect(keysFromEnv({})).toBeUndefined();
-    expect(() => keysFromEnv({ GATEWAY_ENCRYPTION_KEY_PREVIOUS: a.toString('hex') })).toThrow(/GATEWAY_ENCRYPTION_KEY_PREVIOUS is set but GATEWAY_ENCRYPTION_KEY is not/);
-    expect(() => keysFromEnv({ GATEWAY_ENCRYPTION_KEY: raw.toString('hex'), GATEWAY_ENCRYPTION_KEY_PREVIOUS: 'nope' })).toThrow(/GATEWAY_ENCRYPTION_KEY_PREVIOUS \(key 1\) must be 32 random bytes/);
+    expect(() => keysFromEnv({ GATEWAY_ENCRYPTION_KEY_PREVIOUS: a.toString('hex') })).toThrow(
+      /GATEWAY_ENCRYPTION_KEY_PREVIOUS is set but GATEWAY_ENCRYPTION_KEY is not/,
+    );
+    expect(() => keysFromEnv({ GATEWAY_ENCRYPTION_KEY: raw.toString('hex'), GATEWAY_ENCRYPTION_KEY_PREVIOUS: 'nope' })).toThrow(
+      /GATEWAY_ENCRYPTION_KEY_PREVIOUS \(key 1\) must be 32 random bytes/,
+    );
   });
 });
 
@@ -80,7 +91,9 @@ describe('TokenCipher', () => {
 
 describe('which key at start-up', () => {
   let dir: string;
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keys-')); });
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keys-'));
+  });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   test('the environment wins; no key file is written', () => {
@@ -104,7 +117,9 @@ describe('which key at start-up', () => {
     const r = resolveEncryptionKeys({}, { sqlite: false, dataDir: dir });
     expect(r).toEqual({ source: 'none' });
     expect(() => requireKeyForOAuth(r, [])).not.toThrow();
-    expect(() => requireKeyForOAuth(r, ['hubspot'])).toThrow(/GATEWAY_ENCRYPTION_KEY is not set, and connector hubspot uses OAuth: with PostgreSQL the gateway stores OAuth tokens only encrypted/);
+    expect(() => requireKeyForOAuth(r, ['hubspot'])).toThrow(
+      /GATEWAY_ENCRYPTION_KEY is not set, and connector hubspot uses OAuth: with PostgreSQL the gateway stores OAuth tokens only encrypted/,
+    );
     expect(() => requireKeyForOAuth({ source: 'environment', keys: { current: raw, previous: [] } }, ['hubspot'])).not.toThrow();
   });
 });

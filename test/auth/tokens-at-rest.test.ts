@@ -14,10 +14,21 @@ import { ROOT } from '../helpers/harness';
 
 let dir: string;
 const configFiles = [path.join(ROOT, 'config/zendesk.yaml')];
-beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'at-rest-')); });
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'at-rest-'));
+});
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-const start = (env: Record<string, string> = {}) => serve({ port: 0, configFiles, dataDir: path.join(dir, 'data'), env: { ZENDESK_URL: 'http://127.0.0.1:9', CONFIG_WATCH: 'off', ...env }, logger: silentLogger, apiKeys: null, workers: 0 });
+const start = (env: Record<string, string> = {}) =>
+  serve({
+    port: 0,
+    configFiles,
+    dataDir: path.join(dir, 'data'),
+    env: { ZENDESK_URL: 'http://127.0.0.1:9', CONFIG_WATCH: 'off', ...env },
+    logger: silentLogger,
+    apiKeys: null,
+    workers: 0,
+  });
 
 test('SQLite, no key: one is generated (0600), the old plaintext token file is sealed into the database and removed, the next start reuses the key', async () => {
   const token = { access_token: `AT-${crypto.randomBytes(8).toString('hex')}`, refresh_token: `RT-${crypto.randomBytes(8).toString('hex')}`, obtained_at: 1 };

@@ -8,7 +8,14 @@ const ROOT = path.join(__dirname, '../..');
 async function run(...argv: string[]) {
   let out = '';
   let err = '';
-  const code = await main(argv, { out: (s) => { out += s; }, err: (s) => { err += s; } });
+  const code = await main(argv, {
+    out: (s) => {
+      out += s;
+    },
+    err: (s) => {
+      err += s;
+    },
+  });
   return { code, out, err };
 }
 
@@ -21,7 +28,10 @@ test('validate: the bundled connectors are valid', async () => {
 test('validate: a broken file exits 1 and lists every error with file:line', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
   const file = path.join(dir, 'bad.yaml');
-  fs.writeFileSync(file, fs.readFileSync(path.join(ROOT, 'config/zendesk.yaml'), 'utf8').replace('method: PUT', 'method: DELETE').replace('"{EMAIL}"', '"{E_MAIL}"'));
+  fs.writeFileSync(
+    file,
+    fs.readFileSync(path.join(ROOT, 'config/zendesk.yaml'), 'utf8').replace('method: PUT', 'method: DELETE').replace('"{EMAIL}"', '"{E_MAIL}"'),
+  );
   const r = await run('validate', file);
   expect(r.code).toBe(1);
   expect(r.out).toMatch(new RegExp(`${file}:\\d+:\\d+ endpoints\\.update_record\\.method: must be one of`));
@@ -59,12 +69,15 @@ test('--version prints the package version', async () => {
 });
 
 // --help never starts a server, never reads a file named --help, never crashes on parsing.
-test.each(['serve', 'demo', 'validate', 'dry-run', 'sample-crm', 'contract-test', 'init'])('%s --help: its own usage, exit 0, nothing started', async (command) => {
-  const r = await run(command, '--help');
-  expect(r.code).toBe(0);
-  expect(r.out).toMatch(new RegExp(`Usage: crm-gateway ${command}`));
-  expect(r.err).toBe('');
-});
+test.each(['serve', 'demo', 'validate', 'dry-run', 'sample-crm', 'contract-test', 'init'])(
+  '%s --help: its own usage, exit 0, nothing started',
+  async (command) => {
+    const r = await run(command, '--help');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(new RegExp(`Usage: crm-gateway ${command}`));
+    expect(r.err).toBe('');
+  },
+);
 
 test('dry-run --help lists every option', async () => {
   const r = await run('dry-run', '--help');
@@ -115,7 +128,21 @@ test('dry-run --file previews a multipart upload, bytes and all, and sends nothi
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-'));
   const file = path.join(dir, 'call.mp3');
   fs.writeFileSync(file, Buffer.from('ID3-fake-recording'));
-  const r = await run('dry-run', path.join(ROOT, 'config/zendesk.yaml'), 'upload_file', '--file', file, '--file-type', 'audio/mpeg', '--file-kind', 'call_recording', '--var', 'RECORD_ID=1', '--var', 'FILE_NAME=call.mp3');
+  const r = await run(
+    'dry-run',
+    path.join(ROOT, 'config/zendesk.yaml'),
+    'upload_file',
+    '--file',
+    file,
+    '--file-type',
+    'audio/mpeg',
+    '--file-kind',
+    'call_recording',
+    '--var',
+    'RECORD_ID=1',
+    '--var',
+    'FILE_NAME=call.mp3',
+  );
   expect(r.err).toBe('');
   expect(r.code).toBe(0);
   const [req] = JSON.parse(r.out);
@@ -124,7 +151,15 @@ test('dry-run --file previews a multipart upload, bytes and all, and sends nothi
 });
 
 test('dry-run --env sets ${env:…} values of the file', async () => {
-  const r = await run('dry-run', path.join(ROOT, 'config/zendesk.yaml'), 'find_account', '--var', 'PHONE_NUMBER=+44 20 7946 0958', '--env', 'ZENDESK_URL=https://acme.zendesk.example');
+  const r = await run(
+    'dry-run',
+    path.join(ROOT, 'config/zendesk.yaml'),
+    'find_account',
+    '--var',
+    'PHONE_NUMBER=+44 20 7946 0958',
+    '--env',
+    'ZENDESK_URL=https://acme.zendesk.example',
+  );
   expect(r.code).toBe(0);
   expect(JSON.parse(r.out)[0].url).toMatch(/^https:\/\/acme\.zendesk\.example\//);
 });
@@ -138,7 +173,11 @@ test('a busy port names the setting to change, no stack trace', async () => {
     const r = await run('sample-crm', '--port', String(port));
     expect(r.code).toBe(1);
     expect(r.err).toBe(`port ${port} on 127.0.0.1 is already in use: set --port to a free port (0 picks one)\n`);
-    const s = await main(['serve'], { out: () => undefined, err: () => undefined }, { PORT: String(port), CONFIG_DIR: path.join(ROOT, 'config'), DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cli-data-')), LOG_LEVEL: 'silent' }).catch((e: Error) => e);
+    const s = await main(
+      ['serve'],
+      { out: () => undefined, err: () => undefined },
+      { PORT: String(port), CONFIG_DIR: path.join(ROOT, 'config'), DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'cli-data-')), LOG_LEVEL: 'silent' },
+    ).catch((e: Error) => e);
     expect(s).toBe(1);
   } finally {
     blocker.close();
@@ -152,7 +191,18 @@ test('init writes a starter connector that validates, and never overwrites witho
   expect(fs.existsSync(path.join(dir, '.env.example'))).toBe(true);
   // Valid as written once its credential is in the environment; without it, the error names the variable.
   let out = '';
-  const code = await main(['validate', path.join(dir, 'connector.yaml')], { out: (s) => { out += s; }, err: (s) => { out += s; } }, { MY_CRM_TOKEN: 'a-starter-token' });
+  const code = await main(
+    ['validate', path.join(dir, 'connector.yaml')],
+    {
+      out: (s) => {
+        out += s;
+      },
+      err: (s) => {
+        out += s;
+      },
+    },
+    { MY_CRM_TOKEN: 'a-starter-token' },
+  );
   expect(out).toMatch(/connector\.yaml: ok/);
   expect(code).toBe(0);
   expect((await run('validate', path.join(dir, 'connector.yaml'))).out).toMatch(/environment variable MY_CRM_TOKEN is not set/);

@@ -14,13 +14,26 @@ function start(args: string[], env: Record<string, string>): { proc: ChildProces
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-proc-'));
   const proc = spawn(process.execPath, ['-r', path.join(ROOT, 'test/helpers/ts-register.js'), path.join(ROOT, 'src/cli/bin.ts'), ...args], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', SAMPLE_CRM_PORT: '0', DATA_DIR: path.join(dir, 'data'), CONFIG_DIR: path.join(ROOT, 'config'), API_KEYS: '', API_KEYS_FILE: '', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      SAMPLE_CRM_PORT: '0',
+      DATA_DIR: path.join(dir, 'data'),
+      CONFIG_DIR: path.join(ROOT, 'config'),
+      API_KEYS: '',
+      API_KEYS_FILE: '',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   let err = '';
-  proc.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-  proc.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+  proc.stdout!.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  proc.stderr!.on('data', (b: Buffer) => {
+    err += b.toString();
+  });
   return { proc, out: () => out, err: () => err };
 }
 
@@ -32,7 +45,8 @@ async function until(check: () => boolean, ms = 30_000): Promise<void> {
   }
 }
 
-const exited = (p: ChildProcess) => new Promise<number | null>((resolve) => (p.exitCode !== null || p.signalCode !== null ? resolve(p.exitCode) : p.once('exit', (code) => resolve(code))));
+const exited = (p: ChildProcess) =>
+  new Promise<number | null>((resolve) => (p.exitCode !== null || p.signalCode !== null ? resolve(p.exitCode) : p.once('exit', (code) => resolve(code))));
 
 test('serve: log lines appear as they happen, the generated key once on stderr, a line at shutdown, exit 0 on SIGTERM', async () => {
   const s = start(['serve'], {});
@@ -77,7 +91,10 @@ test('LOG_FORMAT=pretty: lines for people, not JSON', async () => {
   const s = start(['serve'], { LOG_FORMAT: 'pretty' });
   try {
     await until(() => /gateway listening/.test(s.out()), 20_000);
-    const line = s.out().split('\n').find((l) => l.includes('gateway listening'))!;
+    const line = s
+      .out()
+      .split('\n')
+      .find((l) => l.includes('gateway listening'))!;
     expect(line.trim().startsWith('{')).toBe(false);
     expect(line).toMatch(/INFO/);
   } finally {

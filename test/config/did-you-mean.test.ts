@@ -10,7 +10,9 @@ const zendesk = fs.readFileSync(path.join(__dirname, '../../config/zendesk.yaml'
 function errorsAfter(from: string | RegExp, to: string): string[] {
   const text = zendesk.replace(from, to);
   expect(text).not.toBe(zendesk);
-  return compileConnector(text, 'zendesk.yaml', {}).issues.filter((i) => i.severity === 'error').map(formatIssue);
+  return compileConnector(text, 'zendesk.yaml', {})
+    .issues.filter((i) => i.severity === 'error')
+    .map(formatIssue);
 }
 
 test.each([
@@ -26,15 +28,23 @@ test.each([
   ['flows', '  update_record_on: [end]', '  update_records_on: [end]', 'update_records_on', 'update_record_on'],
   ['flows.record_reuse', '    status_location: status', '    status_locaton: status', 'status_locaton', 'status_location'],
   ['events', '  unidentified_after_seconds: 3600', '  unidentified_after_second: 3600', 'unidentified_after_second', 'unidentified_after_seconds'],
-  ['flow_posts', '    session_id: engagementId\n    event: New_Call', '    session_ids: engagementId\n    session_id: engagementId\n    event: New_Call', 'session_ids', 'session_id'],
+  [
+    'flow_posts',
+    '    session_id: engagementId\n    event: New_Call',
+    '    session_ids: engagementId\n    session_id: engagementId\n    event: New_Call',
+    'session_ids',
+    'session_id',
+  ],
 ])('%s', (_level, from, to, typo, meant) => {
   const errors = errorsAfter(from, to);
   expect(errors).toContainEqual(expect.stringContaining(`unknown property "${typo}" (did you mean "${meant}"?)`));
 });
 
-test('an unknown key in a fallback search is reported (it used to be dropped as a duplicate of the endpoint\'s issues)', () => {
+test("an unknown key in a fallback search is reported (it used to be dropped as a duplicate of the endpoint's issues)", () => {
   const errors = errorsAfter('      - name: phone\n', '      - name: phone\n        methd: GET\n');
-  expect(errors).toEqual([expect.stringMatching(/zendesk\.yaml:\d+:\d+ endpoints\.find_account\.searches\[0\]\.methd: unknown property "methd" \(did you mean "method"\?\)$/)]);
+  expect(errors).toEqual([
+    expect.stringMatching(/zendesk\.yaml:\d+:\d+ endpoints\.find_account\.searches\[0\]\.methd: unknown property "methd" \(did you mean "method"\?\)$/),
+  ]);
 });
 
 test('a key near nothing gets no guess', () => {

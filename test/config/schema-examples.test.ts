@@ -23,7 +23,10 @@ function errorsOf(text: string): string[] {
 }
 
 const configDir = path.join(root, 'config');
-const examples = fs.readdirSync(configDir).filter((f) => f.endsWith('.yaml')).sort();
+const examples = fs
+  .readdirSync(configDir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 test('there are bundled examples to check', () => {
   expect(examples.length).toBeGreaterThanOrEqual(4);

@@ -7,16 +7,35 @@ const ROOT = path.join(__dirname, '../..');
 
 test('defaults when nothing is set', () => {
   expect(readSettings({})).toMatchObject({
-    PORT: 3000, HOST: '127.0.0.1', CONFIG_DIR: 'config', DATA_DIR: 'data', DELIVERY_WORKERS: 8, GATEWAY_AUTH: 'on',
-    METRICS_AUTH: 'off', LOG_LEVEL: 'info', RETENTION_DAYS: 30, SHUTDOWN_GRACE_MS: 10_000, SAMPLE_CRM_PORT: 4010,
+    PORT: 3000,
+    HOST: '127.0.0.1',
+    CONFIG_DIR: 'config',
+    DATA_DIR: 'data',
+    DELIVERY_WORKERS: 8,
+    GATEWAY_AUTH: 'on',
+    METRICS_AUTH: 'off',
+    LOG_LEVEL: 'info',
+    RETENTION_DAYS: 30,
+    SHUTDOWN_GRACE_MS: 10_000,
+    SAMPLE_CRM_PORT: 4010,
   });
 });
 
 test.each([
-  ['PORT', '0', 0], ['PORT', ' 8080 ', 8080], ['DELIVERY_WORKERS', '0', 0], ['RETENTION_DAYS', '0', 0], ['RETENTION_DAYS', ' 90 ', 90],
-  ['RETENTION_DAYS', '', 30], ['MAX_BODY_BYTES', '10MB', 10 * 1024 * 1024], ['MAX_UPLOAD_BYTES', '512kb', 512 * 1024],
-  ['MAX_BODY_BYTES', '1048576', 1048576], ['MAX_BODY_BYTES', '1.5mb', 1572864], ['LOG_LEVEL', 'DEBUG', 'debug'], ['METRICS_AUTH', 'on', 'on'],
-  ['PUBLIC_URL', 'https://gw.example.com/', 'https://gw.example.com'], ['DATABASE_URL', 'postgresql://u:p@db/x', 'postgresql://u:p@db/x'],
+  ['PORT', '0', 0],
+  ['PORT', ' 8080 ', 8080],
+  ['DELIVERY_WORKERS', '0', 0],
+  ['RETENTION_DAYS', '0', 0],
+  ['RETENTION_DAYS', ' 90 ', 90],
+  ['RETENTION_DAYS', '', 30],
+  ['MAX_BODY_BYTES', '10MB', 10 * 1024 * 1024],
+  ['MAX_UPLOAD_BYTES', '512kb', 512 * 1024],
+  ['MAX_BODY_BYTES', '1048576', 1048576],
+  ['MAX_BODY_BYTES', '1.5mb', 1572864],
+  ['LOG_LEVEL', 'DEBUG', 'debug'],
+  ['METRICS_AUTH', 'on', 'on'],
+  ['PUBLIC_URL', 'https://gw.example.com/', 'https://gw.example.com'],
+  ['DATABASE_URL', 'postgresql://u:p@db/x', 'postgresql://u:p@db/x'],
 ])('%s=%p is read as %p', (name, value, expected) => {
   expect(readSettings({ [name]: value })[name as keyof ReturnType<typeof readSettings>]).toEqual(expected);
 });
@@ -47,14 +66,29 @@ test.each([
 });
 
 test('every problem at once', () => {
-  expect(() => readSettings({ PORT: 'abc', LOG_LEVEL: 'verbose', DELIVERY_WORKERS: 'lots' })).toThrow(expect.objectContaining({ problems: expect.arrayContaining([expect.stringMatching(/^PORT /), expect.stringMatching(/^LOG_LEVEL /), expect.stringMatching(/^DELIVERY_WORKERS /)]) }));
+  expect(() => readSettings({ PORT: 'abc', LOG_LEVEL: 'verbose', DELIVERY_WORKERS: 'lots' })).toThrow(
+    expect.objectContaining({
+      problems: expect.arrayContaining([expect.stringMatching(/^PORT /), expect.stringMatching(/^LOG_LEVEL /), expect.stringMatching(/^DELIVERY_WORKERS /)]),
+    }),
+  );
 });
 
 test('serve with bad settings: the lines, exit 1, no stack trace, nothing started', async () => {
   let err = '';
-  const code = await main(['serve'], { out: () => undefined, err: (s) => { err += s; } }, { PORT: 'abc', LOG_LEVEL: 'verbose' });
+  const code = await main(
+    ['serve'],
+    {
+      out: () => undefined,
+      err: (s) => {
+        err += s;
+      },
+    },
+    { PORT: 'abc', LOG_LEVEL: 'verbose' },
+  );
   expect(code).toBe(1);
-  expect(err).toBe('cannot start: settings are invalid\n  PORT must be a port number from 0 to 65535 (0 picks a free one), got "abc"\n  LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"\n');
+  expect(err).toBe(
+    'cannot start: settings are invalid\n  PORT must be a port number from 0 to 65535 (0 picks a free one), got "abc"\n  LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"\n',
+  );
 });
 
 test('the README settings table lists every setting', () => {

@@ -13,7 +13,18 @@ jest.setTimeout(60_000);
 
 async function contract(args: string[], env: NodeJS.ProcessEnv = {}) {
   let out = '';
-  const code = await main(['contract-test', ...args], { out: (s) => { out += s; }, err: (s) => { out += s; } }, env);
+  const code = await main(
+    ['contract-test', ...args],
+    {
+      out: (s) => {
+        out += s;
+      },
+      err: (s) => {
+        out += s;
+      },
+    },
+    env,
+  );
   return { code, out };
 }
 
@@ -44,10 +55,15 @@ describe('broken copies of config/zendesk.yaml fail where the YAML is wrong', ()
   const lineOf = (needle: string) => original.slice(0, original.indexOf(needle)).split('\n').length;
 
   test('wrong response location', async () => {
-    const file = brokenCopy('zd-location.yaml', original.replace('    response_data_location: user\n\n  # Open', '    response_data_location: person\n\n  # Open'));
+    const file = brokenCopy(
+      'zd-location.yaml',
+      original.replace('    response_data_location: user\n\n  # Open', '    response_data_location: person\n\n  # Open'),
+    );
     const r = await contract([file, '--sample', 'zendesk']);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/FAIL  create_account[^\n]*\n\s+create_account: response_data_location "person" not found in the response \(failed at "person"; keys there: user\)\. Fix endpoints\.create_account\.response_data_location near line \d+/);
+    expect(r.out).toMatch(
+      /FAIL {2}create_account[^\n]*\n\s+create_account: response_data_location "person" not found in the response \(failed at "person"; keys there: user\)\. Fix endpoints\.create_account\.response_data_location near line \d+/,
+    );
   });
 
   test('wrong auth', async () => {
@@ -62,7 +78,11 @@ describe('broken copies of config/zendesk.yaml fail where the YAML is wrong', ()
     const r = await contract([file, '--sample', 'zendesk']);
     expect(r.code).toBe(1);
     // find_account has fallback searches: the broken one (by phone) fails on its own.
-    expect(r.out).toMatch(new RegExp(`FAIL  find_account: finds the caller just created \\(search phone\\)\\n\\s+expected ACCOUNT_ID \\d+ from search phone, got not_found: the search syntax or the phone format does not match what create_account stored; check endpoints\\.find_account\\.searches\\[0\\] and phone\\.format \\(endpoints\\.find_account at ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+\\)`));
+    expect(r.out).toMatch(
+      new RegExp(
+        `FAIL  find_account: finds the caller just created \\(search phone\\)\\n\\s+expected ACCOUNT_ID \\d+ from search phone, got not_found: the search syntax or the phone format does not match what create_account stored; check endpoints\\.find_account\\.searches\\[0\\] and phone\\.format \\(endpoints\\.find_account at ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+\\)`,
+      ),
+    );
   });
 });
 
@@ -71,16 +91,21 @@ describe('--openapi: rendered requests are checked against the CRM API descripti
 
   test('the bundled connector matches', async () => {
     const r = await contract([path.join(ROOT, 'config/zendesk.yaml'), '--sample', 'zendesk', '--openapi', spec]);
-    expect(r.out).toMatch(/PASS  openapi: create_account matches the CRM's API description/);
+    expect(r.out).toMatch(/PASS {2}openapi: create_account matches the CRM's API description/);
     expect(r.code).toBe(0);
   });
 
   test('a field the API does not have is reported with the operation and line', async () => {
     const original = fs.readFileSync(path.join(ROOT, 'config/zendesk.yaml'), 'utf8');
-    const file = brokenCopy('zd-openapi.yaml', original.replace('      external_id: "{SDK_IDENTIFIER}"\n', '      external_id: "{SDK_IDENTIFIER}"\n      nickname: "{NAME}"\n'));
+    const file = brokenCopy(
+      'zd-openapi.yaml',
+      original.replace('      external_id: "{SDK_IDENTIFIER}"\n', '      external_id: "{SDK_IDENTIFIER}"\n      nickname: "{NAME}"\n'),
+    );
     const r = await contract([file, '--sample', 'zendesk', '--openapi', spec]);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/FAIL  openapi: create_account matches the CRM's API description\n\s+body\.user must NOT have additional properties "nickname" \(POST \/api\/v2\/users\.json\) \(endpoints\.create_account at .*zd-openapi\.yaml:\d+\)/);
+    expect(r.out).toMatch(
+      /FAIL {2}openapi: create_account matches the CRM's API description\n\s+body\.user must NOT have additional properties "nickname" \(POST \/api\/v2\/users\.json\) \(endpoints\.create_account at .*zd-openapi\.yaml:\d+\)/,
+    );
   });
 });
 
@@ -97,13 +122,19 @@ describe.each(flavours)('broken copies of config/%s.yaml point at the line to fi
     edit(doc);
     return brokenCopy(`${flavour}-${name}.yaml`, doc.toString());
   };
-  const lineIn = (file: string, re: RegExp) => { const t = fs.readFileSync(file, 'utf8'); const m = re.exec(t)!; return t.slice(0, m.index).split('\n').length; };
+  const lineIn = (file: string, re: RegExp) => {
+    const t = fs.readFileSync(file, 'utf8');
+    const m = re.exec(t)!;
+    return t.slice(0, m.index).split('\n').length;
+  };
 
   test('wrong response location', async () => {
     const file = mutate('location', (doc) => doc.setIn(['endpoints', 'create_account', 'response_data_location'], 'nope.nothing'));
     const r = await contract([file, '--sample', flavour]);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/create_account: response_data_location "nope\.nothing" not found in the response \(failed at "nope"; keys there: [^)]*\)\. Fix endpoints\.create_account\.response_data_location near line \d+/);
+    expect(r.out).toMatch(
+      /create_account: response_data_location "nope\.nothing" not found in the response \(failed at "nope"; keys there: [^)]*\)\. Fix endpoints\.create_account\.response_data_location near line \d+/,
+    );
     const line = Number(/create_account\.response_data_location near line (\d+)/.exec(r.out)![1]);
     expect(line).toBe(lineIn(file, /^ {2}create_account:/m) + 1);
   });
@@ -127,14 +158,27 @@ describe.each(flavours)('broken copies of config/%s.yaml point at the line to fi
   test('wrong search syntax', async () => {
     const file = mutate('search', (doc) => {
       const find = (doc.toJS() as any).endpoints.find_account;
-      const broken = (params: unknown) => doc.createNode(JSON.parse(JSON.stringify(params ?? {}).replace(/hone/g, 'hxne').replace(/mail/g, 'mxil')));
+      const broken = (params: unknown) =>
+        doc.createNode(
+          JSON.parse(
+            JSON.stringify(params ?? {})
+              .replace(/hone/g, 'hxne')
+              .replace(/mail/g, 'mxil'),
+          ),
+        );
       doc.setIn(['endpoints', 'find_account', 'params'], broken(find.params));
       // Fallback searches carry their own params.
-      (find.searches ?? []).forEach((s: { params?: unknown }, i: number) => doc.setIn(['endpoints', 'find_account', 'searches', i, 'params'], broken(s.params)));
+      (find.searches ?? []).forEach((s: { params?: unknown }, i: number) =>
+        doc.setIn(['endpoints', 'find_account', 'searches', i, 'params'], broken(s.params)),
+      );
     });
     const r = await contract([file, '--sample', flavour]);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(new RegExp(`FAIL  find_account: finds the caller just created( \\(search \\w+\\))?\\n[^\\n]*\\(endpoints\\.find_account at ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${lineIn(file, /^ {2}find_account:/m) + 1}\\)`));
+    expect(r.out).toMatch(
+      new RegExp(
+        `FAIL  find_account: finds the caller just created( \\(search \\w+\\))?\\n[^\\n]*\\(endpoints\\.find_account at ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${lineIn(file, /^ {2}find_account:/m) + 1}\\)`,
+      ),
+    );
   });
 });
 
@@ -148,7 +192,9 @@ test('a CRM that ignores the search filter still fails the contract, even though
     const report = await runContract({ file: path.join(ROOT, 'config/zendesk.yaml'), env: { ZENDESK_URL: sample.url }, sample: sample.crm });
     const first = report.results.find((r) => r.name === 'find_account: no match for a caller the CRM has never seen')!;
     expect(first).toMatchObject({ outcome: 'fail' });
-    expect(first.message).toMatch(/the CRM returned \d+ result\(s\) that are not the caller .*the find guard \(match:\) dropped them, but check endpoints\.find_account\.searches \(endpoints\.find_account at .*zendesk\.yaml:\d+\)/);
+    expect(first.message).toMatch(
+      /the CRM returned \d+ result\(s\) that are not the caller .*the find guard \(match:\) dropped them, but check endpoints\.find_account\.searches \(endpoints\.find_account at .*zendesk\.yaml:\d+\)/,
+    );
     // The caller it creates is still found, by the search that should find it.
     expect(report.results.find((r) => r.name === 'find_account: finds the caller just created (search phone)')).toMatchObject({ outcome: 'pass' });
     expect(report.ok).toBe(false);

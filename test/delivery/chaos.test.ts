@@ -24,12 +24,22 @@ const CUSTOMERS = 5;
 /** Every fifth create goes through the connector without a created marker. */
 const PLAIN_EVERY = 5;
 
-const fastTiming = (yaml: string, id: string) => yaml
-  .replace(/^id: zendesk$/m, `id: ${id}`)
-  .replace(/^timeout_seconds: 5$/m, 'timeout_seconds: 1\nretry:\n  profile: resilient   # a 5xx burst is retried\n  initial_delay_seconds: 0.2\n  max_delay_seconds: 0.5');
-const withoutMarker = (yaml: string) => yaml.replace(/\n    created_marker:\n(      .*\n)+/, '\n').replace(/^ +external_id: "\{CREATED_MARKER\}".*\n/m, '');
+const fastTiming = (yaml: string, id: string) =>
+  yaml
+    .replace(/^id: zendesk$/m, `id: ${id}`)
+    .replace(
+      /^timeout_seconds: 5$/m,
+      'timeout_seconds: 1\nretry:\n  profile: resilient   # a 5xx burst is retried\n  initial_delay_seconds: 0.2\n  max_delay_seconds: 0.5',
+    );
+const withoutMarker = (yaml: string) => yaml.replace(/\n {4}created_marker:\n( {6}.*\n)+/, '\n').replace(/^ +external_id: "\{CREATED_MARKER\}".*\n/m, '');
 
-interface Write { connector: string; subject: string; body: string; create: string; comment: string }
+interface Write {
+  connector: string;
+  subject: string;
+  body: string;
+  create: string;
+  comment: string;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -40,7 +50,13 @@ test('kills and CRM outages of each kind: nothing lost, duplicated or misattribu
   fs.mkdirSync(path.join(dir, 'config'));
   fs.writeFileSync(path.join(dir, 'config/zd.yaml'), fastTiming(bundled('zendesk.yaml'), 'zd'));
   fs.writeFileSync(path.join(dir, 'config/zd-plain.yaml'), fastTiming(withoutMarker(bundled('zendesk.yaml')), 'zd-plain'));
-  const env = { CONFIG_DIR: path.join(dir, 'config'), DATA_DIR: path.join(dir, 'data'), ZENDESK_URL: crm.url, DELIVERY_WORKERS: '16', DELIVERY_LEASE_MS: '1500' };
+  const env = {
+    CONFIG_DIR: path.join(dir, 'config'),
+    DATA_DIR: path.join(dir, 'data'),
+    ZENDESK_URL: crm.url,
+    DELIVERY_WORKERS: '16',
+    DELIVERY_LEASE_MS: '1500',
+  };
   let child: Child | undefined;
   let store: SqliteStore | undefined;
   try {
@@ -56,7 +72,10 @@ test('kills and CRM outages of each kind: nothing lost, duplicated or misattribu
     const phases: string[] = [`start ${Date.now() - started}`];
     const writes = await enqueue(child.url, owners);
     phases.push(`enqueued ${Date.now() - started}`);
-    await chaos(crm, async () => { await child!.kill('SIGKILL'); child = await startChild(env); });
+    await chaos(crm, async () => {
+      await child!.kill('SIGKILL');
+      child = await startChild(env);
+    });
 
     // Everything settles: delivered, or (no marker) unknown_outcome with its comment waiting.
     const all = writes.flatMap((w) => [w.create, w.comment]);
@@ -72,7 +91,9 @@ test('kills and CRM outages of each kind: nothing lost, duplicated or misattribu
     const first = await audit(crm, store, writes);
     const plain = new Set(writes.filter((w) => w.connector === 'zd-plain').map((w) => w.create));
     // eslint-disable-next-line no-console
-    console.log(`chaos: ${writes.length} creates + ${writes.length} comments, ${CUSTOMERS} shared customers, 2 kills (ms: ${phases.join(', ')}); unknown_outcome (no marker): ${first.unknown.length} ${JSON.stringify(first.unknown)}`);
+    console.log(
+      `chaos: ${writes.length} creates + ${writes.length} comments, ${CUSTOMERS} shared customers, 2 kills (ms: ${phases.join(', ')}); unknown_outcome (no marker): ${first.unknown.length} ${JSON.stringify(first.unknown)}`,
+    );
     expect(first).toMatchObject({ lost: [], duplicated: [], misattributed: [], dead: [], open: [] });
     expect(first.unknown.filter((id) => !plain.has(id))).toEqual([]);
 
@@ -81,7 +102,11 @@ test('kills and CRM outages of each kind: nothing lost, duplicated or misattribu
       const w = writes.find((x) => x.create === id)!;
       const ticket = crm.crm.state.tickets.find((t) => t.subject === w.subject);
       const body = ticket ? { action: 'attach', ids: { RECORD_ID: ticket.id } } : { action: 'retry_as_new' };
-      const r = await fetch(`${child!.url}/v1/deliveries/${id}/resolve`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      const r = await fetch(`${child!.url}/v1/deliveries/${id}/resolve`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       expect(r.status).toBe(200);
     }
     const doneBy = Date.now() + 30_000;
@@ -99,21 +124,29 @@ test('kills and CRM outages of each kind: nothing lost, duplicated or misattribu
 /** Each create with its comment (depends_on the create), 20 at a time. */
 async function enqueue(url: string, owners: number[]): Promise<Write[]> {
   const post = async (connector: string, op: string, body: unknown): Promise<string> => {
-    const res = await fetch(`${url}/v1/connectors/${connector}/operations/${op}?async=true`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${url}/v1/connectors/${connector}/operations/${op}?async=true`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     if (res.status !== 202) throw new Error(`${op}: ${res.status} ${await res.text()}`);
     return ((await res.json()) as { id: string }).id;
   };
   const out: Write[] = [];
   for (let i = 0; i < CREATES; i += 20) {
-    out.push(...await Promise.all(Array.from({ length: Math.min(20, CREATES - i) }, async (_, j) => {
-      const n = i + j;
-      const connector = n % PLAIN_EVERY === 0 ? 'zd-plain' : 'zd';
-      const subject = `chaos create ${n}`;
-      const body = `chaos comment for create ${n}`;
-      const create = await post(connector, 'create_record', { variables: { ACCOUNT_ID: owners[n % owners.length], TICKET_SUBJECT: subject } });
-      const comment = await post(connector, 'add_comment', { variables: { COMMENT_BODY: body }, depends_on: create });
-      return { connector, subject, body, create, comment };
-    })));
+    out.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(20, CREATES - i) }, async (_, j) => {
+          const n = i + j;
+          const connector = n % PLAIN_EVERY === 0 ? 'zd-plain' : 'zd';
+          const subject = `chaos create ${n}`;
+          const body = `chaos comment for create ${n}`;
+          const create = await post(connector, 'create_record', { variables: { ACCOUNT_ID: owners[n % owners.length], TICKET_SUBJECT: subject } });
+          const comment = await post(connector, 'add_comment', { variables: { COMMENT_BODY: body }, depends_on: create });
+          return { connector, subject, body, create, comment };
+        }),
+      )),
+    );
   }
   return out;
 }
@@ -135,7 +168,15 @@ async function chaos(crm: RunningSampleCrm, restartGateway: () => Promise<void>)
   await outage({ ...writes, drop: true, commit: true, refuseMs: 500, always: false, times: 3 }, 800);
 }
 
-interface Audit { delivered: number; lost: string[]; duplicated: string[]; misattributed: string[]; unknown: string[]; dead: string[]; open: string[] }
+interface Audit {
+  delivered: number;
+  lost: string[];
+  duplicated: string[];
+  misattributed: string[];
+  unknown: string[];
+  dead: string[];
+  open: string[];
+}
 
 /** Counts against the CRM's state: each create once, each comment once and on its own create's ticket. */
 async function audit(crm: RunningSampleCrm, store: SqliteStore, writes: Write[]): Promise<Audit> {
@@ -156,11 +197,13 @@ async function audit(crm: RunningSampleCrm, store: SqliteStore, writes: Write[])
     }
     if (create.status === 'delivered') {
       if (mine.length === 0) a.lost.push(`${w.create}: no ticket "${w.subject}"`);
-      else if (!mine.some((t) => t.id === create.result?.ids.RECORD_ID)) a.misattributed.push(`${w.create}: RECORD_ID ${create.result?.ids.RECORD_ID}, its ticket is ${mine[0].id}`);
+      else if (!mine.some((t) => t.id === create.result?.ids.RECORD_ID))
+        a.misattributed.push(`${w.create}: RECORD_ID ${create.result?.ids.RECORD_ID}, its ticket is ${mine[0].id}`);
     }
     if (comment.status === 'delivered' && comment.result?.outcome !== 'merged') {
       if (said.length === 0) a.lost.push(`${w.comment}: no comment "${w.body}"`);
-      else if (!said.some((c) => mine.some((t) => t.id === c.ticket_id))) a.misattributed.push(`${w.comment}: comment on ticket ${said[0].ticket_id}, not on "${w.subject}"`);
+      else if (!said.some((c) => mine.some((t) => t.id === c.ticket_id)))
+        a.misattributed.push(`${w.comment}: comment on ticket ${said[0].ticket_id}, not on "${w.subject}"`);
     }
   }
   return a;

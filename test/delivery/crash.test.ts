@@ -22,16 +22,18 @@ const N = 120;
 async function enqueueAll(url: string, runId: string): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < N; i += 20) {
-    const batch = await Promise.all(Array.from({ length: Math.min(20, N - i) }, async (_, j) => {
-      const n = i + j;
-      const res = await fetch(`${url}/v1/connectors/zendesk/operations/create_account?async=true`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': `${runId}-${n}` },
-        body: JSON.stringify({ variables: { NAME: `Crash ${n}`, EMAIL: `crash-${runId}-${n}@example.com` } }),
-      });
-      if (res.status !== 202) throw new Error(`enqueue ${n}: ${res.status} ${await res.text()}`);
-      return ((await res.json()) as { id: string }).id;
-    }));
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(20, N - i) }, async (_, j) => {
+        const n = i + j;
+        const res = await fetch(`${url}/v1/connectors/zendesk/operations/create_account?async=true`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'Idempotency-Key': `${runId}-${n}` },
+          body: JSON.stringify({ variables: { NAME: `Crash ${n}`, EMAIL: `crash-${runId}-${n}@example.com` } }),
+        });
+        if (res.status !== 202) throw new Error(`enqueue ${n}: ${res.status} ${await res.text()}`);
+        return ((await res.json()) as { id: string }).id;
+      }),
+    );
     ids.push(...batch);
   }
   return ids;
@@ -44,7 +46,14 @@ async function crashRun(label: string, env: Record<string, string>, openStore: (
   fs.copyFileSync(path.join(ROOT, 'config/zendesk.yaml'), path.join(dir, 'config/zendesk.yaml'));
   // Each create takes a little while, so kills land while requests are in flight.
   crm.crm.injectFault({ method: 'POST', path: '/api/v2/users.json', delayMs: 40, always: true });
-  const childEnv = { ...env, CONFIG_DIR: path.join(dir, 'config'), DATA_DIR: path.join(dir, 'data'), ZENDESK_URL: crm.url, DELIVERY_WORKERS: '4', DELIVERY_LEASE_MS: '1500' };
+  const childEnv = {
+    ...env,
+    CONFIG_DIR: path.join(dir, 'config'),
+    DATA_DIR: path.join(dir, 'data'),
+    ZENDESK_URL: crm.url,
+    DELIVERY_WORKERS: '4',
+    DELIVERY_LEASE_MS: '1500',
+  };
   const runId = crypto.randomBytes(4).toString('hex');
   let child: Child | undefined;
   const store = await openStore(path.join(dir, 'data'));

@@ -14,8 +14,20 @@ import { failure } from '../../src/operations/run';
 
 const T0 = Date.parse('2026-12-04T10:00:00Z');
 const delivery = (over: Partial<Delivery> = {}): Delivery => ({
-  seq: 1, id: 'd1', connectorId: 'zendesk', operation: 'create_record', status: 'running', variables: {}, policy: DEFAULT_RETRY_POLICY,
-  attempts: 1, backoffAttempts: 0, ambiguous: false, createdAt: T0, updatedAt: T0, nextAttemptAt: T0, ...over,
+  seq: 1,
+  id: 'd1',
+  connectorId: 'zendesk',
+  operation: 'create_record',
+  status: 'running',
+  variables: {},
+  policy: DEFAULT_RETRY_POLICY,
+  attempts: 1,
+  backoffAttempts: 0,
+  ambiguous: false,
+  createdAt: T0,
+  updatedAt: T0,
+  nextAttemptAt: T0,
+  ...over,
 });
 const post = { operation: 'create_record', method: 'POST' } as unknown as CompiledEndpoint;
 const get = { operation: 'find_record', method: 'GET' } as unknown as CompiledEndpoint;
@@ -28,9 +40,28 @@ function crmFailure(ep: CompiledEndpoint, answer: { networkError?: string; statu
     classification: kind === 'retry' ? { kind, reason: 'no answer', waitMs: 4000 } : { kind, reason: 'HTTP 422 is final' },
     redactor: new Redactor(),
   } as CallResult;
-  return failure(ep, call, [Object.defineProperty({ operation: ep.operation, request: `${ep.method} /x`, classification: kind, reason: 'r', duration_ms: 5, at: 'not a date', ...(answer.status ? { status: answer.status } : { network_error: answer.networkError }) }, 'atMs', { value: T0 + 7, enumerable: false })]);
+  return failure(ep, call, [
+    Object.defineProperty(
+      {
+        operation: ep.operation,
+        request: `${ep.method} /x`,
+        classification: kind,
+        reason: 'r',
+        duration_ms: 5,
+        at: 'not a date',
+        ...(answer.status ? { status: answer.status } : { network_error: answer.networkError }),
+      },
+      'atMs',
+      { value: T0 + 7, enumerable: false },
+    ),
+  ]);
 }
-const failed = (error: unknown, earlierTriesSettled?: boolean): AttemptOutcome => ({ ok: false, error, attempts: isGe(error) ? (error as ReturnType<typeof crmFailure>).attempts : [], earlierTriesSettled });
+const failed = (error: unknown, earlierTriesSettled?: boolean): AttemptOutcome => ({
+  ok: false,
+  error,
+  attempts: isGe(error) ? (error as ReturnType<typeof crmFailure>).attempts : [],
+  earlierTriesSettled,
+});
 const isGe = (e: unknown) => e instanceof GatewayError && 'attempts' in e;
 
 describe('ambiguity', () => {
@@ -57,7 +88,10 @@ describe('ambiguity', () => {
   });
 
   test('a delivered try clears it', () => {
-    expect(decide(delivery({ ambiguous: true }), { ok: true, result: { ids: { RECORD_ID: 1 }, outcome: 'ok' }, attempts: [] }, T0)).toMatchObject({ status: 'delivered', ambiguous: false });
+    expect(decide(delivery({ ambiguous: true }), { ok: true, result: { ids: { RECORD_ID: 1 }, outcome: 'ok' }, attempts: [] }, T0)).toMatchObject({
+      status: 'delivered',
+      ambiguous: false,
+    });
   });
 });
 
@@ -81,6 +115,10 @@ describe('the typed verdict', () => {
   test('unknown outcome: the unknown_outcome status, with the evidence', () => {
     const evidence = { rule: 'no created_marker', found: [{ id: 9, fields_match: false }] };
     const c = decide(delivery({ ambiguous: true }), { ok: 'unknown', evidence, attempts: [] }, T0);
-    expect(c).toMatchObject({ status: 'unknown_outcome', ambiguous: true, error: { code: 'unknown_outcome', evidence, message: expect.stringContaining('/v1/deliveries/d1/resolve') } });
+    expect(c).toMatchObject({
+      status: 'unknown_outcome',
+      ambiguous: true,
+      error: { code: 'unknown_outcome', evidence, message: expect.stringContaining('/v1/deliveries/d1/resolve') },
+    });
   });
 });

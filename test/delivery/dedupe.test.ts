@@ -7,21 +7,24 @@
 import { bundled, startHarness, type Harness } from '../helpers/harness';
 
 let h: Harness;
-const fastTiming = (yaml: string, id: string) => yaml
-  .replace(/^id: zendesk$/m, `id: ${id}`)
-  .replace(/^timeout_seconds: 5$/m, 'timeout_seconds: 1\nretry:\n  initial_delay_seconds: 0.5\n  max_delay_seconds: 1');
+const fastTiming = (yaml: string, id: string) =>
+  yaml
+    .replace(/^id: zendesk$/m, `id: ${id}`)
+    .replace(/^timeout_seconds: 5$/m, 'timeout_seconds: 1\nretry:\n  initial_delay_seconds: 0.5\n  max_delay_seconds: 1');
 /** add_comment's check reads a location the CRM's answer does not have. */
-const brokenCheck = (yaml: string) => yaml.replace(
-  /(  add_comment:[\s\S]*?dedupe:\n      url: [^\n]+\n      response_data_location: )comments/,
-  '$1no_such_list',
-);
+const brokenCheck = (yaml: string) =>
+  yaml.replace(/( {2}add_comment:[\s\S]*?dedupe:\n {6}url: [^\n]+\n {6}response_data_location: )comments/, '$1no_such_list');
 
 beforeAll(async () => {
   const zendesk = bundled('zendesk.yaml');
   expect(brokenCheck(zendesk)).not.toBe(zendesk);
-  h = await startHarness({ connectors: { 'zd-fast.yaml': fastTiming(zendesk, 'zd-fast'), 'zd-badcheck.yaml': fastTiming(brokenCheck(zendesk), 'zd-badcheck') } });
+  h = await startHarness({
+    connectors: { 'zd-fast.yaml': fastTiming(zendesk, 'zd-fast'), 'zd-badcheck.yaml': fastTiming(brokenCheck(zendesk), 'zd-badcheck') },
+  });
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 afterEach(() => h.crm.crm.clearFaults());
 
 async function settled(id: string): Promise<Record<string, any>> {

@@ -6,9 +6,15 @@
 import { bundled, startHarness, type Harness } from '../helpers/harness';
 
 let h: Harness;
-const fast = bundled('zendesk.yaml').replace(/^id: zendesk$/m, 'id: zd-fast').replace(/^timeout_seconds: 5$/m, 'timeout_seconds: 1\nretry:\n  initial_delay_seconds: 1\n  max_delay_seconds: 2');
-beforeAll(async () => { h = await startHarness({ connectors: { 'zendesk.yaml': bundled('zendesk.yaml'), 'fast.yaml': fast } }); });
-afterAll(async () => { await h.close(); });
+const fast = bundled('zendesk.yaml')
+  .replace(/^id: zendesk$/m, 'id: zd-fast')
+  .replace(/^timeout_seconds: 5$/m, 'timeout_seconds: 1\nretry:\n  initial_delay_seconds: 1\n  max_delay_seconds: 2');
+beforeAll(async () => {
+  h = await startHarness({ connectors: { 'zendesk.yaml': bundled('zendesk.yaml'), 'fast.yaml': fast } });
+});
+afterAll(async () => {
+  await h.close();
+});
 afterEach(() => h.crm.crm.clearFaults());
 
 async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 8000): Promise<T> {
@@ -20,7 +26,11 @@ async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 8000):
   }
 }
 const delivery = (id: string) => h.get(`/v1/deliveries/${id}`).then((r) => r.body);
-const settled = (id: string) => until(() => delivery(id), (d) => ['delivered', 'dead', 'cancelled'].includes(d.status));
+const settled = (id: string) =>
+  until(
+    () => delivery(id),
+    (d) => ['delivered', 'dead', 'cancelled'].includes(d.status),
+  );
 const post = (path: string) => fetch(h.gw.url + path, { method: 'POST' }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
 
 test('?async=true: 202 with the delivery, committed before the answer, then delivered', async () => {
@@ -45,8 +55,16 @@ test('Prefer: respond-async works too; bad input is still a 4xx, not a dead lett
 
 test('Idempotency-Key: the same key returns the same delivery and the CRM gets one create', async () => {
   const before = h.crm.crm.state.users.length;
-  const a = await h.op('create_account', { NAME: 'Once Only', EMAIL: 'once@example.com' }, { query: '?async=true', headers: { 'Idempotency-Key': 'call-77-account' } });
-  const b = await h.op('create_account', { NAME: 'Once Only', EMAIL: 'once@example.com' }, { query: '?async=true', headers: { 'Idempotency-Key': 'call-77-account' } });
+  const a = await h.op(
+    'create_account',
+    { NAME: 'Once Only', EMAIL: 'once@example.com' },
+    { query: '?async=true', headers: { 'Idempotency-Key': 'call-77-account' } },
+  );
+  const b = await h.op(
+    'create_account',
+    { NAME: 'Once Only', EMAIL: 'once@example.com' },
+    { query: '?async=true', headers: { 'Idempotency-Key': 'call-77-account' } },
+  );
   expect(a.status).toBe(202);
   expect(b.status).toBe(200);
   expect(b.body).toMatchObject({ id: a.body.id, replayed: true });
@@ -67,14 +85,16 @@ test('depends_on: the comment waits for the ticket and gets its RECORD_ID; same-
   const account = await h.op('create_account', { NAME: 'Ticket Owner' }, { query: '?async=true' });
   h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets.json', delayMs: 300 });
   const res = await fetch(`${h.gw.url}/v1/connectors/zendesk/operations/create_record?async=true`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ variables: { TICKET_SUBJECT: 'Ordered' }, depends_on: account.body.id }),
   });
   const record = (await res.json()) as any;
   const comments = [];
   for (const body of ['one', 'two', 'three']) {
     const r = await fetch(`${h.gw.url}/v1/connectors/zendesk/operations/add_comment?async=true`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ variables: { COMMENT_BODY: body }, depends_on: record.id }),
     });
     comments.push((await r.json()) as any);
@@ -100,7 +120,10 @@ test('a final CRM error makes the write dead; replay after the fix delivers it',
 test('400 is retried with backoff; a pending write can be cancelled', async () => {
   h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/users.json', status: 400, always: true });
   const r = await h.op('create_account', { NAME: 'Cancel Me' }, { query: '?async=true' });
-  const waiting = await until(() => delivery(r.body.id), (d) => d.status === 'pending' && d.attempts >= 1);
+  const waiting = await until(
+    () => delivery(r.body.id),
+    (d) => d.status === 'pending' && d.attempts >= 1,
+  );
   expect(waiting).toMatchObject({ status: 'pending', last_error: { crm_status: 400 }, next_attempt_at: expect.any(String) });
   const cancelled = await post(`/v1/deliveries/${r.body.id}/cancel`);
   expect(cancelled.body.status).toBe('cancelled');
@@ -138,7 +161,9 @@ test('misuse is a 422: a key reused for another request, a dead dependency, repe
   const dead = await h.op('create_account', { NAME: 'Dies' }, { query: '?async=true' });
   await settled(dead.body.id);
   const res = await fetch(`${h.gw.url}/v1/connectors/zendesk/operations/create_record?async=true`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ variables: { TICKET_SUBJECT: 'x' }, depends_on: dead.body.id }),
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ variables: { TICKET_SUBJECT: 'x' }, depends_on: dead.body.id }),
   });
   expect(res.status).toBe(422);
   expect(((await res.json()) as any).detail).toMatch(/is dead; replay it first/);

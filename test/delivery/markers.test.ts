@@ -15,10 +15,30 @@ interface Flavor {
 }
 
 const FLAVORS: Flavor[] = [
-  { flavor: 'zendesk', env: {}, createPath: '/api/v2/tickets', records: (h) => (h.crm.crm.state as any).tickets.map((t: any) => ({ id: t.id, subject: t.subject, marker: t.external_id })) },
-  { flavor: 'hubspot', env: { HUBSPOT_URL: '{{CRM}}' }, createPath: '/crm/v3/objects/tickets', records: (h) => (h.crm.crm.state as any).tickets.map((t: any) => ({ id: t.id, subject: t.properties.subject, marker: t.properties.crm_gateway_marker })) },
-  { flavor: 'zoho', env: { ZOHO_URL: '{{CRM}}', ZOHO_ACCOUNTS_URL: '{{CRM}}' }, createPath: '/crm/v2/Cases', records: (h) => (h.crm.crm.state as any).cases.map((c: any) => ({ id: c.id, subject: c.Subject, marker: c.Gateway_Marker })) },
-  { flavor: 'salesforce', env: { SALESFORCE_URL: '{{CRM}}' }, createPath: '/services/data/v59.0/sobjects/Case', records: (h) => (h.crm.crm.state as any).Case.map((c: any) => ({ id: c.Id, subject: c.Subject, marker: c.Gateway_Marker__c })) },
+  {
+    flavor: 'zendesk',
+    env: {},
+    createPath: '/api/v2/tickets',
+    records: (h) => (h.crm.crm.state as any).tickets.map((t: any) => ({ id: t.id, subject: t.subject, marker: t.external_id })),
+  },
+  {
+    flavor: 'hubspot',
+    env: { HUBSPOT_URL: '{{CRM}}' },
+    createPath: '/crm/v3/objects/tickets',
+    records: (h) => (h.crm.crm.state as any).tickets.map((t: any) => ({ id: t.id, subject: t.properties.subject, marker: t.properties.crm_gateway_marker })),
+  },
+  {
+    flavor: 'zoho',
+    env: { ZOHO_URL: '{{CRM}}', ZOHO_ACCOUNTS_URL: '{{CRM}}' },
+    createPath: '/crm/v2/Cases',
+    records: (h) => (h.crm.crm.state as any).cases.map((c: any) => ({ id: c.id, subject: c.Subject, marker: c.Gateway_Marker })),
+  },
+  {
+    flavor: 'salesforce',
+    env: { SALESFORCE_URL: '{{CRM}}' },
+    createPath: '/services/data/v59.0/sobjects/Case',
+    records: (h) => (h.crm.crm.state as any).Case.map((c: any) => ({ id: c.Id, subject: c.Subject, marker: c.Gateway_Marker__c })),
+  },
 ];
 
 describe.each(FLAVORS)('$flavor', (f) => {
@@ -35,10 +55,12 @@ describe.each(FLAVORS)('$flavor', (f) => {
       expect((await fetch(consent.headers.get('location')!)).status).toBe(200);
     }
   });
-  afterAll(async () => { await h.close(); });
+  afterAll(async () => {
+    await h.close();
+  });
 
   async function settled(id: string) {
-    for (const end = Date.now() + 15_000; Date.now() < end;) {
+    for (const end = Date.now() + 15_000; Date.now() < end; ) {
       const d = (await h.get(`/v1/deliveries/${id}`)).body;
       if (['delivered', 'dead', 'cancelled', 'unknown_outcome'].includes(d.status)) return d;
       await new Promise((r) => setTimeout(r, 50));
@@ -48,7 +70,11 @@ describe.each(FLAVORS)('$flavor', (f) => {
 
   test('the connector loads clean, and a sync create without a marker still works (the param is left out)', async () => {
     expect((await h.get(`/v1/connectors/${f.flavor}`)).body).toMatchObject({ status: 'valid', errors: [] });
-    const account = await h.op('create_account', { NAME: 'Sync Owner', PHONE_NUMBER: '+1 222 333 4401', EMAIL: 'sync.owner@example.com' }, { connector: f.flavor });
+    const account = await h.op(
+      'create_account',
+      { NAME: 'Sync Owner', PHONE_NUMBER: '+1 222 333 4401', EMAIL: 'sync.owner@example.com' },
+      { connector: f.flavor },
+    );
     expect(account.status).toBe(200);
     const r = await h.op('create_record', { ACCOUNT_ID: account.body.ids.ACCOUNT_ID, TICKET_SUBJECT: 'sync create' }, { connector: f.flavor });
     expect(r.status).toBe(200);
@@ -56,7 +82,11 @@ describe.each(FLAVORS)('$flavor', (f) => {
   });
 
   test('committed, answer lost, then refused: recovered by the marker, one record, its own id', async () => {
-    const account = await h.op('create_account', { NAME: 'Marker Owner', PHONE_NUMBER: '+1 222 333 4402', EMAIL: 'marker.owner@example.com' }, { connector: f.flavor });
+    const account = await h.op(
+      'create_account',
+      { NAME: 'Marker Owner', PHONE_NUMBER: '+1 222 333 4402', EMAIL: 'marker.owner@example.com' },
+      { connector: f.flavor },
+    );
     const owner = account.body.ids.ACCOUNT_ID;
     // The customer already has an open record: what a guessing recovery would have taken.
     await h.op('create_record', { ACCOUNT_ID: owner, TICKET_SUBJECT: 'older open record' }, { connector: f.flavor });
@@ -70,9 +100,17 @@ describe.each(FLAVORS)('$flavor', (f) => {
   }, 30_000);
 
   test('swallowed without committing: created once by a later try', async () => {
-    const account = await h.op('create_account', { NAME: 'Lost Owner', PHONE_NUMBER: '+1 222 333 4403', EMAIL: 'lost.owner@example.com' }, { connector: f.flavor });
+    const account = await h.op(
+      'create_account',
+      { NAME: 'Lost Owner', PHONE_NUMBER: '+1 222 333 4403', EMAIL: 'lost.owner@example.com' },
+      { connector: f.flavor },
+    );
     h.crm.crm.injectFault({ method: 'POST', path: f.createPath, swallow: true, delayMs: 1500 });
-    const r = await h.op('create_record', { ACCOUNT_ID: account.body.ids.ACCOUNT_ID, TICKET_SUBJECT: 'swallowed create' }, { connector: f.flavor, query: '?async=true' });
+    const r = await h.op(
+      'create_record',
+      { ACCOUNT_ID: account.body.ids.ACCOUNT_ID, TICKET_SUBJECT: 'swallowed create' },
+      { connector: f.flavor, query: '?async=true' },
+    );
     const d = await settled(r.body.id);
     const mine = f.records(h).filter((x) => x.subject === 'swallowed create');
     expect(mine).toHaveLength(1);

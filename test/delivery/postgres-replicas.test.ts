@@ -57,7 +57,19 @@ test('terminating every PostgreSQL backend mid-run loses no write', async () => 
   let gw: RunningGateway | undefined;
   const observer = new PostgresStore({ connectionString: PG_URL, schema, max: 1, onError: () => undefined });
   try {
-    gw = await serve({ port: 0, configDir: path.join(dir, 'config'), dataDir: path.join(dir, 'data'), databaseUrl: PG_URL, databaseSchema: schema, env: { ...process.env, ZENDESK_URL: crm.url }, logger: silentLogger, workers: 4, pollMs: 20, leaseMs: 2000, apiKeys: null });
+    gw = await serve({
+      port: 0,
+      configDir: path.join(dir, 'config'),
+      dataDir: path.join(dir, 'data'),
+      databaseUrl: PG_URL,
+      databaseSchema: schema,
+      env: { ...process.env, ZENDESK_URL: crm.url },
+      logger: silentLogger,
+      workers: 4,
+      pollMs: 20,
+      leaseMs: 2000,
+      apiKeys: null,
+    });
     await observer.migrate();
     const accepted: string[] = [];
     const N = 150;
@@ -66,7 +78,10 @@ test('terminating every PostgreSQL backend mid-run loses no write', async () => 
       for (let n = 0; n < N; n++) {
         for (let tries = 0; ; tries++) {
           const r = await post(gw!.url, n, runId).catch(() => ({ status: 0, id: undefined }));
-          if (r.status === 202 || r.status === 200) { accepted.push(r.id!); break; }
+          if (r.status === 202 || r.status === 200) {
+            accepted.push(r.id!);
+            break;
+          }
           expect([0, 503]).toContain(r.status);
           if (tries > 50) throw new Error(`write ${n} never accepted`);
           await new Promise((res) => setTimeout(res, 50));
@@ -99,7 +114,14 @@ test('20 producers × 4 workers in two processes: every write delivered exactly 
   if (!(await postgresAvailable())) return;
   const schema = newSchemaName();
   const runId = crypto.randomBytes(4).toString('hex');
-  const env = { CONFIG_DIR: path.join(dir, 'config'), DATA_DIR: path.join(dir, 'data'), ZENDESK_URL: crm.url, DATABASE_URL: PG_URL, DATABASE_SCHEMA: schema, DELIVERY_WORKERS: '2' };
+  const env = {
+    CONFIG_DIR: path.join(dir, 'config'),
+    DATA_DIR: path.join(dir, 'data'),
+    ZENDESK_URL: crm.url,
+    DATABASE_URL: PG_URL,
+    DATABASE_SCHEMA: schema,
+    DELIVERY_WORKERS: '2',
+  };
   const children: Child[] = [];
   const observer = new PostgresStore({ connectionString: PG_URL, schema, max: 1 });
   try {
@@ -108,18 +130,22 @@ test('20 producers × 4 workers in two processes: every write delivered exactly 
     const PRODUCERS = 20;
     const EACH = 15;
     crm.crm.clearRequests();
-    await Promise.all(Array.from({ length: PRODUCERS }, async (_, p) => {
-      for (let i = 0; i < EACH; i++) {
-        const n = p * EACH + i;
-        const r = await post(children[n % 2].url, n, runId);
-        expect(r.status).toBe(202);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: PRODUCERS }, async (_, p) => {
+        for (let i = 0; i < EACH; i++) {
+          const n = p * EACH + i;
+          const r = await post(children[n % 2].url, n, runId);
+          expect(r.status).toBe(202);
+        }
+      }),
+    );
     const total = PRODUCERS * EACH;
     await waitDelivered(observer, total);
     expect(await observer.counts()).toMatchObject({ delivered: total, pending: 0, running: 0, dead: 0 });
     // Exactly once, by count, on the CRM's side.
-    const creates = crm.crm.requests.filter((r) => r.method === 'POST' && r.path === '/api/v2/users.json' && String((r.body as { user?: { email?: string } })?.user?.email).startsWith(`${runId}-`));
+    const creates = crm.crm.requests.filter(
+      (r) => r.method === 'POST' && r.path === '/api/v2/users.json' && String((r.body as { user?: { email?: string } })?.user?.email).startsWith(`${runId}-`),
+    );
     expect(creates).toHaveLength(total);
     expect(new Set(creates.map((r) => (r.body as { user: { email: string } }).user.email)).size).toBe(total);
     const rows = await observer.list({ limit: 1000 });

@@ -7,17 +7,26 @@
 import { bundled, startHarness, type Harness } from '../helpers/harness';
 
 let h: Harness;
-const fastTiming = (yaml: string, id: string) => yaml
-  .replace(/^id: zendesk$/m, `id: ${id}`)
-  .replace(/^timeout_seconds: 5$/m, 'timeout_seconds: 1\nretry:\n  initial_delay_seconds: 0.5\n  max_delay_seconds: 1');
+const fastTiming = (yaml: string, id: string) =>
+  yaml
+    .replace(/^id: zendesk$/m, `id: ${id}`)
+    .replace(/^timeout_seconds: 5$/m, 'timeout_seconds: 1\nretry:\n  initial_delay_seconds: 0.5\n  max_delay_seconds: 1');
 /** The bundled connector as a user without a created marker would have it. */
-const withoutMarker = (yaml: string) => yaml.replace(/\n    created_marker:\n(      .*\n)+/, '\n').replace(/^ +external_id: "\{CREATED_MARKER\}"\n/m, '');
+const withoutMarker = (yaml: string) => yaml.replace(/\n {4}created_marker:\n( {6}.*\n)+/, '\n').replace(/^ +external_id: "\{CREATED_MARKER\}"\n/m, '');
 
 beforeAll(async () => {
   const slowPlain = fastTiming(withoutMarker(bundled('zendesk.yaml')), 'zd-slow-plain').replace(/^timeout_seconds: 1$/m, 'timeout_seconds: 3');
-  h = await startHarness({ connectors: { 'zd-fast.yaml': fastTiming(bundled('zendesk.yaml'), 'zd-fast'), 'zd-plain.yaml': fastTiming(withoutMarker(bundled('zendesk.yaml')), 'zd-plain'), 'zd-slow-plain.yaml': slowPlain } });
+  h = await startHarness({
+    connectors: {
+      'zd-fast.yaml': fastTiming(bundled('zendesk.yaml'), 'zd-fast'),
+      'zd-plain.yaml': fastTiming(withoutMarker(bundled('zendesk.yaml')), 'zd-plain'),
+      'zd-slow-plain.yaml': slowPlain,
+    },
+  });
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 afterEach(() => h.crm.crm.clearFaults());
 
 async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
@@ -29,7 +38,11 @@ async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000
   }
 }
 const delivery = (id: string) => h.get(`/v1/deliveries/${id}`).then((r) => r.body);
-const settled = (id: string) => until(() => delivery(id), (d) => ['delivered', 'dead', 'cancelled', 'unknown_outcome'].includes(d.status));
+const settled = (id: string) =>
+  until(
+    () => delivery(id),
+    (d) => ['delivered', 'dead', 'cancelled', 'unknown_outcome'].includes(d.status),
+  );
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Customers who already have an open ticket each. */
@@ -60,8 +73,14 @@ async function audit(creates: Array<{ id: string; subject: string }>) {
     const d = await settled(c.id);
     const mine = tickets.filter((t) => t.subject === c.subject);
     if (mine.length > 1) report.duplicated++;
-    if (d.status === 'unknown_outcome') { report.unknown.push(c.id); continue; }
-    if (d.status !== 'delivered') { report.dead.push(`${c.id} ${d.status} ${JSON.stringify(d.last_error)}`); continue; }
+    if (d.status === 'unknown_outcome') {
+      report.unknown.push(c.id);
+      continue;
+    }
+    if (d.status !== 'delivered') {
+      report.dead.push(`${c.id} ${d.status} ${JSON.stringify(d.last_error)}`);
+      continue;
+    }
     report.delivered++;
     if (mine.length === 0) report.lost++;
     else if (!mine.some((t) => t.id === d.result.ids.RECORD_ID)) report.misattributed++;
@@ -110,9 +129,12 @@ test('without a created marker: recovery takes only its own ticket, never anothe
   expect(r.delivered + r.unknown.length).toBe(10);
 }, 60_000);
 
-const post = (path: string, body?: unknown) => fetch(h.gw.url + path, {
-  method: 'POST', headers: body === undefined ? {} : { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
-}).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+const post = (path: string, body?: unknown) =>
+  fetch(h.gw.url + path, {
+    method: 'POST',
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
 
 /** A create (no marker) lost in a black hole while another ticket of the same customer appears: nobody can tell. */
 async function unknownCreate(tag: string) {
@@ -120,7 +142,8 @@ async function unknownCreate(tag: string) {
   h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets', swallow: true, delayMs: 3000 });
   const [c] = await createTickets('zd-plain', [owner], 1, tag);
   const comment = await fetch(`${h.gw.url}/v1/connectors/zd-plain/operations/add_comment?async=true`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ variables: { COMMENT_BODY: `${tag} comment` }, depends_on: c.id }),
   }).then((r) => r.json() as Promise<any>);
   h.crm.crm.seedTicket({ requester_id: owner, subject: `${tag}: someone else's new ticket`, status: 'new' });
@@ -131,7 +154,14 @@ async function unknownCreate(tag: string) {
 test('without a marker and with evidence either way: unknown_outcome, with the evidence; dependents wait; attach resolves it', async () => {
   const { c, d, comment } = await unknownCreate('uo-attach');
   expect(d.status).toBe('unknown_outcome');
-  expect(d.last_error).toMatchObject({ code: 'unknown_outcome', evidence: { rule: expect.stringContaining('no created_marker'), searched: expect.stringContaining('GET'), found: expect.arrayContaining([expect.objectContaining({ fields_match: false })]) } });
+  expect(d.last_error).toMatchObject({
+    code: 'unknown_outcome',
+    evidence: {
+      rule: expect.stringContaining('no created_marker'),
+      searched: expect.stringContaining('GET'),
+      found: expect.arrayContaining([expect.objectContaining({ fields_match: false })]),
+    },
+  });
   expect(h.crm.crm.state.tickets.filter((t) => t.subject === c.subject)).toHaveLength(0);
   expect((await h.get(`/v1/deliveries?status=unknown_outcome&connector=zd-plain`)).body.deliveries.map((x: { id: string }) => x.id)).toContain(c.id);
   await sleep(300);
@@ -166,7 +196,14 @@ test('resolve retry_as_new creates the ticket once; cancel drops it and its depe
 
 test('resolve: bad bodies are 422 naming the field; other states are 409', async () => {
   const a = await unknownCreate('uo-bad');
-  for (const [body, field] of [[{}, 'action'], [{ action: 'undo' }, 'action'], [{ action: 'attach' }, 'ids'], [{ action: 'attach', ids: { TICKET: 1 } }, 'ids.TICKET'], [{ action: 'cancel', ids: { RECORD_ID: 1 } }, 'ids'], [{ action: 'cancel', why: 'x' }, 'why']] as const) {
+  for (const [body, field] of [
+    [{}, 'action'],
+    [{ action: 'undo' }, 'action'],
+    [{ action: 'attach' }, 'ids'],
+    [{ action: 'attach', ids: { TICKET: 1 } }, 'ids.TICKET'],
+    [{ action: 'cancel', ids: { RECORD_ID: 1 } }, 'ids'],
+    [{ action: 'cancel', why: 'x' }, 'why'],
+  ] as const) {
     const r = await post(`/v1/deliveries/${a.c.id}/resolve`, body);
     expect(r.status).toBe(422);
     expect(r.body.errors[0].field).toBe(field);
@@ -185,7 +222,17 @@ test('the marker search is checked, not trusted: a CRM that ignores the filter g
   h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets', swallow: true, delayMs: 2000 });
   const [c] = await createTickets('zd-fast', [owner], 1, 'ignored');
   // The search answers with every ticket, none carrying this write's marker.
-  h.crm.crm.injectFault({ method: 'GET', path: '/api/v2/tickets.json', status: 200, body: { tickets: [{ id: 903, external_id: 'someone-else' }, { id: 904, external_id: null, subject: c.subject }] } });
+  h.crm.crm.injectFault({
+    method: 'GET',
+    path: '/api/v2/tickets.json',
+    status: 200,
+    body: {
+      tickets: [
+        { id: 903, external_id: 'someone-else' },
+        { id: 904, external_id: null, subject: c.subject },
+      ],
+    },
+  });
   const d = await settled(c.id);
   const mine = h.crm.crm.state.tickets.filter((t) => t.subject === c.subject);
   expect(mine).toHaveLength(1);
@@ -196,13 +243,35 @@ test('two objects carrying the same marker: unknown_outcome (duplicates exist), 
   const [owner] = customers(1, 'twice');
   h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets', swallow: true, delayMs: 2000 });
   const [c] = await createTickets('zd-fast', [owner], 1, 'twice');
-  h.crm.crm.injectFault({ method: 'GET', path: '/api/v2/tickets.json', status: 200, body: { tickets: [{ id: 905, external_id: c.id }, { id: 906, external_id: c.id }] } });
+  h.crm.crm.injectFault({
+    method: 'GET',
+    path: '/api/v2/tickets.json',
+    status: 200,
+    body: {
+      tickets: [
+        { id: 905, external_id: c.id },
+        { id: 906, external_id: c.id },
+      ],
+    },
+  });
   const d = await settled(c.id);
-  expect(d).toMatchObject({ status: 'unknown_outcome', last_error: { evidence: { rule: expect.stringContaining('2 objects carry'), marker: c.id, found: [{ id: 905, marker_match: true }, { id: 906, marker_match: true }] } } });
+  expect(d).toMatchObject({
+    status: 'unknown_outcome',
+    last_error: {
+      evidence: {
+        rule: expect.stringContaining('2 objects carry'),
+        marker: c.id,
+        found: [
+          { id: 905, marker_match: true },
+          { id: 906, marker_match: true },
+        ],
+      },
+    },
+  });
   await post(`/v1/deliveries/${c.id}/resolve`, { action: 'cancel' });
 }, 30_000);
 
-test('without a marker, a try that timed out after several seconds still finds what it created at its start (the try\'s time is when it was sent)', async () => {
+test("without a marker, a try that timed out after several seconds still finds what it created at its start (the try's time is when it was sent)", async () => {
   const owners = customers(1, 'slow-plain');
   // The CRM creates the ticket at once and answers never; the connector gives up after 3 s.
   h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets', swallow: true, commit: true, delayMs: 3500 });
@@ -222,7 +291,7 @@ test('without a marker and with nothing to search by, an ambiguous create is unk
   expect(h.crm.crm.state.users.filter((u) => u.name === 'Solo Nameonly')).toHaveLength(1);
 }, 60_000);
 
-test('a caller cannot set CREATED_MARKER (recovery would take its object for another write\'s)', async () => {
+test("a caller cannot set CREATED_MARKER (recovery would take its object for another write's)", async () => {
   const r = await h.op('create_record', { ACCOUNT_ID: 1, TICKET_SUBJECT: 'x', CREATED_MARKER: 'someone-else' }, { connector: 'zd-fast' });
   expect(r.status).toBe(422);
   expect(r.body.errors[0].field).toBe('variables.CREATED_MARKER');

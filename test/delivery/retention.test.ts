@@ -30,9 +30,29 @@ describe('the sweeper', () => {
   });
 
   async function finishedAt(at: number): Promise<string> {
-    const { delivery } = await store.enqueue({ id: crypto.randomUUID(), connectorId: 'zendesk', operation: 'create_account', variables: { PHONE_NUMBER: '+15551234567' }, policy: DEFAULT_RETRY_POLICY }, at);
+    const { delivery } = await store.enqueue(
+      {
+        id: crypto.randomUUID(),
+        connectorId: 'zendesk',
+        operation: 'create_account',
+        variables: { PHONE_NUMBER: '+15551234567' },
+        policy: DEFAULT_RETRY_POLICY,
+      },
+      at,
+    );
     const [d] = await store.claim(1, at, 30_000);
-    await store.complete(d.id, d.leaseToken!, { status: 'delivered', backoffAttempts: 1, ambiguous: false, result: { ids: {}, outcome: 'ok' }, attempts: [{ n: 1, at, status: 201, classification: 'ok', reason: 'HTTP 201', durationMs: 1 }] }, at);
+    await store.complete(
+      d.id,
+      d.leaseToken!,
+      {
+        status: 'delivered',
+        backoffAttempts: 1,
+        ambiguous: false,
+        result: { ids: {}, outcome: 'ok' },
+        attempts: [{ n: 1, at, status: 201, classification: 'ok', reason: 'HTTP 201', durationMs: 1 }],
+      },
+      at,
+    );
     return delivery.id;
   }
 

@@ -13,7 +13,7 @@ storeContract('SQLite', () => {
   const file = path.join(dir, 'test.db');
   const open: DeliveryStore[] = [];
   const make = async (o: { encryption?: EncryptionKeys | null } = {}) => {
-    const s = new SqliteStore(file, { encryption: o.encryption === null ? undefined : o.encryption ?? TEST_KEYS });
+    const s = new SqliteStore(file, { encryption: o.encryption === null ? undefined : (o.encryption ?? TEST_KEYS) });
     await s.migrate();
     open.push(s);
     return s;
@@ -24,13 +24,21 @@ storeContract('SQLite', () => {
       const db = new Database(file);
       try {
         const st = db.prepare(statement);
-        return st.reader ? (st.all() as Array<Record<string, unknown>>) : (st.run(), []);
-      } finally { db.close(); }
+        if (st.reader) return st.all() as Array<Record<string, unknown>>;
+        st.run();
+        return [];
+      } finally {
+        db.close();
+      }
     },
     columns: async (table) => {
       const Database = (await import('better-sqlite3')).default;
       const db = new Database(file, { readonly: true });
-      try { return (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name); } finally { db.close(); }
+      try {
+        return (db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name);
+      } finally {
+        db.close();
+      }
     },
     create: () => make(),
     shared: make,
@@ -56,7 +64,13 @@ test('SQLite file: WAL (synced by the store before acknowledging), owner-only pe
 
 describe('durability: a write is acknowledged only once the WAL holding it is on disk', () => {
   const T0 = Date.parse('2026-11-25T10:00:00Z');
-  const write = () => ({ id: crypto.randomUUID(), connectorId: 'zendesk', operation: 'create_account' as const, variables: { NAME: 'Kim' }, policy: DEFAULT_RETRY_POLICY });
+  const write = () => ({
+    id: crypto.randomUUID(),
+    connectorId: 'zendesk',
+    operation: 'create_account' as const,
+    variables: { NAME: 'Kim' },
+    policy: DEFAULT_RETRY_POLICY,
+  });
   const tick = () => new Promise((r) => setTimeout(r, 20));
   let dir: string;
   let store: SqliteStore;
@@ -69,7 +83,9 @@ describe('durability: a write is acknowledged only once the WAL holding it is on
     await store.migrate();
     held = [];
     // The disk, held still: each fdatasync completes only when the test says so.
-    spy = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, done: (e: NodeJS.ErrnoException | null) => void) => { held.push({ fd, done }); }) as never);
+    spy = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, done: (e: NodeJS.ErrnoException | null) => void) => {
+      held.push({ fd, done });
+    }) as never);
   });
   afterEach(async () => {
     spy.mockRestore();
@@ -80,7 +96,9 @@ describe('durability: a write is acknowledged only once the WAL holding it is on
 
   test('committed but not yet synced: not acknowledged; the WAL file is what gets synced', async () => {
     let acked = false;
-    const p = store.enqueue(write(), T0).then(() => { acked = true; });
+    const p = store.enqueue(write(), T0).then(() => {
+      acked = true;
+    });
     await tick();
     expect(held).toHaveLength(1);
     expect(acked).toBe(false);
@@ -94,7 +112,11 @@ describe('durability: a write is acknowledged only once the WAL holding it is on
     const first = store.enqueue(write(), T0);
     await tick();
     let later = 0;
-    const during = [store.enqueue(write(), T0), store.enqueue(write(), T0)].map((p) => p.then(() => { later++; }));
+    const during = [store.enqueue(write(), T0), store.enqueue(write(), T0)].map((p) =>
+      p.then(() => {
+        later++;
+      }),
+    );
     await tick();
     expect(held).toHaveLength(1);
     held[0].done(null);
@@ -123,27 +145,51 @@ describe('durability: a write is acknowledged only once the WAL holding it is on
     await tick();
     // Committed, sync held: a claim sees the row but does not return it before the sync.
     let claimed: unknown[] | undefined;
-    const c = store.claim(5, T0, 30_000).then((x) => { claimed = x; });
+    const c = store.claim(5, T0, 30_000).then((x) => {
+      claimed = x;
+    });
     await tick();
     expect(claimed).toBeUndefined();
-    while (held.length) { held.shift()!.done(null); await tick(); }
+    while (held.length) {
+      held.shift()!.done(null);
+      await tick();
+    }
     await Promise.all([enq, c]);
     expect(claimed).toHaveLength(1);
   });
 
   test('completions and OAuth tokens wait for the sync too', async () => {
-    const { delivery } = await (async () => { const p = store.enqueue(write(), T0); await tick(); held.shift()!.done(null); return p; })();
+    const { delivery } = await (async () => {
+      const p = store.enqueue(write(), T0);
+      await tick();
+      held.shift()!.done(null);
+      return p;
+    })();
     // Already on disk: the claim hands it over without waiting for another sync.
     const [claimed] = await store.claim(1, T0, 30_000);
     expect(held).toHaveLength(0);
     expect(claimed.id).toBe(delivery.id);
     let done = false;
-    const c = store.complete(delivery.id, claimed.leaseToken!, { status: 'delivered', backoffAttempts: 1, ambiguous: false, result: { ids: {}, outcome: 'ok' }, attempts: [] }, T0 + 1).then(() => { done = true; });
+    const c = store
+      .complete(
+        delivery.id,
+        claimed.leaseToken!,
+        { status: 'delivered', backoffAttempts: 1, ambiguous: false, result: { ids: {}, outcome: 'ok' }, attempts: [] },
+        T0 + 1,
+      )
+      .then(() => {
+        done = true;
+      });
     let saved = false;
-    const t = store.tokens.set('zendesk', { access_token: 'a', refresh_token: 'r' } as never).then(() => { saved = true; });
+    const t = store.tokens.set('zendesk', { access_token: 'a', refresh_token: 'r' } as never).then(() => {
+      saved = true;
+    });
     await tick();
     expect([done, saved]).toEqual([false, false]);
-    while (held.length) { held.shift()!.done(null); await tick(); }
+    while (held.length) {
+      held.shift()!.done(null);
+      await tick();
+    }
     await Promise.all([c, t]);
     expect([done, saved]).toEqual([true, true]);
   });
@@ -158,9 +204,15 @@ test('a database path through a symlink: the real WAL (beside the real file) is 
   await store.migrate();
   const synced: string[] = [];
   const real = fs.fdatasync;
-  const spy = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, done: (e: NodeJS.ErrnoException | null) => void) => { synced.push(fs.readlinkSync(`/proc/self/fd/${fd}`)); real(fd, done); }) as never);
+  const spy = jest.spyOn(fs, 'fdatasync').mockImplementation(((fd: number, done: (e: NodeJS.ErrnoException | null) => void) => {
+    synced.push(fs.readlinkSync(`/proc/self/fd/${fd}`));
+    real(fd, done);
+  }) as never);
   try {
-    await store.enqueue({ id: crypto.randomUUID(), connectorId: 'zendesk', operation: 'create_account', variables: { NAME: 'Kim' }, policy: DEFAULT_RETRY_POLICY }, 1);
+    await store.enqueue(
+      { id: crypto.randomUUID(), connectorId: 'zendesk', operation: 'create_account', variables: { NAME: 'Kim' }, policy: DEFAULT_RETRY_POLICY },
+      1,
+    );
     expect(synced).toEqual([path.join(fs.realpathSync(dir), 'real', 'x.db-wal')]);
   } finally {
     spy.mockRestore();
@@ -176,23 +228,53 @@ test('migration 3 (unknown_outcome) rebuilds the table of an existing database: 
   const { SQLITE_MIGRATIONS } = await import('../../src/delivery/migrations');
   const old = new Database(file);
   old.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
-  SQLITE_MIGRATIONS.slice(0, 2).forEach((sql, i) => { old.exec(sql); old.prepare('INSERT INTO schema_migrations VALUES (?, 0)').run(i + 1); });
-  old.prepare(`INSERT INTO deliveries (id, connector_id, operation, status, variables, policy, created_at, updated_at, next_attempt_at) VALUES ('old-1', 'zendesk', 'create_record', 'dead', '{}', ?, 1, 1, 1)`).run(JSON.stringify(DEFAULT_RETRY_POLICY));
+  SQLITE_MIGRATIONS.slice(0, 2).forEach((sql, i) => {
+    old.exec(sql);
+    old.prepare('INSERT INTO schema_migrations VALUES (?, 0)').run(i + 1);
+  });
+  old
+    .prepare(
+      `INSERT INTO deliveries (id, connector_id, operation, status, variables, policy, created_at, updated_at, next_attempt_at) VALUES ('old-1', 'zendesk', 'create_record', 'dead', '{}', ?, 1, 1, 1)`,
+    )
+    .run(JSON.stringify(DEFAULT_RETRY_POLICY));
   old.prepare(`INSERT INTO delivery_attempts (delivery_id, n, at, classification, reason, duration_ms) VALUES ('old-1', 1, 1, 'fail', 'HTTP 422', 3)`).run();
   // Before migration 3, a write's condition and a step's facts were a "__flow" key in the variables.
-  const legacy = old.prepare(`INSERT INTO deliveries (id, connector_id, operation, status, variables, policy, created_at, updated_at, next_attempt_at) VALUES (?, 'zendesk', ?, 'pending', ?, ?, 1, 1, 1)`);
-  legacy.run('old-comment', 'add_comment', JSON.stringify({ COMMENT_BODY: 'Record created', __flow: { onlyIfDependencyCreated: true } }), JSON.stringify(DEFAULT_RETRY_POLICY));
-  legacy.run('old-step', 'resolve_record', JSON.stringify({ PHONE_NUMBER: '+12223334444', __flow: { sessionId: 's-1', outbound: false } }), JSON.stringify(DEFAULT_RETRY_POLICY));
+  const legacy = old.prepare(
+    `INSERT INTO deliveries (id, connector_id, operation, status, variables, policy, created_at, updated_at, next_attempt_at) VALUES (?, 'zendesk', ?, 'pending', ?, ?, 1, 1, 1)`,
+  );
+  legacy.run(
+    'old-comment',
+    'add_comment',
+    JSON.stringify({ COMMENT_BODY: 'Record created', __flow: { onlyIfDependencyCreated: true } }),
+    JSON.stringify(DEFAULT_RETRY_POLICY),
+  );
+  legacy.run(
+    'old-step',
+    'resolve_record',
+    JSON.stringify({ PHONE_NUMBER: '+12223334444', __flow: { sessionId: 's-1', outbound: false } }),
+    JSON.stringify(DEFAULT_RETRY_POLICY),
+  );
   old.close();
 
   const s = new SqliteStore(file);
   await s.migrate();
   expect(await s.get('old-1')).toMatchObject({ seq: 1, status: 'dead' });
   expect(await s.attempts('old-1')).toEqual([expect.objectContaining({ n: 1, reason: 'HTTP 422' })]);
-  expect(await s.get('old-comment')).toMatchObject({ variables: { COMMENT_BODY: 'Record created' }, condition: { onlyIfDependencyCreated: true }, step: undefined });
+  expect(await s.get('old-comment')).toMatchObject({
+    variables: { COMMENT_BODY: 'Record created' },
+    condition: { onlyIfDependencyCreated: true },
+    step: undefined,
+  });
   expect((await s.get('old-comment'))!.variables).not.toHaveProperty('__flow');
-  expect(await s.get('old-step')).toMatchObject({ variables: { PHONE_NUMBER: '+12223334444' }, step: { sessionId: 's-1', outbound: false }, condition: undefined });
-  const { delivery } = await s.enqueue({ id: crypto.randomUUID(), connectorId: 'zendesk', operation: 'create_record', variables: {}, policy: DEFAULT_RETRY_POLICY }, 2);
+  expect(await s.get('old-step')).toMatchObject({
+    variables: { PHONE_NUMBER: '+12223334444' },
+    step: { sessionId: 's-1', outbound: false },
+    condition: undefined,
+  });
+  const { delivery } = await s.enqueue(
+    { id: crypto.randomUUID(), connectorId: 'zendesk', operation: 'create_record', variables: {}, policy: DEFAULT_RETRY_POLICY },
+    2,
+  );
   expect(delivery.seq).toBe(4);
   const db = (s as unknown as { db: { prepare(q: string): { run(...a: unknown[]): unknown; get(...a: unknown[]): unknown } } }).db;
   db.prepare("UPDATE deliveries SET status = 'unknown_outcome' WHERE id = ?").run(delivery.id);

@@ -36,10 +36,19 @@ function newDelivery(over: Partial<NewDelivery> = {}): NewDelivery {
 }
 
 const delivered = (ids: Record<string, string | number> = {}): Completion => ({
-  status: 'delivered', backoffAttempts: 1, ambiguous: false, result: { ids, outcome: 'ok' },
+  status: 'delivered',
+  backoffAttempts: 1,
+  ambiguous: false,
+  result: { ids, outcome: 'ok' },
   attempts: [{ n: 1, at: T0, status: 201, classification: 'ok', reason: 'HTTP 201', durationMs: 12.5, request: 'POST https://crm/users' }],
 });
-const dead: Completion = { status: 'dead', backoffAttempts: 1, ambiguous: false, error: { code: 'crm_request_failed', message: 'HTTP 422' }, attempts: [{ n: 1, at: T0, status: 422, classification: 'fail', reason: 'HTTP 422 is final', durationMs: 3 }] };
+const dead: Completion = {
+  status: 'dead',
+  backoffAttempts: 1,
+  ambiguous: false,
+  error: { code: 'crm_request_failed', message: 'HTTP 422' },
+  attempts: [{ n: 1, at: T0, status: 422, classification: 'fail', reason: 'HTTP 422 is final', durationMs: 3 }],
+};
 
 export function storeContract(name: string, factory: () => StoreFactory | Promise<StoreFactory | undefined>): void {
   describe(`${name} store contract`, () => {
@@ -49,15 +58,27 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
       f = await factory();
       if (f) s = await f.create();
     });
-    afterEach(async () => { if (f) await f.destroy(); });
-    const it = (title: string, fn: () => Promise<void>) => test(title, async () => { if (f) await fn(); });
+    afterEach(async () => {
+      if (f) await f.destroy();
+    });
+    const it = (title: string, fn: () => Promise<void>) =>
+      test(title, async () => {
+        if (f) await fn();
+      });
 
     it('enqueue commits a pending delivery; get returns it; the file bytes round-trip', async () => {
       const file = crypto.randomBytes(2048);
       const d = newDelivery({ variables: { NAME: 'Kim', RATING: 5 }, file: { data: file, name: 'a.wav', type: 'audio/wav', kind: 'call_recording' } });
       const { delivery, created } = await s.enqueue(d, T0);
       expect(created).toBe(true);
-      expect(delivery).toMatchObject({ id: d.id, status: 'pending', variables: { NAME: 'Kim', RATING: 5 }, attempts: 0, nextAttemptAt: T0, fileMeta: { name: 'a.wav', type: 'audio/wav', kind: 'call_recording' } });
+      expect(delivery).toMatchObject({
+        id: d.id,
+        status: 'pending',
+        variables: { NAME: 'Kim', RATING: 5 },
+        attempts: 0,
+        nextAttemptAt: T0,
+        fileMeta: { name: 'a.wav', type: 'audio/wav', kind: 'call_recording' },
+      });
       expect(delivery.policy).toEqual(DEFAULT_RETRY_POLICY);
       expect(await s.get(d.id)).toEqual(delivery);
       expect((await s.file(d.id))!.equals(file)).toBe(true);
@@ -104,14 +125,23 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
     it('complete records attempts; retry later keeps it pending until due', async () => {
       const { delivery } = await s.enqueue(newDelivery(), T0);
       const [c] = await s.claim(1, T0, LEASE);
-      const retryLater: Completion = { status: 'pending', nextAttemptAt: T0 + 30_000, backoffAttempts: 1, ambiguous: false, error: { code: 'crm_retry_later', message: 'HTTP 400', crm_status: 400 },
-        attempts: [{ n: 1, at: T0, status: 400, classification: 'retry', reason: 'HTTP 400 is retryable', durationMs: 4 }] };
+      const retryLater: Completion = {
+        status: 'pending',
+        nextAttemptAt: T0 + 30_000,
+        backoffAttempts: 1,
+        ambiguous: false,
+        error: { code: 'crm_retry_later', message: 'HTTP 400', crm_status: 400 },
+        attempts: [{ n: 1, at: T0, status: 400, classification: 'retry', reason: 'HTTP 400 is retryable', durationMs: 4 }],
+      };
       expect(await s.complete(delivery.id, c.leaseToken!, retryLater, T0 + 5)).toBe(true);
       expect(await s.get(delivery.id)).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 30_000, firstAttemptAt: T0, lastError: { crm_status: 400 } });
       expect(await s.claim(1, T0 + 29_999, LEASE)).toEqual([]);
       const [again] = await s.claim(1, T0 + 30_000, LEASE);
       await s.complete(delivery.id, again.leaseToken!, delivered(), T0 + 30_010);
-      expect((await s.attempts(delivery.id)).map((a) => [a.n, a.status, a.classification])).toEqual([[1, 400, 'retry'], [2, 201, 'ok']]);
+      expect((await s.attempts(delivery.id)).map((a) => [a.n, a.status, a.classification])).toEqual([
+        [1, 400, 'retry'],
+        [2, 201, 'ok'],
+      ]);
     });
 
     it('release gives work back without counting an attempt', async () => {
@@ -166,7 +196,9 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
 
     it('unknown_outcome: nothing claims it, dependents wait; resolve retries as new, attaches ids, or cancels (dependents die)', async () => {
       const unknown: Completion = {
-        status: 'unknown_outcome', backoffAttempts: 1, ambiguous: true,
+        status: 'unknown_outcome',
+        backoffAttempts: 1,
+        ambiguous: true,
         error: { code: 'unknown_outcome', message: 'may have been created', evidence: { rule: 'no marker', found: [{ id: 7, fields_match: false }] } },
         attempts: [{ n: 1, at: T0, networkError: 'ECONNABORTED', classification: 'retry', reason: 'timeout', durationMs: 1000 }],
       };
@@ -182,13 +214,21 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
       expect(await s.get(one.id)).toMatchObject({ status: 'unknown_outcome', ambiguous: true, lastError: unknown.error });
       expect((await s.counts()).unknown_outcome).toBe(1);
       expect((await s.list({ status: 'unknown_outcome' })).map((d) => d.id)).toEqual([one.id]);
-      expect(await s.resolve(one.id, { action: 'attach', ids: { RECORD_ID: 42 } }, T0 + 2)).toMatchObject({ status: 'delivered', result: { ids: { RECORD_ID: 42 }, outcome: 'attached', recovered_by: 'operator' } });
+      expect(await s.resolve(one.id, { action: 'attach', ids: { RECORD_ID: 42 } }, T0 + 2)).toMatchObject({
+        status: 'delivered',
+        result: { ids: { RECORD_ID: 42 }, outcome: 'attached', recovered_by: 'operator' },
+      });
       const [depClaim] = await s.claim(10, T0 + 3, LEASE);
       expect(depClaim.id).toBe(one.dep);
       await s.complete(depClaim.id, depClaim.leaseToken!, delivered(), T0 + 4);
 
       const two = await settle();
-      expect(await s.resolve(two.id, { action: 'retry_as_new' }, T0 + 5)).toMatchObject({ status: 'pending', ambiguous: false, nextAttemptAt: T0 + 5, backoffAttempts: 0 });
+      expect(await s.resolve(two.id, { action: 'retry_as_new' }, T0 + 5)).toMatchObject({
+        status: 'pending',
+        ambiguous: false,
+        nextAttemptAt: T0 + 5,
+        backoffAttempts: 0,
+      });
       const [again] = await s.claim(10, T0 + 5, LEASE);
       expect(again).toMatchObject({ id: two.id, ambiguous: false });
       await s.complete(again.id, again.leaseToken!, delivered({ RECORD_ID: 43 }), T0 + 6);
@@ -205,7 +245,17 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
     it('the migrated schema has exactly the columns the code reads and writes', async () => {
       const expected = [...SELECT_COLUMNS.split(', '), 'file'].sort();
       expect((await f!.columns('deliveries')).sort()).toEqual(expected);
-      expect((await f!.columns('delivery_attempts')).sort()).toEqual(['at', 'classification', 'delivery_id', 'duration_ms', 'n', 'network_error', 'reason', 'request', 'status']);
+      expect((await f!.columns('delivery_attempts')).sort()).toEqual([
+        'at',
+        'classification',
+        'delivery_id',
+        'duration_ms',
+        'n',
+        'network_error',
+        'reason',
+        'request',
+        'status',
+      ]);
       expect((await f!.columns('oauth_tokens')).sort()).toEqual(['connector_id', 'token', 'updated_at']);
       expect((await f!.columns('oauth_sealed_tokens')).sort()).toEqual(['connector_id', 'key_id', 'sealed', 'updated_at']);
     });
@@ -257,7 +307,13 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
     });
 
     describe('OAuth tokens at rest', () => {
-      const token: StoredToken = { access_token: 'AT-7f3e9c1d2b4a', refresh_token: 'RT-5a6b7c8d9e0f', token_type: 'Bearer', expires_at: T0 + 3_600_000, obtained_at: T0 };
+      const token: StoredToken = {
+        access_token: 'AT-7f3e9c1d2b4a',
+        refresh_token: 'RT-5a6b7c8d9e0f',
+        token_type: 'Bearer',
+        expires_at: T0 + 3_600_000,
+        obtained_at: T0,
+      };
 
       it('the database holds only ciphertext: no token, in any encoding', async () => {
         await s.tokens.set('zd', token);
@@ -265,7 +321,8 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
         expect(rows).toHaveLength(1);
         const stored = JSON.stringify(rows);
         for (const secret of [token.access_token, token.refresh_token!]) {
-          for (const form of [secret, Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('base64url'), Buffer.from(secret).toString('hex')]) expect(stored).not.toContain(form);
+          for (const form of [secret, Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('base64url'), Buffer.from(secret).toString('hex')])
+            expect(stored).not.toContain(form);
         }
         expect(String(rows[0].sealed)).toMatch(/^v1\./);
         expect(await f!.sql('SELECT * FROM oauth_tokens')).toEqual([]);
@@ -277,12 +334,16 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
         const wrong = await f!.shared({ encryption: { current: crypto.randomBytes(32), previous: [] } });
         const none = await f!.shared({ encryption: null });
         try {
-          await expect(wrong.tokens.get('zd')).rejects.toThrow(/connector zd was encrypted with a key that is neither GATEWAY_ENCRYPTION_KEY nor in GATEWAY_ENCRYPTION_KEY_PREVIOUS/);
+          await expect(wrong.tokens.get('zd')).rejects.toThrow(
+            /connector zd was encrypted with a key that is neither GATEWAY_ENCRYPTION_KEY nor in GATEWAY_ENCRYPTION_KEY_PREVIOUS/,
+          );
           await expect(none.tokens.get('zd')).rejects.toThrow(/GATEWAY_ENCRYPTION_KEY is not set/);
           await expect(none.tokens.set('zd', token)).rejects.toThrow(/GATEWAY_ENCRYPTION_KEY is not set/);
           // A value moved onto another connector's row does not open (the connector id is authenticated).
           const [row] = await f!.sql("SELECT sealed FROM oauth_sealed_tokens WHERE connector_id = 'zd'");
-          await f!.sql(`INSERT INTO oauth_sealed_tokens (connector_id, sealed, key_id, updated_at) SELECT 'other', sealed, key_id, updated_at FROM oauth_sealed_tokens WHERE connector_id = 'zd'`);
+          await f!.sql(
+            `INSERT INTO oauth_sealed_tokens (connector_id, sealed, key_id, updated_at) SELECT 'other', sealed, key_id, updated_at FROM oauth_sealed_tokens WHERE connector_id = 'zd'`,
+          );
           expect(row).toBeDefined();
           await expect(s.tokens.get('other')).rejects.toThrow(/connector other failed authentication/);
         } finally {
@@ -338,11 +399,12 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
         const other = await f!.shared();
         try {
           const events: string[] = [];
-          const hold = (store: DeliveryStore, name: string, id: string, ms: number) => store.tokens.withRefreshLock(id, async () => {
-            events.push(`${name} in`);
-            await new Promise((r) => setTimeout(r, ms));
-            events.push(`${name} out`);
-          });
+          const hold = (store: DeliveryStore, name: string, id: string, ms: number) =>
+            store.tokens.withRefreshLock(id, async () => {
+              events.push(`${name} in`);
+              await new Promise((r) => setTimeout(r, ms));
+              events.push(`${name} out`);
+            });
           const a = hold(s, 'a', 'zd', 150);
           await new Promise((r) => setTimeout(r, 20));
           const b = hold(other, 'b', 'zd', 10);
@@ -351,7 +413,11 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
           expect(events.indexOf('b in')).toBeGreaterThan(events.indexOf('a out'));
           expect(events.indexOf('c out')).toBeLessThan(events.indexOf('a out'));
           // Released after a failure too.
-          await expect(s.tokens.withRefreshLock('zd', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+          await expect(
+            s.tokens.withRefreshLock('zd', async () => {
+              throw new Error('boom');
+            }),
+          ).rejects.toThrow('boom');
           await other.tokens.withRefreshLock('zd', async () => undefined);
         } finally {
           await other.close();

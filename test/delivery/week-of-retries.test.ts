@@ -77,7 +77,7 @@ test('400 for a week: attempts back off exponentially within jitter bounds and s
 });
 
 test('a dependent write is rendered with the id its dependency produced', async () => {
-  let now = Date.parse('2026-11-25T10:00:00Z');
+  const now = Date.parse('2026-11-25T10:00:00Z');
   const clock = () => now;
   crm.crm.clearFaults();
   const store = new SqliteStore(path.join(dir, 'dep.db'));
@@ -95,7 +95,11 @@ test('a dependent write is rendered with the id its dependency produced', async 
   const a = (await store.get(account.delivery.id))!;
   const ticket = crm.crm.state.tickets.find((t) => t.id === r.result!.ids.RECORD_ID)!;
   expect(ticket.requester_id).toBe(a.result!.ids.ACCOUNT_ID);
-  expect(crm.crm.state.comments.filter((c) => c.ticket_id === ticket.id).map((c) => c.body)).toEqual([expect.stringContaining('Contact-center session'), 'first', 'second']);
+  expect(crm.crm.state.comments.filter((c) => c.ticket_id === ticket.id).map((c) => c.body)).toEqual([
+    expect.stringContaining('Contact-center session'),
+    'first',
+    'second',
+  ]);
   expect((await store.get(comment.delivery.id))!.status).toBe('delivered');
   expect((await store.get(comment2.delivery.id))!.orderingKey).toBe(r.orderingKey);
   await store.close();

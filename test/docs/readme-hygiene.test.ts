@@ -17,12 +17,20 @@ const GATEWAY_PORT = '3000';
 
 /** Code blocks of a language, dedented (blocks inside list items are indented). */
 function codeBlocks(text: string, lang: string): string[] {
-  return [...text.matchAll(new RegExp(`^( *)\`\`\`${lang}\\n([\\s\\S]*?)^\\1\`\`\``, 'gm'))].map(([, indent, body]) => body.split('\n').map((l) => l.slice(indent.length)).join('\n'));
+  return [...text.matchAll(new RegExp(`^( *)\`\`\`${lang}\\n([\\s\\S]*?)^\\1\`\`\``, 'gm'))].map(([, indent, body]) =>
+    body
+      .split('\n')
+      .map((l) => l.slice(indent.length))
+      .join('\n'),
+  );
 }
 
 /** Shell commands of the README's code blocks (whatever their language), continuation lines joined. */
 function curlCommands(text: string): string[] {
-  return codeBlocks(text, '[a-z]*').flatMap((block) => block.replace(/\\\n/g, ' ').split('\n')).map((l) => l.trim()).filter((l) => /^curl\s/.test(l));
+  return codeBlocks(text, '[a-z]*')
+    .flatMap((block) => block.replace(/\\\n/g, ' ').split('\n'))
+    .map((l) => l.trim())
+    .filter((l) => /^curl\s/.test(l));
 }
 
 /** Where a curl goes: the port it names (none: a shell variable set to a gateway URL). */
@@ -61,9 +69,13 @@ describe('curl examples', () => {
 
   test.each([
     ['a session event without the key', "```sh\ncurl -s -X POST localhost:3000/v1/connectors/z/sessions/s/events -d '{}'\n```\n", 1],
-    ['a continued command without the key', "```sh\ncurl -s -X POST 'localhost:3000/v1/connectors/z/operations/find_account' \\\n  -H 'Content-Type: application/json' -d '{}'\n```\n", 1],
+    [
+      'a continued command without the key',
+      "```sh\ncurl -s -X POST 'localhost:3000/v1/connectors/z/operations/find_account' \\\n  -H 'Content-Type: application/json' -d '{}'\n```\n",
+      1,
+    ],
     ['a gateway URL in a variable', '```sh\ncurl -s $CHAT\n```\n', 1],
-    ['an indented block in a list', "- step\n\n  ```sh\n  curl -s localhost:3000/v1/deliveries\n  ```\n", 1],
+    ['an indented block in a list', '- step\n\n  ```sh\n  curl -s localhost:3000/v1/deliveries\n  ```\n', 1],
     ['a block of another language', '```bash\ncurl -s localhost:3000/v1/deliveries\n```\n', 1],
     ['with the key', `\`\`\`sh\ncurl -s ${KEY_HEADER} localhost:3000/v1/deliveries\n\`\`\`\n`, 0],
     ['the sample CRM', '```sh\ncurl -s localhost:4010/__control/state\n```\n', 0],
@@ -78,7 +90,8 @@ describe('curl examples', () => {
  * Files that are not in the repository, and outside documents named by number ("004", "(002)",
  * "per 002"): such references mean nothing to a reader of this repository.
  */
-const OUTSIDE_REFERENCE = /SPEC\.md|DESIGN\.md|\.\.\/shared\b|\bshared\/seeds\b|\bseeds?\/\d|\bseed (?:doc|document|file)s?\b|(?<![\w'"$.:/+*,#-])(?<!\d )00\d(?![\w'"])(?! \d)/;
+const OUTSIDE_REFERENCE =
+  /SPEC\.md|DESIGN\.md|\.\.\/shared\b|\bshared\/seeds\b|\bseeds?\/\d|\bseed (?:doc|document|file)s?\b|(?<![\w'"$.:/+*,#-])(?<!\d )00\d(?![\w'"])(?! \d)/;
 /** Legitimate numbers that look alike, by file: why each is allowed. */
 const ALLOWED: Record<string, RegExp> = {
   // Salesforce id key prefixes (003 Contact, 500 Case) are Salesforce's, not a document number.
@@ -114,7 +127,15 @@ describe('no references to what is not in the repository', () => {
   });
 
   test('test names', () => {
-    const found = filesUnder('test', ['.ts']).flatMap((f) => outsideReferences(f, fs.readFileSync(path.join(ROOT, f), 'utf8').split('\n').map((l) => (TEST_TITLE.test(l) ? l : ''))));
+    const found = filesUnder('test', ['.ts']).flatMap((f) =>
+      outsideReferences(
+        f,
+        fs
+          .readFileSync(path.join(ROOT, f), 'utf8')
+          .split('\n')
+          .map((l) => (TEST_TITLE.test(l) ? l : '')),
+      ),
+    );
     expect(found).toEqual([]);
   });
 

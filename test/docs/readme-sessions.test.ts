@@ -12,7 +12,11 @@ const readme = fs.readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
 const KEY = 'cgw_readme-session-examples-key';
 const section = readme.slice(readme.indexOf('## Session flows'), readme.indexOf('### Event variables'));
 
-interface Curl { method: string; path: string; body?: unknown }
+interface Curl {
+  method: string;
+  path: string;
+  body?: unknown;
+}
 
 /** The curls of the section's first sh blocks, `$VAR` URLs resolved from the block's assignments. */
 function curls(block: string): Curl[] {
@@ -20,15 +24,26 @@ function curls(block: string): Curl[] {
   const out: Curl[] = [];
   // Continuation lines joined, and a quoted body that spans lines kept on one (JSON does not mind).
   let inQuote = false;
-  const joined = [...block.replace(/\\\n/g, ' ')].map((c) => { if (c === "'") inQuote = !inQuote; return c === '\n' && inQuote ? ' ' : c; }).join('');
+  const joined = [...block.replace(/\\\n/g, ' ')]
+    .map((c) => {
+      if (c === "'") inQuote = !inQuote;
+      return c === '\n' && inQuote ? ' ' : c;
+    })
+    .join('');
   for (const line of joined.split('\n').map((l) => l.trim())) {
     const assign = /^([A-Z_]+)=(\S+)$/.exec(line);
     if (assign) vars[assign[1]] = assign[2];
     if (!line.startsWith('curl ')) continue;
     expect(line).toContain('-H "Authorization: Bearer $KEY"');
-    const url = /(?:\s|')((?:localhost:3000|\$[A-Z_]+)[^\s']*)/.exec(line.replace('-H "Authorization: Bearer $KEY"', ''))![1].replace(/\$([A-Z_]+)/g, (_m, n: string) => vars[n]);
+    const url = /(?:\s|')((?:localhost:3000|\$[A-Z_]+)[^\s']*)/
+      .exec(line.replace('-H "Authorization: Bearer $KEY"', ''))![1]
+      .replace(/\$([A-Z_]+)/g, (_m, n: string) => vars[n]);
     const data = /\s-d\s+'([^']*)'/.exec(line)?.[1];
-    out.push({ method: /-X\s+(\w+)/.exec(line)?.[1] ?? 'GET', path: url.replace(/^localhost:3000/, ''), body: data === undefined ? undefined : JSON.parse(data) });
+    out.push({
+      method: /-X\s+(\w+)/.exec(line)?.[1] ?? 'GET',
+      path: url.replace(/^localhost:3000/, ''),
+      body: data === undefined ? undefined : JSON.parse(data),
+    });
   }
   return out;
 }
@@ -39,7 +54,9 @@ let h: Harness;
 beforeAll(async () => {
   h = await startHarness({ apiKeys: new ApiKeys(parseKeyEntries(`${hashKey(KEY)}:admin`, 'test')) });
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 
 async function send(c: Curl): Promise<{ status: number; body: any }> {
   const res = await fetch(h.gw.url + c.path, {

@@ -39,24 +39,48 @@ afterAll(async () => {
 function setUp(storeEnv: Record<string, string>): { dir: string; env: Record<string, string> } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mail-crash-'));
   fs.mkdirSync(path.join(dir, 'config'));
-  fs.writeFileSync(path.join(dir, 'config/zendesk.yaml'), `${bundled('zendesk.yaml')}
+  fs.writeFileSync(
+    path.join(dir, 'config/zendesk.yaml'),
+    `${bundled('zendesk.yaml')}
 retry: { initial_delay_seconds: 0.2, max_delay_seconds: 0.5 }
 outcome_email:
   enabled: true
   address: crm-inbox@example.com
   delay_minutes: 0.02
   smtp: { host: 127.0.0.1, port: ${smtp.port}, user: "\${env:SMTP_USER}", password: "\${env:SMTP_PASSWORD}", from: "no-reply@cc.example.com", ca: "\${env:SMTP_CA}", servername: localhost }
-`);
-  return { dir, env: { ...storeEnv, CONFIG_DIR: path.join(dir, 'config'), DATA_DIR: path.join(dir, 'data'), ZENDESK_URL: crm.url, DELIVERY_WORKERS: '4', DELIVERY_LEASE_MS: '1500', SMTP_USER, SMTP_PASSWORD, SMTP_CA: cert.cert } };
+`,
+  );
+  return {
+    dir,
+    env: {
+      ...storeEnv,
+      CONFIG_DIR: path.join(dir, 'config'),
+      DATA_DIR: path.join(dir, 'data'),
+      ZENDESK_URL: crm.url,
+      DELIVERY_WORKERS: '4',
+      DELIVERY_LEASE_MS: '1500',
+      SMTP_USER,
+      SMTP_PASSWORD,
+      SMTP_CA: cert.cert,
+    },
+  };
 }
 
 async function endSession(url: string, sessionId: string, n: number): Promise<void> {
   const events = [
-    { type: 'New_Call', event_id: `${sessionId}-1`, data: { call_id: n, agent_id: 1, queue_path: 'Support', end_user: { name: `Caller ${n}`, phone: `+1 222 333 ${String(7600 + n).slice(-4)}` } } },
+    {
+      type: 'New_Call',
+      event_id: `${sessionId}-1`,
+      data: { call_id: n, agent_id: 1, queue_path: 'Support', end_user: { name: `Caller ${n}`, phone: `+1 222 333 ${String(7600 + n).slice(-4)}` } },
+    },
     { type: 'End_Call', event_id: `${sessionId}-2`, data: { call_id: n } },
   ];
   for (const e of events) {
-    const res = await fetch(`${url}/v1/connectors/zendesk/sessions/${sessionId}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(e) });
+    const res = await fetch(`${url}/v1/connectors/zendesk/sessions/${sessionId}/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(e),
+    });
     expect(res.status).toBe(202);
   }
 }
@@ -84,9 +108,13 @@ async function crashRun(label: string, storeEnv: Record<string, string>): Promis
 
     // (2) The next process starts sending; the server holds the first login, and the process dies then.
     let release!: () => void;
-    smtp.holdLogin = new Promise<void>((r) => { release = r; });
+    smtp.holdLogin = new Promise<void>((r) => {
+      release = r;
+    });
     let logins = 0;
-    smtp.onLogin = () => { logins++; };
+    smtp.onLogin = () => {
+      logins++;
+    };
     child = await startChild(env);
     await until('a login in progress', () => logins > 0);
     await child.kill('SIGKILL');
@@ -107,7 +135,9 @@ async function crashRun(label: string, storeEnv: Record<string, string>): Promis
     // The steps are delivered; the interrupted one shows more than one attempt.
     const deliveries = [];
     for (const s of waiting) {
-      const view = (await (await fetch(`${child.url}/v1/connectors/zendesk/sessions/${s}`)).json()) as { steps: Array<{ name: string; delivery_id: string; status: string }> };
+      const view = (await (await fetch(`${child.url}/v1/connectors/zendesk/sessions/${s}`)).json()) as {
+        steps: Array<{ name: string; delivery_id: string; status: string }>;
+      };
       const step = view.steps.find((x) => x.name === 'outcome_email')!;
       expect(step.status).toBe('delivered');
       deliveries.push((await (await fetch(`${child.url}/v1/deliveries/${step.delivery_id}`)).json()) as { attempts: number; result: { message_id: string } });

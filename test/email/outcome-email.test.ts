@@ -69,7 +69,11 @@ afterAll(async () => {
 });
 
 const post = async (connector: string, sessionId: string, body: unknown) => {
-  const res = await fetch(`${h.gw.url}/v1/connectors/${connector}/sessions/${sessionId}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${h.gw.url}/v1/connectors/${connector}/sessions/${sessionId}/events`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   expect(res.status).toBe(202);
   return res.json();
 };
@@ -95,7 +99,18 @@ const mailsFor = (server: TestSmtp, sessionMarker: string) => server.received.fi
 
 test('a completed call: one e-mail to the global address, with subject, Message-ID and the metadata as JSON', async () => {
   const S = 'mail-call-1';
-  await post('zendesk', S, { type: 'New_Call', event_id: `${S}-1`, data: { call_id: 103646, agent_id: 1, agent_email: 'agent@example.com', queue_id: 8469, queue_path: 'Developers / Kim', end_user: { name: 'Kim Lee', phone: '+1 222 333 7501' } } });
+  await post('zendesk', S, {
+    type: 'New_Call',
+    event_id: `${S}-1`,
+    data: {
+      call_id: 103646,
+      agent_id: 1,
+      agent_email: 'agent@example.com',
+      queue_id: 8469,
+      queue_path: 'Developers / Kim',
+      end_user: { name: 'Kim Lee', phone: '+1 222 333 7501' },
+    },
+  });
   await post('zendesk', S, { type: 'Disposition_Set', event_id: `${S}-2`, data: { call_id: 103646, code: 'resolved', notes: 'refund issued' } });
   await post('zendesk', S, { type: 'End_Call', event_id: `${S}-3`, data: { call_id: 103646, call_duration: 125 } });
   const { view, delivery } = await emailStep('zendesk', S);
@@ -115,9 +130,15 @@ test('a completed call: one e-mail to the global address, with subject, Message-
   expect(m.parsed.attachments).toEqual([]);
   const body = JSON.parse(m.parsed.text!);
   expect(body).toMatchObject({
-    session_id: S, kind: 'call', id: '103646', connector: 'zendesk', call_id: 103646,
-    agent: { id: 1, email: 'agent@example.com' }, queue: { id: 8469, name: 'Developers / Kim' },
-    customer: { name: 'Kim Lee', phone: '+1 222 333 7501' }, disposition: { code: 'resolved', notes: 'refund issued' },
+    session_id: S,
+    kind: 'call',
+    id: '103646',
+    connector: 'zendesk',
+    call_id: 103646,
+    agent: { id: 1, email: 'agent@example.com' },
+    queue: { id: 8469, name: 'Developers / Kim' },
+    customer: { name: 'Kim Lee', phone: '+1 222 333 7501' },
+    disposition: { code: 'resolved', notes: 'refund issued' },
     crm: { account_id: view.account_id, record_id: view.record_id, record_url: `${h.crm.url}/agent/tickets/${view.record_id}` },
   });
   expect(body.ended_at).toEqual(expect.any(String));
@@ -132,13 +153,31 @@ test('a completed call: one e-mail to the global address, with subject, Message-
 
 test('a completed chat in a queue of its own: the queue address, the transcript attached byte for byte', async () => {
   const S = 'mail-chat-1';
-  await post('zendesk', S, { type: 'New_Chat', event_id: `${S}-1`, data: { chat_id: 2001, queue_path: 'Billing', end_user: { name: 'Kim Lee', email: 'kim@example.com' } } });
+  await post('zendesk', S, {
+    type: 'New_Chat',
+    event_id: `${S}-1`,
+    data: { chat_id: 2001, queue_path: 'Billing', end_user: { name: 'Kim Lee', email: 'kim@example.com' } },
+  });
   await post('zendesk', S, { type: 'Active_Chat', event_id: `${S}-2`, data: { chat_id: 2001, agent_id: 2, agent_email: 'ariel@example.com' } });
   await post('zendesk', S, { type: 'End_Chat', event_id: `${S}-3`, data: { chat_id: 2001 } });
   // The transcript arrives after the end, within the delay.
-  await post('zendesk', S, { type: 'File_Available', event_id: `${S}-4`, data: { chat_id: 2001, kind: 'chat_transcript', file_name: 'transcript-2001.txt', content_type: 'text/plain', content_base64: Buffer.from(TRANSCRIPT).toString('base64') } });
+  await post('zendesk', S, {
+    type: 'File_Available',
+    event_id: `${S}-4`,
+    data: {
+      chat_id: 2001,
+      kind: 'chat_transcript',
+      file_name: 'transcript-2001.txt',
+      content_type: 'text/plain',
+      content_base64: Buffer.from(TRANSCRIPT).toString('base64'),
+    },
+  });
   const { delivery } = await emailStep('zendesk', S);
-  expect(delivery.result).toMatchObject({ outcome: 'sent', to: 'billing@example.com', attachment: { name: 'chat-2001.txt', bytes: Buffer.byteLength(TRANSCRIPT) } });
+  expect(delivery.result).toMatchObject({
+    outcome: 'sent',
+    to: 'billing@example.com',
+    attachment: { name: 'chat-2001.txt', bytes: Buffer.byteLength(TRANSCRIPT) },
+  });
   const mails = mailsFor(smtp, `"session_id": "${S}"`);
   expect(mails).toHaveLength(1);
   const m = mails[0];
@@ -148,10 +187,21 @@ test('a completed chat in a queue of its own: the queue address, the transcript 
   expect(m.parsed.attachments[0].filename).toBe('chat-2001.txt');
   expect(m.parsed.attachments[0].contentType).toBe('text/plain');
   expect(Buffer.compare(m.parsed.attachments[0].content, Buffer.from(TRANSCRIPT))).toBe(0);
-  expect(JSON.parse(m.parsed.text!)).toMatchObject({ kind: 'chat', id: '2001', chat_id: 2001, queue: { name: 'Billing' }, transcript: { attachment: 'chat-2001.txt' } });
+  expect(JSON.parse(m.parsed.text!)).toMatchObject({
+    kind: 'chat',
+    id: '2001',
+    chat_id: 2001,
+    queue: { name: 'Billing' },
+    transcript: { attachment: 'chat-2001.txt' },
+  });
 
   // Neither the SMTP password nor the transcript is in the logs, the views or the connector detail.
-  const shown = [JSON.stringify((await h.get(`/v1/connectors/zendesk/sessions/${S}`)).body), JSON.stringify(delivery), JSON.stringify((await h.get('/v1/connectors/zendesk')).body), h.logs.join('\n')];
+  const shown = [
+    JSON.stringify((await h.get(`/v1/connectors/zendesk/sessions/${S}`)).body),
+    JSON.stringify(delivery),
+    JSON.stringify((await h.get('/v1/connectors/zendesk')).body),
+    h.logs.join('\n'),
+  ];
   for (const text of shown) {
     expect(text).not.toContain(SMTP_PASSWORD);
     expect(text).not.toContain('My invoice is wrong');
@@ -162,21 +212,33 @@ test('a completed chat in a queue of its own: the queue address, the transcript 
 test('an abandoned session, a failed session and a queue with an empty address send nothing', async () => {
   const before = smtp.received.length;
   // Abandoned: the caller hung up before any agent.
-  await post('zendesk', 'mail-abandoned', { type: 'Session_Started', event_id: 'ab-1', data: { call_id: 7001, queue_path: 'Billing', end_user: { phone: '+1 222 333 7502' } } });
+  await post('zendesk', 'mail-abandoned', {
+    type: 'Session_Started',
+    event_id: 'ab-1',
+    data: { call_id: 7001, queue_path: 'Billing', end_user: { phone: '+1 222 333 7502' } },
+  });
   await post('zendesk', 'mail-abandoned', { type: 'End_Call', event_id: 'ab-2', data: { call_id: 7001 } });
   const abandoned = await emailStep('zendesk', 'mail-abandoned');
   expect(abandoned.delivery.result).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/abandoned \(no agent/) });
 
   // Failed: the CRM refuses the ticket for good, so the record step is dead.
   h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets.json', status: 422, body: { error: 'RecordInvalid' }, always: true });
-  await post('zendesk', 'mail-failed', { type: 'New_Call', event_id: 'fa-1', data: { call_id: 7002, agent_id: 1, queue_path: 'Billing', end_user: { phone: '+1 222 333 7503' } } });
+  await post('zendesk', 'mail-failed', {
+    type: 'New_Call',
+    event_id: 'fa-1',
+    data: { call_id: 7002, agent_id: 1, queue_path: 'Billing', end_user: { phone: '+1 222 333 7503' } },
+  });
   await post('zendesk', 'mail-failed', { type: 'End_Call', event_id: 'fa-2', data: { call_id: 7002 } });
   const failed = await emailStep('zendesk', 'mail-failed');
   h.crm.crm.clearFaults();
   expect(failed.delivery.result).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/failed: record is dead/) });
 
   // A queue switched on with an empty address: no step at all.
-  await post('zendesk', 'mail-quiet', { type: 'New_Call', event_id: 'qu-1', data: { call_id: 7003, agent_id: 1, queue_path: 'Quiet', end_user: { phone: '+1 222 333 7504' } } });
+  await post('zendesk', 'mail-quiet', {
+    type: 'New_Call',
+    event_id: 'qu-1',
+    data: { call_id: 7003, agent_id: 1, queue_path: 'Quiet', end_user: { phone: '+1 222 333 7504' } },
+  });
   await post('zendesk', 'mail-quiet', { type: 'End_Call', event_id: 'qu-2', data: { call_id: 7003 } });
   await new Promise((r) => setTimeout(r, 800));
   const quiet = (await h.get('/v1/connectors/zendesk/sessions/mail-quiet')).body;
@@ -186,7 +248,11 @@ test('an abandoned session, a failed session and a queue with an empty address s
 
 test('SMTP down for a while (refused, then 421): delivered later, exactly once', async () => {
   const S = 'mail-down-1';
-  await post('zdown', S, { type: 'New_Call', event_id: `${S}-1`, data: { call_id: 8001, agent_id: 1, queue_path: 'Sales', end_user: { name: 'Ana Ruiz', phone: '+1 222 333 7505' } } });
+  await post('zdown', S, {
+    type: 'New_Call',
+    event_id: `${S}-1`,
+    data: { call_id: 8001, agent_id: 1, queue_path: 'Sales', end_user: { name: 'Ana Ruiz', phone: '+1 222 333 7505' } },
+  });
   await post('zdown', S, { type: 'End_Call', event_id: `${S}-2`, data: { call_id: 8001 } });
   // Nothing listens on the port: the step is retried (connection refused).
   const end = Date.now() + 15_000;
@@ -212,14 +278,22 @@ test('SMTP down for a while (refused, then 421): delivered later, exactly once',
   expect(late.received[0].parsed.subject).toBe('Call 8001 with Ana Ruiz — completed');
 });
 
-test('a permanent refusal (550) kills the step with the server\'s answer; the session is untouched', async () => {
+test("a permanent refusal (550) kills the step with the server's answer; the session is untouched", async () => {
   smtp.rejectDomain = 'example.com';
   try {
     const S = 'mail-550';
-    await post('zendesk', S, { type: 'New_Call', event_id: `${S}-1`, data: { call_id: 9001, agent_id: 1, queue_path: 'Sales', end_user: { phone: '+1 222 333 7506' } } });
+    await post('zendesk', S, {
+      type: 'New_Call',
+      event_id: `${S}-1`,
+      data: { call_id: 9001, agent_id: 1, queue_path: 'Sales', end_user: { phone: '+1 222 333 7506' } },
+    });
     await post('zendesk', S, { type: 'End_Call', event_id: `${S}-2`, data: { call_id: 9001 } });
     const { view, delivery } = await emailStep('zendesk', S);
-    expect(delivery).toMatchObject({ status: 'dead', attempts: 1, last_error: { code: 'outcome_email_rejected', message: expect.stringMatching(/refused the e-mail for good: 550 .*No such user/) } });
+    expect(delivery).toMatchObject({
+      status: 'dead',
+      attempts: 1,
+      last_error: { code: 'outcome_email_rejected', message: expect.stringMatching(/refused the e-mail for good: 550 .*No such user/) },
+    });
     expect(view.steps.filter((s: { name: string }) => s.name !== 'outcome_email').every((s: { status: string }) => s.status === 'delivered')).toBe(true);
     expect(mailsFor(smtp, `"session_id": "${S}"`)).toHaveLength(0);
     // Listed among the dead deliveries; once the mailbox exists, a replay sends it, once.
@@ -240,7 +314,11 @@ test('writes still being retried when the e-mail is due: it waits for them, then
   const S = 'mail-wait-1';
   // The ticket is refused with a retryable 400 a few times: the record step is pending past the e-mail's delay.
   h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets.json', status: 400, body: { error: 'busy' }, times: 4 });
-  await post('zendesk', S, { type: 'New_Call', event_id: `${S}-1`, data: { call_id: 9101, agent_id: 1, queue_path: 'Sales', end_user: { name: 'Lee Park', phone: '+1 222 333 7507' } } });
+  await post('zendesk', S, {
+    type: 'New_Call',
+    event_id: `${S}-1`,
+    data: { call_id: 9101, agent_id: 1, queue_path: 'Sales', end_user: { name: 'Lee Park', phone: '+1 222 333 7507' } },
+  });
   await post('zendesk', S, { type: 'End_Call', event_id: `${S}-2`, data: { call_id: 9101 } });
   const { view, delivery } = await emailStep('zendesk', S);
   expect(delivery).toMatchObject({ status: 'delivered', result: { outcome: 'sent' } });
@@ -254,14 +332,32 @@ test('a transcript the platform serves by URL (with a credential header): downlo
   const http = await import('node:http');
   const bytes = Buffer.concat([Buffer.from('Agent: hi\n'), Buffer.from([0xc3, 0xa9, 0x0a]), Buffer.from('Kim: bye\r\n')]);
   const seen: Array<string | undefined> = [];
-  const files = http.createServer((req, res) => { seen.push(req.headers.authorization); res.writeHead(req.headers.authorization === 'Bearer file-token-5d1e' ? 200 : 401, { 'content-type': 'text/plain' }).end(bytes); });
+  const files = http.createServer((req, res) => {
+    seen.push(req.headers.authorization);
+    res.writeHead(req.headers.authorization === 'Bearer file-token-5d1e' ? 200 : 401, { 'content-type': 'text/plain' }).end(bytes);
+  });
   await new Promise<void>((r) => files.listen(0, '127.0.0.1', () => r()));
   try {
     const url = `http://127.0.0.1:${(files.address() as { port: number }).port}/transcripts/3001.txt`;
     const S = 'mail-chat-url';
-    await post('zendesk', S, { type: 'New_Chat', event_id: `${S}-1`, data: { chat_id: 3001, agent_id: 3, queue_path: 'Sales', end_user: { name: 'Noa Ito', email: 'noa@example.com' } } });
+    await post('zendesk', S, {
+      type: 'New_Chat',
+      event_id: `${S}-1`,
+      data: { chat_id: 3001, agent_id: 3, queue_path: 'Sales', end_user: { name: 'Noa Ito', email: 'noa@example.com' } },
+    });
     await post('zendesk', S, { type: 'End_Chat', event_id: `${S}-2`, data: { chat_id: 3001 } });
-    await post('zendesk', S, { type: 'File_Available', event_id: `${S}-3`, data: { chat_id: 3001, kind: 'chat_transcript', file_name: 'chat-3001.txt', content_type: 'text/plain', url, headers: { Authorization: 'Bearer file-token-5d1e' } } });
+    await post('zendesk', S, {
+      type: 'File_Available',
+      event_id: `${S}-3`,
+      data: {
+        chat_id: 3001,
+        kind: 'chat_transcript',
+        file_name: 'chat-3001.txt',
+        content_type: 'text/plain',
+        url,
+        headers: { Authorization: 'Bearer file-token-5d1e' },
+      },
+    });
     const { view, delivery } = await emailStep('zendesk', S);
     expect(seen).toEqual(['Bearer file-token-5d1e']);
     expect(delivery.result).toMatchObject({ outcome: 'sent', attachment: { name: 'chat-3001.txt', bytes: bytes.length } });

@@ -34,7 +34,10 @@ describe('recipient: global and per-queue switches and addresses', () => {
   });
 
   test('queues match by path (case and spaces aside) or by id; another queue does not match', () => {
-    const queues: OutcomeEmailQueue[] = [{ queue: 'Support / Billing', enabled: true, address: 'billing@example.com' }, { queueId: '8469', enabled: true, address: 'devs@example.com' }];
+    const queues: OutcomeEmailQueue[] = [
+      { queue: 'Support / Billing', enabled: true, address: 'billing@example.com' },
+      { queueId: '8469', enabled: true, address: 'devs@example.com' },
+    ];
     const s = { enabled: true, address: 'all@example.com', queues };
     expect(outcomeRecipient(s, { name: ' support / billing ' }).to).toBe('billing@example.com');
     expect(outcomeRecipient(s, { name: 'Developers / Kim', id: 8469 }).to).toBe('devs@example.com');
@@ -45,7 +48,10 @@ describe('recipient: global and per-queue switches and addresses', () => {
 });
 
 describe('sessionSucceeded', () => {
-  const ok: StepStatus[] = [{ name: 'account', operation: 'resolve_account', status: 'delivered' }, { name: 'record', operation: 'resolve_record', status: 'delivered' }];
+  const ok: StepStatus[] = [
+    { name: 'account', operation: 'resolve_account', status: 'delivered' },
+    { name: 'record', operation: 'resolve_record', status: 'delivered' },
+  ];
   const base = { ended: true, agentAssigned: true };
   const table: Array<[string, Partial<typeof base> & { abandoned?: boolean }, StepStatus[], string]> = [
     ['ended, agent, all delivered', {}, ok, 'succeeded'],
@@ -59,10 +65,23 @@ describe('sessionSucceeded', () => {
     ['a pending write', {}, [...ok, { name: 'e1:comment', operation: 'add_comment', status: 'pending' }], 'in_progress'],
     ['a running write', {}, [...ok, { name: 'e1:comment', operation: 'add_comment', status: 'running' }], 'in_progress'],
     ['an unknown outcome', {}, [{ ...ok[0], status: 'unknown_outcome' }, ok[1]], 'in_progress'],
-    ['dead and pending: failed wins', {}, [{ ...ok[0], status: 'dead' }, { ...ok[1], status: 'pending' }], 'failed'],
+    [
+      'dead and pending: failed wins',
+      {},
+      [
+        { ...ok[0], status: 'dead' },
+        { ...ok[1], status: 'pending' },
+      ],
+      'failed',
+    ],
     ['a dead record pop does not count', {}, [...ok, { name: 'record_pop', operation: 'record_pop', status: 'dead' }], 'succeeded'],
     ['the e-mail itself does not count', {}, [...ok, { name: 'outcome_email', operation: 'outcome_email', status: 'running' }], 'succeeded'],
-    ['storage steps do not count', {}, [...ok, { name: 'metadata_file', operation: 'metadata_file', status: 'dead' }, { name: 'x:store', operation: 'store_file', status: 'pending' }], 'succeeded'],
+    [
+      'storage steps do not count',
+      {},
+      [...ok, { name: 'metadata_file', operation: 'metadata_file', status: 'dead' }, { name: 'x:store', operation: 'store_file', status: 'pending' }],
+      'succeeded',
+    ],
   ];
   test.each(table)('%s', (_label, state, steps, verdict) => {
     expect(sessionSucceeded({ ...base, ...state }, steps).verdict).toBe(verdict);
@@ -93,18 +112,49 @@ describe('SMTP failures', () => {
 
 describe('the message', () => {
   const state = {
-    vars: { SESSION_ID: 's1', Call_ID: 103646, CHANNEL: 'voice_call', NAME: 'Kim Lee', PHONE_NUMBER: '+12223334444', AGENT_EMAIL: 'agent@example.com', AGENT_ID: 1, QUEUE_ID: 8469, QUEUE_NAME: 'Developers / Kim', START_TIME: '2026-01-01T10:00:00.000Z', END_TIME: '2026-01-01T10:05:00.000Z', DISPOSITION_CODE: 'resolved' } as Record<string, string | number | boolean>,
+    vars: {
+      SESSION_ID: 's1',
+      Call_ID: 103646,
+      CHANNEL: 'voice_call',
+      NAME: 'Kim Lee',
+      PHONE_NUMBER: '+12223334444',
+      AGENT_EMAIL: 'agent@example.com',
+      AGENT_ID: 1,
+      QUEUE_ID: 8469,
+      QUEUE_NAME: 'Developers / Kim',
+      START_TIME: '2026-01-01T10:00:00.000Z',
+      END_TIME: '2026-01-01T10:05:00.000Z',
+      DISPOSITION_CODE: 'resolved',
+    } as Record<string, string | number | boolean>,
     events: [{ key: 'e1', type: 'New_Call', at: Date.parse('2026-01-01T10:00:00Z') }],
-    agentAssigned: true, ended: true, outbound: false,
+    agentAssigned: true,
+    ended: true,
+    outbound: false,
   };
-  const view = { connector: 'zendesk', session_id: 's1', account_id: 7, record_id: 9, links: { account: 'https://crm/u/7', record: 'https://crm/t/9', lookup: null } };
+  const view = {
+    connector: 'zendesk',
+    session_id: 's1',
+    account_id: 7,
+    record_id: 9,
+    links: { account: 'https://crm/u/7', record: 'https://crm/t/9', lookup: null },
+  };
 
   test('metadata: ids, times, agent, queue, customer, disposition, CRM ids and links; nothing empty', () => {
     const m = sessionMetadata(state, view);
     expect(m).toMatchObject({
-      session_id: 's1', kind: 'call', id: '103646', connector: 'zendesk', call_id: 103646, started_at: '2026-01-01T10:00:00.000Z', ended_at: '2026-01-01T10:05:00.000Z', abandoned: false,
-      agent: { id: 1, email: 'agent@example.com' }, queue: { id: 8469, name: 'Developers / Kim' }, customer: { name: 'Kim Lee', phone: '+12223334444' },
-      disposition: { code: 'resolved' }, crm: { account_id: 7, record_id: 9, account_url: 'https://crm/u/7', record_url: 'https://crm/t/9' },
+      session_id: 's1',
+      kind: 'call',
+      id: '103646',
+      connector: 'zendesk',
+      call_id: 103646,
+      started_at: '2026-01-01T10:00:00.000Z',
+      ended_at: '2026-01-01T10:05:00.000Z',
+      abandoned: false,
+      agent: { id: 1, email: 'agent@example.com' },
+      queue: { id: 8469, name: 'Developers / Kim' },
+      customer: { name: 'Kim Lee', phone: '+12223334444' },
+      disposition: { code: 'resolved' },
+      crm: { account_id: 7, record_id: 9, account_url: 'https://crm/u/7', record_url: 'https://crm/t/9' },
       events: [{ type: 'New_Call', at: '2026-01-01T10:00:00.000Z' }],
     });
     expect(JSON.stringify(m)).not.toMatch(/null|""/);
@@ -113,7 +163,16 @@ describe('the message', () => {
 
   test('subject, JSON body, transcript attachment, Message-ID from the session', () => {
     const transcript = { name: 't.txt', data: Buffer.from('Agent: hello\nKim: hi\n'), bytes: 21 };
-    const m = buildOutcomeMessage({ connectorId: 'zendesk', sessionId: 's1', from: 'Gateway <no-reply@mail.example.com>', to: 'crm@example.com', subjectTemplate: DEFAULT_OUTCOME_SUBJECT, vars: state.vars, metadata: sessionMetadata(state, view), transcript });
+    const m = buildOutcomeMessage({
+      connectorId: 'zendesk',
+      sessionId: 's1',
+      from: 'Gateway <no-reply@mail.example.com>',
+      to: 'crm@example.com',
+      subjectTemplate: DEFAULT_OUTCOME_SUBJECT,
+      vars: state.vars,
+      metadata: sessionMetadata(state, view),
+      transcript,
+    });
     expect(m.subject).toBe('Call 103646 with Kim Lee — completed');
     expect(JSON.parse(m.text)).toMatchObject({ session_id: 's1', transcript: { attachment: 'call-103646.txt', bytes: transcript.data.length } });
     expect(m.attachments).toEqual([{ filename: 'call-103646.txt', content: transcript.data, contentType: 'text/plain; charset=utf-8' }]);
@@ -125,12 +184,30 @@ describe('the message', () => {
 
   test('a transcript over the limit is left out and the body says so; a subject cannot break lines', () => {
     const big = { name: 't.txt', data: Buffer.alloc(MAX_TRANSCRIPT_BYTES + 1, 'a'), bytes: MAX_TRANSCRIPT_BYTES + 1 };
-    const m = buildOutcomeMessage({ connectorId: 'c', sessionId: 's1', from: 'a@b.c', to: 'd@e.f', subjectTemplate: '{{NAME}}', vars: { NAME: 'Kim\r\nBcc: x@evil.example' }, metadata: sessionMetadata(state, view), transcript: big });
+    const m = buildOutcomeMessage({
+      connectorId: 'c',
+      sessionId: 's1',
+      from: 'a@b.c',
+      to: 'd@e.f',
+      subjectTemplate: '{{NAME}}',
+      vars: { NAME: 'Kim\r\nBcc: x@evil.example' },
+      metadata: sessionMetadata(state, view),
+      transcript: big,
+    });
     expect(m.attachments).toEqual([]);
     expect(JSON.parse(m.text).transcript.omitted).toMatch(/over the/);
     expect(m.subject).toBe('Kim Bcc: x@evil.example');
     // Kept without its bytes (too large when it came): the body says so too.
-    const kept = buildOutcomeMessage({ connectorId: 'c', sessionId: 's1', from: 'a@b.c', to: 'd@e.f', subjectTemplate: 'x', vars: {}, metadata: sessionMetadata(state, view), transcript: { name: 't.txt', bytes: 5_000_000 } });
+    const kept = buildOutcomeMessage({
+      connectorId: 'c',
+      sessionId: 's1',
+      from: 'a@b.c',
+      to: 'd@e.f',
+      subjectTemplate: 'x',
+      vars: {},
+      metadata: sessionMetadata(state, view),
+      transcript: { name: 't.txt', bytes: 5_000_000 },
+    });
     expect(kept.attachments).toEqual([]);
     expect(JSON.parse(kept.text).transcript.omitted).toMatch(/5000000 bytes, over the/);
   });

@@ -38,8 +38,27 @@ export interface TestSmtp {
 export function selfSignedCert(): { key: string; cert: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smtp-cert-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     return { key: fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -65,11 +84,15 @@ export async function startSmtp(o: { key: string; cert: string; user: string; pa
     },
     onAuth(auth, _session, cb) {
       state.onLogin?.();
-      if (state.holdLogin) { void state.holdLogin.then(() => answerLogin(auth, cb)); return; }
+      if (state.holdLogin) {
+        void state.holdLogin.then(() => answerLogin(auth, cb));
+        return;
+      }
       answerLogin(auth, cb);
     },
     onRcptTo(address, _session, cb) {
-      if (state.rejectDomain && address.address.endsWith(`@${state.rejectDomain}`)) return cb(Object.assign(new Error('No such user here'), { responseCode: 550 }));
+      if (state.rejectDomain && address.address.endsWith(`@${state.rejectDomain}`))
+        return cb(Object.assign(new Error('No such user here'), { responseCode: 550 }));
       cb();
     },
     onData(stream, session, cb) {
@@ -77,10 +100,19 @@ export async function startSmtp(o: { key: string; cert: string; user: string; pa
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);
-        simpleParser(raw).then((parsed) => {
-          state.received.push({ raw, parsed, secure: Boolean(session.secure), user: session.user as string | undefined, rcptTo: session.envelope.rcptTo.map((r) => r.address) });
-          cb();
-        }, (e) => cb(e));
+        simpleParser(raw).then(
+          (parsed) => {
+            state.received.push({
+              raw,
+              parsed,
+              secure: Boolean(session.secure),
+              user: session.user as string | undefined,
+              rcptTo: session.envelope.rcptTo.map((r) => r.address),
+            });
+            cb();
+          },
+          (e) => cb(e),
+        );
       });
     },
   });
@@ -88,7 +120,10 @@ export async function startSmtp(o: { key: string; cert: string; user: string; pa
     if (auth.username === o.user && auth.password === o.password) return cb(null, { user: String(auth.username) });
     cb(Object.assign(new Error('Authentication failed'), { responseCode: 535 }));
   }
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(o.port ?? 0, '127.0.0.1', () => resolve()); });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 0, '127.0.0.1', () => resolve());
+  });
   state.port = (server.server.address() as AddressInfo).port;
   state.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
   return state;

@@ -23,19 +23,41 @@ jest.setTimeout(120_000);
 const newCall = (callId: number, phone: string) => ({
   type: 'New_Call',
   data: {
-    agent_id: 1, agent_custom_id: '007', agent_email: 'Kim@example.com', queue_id: 8469, queue_path: 'Developers / Kim',
-    campaign_id: 1432, campaign_name: 'Survey Movie', call_id: callId, session_type: 'Voice Campaign (UJET)',
+    agent_id: 1,
+    agent_custom_id: '007',
+    agent_email: 'Kim@example.com',
+    queue_id: 8469,
+    queue_path: 'Developers / Kim',
+    campaign_id: 1432,
+    campaign_name: 'Survey Movie',
+    call_id: callId,
+    session_type: 'Voice Campaign (UJET)',
     custom_sip_headers: { 'X-Caller-Number': phone },
   },
 });
 const endCall = (callId: number, phone: string) => ({ ...newCall(callId, phone), type: 'End_Call' });
 const partyAdded = (callId: number) => ({
   type: 'Party_Added',
-  data: { call_id: callId, session_type: 'Voice Campaign (UJET)', campaign_id: 1432, campaign_name: 'Survey Movie', agent_id: 5, agent_custom_id: '100', agent_email: 'ariel@example.com', queue_id: 8469, queue_path: 'Developers / Ariel', type: 'agent' },
+  data: {
+    call_id: callId,
+    session_type: 'Voice Campaign (UJET)',
+    campaign_id: 1432,
+    campaign_name: 'Survey Movie',
+    agent_id: 5,
+    agent_custom_id: '100',
+    agent_email: 'ariel@example.com',
+    queue_id: 8469,
+    queue_path: 'Developers / Ariel',
+    type: 'agent',
+  },
 });
 
 async function post(base: string, sessionId: string, body: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${base}/v1/connectors/zendesk/sessions/${sessionId}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}/v1/connectors/zendesk/sessions/${sessionId}/events`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: await res.json() };
 }
 
@@ -45,7 +67,8 @@ async function settled(base: string, sessionId: string, ms = 60_000): Promise<an
   for (;;) {
     const res = await fetch(`${base}/v1/connectors/zendesk/sessions/${sessionId}`).catch(() => undefined);
     const v = res?.ok ? ((await res.json()) as any) : undefined;
-    if (v && v.held.length === 0 && v.steps.length > 0 && v.steps.every((s: { status: string }) => ['delivered', 'dead', 'cancelled'].includes(s.status))) return v;
+    if (v && v.held.length === 0 && v.steps.length > 0 && v.steps.every((s: { status: string }) => ['delivered', 'dead', 'cancelled'].includes(s.status)))
+      return v;
     if (Date.now() > end) return v;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -61,8 +84,12 @@ function crmState(crm: RunningSampleCrm, phone: string) {
 
 describe('in one gateway: reordered and duplicated adapter events', () => {
   let h: Harness;
-  beforeAll(async () => { h = await startHarness(); });
-  afterAll(async () => { await h.close(); });
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
 
   test('End_Call before New_Call, each event twice: one user, one ticket, each comment once', async () => {
     const S = 'adapter-call-1';
@@ -97,13 +124,32 @@ async function crashRun(label: string, env: Record<string, string>): Promise<voi
   fs.mkdirSync(path.join(dir, 'config'));
   // A pushed screen pop too: accepted with the record step, it must survive the kill and arrive once.
   const pops: unknown[] = [];
-  const receiver = http.createServer((req, res) => { let t = ''; req.on('data', (c) => { t += c; }); req.on('end', () => { pops.push(JSON.parse(t)); res.writeHead(204).end(); }); });
+  const receiver = http.createServer((req, res) => {
+    let t = '';
+    req.on('data', (c) => {
+      t += c;
+    });
+    req.on('end', () => {
+      pops.push(JSON.parse(t));
+      res.writeHead(204).end();
+    });
+  });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const popUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/pop`;
-  fs.writeFileSync(path.join(dir, 'config/zendesk.yaml'), fs.readFileSync(path.join(ROOT, 'config/zendesk.yaml'), 'utf8').replace(/^ {2}# record_pop: .*$/m, `  record_pop: { url: "${popUrl}" }`));
+  fs.writeFileSync(
+    path.join(dir, 'config/zendesk.yaml'),
+    fs.readFileSync(path.join(ROOT, 'config/zendesk.yaml'), 'utf8').replace(/^ {2}# record_pop: .*$/m, `  record_pop: { url: "${popUrl}" }`),
+  );
   // Creating the ticket takes a while, so the kill lands while the session's writes are in flight.
   crm.crm.injectFault({ method: 'POST', path: '/api/v2/tickets.json', delayMs: 400, always: true });
-  const childEnv = { ...env, CONFIG_DIR: path.join(dir, 'config'), DATA_DIR: path.join(dir, 'data'), ZENDESK_URL: crm.url, DELIVERY_WORKERS: '2', DELIVERY_LEASE_MS: '1500' };
+  const childEnv = {
+    ...env,
+    CONFIG_DIR: path.join(dir, 'config'),
+    DATA_DIR: path.join(dir, 'data'),
+    ZENDESK_URL: crm.url,
+    DELIVERY_WORKERS: '2',
+    DELIVERY_LEASE_MS: '1500',
+  };
   const S = `adapter-crash-${label}-${crypto.randomBytes(3).toString('hex')}`;
   const phone = label === 'sqlite' ? '+1 222 333 7511' : '+1 222 333 7512';
   let child: Child | undefined;

@@ -25,19 +25,33 @@ const END_TEMPLATE = [
 function connector(id: string, signed: boolean): string {
   const yaml = bundled('zendesk.yaml')
     .replace(/^id: zendesk$/m, `id: ${id}`)
-    .replace(/^(  comment_on: .*)$/m, `$1\n  templates:\n    end: ${JSON.stringify(END_TEMPLATE)}`);
+    .replace(/^( {2}comment_on: .*)$/m, `$1\n  templates:\n    end: ${JSON.stringify(END_TEMPLATE)}`);
   // Into the bundled connector's events: section (which maps identity paths).
-  return signed ? yaml.replace(/^events:\n/m, 'events:\n  signed_custom_data:\n    algorithm: HS256\n    secret: ${env:SHOP_SIGNING_SECRET}\n    issuer: https://shop.example\n') : yaml;
+  return signed
+    ? yaml.replace(
+        /^events:\n/m,
+        'events:\n  signed_custom_data:\n    algorithm: HS256\n    secret: ${env:SHOP_SIGNING_SECRET}\n    issuer: https://shop.example\n',
+      )
+    : yaml;
 }
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ connectors: { 'signed.yaml': connector('signed', true), 'plain.yaml': connector('plain', false) }, env: { SHOP_SIGNING_SECRET: SECRET } });
+  h = await startHarness({
+    connectors: { 'signed.yaml': connector('signed', true), 'plain.yaml': connector('plain', false) },
+    env: { SHOP_SIGNING_SECRET: SECRET },
+  });
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 
 const post = async (connectorId: string, sessionId: string, body: unknown) => {
-  const res = await fetch(`${h.gw.url}/v1/connectors/${connectorId}/sessions/${sessionId}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${h.gw.url}/v1/connectors/${connectorId}/sessions/${sessionId}/events`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as any };
 };
 
@@ -46,14 +60,18 @@ async function settled(connectorId: string, sessionId: string, ms = 10_000): Pro
   for (;;) {
     const v = (await h.get(`/v1/connectors/${connectorId}/sessions/${sessionId}`)).body;
     const queue = await h.gw.store.counts();
-    const done = v.steps.every((s: { status: string }) => ['delivered', 'dead', 'cancelled'].includes(s.status)) && v.held.length === 0 && queue.pending + queue.running === 0;
+    const done =
+      v.steps.every((s: { status: string }) => ['delivered', 'dead', 'cancelled'].includes(s.status)) &&
+      v.held.length === 0 &&
+      queue.pending + queue.running === 0;
     if (done || Date.now() > end) return v;
     await new Promise((r) => setTimeout(r, 30));
   }
 }
 
 const comments = (ticketId: number) => h.crm.crm.state.comments.filter((c) => c.ticket_id === ticketId).map((c) => c.body);
-const token = (claims: Record<string, unknown>, secret = SECRET) => jwt.sign({ iss: 'https://shop.example', ...claims }, secret, { algorithm: 'HS256', expiresIn: 600 });
+const token = (claims: Record<string, unknown>, secret = SECRET) =>
+  jwt.sign({ iss: 'https://shop.example', ...claims }, secret, { algorithm: 'HS256', expiresIn: 600 });
 
 describe('a chat whose end comment uses every event variable', () => {
   const S = 'chat-vars-1';
@@ -65,25 +83,87 @@ describe('a chat whose end comment uses every event variable', () => {
   beforeAll(async () => {
     const events = [
       // Arrives first, but happened second: START_TIME is the earliest event's time.
-      { type: 'Chat_Inbound_Message', timestamp: '2026-12-04T10:00:20Z', data: { chat_id: 5001, session_type: 'Messaging Inbound (Web Chat)', message: longMessage } },
-      { type: 'New_Chat', timestamp: '2026-12-04T10:00:00Z', data: {
-        chat_id: 5001, session_type: 'Messaging Inbound (Web Chat)', agent_id: 1, agent_email: 'ariel@example.com', queue_id: 7678, queue_path: 'HB TEAM / Ariel',
-        campaign_id: 1432, campaign_name: 'Survey Movie', virtual_agent_id: 'va-9', va_data_parameters: { plan: 'gold', tries: 2 },
-        session_variable: { intent: 'order_status' }, custom_sip_headers: { 'X-Account': 'A-1' },
-        end_user: { name: 'Vera Vars', email: 'vera@example.com' },
-        custom_data_not_secured: { cuid: 'unsigned-cuid', page: '/checkout' },
-        custom_data_secured: token({ cuid: 'cuid-verified-7', tier: 'platinum' }),
-      } },
+      {
+        type: 'Chat_Inbound_Message',
+        timestamp: '2026-12-04T10:00:20Z',
+        data: { chat_id: 5001, session_type: 'Messaging Inbound (Web Chat)', message: longMessage },
+      },
+      {
+        type: 'New_Chat',
+        timestamp: '2026-12-04T10:00:00Z',
+        data: {
+          chat_id: 5001,
+          session_type: 'Messaging Inbound (Web Chat)',
+          agent_id: 1,
+          agent_email: 'ariel@example.com',
+          queue_id: 7678,
+          queue_path: 'HB TEAM / Ariel',
+          campaign_id: 1432,
+          campaign_name: 'Survey Movie',
+          virtual_agent_id: 'va-9',
+          va_data_parameters: { plan: 'gold', tries: 2 },
+          session_variable: { intent: 'order_status' },
+          custom_sip_headers: { 'X-Account': 'A-1' },
+          end_user: { name: 'Vera Vars', email: 'vera@example.com' },
+          custom_data_not_secured: { cuid: 'unsigned-cuid', page: '/checkout' },
+          custom_data_secured: token({ cuid: 'cuid-verified-7', tier: 'platinum' }),
+        },
+      },
       { type: 'Chat_Outbound_Message', timestamp: '2026-12-04T10:00:30Z', data: { chat_id: 5001, message: 'Let me check' } },
       // An unsigned CUID later does not replace the verified one.
       { type: 'Custom_Data', timestamp: '2026-12-04T10:00:40Z', data: { chat_id: 5001, custom_data_not_secured: { cuid: 'later-unsigned' } } },
-      { type: 'Transfer_Chat', timestamp: '2026-12-04T10:01:00Z', data: { chat_id: 5001, from_agent_id: 1, from_agent_custom_id: '007', from_agent_email: 'ira@example.com', to_agent_id: 5, to_agent_custom_id: '100', to_agent_email: 'ariel@example.com', from_queue_id: 8469, from_queue_path: 'Developers / Ariel', to_queue_id: 1234, to_queue_path: 'Schemes / Auric' } },
+      {
+        type: 'Transfer_Chat',
+        timestamp: '2026-12-04T10:01:00Z',
+        data: {
+          chat_id: 5001,
+          from_agent_id: 1,
+          from_agent_custom_id: '007',
+          from_agent_email: 'ira@example.com',
+          to_agent_id: 5,
+          to_agent_custom_id: '100',
+          to_agent_email: 'ariel@example.com',
+          from_queue_id: 8469,
+          from_queue_path: 'Developers / Ariel',
+          to_queue_id: 1234,
+          to_queue_path: 'Schemes / Auric',
+        },
+      },
       { type: 'Party_Added', timestamp: '2026-12-04T10:01:10Z', data: { chat_id: 5001, agent_id: 1, agent_email: 'ariel@example.com', type: 'agent' } },
-      { type: 'Cobrowse_Session_Started', timestamp: '2026-12-04T10:02:00Z', data: { agent_id: 5, chat_id: 5001, cobrowse_session_id: 'Y1zYY6XIYX4oapqpEz3qHw', cobrowse_session_requested_by: 'agent', cobrowse_session_remote_control: 'off', cobrowse_session_full_device: 'off' } },
-      { type: 'Cobrowse_Session_Ended', timestamp: '2026-12-04T10:03:00Z', data: { agent_id: 5, cobrowse_session_id: 'Y1zYY6XIYX4oapqpEz3qHw', cobrowse_session_ended_by: 'agent', cobrowse_session_remote_control: 'on', cobrowse_session_full_device: 'rejected' } },
-      { type: 'Agent_Assist_Started', timestamp: '2026-12-04T10:03:30Z', data: { conversation_id: '12345', queue_id: '65', agent_id: '1', session_id: '78534G4RT4284', queue_language_id: 'en', timestamp: '12:45:15' } },
+      {
+        type: 'Cobrowse_Session_Started',
+        timestamp: '2026-12-04T10:02:00Z',
+        data: {
+          agent_id: 5,
+          chat_id: 5001,
+          cobrowse_session_id: 'Y1zYY6XIYX4oapqpEz3qHw',
+          cobrowse_session_requested_by: 'agent',
+          cobrowse_session_remote_control: 'off',
+          cobrowse_session_full_device: 'off',
+        },
+      },
+      {
+        type: 'Cobrowse_Session_Ended',
+        timestamp: '2026-12-04T10:03:00Z',
+        data: {
+          agent_id: 5,
+          cobrowse_session_id: 'Y1zYY6XIYX4oapqpEz3qHw',
+          cobrowse_session_ended_by: 'agent',
+          cobrowse_session_remote_control: 'on',
+          cobrowse_session_full_device: 'rejected',
+        },
+      },
+      {
+        type: 'Agent_Assist_Started',
+        timestamp: '2026-12-04T10:03:30Z',
+        data: { conversation_id: '12345', queue_id: '65', agent_id: '1', session_id: '78534G4RT4284', queue_language_id: 'en', timestamp: '12:45:15' },
+      },
       // A forged token and an oversized object: ignored with a warning; the rest of the event counts.
-      { type: 'Agent_Joined_Chat', timestamp: '2026-12-04T10:04:00Z', data: { chat_id: 5001, agent_email: 'ariel@example.com', custom_data_secured: forged, va_data_parameters: { blob: 'y'.repeat(10_000) } } },
+      {
+        type: 'Agent_Joined_Chat',
+        timestamp: '2026-12-04T10:04:00Z',
+        data: { chat_id: 5001, agent_email: 'ariel@example.com', custom_data_secured: forged, va_data_parameters: { blob: 'y'.repeat(10_000) } },
+      },
       { type: 'End_Chat', timestamp: '2026-12-04T10:05:00Z', data: { chat_id: 5001, agent_email: 'ariel@example.com' } },
       // The agent closes the tab later: END_TIME stays the end of the chat.
       { type: 'Dismissed_Chat', timestamp: '2026-12-04T10:09:00Z', data: { chat_id: 5001 } },
@@ -139,8 +219,19 @@ describe('a connector without events.signed_custom_data', () => {
   test('custom_data_secured is never trusted, and the session says so once', async () => {
     const S = 'chat-plain-1';
     const secured = token({ cuid: 'cuid-from-token', tier: 'platinum' });
-    await post('plain', S, { type: 'New_Chat', data: { chat_id: 6001, session_type: 'Messaging Inbound (Web Chat)', end_user: { name: 'Pia Plain', email: 'pia@example.com' }, custom_data_secured: secured } });
-    await post('plain', S, { type: 'Custom_Data', data: { chat_id: 6001, data: { page: '/help' }, custom_data_secured: { cuid: 'forged-object', vip: true } } });
+    await post('plain', S, {
+      type: 'New_Chat',
+      data: {
+        chat_id: 6001,
+        session_type: 'Messaging Inbound (Web Chat)',
+        end_user: { name: 'Pia Plain', email: 'pia@example.com' },
+        custom_data_secured: secured,
+      },
+    });
+    await post('plain', S, {
+      type: 'Custom_Data',
+      data: { chat_id: 6001, data: { page: '/help' }, custom_data_secured: { cuid: 'forged-object', vip: true } },
+    });
     await post('plain', S, { type: 'End_Chat', data: { chat_id: 6001 } });
     const v = await settled('plain', S);
     expect(v.warnings).toEqual(['custom_data_secured ignored: this connector has no events.signed_custom_data key to verify it with, so it is not trusted']);

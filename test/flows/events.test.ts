@@ -21,12 +21,20 @@ test('in other events, data.name is still the customer', () => {
 
 describe('adapter event data as variables', () => {
   test.each<[string, Record<string, unknown>, Record<string, unknown>]>([
-    ['a call: PHONE; a campaign session type says nothing of the direction', { call_id: 1, session_type: 'Voice Campaign (UJET)' }, { SOURCE_TYPE: 'PHONE', DIRECTION: undefined }],
+    [
+      'a call: PHONE; a campaign session type says nothing of the direction',
+      { call_id: 1, session_type: 'Voice Campaign (UJET)' },
+      { SOURCE_TYPE: 'PHONE', DIRECTION: undefined },
+    ],
     ['a chat: CHAT, inbound from the session type', { chat_id: 1, session_type: 'Messaging Inbound (SMS)' }, { SOURCE_TYPE: 'CHAT', DIRECTION: 'inbound' }],
     ['outbound from the session type', { call_id: 1, session_type: 'Voice Outbound' }, { SOURCE_TYPE: 'PHONE', DIRECTION: 'outbound' }],
     ['direction given', { channel: 'sms', direction: 'outbound' }, { SOURCE_TYPE: 'CHAT', DIRECTION: 'outbound' }],
     ['channel voice_call', { channel: 'voice_call' }, { SOURCE_TYPE: 'PHONE' }],
-    ['objects become JSON text', { va_data_parameters: { a: [1, 2] }, session_variable: 'plain text', custom_sip_headers: { 'X-A': '1' } }, { VA_DATA_PARAMETERS: '{"a":[1,2]}', SESSION_VARIABLE: 'plain text', CUSTOM_SIP_HEADERS: '{"X-A":"1"}' }],
+    [
+      'objects become JSON text',
+      { va_data_parameters: { a: [1, 2] }, session_variable: 'plain text', custom_sip_headers: { 'X-A': '1' } },
+      { VA_DATA_PARAMETERS: '{"a":[1,2]}', SESSION_VARIABLE: 'plain text', CUSTOM_SIP_HEADERS: '{"X-A":"1"}' },
+    ],
     ['transfer sides', { from_agent_id: 1, to_queue_path: 'Q / B' }, { FROM_AGENT_ID: 1, TO_QUEUE_PATH: 'Q / B', TRANSFER_TO: undefined }],
   ])('%s', (_name, data, expected) => {
     const { vars } = normalizeEvent({ type: 'New_Call', data });

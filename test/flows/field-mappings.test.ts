@@ -48,7 +48,11 @@ describe('a whole call with a transfer, mapped onto Zendesk ticket custom fields
   const at = (seconds: number) => new Date(Date.UTC(2026, 2, 2, 10, 0, seconds)).toISOString();
   const notes = `Refund issued; customer asked for a callback next week about the second invoice.`;
   const post = async (body: unknown) => {
-    const res = await fetch(`${h.gw.url}/v1/connectors/zendesk/sessions/${S}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${h.gw.url}/v1/connectors/zendesk/sessions/${S}/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json()) as any };
   };
   async function settled(ms = 15_000): Promise<any> {
@@ -56,13 +60,20 @@ describe('a whole call with a transfer, mapped onto Zendesk ticket custom fields
     for (;;) {
       const v = (await h.get(`/v1/connectors/zendesk/sessions/${S}`)).body;
       const q = await h.gw.store.counts();
-      if ((v.steps.every((s: { status: string }) => ['delivered', 'dead'].includes(s.status)) && v.held.length === 0 && q.pending + q.running === 0) || Date.now() > end) return v;
+      if (
+        (v.steps.every((s: { status: string }) => ['delivered', 'dead'].includes(s.status)) && v.held.length === 0 && q.pending + q.running === 0) ||
+        Date.now() > end
+      )
+        return v;
       await new Promise((r) => setTimeout(r, 30));
     }
   }
 
   beforeAll(async () => {
-    files = http.createServer((_req, res) => { res.setHeader('Content-Type', 'application/octet-stream'); res.end('file bytes'); });
+    files = http.createServer((_req, res) => {
+      res.setHeader('Content-Type', 'application/octet-stream');
+      res.end('file bytes');
+    });
     await new Promise<void>((r) => files.listen(0, '127.0.0.1', r));
     filesUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
     h = await startHarness({ connectors: { 'zendesk.yaml': bundled('zendesk.yaml') + MAPPINGS } });
@@ -74,15 +85,54 @@ describe('a whole call with a transfer, mapped onto Zendesk ticket custom fields
 
   test('every mapped field holds its text after the call, and each moment wrote once', async () => {
     const events = [
-      { type: 'Session_Started', event_id: 'm1', timestamp: at(0), data: { call_id: 9001, session_type: 'IVR_Call', channel: 'voice_call', queue_name: 'Billing', direction: 'inbound', dnis: '+1 800 555 0100', end_user: { name: 'Mia Memo', phone: '+1 222 333 9001' } } },
+      {
+        type: 'Session_Started',
+        event_id: 'm1',
+        timestamp: at(0),
+        data: {
+          call_id: 9001,
+          session_type: 'IVR_Call',
+          channel: 'voice_call',
+          queue_name: 'Billing',
+          direction: 'inbound',
+          dnis: '+1 800 555 0100',
+          end_user: { name: 'Mia Memo', phone: '+1 222 333 9001' },
+        },
+      },
       { type: 'New_Call', event_id: 'm2', timestamp: at(30), data: { call_id: 9001, agent_id: 7, agent_name: 'Kim Agent', agent_email: 'kim@example.com' } },
-      { type: 'Party_Added', event_id: 'm3', timestamp: at(120), data: { call_id: 9001, agent_id: 8, agent_name: 'Lee Agent', agent_email: 'lee@example.com' } },
+      {
+        type: 'Party_Added',
+        event_id: 'm3',
+        timestamp: at(120),
+        data: { call_id: 9001, agent_id: 8, agent_name: 'Lee Agent', agent_email: 'lee@example.com' },
+      },
       { type: 'Disposition_Set', event_id: 'm4', timestamp: at(300), data: { call_id: 9001, code: 'RESOLVED', notes } },
       { type: 'End_Call', event_id: 'm5', timestamp: at(310), data: { call_id: 9001, call_duration: 310 } },
-      { type: 'File_Available', event_id: 'm6', timestamp: at(320), data: { kind: 'call_recording', file_name: 'call-9001.mp3', content_type: 'audio/mpeg', url: `${filesUrl}/rec/call-9001.mp3` } },
-      { type: 'File_Available', event_id: 'm7', timestamp: at(330), data: { kind: 'chat_transcript', file_name: 'call-9001.txt', content_type: 'text/plain', url: `${filesUrl}/tx/call-9001.txt` } },
+      {
+        type: 'File_Available',
+        event_id: 'm6',
+        timestamp: at(320),
+        data: { kind: 'call_recording', file_name: 'call-9001.mp3', content_type: 'audio/mpeg', url: `${filesUrl}/rec/call-9001.mp3` },
+      },
+      {
+        type: 'File_Available',
+        event_id: 'm7',
+        timestamp: at(330),
+        data: { kind: 'chat_transcript', file_name: 'call-9001.txt', content_type: 'text/plain', url: `${filesUrl}/tx/call-9001.txt` },
+      },
       // A link that needs credentials is never written to the CRM as a link.
-      { type: 'File_Available', event_id: 'm8', timestamp: at(340), data: { kind: 'call_recording', file_name: 'private.mp3', content_type: 'audio/mpeg', url: `${filesUrl}/private/rec.mp3`, headers: { Authorization: 'Bearer platform-token-xyz' } } },
+      {
+        type: 'File_Available',
+        event_id: 'm8',
+        timestamp: at(340),
+        data: {
+          kind: 'call_recording',
+          file_name: 'private.mp3',
+          content_type: 'audio/mpeg',
+          url: `${filesUrl}/private/rec.mp3`,
+          headers: { Authorization: 'Bearer platform-token-xyz' },
+        },
+      },
       { type: 'After_Call_Work_Ended', event_id: 'm9', timestamp: at(400), data: { call_id: 9001 } },
     ];
     for (const e of events) expect((await post(e)).status).toBe(202);
@@ -115,7 +165,10 @@ describe('a whole call with a transfer, mapped onto Zendesk ticket custom fields
       `Call data recorded: after-call work ended (${at(400)})`,
     ]);
     // At the transfer the call had not ended: no end time, no disposition yet.
-    const changes = h.crm.crm.state.audits.filter((a) => a.ticket_id === ticket.id).flatMap((a) => a.events).filter((e) => e.type === 'Change' && String(e.field_name).startsWith('custom_field_20'));
+    const changes = h.crm.crm.state.audits
+      .filter((a) => a.ticket_id === ticket.id)
+      .flatMap((a) => a.events)
+      .filter((e) => e.type === 'Change' && String(e.field_name).startsWith('custom_field_20'));
     const first = (name: string) => changes.find((c) => c.field_name === name)?.value;
     expect(first('custom_field_2003')).toBe('Lee Agent');
     expect(changes.filter((c) => c.field_name === 'custom_field_2002')).toHaveLength(1);
@@ -131,11 +184,20 @@ describe('a whole call with a transfer, mapped onto Zendesk ticket custom fields
 
 describe('flow-script posts drive the mappings too', () => {
   let h: Harness;
-  beforeAll(async () => { h = await startHarness({ connectors: { 'zendesk.yaml': bundled('zendesk.yaml') + MAPPINGS } }); });
-  afterAll(async () => { await h.close(); });
+  beforeAll(async () => {
+    h = await startHarness({ connectors: { 'zendesk.yaml': bundled('zendesk.yaml') + MAPPINGS } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
 
   test('the disposition post ends the call: the fields are written once, from what the posts carried', async () => {
-    const post = (name: string, body: unknown) => fetch(`${h.gw.url}/v1/connectors/zendesk/flow-posts/${name}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (name: string, body: unknown) =>
+      fetch(`${h.gw.url}/v1/connectors/zendesk/flow-posts/${name}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     const accepted = { engagementId: 'eng-memo-1', caller_number: '+12223339101', agent_email: 'kim@example.com', queue_name: 'Support' };
     expect((await post('acceptedcall', accepted)).status).toBe(202);
     expect((await post('dispositionedcall', { ...accepted, disposition_name: 'Callback' })).status).toBe(202);
@@ -178,21 +240,54 @@ describe('rendering (pure)', () => {
 
   test.each<[string, Record<string, string>, Record<string, unknown>, Array<[string, string]>]>([
     ['a variable', { a: '{AGENT_NAME}' }, { AGENT_NAME: 'Kim' }, [['a', 'Kim']]],
-    ['numbers and booleans become text', { a: '{AGENT_ID}', b: 'ok {VERIFIED}' }, { AGENT_ID: 7, VERIFIED: true }, [['a', '7'], ['b', 'ok true']]],
+    [
+      'numbers and booleans become text',
+      { a: '{AGENT_ID}', b: 'ok {VERIFIED}' },
+      { AGENT_ID: 7, VERIFIED: true },
+      [
+        ['a', '7'],
+        ['b', 'ok true'],
+      ],
+    ],
     ['text with a missing variable is left out, not half-filled', { a: 'Agent {AGENT_NAME} ({AGENT_ID})' }, { AGENT_NAME: 'Kim' }, []],
     ['handlebars renders missing values empty', { a: '{{AGENT_NAME}}/{{AGENT_ID}}' }, { AGENT_NAME: 'Kim' }, [['a', 'Kim/']]],
     ['a blank result is left out', { a: '{{NOTES}}' }, { NOTES: '  ' }, []],
     ['an empty variable counts as missing', { a: '{NOTES}' }, { NOTES: '' }, []],
     ['long text is cut', { a: '{NOTES}' }, { NOTES: 'x'.repeat(20) }, [['a', `${'x'.repeat(9)}…`]]],
-    ['several fields, in the order written', { b: '{DNIS}', a: '{ANI}' }, { ANI: '1', DNIS: '2' }, [['b', '2'], ['a', '1']]],
+    [
+      'several fields, in the order written',
+      { b: '{DNIS}', a: '{ANI}' },
+      { ANI: '1', DNIS: '2' },
+      [
+        ['b', '2'],
+        ['a', '1'],
+      ],
+    ],
   ])('%s', (_label, fields, vars, out) => {
     expect(renderMappedFields({ fields: Object.entries(fields), maxLength: 10 }, vars)).toEqual(out);
   });
 
   test.each<['custom_fields' | 'properties', Array<[string, string]>, unknown]>([
-    ['custom_fields', [['2001', 'a'], ['2002', 'b']], [{ id: 2001, value: 'a' }, { id: 2002, value: 'b' }]],
+    [
+      'custom_fields',
+      [
+        ['2001', 'a'],
+        ['2002', 'b'],
+      ],
+      [
+        { id: 2001, value: 'a' },
+        { id: 2002, value: 'b' },
+      ],
+    ],
     ['custom_fields', [['123456789012345678', 'a']], [{ id: '123456789012345678', value: 'a' }]], // too long for an exact number
-    ['properties', [['call_start', 'a'], ['agent', 'b']], { call_start: 'a', agent: 'b' }],
+    [
+      'properties',
+      [
+        ['call_start', 'a'],
+        ['agent', 'b'],
+      ],
+      { call_start: 'a', agent: 'b' },
+    ],
     ['properties', [], {}],
   ])('MAPPED_FIELDS as %s', (format, fields, out) => {
     expect(JSON.parse(mappedFieldsJson(format, fields))).toEqual(out);
@@ -224,11 +319,25 @@ describe('rendering (pure)', () => {
     ['another kind of file', { kind: 'photo', url: 'https://files.example/p.png' }, {}],
   ])('File_Available: %s', (_label, data, vars) => {
     const ev = normalizeEvent({ type: 'File_Available', data });
-    expect({ RECORDING_URL: ev.vars.RECORDING_URL, TRANSCRIPT_URL: ev.vars.TRANSCRIPT_URL }).toEqual({ RECORDING_URL: undefined, TRANSCRIPT_URL: undefined, ...(vars as object) });
+    expect({ RECORDING_URL: ev.vars.RECORDING_URL, TRANSCRIPT_URL: ev.vars.TRANSCRIPT_URL }).toEqual({
+      RECORDING_URL: undefined,
+      TRANSCRIPT_URL: undefined,
+      ...(vars as object),
+    });
   });
 
   test('event data fields for the mappings: agent name, ANI, DNIS, notes, links (http(s) only)', () => {
-    const ev = normalizeEvent({ type: 'End_Call', data: { agent_name: 'Kim', ani: '+12223334444', dnis: '8005550100', notes: 'n', recording_url: 'javascript:alert(1)', transcript_url: 'https://x.example/t' } });
+    const ev = normalizeEvent({
+      type: 'End_Call',
+      data: {
+        agent_name: 'Kim',
+        ani: '+12223334444',
+        dnis: '8005550100',
+        notes: 'n',
+        recording_url: 'javascript:alert(1)',
+        transcript_url: 'https://x.example/t',
+      },
+    });
     expect(ev.vars).toMatchObject({ AGENT_NAME: 'Kim', ANI: '+12223334444', DNIS: '8005550100', NOTES: 'n', TRANSCRIPT_URL: 'https://x.example/t' });
     expect(ev.vars.RECORDING_URL).toBeUndefined();
   });
@@ -251,7 +360,12 @@ describe('{VAR:json} and the "<<" merge', () => {
     return out === DROP ? 'DROPPED' : out;
   };
   test.each<[string, unknown, Record<string, unknown>, unknown]>([
-    ['merged beside the written entries', { subject: '{TICKET_SUBJECT}', '<<': '{MAPPED_FIELDS:json}' }, { TICKET_SUBJECT: 's', MAPPED_FIELDS: '{"a":"1","b":"2"}' }, { subject: 's', a: '1', b: '2' }],
+    [
+      'merged beside the written entries',
+      { subject: '{TICKET_SUBJECT}', '<<': '{MAPPED_FIELDS:json}' },
+      { TICKET_SUBJECT: 's', MAPPED_FIELDS: '{"a":"1","b":"2"}' },
+      { subject: 's', a: '1', b: '2' },
+    ],
     ['nothing to merge', { subject: '{TICKET_SUBJECT}', '<<': '{MAPPED_FIELDS:json}' }, { TICKET_SUBJECT: 's' }, { subject: 's' }],
     ['no __proto__ from a merged map', { '<<': '{MAPPED_FIELDS:json}' }, { MAPPED_FIELDS: '{"__proto__":{"x":1},"a":"1"}' }, { a: '1' }],
     ['a list placed as is', { custom_fields: '{MAPPED_FIELDS:json}' }, { MAPPED_FIELDS: '[{"id":1,"value":"a"}]' }, { custom_fields: [{ id: 1, value: 'a' }] }],
@@ -267,8 +381,10 @@ describe('{VAR:json} and the "<<" merge', () => {
   });
 
   test('a flat-property CRM (HubSpot): mapped fields beside subject and content in the update', () => {
-    const yaml = bundled('hubspot.yaml').replace('        content: "{TICKET_DESCRIPTION}"\n', '        content: "{TICKET_DESCRIPTION}"\n        "<<": "{MAPPED_FIELDS:json}"\n')
-      + '\nfield_mappings:\n  format: properties\n  fields:\n    call_start: "{START_TIME}"\n    agent_name: "{AGENT_NAME}"\n';
+    const yaml = `${bundled('hubspot.yaml').replace(
+      '        content: "{TICKET_DESCRIPTION}"\n',
+      '        content: "{TICKET_DESCRIPTION}"\n        "<<": "{MAPPED_FIELDS:json}"\n',
+    )}\nfield_mappings:\n  format: properties\n  fields:\n    call_start: "{START_TIME}"\n    agent_name: "{AGENT_NAME}"\n`;
     const r = compileConnector(yaml, 'hubspot.yaml', {});
     expect(r.issues.filter((i) => i.severity === 'error').map(formatIssue)).toEqual([]);
     const c = r.connector as Connector;
@@ -281,24 +397,40 @@ describe('{VAR:json} and the "<<" merge', () => {
 });
 
 describe('config', () => {
-  const errors = (text: string, base = bundled('zendesk.yaml')) => compileConnector(base + text, 'zendesk.yaml', {}).issues.filter((i) => i.severity === 'error').map(formatIssue).join('\n');
+  const errors = (text: string, base = bundled('zendesk.yaml')) =>
+    compileConnector(base + text, 'zendesk.yaml', {})
+      .issues.filter((i) => i.severity === 'error')
+      .map(formatIssue)
+      .join('\n');
 
   test('the mappings of this test load', () => {
     expect(errors(MAPPINGS)).toBe('');
   });
 
   test.each<[string, string, RegExp]>([
-    ['an unknown variable, with a suggestion', '\nfield_mappings:\n  fields:\n    "2001": "{AGENT_NAM}"\n', /zendesk\.yaml:\d+:\d+ field_mappings\.fields\.2001: unknown variable \{AGENT_NAM\} \(did you mean \{AGENT_NAME\}\?\)/],
+    [
+      'an unknown variable, with a suggestion',
+      '\nfield_mappings:\n  fields:\n    "2001": "{AGENT_NAM}"\n',
+      /zendesk\.yaml:\d+:\d+ field_mappings\.fields\.2001: unknown variable \{AGENT_NAM\} \(did you mean \{AGENT_NAME\}\?\)/,
+    ],
     ['an unknown variable in handlebars', '\nfield_mappings:\n  fields:\n    "2001": "{{NOPE}}"\n', /field_mappings\.fields\.2001: unknown variable \{NOPE\}/],
-    ['a custom field that is not an id', '\nfield_mappings:\n  fields:\n    call_start: "{START_TIME}"\n', /field_mappings\.fields\.call_start: format custom_fields sends \[\{id, value\}\]/],
+    [
+      'a custom field that is not an id',
+      '\nfield_mappings:\n  fields:\n    call_start: "{START_TIME}"\n',
+      /field_mappings\.fields\.call_start: format custom_fields sends \[\{id, value\}\]/,
+    ],
     ['an unknown moment', '\nfield_mappings:\n  write_on: [hangup]\n  fields:\n    "2001": "{START_TIME}"\n', /field_mappings\.write_on\[0\]/],
     ['a bad cast', '\nfield_mappings:\n  fields:\n    "2001": "{START_TIME:date}"\n', /field_mappings\.fields\.2001: \{START_TIME:date\}: unknown cast "date"/],
-    ['a cast (fields are text)', '\nfield_mappings:\n  fields:\n    "2001": "{NOTES:json}"\n', /field_mappings\.fields\.2001: a mapped field is written as text: remove the :cast/],
+    [
+      'a cast (fields are text)',
+      '\nfield_mappings:\n  fields:\n    "2001": "{NOTES:json}"\n',
+      /field_mappings\.fields\.2001: a mapped field is written as text: remove the :cast/,
+    ],
   ])('%s is a load error naming file, line and path', (_label, text, re) => {
     expect(errors(text)).toMatch(re);
   });
 
-  test('the README\'s examples load with the bundled connectors', () => {
+  test("the README's examples load with the bundled connectors", () => {
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     const block = (start: string) => [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => b.startsWith(start))!;
     expect(errors(`\n${block('field_mappings:')}`)).toBe('');
@@ -310,6 +442,8 @@ describe('config', () => {
 
   test('mappings need an update_record that places {MAPPED_FIELDS}', () => {
     const without = bundled('zendesk.yaml').replace('      custom_fields: "{MAPPED_FIELDS:json}"\n', '');
-    expect(errors('\nfield_mappings:\n  fields:\n    "2001": "{START_TIME}"\n', without)).toMatch(/field_mappings: update_record must place the mapped fields: add custom_fields: "\{MAPPED_FIELDS:json\}"/);
+    expect(errors('\nfield_mappings:\n  fields:\n    "2001": "{START_TIME}"\n', without)).toMatch(
+      /field_mappings: update_record must place the mapped fields: add custom_fields: "\{MAPPED_FIELDS:json\}"/,
+    );
   });
 });

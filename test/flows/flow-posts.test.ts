@@ -23,7 +23,11 @@ const accepted = (engagementId: string, phone: string) => ({ engagementId, calle
 const dispositioned = (engagementId: string, phone: string) => ({ ...accepted(engagementId, phone), disposition_name: 'Resolved' });
 
 async function post(base: string, name: string, body: unknown, connector = 'zendesk') {
-  const res = await fetch(`${base}/v1/connectors/${connector}/flow-posts/${name}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await fetch(`${base}/v1/connectors/${connector}/flow-posts/${name}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: res.status, type: res.headers.get('content-type') ?? '', body: (await res.json()) as any };
 }
 
@@ -31,9 +35,16 @@ async function settled(base: string, session: string, ms = 30_000): Promise<any>
   const end = Date.now() + ms;
   for (;;) {
     const res = await fetch(`${base}/v1/connectors/zendesk/sessions/${session}`).catch(() => undefined);
-    const v = res && res.ok ? ((await res.json()) as any) : undefined;
+    const v = res?.ok ? ((await res.json()) as any) : undefined;
     const busy = async (status: string) => ((await (await fetch(`${base}/v1/deliveries?status=${status}&limit=1`)).json()) as any).deliveries.length > 0;
-    if (v && v.held.length === 0 && v.steps.every((s: { status: string }) => ['delivered', 'dead'].includes(s.status)) && !(await busy('pending')) && !(await busy('running'))) return v;
+    if (
+      v &&
+      v.held.length === 0 &&
+      v.steps.every((s: { status: string }) => ['delivered', 'dead'].includes(s.status)) &&
+      !(await busy('pending')) &&
+      !(await busy('running'))
+    )
+      return v;
     if (Date.now() > end) return v;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -51,7 +62,10 @@ function expectWholeCall(crm: RunningSampleCrm, v: any, engagementId: string, ph
   const tickets = crm.crm.state.tickets.filter((t) => t.requester_id === v.account_id);
   expect(tickets).toHaveLength(1);
   expect(tickets[0].id).toBe(v.record_id);
-  expect(tickets[0].custom_fields.slice(0, 2)).toEqual([{ id: 1001, value: 'Billing' }, { id: 1002, value: 'voice_call' }]);
+  expect(tickets[0].custom_fields.slice(0, 2)).toEqual([
+    { id: 1001, value: 'Billing' },
+    { id: 1002, value: 'voice_call' },
+  ]);
   const bodies = crm.crm.state.comments.filter((c) => c.ticket_id === v.record_id).map((c) => c.body);
   const once = (re: RegExp) => expect(bodies.filter((b) => re.test(b))).toHaveLength(1);
   once(new RegExp(`^Call/chat id ${engagementId} · language - · menu/queue Billing$`));
@@ -68,8 +82,12 @@ function expectWholeCall(crm: RunningSampleCrm, v: any, engagementId: string, ph
 
 describe('a whole call from the two posts, against the Zendesk-like sample CRM', () => {
   let h: Harness;
-  beforeAll(async () => { h = await startHarness(); });
-  afterAll(async () => { await h.close(); });
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
 
   test('accepted, then dispositioned: one user, one ticket, the comments; a repeated post changes nothing', async () => {
     const id = 'eng-2001';
@@ -123,7 +141,7 @@ describe('a whole call from the two posts, against the Zendesk-like sample CRM',
     expect(h.crm.crm.state.users.filter((u) => u.phone === '+1 222 333 7103')).toEqual([]);
   });
 
-  test('the events route\'s input bounds hold here too: nesting, lone surrogates, values too long for a CRM URL', async () => {
+  test("the events route's input bounds hold here too: nesting, lone surrogates, values too long for a CRM URL", async () => {
     const deep = `{"engagementId":"eng-2005","x":${'['.repeat(40)}${']'.repeat(40)}}`;
     expect((await post(h.gw.url, 'acceptedcall', deep)).body).toMatchObject({ status: 422, errors: [{ field: '(body)' }] });
     const surrogate = await post(h.gw.url, 'acceptedcall', '{"engagementId":"eng-2005","agent_email":"\\ud800"}');
@@ -172,13 +190,16 @@ describe('translation (pure)', () => {
     expect(r.issues.filter((i) => i.severity === 'error').map(formatIssue)).toEqual([]);
     return r.connector!.flowPosts.get(name)!;
   };
-  const byStatus = mapping([
-    '  status:',
-    '    session_id: call.id',
-    '    event_id: post_id',
-    '    event: { field: call.status, map: { answered: New_Call, done: [Disposition_Set, End_Call] } }',
-    '    variables: { PHONE_NUMBER: call.from, DISPOSITION_CODE: outcome, CUSTOM_DATA: extra }',
-  ].join('\n'), 'status');
+  const byStatus = mapping(
+    [
+      '  status:',
+      '    session_id: call.id',
+      '    event_id: post_id',
+      '    event: { field: call.status, map: { answered: New_Call, done: [Disposition_Set, End_Call] } }',
+      '    variables: { PHONE_NUMBER: call.from, DISPOSITION_CODE: outcome, CUSTOM_DATA: extra }',
+    ].join('\n'),
+    'status',
+  );
 
   test.each<[string, unknown, string[], Record<string, unknown>]>([
     ['a value of the map', { call: { id: 'c1', status: 'answered', from: '+12223330001' }, post_id: 'p1' }, ['New_Call'], { PHONE_NUMBER: '+12223330001' }],
@@ -192,7 +213,7 @@ describe('translation (pure)', () => {
     for (const e of t.events) expect(e.vars).toEqual(vars);
   });
 
-  test('the event id is the post\'s own, one per event of the post; without one, a hash of the content', () => {
+  test("the event id is the post's own, one per event of the post; without one, a hash of the content", () => {
     const t = translateFlowPost(byStatus, { call: { id: 'c1', status: 'done' }, post_id: 'p9' });
     expect(t.events.map((e) => e.body.event_id)).toEqual(['status:p9:Disposition_Set', 'status:p9:End_Call']);
     const accepted1 = mapping('  a:\n    session_id: engagementId\n    event: New_Call\n', 'a');
@@ -215,7 +236,11 @@ describe('translation (pure)', () => {
     ['a prototype key is no field', { call: { id: 'c1', status: 'constructor' } }, 'call.status', 'unknown value'],
   ])('%s → 422 naming the field', (_label, body, field, message) => {
     let err: any;
-    try { translateFlowPost(byStatus, body); } catch (e) { err = e; }
+    try {
+      translateFlowPost(byStatus, body);
+    } catch (e) {
+      err = e;
+    }
     expect(err).toMatchObject({ code: 'validation_failed', extensions: { errors: [{ field, message }] } });
   });
 
@@ -225,8 +250,12 @@ describe('translation (pure)', () => {
 });
 
 describe('config', () => {
-  const compile = (flowPosts: string) => compileConnector(`${bundled('zendesk.yaml')}\n`.replace(/^flow_posts:\n(?: {2}.*\n|\n)*/m, `flow_posts:\n${flowPosts}\n`), 'zendesk.yaml', {});
-  const errors = (flowPosts: string) => compile(flowPosts).issues.filter((i) => i.severity === 'error').map(formatIssue);
+  const compile = (flowPosts: string) =>
+    compileConnector(`${bundled('zendesk.yaml')}\n`.replace(/^flow_posts:\n(?: {2}.*\n|\n)*/m, `flow_posts:\n${flowPosts}\n`), 'zendesk.yaml', {});
+  const errors = (flowPosts: string) =>
+    compile(flowPosts)
+      .issues.filter((i) => i.severity === 'error')
+      .map(formatIssue);
 
   test('the bundled Zendesk connector maps the two posts', () => {
     const r = compileConnector(bundled('zendesk.yaml'), 'zendesk.yaml', {});
@@ -235,10 +264,26 @@ describe('config', () => {
   });
 
   test.each<[string, string, RegExp]>([
-    ['an unknown variable, with a suggestion', '  a:\n    session_id: id\n    event: New_Call\n    variables: { PHONE_NUMBR: caller }', /zendesk\.yaml:\d+:\d+ flow_posts\.a\.variables\.PHONE_NUMBR: unknown variable PHONE_NUMBR \(did you mean PHONE_NUMBER\?\)/],
-    ['a variable the gateway sets', '  a:\n    session_id: id\n    event: New_Call\n    variables: { SESSION_ID: id }', /flow_posts\.a\.variables\.SESSION_ID: SESSION_ID is set by the gateway/],
-    ['an unknown event type', '  a:\n    session_id: id\n    event: Call_Answered', /flow_posts\.a\.event: unknown event type "Call_Answered"; known: New_Call/],
-    ['an unknown event type in a map', '  a:\n    session_id: id\n    event: { field: s, map: { x: [New_Call, Nope] } }', /flow_posts\.a\.event\.map\.x\[1\]: unknown event type "Nope"/],
+    [
+      'an unknown variable, with a suggestion',
+      '  a:\n    session_id: id\n    event: New_Call\n    variables: { PHONE_NUMBR: caller }',
+      /zendesk\.yaml:\d+:\d+ flow_posts\.a\.variables\.PHONE_NUMBR: unknown variable PHONE_NUMBR \(did you mean PHONE_NUMBER\?\)/,
+    ],
+    [
+      'a variable the gateway sets',
+      '  a:\n    session_id: id\n    event: New_Call\n    variables: { SESSION_ID: id }',
+      /flow_posts\.a\.variables\.SESSION_ID: SESSION_ID is set by the gateway/,
+    ],
+    [
+      'an unknown event type',
+      '  a:\n    session_id: id\n    event: Call_Answered',
+      /flow_posts\.a\.event: unknown event type "Call_Answered"; known: New_Call/,
+    ],
+    [
+      'an unknown event type in a map',
+      '  a:\n    session_id: id\n    event: { field: s, map: { x: [New_Call, Nope] } }',
+      /flow_posts\.a\.event\.map\.x\[1\]: unknown event type "Nope"/,
+    ],
     ['a broken field path', '  a:\n    session_id: "a[x"\n    event: New_Call', /flow_posts\.a\.session_id: unclosed or non-numeric "\["/],
     ['no session id', '  a:\n    event: New_Call', /flow_posts\.a: missing required property "session_id"/],
     ['a name a URL cannot carry', '  "a b":\n    session_id: id\n    event: New_Call', /zendesk\.yaml:\d+:\d+ flow_posts: does not match the expected form/],

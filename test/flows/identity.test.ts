@@ -12,7 +12,11 @@ const event = {
   va_data_parameters: JSON.stringify({ phone: '+1 222 333 7103' }),
   custom_data_not_secured: { phone: '+1 222 333 7104', nested: { ids: ['a', 'b'] } },
   custom_data_secured: 'eyJhbGciOi.unverified.token',
-  participants: [{ type: 'agent', agent_id: 1 }, { type: 'end_user', end_user_id: 555 }, { type: 'end_user', end_user_id: 556 }],
+  participants: [
+    { type: 'agent', agent_id: 1 },
+    { type: 'end_user', end_user_id: 555 },
+    { type: 'end_user', end_user_id: 556 },
+  ],
   type: 'end_user',
   end_user_id: 777,
   flag: true,
@@ -68,7 +72,11 @@ describe('parseIdentityPath refuses what it cannot read', () => {
 
 describe('resolveIdentity', () => {
   const rules: IdentityRule[] = [
-    { field: 'phone', variable: 'PHONE_NUMBER', paths: ['end_user.phone', 'custom_sip_headers.X-Caller-Number', 'session_variable.caller_phone'].map(parseIdentityPath) },
+    {
+      field: 'phone',
+      variable: 'PHONE_NUMBER',
+      paths: ['end_user.phone', 'custom_sip_headers.X-Caller-Number', 'session_variable.caller_phone'].map(parseIdentityPath),
+    },
     { field: 'email', variable: 'EMAIL', paths: ['custom_data_secured.email', 'end_user.email'].map(parseIdentityPath) },
     { field: 'end_user_id', variable: 'UJET_ID', paths: ['participants[type=end_user].end_user_id'].map(parseIdentityPath) },
     { field: 'name', variable: 'NAME', paths: ['end_user.name'].map(parseIdentityPath) },

@@ -16,14 +16,17 @@ const received: Array<{ path: string; auth?: string; body: any }> = [];
 /** Statuses to answer with, in order; then 200. */
 const answers: number[] = [];
 
-const withPop = (id: string, url: string) => bundled('zendesk.yaml')
-  .replace(/^id: zendesk$/m, `id: ${id}`)
-  .replace(/^ {2}# record_pop: .*$/m, `  record_pop: { url: "${url}", headers: { Authorization: "\${env:POP_TOKEN}" } }`);
+const withPop = (id: string, url: string) =>
+  bundled('zendesk.yaml')
+    .replace(/^id: zendesk$/m, `id: ${id}`)
+    .replace(/^ {2}# record_pop: .*$/m, `  record_pop: { url: "${url}", headers: { Authorization: "\${env:POP_TOKEN}" } }`);
 
 beforeAll(async () => {
   receiver = http.createServer((req, res) => {
     let text = '';
-    req.on('data', (c) => { text += c; });
+    req.on('data', (c) => {
+      text += c;
+    });
     req.on('end', () => {
       received.push({ path: req.url!, auth: req.headers.authorization, body: JSON.parse(text) });
       res.writeHead(answers.shift() ?? 200).end();
@@ -46,7 +49,11 @@ afterAll(async () => {
 });
 
 const post = async (connector: string, sessionId: string, body: unknown) => {
-  const res = await fetch(`${h.gw.url}/v1/connectors/${connector}/sessions/${sessionId}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${h.gw.url}/v1/connectors/${connector}/sessions/${sessionId}/events`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as any };
 };
 
@@ -55,13 +62,30 @@ async function settled(connector: string, sessionId: string, ms = 15_000): Promi
   for (;;) {
     const v = (await h.get(`/v1/connectors/${connector}/sessions/${sessionId}`)).body;
     const queue = await h.gw.store.counts();
-    if ((v.steps.every((s: { status: string }) => ['delivered', 'dead', 'cancelled'].includes(s.status)) && queue.pending + queue.running === 0) || Date.now() > end) return v;
+    if (
+      (v.steps.every((s: { status: string }) => ['delivered', 'dead', 'cancelled'].includes(s.status)) && queue.pending + queue.running === 0) ||
+      Date.now() > end
+    )
+      return v;
     await new Promise((r) => setTimeout(r, 30));
   }
 }
 
 // The spec's own examples, as printed: no customer identity in them.
-const NEW_CALL = { type: 'New_Call', data: { agent_id: 1, agent_custom_id: '007', agent_email: 'Kim@example.com', queue_id: 8469, queue_path: 'Developers / Kim', campaign_id: 1432, campaign_name: 'Survey Movie', call_id: 103646, session_type: 'Voice Campaign (UJET)' } };
+const NEW_CALL = {
+  type: 'New_Call',
+  data: {
+    agent_id: 1,
+    agent_custom_id: '007',
+    agent_email: 'Kim@example.com',
+    queue_id: 8469,
+    queue_path: 'Developers / Kim',
+    campaign_id: 1432,
+    campaign_name: 'Survey Movie',
+    call_id: 103646,
+    session_type: 'Voice Campaign (UJET)',
+  },
+};
 
 test('one pop per session with the record URL, none before the record exists, retried after a 500', async () => {
   const S = 'pop-1';
@@ -71,7 +95,9 @@ test('one pop per session with the record URL, none before the record exists, re
   expect((await h.get(`/v1/connectors/zendesk/sessions/${S}`)).body.steps.map((s: { name: string }) => s.name)).not.toContain('record_pop');
 
   answers.push(500);
-  expect((await post('zendesk', S, { type: 'User_Verified', data: { call_id: 103646, custom_sip_headers: { 'X-Caller-Number': '+1 222 333 7401' } } })).status).toBe(202);
+  expect(
+    (await post('zendesk', S, { type: 'User_Verified', data: { call_id: 103646, custom_sip_headers: { 'X-Caller-Number': '+1 222 333 7401' } } })).status,
+  ).toBe(202);
   let view = await settled('zendesk', S);
   expect(view.record_id).toEqual(expect.any(Number));
   const recordUrl = `${h.crm.url}/agent/tickets/${view.record_id}`;

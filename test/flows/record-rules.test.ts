@@ -2,8 +2,22 @@ import { chooseRecord, type RecordFacts, type ReuseRules, type SessionFacts } fr
 
 const RULES: ReuseRules = { enabled: true, openStatuses: ['new', 'open', 'pending', 'hold'], dontAddToOpenRecord: false, callbackWindowMs: 10_000 };
 const NOW = Date.parse('2026-11-25T12:00:00Z');
-const session = (over: Partial<SessionFacts> = {}): SessionFacts => ({ channel: 'voice_call', queue: 'Billing', outbound: false, voicemail: false, now: NOW, ...over });
-const rec = (id: number, status: string, over: Partial<RecordFacts> = {}): RecordFacts => ({ id, status, queue: 'Billing', channel: 'voice_call', createdAt: NOW - id * 1000, ...over });
+const session = (over: Partial<SessionFacts> = {}): SessionFacts => ({
+  channel: 'voice_call',
+  queue: 'Billing',
+  outbound: false,
+  voicemail: false,
+  now: NOW,
+  ...over,
+});
+const rec = (id: number, status: string, over: Partial<RecordFacts> = {}): RecordFacts => ({
+  id,
+  status,
+  queue: 'Billing',
+  channel: 'voice_call',
+  createdAt: NOW - id * 1000,
+  ...over,
+});
 
 // The record-reuse rules' cases, one row each: [case, candidates, session, rules, expected action, expected id]
 type Row = [string, RecordFacts[], Partial<SessionFacts>, Partial<ReuseRules>, 'create' | 'reuse', number?];
@@ -21,7 +35,14 @@ test.each<Row>([
   ['voicemail always new', [rec(1, 'open')], { voicemail: true }, {}, 'create'],
   ['outbound: latest open → add to it (reopen)', [rec(1, 'pending', { queue: 'Other' })], { outbound: true }, {}, 'reuse', 1],
   ['outbound: latest not open → new', [rec(1, 'solved'), rec(2, 'open')], { outbound: true }, {}, 'create'],
-  ['callback within 10 s → the open record, even from another queue', [rec(1, 'open', { queue: 'Sales' })], { previousSessionEndedAt: NOW - 8000 }, {}, 'reuse', 1],
+  [
+    'callback within 10 s → the open record, even from another queue',
+    [rec(1, 'open', { queue: 'Sales' })],
+    { previousSessionEndedAt: NOW - 8000 },
+    {},
+    'reuse',
+    1,
+  ],
   ['callback after 10 s → normal rules', [rec(1, 'open', { queue: 'Sales' })], { previousSessionEndedAt: NOW - 11_000 }, {}, 'create'],
   ['callback within 10 s still honours the open set', [rec(1, 'closed')], { previousSessionEndedAt: NOW - 2000 }, {}, 'create'],
   ['a record whose queue is unknown is not ruled out', [rec(1, 'open', { queue: undefined })], {}, {}, 'reuse', 1],
@@ -57,7 +78,8 @@ test.each<ReopenRow>([
   const d = chooseRecord(candidates, session(s), { ...RULES, reopenClosedWithinMs: days * DAY });
   expect(d.action).toBe(action);
   if (id !== undefined) expect(d).toMatchObject({ id });
-  if (action === 'reuse' && candidates.find((c) => c.id === id)?.status !== 'open') expect(d).toMatchObject({ reopen: true, closed: true, reason: expect.stringContaining('reopen_closed_within_days') });
+  if (action === 'reuse' && candidates.find((c) => c.id === id)?.status !== 'open')
+    expect(d).toMatchObject({ reopen: true, closed: true, reason: expect.stringContaining('reopen_closed_within_days') });
 });
 
 test("don't add to an existing open record also means no reopening", () => {

@@ -6,12 +6,18 @@
 import { bundled, startHarness, type Harness } from '../helpers/harness';
 
 let h: Harness;
-beforeAll(async () => { h = await startHarness(); });
-afterAll(async () => { await h.close(); });
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
 
 const post = async (sessionId: string, body: unknown, raw = false) => {
   const res = await fetch(`${h.gw.url}/v1/connectors/zendesk/sessions/${sessionId}/events`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: raw ? String(body) : JSON.stringify(body),
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: raw ? String(body) : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as any };
 };
@@ -21,7 +27,10 @@ async function settled(sessionId: string, ms = 10_000): Promise<any> {
   for (;;) {
     const v = (await h.get(`/v1/connectors/zendesk/sessions/${sessionId}`)).body;
     const queue = await h.gw.store.counts();
-    const done = v.steps.every((s: { status: string }) => ['delivered', 'dead', 'cancelled'].includes(s.status)) && v.held.length === 0 && queue.pending + queue.running === 0;
+    const done =
+      v.steps.every((s: { status: string }) => ['delivered', 'dead', 'cancelled'].includes(s.status)) &&
+      v.held.length === 0 &&
+      queue.pending + queue.running === 0;
     if (done || Date.now() > end) return v;
     await new Promise((r) => setTimeout(r, 30));
   }
@@ -36,17 +45,62 @@ describe('a whole call', () => {
 
   beforeAll(async () => {
     const events = [
-      { type: 'Session_Started', event_id: 'e1', data: { call_id: 1001, session_type: 'IVR_Call', channel: 'voice_call', queue_name: 'Billing', menu_path: 'Billing / Invoices', lang: 'en', end_user: caller } },
-      { type: 'New_Call', event_id: 'e2', data: { agent_id: 7, agent_custom_id: '007', agent_email: 'kim@example.com', queue_id: 8469, queue_path: 'Billing', call_id: 1001, session_type: 'IVR_Call' } },
+      {
+        type: 'Session_Started',
+        event_id: 'e1',
+        data: {
+          call_id: 1001,
+          session_type: 'IVR_Call',
+          channel: 'voice_call',
+          queue_name: 'Billing',
+          menu_path: 'Billing / Invoices',
+          lang: 'en',
+          end_user: caller,
+        },
+      },
+      {
+        type: 'New_Call',
+        event_id: 'e2',
+        data: {
+          agent_id: 7,
+          agent_custom_id: '007',
+          agent_email: 'kim@example.com',
+          queue_id: 8469,
+          queue_path: 'Billing',
+          call_id: 1001,
+          session_type: 'IVR_Call',
+        },
+      },
       { type: 'Party_Added', event_id: 'e3', data: { call_id: 1001, agent_email: 'lee@example.com' } },
       { type: 'CSAT_Submitted', event_id: 'e4', data: { call_id: 1001, rating: 5, feedback: 'Quick & <kind>' } },
       { type: 'Disposition_Set', event_id: 'e5', data: { call_id: 1001, code: 'RESOLVED', notes: 'Refund issued' } },
-      { type: 'End_Call', event_id: 'e6', data: { call_id: 1001, agent_email: 'lee@example.com', call_duration: 125, hold_time: 5, wait_time: 30, disconnected_by: 'end_user' } },
-      { type: 'File_Available', event_id: 'e7', data: { kind: 'call_recording', name: 'call-1001.mp3', content_type: 'audio/mpeg', content_base64: Buffer.from('ID3 recording').toString('base64') } },
+      {
+        type: 'End_Call',
+        event_id: 'e6',
+        data: { call_id: 1001, agent_email: 'lee@example.com', call_duration: 125, hold_time: 5, wait_time: 30, disconnected_by: 'end_user' },
+      },
+      {
+        type: 'File_Available',
+        event_id: 'e7',
+        data: { kind: 'call_recording', name: 'call-1001.mp3', content_type: 'audio/mpeg', content_base64: Buffer.from('ID3 recording').toString('base64') },
+      },
     ];
     for (const e of events) expect((await post(S, e)).status).toBe(202);
     // The metadata file arrives ~15 minutes later (here: later), after the session ended.
-    expect((await post(S, { type: 'File_Available', event_id: 'e8', data: { kind: 'session_metadata', name: 'call-1001.json', content_type: 'application/json', content_base64: Buffer.from('{"call_id":1001}').toString('base64') } })).status).toBe(202);
+    expect(
+      (
+        await post(S, {
+          type: 'File_Available',
+          event_id: 'e8',
+          data: {
+            kind: 'session_metadata',
+            name: 'call-1001.json',
+            content_type: 'application/json',
+            content_base64: Buffer.from('{"call_id":1001}').toString('base64'),
+          },
+        })
+      ).status,
+    ).toBe(202);
     view = await settled(S);
   });
 
@@ -107,7 +161,11 @@ describe('a whole call', () => {
 
 describe('record reuse across sessions of the same customer', () => {
   const caller = { name: 'Bo Reuse', phone: '+1 222 333 7002' };
-  const start = (id: string, extra: Record<string, unknown> = {}) => post(id, { type: 'Session_Started', data: { session_type: 'IVR_Call', channel: 'voice_call', queue_name: 'Support', lang: 'en', end_user: caller, ...extra } });
+  const start = (id: string, extra: Record<string, unknown> = {}) =>
+    post(id, {
+      type: 'Session_Started',
+      data: { session_type: 'IVR_Call', channel: 'voice_call', queue_name: 'Support', lang: 'en', end_user: caller, ...extra },
+    });
 
   test('same queue and channel → the open record is reused; another queue → new; voicemail → new', async () => {
     await start('r-1');
@@ -135,11 +193,23 @@ describe('a whole chat', () => {
   test('New_Chat → agent → messages → End_Chat → transcript; the chat-keyed lookup uses the identity URL', async () => {
     const S = 'chat-2001';
     const events = [
-      { type: 'New_Chat', data: { chat_id: 2001, session_type: 'Web', end_user: { name: 'Cy Chat', email: 'cy@example.com', cuid: 'cuid-9' }, queue_path: 'Web / Help', lang: 'fr' } },
+      {
+        type: 'New_Chat',
+        data: {
+          chat_id: 2001,
+          session_type: 'Web',
+          end_user: { name: 'Cy Chat', email: 'cy@example.com', cuid: 'cuid-9' },
+          queue_path: 'Web / Help',
+          lang: 'fr',
+        },
+      },
       { type: 'Agent_Joined_Chat', data: { chat_id: 2001, agent_email: 'kim@example.com', agent_custom_id: '007' } },
       { type: 'Chat_Inbound_Message', data: { chat_id: 2001, message: 'Bonjour' } },
       { type: 'End_Chat', data: { chat_id: 2001, agent_email: 'kim@example.com' } },
-      { type: 'File_Available', data: { kind: 'chat_transcript', name: 'chat-2001.txt', content_type: 'text/plain', content_base64: Buffer.from('Bonjour\nSalut').toString('base64') } },
+      {
+        type: 'File_Available',
+        data: { kind: 'chat_transcript', name: 'chat-2001.txt', content_type: 'text/plain', content_base64: Buffer.from('Bonjour\nSalut').toString('base64') },
+      },
     ];
     for (const e of events) expect((await post(S, e)).status).toBe(202);
     const v = await settled(S);
@@ -168,7 +238,10 @@ describe('quirks and edge cases', () => {
   }
 }`;
     expect((await post('quirk-1', text, true)).status).toBe(202);
-    const bare = await fetch(`${h.gw.url}/v1/connectors/zendesk/sessions/quirk-1/events?type=Call_Redaction_Started`, { method: 'POST', body: '{"agent_id": 2896, "call_id": 97939}' });
+    const bare = await fetch(`${h.gw.url}/v1/connectors/zendesk/sessions/quirk-1/events?type=Call_Redaction_Started`, {
+      method: 'POST',
+      body: '{"agent_id": 2896, "call_id": 97939}',
+    });
     expect(bare.status).toBe(202);
     const noType = await post('quirk-1', { agent_id: 1, call_id: 2 });
     expect(noType.status).toBe(422);
@@ -178,7 +251,10 @@ describe('quirks and edge cases', () => {
 
   test('abandoned in the IVR (no agent): the record is still created, with DEFAULT_VALUE fallbacks', async () => {
     const S = 'abandoned-1';
-    await post(S, { type: 'Session_Started', data: { call_id: 3001, session_type: 'IVR_Call', channel: 'voice_call', end_user: { phone: '+1 222 333 7003' } } });
+    await post(S, {
+      type: 'Session_Started',
+      data: { call_id: 3001, session_type: 'IVR_Call', channel: 'voice_call', end_user: { phone: '+1 222 333 7003' } },
+    });
     await post(S, { type: 'End_Call', data: { call_id: 3001, abandoned: true, disconnected_by: 'end_user' } });
     const v = await settled(S);
     expect(v.record).toBe('created');
@@ -192,7 +268,10 @@ describe('quirks and edge cases', () => {
   test('out of order: End before Start still ends with one account and one record', async () => {
     const S = 'ooo-1';
     await post(S, { type: 'End_Call', data: { call_id: 4001 } });
-    await post(S, { type: 'Session_Started', data: { call_id: 4001, session_type: 'IVR_Call', channel: 'voice_call', end_user: { name: 'Out Oforder', phone: '+1 222 333 7004' } } });
+    await post(S, {
+      type: 'Session_Started',
+      data: { call_id: 4001, session_type: 'IVR_Call', channel: 'voice_call', end_user: { name: 'Out Oforder', phone: '+1 222 333 7004' } },
+    });
     const v = await settled(S);
     expect(v.steps.every((s: { status: string }) => s.status === 'delivered')).toBe(true);
     expect(h.crm.crm.state.tickets.filter((t) => t.id === v.record_id)).toHaveLength(1);
@@ -203,5 +282,3 @@ describe('quirks and edge cases', () => {
     expect((await post('bad id!', { type: 'New_Call', data: {} })).status).toBe(422);
   });
 });
-
-export { bundled };

@@ -14,16 +14,28 @@ jest.setTimeout(90_000);
 
 const FAST_RETRY = '\nretry:\n  initial_delay_seconds: 0.2\n  max_delay_seconds: 0.5\n';
 const CALL = (n: number, phone: string) => [
-  { type: 'Session_Started', event_id: `${n}-1`, data: { call_id: n, session_type: 'IVR_Call', channel: 'voice_call', queue_name: 'Billing', lang: 'en', end_user: { name: `Stress ${n}`, phone } } },
+  {
+    type: 'Session_Started',
+    event_id: `${n}-1`,
+    data: { call_id: n, session_type: 'IVR_Call', channel: 'voice_call', queue_name: 'Billing', lang: 'en', end_user: { name: `Stress ${n}`, phone } },
+  },
   { type: 'New_Call', event_id: `${n}-2`, data: { call_id: n, agent_email: 'kim@example.com', agent_custom_id: '007' } },
   { type: 'CSAT_Submitted', event_id: `${n}-3`, data: { call_id: n, rating: 4 } },
   { type: 'Disposition_Set', event_id: `${n}-4`, data: { call_id: n, code: 'DONE' } },
   { type: 'End_Call', event_id: `${n}-5`, data: { call_id: n, call_duration: 61 } },
-  { type: 'File_Available', event_id: `${n}-6`, data: { kind: 'call_recording', name: `call-${n}.mp3`, content_base64: Buffer.from(`rec ${n}`).toString('base64') } },
+  {
+    type: 'File_Available',
+    event_id: `${n}-6`,
+    data: { kind: 'call_recording', name: `call-${n}.mp3`, content_base64: Buffer.from(`rec ${n}`).toString('base64') },
+  },
 ];
 
 async function postTo(base: string, connector: string, session: string, body: unknown) {
-  const res = await fetch(`${base}/v1/connectors/${connector}/sessions/${session}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${base}/v1/connectors/${connector}/sessions/${session}/events`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return res.status;
 }
 
@@ -31,10 +43,17 @@ async function settledAt(base: string, connector: string, session: string, ms = 
   const end = Date.now() + ms;
   for (;;) {
     const res = await fetch(`${base}/v1/connectors/${connector}/sessions/${session}`).catch(() => undefined);
-    const v = res && res.ok ? ((await res.json()) as any) : undefined;
+    const v = res?.ok ? ((await res.json()) as any) : undefined;
     // Follow-up writes (the comment after an upload) are not session steps: wait for the whole queue too.
     const busy = async (status: string) => ((await (await fetch(`${base}/v1/deliveries?status=${status}&limit=1`)).json()) as any).deliveries.length > 0;
-    if (v && v.held.length === 0 && v.steps.every((s: { status: string }) => ['delivered', 'dead'].includes(s.status)) && !(await busy('pending')) && !(await busy('running'))) return v;
+    if (
+      v &&
+      v.held.length === 0 &&
+      v.steps.every((s: { status: string }) => ['delivered', 'dead'].includes(s.status)) &&
+      !(await busy('pending')) &&
+      !(await busy('running'))
+    )
+      return v;
     if (Date.now() > end) return v;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -100,12 +119,18 @@ test('the gateway is SIGKILLed and restarted mid-call: same final state, no dupl
 });
 
 test('batching: comments within the window go out as one CRM call per record, same content', async () => {
-  const batched = bundled('zendesk.yaml').replace(/^id: zendesk$/m, 'id: zd-batch') + '\n' + bundled('zendesk.yaml').slice(0, 0);
-  const yaml = batched.replace('  comment_on: [record_created, end, csat, transfer, disposition, custom_data, survey, file]', '  comment_on: [record_created, end, csat, transfer, disposition, custom_data, survey, file]\n  batching:\n    operations: [add_comment]\n    window_seconds: 1');
+  const batched = `${bundled('zendesk.yaml').replace(/^id: zendesk$/m, 'id: zd-batch')}\n${bundled('zendesk.yaml').slice(0, 0)}`;
+  const yaml = batched.replace(
+    '  comment_on: [record_created, end, csat, transfer, disposition, custom_data, survey, file]',
+    '  comment_on: [record_created, end, csat, transfer, disposition, custom_data, survey, file]\n  batching:\n    operations: [add_comment]\n    window_seconds: 1',
+  );
   const h: Harness = await startHarness({ connectors: { 'zendesk.yaml': bundled('zendesk.yaml'), 'batch.yaml': yaml } });
   try {
     const events = [
-      { type: 'Session_Started', data: { call_id: 7001, session_type: 'IVR_Call', channel: 'voice_call', end_user: { name: 'Batch One', phone: '+1 222 333 7701' } } },
+      {
+        type: 'Session_Started',
+        data: { call_id: 7001, session_type: 'IVR_Call', channel: 'voice_call', end_user: { name: 'Batch One', phone: '+1 222 333 7701' } },
+      },
       { type: 'Custom_Data', data: { data: { a: 1 } } },
       { type: 'Custom_Data', data: { data: { b: 2 } } },
       { type: 'CSAT_Submitted', data: { rating: 3 } },
@@ -120,7 +145,11 @@ test('batching: comments within the window go out as one CRM call per record, sa
     const plain = await run('zendesk', 'b-plain');
     const merged = await run('zd-batch', 'b-merged');
     expect(merged.puts).toBeLessThan(plain.puts);
-    const text = (v: any) => h.crm.crm.state.comments.filter((c) => c.ticket_id === v.record_id).map((c) => c.body).join('\n\n');
+    const text = (v: any) =>
+      h.crm.crm.state.comments
+        .filter((c) => c.ticket_id === v.record_id)
+        .map((c) => c.body)
+        .join('\n\n');
     // The same comment texts, in the same order, whatever the grouping.
     expect(text(merged.v).replace(/\n\n/g, '\n')).toBe(text(plain.v).replace(/\n\n/g, '\n'));
     expect(merged.v.steps.some((s: { status: string }) => s.status === 'delivered')).toBe(true);

@@ -8,7 +8,9 @@ import type { SampleCrm } from '../../src/sample-crm';
 import { bundled, startHarness, type Harness } from '../helpers/harness';
 
 const withSettings = (id: string, settings: string, flows = '') => {
-  let y = bundled('zendesk.yaml').replace(/^id: zendesk$/m, `id: ${id}`).replace(/^settings:\n/m, `settings:\n${settings}\n`);
+  let y = bundled('zendesk.yaml')
+    .replace(/^id: zendesk$/m, `id: ${id}`)
+    .replace(/^settings:\n/m, `settings:\n${settings}\n`);
   if (flows) y = y.replace(/^flows:\n/m, `flows:\n${flows}\n`);
   return y;
 };
@@ -26,10 +28,16 @@ beforeAll(async () => {
   });
   crm = h.crm.crm as unknown as SampleCrm<'zendesk'>;
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 
 const post = async (connector: string, sessionId: string, body: unknown) => {
-  const res = await fetch(`${h.gw.url}/v1/connectors/${connector}/sessions/${sessionId}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${h.gw.url}/v1/connectors/${connector}/sessions/${sessionId}/events`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   expect(res.status).toBeLessThan(300);
 };
 async function settled(connector: string, sessionId: string, ms = 10_000): Promise<any> {
@@ -37,14 +45,28 @@ async function settled(connector: string, sessionId: string, ms = 10_000): Promi
   for (;;) {
     const v = (await h.get(`/v1/connectors/${connector}/sessions/${sessionId}`)).body;
     const queue = await h.gw.store.counts();
-    const done = v.steps.every((s: { status: string }) => ['delivered', 'dead', 'cancelled'].includes(s.status)) && v.held.length === 0 && queue.pending + queue.running === 0;
+    const done =
+      v.steps.every((s: { status: string }) => ['delivered', 'dead', 'cancelled'].includes(s.status)) &&
+      v.held.length === 0 &&
+      queue.pending + queue.running === 0;
     if (done || Date.now() > end) return v;
     await new Promise((r) => setTimeout(r, 30));
   }
 }
 const start = (connector: string, sessionId: string, phone: string, extra: Record<string, unknown> = {}) =>
-  post(connector, sessionId, { type: 'Session_Started', data: { call_id: sessionId, session_type: 'IVR_Call', channel: 'voice_call', queue_name: 'Support', end_user: { name: `Caller ${phone}`, phone }, ...extra } });
-const end = (connector: string, sessionId: string) => post(connector, sessionId, { type: 'End_Call', data: { call_id: sessionId, agent_email: 'kim@example.com', call_duration: 60 } });
+  post(connector, sessionId, {
+    type: 'Session_Started',
+    data: {
+      call_id: sessionId,
+      session_type: 'IVR_Call',
+      channel: 'voice_call',
+      queue_name: 'Support',
+      end_user: { name: `Caller ${phone}`, phone },
+      ...extra,
+    },
+  });
+const end = (connector: string, sessionId: string) =>
+  post(connector, sessionId, { type: 'End_Call', data: { call_id: sessionId, agent_email: 'kim@example.com', call_duration: 60 } });
 const ticketsOf = (userId: number) => crm.state.tickets.filter((t) => t.requester_id === userId);
 const DAY = 24 * 3600 * 1000;
 
@@ -61,7 +83,7 @@ describe('settings.skip_record_creation: true', () => {
     expect(v.steps.filter((s: { status: string }) => s.status !== 'delivered')).toEqual([]);
   });
 
-  test('a customer with an open ticket: the ticket is reused and gets the session\'s comments', async () => {
+  test("a customer with an open ticket: the ticket is reused and gets the session's comments", async () => {
     const user = crm.seedUser({ name: 'Has Ticket', phone: '+1 222 333 7102' });
     const ticket = crm.seedTicket({ requester_id: user.id, subject: 'Open one', status: 'open' });
     await start('zd-skip', 'skip-2', '+1 222 333 7102');
@@ -69,7 +91,12 @@ describe('settings.skip_record_creation: true', () => {
     const v = await settled('zd-skip', 'skip-2');
     expect(v).toMatchObject({ account_id: user.id, record_id: ticket.id, record: 'reused' });
     expect(ticketsOf(user.id)).toHaveLength(1);
-    expect(crm.state.comments.filter((c) => c.ticket_id === ticket.id).map((c) => c.body).join('\n')).toMatch(/Session ended/);
+    expect(
+      crm.state.comments
+        .filter((c) => c.ticket_id === ticket.id)
+        .map((c) => c.body)
+        .join('\n'),
+    ).toMatch(/Session ended/);
   });
 });
 
@@ -137,7 +164,10 @@ describe('skip_account_creation: the record of a temporary account', () => {
 describe('recordings through the bundled Zendesk connector', () => {
   test('are attached to the ticket: the upload token is put on the ticket comment', async () => {
     await start('zendesk', 'rec-1', '+1 222 333 7501');
-    await post('zendesk', 'rec-1', { type: 'File_Available', data: { kind: 'call_recording', file_name: 'rec-1.mp3', content_type: 'audio/mpeg', content_base64: Buffer.from('ID3 rec-1').toString('base64') } });
+    await post('zendesk', 'rec-1', {
+      type: 'File_Available',
+      data: { kind: 'call_recording', file_name: 'rec-1.mp3', content_type: 'audio/mpeg', content_base64: Buffer.from('ID3 rec-1').toString('base64') },
+    });
     const v = await settled('zendesk', 'rec-1');
     const att = crm.state.attachments.find((a) => a.file_name === 'rec-1.mp3')!;
     expect(att).toBeDefined();
@@ -151,7 +181,11 @@ describe('the session view', () => {
     await start('zendesk', 'view-1', '+1 222 333 7601');
     const before = await settled('zendesk', 'view-1');
     crm.injectFault({ method: 'PUT', path: `/api/v2/tickets/${before.record_id}.json`, status: 422, times: 1 });
-    await post('zendesk', 'view-1', { type: 'File_Available', event_id: 'f1', data: { kind: 'call_recording', file_name: 'view-1.mp3', content_base64: Buffer.from('ID3').toString('base64') } });
+    await post('zendesk', 'view-1', {
+      type: 'File_Available',
+      event_id: 'f1',
+      data: { kind: 'call_recording', file_name: 'view-1.mp3', content_base64: Buffer.from('ID3').toString('base64') },
+    });
     const v = await settled('zendesk', 'view-1');
     crm.clearFaults();
     const followUp = v.steps.find((s: { name: string }) => s.name === 'f1:upload:follow-up:add_comment');

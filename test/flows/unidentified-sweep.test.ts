@@ -3,7 +3,9 @@ import { UnidentifiedSweeper } from '../../src/flows/unidentified-sweep';
 
 const logger = () => {
   const lines: Array<[string, unknown, string]> = [];
-  const log = (level: string) => (o: unknown, msg: string) => { lines.push([level, o, msg]); };
+  const log = (level: string) => (o: unknown, msg: string) => {
+    lines.push([level, o, msg]);
+  };
   return { lines, logger: { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug'), child: () => logger().logger } as never };
 };
 
@@ -12,7 +14,13 @@ test('marks on each tick, logs what it marked, and a failing pass does not stop 
   let calls = 0;
   const { lines, logger: l } = logger();
   const sweeper = new UnidentifiedSweeper({
-    flows: { markUnidentified: async () => { const r = results[calls++] ?? 0; if (r instanceof Error) throw r; return r; } },
+    flows: {
+      markUnidentified: async () => {
+        const r = results[calls++] ?? 0;
+        if (r instanceof Error) throw r;
+        return r;
+      },
+    },
     logger: l,
     everyMs: 20,
   });
@@ -32,7 +40,17 @@ test('marks on each tick, logs what it marked, and a failing pass does not stop 
 test('one pass at a time: a sweep asked for while one runs joins it', async () => {
   let calls = 0;
   let release!: () => void;
-  const sweeper = new UnidentifiedSweeper({ flows: { markUnidentified: () => { calls++; return new Promise<number>((r) => { release = () => r(0); }); } }, logger: logger().logger });
+  const sweeper = new UnidentifiedSweeper({
+    flows: {
+      markUnidentified: () => {
+        calls++;
+        return new Promise<number>((r) => {
+          release = () => r(0);
+        });
+      },
+    },
+    logger: logger().logger,
+  });
   const a = sweeper.sweep();
   const b = sweeper.sweep();
   release();

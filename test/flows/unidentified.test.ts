@@ -37,21 +37,48 @@ afterAll(async () => {
 });
 
 // The spec's own examples, as printed (no end user, no phone, no e-mail).
-const NEW_CALL = { type: 'New_Call', data: { agent_id: 1, agent_custom_id: '007', agent_email: 'Kim@example.com', queue_id: 8469, queue_path: 'Developers / Kim', campaign_id: 1432, campaign_name: 'Survey Movie', call_id: 103646, session_type: 'Voice Campaign (UJET)' } };
+const NEW_CALL = {
+  type: 'New_Call',
+  data: {
+    agent_id: 1,
+    agent_custom_id: '007',
+    agent_email: 'Kim@example.com',
+    queue_id: 8469,
+    queue_path: 'Developers / Kim',
+    campaign_id: 1432,
+    campaign_name: 'Survey Movie',
+    call_id: 103646,
+    session_type: 'Voice Campaign (UJET)',
+  },
+};
 const END_CALL = { ...NEW_CALL, type: 'End_Call' };
 
 async function scenario(label: string, store: DeliveryStore): Promise<void> {
   const T0 = Date.parse('2026-12-01T10:00:00Z');
   let now = T0;
-  const gateway = new Gateway({ configFiles: [path.join(ROOT, 'config/zendesk.yaml')], env: { ZENDESK_URL: crm.url }, now: () => now, tokenStore: store.tokens });
+  const gateway = new Gateway({
+    configFiles: [path.join(ROOT, 'config/zendesk.yaml')],
+    env: { ZENDESK_URL: crm.url },
+    now: () => now,
+    tokenStore: store.tokens,
+  });
   gateway.load();
   gateway.metrics = new Metrics(store);
   const service = new DeliveryService(store, gateway);
-  const worker = new DeliveryWorker({ store, gateway, logger: silentLogger, now: () => now, concurrency: 2, runStep: createStepRunner(store), onFollowUp: (p, op, v) => service.followUp(p, op, v) });
+  const worker = new DeliveryWorker({
+    store,
+    gateway,
+    logger: silentLogger,
+    now: () => now,
+    concurrency: 2,
+    runStep: createStepRunner(store),
+    onFollowUp: (p, op, v) => service.followUp(p, op, v),
+  });
   const flows = new FlowEngine(store, service, gateway);
   const S = `unid-${label}`;
   const phone = label === 'sqlite' ? '+1 222 333 7301' : '+1 222 333 7302';
-  const metric = async (name: string) => (await gateway.metrics!.registry.metrics()).split('\n').filter((l) => l.startsWith(name) && l.includes('connector="zendesk"'));
+  const metric = async (name: string) =>
+    (await gateway.metrics!.registry.metrics()).split('\n').filter((l) => l.startsWith(name) && l.includes('connector="zendesk"'));
 
   await flows.handle('zendesk', S, NEW_CALL);
   let v = (await flows.handle('zendesk', S, END_CALL)).session;
@@ -120,7 +147,9 @@ test('PostgreSQL: the same', async () => {
 test('a session waiting for an agent says so, and is never marked unidentified', async () => {
   const store = new SqliteStore(path.join(dir, 'agent.db'));
   await store.migrate();
-  const yaml = fs.readFileSync(path.join(ROOT, 'config/zendesk.yaml'), 'utf8').replace('  records_for_abandoned_sessions: true', '  records_for_abandoned_sessions: true\n  delay_record_until_agent: true');
+  const yaml = fs
+    .readFileSync(path.join(ROOT, 'config/zendesk.yaml'), 'utf8')
+    .replace('  records_for_abandoned_sessions: true', '  records_for_abandoned_sessions: true\n  delay_record_until_agent: true');
   fs.writeFileSync(path.join(dir, 'zendesk.yaml'), yaml);
   let now = Date.parse('2026-12-01T10:00:00Z');
   const gateway = new Gateway({ configFiles: [path.join(dir, 'zendesk.yaml')], env: { ZENDESK_URL: crm.url }, now: () => now, tokenStore: store.tokens });
@@ -145,24 +174,37 @@ describe('events.identity in the engine', () => {
   beforeAll(async () => {
     store = new SqliteStore(path.join(dir, 'mapping.db'));
     await store.migrate();
-    const yaml = fs.readFileSync(path.join(ROOT, 'config/zendesk.yaml'), 'utf8')
+    const yaml = fs
+      .readFileSync(path.join(ROOT, 'config/zendesk.yaml'), 'utf8')
       .replace(/^ {4}phone: \[end_user\.phone, .*$/m, '    phone: [custom_data_secured.phone, end_user.phone, custom_sip_headers.X-Caller-Number]');
     fs.writeFileSync(path.join(dir, 'mapping.yaml'), yaml);
     const gateway = new Gateway({ configFiles: [path.join(dir, 'mapping.yaml')], env: { ZENDESK_URL: crm.url }, tokenStore: store.tokens });
     gateway.load();
     // The mapping under test really lists the signed path first.
-    expect(gateway.connector('zendesk').events.identity[0].paths.map((p) => p.source)).toEqual(['custom_data_secured.phone', 'end_user.phone', 'custom_sip_headers.X-Caller-Number']);
+    expect(gateway.connector('zendesk').events.identity[0].paths.map((p) => p.source)).toEqual([
+      'custom_data_secured.phone',
+      'end_user.phone',
+      'custom_sip_headers.X-Caller-Number',
+    ]);
     flows = new FlowEngine(store, new DeliveryService(store, gateway), gateway);
   });
-  afterAll(async () => { await store.close(); });
+  afterAll(async () => {
+    await store.close();
+  });
 
   test('custom_data_secured.* never reads the unverified value the event carries', async () => {
-    const v = (await flows.handle('zendesk', 'secured-1', { ...NEW_CALL, data: { ...NEW_CALL.data, custom_data_secured: { phone: '+1 222 333 7311' } } })).session;
+    const v = (await flows.handle('zendesk', 'secured-1', { ...NEW_CALL, data: { ...NEW_CALL.data, custom_data_secured: { phone: '+1 222 333 7311' } } }))
+      .session;
     expect(v).toMatchObject({ waiting_for: 'customer_identity', account: null });
   });
 
   test('an event phone that does not parse gives way to the next path', async () => {
-    const v = (await flows.handle('zendesk', 'anon-1', { ...NEW_CALL, data: { ...NEW_CALL.data, end_user: { phone: 'anonymous' }, custom_sip_headers: { 'X-Caller-Number': '+1 222 333 7312' } } })).session;
+    const v = (
+      await flows.handle('zendesk', 'anon-1', {
+        ...NEW_CALL,
+        data: { ...NEW_CALL.data, end_user: { phone: 'anonymous' }, custom_sip_headers: { 'X-Caller-Number': '+1 222 333 7312' } },
+      })
+    ).session;
     expect(v).toMatchObject({ waiting_for: null, account: 'pending' });
     expect(v.warnings).toEqual([]);
   });

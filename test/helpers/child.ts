@@ -22,18 +22,25 @@ export async function startChild(env: Record<string, string>): Promise<Child> {
     proc.stdout!.on('data', (b) => {
       out += String(b);
       const m = /READY (\S+)/.exec(out);
-      if (m) { clearTimeout(t); resolve(m[1]); }
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]);
+      }
     });
-    proc.once('exit', (code) => { clearTimeout(t); reject(new Error(`child exited with ${code}: ${stderr.join('')}`)); });
+    proc.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`child exited with ${code}: ${stderr.join('')}`));
+    });
   });
   return {
     url,
     proc,
     stderr,
-    kill: (signal: NodeJS.Signals = 'SIGKILL') => new Promise<void>((resolve) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-      proc.once('exit', () => resolve());
-      proc.kill(signal);
-    }),
+    kill: (signal: NodeJS.Signals = 'SIGKILL') =>
+      new Promise<void>((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill(signal);
+      }),
   };
 }

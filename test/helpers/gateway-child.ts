@@ -12,7 +12,9 @@ async function main(): Promise<void> {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn', hooks: { streamWrite: (s: string) => redactor.redact(s) } }, pino.destination(2));
   const gw = await serve({ port: 0, logger, redactor, pollMs: 20 });
   process.stdout.write(`READY ${gw.url}\n`);
-  process.once('SIGTERM', () => { void gw.close().then(() => process.exit(0)); });
+  process.once('SIGTERM', () => {
+    void gw.close().then(() => process.exit(0));
+  });
 }
 
 main().catch((e) => {

@@ -20,7 +20,11 @@ export interface Harness {
   dir: string;
   /** Every log line the gateway wrote. */
   logs: string[];
-  op(operation: string, variables?: Record<string, unknown>, opts?: { query?: string; connector?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  op(
+    operation: string,
+    variables?: Record<string, unknown>,
+    opts?: { query?: string; connector?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   get(pathAndQuery: string): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
 }
@@ -49,11 +53,24 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     fs.writeFileSync(path.join(configDir, file), text.split('{{CRM}}').join(crm.url));
   }
   const logs: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, cb) { logs.push(String(chunk)); cb(); } });
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logs.push(String(chunk));
+      cb();
+    },
+  });
   const redactor = new Redactor();
   const logger = pino({ level: 'debug', hooks: { streamWrite: (s: string) => redactor.redact(s) } }, sink);
   const env = Object.fromEntries(Object.entries(opts.env ?? {}).map(([k, v]) => [k, v.split('{{CRM}}').join(crm.url)]));
-  const gw = await serve({ port: 0, configDir, dataDir: path.join(dir, 'data'), env: { ...process.env, ZENDESK_URL: crm.url, ...env }, logger, redactor, apiKeys: opts.apiKeys ?? null });
+  const gw = await serve({
+    port: 0,
+    configDir,
+    dataDir: path.join(dir, 'data'),
+    env: { ...process.env, ZENDESK_URL: crm.url, ...env },
+    logger,
+    redactor,
+    apiKeys: opts.apiKeys ?? null,
+  });
   const call = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(gw.url + url, {
       method,
@@ -63,12 +80,20 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     });
     const text = await res.text();
     let parsed: unknown = text;
-    try { parsed = JSON.parse(text); } catch { /* keep text */ }
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      /* keep text */
+    }
     return { status: res.status, body: parsed as any, headers: res.headers };
   };
   return {
-    crm, gw, dir, logs,
-    op: (operation, variables = {}, o = {}) => call('POST', `/v1/connectors/${o.connector ?? 'zendesk'}/operations/${operation}${o.query ?? ''}`, { variables }, o.headers),
+    crm,
+    gw,
+    dir,
+    logs,
+    op: (operation, variables = {}, o = {}) =>
+      call('POST', `/v1/connectors/${o.connector ?? 'zendesk'}/operations/${operation}${o.query ?? ''}`, { variables }, o.headers),
     get: (p) => call('GET', p),
     async close() {
       await gw.close();

@@ -124,7 +124,13 @@ export interface DocumentedResponse {
 }
 
 /** The response documented for exactly this status (no `default` fallback unless asked). */
-export function documentedResponse(doc: OpenApiDoc, apiPath: string, method: string, status: number, opts: { allowDefault?: boolean } = {}): DocumentedResponse | undefined {
+export function documentedResponse(
+  doc: OpenApiDoc,
+  apiPath: string,
+  method: string,
+  status: number,
+  opts: { allowDefault?: boolean } = {},
+): DocumentedResponse | undefined {
   const op = doc.paths[apiPath]?.[method.toLowerCase()];
   if (!op || typeof op !== 'object' || Array.isArray(op)) return undefined;
   const responses = op.responses as JsonObject | undefined;
@@ -136,7 +142,10 @@ export function documentedResponse(doc: OpenApiDoc, apiPath: string, method: str
   let response = responses[key] as JsonObject;
   for (let hops = 0; typeof response.$ref === 'string'; hops++) {
     if (hops > 5 || !response.$ref.startsWith('#/')) throw new Error(`unsupported response $ref ${response.$ref}`);
-    at = response.$ref.slice(2).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    at = response.$ref
+      .slice(2)
+      .split('/')
+      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     const next = resolvePointer(doc, response.$ref);
     if (!next || typeof next !== 'object' || Array.isArray(next)) throw new Error(`dangling $ref ${response.$ref}`);
     response = next;
@@ -146,7 +155,10 @@ export function documentedResponse(doc: OpenApiDoc, apiPath: string, method: str
 
 export class ResponseValidator {
   private cache = new Map<string, ValidateFunction>();
-  constructor(readonly doc: OpenApiDoc, readonly ajv: Ajv2020) {}
+  constructor(
+    readonly doc: OpenApiDoc,
+    readonly ajv: Ajv2020,
+  ) {}
 
   /** Validator of the schema at pointer `segments` inside openapi.yaml. */
   schemaAt(segments: string[]): ValidateFunction {

@@ -47,7 +47,10 @@ export async function terminateBackends(): Promise<number> {
   const c = new pg.Client({ connectionString: PG_URL });
   await c.connect();
   try {
-    const r = await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = $1', ['client backend']);
+    const r = await c.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = $1',
+      ['client backend'],
+    );
     return r.rowCount ?? 0;
   } finally {
     await c.end();

@@ -44,7 +44,15 @@ describe('classify under the spec policy (400 retried, others final)', () => {
 });
 
 describe('resilient profile', () => {
-  test.each<[number, string]>([[400, 'retry'], [408, 'retry'], [429, 'retry'], [500, 'retry'], [503, 'retry'], [422, 'fail'], [401, 'fail']])('%s → %s', (status, kind) => {
+  test.each<[number, string]>([
+    [400, 'retry'],
+    [408, 'retry'],
+    [429, 'retry'],
+    [500, 'retry'],
+    [503, 'retry'],
+    [422, 'fail'],
+    [401, 'fail'],
+  ])('%s → %s', (status, kind) => {
     expect(classify({ status }, resilient, at()).kind).toBe(kind);
   });
 
@@ -52,18 +60,30 @@ describe('resilient profile', () => {
     expect(classify({ status: 429, headers: { 'retry-after': '7' } }, resilient, at())).toMatchObject({ kind: 'retry', waitMs: 7000 });
     const date = new Date(NOW + 90_000).toUTCString();
     expect(classify({ status: 503, headers: { 'retry-after': date } }, resilient, at())).toMatchObject({ kind: 'retry', waitMs: 90_000 });
-    expect(classify({ status: 503, headers: { 'retry-after': String(10 * 24 * 3600) } }, resilient, at())).toMatchObject({ kind: 'retry', waitMs: resilient.maxDelayMs });
+    expect(classify({ status: 503, headers: { 'retry-after': String(10 * 24 * 3600) } }, resilient, at())).toMatchObject({
+      kind: 'retry',
+      waitMs: resilient.maxDelayMs,
+    });
   });
 });
 
 describe('rate limits: "later", not "no", under every profile', () => {
   const custom = retryPolicyFrom({ retryable_statuses: [400], max_attempts: 2 });
-  const profiles: Array<[string, ReturnType<typeof retryPolicyFrom>]> = [['spec', spec], ['resilient', resilient], ['custom statuses, max_attempts 2', custom]];
-  test.each(profiles.flatMap(([name, p]) => [
-    [`${name}: 429 + Retry-After 7 → retry in 7 s`, p, { status: 429, headers: { 'retry-after': '7' } }, 7000, true],
-    [`${name}: 429 → retry after the backoff`, p, { status: 429 }, backoffMs(1, p, () => 0.5), false],
-    [`${name}: 503 + Retry-After 12 → retry in 12 s`, p, { status: 503, headers: { 'retry-after': '12' } }, 12000, true],
-  ] as Array<[string, typeof spec, ResponseFacts, number, boolean]>))('%s', (_n, p, res, waitMs, fromRetryAfter) => {
+  const profiles: Array<[string, ReturnType<typeof retryPolicyFrom>]> = [
+    ['spec', spec],
+    ['resilient', resilient],
+    ['custom statuses, max_attempts 2', custom],
+  ];
+  test.each(
+    profiles.flatMap(
+      ([name, p]) =>
+        [
+          [`${name}: 429 + Retry-After 7 → retry in 7 s`, p, { status: 429, headers: { 'retry-after': '7' } }, 7000, true],
+          [`${name}: 429 → retry after the backoff`, p, { status: 429 }, backoffMs(1, p, () => 0.5), false],
+          [`${name}: 503 + Retry-After 12 → retry in 12 s`, p, { status: 503, headers: { 'retry-after': '12' } }, 12000, true],
+        ] as Array<[string, typeof spec, ResponseFacts, number, boolean]>,
+    ),
+  )('%s', (_n, p, res, waitMs, fromRetryAfter) => {
     const c = classify(res as ResponseFacts, p, at());
     expect(c).toMatchObject({ kind: 'retry', waitMs, rateLimited: true });
     expect(c.kind === 'retry' && c.fromRetryAfter === true).toBe(fromRetryAfter);
@@ -77,7 +97,10 @@ describe('rate limits: "later", not "no", under every profile', () => {
 
   test('…but the deadline does', () => {
     const week = 7 * 24 * 3600 * 1000;
-    expect(classify({ status: 429, headers: { 'retry-after': '60' } }, spec, at(3, week - 1000))).toMatchObject({ kind: 'fail', reason: expect.stringContaining('rate limited') });
+    expect(classify({ status: 429, headers: { 'retry-after': '60' } }, spec, at(3, week - 1000))).toMatchObject({
+      kind: 'fail',
+      reason: expect.stringContaining('rate limited'),
+    });
   });
 
   test('a 503 without Retry-After stays a server error (final under spec, retried under resilient)', () => {
@@ -110,7 +133,12 @@ describe('backoff and deadline', () => {
 
 describe('helpers', () => {
   test.each<[number, Array<number | string>, boolean]>([
-    [400, [400], true], [401, [400], false], [503, ['5xx'], true], [499, ['5xx'], false], [502, ['500-504'], true], [505, ['500-504'], false],
+    [400, [400], true],
+    [401, [400], false],
+    [503, ['5xx'], true],
+    [499, ['5xx'], false],
+    [502, ['500-504'], true],
+    [505, ['500-504'], false],
   ])('statusMatches(%s, %j) = %s', (s, m, r) => expect(statusMatches(s, m)).toBe(r));
 
   test('parseRetryAfter', () => {

@@ -19,7 +19,9 @@ const routes = new Map<string, (req: http.IncomingMessage, res: http.ServerRespo
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     let body = '';
-    req.on('data', (c) => { body += c; });
+    req.on('data', (c) => {
+      body += c;
+    });
     req.on('end', () => {
       hits.push({ method: req.method!, url: req.url!, headers: req.headers, body });
       const route = routes.get(req.url!.split('?')[0]);
@@ -34,7 +36,10 @@ afterAll(async () => {
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
 });
-beforeEach(() => { hits = []; routes.clear(); });
+beforeEach(() => {
+  hits = [];
+  routes.clear();
+});
 
 const allowLoopback = new SsrfGuard({ allow: ['127.0.0.1'] });
 const client = (o: Partial<ConstructorParameters<typeof HttpClient>[0]> = {}) => new HttpClient({ timeoutMs: 1000, guard: allowLoopback, ...o });
@@ -50,14 +55,27 @@ async function networkError(p: Promise<unknown>): Promise<NetworkError> {
 }
 
 test('sends method, headers and body; answers status, lower-case headers (repeated ones joined) and the raw body', async () => {
-  routes.set('/echo', (_req, res) => { res.setHeader('Set-Cookie', ['a=1', 'b=2']); res.writeHead(201, { 'X-Thing': 'yes', 'Content-Type': 'application/json' }).end('{"id":7}'); });
+  routes.set('/echo', (_req, res) => {
+    res.setHeader('Set-Cookie', ['a=1', 'b=2']);
+    res.writeHead(201, { 'X-Thing': 'yes', 'Content-Type': 'application/json' }).end('{"id":7}');
+  });
   const c = client();
-  const a = await c.request({ method: 'POST', url: `${base}/echo?x=1`, headers: { 'Content-Type': 'application/json', Authorization: 'Basic abc' }, body: '{"n":1}' });
+  const a = await c.request({
+    method: 'POST',
+    url: `${base}/echo?x=1`,
+    headers: { 'Content-Type': 'application/json', Authorization: 'Basic abc' },
+    body: '{"n":1}',
+  });
   expect(a.status).toBe(201);
   expect(a.headers['x-thing']).toBe('yes');
   expect(a.headers['set-cookie']).toBe('a=1, b=2');
   expect(a.body.toString()).toBe('{"id":7}');
-  expect(hits[0]).toMatchObject({ method: 'POST', url: '/echo?x=1', body: '{"n":1}', headers: expect.objectContaining({ authorization: 'Basic abc', 'content-type': 'application/json' }) });
+  expect(hits[0]).toMatchObject({
+    method: 'POST',
+    url: '/echo?x=1',
+    body: '{"n":1}',
+    headers: expect.objectContaining({ authorization: 'Basic abc', 'content-type': 'application/json' }),
+  });
   await c.close();
 });
 
@@ -65,7 +83,9 @@ test('keeps connections alive between calls', async () => {
   const c = client();
   for (let i = 0; i < 5; i++) await c.request({ method: 'GET', url: `${base}/k`, headers: {} });
   const ports = new Set<number>();
-  routes.set('/port', (req, res) => { res.end(String(req.socket.remotePort)); });
+  routes.set('/port', (req, res) => {
+    res.end(String(req.socket.remotePort));
+  });
   for (let i = 0; i < 10; i++) ports.add(Number((await c.request({ method: 'GET', url: `${base}/port`, headers: {} })).body.toString()));
   // Ten calls one after another: the pool may open a second connection while the first is
   // being released, never one per call.
@@ -74,7 +94,9 @@ test('keeps connections alive between calls', async () => {
 });
 
 test('one deadline for the whole exchange: a slow answer is ECONNABORTED after about the timeout', async () => {
-  routes.set('/slow', (_req, res) => { setTimeout(() => res.end('late'), 1500); });
+  routes.set('/slow', (_req, res) => {
+    setTimeout(() => res.end('late'), 1500);
+  });
   const c = client({ timeoutMs: 300 });
   const started = Date.now();
   const e = await networkError(c.request({ method: 'POST', url: `${base}/slow`, headers: {}, body: '{}' }));
@@ -82,20 +104,28 @@ test('one deadline for the whole exchange: a slow answer is ECONNABORTED after a
   expect(Date.now() - started).toBeGreaterThanOrEqual(280);
   expect(Date.now() - started).toBeLessThan(1200);
   // A body that trickles in counts against the same deadline.
-  routes.set('/trickle', (_req, res) => { res.writeHead(200); res.write('a'); setTimeout(() => res.end('b'), 1500); });
+  routes.set('/trickle', (_req, res) => {
+    res.writeHead(200);
+    res.write('a');
+    setTimeout(() => res.end('b'), 1500);
+  });
   expect((await networkError(c.request({ method: 'GET', url: `${base}/trickle`, headers: {} }))).code).toBe('ECONNABORTED');
   await c.close();
 });
 
 test('a response over the size cap is refused, not buffered', async () => {
-  routes.set('/big', (_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(50_000)); });
+  routes.set('/big', (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(50_000));
+  });
   const c = client({ maxResponseBytes: 10_000 });
   expect((await networkError(c.request({ method: 'GET', url: `${base}/big`, headers: {} }))).code).toBe('ERR_RESPONSE_TOO_LARGE');
   await c.close();
 });
 
 test('redirects are answers, not followed (a 3xx is classified like any other status)', async () => {
-  routes.set('/moved', (_req, res) => { res.writeHead(302, { location: '/elsewhere' }).end(); });
+  routes.set('/moved', (_req, res) => {
+    res.writeHead(302, { location: '/elsewhere' }).end();
+  });
   const c = client();
   const a = await c.request({ method: 'GET', url: `${base}/moved`, headers: {} });
   expect(a.status).toBe(302);
@@ -116,7 +146,10 @@ test('connection refused is ECONNREFUSED', async () => {
 test('a socket that dies before answering: a GET is retried once, a write is not', async () => {
   let drops = 1;
   routes.set('/flaky', (req, res) => {
-    if (drops-- > 0) { req.socket.destroy(); return; }
+    if (drops-- > 0) {
+      req.socket.destroy();
+      return;
+    }
     res.end('{"found":true}');
   });
   const c = client();
@@ -135,14 +168,18 @@ test('the SSRF guard refuses private IP literals and private DNS answers unless 
   const strict = new HttpClient({ timeoutMs: 1000, guard: new SsrfGuard({ allow: [] }) });
   await expect(strict.request({ method: 'GET', url: `${base}/x`, headers: {} })).rejects.toMatchObject({ code: 'ESSRF' });
   // localhost resolves to a loopback address: refused after DNS, before connecting.
-  await expect(strict.request({ method: 'GET', url: base.replace('127.0.0.1', 'localhost') + '/x', headers: {} })).rejects.toMatchObject({ code: 'ESSRF' });
+  await expect(strict.request({ method: 'GET', url: `${base.replace('127.0.0.1', 'localhost')}/x`, headers: {} })).rejects.toMatchObject({ code: 'ESSRF' });
   expect(hits).toHaveLength(0);
   await strict.close();
 });
 
 test('a URL as given (file downloads): normalised on the wire, fragment dropped, credentials as Basic auth; hop-by-hop headers left to the client', async () => {
   const c = client();
-  await c.request({ method: 'GET', url: `${base.replace('http://', 'http://us%20er:p%40ss@')}/files/call 1/é.mp3?x=a b#frag`, headers: { Connection: 'upgrade', Expect: '100-continue', 'X-Keep': 'yes' } });
+  await c.request({
+    method: 'GET',
+    url: `${base.replace('http://', 'http://us%20er:p%40ss@')}/files/call 1/é.mp3?x=a b#frag`,
+    headers: { Connection: 'upgrade', Expect: '100-continue', 'X-Keep': 'yes' },
+  });
   expect(hits[0].url).toBe('/files/call%201/%C3%A9.mp3?x=a%20b');
   expect(hits[0].headers.authorization).toBe(`Basic ${Buffer.from('us er:p@ss').toString('base64')}`);
   expect(hits[0].headers['x-keep']).toBe('yes');
@@ -155,7 +192,10 @@ describe("the gateway's own listen address is never a destination, even where pr
   const selfGuard = (host: string, p = port()) => {
     const listen = new ListenAddresses();
     listen.add(host, p);
-    return new HttpClient({ timeoutMs: 1000, guard: new SsrfGuard({ allow: ['127.0.0.0/8', '::1', 'localhost', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] }, listen) });
+    return new HttpClient({
+      timeoutMs: 1000,
+      guard: new SsrfGuard({ allow: ['127.0.0.0/8', '::1', 'localhost', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] }, listen),
+    });
   };
 
   test.each([
@@ -164,7 +204,10 @@ describe("the gateway's own listen address is never a destination, even where pr
     ['another loopback address (a server on 0.0.0.0 answers there too)', '0.0.0.0', (p: number) => `http://127.0.0.2:${p}/healthz`],
   ])('%s', async (_name, host, url) => {
     const c = selfGuard(host);
-    await expect(c.request({ method: 'GET', url: url(port()), headers: {} })).rejects.toMatchObject({ code: 'ESSRF', message: expect.stringMatching(/this gateway's own address/) });
+    await expect(c.request({ method: 'GET', url: url(port()), headers: {} })).rejects.toMatchObject({
+      code: 'ESSRF',
+      message: expect.stringMatching(/this gateway's own address/),
+    });
     expect(hits).toHaveLength(0);
     await c.close();
   });

@@ -16,7 +16,11 @@ endpoints:
 
 describe('json paths', () => {
   test.each<[string, Array<string | number>]>([
-    ['', []], ['user', ['user']], ['data[0].id', ['data', 0, 'id']], ["a['odd key'].b", ['a', 'odd key', 'b']], ['results[12]', ['results', 12]],
+    ['', []],
+    ['user', ['user']],
+    ['data[0].id', ['data', 0, 'id']],
+    ["a['odd key'].b", ['a', 'odd key', 'b']],
+    ['results[12]', ['results', 12]],
   ])('%s', (src, path) => expect(parseJsonPath(src)).toEqual(path));
 
   test.each(['a[', 'a[x]', 'a..b]'])('rejects %s', (src) => expect(() => parseJsonPath(src)).toThrow());
@@ -38,34 +42,49 @@ describe('extract', () => {
   });
 
   test('several matches → the most recently created', () => {
-    const body = { results: [
-      { id: 1, created_at: '2026-01-02T00:00:00Z' },
-      { id: 2, created_at: '2026-03-01T00:00:00Z' },
-      { id: 3, created_at: '2025-12-31T00:00:00Z' },
-    ] };
+    const body = {
+      results: [
+        { id: 1, created_at: '2026-01-02T00:00:00Z' },
+        { id: 2, created_at: '2026-03-01T00:00:00Z' },
+        { id: 3, created_at: '2025-12-31T00:00:00Z' },
+      ],
+    };
     expect(extract(endpoint('find_account', 'results'), body)).toMatchObject({ found: true, id: 2, matches: 3 });
   });
 
   test('sort field is configurable (numbers too)', () => {
-    const body = { data: [{ Id: 'a', Created_Time: 5 }, { Id: 'b', Created_Time: 9 }] };
+    const body = {
+      data: [
+        { Id: 'a', Created_Time: 5 },
+        { Id: 'b', Created_Time: 9 },
+      ],
+    };
     expect(extract(endpoint('find_account', 'data', 'Id', 'Created_Time'), body)).toMatchObject({ id: 'b' });
   });
 
   test('a data location missing from the response is an error naming the path and the keys found', () => {
-    expect(() => extract(endpoint('find_account', 'results'), { users: [] })).toThrow('find_account: response_data_location "results" not found in the response (failed at "results"; keys there: users)');
+    expect(() => extract(endpoint('find_account', 'results'), { users: [] })).toThrow(
+      'find_account: response_data_location "results" not found in the response (failed at "results"; keys there: users)',
+    );
   });
 
   test('a create without an id at id_location is an error', () => {
-    expect(() => extract(endpoint('create_account', 'user', 'id'), { user: { name: 'x' } })).toThrow('create_account: id_location "id" not found in the object at response_data_location');
+    expect(() => extract(endpoint('create_account', 'user', 'id'), { user: { name: 'x' } })).toThrow(
+      'create_account: id_location "id" not found in the object at response_data_location',
+    );
     expect(extract(endpoint('create_account', 'data[0].details', 'id'), { data: [{ details: { id: 'z1' } }] })).toMatchObject({ id: 'z1' });
   });
 });
 
 function connector(yamlEndpoints: string) {
-  const r = compileConnector(`auth: {type: none}
+  const r = compileConnector(
+    `auth: {type: none}
 phone: {default_region: US}
 endpoints:
-${yamlEndpoints}`, 'x.yaml', {});
+${yamlEndpoints}`,
+    'x.yaml',
+    {},
+  );
   if (!r.connector) throw new Error(JSON.stringify(r.issues));
   return r.connector;
 }
@@ -91,8 +110,18 @@ describe('extract: what success looks like (expect)', () => {
   });
 
   test.each<[string, 'create_account' | 'create_record', unknown, RegExp]>([
-    ['create: no body', 'create_account', undefined, /^create_account: the CRM answered success with no body.*Fix response_data_location and id_location of endpoints\.create_account near line \d+/],
-    ['create: 201 []', 'create_record', [], /^create_record: response_data_location "" is an empty list\. Fix response_data_location of endpoints\.create_record near line \d+/],
+    [
+      'create: no body',
+      'create_account',
+      undefined,
+      /^create_account: the CRM answered success with no body.*Fix response_data_location and id_location of endpoints\.create_account near line \d+/,
+    ],
+    [
+      'create: 201 []',
+      'create_record',
+      [],
+      /^create_record: response_data_location "" is an empty list\. Fix response_data_location of endpoints\.create_record near line \d+/,
+    ],
     ['create: location missing', 'create_account', { person: {} }, /^create_account: response_data_location "user" not found.*near line \d+/],
     ['create: no id', 'create_account', { user: { name: 'x' } }, /^create_account: id_location "id" not found.*near line \d+/],
   ])('%s → an error naming the YAML line', (_n, op, body, message) => {
@@ -105,25 +134,53 @@ describe('extract: the find guard', () => {
   const ep = c.endpoints.get('find_account')!;
   const values = { PHONE_NUMBER: '+1 222 333 4444' };
   test.each<[string, unknown, object]>([
-    ['strangers are dropped', { results: [{ id: 1, phone: '+15550000001' }, { id: 2, phone: '(222) 333-4444' }] }, { found: true, id: 2, matches: 1, dropped: 1 }],
+    [
+      'strangers are dropped',
+      {
+        results: [
+          { id: 1, phone: '+15550000001' },
+          { id: 2, phone: '(222) 333-4444' },
+        ],
+      },
+      { found: true, id: 2, matches: 1, dropped: 1 },
+    ],
     ['only strangers → not found', { results: [{ id: 1, phone: '+15550000001' }] }, { found: false, dropped: 1 }],
     ['a single object that is not the caller → not found', { results: { id: 1, phone: '+15550000001' } }, { found: false }],
   ])('%s', (_n, body, expected) => expect(extract(ep, body, { values, region: 'US' })).toMatchObject(expected));
 
   test('several callers without a sort field → ambiguous_match naming the line and the fixes', () => {
-    const body = { results: [{ id: 1, phone: '2223334444' }, { id: 2, phone: '+12223334444' }, { id: 3, phone: '+15550000001' }] };
-    expect(() => extract(ep, body, { values, region: 'US' })).toThrow(/^find_account: 2 matches \(after dropping 1 that are not the caller\) and the matches carry no sort field.*Fix endpoints\.find_account near line \d+: add match:.*sort_by:.*on_several_matches: first$/);
+    const body = {
+      results: [
+        { id: 1, phone: '2223334444' },
+        { id: 2, phone: '+12223334444' },
+        { id: 3, phone: '+15550000001' },
+      ],
+    };
+    expect(() => extract(ep, body, { values, region: 'US' })).toThrow(
+      /^find_account: 2 matches \(after dropping 1 that are not the caller\) and the matches carry no sort field.*Fix endpoints\.find_account near line \d+: add match:.*sort_by:.*on_several_matches: first$/,
+    );
   });
 });
 
 describe('compile: find guard settings', () => {
   test.each<[string, string, RegExp]>([
-    ['unknown variable in match', '  find_account: {method: GET, url: "https://x.test/a", match: {phone: PHONE}}\n', /endpoints\.find_account\.match\.phone: match values name a variable.*unknown variable "PHONE"/],
-    ['a create may not give up its id', '  find_account: {method: GET, url: "https://x.test/a"}\n  create_account: {method: POST, url: "https://x.test/a", expect: id_optional}\n', /create_account must return the new object's id/],
+    [
+      'unknown variable in match',
+      '  find_account: {method: GET, url: "https://x.test/a", match: {phone: PHONE}}\n',
+      /endpoints\.find_account\.match\.phone: match values name a variable.*unknown variable "PHONE"/,
+    ],
+    [
+      'a create may not give up its id',
+      '  find_account: {method: GET, url: "https://x.test/a"}\n  create_account: {method: POST, url: "https://x.test/a", expect: id_optional}\n',
+      /create_account must return the new object's id/,
+    ],
     ['bad on_several_matches', '  find_account: {method: GET, url: "https://x.test/a", on_several_matches: newest}\n', /on_several_matches/],
   ])('%s', (_n, eps, message) => {
     const r = compileConnector(`auth: {type: none}\nsettings: {skip_account_creation: true}\nendpoints:\n${eps}`, 'x.yaml', {});
-    const text = r.issues.filter((i) => i.severity === 'error').map((i) => `${i.line}:${i.path}: ${i.message}`).join('\n');
+    const text = r.issues
+      .filter((i) => i.severity === 'error')
+      .map((i) => `${i.line}:${i.path}: ${i.message}`)
+      .join('\n');
     expect(text).toMatch(message);
     expect(text).toMatch(/^\d+:/);
   });
@@ -143,7 +200,12 @@ describe('compile: find guard settings', () => {
 `);
     const ep = c.endpoints.get('find_account')!;
     expect(ep.searches.map((s) => s.name)).toEqual(['phone', 'searches[1]']);
-    expect(ep.searches[0].endpoint).toMatchObject({ urlSource: 'https://x.test/search', responseDataLocationSource: 'results', match: [{ source: 'phone', variable: 'PHONE_NUMBER', kind: 'phone' }], line: 9 });
+    expect(ep.searches[0].endpoint).toMatchObject({
+      urlSource: 'https://x.test/search',
+      responseDataLocationSource: 'results',
+      match: [{ source: 'phone', variable: 'PHONE_NUMBER', kind: 'phone' }],
+      line: 9,
+    });
     expect(ep.searches[1].endpoint).toMatchObject({ urlSource: 'https://x.test/other', match: [] });
     expect([...ep.searches[1].endpoint.variables]).toEqual(['EMAIL']);
   });

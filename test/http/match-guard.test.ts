@@ -68,15 +68,45 @@ describe('guardMatches', () => {
   test.each<[string, unknown[], Partial<GuardOptions>, object]>([
     ['no matches', [], {}, { kind: 'none', dropped: 0 }],
     ['only strangers → none', [stranger(2), stranger(3)], {}, { kind: 'none', dropped: 2 }],
-    ['strangers dropped, caller kept (the CRM ignored the filter)', [stranger(2), caller, stranger(3)], {}, { kind: 'one', item: caller, matches: 1, dropped: 2 }],
-    ['several with the sort field → the most recent', [twin(5, '2025-01-01T00:00:00Z'), caller, twin(6, '2024-01-01T00:00:00Z')], {}, { kind: 'one', item: caller, matches: 3 }],
-    ['several without the sort field → ambiguous by default', [twin(5), twin(6)], {}, { kind: 'ambiguous', matches: 2, why: expect.stringContaining('no sort field') }],
+    [
+      'strangers dropped, caller kept (the CRM ignored the filter)',
+      [stranger(2), caller, stranger(3)],
+      {},
+      { kind: 'one', item: caller, matches: 1, dropped: 2 },
+    ],
+    [
+      'several with the sort field → the most recent',
+      [twin(5, '2025-01-01T00:00:00Z'), caller, twin(6, '2024-01-01T00:00:00Z')],
+      {},
+      { kind: 'one', item: caller, matches: 3 },
+    ],
+    [
+      'several without the sort field → ambiguous by default',
+      [twin(5), twin(6)],
+      {},
+      { kind: 'ambiguous', matches: 2, why: expect.stringContaining('no sort field') },
+    ],
     ['one of several lacks the sort field → ambiguous', [twin(5), caller], {}, { kind: 'ambiguous' }],
-    ['a tie on the greatest sort value → ambiguous', [twin(5, '2026-01-01T00:00:00Z'), caller], {}, { kind: 'ambiguous', why: expect.stringContaining('share') }],
+    [
+      'a tie on the greatest sort value → ambiguous',
+      [twin(5, '2026-01-01T00:00:00Z'), caller],
+      {},
+      { kind: 'ambiguous', why: expect.stringContaining('share') },
+    ],
     ['explicit most_recent without the field → still ambiguous', [twin(5), twin(6)], { onSeveral: 'most_recent' }, { kind: 'ambiguous' }],
     ['first → the CRM order', [twin(5), twin(6)], { onSeveral: 'first' }, { kind: 'one', item: twin(5), matches: 2 }],
-    ['fail → ambiguous even with the sort field', [twin(5, '2025-01-01T00:00:00Z'), caller], { onSeveral: 'fail' }, { kind: 'ambiguous', why: 'on_several_matches is fail' }],
-    ['no rules: several matches are only ordered', [twin(5, '2025-01-01T00:00:00Z'), stranger(2, '2026-02-01T00:00:00Z')], { rules: [] }, { kind: 'one', item: stranger(2, '2026-02-01T00:00:00Z'), matches: 2 }],
+    [
+      'fail → ambiguous even with the sort field',
+      [twin(5, '2025-01-01T00:00:00Z'), caller],
+      { onSeveral: 'fail' },
+      { kind: 'ambiguous', why: 'on_several_matches is fail' },
+    ],
+    [
+      'no rules: several matches are only ordered',
+      [twin(5, '2025-01-01T00:00:00Z'), stranger(2, '2026-02-01T00:00:00Z')],
+      { rules: [] },
+      { kind: 'one', item: stranger(2, '2026-02-01T00:00:00Z'), matches: 2 },
+    ],
   ])('%s', (_n, items, opts, expected) => {
     expect(guardMatches(items, { ...base, ...opts })).toMatchObject(expected);
   });

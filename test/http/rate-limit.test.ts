@@ -6,10 +6,16 @@
 import { bundled, startHarness, type Harness } from '../helpers/harness';
 
 let h: Harness;
-const oneTry = bundled('zendesk.yaml').replace(/^id: zendesk$/m, 'id: zd-one').replace(/^timeout_seconds: 5$/m, 'timeout_seconds: 5\nretry:\n  max_attempts: 1\n  initial_delay_seconds: 1');
+const oneTry = bundled('zendesk.yaml')
+  .replace(/^id: zendesk$/m, 'id: zd-one')
+  .replace(/^timeout_seconds: 5$/m, 'timeout_seconds: 5\nretry:\n  max_attempts: 1\n  initial_delay_seconds: 1');
 const twoTries = oneTry.replace('id: zd-one', 'id: zd-two').replace('max_attempts: 1', 'max_attempts: 2');
-beforeAll(async () => { h = await startHarness({ connectors: { 'one.yaml': oneTry, 'two.yaml': twoTries } }); });
-afterAll(async () => { await h.close(); });
+beforeAll(async () => {
+  h = await startHarness({ connectors: { 'one.yaml': oneTry, 'two.yaml': twoTries } });
+});
+afterAll(async () => {
+  await h.close();
+});
 
 async function final(id: string, ms = 8000): Promise<any> {
   const end = Date.now() + ms;

@@ -8,23 +8,43 @@ import { bundled, startHarness, type Harness } from '../helpers/harness';
 
 const zendesk = bundled('zendesk.yaml');
 const withAuth = (id: string, auth: string, extra = '') =>
-  zendesk.replace(/^id: zendesk$/m, `id: ${id}`).replace(/^auth:\n(  .*\n)+/m, `${auth}\n`).replace(/^timeout_seconds: 5$/m, `timeout_seconds: 5\n${extra}`);
+  zendesk
+    .replace(/^id: zendesk$/m, `id: ${id}`)
+    .replace(/^auth:\n( {2}.*\n)+/m, `${auth}\n`)
+    .replace(/^timeout_seconds: 5$/m, `timeout_seconds: 5\n${extra}`);
 
 const CONNECTORS = {
   'zendesk.yaml': zendesk,
   'zd-headers.yaml': withAuth('zd-headers', 'auth:\n  type: headers\n  headers:\n    X-Api-Key: ${env:ZD_API_KEY}'),
   'zd-wrong.yaml': withAuth('zd-wrong', 'auth:\n  type: basic\n  username: agent@example.com/token\n  password: ${env:ZD_WRONG_TOKEN}'),
-  'zd-cc.yaml': withAuth('zd-cc', [
-    'auth:', '  type: oauth2', '  grant: client_credentials',
-    '  authorization_url: {{CRM}}/oauth/authorizations/new', '  token_url: {{CRM}}/oauth/tokens',
-    '  client_id: sample-client', '  client_secret: ${env:ZD_CLIENT_SECRET}', '  scope: read write',
-  ].join('\n')),
-  'zd-code.yaml': withAuth('zd-code', [
-    'auth:', '  type: oauth2', '  grant: authorization_code',
-    '  authorization_url: {{CRM}}/oauth/authorizations/new', '  token_url: {{CRM}}/oauth/tokens',
-    '  client_id: sample-client', '  client_secret: ${env:ZD_CLIENT_SECRET}', '  scope: read write',
-    '  state: crm-gateway-test', '  refresh_ahead_seconds: 60',
-  ].join('\n')),
+  'zd-cc.yaml': withAuth(
+    'zd-cc',
+    [
+      'auth:',
+      '  type: oauth2',
+      '  grant: client_credentials',
+      '  authorization_url: {{CRM}}/oauth/authorizations/new',
+      '  token_url: {{CRM}}/oauth/tokens',
+      '  client_id: sample-client',
+      '  client_secret: ${env:ZD_CLIENT_SECRET}',
+      '  scope: read write',
+    ].join('\n'),
+  ),
+  'zd-code.yaml': withAuth(
+    'zd-code',
+    [
+      'auth:',
+      '  type: oauth2',
+      '  grant: authorization_code',
+      '  authorization_url: {{CRM}}/oauth/authorizations/new',
+      '  token_url: {{CRM}}/oauth/tokens',
+      '  client_id: sample-client',
+      '  client_secret: ${env:ZD_CLIENT_SECRET}',
+      '  scope: read write',
+      '  state: crm-gateway-test',
+      '  refresh_ahead_seconds: 60',
+    ].join('\n'),
+  ),
 };
 
 let h: Harness;
@@ -33,10 +53,18 @@ beforeAll(async () => {
     connectors: CONNECTORS,
     env: { ZD_API_KEY: 'sample-key', ZD_WRONG_TOKEN: 'not-the-token', ZD_CLIENT_SECRET: 'sample-secret' },
     // Short-lived tokens (30 s) so refresh-ahead (60 s) is exercised on every use.
-    crm: { auth: { basic: [{ username: 'agent@example.com/token', password: 'sample-token' }], apiKeys: [{ header: 'X-Api-Key', value: 'sample-key' }], oauth: { clientId: 'sample-client', clientSecret: 'sample-secret', accessTokenTtlSec: 3600 } } },
+    crm: {
+      auth: {
+        basic: [{ username: 'agent@example.com/token', password: 'sample-token' }],
+        apiKeys: [{ header: 'X-Api-Key', value: 'sample-key' }],
+        oauth: { clientId: 'sample-client', clientSecret: 'sample-secret', accessTokenTtlSec: 3600 },
+      },
+    },
   });
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 
 const lastAuth = () => {
   const headers = h.crm.crm.requests.filter((r) => r.path.startsWith('/api/')).at(-1)!.headers as Record<string, string>;

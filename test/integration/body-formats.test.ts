@@ -56,21 +56,27 @@ endpoints:
 `;
 
 // Container array: Zendesk's bulk create takes {"users": [ {...} ]}.
-const ARRAY_YAML = YAML.replace('id: formats', 'id: formats-array').replace(`  create_account:
+const ARRAY_YAML = YAML.replace('id: formats', 'id: formats-array')
+  .replace(
+    `  create_account:
     method: POST
     url: /api/v2/users.json
     body_format: properties
     params:
       user: { name: "{NAME}", phone: "{PHONE_NUMBER}", email: "{EMAIL}" }
-    response_data_location: user`, `  create_account:
+    response_data_location: user`,
+    `  create_account:
     method: POST
     url: /api/v2/users/create_many.json
     body_format: container_array
     container_name: users
     params: { name: "{NAME}", phone: "{PHONE_NUMBER}" }
-    response_data_location: job_status.results[0]`)
+    response_data_location: job_status.results[0]`,
+  )
   // Binary: the file is the whole body, the name goes in the URL.
-  .replace(/  upload_file:[\s\S]*$/, `  upload_file:
+  .replace(
+    / {2}upload_file:[\s\S]*$/,
+    `  upload_file:
     method: POST
     url: /api/v2/uploads.json?filename={FILE_NAME}
     upload:
@@ -78,11 +84,16 @@ const ARRAY_YAML = YAML.replace('id: formats', 'id: formats-array').replace(`  c
       attachment: { by: url, url_location: attachment.content_url }
     response_data_location: upload
     id_location: token
-`);
+`,
+  );
 
 let h: Harness;
-beforeAll(async () => { h = await startHarness({ connectors: { 'formats.yaml': YAML, 'array.yaml': ARRAY_YAML } }); });
-afterAll(async () => { await h.close(); });
+beforeAll(async () => {
+  h = await startHarness({ connectors: { 'formats.yaml': YAML, 'array.yaml': ARRAY_YAML } });
+});
+afterAll(async () => {
+  await h.close();
+});
 
 const lastApi = () => h.crm.crm.requests.filter((r) => r.path.startsWith('/api/')).at(-1)!;
 
@@ -112,12 +123,20 @@ describe('uploads', () => {
 
   beforeAll(async () => {
     const account = await h.op('create_account', { NAME: 'Uploader', PHONE_NUMBER: '+44 20 7946 0000' }, { connector: 'formats' });
-    const record = await h.op('create_record', { ACCOUNT_ID: account.body.ids.ACCOUNT_ID, TICKET_SUBJECT: 'Files', TICKET_DESCRIPTION: 'd' }, { connector: 'formats' });
+    const record = await h.op(
+      'create_record',
+      { ACCOUNT_ID: account.body.ids.ACCOUNT_ID, TICKET_SUBJECT: 'Files', TICKET_DESCRIPTION: 'd' },
+      { connector: 'formats' },
+    );
     recordId = record.body.ids.RECORD_ID;
   });
 
   test('base64 in a JSON container; attachment by ID with builder URL; comment with the link', async () => {
-    const r = await h.op('upload_file', { RECORD_ID: recordId, FILE_NAME: 'call.wav', FILE_TYPE: 'audio/wav', FILE_KIND: 'call_recording', FILE_DATA: bytes.toString('base64') }, { connector: 'formats' });
+    const r = await h.op(
+      'upload_file',
+      { RECORD_ID: recordId, FILE_NAME: 'call.wav', FILE_TYPE: 'audio/wav', FILE_KIND: 'call_recording', FILE_DATA: bytes.toString('base64') },
+      { connector: 'formats' },
+    );
     expect(r.status).toBe(200);
     const attachment = h.crm.crm.state.attachments.at(-1)!;
     expect(attachment.sha256).toBe(sha);
@@ -127,7 +146,11 @@ describe('uploads', () => {
   });
 
   test('binary: the file is the raw body with its content type', async () => {
-    const r = await h.op('upload_file', { RECORD_ID: recordId, FILE_NAME: 'photo 1.jpg', FILE_TYPE: 'image/jpeg', FILE_KIND: 'photo', FILE_DATA: bytes.toString('base64') }, { connector: 'formats-array' });
+    const r = await h.op(
+      'upload_file',
+      { RECORD_ID: recordId, FILE_NAME: 'photo 1.jpg', FILE_TYPE: 'image/jpeg', FILE_KIND: 'photo', FILE_DATA: bytes.toString('base64') },
+      { connector: 'formats-array' },
+    );
     expect(r.status).toBe(200);
     const attachment = h.crm.crm.state.attachments.at(-1)!;
     expect(attachment).toMatchObject({ file_name: 'photo 1.jpg', content_type: 'image/jpeg', sha256: sha });

@@ -14,7 +14,9 @@ beforeAll(async () => {
   const user = h.crm.crm.seedUser({ name: 'Empty Answers', phone: '+1 222 333 9999' });
   recordId = h.crm.crm.seedTicket({ requester_id: user.id, subject: 'x', status: 'open' }).id;
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 afterEach(() => h.crm.crm.clearFaults());
 
 const answers: Array<[string, { status: number; body?: unknown }]> = [
@@ -34,7 +36,11 @@ describe.each(['update_record', 'add_comment'])('%s', (operation) => {
 
   test('a durable write answered 200 [] is delivered, not dead', async () => {
     h.crm.crm.injectFault({ method: 'PUT', path: '/api/v2/tickets/', status: 200, body: [] });
-    const r = await h.op(operation, { RECORD_ID: recordId, COMMENT_BODY: 'durable', TICKET_SUBJECT: 's', TICKET_DESCRIPTION: 'd' }, { headers: { 'Idempotency-Key': `empty-${operation}` } });
+    const r = await h.op(
+      operation,
+      { RECORD_ID: recordId, COMMENT_BODY: 'durable', TICKET_SUBJECT: 's', TICKET_DESCRIPTION: 'd' },
+      { headers: { 'Idempotency-Key': `empty-${operation}` } },
+    );
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ status: 'delivered' });
   });

@@ -5,10 +5,18 @@
 import { bundled, startHarness, type Harness } from '../helpers/harness';
 
 let h: Harness;
-const fast = bundled('zendesk.yaml').replace(/^id: zendesk$/m, 'id: zd-fast').replace(/^timeout_seconds: 5$/m, 'timeout_seconds: 1');
-const resilient = bundled('zendesk.yaml').replace(/^id: zendesk$/m, 'id: zd-resilient').replace(/^timeout_seconds: 5$/m, 'timeout_seconds: 5\nretry:\n  profile: resilient');
-beforeAll(async () => { h = await startHarness({ connectors: { 'zendesk.yaml': bundled('zendesk.yaml'), 'fast.yaml': fast, 'resilient.yaml': resilient } }); });
-afterAll(async () => { await h.close(); });
+const fast = bundled('zendesk.yaml')
+  .replace(/^id: zendesk$/m, 'id: zd-fast')
+  .replace(/^timeout_seconds: 5$/m, 'timeout_seconds: 1');
+const resilient = bundled('zendesk.yaml')
+  .replace(/^id: zendesk$/m, 'id: zd-resilient')
+  .replace(/^timeout_seconds: 5$/m, 'timeout_seconds: 5\nretry:\n  profile: resilient');
+beforeAll(async () => {
+  h = await startHarness({ connectors: { 'zendesk.yaml': bundled('zendesk.yaml'), 'fast.yaml': fast, 'resilient.yaml': resilient } });
+});
+afterAll(async () => {
+  await h.close();
+});
 afterEach(() => h.crm.crm.clearFaults());
 
 test('422 from the CRM → 502 crm_request_failed with the CRM status and body', async () => {
@@ -65,13 +73,17 @@ test('a GET on a stale connection is retried at once, a write is not', async () 
 });
 
 test('a wrong response location points at the YAML line to fix', async () => {
-  const broken = bundled('zendesk.yaml').replace(/^id: zendesk$/m, 'id: zd-broken').replace('    response_data_location: user\n\n  # Open', '    response_data_location: person\n\n  # Open');
+  const broken = bundled('zendesk.yaml')
+    .replace(/^id: zendesk$/m, 'id: zd-broken')
+    .replace('    response_data_location: user\n\n  # Open', '    response_data_location: person\n\n  # Open');
   const h2 = await startHarness({ connectors: { 'zendesk.yaml': broken } });
   try {
     const r = await h2.op('create_account', { NAME: 'Where' }, { connector: 'zd-broken' });
     expect(r.status).toBe(502);
     expect(r.body.code).toBe('crm_response_invalid');
-    expect(r.body.detail).toMatch(/response_data_location "person" not found in the response \(failed at "person"; keys there: user\)\. Fix endpoints\.create_account\.response_data_location near line \d+/);
+    expect(r.body.detail).toMatch(
+      /response_data_location "person" not found in the response \(failed at "person"; keys there: user\)\. Fix endpoints\.create_account\.response_data_location near line \d+/,
+    );
     // The CRM did create the user: the caller learns the write happened but could not be read.
     expect(h2.crm.crm.state.users).toHaveLength(1);
   } finally {

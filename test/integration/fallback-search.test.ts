@@ -7,8 +7,12 @@
 import { startHarness, type Harness } from '../helpers/harness';
 
 let h: Harness;
-beforeAll(async () => { h = await startHarness(); });
-afterAll(async () => { await h.close(); });
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
 beforeEach(() => h.crm.crm.reset());
 
 const searches = () => h.crm.crm.requests.filter((r) => r.method === 'GET' && r.path.includes('search')).map((r) => r.query);
@@ -50,8 +54,23 @@ test('dry run shows the searches that would run', async () => {
 
 test('a session of a returning customer with a new phone goes onto the existing account', async () => {
   const kim = h.crm.crm.seedUser({ name: 'Kim', phone: '+1 222 333 4444', email: 'kim@example.com' });
-  const post = (body: unknown) => fetch(`${h.gw.url}/v1/connectors/zendesk/sessions/returning-1/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  await post({ type: 'Session_Started', event_id: 'r1', data: { call_id: 601, session_type: 'IVR_Call', channel: 'voice_call', queue_name: 'Billing', end_user: { name: 'Kim', phone: '+1 777 888 9999', email: 'kim@example.com' } } });
+  const post = (body: unknown) =>
+    fetch(`${h.gw.url}/v1/connectors/zendesk/sessions/returning-1/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  await post({
+    type: 'Session_Started',
+    event_id: 'r1',
+    data: {
+      call_id: 601,
+      session_type: 'IVR_Call',
+      channel: 'voice_call',
+      queue_name: 'Billing',
+      end_user: { name: 'Kim', phone: '+1 777 888 9999', email: 'kim@example.com' },
+    },
+  });
   let view: any;
   for (let i = 0; i < 300; i++) {
     view = (await h.get('/v1/connectors/zendesk/sessions/returning-1')).body;

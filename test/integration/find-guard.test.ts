@@ -12,8 +12,12 @@ const unguarded = bundled('zendesk.yaml')
   .replace(/^( {4}| {8})(match|on_several_matches):.*\n/gm, '');
 
 let h: Harness;
-beforeAll(async () => { h = await startHarness({ connectors: { 'zendesk.yaml': bundled('zendesk.yaml'), 'unguarded.yaml': unguarded } }); });
-afterAll(async () => { await h.close(); });
+beforeAll(async () => {
+  h = await startHarness({ connectors: { 'zendesk.yaml': bundled('zendesk.yaml'), 'unguarded.yaml': unguarded } });
+});
+afterAll(async () => {
+  await h.close();
+});
 beforeEach(() => h.crm.crm.reset());
 
 const ignoreSearchFilter = () => h.crm.crm.injectFault({ method: 'GET', path: '/api/v2/search', ignoreFilter: true, always: true });
@@ -31,7 +35,9 @@ function seedStrangers(n: number) {
 test('the fault: the sample CRM returns every user, unordered and without created_at', async () => {
   seedStrangers(3);
   ignoreSearchFilter();
-  const res = await fetch(`${h.crm.url}/api/v2/search.json?query=${encodeURIComponent('type:user phone:*222*333*4444')}&sort_by=created_at`, { headers: { 'X-Api-Key': 'sample-key' } });
+  const res = await fetch(`${h.crm.url}/api/v2/search.json?query=${encodeURIComponent('type:user phone:*222*333*4444')}&sort_by=created_at`, {
+    headers: { 'X-Api-Key': 'sample-key' },
+  });
   const body = (await res.json()) as any;
   expect(body.results.map((u: any) => u.name)).toEqual(['Stranger 0', 'Stranger 1', 'Stranger 2']);
   expect(body.results[0].created_at).toBeUndefined();
@@ -56,7 +62,7 @@ test('a caller the CRM does not have is not found (the strangers are dropped)', 
   expect(r.body).toMatchObject({ outcome: 'not_found', ids: {}, dropped_matches: 3 });
 });
 
-test('find_record returns the caller\'s ticket, not a stranger\'s', async () => {
+test("find_record returns the caller's ticket, not a stranger's", async () => {
   seedStrangers(2);
   const caller = h.crm.crm.seedUser({ name: 'Kim Caller', phone: '+1 222 333 4444' });
   const ticket = h.crm.crm.seedTicket({ requester_id: caller.id, subject: 'Kim', status: 'open' });
@@ -75,17 +81,33 @@ test('without a guard, several unordered matches are a visible ambiguous_match n
   expect(r.body.detail).toMatch(/3 matches.*no sort field.*endpoints\.find_account near line \d+.*match.*sort_by.*on_several_matches/);
 });
 
-test('a session does not go onto a stranger\'s ticket', async () => {
+test("a session does not go onto a stranger's ticket", async () => {
   const strangers = seedStrangers(3);
   ignoreSearchFilter();
-  const post = (body: unknown) => fetch(`${h.gw.url}/v1/connectors/zendesk/sessions/guard-1/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  await post({ type: 'Session_Started', event_id: 'g1', data: { call_id: 501, session_type: 'IVR_Call', channel: 'voice_call', queue_name: 'Billing', end_user: { name: 'Kim Caller', phone: '+1 222 333 4444', email: 'kim@example.com' } } });
+  const post = (body: unknown) =>
+    fetch(`${h.gw.url}/v1/connectors/zendesk/sessions/guard-1/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  await post({
+    type: 'Session_Started',
+    event_id: 'g1',
+    data: {
+      call_id: 501,
+      session_type: 'IVR_Call',
+      channel: 'voice_call',
+      queue_name: 'Billing',
+      end_user: { name: 'Kim Caller', phone: '+1 222 333 4444', email: 'kim@example.com' },
+    },
+  });
   await post({ type: 'End_Call', event_id: 'g2', data: { call_id: 501, call_duration: 10 } });
   let view: any;
   for (let i = 0; i < 300; i++) {
     view = (await h.get('/v1/connectors/zendesk/sessions/guard-1')).body;
     const counts = await h.gw.store.counts();
-    if (view.steps?.length && view.steps.every((s: any) => ['delivered', 'dead', 'cancelled'].includes(s.status)) && counts.pending + counts.running === 0) break;
+    if (view.steps?.length && view.steps.every((s: any) => ['delivered', 'dead', 'cancelled'].includes(s.status)) && counts.pending + counts.running === 0)
+      break;
     await new Promise((res) => setTimeout(res, 30));
   }
   const strangerIds = new Set(strangers.map((s) => s.id));
@@ -99,8 +121,17 @@ test('a session does not go onto a stranger\'s ticket', async () => {
 test('in a session, an ambiguous find is a dead step with the reason and the YAML line, not a write on a stranger', async () => {
   seedStrangers(3);
   ignoreSearchFilter();
-  const post = (body: unknown) => fetch(`${h.gw.url}/v1/connectors/zd-unguarded/sessions/guard-2/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  await post({ type: 'Session_Started', event_id: 'a1', data: { call_id: 502, session_type: 'IVR_Call', channel: 'voice_call', end_user: { name: 'Kim Caller', phone: '+1 222 333 4444' } } });
+  const post = (body: unknown) =>
+    fetch(`${h.gw.url}/v1/connectors/zd-unguarded/sessions/guard-2/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  await post({
+    type: 'Session_Started',
+    event_id: 'a1',
+    data: { call_id: 502, session_type: 'IVR_Call', channel: 'voice_call', end_user: { name: 'Kim Caller', phone: '+1 222 333 4444' } },
+  });
   let account: any;
   for (let i = 0; i < 300; i++) {
     const view = (await h.get('/v1/connectors/zd-unguarded/sessions/guard-2')).body;

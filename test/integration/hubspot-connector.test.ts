@@ -10,12 +10,22 @@ const hubspot = bundled('hubspot.yaml');
 const TOKEN = 'pat-na1-sample-private-app-token';
 
 const wrongToken = hubspot.replace(/^id: hubspot$/m, 'id: hubspot-wrong').replace('${env:HUBSPOT_TOKEN:-', '${env:HUBSPOT_WRONG_TOKEN:-');
-const oauth = hubspot.replace(/^id: hubspot$/m, 'id: hubspot-oauth').replace(/^auth:\n(  .*\n)+/m, [
-  'auth:', '  type: oauth2', '  grant: authorization_code',
-  '  authorization_url: {{CRM}}/oauth/authorize', '  token_url: {{CRM}}/oauth/v1/token',
-  '  client_id: hubspot-sample-client', '  client_secret: ${env:HUBSPOT_CLIENT_SECRET}',
-  '  scope: crm.objects.contacts.read crm.objects.contacts.write tickets files', '',
-].join('\n'));
+const oauth = hubspot
+  .replace(/^id: hubspot$/m, 'id: hubspot-oauth')
+  .replace(
+    /^auth:\n( {2}.*\n)+/m,
+    [
+      'auth:',
+      '  type: oauth2',
+      '  grant: authorization_code',
+      '  authorization_url: {{CRM}}/oauth/authorize',
+      '  token_url: {{CRM}}/oauth/v1/token',
+      '  client_id: hubspot-sample-client',
+      '  client_secret: ${env:HUBSPOT_CLIENT_SECRET}',
+      '  scope: crm.objects.contacts.read crm.objects.contacts.write tickets files',
+      '',
+    ].join('\n'),
+  );
 
 let h: Harness;
 let crm: SampleCrm<'hubspot'>;
@@ -27,7 +37,9 @@ beforeAll(async () => {
   });
   crm = h.crm.crm as unknown as SampleCrm<'hubspot'>;
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 
 const op = (operation: string, variables: Record<string, unknown> = {}, connector = 'hubspot') => h.op(operation, variables, { connector });
 const lastBody = () => crm.requests.at(-1)!.body as any;
@@ -113,14 +125,21 @@ describe('account → record → update/comment/upload against the HubSpot-like 
     expect(crm.requests.at(-1)!.query).toEqual({ properties: 'firstname,lastname,email,phone' });
   });
 
-  test('find_account_by_id: HubSpot\'s 404 falls back to find_account', async () => {
+  test("find_account_by_id: HubSpot's 404 falls back to find_account", async () => {
     const r = await op('find_account_by_id', { ACCOUNT_ID: '999999', PHONE_NUMBER: CALLER.PHONE_NUMBER });
     expect(r.body).toMatchObject({ outcome: 'ok', fallback: 'find_account', ids: { ACCOUNT_ID: accountId } });
     expect(r.body.attempts.map((a: { status: number }) => a.status)).toEqual([404, 200]);
   });
 
   test('create_record: a ticket in the pipeline, linked to the contact; CONCAT_AND content', async () => {
-    const r = await op('create_record', { ACCOUNT_ID: accountId, PHONE_NUMBER: CALLER.PHONE_NUMBER, TICKET_DESCRIPTION: 'Printer jammed', SESSION_ID: 'call-1', SESSION_TYPE: 'IVR_Call', QUEUE_NAME: 'Billing' });
+    const r = await op('create_record', {
+      ACCOUNT_ID: accountId,
+      PHONE_NUMBER: CALLER.PHONE_NUMBER,
+      TICKET_DESCRIPTION: 'Printer jammed',
+      SESSION_ID: 'call-1',
+      SESSION_TYPE: 'IVR_Call',
+      QUEUE_NAME: 'Billing',
+    });
     expect(r.body.outcome).toBe('ok');
     recordId = r.body.ids.RECORD_ID;
     const ticket = crm.state.tickets.find((t) => t.id === recordId)!;
@@ -143,10 +162,14 @@ describe('account → record → update/comment/upload against the HubSpot-like 
   test('find_record: the open ticket of the contact; a contact with only closed tickets has none', async () => {
     const r = await op('find_record', { ACCOUNT_ID: accountId });
     expect(r.body).toMatchObject({ outcome: 'ok', ids: { RECORD_ID: recordId } });
-    expect(lastBody().filterGroups).toEqual([{ filters: [
-      { propertyName: 'associations.contact', operator: 'EQ', value: accountId },
-      { propertyName: 'hs_pipeline_stage', operator: 'NEQ', value: '4' },
-    ] }]);
+    expect(lastBody().filterGroups).toEqual([
+      {
+        filters: [
+          { propertyName: 'associations.contact', operator: 'EQ', value: accountId },
+          { propertyName: 'hs_pipeline_stage', operator: 'NEQ', value: '4' },
+        ],
+      },
+    ]);
     const other = crm.seedContact({ properties: { firstname: 'Closed' } }).id;
     crm.seedTicket({ contactId: other, properties: { hs_pipeline_stage: '4' } });
     expect((await op('find_record', { ACCOUNT_ID: other })).body).toMatchObject({ outcome: 'not_found' });
@@ -188,7 +211,14 @@ describe('account → record → update/comment/upload against the HubSpot-like 
     expect(body.outcome).toBe('ok');
 
     const file = crm.state.files.at(-1)!;
-    expect(file).toMatchObject({ name: 'call-1', extension: 'mp3', path: `/crm-gateway/tickets/${recordId}/call-1.mp3`, access: 'PRIVATE', type: 'AUDIO', size: bytes.length });
+    expect(file).toMatchObject({
+      name: 'call-1',
+      extension: 'mp3',
+      path: `/crm-gateway/tickets/${recordId}/call-1.mp3`,
+      access: 'PRIVATE',
+      type: 'AUDIO',
+      size: bytes.length,
+    });
     expect(file.content.equals(bytes)).toBe(true);
     expect(body.ids).toEqual({ ATTACHMENT_ID: file.id, ATTACHMENT_URL: `https://app.hubspot.com/files/24681357/?showDetails=${file.id}` });
     const upload = crm.requests.find((r) => r.path === '/files/v3/files')!;
@@ -206,7 +236,14 @@ describe('account → record → update/comment/upload against the HubSpot-like 
 
   test('upload_file: base64 FILE_DATA also arrives byte for byte', async () => {
     const bytes = Buffer.from([0, 1, 2, 253, 254, 255, 10, 13]);
-    const r = await op('upload_file', { RECORD_ID: recordId, FILE_DATA: bytes.toString('base64'), FILE_NAME: 'chat.txt', FILE_TYPE: 'text/plain', FILE_KIND: 'chat_transcript', NOW_MS: Date.parse(NOW) });
+    const r = await op('upload_file', {
+      RECORD_ID: recordId,
+      FILE_DATA: bytes.toString('base64'),
+      FILE_NAME: 'chat.txt',
+      FILE_TYPE: 'text/plain',
+      FILE_KIND: 'chat_transcript',
+      NOW_MS: Date.parse(NOW),
+    });
     expect(r.body.outcome).toBe('ok');
     const file = crm.state.files.find((f) => f.id === r.body.ids.ATTACHMENT_ID)!;
     expect(file.path).toBe(`/crm-gateway/tickets/${recordId}/chat.txt`);
@@ -266,7 +303,10 @@ describe('the same connector with OAuth 2 (authorization code)', () => {
     expect(consent.status).toBe(302);
     const done = await fetch(consent.headers.get('location')!);
     expect(await done.json()).toEqual({ connector: 'hubspot-oauth', authorized: true });
-    expect(crm.requests.filter((r) => r.path === '/oauth/v1/token').at(-1)!.body).toMatchObject({ grant_type: 'authorization_code', client_id: 'hubspot-sample-client' });
+    expect(crm.requests.filter((r) => r.path === '/oauth/v1/token').at(-1)!.body).toMatchObject({
+      grant_type: 'authorization_code',
+      client_id: 'hubspot-sample-client',
+    });
 
     const r = await op('find_account', { EMAIL: 'kim@example.com' }, 'hubspot-oauth');
     expect(r.body.outcome).toBe('ok');
@@ -282,7 +322,8 @@ describe('the same connector with OAuth 2 (authorization code)', () => {
 });
 
 test('a search filter the CRM ignores does not return a stranger (find guard)', async () => {
-  for (let i = 0; i < 3; i++) crm.seedContact({ properties: { firstname: `Stranger${i}`, phone: `+1 555 020 00${10 + i}`, email: `stranger${i}@example.com` } });
+  for (let i = 0; i < 3; i++)
+    crm.seedContact({ properties: { firstname: `Stranger${i}`, phone: `+1 555 020 00${10 + i}`, email: `stranger${i}@example.com` } });
   const caller = crm.seedContact({ properties: { firstname: 'Guarded', phone: '+1 222 444 6666', email: 'guarded@example.com' } });
   const fault = crm.injectFault({ method: 'POST', path: '/crm/v3/objects/contacts/search', ignoreFilter: true, always: true });
   try {

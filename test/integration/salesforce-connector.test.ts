@@ -13,7 +13,9 @@ beforeAll(async () => {
   h = await startHarness({ connectors: { 'salesforce.yaml': bundled('salesforce.yaml') }, crm: { flavor: 'salesforce' }, env: { SALESFORCE_URL: '{{CRM}}' } });
   crm = h.crm.crm as unknown as SampleCrm<'salesforce'>;
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 
 const op = (operation: string, variables: Record<string, unknown> = {}, query?: string) => h.op(operation, variables, { connector: 'salesforce', query });
 const lastQuery = (): string => {
@@ -98,7 +100,10 @@ describe('account → record → update/comment/upload against the Salesforce-li
     expect(r.body).toMatchObject({ outcome: 'ok', fallback: 'find_account', ids: { ACCOUNT_ID: accountId } });
     expect(r.body.attempts.map((a: { status: number }) => a.status)).toEqual([404, 200]);
     const gone = crm.seedContact({ LastName: 'Gone' });
-    await fetch(`${h.crm.url}/services/data/v59.0/sobjects/Contact/${gone.Id}`, { method: 'DELETE', headers: { authorization: crm.requests.at(-1)!.headers.authorization as string } });
+    await fetch(`${h.crm.url}/services/data/v59.0/sobjects/Contact/${gone.Id}`, {
+      method: 'DELETE',
+      headers: { authorization: crm.requests.at(-1)!.headers.authorization as string },
+    });
     const deleted = await op('find_account_by_id', { ACCOUNT_ID: gone.Id, EMAIL: CALLER.EMAIL });
     expect(deleted.body).toMatchObject({ outcome: 'ok', fallback: 'find_account', ids: { ACCOUNT_ID: accountId } });
   });
@@ -120,7 +125,13 @@ describe('account → record → update/comment/upload against the Salesforce-li
   });
 
   test('create_record: a Case linked to the contact, handlebars description', async () => {
-    const r = await op('create_record', { ACCOUNT_ID: accountId, PHONE_NUMBER: CALLER.PHONE_NUMBER, SESSION_ID: 'call-1', SESSION_TYPE: 'IVR_Call', QUEUE_NAME: 'Billing' });
+    const r = await op('create_record', {
+      ACCOUNT_ID: accountId,
+      PHONE_NUMBER: CALLER.PHONE_NUMBER,
+      SESSION_ID: 'call-1',
+      SESSION_TYPE: 'IVR_Call',
+      QUEUE_NAME: 'Billing',
+    });
     expect(r.body.outcome).toBe('ok');
     recordId = r.body.ids.RECORD_ID;
     expect(recordId).toMatch(/^500[A-Za-z0-9]{15}$/);
@@ -165,7 +176,13 @@ describe('account → record → update/comment/upload against the Salesforce-li
     expect(attachmentId).toMatch(/^068/);
     expect(r.body.ids.ATTACHMENT_URL).toBe(`${h.crm.url}/services/data/v59.0/sobjects/ContentVersion/${attachmentId}/VersionData`);
     const version = crm.recordById(attachmentId) as SalesforceContentVersion;
-    expect(version).toMatchObject({ Title: 'call-1.mp3', PathOnClient: 'call-1.mp3', FileType: 'MP3', FirstPublishLocationId: recordId, ContentSize: BYTES.length });
+    expect(version).toMatchObject({
+      Title: 'call-1.mp3',
+      PathOnClient: 'call-1.mp3',
+      FileType: 'MP3',
+      FirstPublishLocationId: recordId,
+      ContentSize: BYTES.length,
+    });
     expect(version.VersionData.equals(BYTES)).toBe(true);
     // The link serves the bytes (relative to the instance, with a session).
     const auth = crm.requests.at(-1)!.headers.authorization as string;
@@ -187,7 +204,10 @@ describe('account → record → update/comment/upload against the Salesforce-li
     const version = crm.recordById(body.ids.ATTACHMENT_ID) as SalesforceContentVersion;
     expect(version).toMatchObject({ PathOnClient: 'chat.txt', FileType: 'TEXT', FirstPublishLocationId: recordId });
     expect(version.VersionData.equals(BYTES)).toBe(true);
-    expect(crm.requests.find((x) => x.path.endsWith('/ContentVersion') && x.method === 'POST' && (x.body as { PathOnClient?: string }).PathOnClient === 'chat.txt')!.body).toMatchObject({ VersionData: BYTES.toString('base64') });
+    expect(
+      crm.requests.find((x) => x.path.endsWith('/ContentVersion') && x.method === 'POST' && (x.body as { PathOnClient?: string }).PathOnClient === 'chat.txt')!
+        .body,
+    ).toMatchObject({ VersionData: BYTES.toString('base64') });
   });
 
   test('find_record: a closed Case is not reused', async () => {
@@ -254,7 +274,7 @@ describe('sessions and limits', () => {
   });
 });
 
-test('a SOQL filter the CRM ignores does not return a stranger or a stranger\'s case (find guard)', async () => {
+test("a SOQL filter the CRM ignores does not return a stranger or a stranger's case (find guard)", async () => {
   const strangers = [0, 1, 2].map((i) => crm.seedContact({ LastName: `Stranger${i}`, Phone: `+1 555 040 00${10 + i}`, Email: `stranger${i}@example.com` }));
   strangers.forEach((s) => crm.seedCase({ ContactId: s.Id, Subject: 'not yours', Status: 'New' }));
   const caller = crm.seedContact({ LastName: 'Guarded', Phone: '+12224446666', Email: 'guarded@example.com' });

@@ -5,8 +5,12 @@
 import { startHarness, type Harness } from '../helpers/harness';
 
 let h: Harness;
-beforeAll(async () => { h = await startHarness(); });
-afterAll(async () => { await h.close(); });
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
 
 const CALLER = { NAME: 'Kim Lee', PHONE_NUMBER: '(222) 333-4444', EMAIL: 'kim@example.com', SDK_IDENTIFIER: 'sdk-42' };
 
@@ -65,7 +69,14 @@ describe('account → record → comment/update/upload against the Zendesk-like 
   });
 
   test('create_record: ticket linked to the account, handlebars description', async () => {
-    const r = await h.op('create_record', { ACCOUNT_ID: accountId, PHONE_NUMBER: CALLER.PHONE_NUMBER, CHANNEL: 'voice_call', SESSION_ID: 'call-1', SESSION_TYPE: 'IVR_Call', QUEUE_NAME: 'Billing' });
+    const r = await h.op('create_record', {
+      ACCOUNT_ID: accountId,
+      PHONE_NUMBER: CALLER.PHONE_NUMBER,
+      CHANNEL: 'voice_call',
+      SESSION_ID: 'call-1',
+      SESSION_TYPE: 'IVR_Call',
+      QUEUE_NAME: 'Billing',
+    });
     expect(r.body.outcome).toBe('ok');
     recordId = r.body.ids.RECORD_ID;
     const ticket = h.crm.crm.state.tickets.find((t) => t.id === recordId)!;

@@ -124,7 +124,14 @@ describe('contact → case → note/update/upload against the Zoho-like CRM', ()
   });
 
   test('create_record: a case linked to the contact, mandatory fields, handlebars description', async () => {
-    const r = await op('create_record', { ACCOUNT_ID: accountId, PHONE_NUMBER: CALLER.PHONE_NUMBER, EMAIL: CALLER.EMAIL, SESSION_ID: 'call-1', SESSION_TYPE: 'IVR_Call', QUEUE_NAME: 'Billing' });
+    const r = await op('create_record', {
+      ACCOUNT_ID: accountId,
+      PHONE_NUMBER: CALLER.PHONE_NUMBER,
+      EMAIL: CALLER.EMAIL,
+      SESSION_ID: 'call-1',
+      SESSION_TYPE: 'IVR_Call',
+      QUEUE_NAME: 'Billing',
+    });
     expect(r.body.outcome).toBe('ok');
     recordId = r.body.ids.RECORD_ID;
     expect(recordId).toMatch(/^\d{19}$/);
@@ -166,15 +173,25 @@ describe('contact → case → note/update/upload against the Zoho-like CRM', ()
   test('update_record: subject and description', async () => {
     const r = await op('update_record', { RECORD_ID: recordId, TICKET_SUBJECT: 'Billing question', TICKET_DESCRIPTION: 'Caller asked about invoice 7' });
     expect(r.body).toMatchObject({ outcome: 'ok', data: { id: recordId } });
-    expect(lastApiRequest()).toMatchObject({ method: 'PUT', path: `/crm/v2/Cases/${recordId}`, body: { data: [{ Subject: 'Billing question', Description: 'Caller asked about invoice 7' }] } });
-    expect(zoho.crm.state.cases.find((c) => c.id === recordId)).toMatchObject({ Subject: 'Billing question', Description: 'Caller asked about invoice 7', Status: 'New' });
+    expect(lastApiRequest()).toMatchObject({
+      method: 'PUT',
+      path: `/crm/v2/Cases/${recordId}`,
+      body: { data: [{ Subject: 'Billing question', Description: 'Caller asked about invoice 7' }] },
+    });
+    expect(zoho.crm.state.cases.find((c) => c.id === recordId)).toMatchObject({
+      Subject: 'Billing question',
+      Description: 'Caller asked about invoice 7',
+      Status: 'New',
+    });
   });
 
   test('update_record: an unknown case is Zoho’s 400 INVALID_DATA, final under this connector’s retry policy', async () => {
     const r = await op('update_record', { RECORD_ID: '5725767000000599999', TICKET_SUBJECT: 'x' });
     expect(r.status).toBe(502);
     expect(r.body).toMatchObject({ code: 'crm_request_failed', crm_status: 400, classification: 'fail' });
-    expect(JSON.parse(r.body.crm_body)).toEqual({ data: [{ code: 'INVALID_DATA', details: { id: '5725767000000599999' }, message: 'the id given seems to be invalid', status: 'error' }] });
+    expect(JSON.parse(r.body.crm_body)).toEqual({
+      data: [{ code: 'INVALID_DATA', details: { id: '5725767000000599999' }, message: 'the id given seems to be invalid', status: 'error' }],
+    });
   });
 
   test('add_comment: a note on the case', async () => {
@@ -201,7 +218,9 @@ describe('contact → case → note/update/upload against the Zoho-like CRM', ()
     expect(attachment.content.equals(bytes)).toBe(true);
     // The same path on the emulator serves the bytes back.
     const token = Object.keys(zoho.crm.state.tokens.accessTokens).at(-1)!;
-    const download = await fetch(`${zoho.url}/crm/v2/Cases/${recordId}/Attachments/${attachment.id}`, { headers: { authorization: `Zoho-oauthtoken ${token}` } });
+    const download = await fetch(`${zoho.url}/crm/v2/Cases/${recordId}/Attachments/${attachment.id}`, {
+      headers: { authorization: `Zoho-oauthtoken ${token}` },
+    });
     expect(Buffer.from(await download.arrayBuffer()).equals(bytes)).toBe(true);
     // The follow-up note carries the link.
     expect(body.follow_up).toMatchObject({ operation: 'add_comment', outcome: 'ok' });
@@ -210,7 +229,12 @@ describe('contact → case → note/update/upload against the Zoho-like CRM', ()
   });
 
   test('upload_file: base64 FILE_DATA is sent as the same multipart upload', async () => {
-    const r = await op('upload_file', { RECORD_ID: recordId, FILE_KIND: 'chat_transcript', FILE_DATA: Buffer.from('agent: hi\n').toString('base64'), FILE_NAME: 'chat.txt' });
+    const r = await op('upload_file', {
+      RECORD_ID: recordId,
+      FILE_KIND: 'chat_transcript',
+      FILE_DATA: Buffer.from('agent: hi\n').toString('base64'),
+      FILE_NAME: 'chat.txt',
+    });
     expect(r.status).toBe(200);
     expect(r.body.outcome).toBe('ok');
   });

@@ -5,7 +5,8 @@
 import { compileConnector } from '../../src/config/compile';
 import { renderLinks } from '../../src/operations/links';
 
-const c = compileConnector(`auth: {type: none}
+const c = compileConnector(
+  `auth: {type: none}
 base_url: https://crm.test
 phone: {format: e164, default_region: US}
 lookup_urls:
@@ -16,21 +17,52 @@ lookup_urls:
 endpoints:
   find_account: {method: GET, url: /u, params: {phone: "{PHONE_NUMBER}"}}
   create_account: {method: POST, url: /u, params: {phone: "{PHONE_NUMBER}"}}
-`, 'links.yaml', {}).connector!;
+`,
+  'links.yaml',
+  {},
+).connector!;
 
 test.each<[string, Record<string, unknown>, Record<string, string | null>]>([
-  ['nothing known: only the fixed parts of the query survive', {}, {
-    account: null, record: null, custom_by_phone: 'https://crm.test/search?type=user', custom_by_identity: 'https://crm.test/search',
-  }],
-  ['ids in the path, encoded', { ACCOUNT_ID: 'a/b', RECORD_ID: 7 }, {
-    account: 'https://crm.test/agent/users/a%2Fb', record: 'https://crm.test/agent/tickets/7/view', custom_by_phone: 'https://crm.test/search?type=user', custom_by_identity: 'https://crm.test/search',
-  }],
-  ['the phone in the connector\'s format; an empty value is no parameter', { CUSTOMER_PHONE_NUMBER: '(222) 333-4444', EMAIL: '', CUID: 'c 1' }, {
-    account: null, record: null, custom_by_phone: 'https://crm.test/search?type=user&q=%2B12223334444', custom_by_identity: 'https://crm.test/search?external_id=c%201',
-  }],
-  ['every identity parameter', { EMAIL: 'a+b@example.com', CUID: 'c1' }, {
-    account: null, record: null, custom_by_phone: 'https://crm.test/search?type=user', custom_by_identity: 'https://crm.test/search?q=a%2Bb%40example.com&external_id=c1',
-  }],
+  [
+    'nothing known: only the fixed parts of the query survive',
+    {},
+    {
+      account: null,
+      record: null,
+      custom_by_phone: 'https://crm.test/search?type=user',
+      custom_by_identity: 'https://crm.test/search',
+    },
+  ],
+  [
+    'ids in the path, encoded',
+    { ACCOUNT_ID: 'a/b', RECORD_ID: 7 },
+    {
+      account: 'https://crm.test/agent/users/a%2Fb',
+      record: 'https://crm.test/agent/tickets/7/view',
+      custom_by_phone: 'https://crm.test/search?type=user',
+      custom_by_identity: 'https://crm.test/search',
+    },
+  ],
+  [
+    "the phone in the connector's format; an empty value is no parameter",
+    { CUSTOMER_PHONE_NUMBER: '(222) 333-4444', EMAIL: '', CUID: 'c 1' },
+    {
+      account: null,
+      record: null,
+      custom_by_phone: 'https://crm.test/search?type=user&q=%2B12223334444',
+      custom_by_identity: 'https://crm.test/search?external_id=c%201',
+    },
+  ],
+  [
+    'every identity parameter',
+    { EMAIL: 'a+b@example.com', CUID: 'c1' },
+    {
+      account: null,
+      record: null,
+      custom_by_phone: 'https://crm.test/search?type=user',
+      custom_by_identity: 'https://crm.test/search?q=a%2Bb%40example.com&external_id=c1',
+    },
+  ],
 ])('%s', (_what, input, want) => {
   expect(renderLinks(c, input)).toEqual(want);
 });

@@ -9,12 +9,16 @@ import { isGatewayError } from '../../src/errors';
 import { buildRequest, previewRequest, type FileInput, type RenderedRequest } from '../../src/operations/request';
 
 const connector = (endpoints: string, extra = '') => {
-  const r = compileConnector(`auth: {type: none}
+  const r = compileConnector(
+    `auth: {type: none}
 base_url: https://crm.test/api
 ${extra}endpoints:
   find_account: {method: GET, url: /users/search, params: {phone: "{PHONE_NUMBER}", email: "{EMAIL}"}}
   create_account: {method: POST, url: /users, params: {name: "{NAME}"}}
-${endpoints}`, 'x.yaml', {});
+${endpoints}`,
+    'x.yaml',
+    {},
+  );
   if (!r.connector) throw new Error(r.issues.map((i) => i.message).join('\n'));
   return r.connector;
 };
@@ -28,17 +32,48 @@ const FILE: FileInput = { data: Buffer.from('hello'), name: 'a.txt', type: 'text
 
 describe('where params go', () => {
   test.each<[string, string, OperationName, Record<string, unknown>, Partial<{ url: string; body: unknown; dropped: string[]; contentType?: string }>]>([
-    ['GET: params become the query, a missing one is left out', '', 'find_account', { PHONE_NUMBER: '+12223334444' },
-      { url: 'https://crm.test/api/users/search?phone=%2B12223334444', body: { kind: 'none' }, dropped: ['EMAIL'] }],
-    ['POST: a JSON body', '', 'create_account', { NAME: 'Ada' }, { url: 'https://crm.test/api/users', body: { kind: 'json', value: { name: 'Ada' } }, dropped: [], contentType: 'application/json' }],
-    ['container_map wraps the params in an object', '  create_record: {method: POST, url: /tickets, body_format: container_map, container_name: ticket, params: {subject: "{TICKET_SUBJECT}"}}\n',
-      'create_record', { TICKET_SUBJECT: 'Hi' }, { body: { kind: 'json', value: { ticket: { subject: 'Hi' } } } }],
-    ['container_array wraps them in a one-element list', '  create_record: {method: POST, url: /tickets, body_format: container_array, container_name: data, params: {subject: "{TICKET_SUBJECT}"}}\n',
-      'create_record', { TICKET_SUBJECT: 'Hi' }, { body: { kind: 'json', value: { data: [{ subject: 'Hi' }] } } }],
-    ['query: keys beside a POST body; list values repeat the key', '  create_record: {method: POST, url: /tickets, query: {tag: ["a", "{QUEUE_NAME}"]}, params: {subject: "{TICKET_SUBJECT}"}}\n',
-      'create_record', { TICKET_SUBJECT: 'Hi', QUEUE_NAME: 'Billing' }, { url: 'https://crm.test/api/tickets?tag=a&tag=Billing' }],
-    ['a {VAR} in the path is encoded', '  find_record: {method: GET, url: "/users/{ACCOUNT_ID}/tickets"}\n', 'find_record', { ACCOUNT_ID: 'a/b c' },
-      { url: 'https://crm.test/api/users/a%2Fb%20c/tickets' }],
+    [
+      'GET: params become the query, a missing one is left out',
+      '',
+      'find_account',
+      { PHONE_NUMBER: '+12223334444' },
+      { url: 'https://crm.test/api/users/search?phone=%2B12223334444', body: { kind: 'none' }, dropped: ['EMAIL'] },
+    ],
+    [
+      'POST: a JSON body',
+      '',
+      'create_account',
+      { NAME: 'Ada' },
+      { url: 'https://crm.test/api/users', body: { kind: 'json', value: { name: 'Ada' } }, dropped: [], contentType: 'application/json' },
+    ],
+    [
+      'container_map wraps the params in an object',
+      '  create_record: {method: POST, url: /tickets, body_format: container_map, container_name: ticket, params: {subject: "{TICKET_SUBJECT}"}}\n',
+      'create_record',
+      { TICKET_SUBJECT: 'Hi' },
+      { body: { kind: 'json', value: { ticket: { subject: 'Hi' } } } },
+    ],
+    [
+      'container_array wraps them in a one-element list',
+      '  create_record: {method: POST, url: /tickets, body_format: container_array, container_name: data, params: {subject: "{TICKET_SUBJECT}"}}\n',
+      'create_record',
+      { TICKET_SUBJECT: 'Hi' },
+      { body: { kind: 'json', value: { data: [{ subject: 'Hi' }] } } },
+    ],
+    [
+      'query: keys beside a POST body; list values repeat the key',
+      '  create_record: {method: POST, url: /tickets, query: {tag: ["a", "{QUEUE_NAME}"]}, params: {subject: "{TICKET_SUBJECT}"}}\n',
+      'create_record',
+      { TICKET_SUBJECT: 'Hi', QUEUE_NAME: 'Billing' },
+      { url: 'https://crm.test/api/tickets?tag=a&tag=Billing' },
+    ],
+    [
+      'a {VAR} in the path is encoded',
+      '  find_record: {method: GET, url: "/users/{ACCOUNT_ID}/tickets"}\n',
+      'find_record',
+      { ACCOUNT_ID: 'a/b c' },
+      { url: 'https://crm.test/api/users/a%2Fb%20c/tickets' },
+    ],
   ])('%s', (_what, endpoints, op, vars, want) => {
     const r = build(endpoints, op, vars);
     if (want.url) expect(r.url).toBe(want.url);
@@ -59,7 +94,11 @@ describe('headers', () => {
   ])('%s', (_what, vars, want) => {
     let r: RenderedRequest | undefined;
     let error: unknown;
-    try { r = build(ep, 'find_record', vars); } catch (e) { error = e; }
+    try {
+      r = build(ep, 'find_record', vars);
+    } catch (e) {
+      error = e;
+    }
     if (typeof want === 'string') {
       expect(isGatewayError(error) && error.code).toBe('invalid_variable_value');
       expect((error as Error).message).toContain(want);
@@ -100,7 +139,9 @@ describe('files', () => {
 
   test('previewRequest summarises files and lists dropped params', () => {
     expect(previewRequest(build(upload('multipart'), 'upload_file', { FILE_NAME: 'a.txt' }, FILE))).toMatchObject({
-      method: 'POST', body: { multipart: { fields: {}, file: { field: 'upload', bytes: 5 } } }, dropped_for_missing_variables: ['FILE_KIND'],
+      method: 'POST',
+      body: { multipart: { fields: {}, file: { field: 'upload', bytes: 5 } } },
+      dropped_for_missing_variables: ['FILE_KIND'],
     });
     expect(previewRequest(build(upload('binary'), 'upload_file', { FILE_NAME: 'a.txt' }, FILE)).body).toEqual({ binary: { type: 'text/plain', bytes: 5 } });
     expect(previewRequest(build('', 'find_account', { PHONE_NUMBER: '1', EMAIL: 'a@b.c' }))).not.toHaveProperty('body');
@@ -108,7 +149,12 @@ describe('files', () => {
 });
 
 test('escape_values: caller data composed into a query is escaped for that query language', () => {
-  const r = build('  find_record: {method: GET, url: /query, params: {q: "SELECT Id FROM Case WHERE Subject = \'{TICKET_SUBJECT}\'"}}\n', 'find_record',
-    { TICKET_SUBJECT: "O'Brien" }, undefined, 'settings: {escape_values: soql}\n');
+  const r = build(
+    '  find_record: {method: GET, url: /query, params: {q: "SELECT Id FROM Case WHERE Subject = \'{TICKET_SUBJECT}\'"}}\n',
+    'find_record',
+    { TICKET_SUBJECT: "O'Brien" },
+    undefined,
+    'settings: {escape_values: soql}\n',
+  );
   expect(new URL(r.url).searchParams.get('q')).toBe("SELECT Id FROM Case WHERE Subject = 'O\\'Brien'");
 });

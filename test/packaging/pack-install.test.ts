@@ -34,7 +34,10 @@ beforeAll(() => {
   installed = path.join(work, 'app');
   fs.mkdirSync(installed);
   fs.writeFileSync(path.join(installed, 'package.json'), '{"name":"app","private":true}');
-  execFileSync('npm', ['install', '--prefer-offline', '--ignore-scripts', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error', path.join(work, tgz)], { cwd: installed, stdio: 'pipe' });
+  execFileSync('npm', ['install', '--prefer-offline', '--ignore-scripts', '--omit=dev', '--no-audit', '--no-fund', '--loglevel=error', path.join(work, tgz)], {
+    cwd: installed,
+    stdio: 'pipe',
+  });
   const binding = path.join('node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
   fs.mkdirSync(path.dirname(path.join(installed, binding)), { recursive: true });
   fs.copyFileSync(path.join(ROOT, binding), path.join(installed, binding));
@@ -45,7 +48,15 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 test('the package holds what it needs and nothing of the repository', () => {
   const pkg = path.join(installed, 'node_modules', 'crm-gateway');
-  for (const f of ['dist/src/cli/bin.js', 'dist/schemas/connector.schema.json', 'config/zendesk.yaml', 'openapi.yaml', 'LICENSE', 'README.md', 'CHANGELOG.md']) {
+  for (const f of [
+    'dist/src/cli/bin.js',
+    'dist/schemas/connector.schema.json',
+    'config/zendesk.yaml',
+    'openapi.yaml',
+    'LICENSE',
+    'README.md',
+    'CHANGELOG.md',
+  ]) {
     expect(fs.existsSync(path.join(pkg, f))).toBe(true);
   }
   for (const f of ['test', 'src', 'bench', '.ci', 'dist/bench']) expect(fs.existsSync(path.join(pkg, f))).toBe(false);
@@ -60,10 +71,18 @@ test('the bin runs: --version and validate of the bundled connector', () => {
 
 test('the demo finds its bundled connector and sample CRM from any folder and answers', async () => {
   const cwd = fs.mkdtempSync(path.join(work, 'elsewhere-'));
-  const child = spawn(bin, ['demo'], { cwd, env: { ...process.env, PORT: '0', SAMPLE_CRM_PORT: '0', LOG_LEVEL: 'warn', DATA_DIR: path.join(cwd, 'data') }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(bin, ['demo'], {
+    cwd,
+    env: { ...process.env, PORT: '0', SAMPLE_CRM_PORT: '0', LOG_LEVEL: 'warn', DATA_DIR: path.join(cwd, 'data') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-  child.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  child.stderr.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
   try {
     const deadline = Date.now() + 60_000;
     while (!/Ctrl-C stops both/.test(out) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));

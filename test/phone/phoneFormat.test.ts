@@ -1,4 +1,4 @@
-import { formatPhone, isPhoneFormat, PHONE_FORMATS, PhoneFormat, PhonePurpose } from '../../src/phone';
+import { formatPhone, isPhoneFormat, PHONE_FORMATS, type PhoneFormat, type PhonePurpose } from '../../src/phone';
 
 type Row = [input: string, format: PhoneFormat, purpose: PhonePurpose, expected: string];
 

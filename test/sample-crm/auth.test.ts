@@ -116,9 +116,7 @@ describe('sample CRM auth (custom options)', () => {
     expect(me.status).toBe(200);
     expect(api.running.crm.requests.at(-1)?.auth).toEqual({ method: 'bearer', subject: 'cid' });
 
-    const again = await token(
-      { grant_type: 'authorization_code', code, redirect_uri: 'https://app.example/cb?x=1', client_id: 'cid', client_secret: 'sec' },
-    );
+    const again = await token({ grant_type: 'authorization_code', code, redirect_uri: 'https://app.example/cb?x=1', client_id: 'cid', client_secret: 'sec' });
     expect(again.status).toBe(400);
     expect(again.body.error).toBe('invalid_grant');
   });
@@ -129,7 +127,13 @@ describe('sample CRM auth (custom options)', () => {
     expect(missing.status).toBe(400);
     expect(missing.body.error).toBe('invalid_grant');
     const code2 = (await authorize({ response_type: 'code', client_id: 'cid', redirect_uri: 'https://app.example/cb' })).searchParams.get('code') ?? '';
-    const wrong = await token({ grant_type: 'authorization_code', code: code2, redirect_uri: 'https://evil.example/cb', client_id: 'cid', client_secret: 'sec' });
+    const wrong = await token({
+      grant_type: 'authorization_code',
+      code: code2,
+      redirect_uri: 'https://evil.example/cb',
+      client_id: 'cid',
+      client_secret: 'sec',
+    });
     expect(wrong.body.error).toBe('invalid_grant');
   });
 

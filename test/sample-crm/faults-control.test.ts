@@ -62,7 +62,9 @@ describe('fault injection and control API', () => {
 
   it('regex paths', async () => {
     const user = api.running.crm.seedUser({ name: 'R' });
-    await control('/faults', { body: { path: '/^\\/api\\/v2\\/users\\/\\d+\\.json$/', status: 404, body: { error: 'RecordNotFound', description: 'Not found' }, always: true } });
+    await control('/faults', {
+      body: { path: '/^\\/api\\/v2\\/users\\/\\d+\\.json$/', status: 404, body: { error: 'RecordNotFound', description: 'Not found' }, always: true },
+    });
     expect((await api.call('/api/v2/users.json')).status).toBe(200);
     expect((await api.call(`/api/v2/users/${user.id}.json`)).status).toBe(404);
   });

@@ -7,7 +7,9 @@ import { startSampleCrm, type RunningSampleCrm } from '../../src/sample-crm';
 import { DEFAULT_BASIC } from './helpers';
 
 let running: RunningSampleCrm;
-beforeAll(async () => { running = await startSampleCrm({ port: 0 }); });
+beforeAll(async () => {
+  running = await startSampleCrm({ port: 0 });
+});
 afterAll(() => running.close());
 beforeEach(() => running.crm.reset());
 
@@ -15,10 +17,14 @@ beforeEach(() => running.crm.reset());
 function post(path: string, body: unknown, timeoutMs = 2000): Promise<{ status?: number; error?: string; ms: number }> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const req = http.request(`${running.url}${path}`, { method: 'POST', agent: false, timeout: timeoutMs, headers: { authorization: DEFAULT_BASIC, 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode, ms: Date.now() - started }));
-    });
+    const req = http.request(
+      `${running.url}${path}`,
+      { method: 'POST', agent: false, timeout: timeoutMs, headers: { authorization: DEFAULT_BASIC, 'content-type': 'application/json' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode, ms: Date.now() - started }));
+      },
+    );
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
     req.on('error', (e: NodeJS.ErrnoException) => resolve({ error: e.code, ms: Date.now() - started }));
     req.end(JSON.stringify(body));

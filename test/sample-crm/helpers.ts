@@ -75,13 +75,21 @@ export async function request(url: string, spec: RequestSpec = {}, defaults: Rec
   const raw = Buffer.from(await res.arrayBuffer());
   const text = raw.toString('utf8');
   let body: unknown = text || null;
-  try { if (text) body = JSON.parse(text); } catch { /* not JSON: the text */ }
+  try {
+    if (text) body = JSON.parse(text);
+  } catch {
+    /* not JSON: the text */
+  }
   return { status: res.status, body, text, raw, headers: res.headers };
 }
 
 /** An OAuth token request as a form post (RFC 6749 §4), answered with JSON. */
 export async function postForm(url: string, params: Record<string, string>): Promise<{ status: number; body: Record<string, any> }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params).toString() });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(params).toString(),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 

@@ -12,15 +12,26 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const clock = manualClock();
 let hs: RunningSampleCrm<'hubspot'>;
-beforeAll(async () => { hs = await startSampleCrm({ flavor: 'hubspot', port: 0, clock: clock.now }); });
-afterAll(async () => { await hs.close(); });
-beforeEach(() => { hs.crm.reset(); clock.set(T0); });
+beforeAll(async () => {
+  hs = await startSampleCrm({ flavor: 'hubspot', port: 0, clock: clock.now });
+});
+afterAll(async () => {
+  await hs.close();
+});
+beforeEach(() => {
+  hs.crm.reset();
+  clock.set(T0);
+});
 
 type Res = Reply;
 
 /** A HubSpot call with the private-app token; a string body is (possibly broken) JSON. */
 const call = (method: string, path: string, body?: unknown, headers: Record<string, string | null> = {}): Promise<Res> =>
-  request(hs.url + path, { method, body, headers: { ...(typeof body === 'string' ? { 'content-type': 'application/json' } : {}), ...headers } }, { authorization: TOKEN });
+  request(
+    hs.url + path,
+    { method, body, headers: { ...(typeof body === 'string' ? { 'content-type': 'application/json' } : {}), ...headers } },
+    { authorization: TOKEN },
+  );
 
 const createContact = (properties: Record<string, unknown>) => call('POST', '/crm/v3/objects/contacts', { properties });
 const search = (type: string, body: unknown) => call('POST', `/crm/v3/objects/${type}/search`, body);
@@ -28,7 +39,7 @@ const ids = (r: Res) => r.body.results.map((x: { id: string }) => x.id);
 const problems = (r: Res) => JSON.parse(/^Property values were not valid: (.*)$/s.exec(r.body.message)![1]);
 
 describe('auth', () => {
-  test('no credentials → 401 with HubSpot\'s body and a fresh correlation id each time', async () => {
+  test("no credentials → 401 with HubSpot's body and a fresh correlation id each time", async () => {
     const a = await call('GET', '/crm/v3/objects/contacts', undefined, { authorization: null });
     const b = await call('GET', '/crm/v3/objects/contacts', undefined, { authorization: null });
     expect(a.status).toBe(401);
@@ -50,13 +61,23 @@ describe('auth', () => {
 
   test('OAuth: authorize → code → form-encoded token → bearer; expiry after 30 min; refresh keeps the refresh token', async () => {
     const { clientId, clientSecret } = DEFAULT_HUBSPOT_AUTH.oauth;
-    const authorize = await fetch(`${hs.url}/oauth/authorize?client_id=${clientId}&response_type=code&scope=crm.objects.contacts.read&redirect_uri=${encodeURIComponent('http://app.example/cb')}&state=s1`, { redirect: 'manual' });
+    const authorize = await fetch(
+      `${hs.url}/oauth/authorize?client_id=${clientId}&response_type=code&scope=crm.objects.contacts.read&redirect_uri=${encodeURIComponent('http://app.example/cb')}&state=s1`,
+      { redirect: 'manual' },
+    );
     expect(authorize.status).toBe(302);
     const back = new URL(authorize.headers.get('location')!);
     expect(back.searchParams.get('state')).toBe('s1');
-    const form = (p: Record<string, string>) => fetch(`${hs.url}/oauth/v1/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(p) });
+    const form = (p: Record<string, string>) =>
+      fetch(`${hs.url}/oauth/v1/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(p) });
 
-    const tokenRes = await form({ grant_type: 'authorization_code', client_id: clientId, client_secret: clientSecret, redirect_uri: 'http://app.example/cb', code: back.searchParams.get('code')! });
+    const tokenRes = await form({
+      grant_type: 'authorization_code',
+      client_id: clientId,
+      client_secret: clientSecret,
+      redirect_uri: 'http://app.example/cb',
+      code: back.searchParams.get('code')!,
+    });
     const token = (await tokenRes.json()) as Record<string, unknown>;
     expect(tokenRes.status).toBe(200);
     expect(token).toEqual({ token_type: 'bearer', refresh_token: expect.any(String), access_token: expect.any(String), expires_in: 1800 });
@@ -65,22 +86,35 @@ describe('auth', () => {
     clock.advance(1800_000);
     expect((await call('GET', '/crm/v3/objects/contacts', undefined, { authorization: `Bearer ${token.access_token}` })).status).toBe(401);
 
-    const refreshed = (await (await form({ grant_type: 'refresh_token', client_id: clientId, client_secret: clientSecret, refresh_token: String(token.refresh_token) })).json()) as Record<string, unknown>;
+    const refreshed = (await (
+      await form({ grant_type: 'refresh_token', client_id: clientId, client_secret: clientSecret, refresh_token: String(token.refresh_token) })
+    ).json()) as Record<string, unknown>;
     expect(refreshed.refresh_token).toBe(token.refresh_token);
     expect(refreshed.access_token).not.toBe(token.access_token);
     expect((await call('GET', '/crm/v3/objects/contacts', undefined, { authorization: `Bearer ${refreshed.access_token}` })).status).toBe(200);
     // Not rotated: the same refresh token works again.
-    expect((await form({ grant_type: 'refresh_token', client_id: clientId, client_secret: clientSecret, refresh_token: String(token.refresh_token) })).status).toBe(200);
+    expect(
+      (await form({ grant_type: 'refresh_token', client_id: clientId, client_secret: clientSecret, refresh_token: String(token.refresh_token) })).status,
+    ).toBe(200);
   });
 
-  test('OAuth errors in HubSpot\'s shape', async () => {
+  test("OAuth errors in HubSpot's shape", async () => {
     const { clientId, clientSecret } = DEFAULT_HUBSPOT_AUTH.oauth;
     const post = async (p: Record<string, string>) => {
-      const r = await fetch(`${hs.url}/oauth/v1/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(p) });
+      const r = await fetch(`${hs.url}/oauth/v1/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(p),
+      });
       return { status: r.status, body: (await r.json()) as Record<string, unknown> };
     };
-    expect(await post({ grant_type: 'refresh_token', client_id: clientId, client_secret: clientSecret, refresh_token: 'nope' })).toEqual({ status: 400, body: { status: 'BAD_REFRESH_TOKEN', message: 'missing or unknown refresh token', correlationId: expect.stringMatching(UUID) } });
-    expect((await post({ grant_type: 'authorization_code', client_id: clientId, client_secret: clientSecret, code: 'nope' })).body.status).toBe('BAD_AUTH_CODE');
+    expect(await post({ grant_type: 'refresh_token', client_id: clientId, client_secret: clientSecret, refresh_token: 'nope' })).toEqual({
+      status: 400,
+      body: { status: 'BAD_REFRESH_TOKEN', message: 'missing or unknown refresh token', correlationId: expect.stringMatching(UUID) },
+    });
+    expect((await post({ grant_type: 'authorization_code', client_id: clientId, client_secret: clientSecret, code: 'nope' })).body.status).toBe(
+      'BAD_AUTH_CODE',
+    );
     expect((await post({ grant_type: 'authorization_code', client_id: clientId, client_secret: 'wrong', code: 'x' })).body.status).toBe('BAD_CLIENT_ID');
   });
 });
@@ -92,9 +126,14 @@ describe('contacts', () => {
     expect(r.body).toEqual({
       id: expect.stringMatching(/^\d+$/),
       properties: {
-        firstname: 'Kim', lastname: 'Lee', email: 'kim@example.com', phone: '+12223334444',
+        firstname: 'Kim',
+        lastname: 'Lee',
+        email: 'kim@example.com',
+        phone: '+12223334444',
         hs_searchable_calculated_phone_number: '2223334444',
-        createdate: '2024-05-01T10:00:00.000Z', lastmodifieddate: '2024-05-01T10:00:00.000Z', hs_object_id: r.body.id,
+        createdate: '2024-05-01T10:00:00.000Z',
+        lastmodifieddate: '2024-05-01T10:00:00.000Z',
+        hs_object_id: r.body.id,
       },
       createdAt: '2024-05-01T10:00:00.000Z',
       updatedAt: '2024-05-01T10:00:00.000Z',
@@ -110,7 +149,13 @@ describe('contacts', () => {
     expect(Object.keys(r.body.properties).sort()).toEqual(['createdate', 'email', 'firstname', 'hs_object_id', 'lastmodifieddate', 'lastname']);
     expect(r.body.properties.lastname).toBeNull();
     const some = await call('GET', `/crm/v3/objects/contacts/${c.id}?properties=phone,company&properties=nonexistent`);
-    expect(some.body.properties).toEqual({ phone: '+12223334444', company: null, createdate: expect.any(String), hs_object_id: c.id, lastmodifieddate: expect.any(String) });
+    expect(some.body.properties).toEqual({
+      phone: '+12223334444',
+      company: null,
+      createdate: expect.any(String),
+      hs_object_id: c.id,
+      lastmodifieddate: expect.any(String),
+    });
     expect((await call('GET', '/crm/v3/objects/contacts/KIM@example.com?idProperty=email')).body.id).toBe(c.id);
   });
 
@@ -125,7 +170,13 @@ describe('contacts', () => {
     expect(r.status).toBe(400);
     expect(r.body).toMatchObject({ status: 'error', category: 'VALIDATION_ERROR', correlationId: expect.stringMatching(UUID) });
     expect(problems(r)).toEqual([
-      { isValid: false, message: 'Email address not-an-email is invalid', error: 'INVALID_EMAIL', name: 'email', localizedErrorMessage: 'Email address not-an-email is invalid' },
+      {
+        isValid: false,
+        message: 'Email address not-an-email is invalid',
+        error: 'INVALID_EMAIL',
+        name: 'email',
+        localizedErrorMessage: 'Email address not-an-email is invalid',
+      },
       expect.objectContaining({ error: 'PROPERTY_DOESNT_EXIST', name: 'favourite_colour', message: 'Property "favourite_colour" does not exist' }),
       expect.objectContaining({ error: 'INVALID_OPTION', name: 'lifecyclestage' }),
       expect.objectContaining({ error: 'READ_ONLY_VALUE', name: 'hs_object_id' }),
@@ -173,7 +224,10 @@ describe('search', () => {
   let kim: string, kim2: string, lee: string;
   beforeEach(async () => {
     kim = hs.crm.seedContact({ properties: { firstname: 'Kim', lastname: 'Lee', email: 'kim@example.com', phone: '+12223334444' }, createdAt: T0 - 3_000 }).id;
-    kim2 = hs.crm.seedContact({ properties: { firstname: 'Kim', lastname: 'Park', email: 'kim@other.org', phone: '(222) 333-4444' }, createdAt: T0 - 2_000 }).id;
+    kim2 = hs.crm.seedContact({
+      properties: { firstname: 'Kim', lastname: 'Park', email: 'kim@other.org', phone: '(222) 333-4444' },
+      createdAt: T0 - 2_000,
+    }).id;
     lee = hs.crm.seedContact({ properties: { firstname: 'Lee', lastname: 'Kim', email: 'lee@example.com', phone: '+447946000000' }, createdAt: T0 - 1_000 }).id;
   });
 
@@ -182,13 +236,16 @@ describe('search', () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ total: 1, results: [{ id: kim, properties: { email: 'kim@example.com', hs_object_id: kim }, archived: false }] });
     expect(r.body.paging).toBeUndefined();
-    expect(ids(await search('contacts', { filterGroups: [{ filters: [{ propertyName: 'email', operator: 'EQ', value: 'KIM@EXAMPLE.COM' }] }] }))).toEqual([kim]);
+    expect(ids(await search('contacts', { filterGroups: [{ filters: [{ propertyName: 'email', operator: 'EQ', value: 'KIM@EXAMPLE.COM' }] }] }))).toEqual([
+      kim,
+    ]);
     const none = await search('contacts', { filterGroups: [{ filters: [{ propertyName: 'phone', operator: 'EQ', value: '2223334444' }] }] });
     expect(none.body).toEqual({ total: 0, results: [] });
   });
 
   test('CONTAINS_TOKEN: whole tokens, * as a wildcard; the calculated phone matches any format', async () => {
-    const q = (propertyName: string, operator: string, value: string) => search('contacts', { filterGroups: [{ filters: [{ propertyName, operator, value }] }] }).then(ids);
+    const q = (propertyName: string, operator: string, value: string) =>
+      search('contacts', { filterGroups: [{ filters: [{ propertyName, operator, value }] }] }).then(ids);
     // A formatted phone is several tokens: "(222) 333-4444" → 222, 333, 4444.
     expect(await q('phone', 'CONTAINS_TOKEN', '*3334444')).toEqual([kim]);
     expect(await q('phone', 'CONTAINS_TOKEN', '*4444')).toEqual([kim, kim2]);
@@ -202,13 +259,22 @@ describe('search', () => {
   test('filter groups are ORed, filters inside a group ANDed', async () => {
     const r = await search('contacts', {
       filterGroups: [
-        { filters: [{ propertyName: 'firstname', operator: 'EQ', value: 'kim' }, { propertyName: 'lastname', operator: 'EQ', value: 'park' }] },
+        {
+          filters: [
+            { propertyName: 'firstname', operator: 'EQ', value: 'kim' },
+            { propertyName: 'lastname', operator: 'EQ', value: 'park' },
+          ],
+        },
         { filters: [{ propertyName: 'email', operator: 'EQ', value: 'lee@example.com' }] },
       ],
     });
     expect(ids(r)).toEqual([kim2, lee]);
-    expect(ids(await search('contacts', { filterGroups: [{ filters: [{ propertyName: 'firstname', operator: 'IN', values: ['lee', 'nobody'] }] }] }))).toEqual([lee]);
-    expect(ids(await search('contacts', { filterGroups: [{ filters: [{ propertyName: 'createdate', operator: 'GTE', value: String(T0 - 2_000) }] }] }))).toEqual([kim2, lee]);
+    expect(ids(await search('contacts', { filterGroups: [{ filters: [{ propertyName: 'firstname', operator: 'IN', values: ['lee', 'nobody'] }] }] }))).toEqual([
+      lee,
+    ]);
+    expect(
+      ids(await search('contacts', { filterGroups: [{ filters: [{ propertyName: 'createdate', operator: 'GTE', value: String(T0 - 2_000) }] }] })),
+    ).toEqual([kim2, lee]);
     expect(ids(await search('contacts', { filterGroups: [{ filters: [{ propertyName: 'company', operator: 'NOT_HAS_PROPERTY' }] }] }))).toHaveLength(3);
   });
 
@@ -228,7 +294,14 @@ describe('search', () => {
 
   test('query: free text over the default searchable properties', async () => {
     expect(ids(await search('contacts', { query: 'kim park' }))).toEqual([kim2]);
-    expect(ids(await search('contacts', { query: 'lee', filterGroups: [{ filters: [{ propertyName: 'email', operator: 'CONTAINS_TOKEN', value: '*@example.com' }] }] }))).toEqual([kim, lee]);
+    expect(
+      ids(
+        await search('contacts', {
+          query: 'lee',
+          filterGroups: [{ filters: [{ propertyName: 'email', operator: 'CONTAINS_TOKEN', value: '*@example.com' }] }],
+        }),
+      ),
+    ).toEqual([kim, lee]);
   });
 
   test('bad searches are 400 VALIDATION_ERROR', async () => {
@@ -252,13 +325,26 @@ describe('search', () => {
 
 describe('tickets and notes', () => {
   let contact: string;
-  beforeEach(() => { contact = hs.crm.seedContact({ properties: { email: 'kim@example.com' } }).id; });
+  beforeEach(() => {
+    contact = hs.crm.seedContact({ properties: { email: 'kim@example.com' } }).id;
+  });
   const toContact = (id: string) => [{ to: { id }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 16 }] }];
 
   test('create a ticket linked to the contact (type 16); GET ?associations=contacts shows it', async () => {
-    const r = await call('POST', '/crm/v3/objects/tickets', { properties: { subject: 'Printer', content: 'Jammed', hs_pipeline: '0', hs_pipeline_stage: '1' }, associations: toContact(contact) });
+    const r = await call('POST', '/crm/v3/objects/tickets', {
+      properties: { subject: 'Printer', content: 'Jammed', hs_pipeline: '0', hs_pipeline_stage: '1' },
+      associations: toContact(contact),
+    });
     expect(r.status).toBe(201);
-    expect(r.body.properties).toMatchObject({ subject: 'Printer', content: 'Jammed', hs_pipeline: '0', hs_pipeline_stage: '1', hs_object_id: r.body.id, createdate: expect.any(String), hs_lastmodifieddate: expect.any(String) });
+    expect(r.body.properties).toMatchObject({
+      subject: 'Printer',
+      content: 'Jammed',
+      hs_pipeline: '0',
+      hs_pipeline_stage: '1',
+      hs_object_id: r.body.id,
+      createdate: expect.any(String),
+      hs_lastmodifieddate: expect.any(String),
+    });
     expect(hs.crm.associatedIds('tickets', r.body.id, 'contacts')).toEqual([contact]);
     expect(hs.crm.associatedIds('contacts', contact, 'tickets')).toEqual([r.body.id]);
     const got = await call('GET', `/crm/v3/objects/tickets/${r.body.id}?associations=contacts`);
@@ -277,9 +363,16 @@ describe('tickets and notes', () => {
       category: 'VALIDATION_ERROR',
       context: { properties: ['hs_pipeline_stage'] },
     });
-    expect(problems(await call('POST', '/crm/v3/objects/tickets', { properties: { hs_pipeline_stage: '9' } }))).toEqual([expect.objectContaining({ error: 'INVALID_OPTION', message: '9 was not one of the allowed options: [1, 2, 3, 4]' })]);
-    expect((await call('POST', '/crm/v3/objects/tickets', { properties: { hs_pipeline_stage: '1' }, associations: toContact('999999') })).body.message).toMatch(/associations are invalid: no contact 999999 exists/);
-    const wrongType = await call('POST', '/crm/v3/objects/tickets', { properties: { hs_pipeline_stage: '1' }, associations: [{ to: { id: contact }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 228 }] }] });
+    expect(problems(await call('POST', '/crm/v3/objects/tickets', { properties: { hs_pipeline_stage: '9' } }))).toEqual([
+      expect.objectContaining({ error: 'INVALID_OPTION', message: '9 was not one of the allowed options: [1, 2, 3, 4]' }),
+    ]);
+    expect((await call('POST', '/crm/v3/objects/tickets', { properties: { hs_pipeline_stage: '1' }, associations: toContact('999999') })).body.message).toMatch(
+      /associations are invalid: no contact 999999 exists/,
+    );
+    const wrongType = await call('POST', '/crm/v3/objects/tickets', {
+      properties: { hs_pipeline_stage: '1' },
+      associations: [{ to: { id: contact }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 228 }] }],
+    });
     expect(wrongType.body.message).toMatch(/228 is not a valid HUBSPOT_DEFINED association type from ticket/);
     expect(hs.crm.state.tickets).toHaveLength(0);
   });
@@ -301,7 +394,14 @@ describe('tickets and notes', () => {
     hs.crm.seedTicket({ contactId: hs.crm.seedContact().id });
     const newer = hs.crm.seedTicket({ contactId: contact, properties: { hs_pipeline_stage: '3' } }).id;
     const r = await search('tickets', {
-      filterGroups: [{ filters: [{ propertyName: 'associations.contact', operator: 'EQ', value: contact }, { propertyName: 'hs_pipeline_stage', operator: 'NEQ', value: '4' }] }],
+      filterGroups: [
+        {
+          filters: [
+            { propertyName: 'associations.contact', operator: 'EQ', value: contact },
+            { propertyName: 'hs_pipeline_stage', operator: 'NEQ', value: '4' },
+          ],
+        },
+      ],
       sorts: [{ propertyName: 'createdate', direction: 'DESCENDING' }],
     });
     expect(ids(r)).toEqual([newer, open]);
@@ -315,16 +415,31 @@ describe('tickets and notes', () => {
       associations: [{ to: { id: ticket }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 228 }] }],
     });
     expect(r.status).toBe(201);
-    expect(r.body.properties).toMatchObject({ hs_note_body: 'Caller rated 5/5', hs_timestamp: '2024-05-01T09:59:00.000Z', hs_attachment_ids: '150000001;150000002', hs_createdate: '2024-05-01T10:00:00.000Z' });
+    expect(r.body.properties).toMatchObject({
+      hs_note_body: 'Caller rated 5/5',
+      hs_timestamp: '2024-05-01T09:59:00.000Z',
+      hs_attachment_ids: '150000001;150000002',
+      hs_createdate: '2024-05-01T10:00:00.000Z',
+    });
     expect(hs.crm.associatedIds('tickets', ticket, 'notes')).toEqual([r.body.id]);
     const missing = await call('POST', '/crm/v3/objects/notes', { properties: { hs_note_body: 'x' } });
     expect(missing.body).toMatchObject({ message: 'Error creating NOTE. Some required properties were not set.', context: { properties: ['hs_timestamp'] } });
-    expect(problems(await call('POST', '/crm/v3/objects/notes', { properties: { hs_timestamp: 'yesterday' } }))).toEqual([expect.objectContaining({ name: 'hs_timestamp', error: 'INVALID_DATE' })]);
+    expect(problems(await call('POST', '/crm/v3/objects/notes', { properties: { hs_timestamp: 'yesterday' } }))).toEqual([
+      expect.objectContaining({ name: 'hs_timestamp', error: 'INVALID_DATE' }),
+    ]);
   });
 });
 
 describe('files', () => {
-  const upload = (parts: { bytes?: Buffer; name?: string; type?: string; options?: string | null; folderPath?: string; folderId?: string; fileName?: string }) => {
+  const upload = (parts: {
+    bytes?: Buffer;
+    name?: string;
+    type?: string;
+    options?: string | null;
+    folderPath?: string;
+    folderId?: string;
+    fileName?: string;
+  }) => {
     const form = new FormData();
     form.append('file', new Blob([parts.bytes ?? Buffer.from('hello')], { type: parts.type ?? 'audio/mpeg' }), parts.name ?? 'call-1.mp3');
     if (parts.options !== null) form.append('options', parts.options ?? JSON.stringify({ access: 'PRIVATE' }));
@@ -340,11 +455,21 @@ describe('files', () => {
     expect(r.status).toBe(201);
     expect(r.body).toEqual({
       id: expect.stringMatching(/^\d+$/),
-      createdAt: '2024-05-01T10:00:00.000Z', updatedAt: '2024-05-01T10:00:00.000Z', archived: false,
+      createdAt: '2024-05-01T10:00:00.000Z',
+      updatedAt: '2024-05-01T10:00:00.000Z',
+      archived: false,
       parentFolderId: expect.stringMatching(/^\d+$/),
-      name: 'call-1', path: '/crm-gateway/tickets/7/call-1.mp3', size: bytes.length, type: 'AUDIO', extension: 'mp3',
-      defaultHostingUrl: `${hs.url}/hubfs/24681357/crm-gateway/tickets/7/call-1.mp3`, url: `${hs.url}/hubfs/24681357/crm-gateway/tickets/7/call-1.mp3`,
-      isUsableInContent: true, access: 'PRIVATE', fileMd5: expect.stringMatching(/^[0-9a-f]{32}$/), sourceGroup: 'CONTENT',
+      name: 'call-1',
+      path: '/crm-gateway/tickets/7/call-1.mp3',
+      size: bytes.length,
+      type: 'AUDIO',
+      extension: 'mp3',
+      defaultHostingUrl: `${hs.url}/hubfs/24681357/crm-gateway/tickets/7/call-1.mp3`,
+      url: `${hs.url}/hubfs/24681357/crm-gateway/tickets/7/call-1.mp3`,
+      isUsableInContent: true,
+      access: 'PRIVATE',
+      fileMd5: expect.stringMatching(/^[0-9a-f]{32}$/),
+      sourceGroup: 'CONTENT',
     });
     const stored = hs.crm.state.files.find((f) => f.id === r.body.id)!;
     expect(stored.content.equals(bytes)).toBe(true);
@@ -362,8 +487,20 @@ describe('files', () => {
 
   test('a public file downloads without a signature; a name taken in the folder gets a suffix', async () => {
     const bytes = Buffer.from('transcript\n\u0000\u00ff', 'binary');
-    const a = await upload({ bytes, name: 'chat.txt', type: 'text/plain', options: JSON.stringify({ access: 'PUBLIC_NOT_INDEXABLE' }), folderPath: 'transcripts' });
-    const b = await upload({ bytes, name: 'chat.txt', type: 'text/plain', options: JSON.stringify({ access: 'PUBLIC_NOT_INDEXABLE' }), folderPath: '/transcripts' });
+    const a = await upload({
+      bytes,
+      name: 'chat.txt',
+      type: 'text/plain',
+      options: JSON.stringify({ access: 'PUBLIC_NOT_INDEXABLE' }),
+      folderPath: 'transcripts',
+    });
+    const b = await upload({
+      bytes,
+      name: 'chat.txt',
+      type: 'text/plain',
+      options: JSON.stringify({ access: 'PUBLIC_NOT_INDEXABLE' }),
+      folderPath: '/transcripts',
+    });
     expect([a.body.path, b.body.path]).toEqual(['/transcripts/chat.txt', '/transcripts/chat-1.txt']);
     expect(a.body.type).toBe('DOCUMENT');
     const res = await fetch(a.body.url);
@@ -405,13 +542,24 @@ describe('rate limits, faults, request log, reset', () => {
     const r = await call('GET', '/crm/v3/objects/contacts');
     expect(r.status).toBe(429);
     expect(r.headers.get('retry-after')).toBe('7');
-    expect(r.body).toEqual({ status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT', correlationId: expect.stringMatching(UUID), policyName: 'TEN_SECONDLY_ROLLING', groupName: 'publicapi:private-app' });
+    expect(r.body).toEqual({
+      status: 'error',
+      message: 'You have reached your ten_secondly_rolling limit.',
+      errorType: 'RATE_LIMIT',
+      correlationId: expect.stringMatching(UUID),
+      policyName: 'TEN_SECONDLY_ROLLING',
+      groupName: 'publicapi:private-app',
+    });
     expect((await createContact({ firstname: 'x' })).status).toBe(429);
     expect((await createContact({ firstname: 'x' })).status).toBe(201);
   });
 
   test('the common control API: faults, request log (with parsed bodies), state, reset', async () => {
-    const fault = await fetch(`${hs.url}/__control/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: '/crm/v3/objects/contacts', method: 'POST', status: 503 }) });
+    const fault = await fetch(`${hs.url}/__control/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ path: '/crm/v3/objects/contacts', method: 'POST', status: 503 }),
+    });
     expect(fault.status).toBe(201);
     expect((await createContact({ firstname: 'x' })).status).toBe(503);
     await createContact({ firstname: 'Kim' });

@@ -7,7 +7,9 @@ import { HUBSPOT_SAMPLE_PRIVATE_APP_TOKEN } from '../../src/sample-crm/hubspot';
 
 describe('Zendesk', () => {
   let api: Api;
-  beforeAll(async () => { api = await startApi(); });
+  beforeAll(async () => {
+    api = await startApi();
+  });
   afterAll(() => api.running.close());
 
   test('set through the control API; other routes are served normally; invalid values are refused', async () => {
@@ -32,7 +34,9 @@ describe('Zendesk', () => {
 
 describe('HubSpot', () => {
   let api: Api;
-  beforeAll(async () => { api = await startApi({ flavor: 'hubspot' } as never); });
+  beforeAll(async () => {
+    api = await startApi({ flavor: 'hubspot' } as never);
+  });
   afterAll(() => api.running.close());
 
   test('contacts search drops filters and sorts, and the createdate fields', async () => {
@@ -40,7 +44,11 @@ describe('HubSpot', () => {
     crm.seedContact({ properties: { firstname: 'A', phone: '+15550000001' } });
     crm.seedContact({ properties: { firstname: 'B', phone: '+15550000002' } });
     crm.injectFault({ path: '/crm/v3/objects/contacts/search', ignoreFilter: true });
-    const body = { filterGroups: [{ filters: [{ propertyName: 'phone', operator: 'EQ', value: '+15550000002' }] }], sorts: [{ propertyName: 'createdate', direction: 'DESCENDING' }], properties: ['firstname', 'phone', 'createdate'] };
+    const body = {
+      filterGroups: [{ filters: [{ propertyName: 'phone', operator: 'EQ', value: '+15550000002' }] }],
+      sorts: [{ propertyName: 'createdate', direction: 'DESCENDING' }],
+      properties: ['firstname', 'phone', 'createdate'],
+    };
     const r = await api.json<any>('/crm/v3/objects/contacts/search', { body, headers: { authorization: `Bearer ${HUBSPOT_SAMPLE_PRIVATE_APP_TOKEN}` } });
     expect(r.status).toBe(200);
     expect(r.body.results.map((c: any) => c.properties.firstname)).toEqual(['A', 'B']);

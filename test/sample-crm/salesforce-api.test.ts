@@ -74,9 +74,18 @@ describe('OAuth 2 sessions', () => {
   });
 
   it('sessions expire after the idle timeout; every call restarts it', async () => {
-    const short = await startSampleCrm({ flavor: 'salesforce', port: 0, clock: clock.now, auth: { oauth: { clientId: 'c', clientSecret: 's', accessTokenTtlSec: 60 } } });
+    const short = await startSampleCrm({
+      flavor: 'salesforce',
+      port: 0,
+      clock: clock.now,
+      auth: { oauth: { clientId: 'c', clientSecret: 's', accessTokenTtlSec: 60 } },
+    });
     try {
-      const t = await fetch(`${short.url}/services/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&client_id=c&client_secret=s' });
+      const t = await fetch(`${short.url}/services/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials&client_id=c&client_secret=s',
+      });
       const access = ((await t.json()) as Json).access_token;
       const call = async () => (await fetch(`${short.url}${V}/sobjects`, { headers: { authorization: `Bearer ${access}` } })).status;
       clock.advance(50_000);
@@ -111,12 +120,23 @@ describe('OAuth 2 sessions', () => {
     const location = new URL(authorize.headers.get('location')!);
     expect(location.searchParams.get('state')).toBe('s1');
     const code = location.searchParams.get('code')!;
-    const exchange = { grant_type: 'authorization_code', code, client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, redirect_uri: 'http://localhost:9/cb' };
+    const exchange = {
+      grant_type: 'authorization_code',
+      code,
+      client_id: CLIENT.clientId,
+      client_secret: CLIENT.clientSecret,
+      redirect_uri: 'http://localhost:9/cb',
+    };
     const first = await tokenRequest(exchange);
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ token_type: 'Bearer', instance_url: running.url, refresh_token: expect.any(String) });
     expect(await tokenRequest(exchange)).toEqual({ status: 400, body: { error: 'invalid_grant', error_description: 'authentication failure' } });
-    const refreshed = await tokenRequest({ grant_type: 'refresh_token', refresh_token: first.body.refresh_token, client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret });
+    const refreshed = await tokenRequest({
+      grant_type: 'refresh_token',
+      refresh_token: first.body.refresh_token,
+      client_id: CLIENT.clientId,
+      client_secret: CLIENT.clientSecret,
+    });
     expect(refreshed.status).toBe(200);
     expect((await api(`${V}/sobjects`, { auth: `Bearer ${refreshed.body.access_token}` })).status).toBe(200);
     expect(running.crm.state.tokens.issued).toMatchObject({ authorization_code: 1, refresh_token: 1 });
@@ -147,7 +167,9 @@ describe('SOQL query', () => {
   });
 
   it('phone OR email, newest first, with Salesforce record shape', async () => {
-    const r = await query("SELECT Id, Name, Phone, Email, CreatedDate FROM Contact WHERE Phone = '(222) 333-4444' OR Email = 'kim@example.com' ORDER BY CreatedDate DESC LIMIT 10");
+    const r = await query(
+      "SELECT Id, Name, Phone, Email, CreatedDate FROM Contact WHERE Phone = '(222) 333-4444' OR Email = 'kim@example.com' ORDER BY CreatedDate DESC LIMIT 10",
+    );
     expect(r.status).toBe(200);
     expect(r.body).toEqual({
       totalSize: 2,
@@ -192,7 +214,10 @@ describe('SOQL query', () => {
     expect(await ids("SELECT Name FROM Contact WHERE LastName NOT IN ('Kim', 'Lee')")).toEqual(["Ann O'Brien"]);
     expect(await ids('SELECT Name FROM Contact WHERE Email != null ORDER BY Name DESC')).toEqual(['Kim Lee', "Ann O'Brien"]);
     expect(await ids("SELECT Name FROM Contact WHERE Email <> 'kim@example.com' ORDER BY Email NULLS LAST")).toEqual(["Ann O'Brien", 'Old Kim']);
-    expect(await ids("SELECT Name FROM Contact WHERE Phone = '(222) 333-4444' AND (Email = null OR FirstName = 'Kim') ORDER BY CreatedDate")).toEqual(['Old Kim', 'Kim Lee']);
+    expect(await ids("SELECT Name FROM Contact WHERE Phone = '(222) 333-4444' AND (Email = null OR FirstName = 'Kim') ORDER BY CreatedDate")).toEqual([
+      'Old Kim',
+      'Kim Lee',
+    ]);
     expect(await ids("SELECT Name FROM Contact WHERE NOT Phone = '(222) 333-4444'")).toEqual(["Ann O'Brien"]);
     expect(await ids(`SELECT Name FROM Contact WHERE Id = '${kim.Id.slice(0, 15)}'`)).toEqual(['Kim Lee']);
     expect(await ids('SELECT Name FROM Contact WHERE CreatedDate < 2024-05-01T00:00:00Z')).toEqual(['Old Kim']);
@@ -218,9 +243,13 @@ describe('SOQL query', () => {
     ['SELECT Id, Foo FROM Contact', 'INVALID_FIELD', "No such column 'Foo' on entity 'Contact'"],
     ['SELECT Id FROM Account', 'INVALID_TYPE', "sObject type 'Account' is not supported"],
     ['SELECT Id, Account.Name FROM Contact', 'INVALID_FIELD', "Didn't understand relationship 'Account' in field path"],
-    ["SELECT Id FROM Case WHERE IsClosed = 'false'", 'INVALID_QUERY_FILTER_OPERATOR', "value of filter criterion for field 'IsClosed' must be of type boolean and should not be enclosed in quotes"],
+    [
+      "SELECT Id FROM Case WHERE IsClosed = 'false'",
+      'INVALID_QUERY_FILTER_OPERATOR',
+      "value of filter criterion for field 'IsClosed' must be of type boolean and should not be enclosed in quotes",
+    ],
     ["SELECT Id FROM Case WHERE ContactId = 'nope'", 'INVALID_QUERY_FILTER_OPERATOR', 'invalid ID field: nope'],
-    ['SELECT Id FROM Contact WHERE Phone = 2223334444', 'INVALID_QUERY_FILTER_OPERATOR', "must be of type string and should be enclosed in quotes"],
+    ['SELECT Id FROM Contact WHERE Phone = 2223334444', 'INVALID_QUERY_FILTER_OPERATOR', 'must be of type string and should be enclosed in quotes'],
     ["SELECT Id FROM Case WHERE Description = 'x'", 'INVALID_FIELD', "field 'Description' can not be filtered in a query call"],
     ['SELECT Id FROM Contact OFFSET 2001', 'NUMBER_OUTSIDE_VALID_RANGE', 'Maximum SOQL offset allowed is 2000'],
   ])('%s → 400 %s', async (soql, errorCode, text) => {
@@ -238,7 +267,11 @@ describe('SOQL query', () => {
     for (let i = 0; i < 247; i++) running.crm.seedContact({ LastName: `Bulk ${String(i).padStart(3, '0')}`, Department: 'Bulk' });
     const headers = { 'Sforce-Query-Options': 'batchSize=200' };
     const first = await query("SELECT Id, LastName FROM Contact WHERE Department = 'Bulk' ORDER BY LastName", headers);
-    expect(first.body).toMatchObject({ totalSize: 247, done: false, nextRecordsUrl: expect.stringMatching(/^\/services\/data\/v59\.0\/query\/01g\w{15}-200$/) });
+    expect(first.body).toMatchObject({
+      totalSize: 247,
+      done: false,
+      nextRecordsUrl: expect.stringMatching(/^\/services\/data\/v59\.0\/query\/01g\w{15}-200$/),
+    });
     expect(first.body.records).toHaveLength(200);
     const second = await api(first.body.nextRecordsUrl, { headers });
     expect(second.body.totalSize).toBe(247);
@@ -290,20 +323,33 @@ describe('sObjects', () => {
   });
 
   it.each([
-    ['a bad email', { LastName: 'X', Email: 'not-an-email' }, [{ message: 'Email: invalid email address: not-an-email', errorCode: 'INVALID_EMAIL_ADDRESS', fields: ['Email'] }]],
-    ['an unknown field', { LastName: 'X', Shoe_Size__c: 42 }, [{ message: "No such column 'Shoe_Size__c' on sobject of type Contact", errorCode: 'INVALID_FIELD' }]],
+    [
+      'a bad email',
+      { LastName: 'X', Email: 'not-an-email' },
+      [{ message: 'Email: invalid email address: not-an-email', errorCode: 'INVALID_EMAIL_ADDRESS', fields: ['Email'] }],
+    ],
+    [
+      'an unknown field',
+      { LastName: 'X', Shoe_Size__c: 42 },
+      [{ message: "No such column 'Shoe_Size__c' on sobject of type Contact", errorCode: 'INVALID_FIELD' }],
+    ],
     [
       'a read-only field',
       { LastName: 'X', Name: 'Y' },
       [
         {
-          message: 'Unable to create/update fields: Name. Please check the security settings of this field and verify that it is read/write for your profile or permission set.',
+          message:
+            'Unable to create/update fields: Name. Please check the security settings of this field and verify that it is read/write for your profile or permission set.',
           errorCode: 'INVALID_FIELD_FOR_INSERT_UPDATE',
           fields: ['Name'],
         },
       ],
     ],
-    ['a value too long', { LastName: 'x'.repeat(81) }, [{ message: expect.stringMatching(/^Last Name: data value too large: x+\.\.\. \(max length=80\)$/), errorCode: 'STRING_TOO_LONG', fields: ['LastName'] }]],
+    [
+      'a value too long',
+      { LastName: 'x'.repeat(81) },
+      [{ message: expect.stringMatching(/^Last Name: data value too large: x+\.\.\. \(max length=80\)$/), errorCode: 'STRING_TOO_LONG', fields: ['LastName'] }],
+    ],
   ])('Contact with %s → 400', async (_label, body, errors) => {
     const r = await api(`${V}/sobjects/Contact`, { body });
     expect(r.status).toBe(400);
@@ -342,17 +388,43 @@ describe('sObjects', () => {
     expect(patched.status).toBe(204);
     expect(patched.raw.length).toBe(0);
     const got = await api(`${V}/sobjects/Case/${id}`);
-    expect(got.body).toMatchObject({ Status: 'Closed', Subject: 'Billing', IsClosed: true, ClosedDate: '2024-05-01T10:01:00.000+0000', LastModifiedDate: '2024-05-01T10:01:00.000+0000' });
+    expect(got.body).toMatchObject({
+      Status: 'Closed',
+      Subject: 'Billing',
+      IsClosed: true,
+      ClosedDate: '2024-05-01T10:01:00.000+0000',
+      LastModifiedDate: '2024-05-01T10:01:00.000+0000',
+    });
     const open = await query(`SELECT Id FROM Case WHERE ContactId = '${contact.Id}' AND IsClosed = false`);
     expect(open.body.totalSize).toBe(0);
   });
 
   it.each([
-    ['Status outside the picklist', { Status: 'Open' }, [{ message: 'Status: bad value for restricted picklist field: Open', errorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', fields: ['Status'] }]],
-    ['Origin outside the picklist', { Origin: 'Fax' }, [{ message: 'Case Origin: bad value for restricted picklist field: Fax', errorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', fields: ['Origin'] }]],
-    ['a malformed ContactId', { ContactId: 'abc' }, [{ message: 'Contact ID: id value of incorrect type: abc', errorCode: 'MALFORMED_ID', fields: ['ContactId'] }]],
-    ['a Case id as ContactId', { ContactId: '500Dn0000000000AAA' }, [{ message: 'Contact ID: id value of incorrect type: 500Dn0000000000AAA', errorCode: 'FIELD_INTEGRITY_EXCEPTION', fields: ['ContactId'] }]],
-    ['an unknown ContactId', { ContactId: '003Dn0000000000AAA' }, [{ message: 'invalid cross reference id', errorCode: 'INVALID_CROSS_REFERENCE_KEY', fields: ['ContactId'] }]],
+    [
+      'Status outside the picklist',
+      { Status: 'Open' },
+      [{ message: 'Status: bad value for restricted picklist field: Open', errorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', fields: ['Status'] }],
+    ],
+    [
+      'Origin outside the picklist',
+      { Origin: 'Fax' },
+      [{ message: 'Case Origin: bad value for restricted picklist field: Fax', errorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', fields: ['Origin'] }],
+    ],
+    [
+      'a malformed ContactId',
+      { ContactId: 'abc' },
+      [{ message: 'Contact ID: id value of incorrect type: abc', errorCode: 'MALFORMED_ID', fields: ['ContactId'] }],
+    ],
+    [
+      'a Case id as ContactId',
+      { ContactId: '500Dn0000000000AAA' },
+      [{ message: 'Contact ID: id value of incorrect type: 500Dn0000000000AAA', errorCode: 'FIELD_INTEGRITY_EXCEPTION', fields: ['ContactId'] }],
+    ],
+    [
+      'an unknown ContactId',
+      { ContactId: '003Dn0000000000AAA' },
+      [{ message: 'invalid cross reference id', errorCode: 'INVALID_CROSS_REFERENCE_KEY', fields: ['ContactId'] }],
+    ],
   ])('Case with %s → 400', async (_label, body, errors) => {
     const r = await api(`${V}/sobjects/Case`, { body: { Subject: 'S', ...body } });
     expect(r.status).toBe(400);
@@ -376,7 +448,9 @@ describe('sObjects', () => {
     const missing = await api(`${V}/sobjects/CaseComment`, { body: { CommentBody: 'orphan' } });
     expect(missing.body).toEqual([{ message: 'Required fields are missing: [ParentId]', errorCode: 'REQUIRED_FIELD_MISSING', fields: ['ParentId'] }]);
     const found = await query(`SELECT Id, CommentBody, IsPublished FROM CaseComment WHERE ParentId = '${kase.Id}'`);
-    expect(found.body.records).toEqual([{ attributes: { type: 'CaseComment', url: `${V}/sobjects/CaseComment/${r.body.id}` }, Id: r.body.id, CommentBody: 'Called back', IsPublished: false }]);
+    expect(found.body.records).toEqual([
+      { attributes: { type: 'CaseComment', url: `${V}/sobjects/CaseComment/${r.body.id}` }, Id: r.body.id, CommentBody: 'Called back', IsPublished: false },
+    ]);
   });
 
   it('DELETE → 204, then 404 ENTITY_IS_DELETED', async () => {
@@ -441,7 +515,9 @@ describe('files (ContentVersion)', () => {
 
   it('missing VersionData / PathOnClient → REQUIRED_FIELD_MISSING; bad base64 → JSON_PARSER_ERROR', async () => {
     const missing = await api(`${V}/sobjects/ContentVersion`, { body: { Title: 't' } });
-    expect(missing.body).toEqual([{ message: 'Required fields are missing: [PathOnClient, VersionData]', errorCode: 'REQUIRED_FIELD_MISSING', fields: ['PathOnClient', 'VersionData'] }]);
+    expect(missing.body).toEqual([
+      { message: 'Required fields are missing: [PathOnClient, VersionData]', errorCode: 'REQUIRED_FIELD_MISSING', fields: ['PathOnClient', 'VersionData'] },
+    ]);
     const bad = await api(`${V}/sobjects/ContentVersion`, { body: { PathOnClient: 'a.txt', VersionData: '***' } });
     expect(bad.status).toBe(400);
     expect(bad.body[0].errorCode).toBe('JSON_PARSER_ERROR');

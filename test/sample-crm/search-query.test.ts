@@ -1,10 +1,4 @@
-import {
-  globToRegExp,
-  parseSearchQuery,
-  phoneMatches,
-  SearchQueryError,
-  textMatches,
-} from '../../src/sample-crm/zendesk/search-query';
+import { globToRegExp, parseSearchQuery, phoneMatches, SearchQueryError, textMatches } from '../../src/sample-crm/zendesk/search-query';
 import { createSampleCrm } from '../../src/sample-crm';
 import { ZendeskSearch } from '../../src/sample-crm/zendesk/search';
 import { T0 } from './helpers';

@@ -22,7 +22,13 @@ describe('Zendesk sample CRM: uploads and attachments', () => {
     const att = upload.attachment;
     expect(upload.token).toEqual(expect.any(String));
     expect(upload.expires_at).toBe('2024-05-01T11:00:00Z');
-    expect(att).toMatchObject({ id: expect.any(Number), file_name: name, content_type: type, size: audio.length, url: `${api.url}/api/v2/attachments/${att.id}.json` });
+    expect(att).toMatchObject({
+      id: expect.any(Number),
+      file_name: name,
+      content_type: type,
+      size: audio.length,
+      url: `${api.url}/api/v2/attachments/${att.id}.json`,
+    });
     const stored = api.running.crm.state.attachments.find((a) => a.id === att.id);
     expect(stored?.sha256).toBe(sha256(audio));
     expect(stored?.content.equals(audio)).toBe(true);
@@ -93,7 +99,8 @@ describe('Zendesk sample CRM: uploads and attachments', () => {
   });
 
   it('adds to an existing upload with ?token=, and rejects missing filename / empty body', async () => {
-    const first = (await api.json<Json>('/api/v2/uploads.json?filename=1.txt', { method: 'POST', body: 'one', headers: { 'content-type': 'text/plain' } })).body.upload;
+    const first = (await api.json<Json>('/api/v2/uploads.json?filename=1.txt', { method: 'POST', body: 'one', headers: { 'content-type': 'text/plain' } })).body
+      .upload;
     const second = await api.json<Json>(`/api/v2/uploads.json?filename=2.txt&token=${first.token}`, {
       method: 'POST',
       body: 'two',
@@ -105,19 +112,23 @@ describe('Zendesk sample CRM: uploads and attachments', () => {
 
     expect((await api.json('/api/v2/uploads.json', { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } })).status).toBe(400);
     expect((await api.json('/api/v2/uploads.json?filename=e.txt', { method: 'POST' })).status).toBe(422);
-    expect((await api.json('/api/v2/uploads.json?filename=e.txt&token=nope', { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } })).status).toBe(404);
+    expect(
+      (await api.json('/api/v2/uploads.json?filename=e.txt&token=nope', { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } })).status,
+    ).toBe(404);
   });
 
   it('attaches uploads to a ticket comment (create and update); expired tokens are rejected', async () => {
     const user = api.running.crm.seedUser({ name: 'Caller' });
-    const up1 = (await api.json<Json>('/api/v2/uploads.json?filename=a.mp3', { method: 'POST', body: audio, headers: { 'content-type': 'audio/mpeg' } })).body.upload;
+    const up1 = (await api.json<Json>('/api/v2/uploads.json?filename=a.mp3', { method: 'POST', body: audio, headers: { 'content-type': 'audio/mpeg' } })).body
+      .upload;
     const created = await api.json<Json>('/api/v2/tickets.json', {
       body: { ticket: { subject: 'Call', comment: { body: 'recording attached', uploads: [up1.token] }, requester_id: user.id } },
     });
     expect(created.status).toBe(201);
     const ticketId = created.body.ticket.id;
 
-    const up2 = (await api.json<Json>('/api/v2/uploads.json?filename=b.mp3', { method: 'POST', body: audio, headers: { 'content-type': 'audio/mpeg' } })).body.upload;
+    const up2 = (await api.json<Json>('/api/v2/uploads.json?filename=b.mp3', { method: 'POST', body: audio, headers: { 'content-type': 'audio/mpeg' } })).body
+      .upload;
     const updated = await api.json<Json>(`/api/v2/tickets/${ticketId}.json`, {
       method: 'PUT',
       body: { ticket: { comment: { body: 'second recording', public: false, uploads: [up2.token] } } },
@@ -129,7 +140,8 @@ describe('Zendesk sample CRM: uploads and attachments', () => {
     const download = await fetch(comments[1].attachments[0].content_url);
     expect(Buffer.from(await download.arrayBuffer()).equals(audio)).toBe(true);
 
-    const up3 = (await api.json<Json>('/api/v2/uploads.json?filename=c.mp3', { method: 'POST', body: 'x', headers: { 'content-type': 'audio/mpeg' } })).body.upload;
+    const up3 = (await api.json<Json>('/api/v2/uploads.json?filename=c.mp3', { method: 'POST', body: 'x', headers: { 'content-type': 'audio/mpeg' } })).body
+      .upload;
     clock.advance(61 * 60 * 1000);
     const expired = await api.json<Json>(`/api/v2/tickets/${ticketId}.json`, {
       method: 'PUT',

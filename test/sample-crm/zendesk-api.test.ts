@@ -236,7 +236,8 @@ describe('Zendesk sample CRM: users, search, tickets', () => {
 
     it('updates: fields, comment appended, audit returned; closed tickets are frozen', async () => {
       const u = await createUser({ name: 'Req' });
-      const created = (await api.json<Json>('/api/v2/tickets.json', { body: { ticket: { subject: 's', comment: { body: 'first' }, requester_id: u.id } } })).body.ticket;
+      const created = (await api.json<Json>('/api/v2/tickets.json', { body: { ticket: { subject: 's', comment: { body: 'first' }, requester_id: u.id } } }))
+        .body.ticket;
       clock.advance(60_000);
       const upd = await api.json<Json>(`/api/v2/tickets/${created.id}.json`, {
         method: 'PUT',
@@ -270,7 +271,11 @@ describe('Zendesk sample CRM: users, search, tickets', () => {
     it('lists tickets requested by a user', async () => {
       const a = await createUser({ name: 'A' });
       const b = await createUser({ name: 'B' });
-      for (const [req, subject] of [[a, 'a1'], [b, 'b1'], [a, 'a2']] as const) {
+      for (const [req, subject] of [
+        [a, 'a1'],
+        [b, 'b1'],
+        [a, 'a2'],
+      ] as const) {
         await api.json('/api/v2/tickets.json', { body: { ticket: { subject, comment: { body: 'x' }, requester_id: req.id } } });
       }
       const res = await api.json<Json>(`/api/v2/users/${a.id}/tickets/requested.json`);

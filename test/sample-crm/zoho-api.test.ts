@@ -102,8 +102,14 @@ describe('OAuth like Zoho Accounts', () => {
 
   test('token errors are HTTP 200 with {"error": …}, as Zoho answers them', async () => {
     const code = await authorize();
-    expect(await tokenCall({ grant_type: 'authorization_code', code: 'nope', redirect_uri: REDIRECT })).toEqual({ status: 200, body: { error: 'invalid_code' } });
-    expect(await tokenCall({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_secret: 'wrong' })).toEqual({ status: 200, body: { error: 'invalid_client' } });
+    expect(await tokenCall({ grant_type: 'authorization_code', code: 'nope', redirect_uri: REDIRECT })).toEqual({
+      status: 200,
+      body: { error: 'invalid_code' },
+    });
+    expect(await tokenCall({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, client_secret: 'wrong' })).toEqual({
+      status: 200,
+      body: { error: 'invalid_client' },
+    });
     expect(await tokenCall({ grant_type: 'refresh_token', refresh_token: 'nope' })).toEqual({ status: 200, body: { error: 'invalid_code' } });
   });
 
@@ -134,7 +140,9 @@ describe('OAuth like Zoho Accounts', () => {
   test('a short expiry can be configured', async () => {
     const short = await startSampleCrm({ flavor: 'zoho', port: 0, auth: { oauth: { clientId: 'c', clientSecret: 's', accessTokenTtlSec: 2 } } });
     try {
-      const res = await fetch(`${short.url}/oauth/v2/auth?client_id=c&response_type=code&access_type=offline&scope=ZohoCRM.modules.ALL`, { redirect: 'manual' });
+      const res = await fetch(`${short.url}/oauth/v2/auth?client_id=c&response_type=code&access_type=offline&scope=ZohoCRM.modules.ALL`, {
+        redirect: 'manual',
+      });
       const { code } = (await res.json()) as Json;
       const t = await fetch(`${short.url}/oauth/v2/token?grant_type=authorization_code&client_id=c&client_secret=s&code=${code}`, { method: 'POST' });
       expect(((await t.json()) as Json).expires_in).toBe(2);
@@ -182,7 +190,9 @@ describe('Contacts', () => {
   test('missing Last_Name → 400 MANDATORY_NOT_FOUND (v3 also names the json_path)', async () => {
     const v2 = await api('/crm/v2/Contacts', { body: { data: [{ First_Name: 'No', Email: 'no@example.com' }] } });
     expect(v2.status).toBe(400);
-    expect(v2.body).toEqual({ data: [{ code: 'MANDATORY_NOT_FOUND', details: { api_name: 'Last_Name' }, message: 'required field not found', status: 'error' }] });
+    expect(v2.body).toEqual({
+      data: [{ code: 'MANDATORY_NOT_FOUND', details: { api_name: 'Last_Name' }, message: 'required field not found', status: 'error' }],
+    });
     const v3 = await api('/crm/v3/Contacts', { body: { data: [{ First_Name: 'No' }] } });
     expect(v3.body.data[0].details).toEqual({ api_name: 'Last_Name', json_path: '$.data[0].Last_Name' });
     expect(crm.crm.state.contacts).toHaveLength(0);
@@ -192,7 +202,12 @@ describe('Contacts', () => {
     const r = await api('/crm/v2/Contacts', { body: { data: [{ Last_Name: 'Ok' }, { Last_Name: 'Bad', Email: 'not-an-email' }] } });
     expect(r.status).toBe(207);
     expect(r.body.data[0]).toMatchObject({ code: 'SUCCESS', status: 'success' });
-    expect(r.body.data[1]).toEqual({ code: 'INVALID_DATA', details: { api_name: 'Email', expected_data_type: 'email' }, message: 'invalid data', status: 'error' });
+    expect(r.body.data[1]).toEqual({
+      code: 'INVALID_DATA',
+      details: { api_name: 'Email', expected_data_type: 'email' },
+      message: 'invalid data',
+      status: 'error',
+    });
     const long = await api('/crm/v2/Contacts', { body: { data: [{ Last_Name: 'x'.repeat(81) }] } });
     expect(long.body.data[0]).toMatchObject({ code: 'INVALID_DATA', details: { api_name: 'Last_Name', maximum_length: 80 } });
   });
@@ -200,12 +215,29 @@ describe('Contacts', () => {
   test('request-level errors: no data, data not a list, unreadable JSON, unknown module, unknown URL', async () => {
     const noData = await api('/crm/v2/Contacts', { body: { Last_Name: 'x' } });
     expect(noData.status).toBe(400);
-    expect(noData.body).toEqual({ code: 'REQUIRED_PARAM_MISSING', details: { param_name: 'data' }, message: 'One of the expected parameter is missing', status: 'error' });
-    expect((await api('/crm/v2/Contacts', { body: { data: { Last_Name: 'x' } } })).body).toMatchObject({ code: 'INVALID_DATA', details: { expected_data_type: 'jsonarray' } });
-    const res = await fetch(`${crm.url}/crm/v2/Contacts`, { method: 'POST', headers: { authorization: `Zoho-oauthtoken ${token}`, 'content-type': 'application/json' }, body: '{"data": [' });
+    expect(noData.body).toEqual({
+      code: 'REQUIRED_PARAM_MISSING',
+      details: { param_name: 'data' },
+      message: 'One of the expected parameter is missing',
+      status: 'error',
+    });
+    expect((await api('/crm/v2/Contacts', { body: { data: { Last_Name: 'x' } } })).body).toMatchObject({
+      code: 'INVALID_DATA',
+      details: { expected_data_type: 'jsonarray' },
+    });
+    const res = await fetch(`${crm.url}/crm/v2/Contacts`, {
+      method: 'POST',
+      headers: { authorization: `Zoho-oauthtoken ${token}`, 'content-type': 'application/json' },
+      body: '{"data": [',
+    });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: 'INVALID_DATA', message: 'body', status: 'error' });
-    expect((await api('/crm/v2/Widgets')).body).toEqual({ code: 'INVALID_MODULE', details: {}, message: 'the module name given seems to be invalid', status: 'error' });
+    expect((await api('/crm/v2/Widgets')).body).toEqual({
+      code: 'INVALID_MODULE',
+      details: {},
+      message: 'the module name given seems to be invalid',
+      status: 'error',
+    });
     const url = await api('/crm/v2/Contacts/1/Nope/2/3');
     expect(url.status).toBe(404);
     expect(url.body.code).toBe('INVALID_URL_PATTERN');
@@ -297,17 +329,27 @@ describe('Cases, notes, attachments', () => {
   });
 
   async function createCase(fields: Json = {}): Promise<string> {
-    const r = await api('/crm/v2/Cases', { body: { data: [{ Subject: 'Call', Status: 'New', Case_Origin: 'Phone', Contact_Name: { id: contactId }, ...fields }] } });
+    const r = await api('/crm/v2/Cases', {
+      body: { data: [{ Subject: 'Call', Status: 'New', Case_Origin: 'Phone', Contact_Name: { id: contactId }, ...fields }] },
+    });
     expect(r.status).toBe(201);
     return r.body.data[0].details.id;
   }
 
   test('create links the contact (lookup shown with its name); mandatory fields and lookups are checked', async () => {
     const id = await createCase({ Description: 'first call' });
-    expect(crm.crm.state.cases[0]).toMatchObject({ id, Subject: 'Call', Case_Number: '00001', Contact_Name: { id: contactId, name: 'Kim Lee' }, Description: 'first call' });
+    expect(crm.crm.state.cases[0]).toMatchObject({
+      id,
+      Subject: 'Call',
+      Case_Number: '00001',
+      Contact_Name: { id: contactId, name: 'Kim Lee' },
+      Description: 'first call',
+    });
     const noOrigin = await api('/crm/v2/Cases', { body: { data: [{ Subject: 'x', Status: 'New' }] } });
     expect(noOrigin.body.data[0]).toMatchObject({ code: 'MANDATORY_NOT_FOUND', details: { api_name: 'Case_Origin' } });
-    const badLookup = await api('/crm/v2/Cases', { body: { data: [{ Subject: 'x', Status: 'New', Case_Origin: 'Web', Contact_Name: { id: '5725767000000499999' } }] } });
+    const badLookup = await api('/crm/v2/Cases', {
+      body: { data: [{ Subject: 'x', Status: 'New', Case_Origin: 'Web', Contact_Name: { id: '5725767000000499999' } }] },
+    });
     expect(badLookup.body.data[0]).toEqual({
       code: 'INVALID_DATA',
       details: { api_name: 'Contact_Name', id: '5725767000000499999' },
@@ -323,7 +365,10 @@ describe('Cases, notes, attachments', () => {
     await createCase({ Status: 'Closed' });
     const other = await createContact({ Last_Name: 'Other' });
     await createCase({ Contact_Name: { id: other } });
-    for (const criteria of [`((Contact_Name:equals:${contactId})and(Status:not_equal:Closed))`, `(Contact_Name.id:equals:${contactId}) and (Status:not_equal:Closed)`]) {
+    for (const criteria of [
+      `((Contact_Name:equals:${contactId})and(Status:not_equal:Closed))`,
+      `(Contact_Name.id:equals:${contactId}) and (Status:not_equal:Closed)`,
+    ]) {
       const r = await api(`/crm/v2/Cases/search?criteria=${encodeURIComponent(criteria)}`);
       expect(r.status).toBe(200);
       expect(r.body.data.map((c: Json) => c.id)).toEqual([open]);
@@ -336,11 +381,17 @@ describe('Cases, notes, attachments', () => {
     clock.advance(60_000);
     const r = await api(`/crm/v2/Cases/${id}`, { method: 'PUT', body: { data: [{ Subject: 'Billing', Status: 'Escalated' }] } });
     expect(r.status).toBe(200);
-    expect(r.body.data[0]).toMatchObject({ code: 'SUCCESS', message: 'record updated', details: { id, Modified_Time: '2024-05-01T10:01:00+00:00', Created_Time: '2024-05-01T10:00:00+00:00' } });
+    expect(r.body.data[0]).toMatchObject({
+      code: 'SUCCESS',
+      message: 'record updated',
+      details: { id, Modified_Time: '2024-05-01T10:01:00+00:00', Created_Time: '2024-05-01T10:00:00+00:00' },
+    });
     expect(crm.crm.state.cases[0]).toMatchObject({ Subject: 'Billing', Status: 'Escalated', Case_Origin: 'Phone' });
     const unknown = await api('/crm/v2/Cases/5725767000000599999', { method: 'PUT', body: { data: [{ Subject: 'x' }] } });
     expect(unknown.status).toBe(400);
-    expect(unknown.body).toEqual({ data: [{ code: 'INVALID_DATA', details: { id: '5725767000000599999' }, message: 'the id given seems to be invalid', status: 'error' }] });
+    expect(unknown.body).toEqual({
+      data: [{ code: 'INVALID_DATA', details: { id: '5725767000000599999' }, message: 'the id given seems to be invalid', status: 'error' }],
+    });
     const emptied = await api(`/crm/v2/Cases/${id}`, { method: 'PUT', body: { data: [{ Subject: '' }] } });
     expect(emptied.body.data[0]).toMatchObject({ code: 'MANDATORY_NOT_FOUND', details: { api_name: 'Subject' } });
     const bulk = await api('/crm/v2/Cases', { method: 'PUT', body: { data: [{ id, Priority: 'High' }] } });
@@ -372,7 +423,14 @@ describe('Cases, notes, attachments', () => {
     const r = await api(`/crm/v2/Cases/${id}/Attachments`, { body: form });
     expect(r.status).toBe(200);
     expect(r.body).toEqual({
-      data: [{ code: 'SUCCESS', details: expect.objectContaining({ id: expect.stringMatching(/^\d{19}$/), Created_Time: '2024-05-01T10:00:00+00:00' }), message: 'attachment uploaded successfully', status: 'success' }],
+      data: [
+        {
+          code: 'SUCCESS',
+          details: expect.objectContaining({ id: expect.stringMatching(/^\d{19}$/), Created_Time: '2024-05-01T10:00:00+00:00' }),
+          message: 'attachment uploaded successfully',
+          status: 'success',
+        },
+      ],
     });
     const attId = r.body.data[0].details.id;
     const stored = crm.crm.state.attachments[0];
@@ -419,7 +477,12 @@ describe('rate limit, faults, request log, seed helpers', () => {
     const fault = await fetch(`${crm.url}/__control/faults`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ path: '/crm/v2/Contacts', status: 429, retryAfter: 7, body: { code: 'TOO_MANY_REQUESTS', details: {}, message: 'slow down', status: 'error' } }),
+      body: JSON.stringify({
+        path: '/crm/v2/Contacts',
+        status: 429,
+        retryAfter: 7,
+        body: { code: 'TOO_MANY_REQUESTS', details: {}, message: 'slow down', status: 'error' },
+      }),
     });
     expect(fault.status).toBe(201);
     const r = await api('/crm/v2/Contacts', { body: { data: [CONTACT] } });

@@ -49,7 +49,11 @@ describe('GCS emulator with @google-cloud/storage', () => {
   });
 
   it('takes a media upload (bytes only, name in the query)', async () => {
-    const res = await fetch(`${gcs.url}/upload/storage/v1/b/b1/o?uploadType=media&name=${encodeURIComponent('x/y z.txt')}`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    const res = await fetch(`${gcs.url}/upload/storage/v1/b/b1/o?uploadType=media&name=${encodeURIComponent('x/y z.txt')}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'hello',
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ name: 'x/y z.txt', size: '5', contentType: 'text/plain' });
     const [bytes] = await client(gcs).bucket('b1').file('x/y z.txt').download();
@@ -99,10 +103,17 @@ describe('GCS emulator with @google-cloud/storage', () => {
   });
 
   it('control API lists objects with their bytes', async () => {
-    await client(gcs).bucket('b1').file('d/e.bin').save(Buffer.from([1, 2, 3]), { resumable: false });
+    await client(gcs)
+      .bucket('b1')
+      .file('d/e.bin')
+      .save(Buffer.from([1, 2, 3]), { resumable: false });
     const state = (await (await fetch(`${gcs.url}/__control/state`)).json()) as { objects: unknown[] };
     expect(state.objects).toEqual([expect.objectContaining({ bucket: 'b1', name: 'd/e.bin', size: 3, base64: 'AQID' })]);
-    const faults = await fetch(`${gcs.url}/__control/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 500 }) });
+    const faults = await fetch(`${gcs.url}/__control/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 500 }),
+    });
     expect(faults.status).toBe(201);
   });
 });
@@ -140,7 +151,9 @@ describe('GCS emulator auth', () => {
   it('refuses a JWT signed by another key', async () => {
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const authClient = new JWT({ email, key: other });
-    await expect(client(gcs, { authClient, useAuthWithCustomEndpoint: true }).bucket('b1').file('x').save('x', { resumable: false })).rejects.toMatchObject({ code: 401 });
+    await expect(client(gcs, { authClient, useAuthWithCustomEndpoint: true }).bucket('b1').file('x').save('x', { resumable: false })).rejects.toMatchObject({
+      code: 401,
+    });
   });
 
   it('issues access tokens for the OAuth client refresh token at /token', async () => {

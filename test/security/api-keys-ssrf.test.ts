@@ -17,25 +17,45 @@ import { bundled, startHarness, type Harness } from '../helpers/harness';
 const ADMIN = 'admin-key-123456';
 const SCOPED = 'scoped-key-654321';
 const keys = new ApiKeys([...parseKeyEntries(`sha256:${hashKey(ADMIN)}:admin`, 't'), ...parseKeyEntries(`${hashKey(SCOPED)}:connectors=zendesk`, 't')]);
-const noAllow = bundled('zendesk.yaml').replace(/^id: zendesk$/m, 'id: zd-open').replace(/^allow_private_network: \[127\.0\.0\.1\]\n/m, '');
-const oauthAt = (tokenUrl: string) => [
-  'auth:', '  type: oauth2', '  grant: client_credentials',
-  `  authorization_url: ${tokenUrl.replace(/\/[^/]*$/, '/authorize')}`, `  token_url: ${tokenUrl}`,
-  '  client_id: sample-client', '  client_secret: sample-secret', '',
-].join('\n');
+const noAllow = bundled('zendesk.yaml')
+  .replace(/^id: zendesk$/m, 'id: zd-open')
+  .replace(/^allow_private_network: \[127\.0\.0\.1\]\n/m, '');
+const oauthAt = (tokenUrl: string) =>
+  [
+    'auth:',
+    '  type: oauth2',
+    '  grant: client_credentials',
+    `  authorization_url: ${tokenUrl.replace(/\/[^/]*$/, '/authorize')}`,
+    `  token_url: ${tokenUrl}`,
+    '  client_id: sample-client',
+    '  client_secret: sample-secret',
+    '',
+  ].join('\n');
 /** OAuth to an IP literal, on a connector that does not allow private networks. */
-const ccOpen = noAllow.replace(/^id: zd-open$/m, 'id: cc-open').replace(/^auth:\n(  .*\n)+/m, oauthAt('{{CRM}}/oauth/tokens'));
+const ccOpen = noAllow.replace(/^id: zd-open$/m, 'id: cc-open').replace(/^auth:\n( {2}.*\n)+/m, oauthAt('{{CRM}}/oauth/tokens'));
 /** A URL whose variable is a whole path segment. */
-const dots = bundled('zendesk.yaml').replace(/^id: zendesk$/m, 'id: zd-dots').replace('url: /api/v2/users/{ACCOUNT_ID}.json', 'url: /api/v2/users/{ACCOUNT_ID}/identities.json');
+const dots = bundled('zendesk.yaml')
+  .replace(/^id: zendesk$/m, 'id: zd-dots')
+  .replace('url: /api/v2/users/{ACCOUNT_ID}.json', 'url: /api/v2/users/{ACCOUNT_ID}/identities.json');
 
 let h: Harness;
-beforeAll(async () => { h = await startHarness({ apiKeys: keys, connectors: { 'zendesk.yaml': bundled('zendesk.yaml'), 'open.yaml': noAllow, 'cc-open.yaml': ccOpen, 'dots.yaml': dots } }); });
-afterAll(async () => { await h.close(); });
+beforeAll(async () => {
+  h = await startHarness({
+    apiKeys: keys,
+    connectors: { 'zendesk.yaml': bundled('zendesk.yaml'), 'open.yaml': noAllow, 'cc-open.yaml': ccOpen, 'dots.yaml': dots },
+  });
+});
+afterAll(async () => {
+  await h.close();
+});
 
 const req = (path: string, key?: string, init: RequestInit = {}) =>
-  fetch(h.gw.url + path, { ...init, headers: { 'Content-Type': 'application/json', ...(key ? { Authorization: `Bearer ${key}` } : {}), ...(init.headers as Record<string, string>) } })
-    .then(async (r) => ({ status: r.status, headers: r.headers, body: (await r.json().catch(() => undefined)) as any }));
-const op = (connector: string, key?: string) => req(`/v1/connectors/${connector}/operations/find_account`, key, { method: 'POST', body: JSON.stringify({ variables: { EMAIL: 'x@example.com' } }) });
+  fetch(h.gw.url + path, {
+    ...init,
+    headers: { 'Content-Type': 'application/json', ...(key ? { Authorization: `Bearer ${key}` } : {}), ...(init.headers as Record<string, string>) },
+  }).then(async (r) => ({ status: r.status, headers: r.headers, body: (await r.json().catch(() => undefined)) as any }));
+const op = (connector: string, key?: string) =>
+  req(`/v1/connectors/${connector}/operations/find_account`, key, { method: 'POST', body: JSON.stringify({ variables: { EMAIL: 'x@example.com' } }) });
 
 describe('API keys', () => {
   test('no key / a wrong key → 401 problem with WWW-Authenticate', async () => {
@@ -83,13 +103,19 @@ describe('SSRF guard', () => {
   });
 
   test('a File_Available URL into a private network is refused', async () => {
-    const r = await req('/v1/connectors/zd-open/sessions/ssrf-1/events', ADMIN, { method: 'POST', body: JSON.stringify({ type: 'File_Available', data: { kind: 'photo', url: 'http://169.254.169.254/latest/meta-data/' } }) });
+    const r = await req('/v1/connectors/zd-open/sessions/ssrf-1/events', ADMIN, {
+      method: 'POST',
+      body: JSON.stringify({ type: 'File_Available', data: { kind: 'photo', url: 'http://169.254.169.254/latest/meta-data/' } }),
+    });
     expect(r.status).toBe(502);
     expect(r.body.code).toBe('destination_blocked');
   });
 
   test('durable writes to a blocked destination die at once (no week of retries)', async () => {
-    const r = await req('/v1/connectors/zd-open/operations/create_account?async=true', ADMIN, { method: 'POST', body: JSON.stringify({ variables: { NAME: 'Blocked' } }) });
+    const r = await req('/v1/connectors/zd-open/operations/create_account?async=true', ADMIN, {
+      method: 'POST',
+      body: JSON.stringify({ variables: { NAME: 'Blocked' } }),
+    });
     expect(r.status).toBe(202);
     let d: any;
     for (let i = 0; i < 100; i++) {
@@ -116,7 +142,14 @@ describe('one outbound guard for every request the gateway makes', () => {
   test("the gateway's own address is refused even with allow_private_network: OAuth token URL and file downloads", async () => {
     // A connector whose token URL is the gateway itself (written once the port is known).
     const file = path.join(h.dir, 'config', 'self.yaml');
-    fs.writeFileSync(file, bundled('zendesk.yaml').replace(/^id: zendesk$/m, 'id: zd-self').replace(/^auth:\n(  .*\n)+/m, oauthAt(`${h.gw.url}/v1/oauth/callback`)).split('{{CRM}}').join(h.crm.url));
+    fs.writeFileSync(
+      file,
+      bundled('zendesk.yaml')
+        .replace(/^id: zendesk$/m, 'id: zd-self')
+        .replace(/^auth:\n( {2}.*\n)+/m, oauthAt(`${h.gw.url}/v1/oauth/callback`))
+        .split('{{CRM}}')
+        .join(h.crm.url),
+    );
     h.gw.gateway.reloadFile(file);
     const r = await op('zd-self', ADMIN);
     expect(r.status).toBe(502);
@@ -125,12 +158,22 @@ describe('one outbound guard for every request the gateway makes', () => {
     // By name: refused when connecting (the token request's DNS answer is checked with the port).
     const port = new URL(h.gw.url).port;
     const byName = path.join(h.dir, 'config', 'self-name.yaml');
-    fs.writeFileSync(byName, fs.readFileSync(file, 'utf8').replace(/^id: zd-self$/m, 'id: zd-self-name').split(h.gw.url).join(`http://localhost:${port}`));
+    fs.writeFileSync(
+      byName,
+      fs
+        .readFileSync(file, 'utf8')
+        .replace(/^id: zd-self$/m, 'id: zd-self-name')
+        .split(h.gw.url)
+        .join(`http://localhost:${port}`),
+    );
     h.gw.gateway.reloadFile(byName);
     expect((await op('zd-self-name', ADMIN)).body).toMatchObject({ code: 'destination_blocked', detail: expect.stringMatching(/own address|private/) });
 
     for (const url of [`${h.gw.url}/v1/connectors`, `http://localhost:${port}/healthz`]) {
-      const d = await req('/v1/connectors/zendesk/sessions/self-1/events', ADMIN, { method: 'POST', body: JSON.stringify({ type: 'File_Available', data: { kind: 'photo', url } }) });
+      const d = await req('/v1/connectors/zendesk/sessions/self-1/events', ADMIN, {
+        method: 'POST',
+        body: JSON.stringify({ type: 'File_Available', data: { kind: 'photo', url } }),
+      });
       expect({ url, status: d.status, code: d.body.code }).toEqual({ url, status: 502, code: 'destination_blocked' });
       expect(d.body.detail).toMatch(/this gateway's own address/);
     }
@@ -149,14 +192,21 @@ describe('URL variables cannot move a request up the path', () => {
   ])('%s', (_name, vars, expected) => {
     const template = 'A' in vars ? 'https://crm.example.com/api/cases/{A}{B}/notes' : 'https://crm.example.com/api/cases/{ACCOUNT_ID}/notes';
     let out: string;
-    try { out = renderUrl(compileText(template), vars, 'add_comment url'); } catch (e) { out = (e as Error).message; }
+    try {
+      out = renderUrl(compileText(template), vars, 'add_comment url');
+    } catch (e) {
+      out = (e as Error).message;
+    }
     if (typeof expected === 'string') expect(out).toBe(expected);
     else expect(out).toMatch(expected);
   });
 
   test('over HTTP: 422 naming the variable, nothing sent to the CRM', async () => {
     const before = h.crm.crm.requests.length;
-    const r = await req('/v1/connectors/zd-dots/operations/find_account_by_id', ADMIN, { method: 'POST', body: JSON.stringify({ variables: { ACCOUNT_ID: '..' } }) });
+    const r = await req('/v1/connectors/zd-dots/operations/find_account_by_id', ADMIN, {
+      method: 'POST',
+      body: JSON.stringify({ variables: { ACCOUNT_ID: '..' } }),
+    });
     expect(r.status).toBe(422);
     expect(r.body).toMatchObject({ code: 'invalid_variable_value', variables: ['ACCOUNT_ID'] });
     expect(h.crm.crm.requests.length).toBe(before);
@@ -164,15 +214,17 @@ describe('URL variables cannot move a request up the path', () => {
 });
 
 describe('templated hosts', () => {
-  const withUrl = (url: string, optIn = false) => bundled('zendesk.yaml').replace('    url: /api/v2/users.json\n', `    url: ${url}\n`)
-    .replace(/^settings:\n/m, optIn ? 'variables: [TENANT]\nsettings:\n  allow_templated_host: true\n' : 'settings:\n');
-  test.each([
-    ['https://{TENANT}.zendesk.example/api/v2/users.json'],
-    ['"{BASE}/api/v2/users.json"'],
-  ])('%s is refused at load, naming file, line and path', (url) => {
-    const errors = compileConnector(withUrl(url), 'config/t.yaml', { ZENDESK_URL: 'http://127.0.0.1:1' }).issues.map(formatIssue).join('\n');
-    expect(errors).toMatch(/^config\/t\.yaml:\d+:\d+ endpoints\.create_account\.url: a \{VARIABLE\} in the scheme, host or port/m);
-  });
+  const withUrl = (url: string, optIn = false) =>
+    bundled('zendesk.yaml')
+      .replace('    url: /api/v2/users.json\n', `    url: ${url}\n`)
+      .replace(/^settings:\n/m, optIn ? 'variables: [TENANT]\nsettings:\n  allow_templated_host: true\n' : 'settings:\n');
+  test.each([['https://{TENANT}.zendesk.example/api/v2/users.json'], ['"{BASE}/api/v2/users.json"']])(
+    '%s is refused at load, naming file, line and path',
+    (url) => {
+      const errors = compileConnector(withUrl(url), 'config/t.yaml', { ZENDESK_URL: 'http://127.0.0.1:1' }).issues.map(formatIssue).join('\n');
+      expect(errors).toMatch(/^config\/t\.yaml:\d+:\d+ endpoints\.create_account\.url: a \{VARIABLE\} in the scheme, host or port/m);
+    },
+  );
 
   test('unless the connector opts in (settings.allow_templated_host: true)', () => {
     const text = withUrl('https://{TENANT}.zendesk.example/api/v2/users.json', true);

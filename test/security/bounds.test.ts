@@ -18,7 +18,10 @@ const timed = <T>(f: () => T): [T, number] => {
 
 describe('lenientJson: the missing-comma repair', () => {
   test.each([
-    ['{"type": "Transfer_Chat"\n"data": {"a": 1\n"b": true\n"c": null\n"d": [1]\n"e": "x"}}', { type: 'Transfer_Chat', data: { a: 1, b: true, c: null, d: [1], e: 'x' } }],
+    [
+      '{"type": "Transfer_Chat"\n"data": {"a": 1\n"b": true\n"c": null\n"d": [1]\n"e": "x"}}',
+      { type: 'Transfer_Chat', data: { a: 1, b: true, c: null, d: [1], e: 'x' } },
+    ],
     ['{"a": "q\\"\\n"\n"b": 2}', { a: 'q"\n', b: 2 }],
     ['{"a": {"x": 1}\r\n  "b": false}', { a: { x: 1 }, b: false }],
     ['{"a": "x"}', { a: 'x' }],
@@ -85,11 +88,15 @@ describe('checkWellFormed', () => {
     [{ variables: { A: 'x\ud800' } }, 'variables.A'],
     [{ data: { end_user: { name: '\udc00' } } }, 'data.end_user.name'],
     [{ data: { list: ['a', '\ud83d'] } }, 'data.list[1]'],
-    [{ ['k\ud800']: 1 }, 'k\ufffd'],
+    [{ 'k\ud800': 1 }, 'k\ufffd'],
     [{ ok: '😀 李 é' }, undefined],
   ])('%#', (value, field) => {
     let got: string | undefined;
-    try { checkWellFormed(value, ''); } catch (e) { got = ((e as GatewayError).extensions.errors as Array<{ field: string }>)[0].field; }
+    try {
+      checkWellFormed(value, '');
+    } catch (e) {
+      got = ((e as GatewayError).extensions.errors as Array<{ field: string }>)[0].field;
+    }
     expect(got).toBe(field);
   });
 });

@@ -46,17 +46,37 @@ const names = (n: number, len: number) => `{"variables":{${Array.from({ length: 
 const HOSTILE: Array<[string, string, string, number]> = [
   // [what, path, body, expected status]
   ['events: 300 KB of newlines (was a quadratic "missing comma" repair)', EVENTS, '\n'.repeat(300_000), 400],
-  ['events: a value, then 300 KB of newlines (the repair backtracked over them: ~50 s)', EVENTS, `{"type":"New_Call","data":{"a":1${'\n'.repeat(300_000)}`, 400],
+  [
+    'events: a value, then 300 KB of newlines (the repair backtracked over them: ~50 s)',
+    EVENTS,
+    `{"type":"New_Call","data":{"a":1${'\n'.repeat(300_000)}`,
+    400,
+  ],
   ['operations: 20 variable names of 1 MB each (was "did you mean" over each)', `${OP}/find_account`, names(20, 1 << 20), 422],
   ['operations: 200 unknown names of 128 characters', `${OP}/find_account`, names(200, 128), 422],
   ['operations: 200 unknown names of 20 characters (suggestions for each)', `${OP}/find_account`, names(200, 20), 422],
-  ['events: 60 KB of values on their own lines (repaired, linearly)', EVENTS, `{"type":"Custom_Data","data":{"data":{${Array.from({ length: 6000 }, (_, i) => `"k${i}":1`).join('\n')}}}}`, 202],
+  [
+    'events: 60 KB of values on their own lines (repaired, linearly)',
+    EVENTS,
+    `{"type":"Custom_Data","data":{"data":{${Array.from({ length: 6000 }, (_, i) => `"k${i}":1`).join('\n')}}}}`,
+    202,
+  ],
   ['events: nested 5,000 deep', EVENTS, `${'['.repeat(5000)}${']'.repeat(5000)}`, 422],
   ['operations: 10 MB of "[" ', `${OP}/find_account`, '['.repeat(10_000_000), 422],
-  ['operations: FILE_DATA of 300 KB of newlines then "!" (was a backtracking base64 check)', `${OP}/upload_file`, JSON.stringify({ variables: { FILE_DATA: `${'\n'.repeat(300_000)}!`, RECORD_ID: 1, FILE_NAME: 'a.txt' } }), 422],
+  [
+    'operations: FILE_DATA of 300 KB of newlines then "!" (was a backtracking base64 check)',
+    `${OP}/upload_file`,
+    JSON.stringify({ variables: { FILE_DATA: `${'\n'.repeat(300_000)}!`, RECORD_ID: 1, FILE_NAME: 'a.txt' } }),
+    422,
+  ],
   ['events: 1 MB string of escaped backslashes and quotes', EVENTS, `{"type":"Custom_Data","data":{"a":"${'\\\\\\"'.repeat(250_000)}"}}`, 202],
   ['events: a key of 1 MB', EVENTS, `{"type":"Custom_Data","data":{"${'k'.repeat(1 << 20)}":1}}`, 422],
-  ['operations: 4 MB base64 FILE_DATA in one variable, unknown record (linear work only)', `${OP}/upload_file?dry_run=true`, JSON.stringify({ variables: { FILE_DATA: 'QUJD'.repeat(1 << 20), FILE_NAME: 'a.bin', RECORD_ID: 1 } }), 200],
+  [
+    'operations: 4 MB base64 FILE_DATA in one variable, unknown record (linear work only)',
+    `${OP}/upload_file?dry_run=true`,
+    JSON.stringify({ variables: { FILE_DATA: 'QUJD'.repeat(1 << 20), FILE_NAME: 'a.bin', RECORD_ID: 1 } }),
+    200,
+  ],
 ];
 
 // /healthz is asked from a thread of its own, so that sending a large body from this one does

@@ -32,9 +32,20 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(dir, 'config/zendesk.yaml'), bundled('zendesk.yaml'));
   keysFile = path.join(dir, 'keys.txt');
   fs.writeFileSync(keysFile, `# keys\nsha256:${hashKey(ADMIN)}:admin\nsha256:${hashKey(LEAKED)}:connectors=zendesk\nsha256:${hashKey(METRICS)}:metrics\n`);
-  const logger = pino({ level: 'info' }, new Writable({ write(c, _e, cb) { logs.push(String(c)); cb(); } }));
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(c, _e, cb) {
+        logs.push(String(c));
+        cb();
+      },
+    }),
+  );
   gw = await serve({
-    port: 0, configDir: path.join(dir, 'config'), dataDir: path.join(dir, 'data'), logger,
+    port: 0,
+    configDir: path.join(dir, 'config'),
+    dataDir: path.join(dir, 'data'),
+    logger,
     env: { ZENDESK_URL: crm.url, API_KEYS_FILE: keysFile, METRICS_AUTH: 'on', CONFIG_WATCH: 'off' },
   });
 });
@@ -44,8 +55,14 @@ afterAll(async () => {
 });
 
 const call = (method: string, p: string, key?: string) =>
-  fetch(gw.url + p, { method, headers: { 'Content-Type': 'application/json', ...(key ? { Authorization: `Bearer ${key}` } : {}) }, body: method === 'POST' ? JSON.stringify({ variables: { EMAIL: 'x@example.com' } }) : undefined })
-    .then(async (r) => { await r.arrayBuffer(); return r.status; });
+  fetch(gw.url + p, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...(key ? { Authorization: `Bearer ${key}` } : {}) },
+    body: method === 'POST' ? JSON.stringify({ variables: { EMAIL: 'x@example.com' } }) : undefined,
+  }).then(async (r) => {
+    await r.arrayBuffer();
+    return r.status;
+  });
 const op = (key: string) => call('POST', '/v1/connectors/zendesk/operations/find_account', key);
 
 async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<void> {
@@ -83,9 +100,22 @@ test('SIGHUP reloads as well (a real signal to a gateway process)', async () => 
   fs.writeFileSync(path.join(dir, 'config/zendesk.yaml'), bundled('zendesk.yaml'));
   const file = path.join(dir, 'keys.txt');
   fs.writeFileSync(file, `sha256:${hashKey(LEAKED)}:connectors=zendesk\n`);
-  const child = await startChild({ GATEWAY_AUTH: 'on', API_KEYS_FILE: file, CONFIG_DIR: path.join(dir, 'config'), DATA_DIR: path.join(dir, 'data'), ZENDESK_URL: crm.url, CONFIG_WATCH: 'off', LOG_LEVEL: 'info' });
+  const child = await startChild({
+    GATEWAY_AUTH: 'on',
+    API_KEYS_FILE: file,
+    CONFIG_DIR: path.join(dir, 'config'),
+    DATA_DIR: path.join(dir, 'data'),
+    ZENDESK_URL: crm.url,
+    CONFIG_WATCH: 'off',
+    LOG_LEVEL: 'info',
+  });
   try {
-    const at = (key: string) => fetch(`${child.url}/v1/connectors/zendesk/operations/find_account?dry_run=true`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` }, body: '{"variables":{"EMAIL":"a@example.com"}}' }).then((r) => r.status);
+    const at = (key: string) =>
+      fetch(`${child.url}/v1/connectors/zendesk/operations/find_account?dry_run=true`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` },
+        body: '{"variables":{"EMAIL":"a@example.com"}}',
+      }).then((r) => r.status);
     expect(await at(LEAKED)).toBe(200);
     // Written to a new file and renamed over the old one (as editors and config tools do).
     fs.writeFileSync(`${file}.new`, `sha256:${hashKey(NEW)}:connectors=zendesk\n`);

@@ -17,12 +17,20 @@ import { bundled, startHarness, type Harness } from '../helpers/harness';
 
 const A = 'zendesk';
 const B = 'zd-b';
-const KEYS = { none: undefined, bad: 'cgw_not-a-key', admin: 'cgw_admin-key-route-table', all: 'cgw_all-connectors-not-admin', scopedA: 'cgw_scoped-to-zendesk-only' } as const;
+const KEYS = {
+  none: undefined,
+  bad: 'cgw_not-a-key',
+  admin: 'cgw_admin-key-route-table',
+  all: 'cgw_all-connectors-not-admin',
+  scopedA: 'cgw_scoped-to-zendesk-only',
+} as const;
 type KeyKind = keyof typeof KEYS;
 const gate = new ApiKeys(parseKeyEntries([`${hashKey(KEYS.admin)}:admin`, hashKey(KEYS.all), `${hashKey(KEYS.scopedA)}:connectors=${A}`].join('\n'), 'test'));
 // B cannot reach the sample CRM (no allow_private_network): its async writes die at once, and a
 // request that got through to it would answer 502, not 4xx.
-const connectorB = bundled('zendesk.yaml').replace(/^id: zendesk$/m, `id: ${B}`).replace(/^allow_private_network: \[127\.0\.0\.1\]\n/m, '');
+const connectorB = bundled('zendesk.yaml')
+  .replace(/^id: zendesk$/m, `id: ${B}`)
+  .replace(/^allow_private_network: \[127\.0\.0\.1\]\n/m, '');
 
 let h: Harness;
 let base: string;
@@ -56,7 +64,15 @@ afterAll(async () => {
 });
 
 /** A concrete request on a route: its target connector decides who may succeed. */
-interface Target { method: 'GET' | 'POST'; path: string; query?: string; body?: unknown; route: string; connector?: string; param?: string }
+interface Target {
+  method: 'GET' | 'POST';
+  path: string;
+  query?: string;
+  body?: unknown;
+  route: string;
+  connector?: string;
+  param?: string;
+}
 
 const op = { variables: { EMAIL: 'x@example.com' } };
 const targets = (): Target[] => [
@@ -72,10 +88,28 @@ const targets = (): Target[] => [
   { method: 'POST', path: `/v1/connectors/${A}/operations/find_account`, body: op, route: '/v1/connectors/:id/operations/:operation', connector: A },
   { method: 'GET', path: `/v1/connectors/${B}/oauth/authorize`, route: '/v1/connectors/:id/oauth/authorize', connector: B },
   { method: 'GET', path: '/v1/oauth/callback', query: 'state=x&code=y', route: '/v1/oauth/callback' },
-  { method: 'POST', path: `/v1/connectors/${B}/sessions/s-b/events`, body: { type: 'Custom_Data', data: { data: { a: 1 } } }, route: '/v1/connectors/:id/sessions/:sessionId/events', connector: B },
+  {
+    method: 'POST',
+    path: `/v1/connectors/${B}/sessions/s-b/events`,
+    body: { type: 'Custom_Data', data: { data: { a: 1 } } },
+    route: '/v1/connectors/:id/sessions/:sessionId/events',
+    connector: B,
+  },
   { method: 'GET', path: `/v1/connectors/${B}/sessions/s-b`, route: '/v1/connectors/:id/sessions/:sessionId', connector: B },
-  { method: 'POST', path: `/v1/connectors/${B}/flow-posts/acceptedcall`, body: { engagementId: 'fp-b', caller_number: '+1 222 333 4001' }, route: '/v1/connectors/:id/flow-posts/:name', connector: B },
-  { method: 'POST', path: `/v1/connectors/${B}/webhooks/zoom`, body: { event: 'endpoint.url_validation', payload: { plainToken: 'x' } }, route: '/v1/connectors/:id/webhooks/zoom', connector: B },
+  {
+    method: 'POST',
+    path: `/v1/connectors/${B}/flow-posts/acceptedcall`,
+    body: { engagementId: 'fp-b', caller_number: '+1 222 333 4001' },
+    route: '/v1/connectors/:id/flow-posts/:name',
+    connector: B,
+  },
+  {
+    method: 'POST',
+    path: `/v1/connectors/${B}/webhooks/zoom`,
+    body: { event: 'endpoint.url_validation', payload: { plainToken: 'x' } },
+    route: '/v1/connectors/:id/webhooks/zoom',
+    connector: B,
+  },
   { method: 'POST', path: `/v1/connectors/${B}/webhooks/zoom/reconcile`, route: '/v1/connectors/:id/webhooks/zoom/reconcile', connector: B },
   { method: 'GET', path: '/v1/deliveries', route: '/v1/deliveries' },
   { method: 'GET', path: '/v1/deliveries', query: `connector=${B}`, route: '/v1/deliveries', connector: B },
@@ -83,7 +117,14 @@ const targets = (): Target[] => [
   { method: 'GET', path: `/v1/deliveries/${ids.pendingA}`, param: ids.pendingA, route: '/v1/deliveries/:id', connector: A },
   { method: 'POST', param: ids.deadB, path: `/v1/deliveries/${ids.deadB}/retry`, route: '/v1/deliveries/:id/retry', connector: B },
   { method: 'POST', param: ids.pendingB, path: `/v1/deliveries/${ids.pendingB}/cancel`, route: '/v1/deliveries/:id/cancel', connector: B },
-  { method: 'POST', param: ids.deadB, path: `/v1/deliveries/${ids.deadB}/resolve`, body: { action: 'cancel' }, route: '/v1/deliveries/:id/resolve', connector: B },
+  {
+    method: 'POST',
+    param: ids.deadB,
+    path: `/v1/deliveries/${ids.deadB}/resolve`,
+    body: { action: 'cancel' },
+    route: '/v1/deliveries/:id/resolve',
+    connector: B,
+  },
 ];
 
 const isPublic = (t: Target) => ROUTES.find((r) => r.path === t.route && r.method === t.method)!.access.kind === 'public';
@@ -110,7 +151,7 @@ function variants(t: Target): Array<[string, string, boolean]> {
     ['canonical', p, true],
     ['V1', p.replace('/v1/', '/V1/'), false],
     ['upper', p.toUpperCase(), false],
-    ['Capitalized', '/' + segs.map((s, i) => (i === 1 ? s.charAt(0).toUpperCase() + s.slice(1) : s)).join('/'), false],
+    ['Capitalized', `/${segs.map((s, i) => (i === 1 ? s.charAt(0).toUpperCase() + s.slice(1) : s)).join('/')}`, false],
     ['trailing slash', `${p}/`, false],
     ['double slash', p.replace(/\/([^/]*)$/, '//$1'), false],
     ['leading double slash', `/${p}`, false],
@@ -134,22 +175,51 @@ function variants(t: Target): Array<[string, string, boolean]> {
   return out.filter(([label, path], i) => label === 'canonical' || (path !== p && out.findIndex(([, q]) => q === path) === i));
 }
 
-interface Answer { status: number; type: string; code?: string; lane: string; allow?: string }
+interface Answer {
+  status: number;
+  type: string;
+  code?: string;
+  lane: string;
+  allow?: string;
+}
 
 async function send(method: string, path: string, key: string | undefined, body: unknown, contentType: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
     // node:http sends the path as given (fetch would normalise dot segments and case of escapes).
-    const req = http.request(`${base}/`, { method, path, headers: { ...(key ? { Authorization: `Bearer ${key}` } : {}), ...(data ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(data) } : {}) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => { text += c; });
-      res.on('end', () => {
-        let code: string | undefined;
-        try { code = JSON.parse(text).code; } catch { /* not JSON (HEAD, metrics) */ }
-        resolve({ status: res.statusCode!, type: String(res.headers['content-type'] ?? ''), code, lane: String(res.headers['x-lane'] ?? 'fast'), allow: res.headers.allow });
-      });
-    });
+    const req = http.request(
+      `${base}/`,
+      {
+        method,
+        path,
+        headers: {
+          ...(key ? { Authorization: `Bearer ${key}` } : {}),
+          ...(data ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(data) } : {}),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => {
+          text += c;
+        });
+        res.on('end', () => {
+          let code: string | undefined;
+          try {
+            code = JSON.parse(text).code;
+          } catch {
+            /* not JSON (HEAD, metrics) */
+          }
+          resolve({
+            status: res.statusCode!,
+            type: String(res.headers['content-type'] ?? ''),
+            code,
+            lane: String(res.headers['x-lane'] ?? 'fast'),
+            allow: res.headers.allow,
+          });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(data);
   });
@@ -173,7 +243,10 @@ const FOUND = (): Array<{ key: KeyKind; method: string; path: string; body?: unk
 
 describe('route table', () => {
   test('the express app serves exactly the routes of the table (so one table authorizes all)', () => {
-    interface Layer { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } }
+    interface Layer {
+      route?: { path: string; methods: Record<string, boolean> };
+      handle?: { stack?: Layer[] };
+    }
     const app = createApp(h.gw.gateway, { deliveries: h.gw.deliveries, store: h.gw.store, flows: h.gw.flows });
     const found: string[] = [];
     const visit = (stack: Layer[]) => {
@@ -213,7 +286,11 @@ describe('no request outside the key scope succeeds', () => {
   test('the requests the probe found are refused', async () => {
     for (const f of FOUND()) {
       const a = await send(f.method, f.path, KEYS[f.key], f.body, 'application/json');
-      expect({ ...f, refused: [401, 403, 404].includes(a.status), code: f.method === 'HEAD' || ['unauthorized', 'forbidden', 'not_found'].includes(a.code ?? '') }).toMatchObject({ refused: true, code: true });
+      expect({
+        ...f,
+        refused: [401, 403, 404].includes(a.status),
+        code: f.method === 'HEAD' || ['unauthorized', 'forbidden', 'not_found'].includes(a.code ?? ''),
+      }).toMatchObject({ refused: true, code: true });
     }
     expect((await h.gw.deliveries.get(ids.pendingB)).status).toBe('pending');
     expect((await h.gw.deliveries.get(ids.deadB)).status).toBe('dead');
@@ -230,7 +307,10 @@ describe('no request outside the key scope succeeds', () => {
         for (const method of methods) {
           for (const key of Object.keys(KEYS) as KeyKind[]) {
             // Operations with application/json go to the fast lane; another JSON type to express.
-            const types = t.method === 'POST' && method === 'POST' && t.route.includes('operations') ? ['application/json', 'application/vnd.test+json'] : ['application/json'];
+            const types =
+              t.method === 'POST' && method === 'POST' && t.route.includes('operations')
+                ? ['application/json', 'application/vnd.test+json']
+                : ['application/json'];
             for (const type of types) {
               const mayWork = sameTarget && (method === t.method || (method === 'HEAD' && t.method === 'GET')) && allowed(key, t);
               // A delivery an allowed key would really retry or cancel is left alone (it is the next request's target).
@@ -248,10 +328,17 @@ describe('no request outside the key scope succeeds', () => {
                 if (a.status < 400 || a.status >= 500) failures.push(`not refused: ${where}`);
                 else if (method !== 'HEAD' && !/^application\/problem\+json/.test(a.type)) failures.push(`not problem+json: ${where}`);
                 // (A public route's handler answers anyone: a webhook authenticates by its signature.)
-                else if (method !== 'HEAD' && (key === 'none' || key === 'bad' || key === 'scopedA') && !['unauthorized', 'forbidden', 'not_found', 'method_not_allowed'].includes(a.code ?? '') && !isPublic(t)) failures.push(`a handler answered: ${where}`);
+                else if (
+                  method !== 'HEAD' &&
+                  (key === 'none' || key === 'bad' || key === 'scopedA') &&
+                  !['unauthorized', 'forbidden', 'not_found', 'method_not_allowed'].includes(a.code ?? '') &&
+                  !isPublic(t)
+                )
+                  failures.push(`a handler answered: ${where}`);
                 // A method the route does not take is refused as such, whoever asks.
                 if (method === 'OPTIONS' && sameTarget && a.status !== 405) failures.push(`not 405: ${where}`);
-                if (type === 'application/json' && a.lane === 'express' && method === 'POST' && label === 'canonical' && t.route.includes('operations')) failures.push(`fast lane not taken: ${where}`);
+                if (type === 'application/json' && a.lane === 'express' && method === 'POST' && label === 'canonical' && t.route.includes('operations'))
+                  failures.push(`fast lane not taken: ${where}`);
               });
             }
           }
@@ -318,4 +405,3 @@ describe('a wrong method on a known route is 405 with Allow; an unknown path sta
     expect(allowedMethods('/v1/connectors/..')).toEqual([]);
   });
 });
-

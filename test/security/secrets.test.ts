@@ -29,13 +29,20 @@ const CC_BASIC = Buffer.from(`sample-client:${CLIENT_SECRET}`).toString('base64'
 const CALLER_VALUE = 'caller-download-token-77';
 
 const zendesk = bundled('zendesk.yaml');
-const withAuth = (id: string, auth: string) => zendesk.replace(/^id: zendesk$/m, `id: ${id}`).replace(/^auth:\n(  .*\n)+/m, `${auth}\n`);
-const oauth = (extra: string[] = []) => [
-  'auth:', '  type: oauth2', '  grant: client_credentials',
-  '  authorization_url: {{CRM}}/oauth/authorizations/new', '  token_url: {{CRM}}/oauth/tokens',
-  '  client_id: sample-client', '  client_secret: ${env:ZD_CLIENT_SECRET}', ...extra,
-].join('\n');
-const broken = (id: string) => zendesk.replace(/^id: zendesk$/m, `id: ${id}`).replace('    url: /api/v2/users.json\n', '    url: ${env:ZD_CONFIG_VALUE}/users\n');
+const withAuth = (id: string, auth: string) => zendesk.replace(/^id: zendesk$/m, `id: ${id}`).replace(/^auth:\n( {2}.*\n)+/m, `${auth}\n`);
+const oauth = (extra: string[] = []) =>
+  [
+    'auth:',
+    '  type: oauth2',
+    '  grant: client_credentials',
+    '  authorization_url: {{CRM}}/oauth/authorizations/new',
+    '  token_url: {{CRM}}/oauth/tokens',
+    '  client_id: sample-client',
+    '  client_secret: ${env:ZD_CLIENT_SECRET}',
+    ...extra,
+  ].join('\n');
+const broken = (id: string) =>
+  zendesk.replace(/^id: zendesk$/m, `id: ${id}`).replace('    url: /api/v2/users.json\n', '    url: ${env:ZD_CONFIG_VALUE}/users\n');
 const CONNECTORS = {
   'zendesk.yaml': zendesk,
   'zd-headers.yaml': withAuth('zd-headers', 'auth:\n  type: headers\n  headers:\n    X-Api-Key: ${env:ZD_API_KEY}'),
@@ -46,12 +53,21 @@ const CONNECTORS = {
   'zd-broken.yaml': broken('zd-broken'),
   'zd-reload.yaml': zendesk.replace(/^id: zendesk$/m, 'id: zd-reload'),
 };
-const ENV = { ZENDESK_TOKEN: BASIC_TOKEN, ZD_API_KEY: API_KEY, ZD_CLIENT_SECRET: CLIENT_SECRET, ZD_QUOTE_KEY: QUOTE_KEY, ZD_TRUNC_KEY: TRUNC_KEY, ZD_CONFIG_VALUE: CONFIG_VALUE };
+const ENV = {
+  ZENDESK_TOKEN: BASIC_TOKEN,
+  ZD_API_KEY: API_KEY,
+  ZD_CLIENT_SECRET: CLIENT_SECRET,
+  ZD_QUOTE_KEY: QUOTE_KEY,
+  ZD_TRUNC_KEY: TRUNC_KEY,
+  ZD_CONFIG_VALUE: CONFIG_VALUE,
+};
 
 /** Every form a secret takes on the wire, written out here (not taken from the code under test). */
 function encodedForms(s: string): string[] {
   const json = JSON.stringify(s).slice(1, -1);
-  return [...new Set([s, encodeURIComponent(s), json, JSON.stringify(json).slice(1, -1), Buffer.from(s).toString('base64'), Buffer.from(s).toString('base64url')])];
+  return [
+    ...new Set([s, encodeURIComponent(s), json, JSON.stringify(json).slice(1, -1), Buffer.from(s).toString('base64'), Buffer.from(s).toString('base64url')]),
+  ];
 }
 
 let h: Harness;
@@ -63,7 +79,9 @@ const record = <T extends { status: number; body: unknown; headers: Headers }>(r
 beforeAll(async () => {
   h = await startHarness({ connectors: CONNECTORS, env: ENV });
 });
-afterAll(async () => { await h.close(); });
+afterAll(async () => {
+  await h.close();
+});
 
 /** Runs the CLI with the connectors' environment in process.env (as a shell would). */
 async function cli(args: string[]): Promise<string> {
@@ -118,7 +136,12 @@ test('a secret at the 2,000-character cut of crm_body is masked before the cut',
 });
 
 test('OAuth credentials_in: header — a token endpoint echoing the Basic credentials', async () => {
-  h.crm.crm.injectFault({ path: '/oauth/tokens', status: 401, body: { error: 'invalid_client', error_description: `bad Authorization: Basic ${CC_BASIC}` }, always: true });
+  h.crm.crm.injectFault({
+    path: '/oauth/tokens',
+    status: 401,
+    body: { error: 'invalid_client', error_description: `bad Authorization: Basic ${CC_BASIC}` },
+    always: true,
+  });
   try {
     const r = record(await h.op('create_account', { NAME: 'Basic' }, { connector: 'zd-cc-header' }));
     expect(r.status).toBe(502);
@@ -162,9 +185,21 @@ test('configuration errors, as compiled: each names the reference; short credent
   const env = { ...ENV, ZD_SHORT: 'x7Q!' };
   const cases: Array<[string, string, string]> = [
     ['an ${env:} URL', broken('b1'), '${env:ZD_CONFIG_VALUE}/users'],
-    ['a short ${env:} password', zendesk.replace('${env:ZENDESK_TOKEN:-sample-token}', '${env:ZD_SHORT}'), 'auth.password: ${env:ZD_SHORT} is too short: a credential must be at least 8 characters'],
-    ['a short literal client secret', withAuth('b3', oauth().replace('${env:ZD_CLIENT_SECRET}', 'x7Q!')), 'auth.client_secret: too short: a credential must be at least 8 characters'],
-    ['a short ${env:} inside an auth header', withAuth('b4', 'auth:\n  type: headers\n  headers:\n    Authorization: Bearer ${env:ZD_SHORT}'), 'auth.headers.Authorization: ${env:ZD_SHORT} is too short'],
+    [
+      'a short ${env:} password',
+      zendesk.replace('${env:ZENDESK_TOKEN:-sample-token}', '${env:ZD_SHORT}'),
+      'auth.password: ${env:ZD_SHORT} is too short: a credential must be at least 8 characters',
+    ],
+    [
+      'a short literal client secret',
+      withAuth('b3', oauth().replace('${env:ZD_CLIENT_SECRET}', 'x7Q!')),
+      'auth.client_secret: too short: a credential must be at least 8 characters',
+    ],
+    [
+      'a short ${env:} inside an auth header',
+      withAuth('b4', 'auth:\n  type: headers\n  headers:\n    Authorization: Bearer ${env:ZD_SHORT}'),
+      'auth.headers.Authorization: ${env:ZD_SHORT} is too short',
+    ],
   ];
   for (const [name, text, expected] of cases) {
     const errors = compileConnector(text.split('{{CRM}}').join('http://127.0.0.1:1'), `${name}.yaml`, env).issues.map(formatIssue).join('\n');
@@ -174,31 +209,35 @@ test('configuration errors, as compiled: each names the reference; short credent
   }
 });
 
-test('withReferences: a secret-length value is replaced everywhere, a shorter one only in its own field\'s issues', () => {
+test("withReferences: a secret-length value is replaced everywhere, a shorter one only in its own field's issues", () => {
   const resolved = [
     { path: ['auth', 'password'], name: 'PW', value: 'long-secret-value' },
     { path: ['phone', 'format'], name: 'FMT', value: 'e165' },
     { path: ['timeout_seconds'], name: 'TO', value: '10' },
   ];
   const issue = (path: string, message: string) => ({ severity: 'error' as const, file: 'f.yaml', path, message });
-  expect(withReferences([
-    issue('endpoints.x.url', '"long-secret-value/x" and \\"e165\\"'),
-    issue('phone.format', 'got "e165", not "long-secret-value"'),
-    issue('timeout_seconds', 'must be <= 10'),
-  ], { resolved }).map((i) => i.message)).toEqual([
-    '"${env:PW}/x" and \\"e165\\"',
-    'got "${env:FMT}", not "${env:PW}"',
-    'must be <= 10',
-  ]);
+  expect(
+    withReferences(
+      [
+        issue('endpoints.x.url', '"long-secret-value/x" and \\"e165\\"'),
+        issue('phone.format', 'got "e165", not "long-secret-value"'),
+        issue('timeout_seconds', 'must be <= 10'),
+      ],
+      { resolved },
+    ).map((i) => i.message),
+  ).toEqual(['"${env:PW}/x" and \\"e165\\"', 'got "${env:FMT}", not "${env:PW}"', 'must be <= 10']);
 });
 
-test('download header values are masked in that download\'s error only, never for everyone', async () => {
+test("download header values are masked in that download's error only, never for everyone", async () => {
   const ev = await fetch(`${h.gw.url}/v1/connectors/zendesk/sessions/dl-1/events`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ type: 'File_Available', data: { kind: 'photo', url: `${h.crm.url}/files/${CALLER_VALUE}`, headers: { Authorization: `Bearer ${CALLER_VALUE}`, a: 'pending', f: 'https' } } }),
+    body: JSON.stringify({
+      type: 'File_Available',
+      data: { kind: 'photo', url: `${h.crm.url}/files/${CALLER_VALUE}`, headers: { Authorization: `Bearer ${CALLER_VALUE}`, a: 'pending', f: 'https' } },
+    }),
   });
-  const problem = await ev.json() as { code: string; detail: string };
+  const problem = (await ev.json()) as { code: string; detail: string };
   expect(problem.code).toBe('file_download_failed');
   expect(problem.detail).toContain('/files/****');
   expect(problem.detail).not.toContain(CALLER_VALUE);
@@ -222,13 +261,25 @@ test('no secret, in any encoded form, appears in any response, error, preview, r
   outputs.push(...h.logs);
   const accessTokens = Object.keys(h.crm.crm.state.tokens.accessTokens);
   const secrets = [
-    BASIC_TOKEN, API_KEY, CLIENT_SECRET, QUOTE_KEY, TRUNC_KEY, CONFIG_VALUE, ...accessTokens,
-    Buffer.from(`agent@example.com/token:${BASIC_TOKEN}`).toString('base64'), CC_BASIC,
+    BASIC_TOKEN,
+    API_KEY,
+    CLIENT_SECRET,
+    QUOTE_KEY,
+    TRUNC_KEY,
+    CONFIG_VALUE,
+    ...accessTokens,
+    Buffer.from(`agent@example.com/token:${BASIC_TOKEN}`).toString('base64'),
+    CC_BASIC,
   ];
   const all = outputs.join('\n');
   expect(all.length).toBeGreaterThan(20_000);
   for (const s of secrets) {
-    for (const form of encodedForms(s)) expect({ secret: s.slice(0, 6), form: form.slice(0, 8), found: all.includes(form) }).toEqual({ secret: s.slice(0, 6), form: form.slice(0, 8), found: false });
+    for (const form of encodedForms(s))
+      expect({ secret: s.slice(0, 6), form: form.slice(0, 8), found: all.includes(form) }).toEqual({
+        secret: s.slice(0, 6),
+        form: form.slice(0, 8),
+        found: false,
+      });
   }
   // Nothing of the secret at the cut survives either.
   expect(all).not.toContain(TRUNC_KEY.slice(0, 8));

@@ -18,10 +18,21 @@ const errors = (r: ReturnType<typeof compile>) => r.issues.filter((i) => i.sever
 const warnings = (r: ReturnType<typeof compile>) => r.issues.filter((i) => i.severity === 'warning').map((i) => `${i.path}: ${i.message}`);
 
 test('defaults: port 22, every kind, no base folder, 30 s; the metadata file goes where it can', () => {
-  const r = compile(`storage:\n  type: sftp\n  host: sftp.example.com\n  user: ujet\n  password: \${env:SFTP_PASSWORD}\n  host_key_sha256: "${PIN}"\nmetadata_file: {}`);
+  const r = compile(
+    `storage:\n  type: sftp\n  host: sftp.example.com\n  user: ujet\n  password: \${env:SFTP_PASSWORD}\n  host_key_sha256: "${PIN}"\nmetadata_file: {}`,
+  );
   expect(errors(r)).toEqual([]);
   const c = r.connector!;
-  expect(c.storage!.settings).toEqual({ type: 'sftp', host: 'sftp.example.com', port: 22, user: 'ujet', password: 'sftp-secret-77', folder: '', hostKeySha256: PIN.slice(7), timeoutMs: 30_000 });
+  expect(c.storage!.settings).toEqual({
+    type: 'sftp',
+    host: 'sftp.example.com',
+    port: 22,
+    user: 'ujet',
+    password: 'sftp-secret-77',
+    folder: '',
+    hostKeySha256: PIN.slice(7),
+    timeoutMs: 30_000,
+  });
   expect([...c.storage!.kinds]).toEqual(['call_recording', 'chat_transcript', 'voicemail', 'photo', 'video', 'session_metadata']);
   expect(c.storage!.linkInCrm).toBe(false);
   expect(c.metadataFile).toEqual({ delayMs: 15 * 60_000, sendToCrm: true, store: true });
@@ -31,7 +42,9 @@ test('defaults: port 22, every kind, no base folder, 30 s; the metadata file goe
 });
 
 test('a key with its passphrase; the key and the passphrase are secrets', () => {
-  const r = compile(`storage: { type: sftp, host: h, user: u, private_key: "\${env:SFTP_KEY}", passphrase: "\${env:SFTP_PHRASE}", host_key_sha256: "${PIN}", folder: /a/b/ }`);
+  const r = compile(
+    `storage: { type: sftp, host: h, user: u, private_key: "\${env:SFTP_KEY}", passphrase: "\${env:SFTP_PHRASE}", host_key_sha256: "${PIN}", folder: /a/b/ }`,
+  );
   expect(errors(r)).toEqual([]);
   expect(r.connector!.storage!.settings).toMatchObject({ privateKey: key, passphrase: 'right-phrase', folder: '/a/b' });
   expect(r.connector!.secrets).toEqual(expect.arrayContaining([key, 'right-phrase']));
@@ -39,17 +52,53 @@ test('a key with its passphrase; the key and the passphrase are secrets', () => 
 
 test.each([
   ['no credential', `storage: { type: sftp, host: h, user: u, host_key_sha256: "${PIN}" }`, /^storage\.password: give either password or private_key/],
-  ['both credentials', `storage: { type: sftp, host: h, user: u, password: p1234, private_key: "\${env:SFTP_KEY}", host_key_sha256: "${PIN}" }`, /^storage\.private_key: give either password or private_key/],
-  ['a passphrase without a key', `storage: { type: sftp, host: h, user: u, password: p1234, passphrase: x1234, host_key_sha256: "${PIN}" }`, /^storage\.passphrase: passphrase is for private_key/],
-  ['the wrong passphrase', `storage: { type: sftp, host: h, user: u, private_key: "\${env:SFTP_KEY}", passphrase: "\${env:WRONG_PHRASE}", host_key_sha256: "${PIN}" }`, /^storage\.private_key: the private key cannot be used: wrong or missing passphrase/],
-  ['not a key', 'storage: { type: sftp, host: h, user: u, private_key: "hello there", host_key_sha256: "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU" }', /^storage\.private_key: the private key cannot be used/],
-  ['a fingerprint that is none', 'storage: { type: sftp, host: h, user: u, password: p1234, host_key_sha256: "MD5:aa:bb" }', /^storage\.host_key_sha256: not a SHA-256 fingerprint/],
-  ['a base folder with ..', `storage: { type: sftp, host: h, user: u, password: p1234, host_key_sha256: "${PIN}", folder: "a/../../etc" }`, /^storage\.folder: folder must not contain "\.\."/],
-  ['an unknown file kind', `storage: { type: sftp, host: h, user: u, password: p1234, host_key_sha256: "${PIN}", kinds: [recordings] }`, /^storage\.kinds\[0\]/],
-  ['a public_url that is no http(s) URL', `storage: { type: sftp, host: h, user: u, password: p1234, host_key_sha256: "${PIN}", public_url: "ftp://x" }`, /^storage\.public_url/],
+  [
+    'both credentials',
+    `storage: { type: sftp, host: h, user: u, password: p1234, private_key: "\${env:SFTP_KEY}", host_key_sha256: "${PIN}" }`,
+    /^storage\.private_key: give either password or private_key/,
+  ],
+  [
+    'a passphrase without a key',
+    `storage: { type: sftp, host: h, user: u, password: p1234, passphrase: x1234, host_key_sha256: "${PIN}" }`,
+    /^storage\.passphrase: passphrase is for private_key/,
+  ],
+  [
+    'the wrong passphrase',
+    `storage: { type: sftp, host: h, user: u, private_key: "\${env:SFTP_KEY}", passphrase: "\${env:WRONG_PHRASE}", host_key_sha256: "${PIN}" }`,
+    /^storage\.private_key: the private key cannot be used: wrong or missing passphrase/,
+  ],
+  [
+    'not a key',
+    'storage: { type: sftp, host: h, user: u, private_key: "hello there", host_key_sha256: "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU" }',
+    /^storage\.private_key: the private key cannot be used/,
+  ],
+  [
+    'a fingerprint that is none',
+    'storage: { type: sftp, host: h, user: u, password: p1234, host_key_sha256: "MD5:aa:bb" }',
+    /^storage\.host_key_sha256: not a SHA-256 fingerprint/,
+  ],
+  [
+    'a base folder with ..',
+    `storage: { type: sftp, host: h, user: u, password: p1234, host_key_sha256: "${PIN}", folder: "a/../../etc" }`,
+    /^storage\.folder: folder must not contain "\.\."/,
+  ],
+  [
+    'an unknown file kind',
+    `storage: { type: sftp, host: h, user: u, password: p1234, host_key_sha256: "${PIN}", kinds: [recordings] }`,
+    /^storage\.kinds\[0\]/,
+  ],
+  [
+    'a public_url that is no http(s) URL',
+    `storage: { type: sftp, host: h, user: u, password: p1234, host_key_sha256: "${PIN}", public_url: "ftp://x" }`,
+    /^storage\.public_url/,
+  ],
   ['an unknown type', 'storage: { type: ftp, host: h, user: u, password: p1234 }', /^storage/],
   ['store without storage', 'metadata_file: { store: true }', /^metadata_file\.store: metadata_file\.store needs storage:/],
-  ['store without the kind', `storage: { type: sftp, host: h, user: u, password: p1234, host_key_sha256: "${PIN}", kinds: [photo] }\nmetadata_file: { store: true }`, /^metadata_file\.store: storage\.kinds does not include session_metadata/],
+  [
+    'store without the kind',
+    `storage: { type: sftp, host: h, user: u, password: p1234, host_key_sha256: "${PIN}", kinds: [photo] }\nmetadata_file: { store: true }`,
+    /^metadata_file\.store: storage\.kinds does not include session_metadata/,
+  ],
 ])('%s: an error naming the path', (_name, yaml, message) => {
   const r = compile(yaml);
   expect(r.connector).toBeUndefined();
@@ -63,11 +112,13 @@ test.each([
 test('warnings: an unpinned host key, link_in_crm on SFTP, a metadata file that goes nowhere', () => {
   const r = compile('storage: { type: sftp, host: h, user: u, password: p1234, link_in_crm: true, kinds: [photo] }\nmetadata_file: { send_to_crm: false }');
   expect(errors(r)).toEqual([]);
-  expect(warnings(r)).toEqual(expect.arrayContaining([
-    expect.stringMatching(/^storage\.host_key_sha256: the SFTP server's host key is not pinned/),
-    expect.stringMatching(/^storage\.link_in_crm: SFTP gives no http\(s\) link/),
-    expect.stringMatching(/^metadata_file: the metadata file goes nowhere/),
-  ]));
+  expect(warnings(r)).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/^storage\.host_key_sha256: the SFTP server's host key is not pinned/),
+      expect.stringMatching(/^storage\.link_in_crm: SFTP gives no http\(s\) link/),
+      expect.stringMatching(/^metadata_file: the metadata file goes nowhere/),
+    ]),
+  );
 });
 
 test('no storage: and no metadata_file: nothing of either', () => {

@@ -31,7 +31,9 @@ const KEY_JSON = JSON.stringify({
 });
 
 test('service account from the environment: compiled, the key masked in every form', () => {
-  const r = compile('  type: gcs\n  bucket: acme-recordings\n  folder: /crm-gateway/prod/\n  credentials:\n    service_account_json: ${env:GCS_KEY}\n', { GCS_KEY: KEY_JSON });
+  const r = compile('  type: gcs\n  bucket: acme-recordings\n  folder: /crm-gateway/prod/\n  credentials:\n    service_account_json: ${env:GCS_KEY}\n', {
+    GCS_KEY: KEY_JSON,
+  });
   expect(r.issues.map(formatIssue)).toEqual([]);
   const s = gcsOf(r);
   expect(s).toMatchObject({ type: 'gcs', bucket: 'acme-recordings', folder: 'crm-gateway/prod', linkExpiryMs: 168 * 3_600_000 });
@@ -48,15 +50,25 @@ test('service account from the environment: compiled, the key masked in every fo
 });
 
 test('OAuth client with a refresh token; the secret and the refresh token are masked even when written literally', () => {
-  const r = compile('  type: gcs\n  bucket: acme-recordings\n  credentials:\n    client_id: 123.apps.googleusercontent.com\n    client_secret: GOCSPX-literal-secret\n    refresh_token: 1//literal-refresh-token\n');
+  const r = compile(
+    '  type: gcs\n  bucket: acme-recordings\n  credentials:\n    client_id: 123.apps.googleusercontent.com\n    client_secret: GOCSPX-literal-secret\n    refresh_token: 1//literal-refresh-token\n',
+  );
   expect(r.issues.map(formatIssue)).toEqual([]);
-  expect(gcsOf(r).credentials).toEqual({ kind: 'oauth_client', clientId: '123.apps.googleusercontent.com', clientSecret: 'GOCSPX-literal-secret', refreshToken: '1//literal-refresh-token' });
+  expect(gcsOf(r).credentials).toEqual({
+    kind: 'oauth_client',
+    clientId: '123.apps.googleusercontent.com',
+    clientSecret: 'GOCSPX-literal-secret',
+    refreshToken: '1//literal-refresh-token',
+  });
   expect(r.connector!.secrets).toEqual(expect.arrayContaining(['GOCSPX-literal-secret', '1//literal-refresh-token']));
   expect(JSON.stringify(r.connector!.source)).not.toMatch(/literal-(secret|refresh-token)/);
 });
 
 test('an emulator on loopback: allowed when listed in allow_private_network; its URL from the environment is not a secret', () => {
-  const r = compileConnector(`${base}\nstorage:\n  type: gcs\n  bucket: bucket-1\n  api_endpoint: \${env:GCS_URL}\n`, 'zd.yaml', { ...ENV, GCS_URL: 'http://127.0.0.1:4443' });
+  const r = compileConnector(`${base}\nstorage:\n  type: gcs\n  bucket: bucket-1\n  api_endpoint: \${env:GCS_URL}\n`, 'zd.yaml', {
+    ...ENV,
+    GCS_URL: 'http://127.0.0.1:4443',
+  });
   expect(base).toContain('allow_private_network: [127.0.0.1]');
   expect(r.issues.map(formatIssue)).toEqual([]);
   expect(gcsOf(r).apiEndpoint).toBe('http://127.0.0.1:4443');
@@ -73,12 +85,37 @@ test.each([
   ['no bucket', '  type: gcs\n', 'storage', 'bucket'],
   ['bad bucket name', '  type: gcs\n  bucket: Bad_Bucket!\n', 'storage.bucket', ''],
   ['unknown key', '  type: gcs\n  bucket: bucket-1\n  region: eu\n', 'storage.region', 'unknown property'],
-  ['both kinds of credentials', `  type: gcs\n  bucket: bucket-1\n  credentials:\n    service_account_json: '{"type":"service_account"}'\n    client_id: x\n    client_secret: literal-secret\n    refresh_token: literal-refresh\n`, 'storage.credentials', ''],
+  [
+    'both kinds of credentials',
+    `  type: gcs\n  bucket: bucket-1\n  credentials:\n    service_account_json: '{"type":"service_account"}'\n    client_id: x\n    client_secret: literal-secret\n    refresh_token: literal-refresh\n`,
+    'storage.credentials',
+    '',
+  ],
   ['half an OAuth client', '  type: gcs\n  bucket: bucket-1\n  credentials:\n    client_id: x\n    client_secret: literal-secret\n', 'storage.credentials', ''],
-  ['short client secret', '  type: gcs\n  bucket: bucket-1\n  credentials:\n    client_id: x\n    client_secret: short\n    refresh_token: literal-refresh\n', 'storage.credentials.client_secret', ''],
-  ['not JSON', '  type: gcs\n  bucket: bucket-1\n  credentials:\n    service_account_json: "not json at all"\n', 'storage.credentials.service_account_json', 'not JSON'],
-  ['not a service account', `  type: gcs\n  bucket: bucket-1\n  credentials:\n    service_account_json: '{"type":"authorized_user"}'\n`, 'storage.credentials.service_account_json', 'service_account'],
-  ['bad key', `  type: gcs\n  bucket: bucket-1\n  credentials:\n    service_account_json: '{"type":"service_account","client_email":"a@b","private_key":"-----BEGIN PRIVATE KEY-----xyz"}'\n`, 'storage.credentials.service_account_json', 'PEM'],
+  [
+    'short client secret',
+    '  type: gcs\n  bucket: bucket-1\n  credentials:\n    client_id: x\n    client_secret: short\n    refresh_token: literal-refresh\n',
+    'storage.credentials.client_secret',
+    '',
+  ],
+  [
+    'not JSON',
+    '  type: gcs\n  bucket: bucket-1\n  credentials:\n    service_account_json: "not json at all"\n',
+    'storage.credentials.service_account_json',
+    'not JSON',
+  ],
+  [
+    'not a service account',
+    `  type: gcs\n  bucket: bucket-1\n  credentials:\n    service_account_json: '{"type":"authorized_user"}'\n`,
+    'storage.credentials.service_account_json',
+    'service_account',
+  ],
+  [
+    'bad key',
+    `  type: gcs\n  bucket: bucket-1\n  credentials:\n    service_account_json: '{"type":"service_account","client_email":"a@b","private_key":"-----BEGIN PRIVATE KEY-----xyz"}'\n`,
+    'storage.credentials.service_account_json',
+    'PEM',
+  ],
   ['link expiry over 7 days', '  type: gcs\n  bucket: bucket-1\n  link_expiry_hours: 200\n', 'storage.link_expiry_hours', ''],
   ['folder with ..', '  type: gcs\n  bucket: bucket-1\n  folder: a/../b\n', 'storage.folder', '..'],
 ])('%s: an error at its path', (_label, block, path, word) => {
@@ -98,7 +135,11 @@ test('a broken key from the environment: the error names the variable, never the
 });
 
 test('credentials over plain http to another host: a warning', () => {
-  const r = compileConnector(`${base.replace('allow_private_network: [127.0.0.1]', 'allow_private_network: [127.0.0.1, 10.0.0.0/8]')}\nstorage:\n  type: gcs\n  bucket: bucket-1\n  api_endpoint: http://10.1.2.3:4443\n  credentials:\n    client_id: x\n    client_secret: literal-secret\n    refresh_token: literal-refresh\n`, 'zd.yaml', ENV);
+  const r = compileConnector(
+    `${base.replace('allow_private_network: [127.0.0.1]', 'allow_private_network: [127.0.0.1, 10.0.0.0/8]')}\nstorage:\n  type: gcs\n  bucket: bucket-1\n  api_endpoint: http://10.1.2.3:4443\n  credentials:\n    client_id: x\n    client_secret: literal-secret\n    refresh_token: literal-refresh\n`,
+    'zd.yaml',
+    ENV,
+  );
   expect(r.issues.filter((i) => i.severity === 'error').map(formatIssue)).toEqual([]);
   expect(r.issues.find((i) => i.severity === 'warning' && i.path === 'storage.api_endpoint')?.message).toContain('unencrypted');
 });
@@ -110,18 +151,37 @@ test("the README's bucket examples compile", () => {
   const withKey = compileConnector(`${base}\n${serviceAccount}`, 'zd.yaml', { ...ENV, GCS_SERVICE_ACCOUNT_JSON: KEY_JSON });
   expect(withKey.issues.map(formatIssue)).toEqual([]);
   expect(withKey.connector!.storage!.settings).toMatchObject({ bucket: 'acme-contact-center', folder: 'crm-gateway/prod', linkExpiryMs: 72 * 3_600_000 });
-  const withClient = compileConnector(`${base}\n${serviceAccount.replace(/ {2}credentials:[\s\S]*?(?=\n {2}link_expiry_hours)/, oauth.trimEnd())}`, 'zd.yaml', { ...ENV, GCS_CLIENT_SECRET: 'GOCSPX-from-env', GCS_REFRESH_TOKEN: '1//refresh-from-env' });
+  const withClient = compileConnector(`${base}\n${serviceAccount.replace(/ {2}credentials:[\s\S]*?(?=\n {2}link_expiry_hours)/, oauth.trimEnd())}`, 'zd.yaml', {
+    ...ENV,
+    GCS_CLIENT_SECRET: 'GOCSPX-from-env',
+    GCS_REFRESH_TOKEN: '1//refresh-from-env',
+  });
   expect(withClient.issues.map(formatIssue)).toEqual([]);
   expect(gcsOf(withClient).credentials).toMatchObject({ kind: 'oauth_client', clientSecret: 'GOCSPX-from-env' });
 });
 
 describe('storage type s3', () => {
-  const s3 = (block: string, env: Record<string, string> = {}) => compile(`  type: s3\n  endpoint: \${env:S3_URL}\n  region: eu-west-1\n  bucket: acme-files\n${block}`, { S3_URL: 'http://127.0.0.1:9000', S3_SECRET: 'minio/secret/key/0123456789', ...env });
+  const s3 = (block: string, env: Record<string, string> = {}) =>
+    compile(`  type: s3\n  endpoint: \${env:S3_URL}\n  region: eu-west-1\n  bucket: acme-files\n${block}`, {
+      S3_URL: 'http://127.0.0.1:9000',
+      S3_SECRET: 'minio/secret/key/0123456789',
+      ...env,
+    });
 
   test('compiled with defaults; the secret key masked, the endpoint not a secret', () => {
     const r = s3('  folder: gw/\n  access_key_id: AKIAEXAMPLE\n  secret_access_key: ${env:S3_SECRET}\n');
     expect(r.issues.map(formatIssue)).toEqual([]);
-    expect(r.connector!.storage!.settings).toEqual({ type: 's3', endpoint: 'http://127.0.0.1:9000', region: 'eu-west-1', bucket: 'acme-files', folder: 'gw', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'minio/secret/key/0123456789', pathStyle: true, linkExpiryMs: 168 * 3_600_000 });
+    expect(r.connector!.storage!.settings).toEqual({
+      type: 's3',
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'eu-west-1',
+      bucket: 'acme-files',
+      folder: 'gw',
+      accessKeyId: 'AKIAEXAMPLE',
+      secretAccessKey: 'minio/secret/key/0123456789',
+      pathStyle: true,
+      linkExpiryMs: 168 * 3_600_000,
+    });
     expect(r.connector!.secrets).toContain('minio/secret/key/0123456789');
     expect(r.connector!.secrets).not.toContain('http://127.0.0.1:9000');
   });

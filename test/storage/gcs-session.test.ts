@@ -7,10 +7,14 @@ import { generateKeyPairSync } from 'node:crypto';
 import { startSampleGcs, type SampleGcs } from '../../src/sample-storage/gcs';
 import { bundled, startHarness, type Harness } from '../helpers/harness';
 
-
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const EMAIL = 'crm-gateway@test-project.iam.gserviceaccount.com';
-const KEY_JSON = JSON.stringify({ type: 'service_account', project_id: 'test-project', client_email: EMAIL, private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() });
+const KEY_JSON = JSON.stringify({
+  type: 'service_account',
+  project_id: 'test-project',
+  client_email: EMAIL,
+  private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+});
 const MP3 = Buffer.concat([Buffer.from('ID3'), Buffer.alloc(2048, 0x5a)]);
 
 describe('a session with a GCS bucket as external storage', () => {
@@ -19,7 +23,9 @@ describe('a session with a GCS bucket as external storage', () => {
   let h: Harness;
 
   beforeAll(async () => {
-    gcs = await startSampleGcs({ auth: { required: true, serviceAccounts: [{ clientEmail: EMAIL, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }] } });
+    gcs = await startSampleGcs({
+      auth: { required: true, serviceAccounts: [{ clientEmail: EMAIL, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }] },
+    });
     const yaml = `${bundled('zendesk.yaml')}
 storage:
   type: gcs
@@ -37,12 +43,24 @@ storage:
   });
 
   const post = async (sessionId: string, body: unknown) => {
-    const res = await fetch(`${h.gw.url}/v1/connectors/zendesk/sessions/${sessionId}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${h.gw.url}/v1/connectors/zendesk/sessions/${sessionId}/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return res.status;
   };
   const call = (type: string, callId: number) => ({
     type,
-    data: { agent_id: 1, agent_email: 'Kim@example.com', queue_id: 8469, queue_path: 'Developers / Kim', call_id: callId, session_type: 'Voice Campaign (UJET)', custom_sip_headers: { 'X-Caller-Number': '+1 222 333 7409' } },
+    data: {
+      agent_id: 1,
+      agent_email: 'Kim@example.com',
+      queue_id: 8469,
+      queue_path: 'Developers / Kim',
+      call_id: callId,
+      session_type: 'Voice Campaign (UJET)',
+      custom_sip_headers: { 'X-Caller-Number': '+1 222 333 7409' },
+    },
   });
 
   async function until<T>(what: () => T | undefined, ms = 60_000): Promise<T> {
@@ -59,13 +77,20 @@ storage:
     const S = 'gcs-session-1';
     gcs.injectFault({ method: 'POST', path: '/upload/', status: 503, times: 2 });
     expect(await post(S, call('New_Call', 7001))).toBe(202);
-    expect(await post(S, { type: 'File_Available', data: { kind: 'call_recording', file_name: 'call-7001.mp3', content_type: 'audio/mpeg', content_base64: MP3.toString('base64') } })).toBe(202);
+    expect(
+      await post(S, {
+        type: 'File_Available',
+        data: { kind: 'call_recording', file_name: 'call-7001.mp3', content_type: 'audio/mpeg', content_base64: MP3.toString('base64') },
+      }),
+    ).toBe(202);
     expect(await post(S, call('End_Call', 7001))).toBe(202);
 
     const stored = await until(() => gcs.object('acme-recordings', 'crm-gateway/test/ujet-voice-recordings/call-7001.mp3'));
     expect(stored.data.equals(MP3)).toBe(true);
     expect(stored.contentType).toBe('audio/mpeg');
-    const uploads = gcs.requests.filter((r) => r.path === '/upload/storage/v1/b/acme-recordings/o' && r.query.name === 'crm-gateway/test/ujet-voice-recordings/call-7001.mp3');
+    const uploads = gcs.requests.filter(
+      (r) => r.path === '/upload/storage/v1/b/acme-recordings/o' && r.query.name === 'crm-gateway/test/ujet-voice-recordings/call-7001.mp3',
+    );
     expect(uploads.map((r) => r.status)).toEqual([503, 503, 200]);
     // The faults answer before authentication; the write that landed was authenticated.
     expect(uploads.at(-1)!.auth).toEqual({ method: 'bearer', subject: EMAIL });
@@ -76,4 +101,3 @@ storage:
     expect(view.steps.filter((s: { operation: string }) => s.operation === 'store_file').map((s: { status: string }) => s.status)).toContain('delivered');
   });
 });
-

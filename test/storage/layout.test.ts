@@ -12,9 +12,17 @@ const photo = Buffer.from('a photo');
 
 test.each<[string, LayoutInput, string]>([
   ['recording, mp3 by default', { kind: 'call_recording', vars: call, sessionId: 's1', contentType: 'audio/mpeg' }, 'ujet-voice-recordings/call-103646.mp3'],
-  ['recording, wav by content type', { kind: 'call_recording', vars: call, sessionId: 's1', contentType: 'audio/wav' }, 'ujet-voice-recordings/call-103646.wav'],
+  [
+    'recording, wav by content type',
+    { kind: 'call_recording', vars: call, sessionId: 's1', contentType: 'audio/wav' },
+    'ujet-voice-recordings/call-103646.wav',
+  ],
   ['recording, wav by x-wav', { kind: 'call_recording', vars: call, sessionId: 's1', contentType: 'audio/x-wav' }, 'ujet-voice-recordings/call-103646.wav'],
-  ['recording, wav by file name', { kind: 'call_recording', vars: call, sessionId: 's1', contentType: 'application/octet-stream', fileName: 'rec.WAV' }, 'ujet-voice-recordings/call-103646.wav'],
+  [
+    'recording, wav by file name',
+    { kind: 'call_recording', vars: call, sessionId: 's1', contentType: 'application/octet-stream', fileName: 'rec.WAV' },
+    'ujet-voice-recordings/call-103646.wav',
+  ],
   ['voicemail', { kind: 'voicemail', vars: call, sessionId: 's1', contentType: 'audio/mpeg' }, 'ujet-voicemails/call-103646.mp3'],
   ['voicemail wav', { kind: 'voicemail', vars: call, sessionId: 's1', contentType: 'audio/wave' }, 'ujet-voicemails/call-103646.wav'],
   ['chat transcript', { kind: 'chat_transcript', vars: chat, sessionId: 's2' }, 'ujet-chat-transcripts/chat-c-77.txt'],
@@ -26,7 +34,11 @@ test.each<[string, LayoutInput, string]>([
   ['chat metadata', { kind: 'session_metadata', vars: chat, sessionId: 's2' }, 'ujet-metadata/chat-c-77.json'],
   ['no Call_ID: the session id', { kind: 'session_metadata', vars: {}, sessionId: 'sess-9' }, 'ujet-metadata/call-sess-9.json'],
   ['chat channel without Chat_ID', { kind: 'chat_transcript', vars: { CHANNEL: 'chat' }, sessionId: 'sess-10' }, 'ujet-chat-transcripts/chat-sess-10.txt'],
-  ['photo without media id: named by its content', { kind: 'photo', vars: call, sessionId: 's1', data: photo }, `ujet-media/call-103646-photo-${crypto.createHash('sha256').update(photo).digest('hex').slice(0, 16)}.jpg`],
+  [
+    'photo without media id: named by its content',
+    { kind: 'photo', vars: call, sessionId: 's1', data: photo },
+    `ujet-media/call-103646-photo-${crypto.createHash('sha256').update(photo).digest('hex').slice(0, 16)}.jpg`,
+  ],
 ])('%s', (_name, input, expected) => {
   const p = placeFile(input);
   expect(`${p.folder}/${p.name}`).toBe(expected);
@@ -41,7 +53,21 @@ test('the channel: Chat_ID wins, then Call_ID, then CHANNEL', () => {
 });
 
 test.each([
-  ['../etc/passwd'], ['..'], ['.'], ['.hidden'], ['a/b'], ['a\\b'], ['a\u0000b'], ['caf\u00e9'], ['a\u202eb'], ['\uff0e\uff0e'], ['a b'], ['a:b'], [''], ['x'.repeat(129)], ['-rf'],
+  ['../etc/passwd'],
+  ['..'],
+  ['.'],
+  ['.hidden'],
+  ['a/b'],
+  ['a\\b'],
+  ['a\u0000b'],
+  ['caf\u00e9'],
+  ['a\u202eb'],
+  ['\uff0e\uff0e'],
+  ['a b'],
+  ['a:b'],
+  [''],
+  ['x'.repeat(129)],
+  ['-rf'],
 ])('an id that is no safe file name is refused: %j', (id) => {
   expect(() => safeId('Call_ID', id)).toThrow(LayoutError);
   expect(() => placeFile({ kind: 'session_metadata', vars: { Call_ID: id === '' ? undefined : id }, sessionId: id })).toThrow(LayoutError);

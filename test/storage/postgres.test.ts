@@ -36,11 +36,15 @@ test('PostgreSQL: down, then up: the recording and the metadata file land once',
     { type: 'File_Available', event_id: 'p2', data: { kind: 'call_recording', content_type: 'audio/mpeg', content_base64: audio.toString('base64') } },
     { type: 'End_Call', event_id: 'p3', data: { call_id: 6001 } },
   ]) {
-    const res = await fetch(`${h.gw.url}/v1/connectors/zendesk/sessions/${S}/events`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(e) });
+    const res = await fetch(`${h.gw.url}/v1/connectors/zendesk/sessions/${S}/events`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(e),
+    });
     expect(res.status).toBe(202);
   }
   const step = async (name: string) => (await h!.get(`/v1/connectors/zendesk/sessions/${S}`)).body.steps.find((s: { name: string }) => s.name === name);
-  for (const end = Date.now() + 10_000; Date.now() < end && !(await step('p2:store'))?.last_error;) await new Promise((r) => setTimeout(r, 50));
+  for (const end = Date.now() + 10_000; Date.now() < end && !(await step('p2:store'))?.last_error; ) await new Promise((r) => setTimeout(r, 50));
   expect(await step('p2:store')).toMatchObject({ status: 'pending', last_error: { code: 'storage_failed' } });
   await srv.start();
   for (const end = Date.now() + 30_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {

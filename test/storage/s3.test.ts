@@ -15,7 +15,16 @@ afterEach(async () => {
 });
 
 const config = (over: Partial<S3StoreConfig> = {}): S3StoreConfig => ({
-  type: 's3', endpoint: s3.url, region: 'eu-west-1', bucket: 'acme-files', folder: 'gw', pathStyle: true, linkExpiryMs: 3_600_000, timeoutMs: 5_000, ...CREDS, ...over,
+  type: 's3',
+  endpoint: s3.url,
+  region: 'eu-west-1',
+  bucket: 'acme-files',
+  folder: 'gw',
+  pathStyle: true,
+  linkExpiryMs: 3_600_000,
+  timeoutMs: 5_000,
+  ...CREDS,
+  ...over,
 });
 const store = (over: Partial<S3StoreConfig> = {}) => new S3FileStore(config(over), { guard: new SsrfGuard({ allow: ['127.0.0.1'] }) });
 
@@ -34,14 +43,20 @@ test('put, overwrite and get under the layout; every request signed', async () =
   const first = await st.put('ujet-voice-recordings', 'call-5.wav', Buffer.from('RIFF1'), 'audio/wav');
   await st.put('ujet-voice-recordings', 'call-5.wav', Buffer.from('RIFF2'), 'audio/wav');
   expect(first.location).toBe('s3://acme-files/gw/ujet-voice-recordings/call-5.wav');
-  expect([...s3.objects.values()].map((o) => [o.key, o.data.toString(), o.contentType, o.writes])).toEqual([['gw/ujet-voice-recordings/call-5.wav', 'RIFF2', 'audio/wav', 2]]);
+  expect([...s3.objects.values()].map((o) => [o.key, o.data.toString(), o.contentType, o.writes])).toEqual([
+    ['gw/ujet-voice-recordings/call-5.wav', 'RIFF2', 'audio/wav', 2],
+  ]);
   expect((await st.get('ujet-voice-recordings', 'call-5.wav'))?.toString()).toBe('RIFF2');
   expect(await st.get('ujet-voice-recordings', 'call-6.wav')).toBeUndefined();
   for (const r of s3.requests) expect(r.auth).toEqual({ method: 'api_key', subject: CREDS.accessKeyId });
   await st.close();
 });
 
-test.each([['spaces', 'chat 1 photo 2.jpg'], ['Unicode', 'chat-ü-東京-🙂.jpg'], ['reserved characters', "chat-(1)!*'+&=?#%.jpg"]])('names with %s are signed and stored exactly', async (_w, name) => {
+test.each([
+  ['spaces', 'chat 1 photo 2.jpg'],
+  ['Unicode', 'chat-ü-東京-🙂.jpg'],
+  ['reserved characters', "chat-(1)!*'+&=?#%.jpg"],
+])('names with %s are signed and stored exactly', async (_w, name) => {
   const st = store();
   await st.put('ujet-media', name, Buffer.from([1, 2]), 'image/jpeg');
   expect([...s3.objects.values()].map((o) => o.key)).toEqual([`gw/ujet-media/${name}`]);

@@ -47,7 +47,7 @@ export async function startSftpServer(): Promise<TestSftpServer> {
   const logins: string[] = [];
 
   const inside = (p: string) => {
-    const abs = path.resolve(root, '.' + path.posix.resolve('/', p));
+    const abs = path.resolve(root, `.${path.posix.resolve('/', p)}`);
     if (abs !== root && !abs.startsWith(root + path.sep)) throw new Error('outside root');
     return abs;
   };
@@ -58,10 +58,16 @@ export async function startSftpServer(): Promise<TestSftpServer> {
     conn.on('error', () => undefined);
     conn.on('authentication', (ctx) => {
       if (ctx.username !== user) return ctx.reject();
-      if (ctx.method === 'password' && ctx.password === password) { logins.push('password'); return ctx.accept(); }
+      if (ctx.method === 'password' && ctx.password === password) {
+        logins.push('password');
+        return ctx.accept();
+      }
       if (ctx.method === 'publickey' && ctx.key.algo === allowed.type && ctx.key.data.equals(allowed.getPublicSSH())) {
         if (!ctx.signature) return ctx.accept();
-        if (allowed.verify(ctx.blob!, ctx.signature, ctx.hashAlgo as never) === true) { logins.push('publickey'); return ctx.accept(); }
+        if (allowed.verify(ctx.blob!, ctx.signature, ctx.hashAlgo as never) === true) {
+          logins.push('publickey');
+          return ctx.accept();
+        }
       }
       return ctx.reject(['password', 'publickey']);
     });
@@ -72,32 +78,76 @@ export async function startSftpServer(): Promise<TestSftpServer> {
           const handles = new Map<number, number>();
           let next = 1;
           const handleOf = (b: Buffer) => handles.get(b.readUInt32BE(0));
-          const guard = (id: number, f: () => void) => { try { f(); } catch (e) { sftp.status(id, (e as NodeJS.ErrnoException).code === 'ENOENT' ? STATUS_CODE.NO_SUCH_FILE : STATUS_CODE.FAILURE); } };
-          sftp.on('OPEN', (id, filename, flags) => guard(id, () => {
-            const fd = fs.openSync(inside(filename), flagsToString(flags) ?? 'r');
-            const h = Buffer.alloc(4);
-            h.writeUInt32BE(next);
-            handles.set(next++, fd);
-            sftp.handle(id, h);
-          }));
-          sftp.on('WRITE', (id, handle, offset, data) => guard(id, () => { fs.writeSync(handleOf(handle)!, data, 0, data.length, offset); sftp.status(id, STATUS_CODE.OK); }));
-          sftp.on('READ', (id, handle, offset, length) => guard(id, () => {
-            const buf = Buffer.alloc(length);
-            const n = fs.readSync(handleOf(handle)!, buf, 0, length, offset);
-            if (n === 0) sftp.status(id, STATUS_CODE.EOF); else sftp.data(id, buf.subarray(0, n));
-          }));
-          sftp.on('FSTAT', (id, handle) => guard(id, () => { const st = fs.fstatSync(handleOf(handle)!); sftp.attrs(id, { mode: st.mode, size: st.size, uid: 0, gid: 0, atime: 0, mtime: 0 }); }));
-          sftp.on('CLOSE', (id, handle) => guard(id, () => { const k = handle.readUInt32BE(0); fs.closeSync(handles.get(k)!); handles.delete(k); sftp.status(id, STATUS_CODE.OK); }));
-          const stat = (id: number, p: string) => guard(id, () => { const st = fs.statSync(inside(p)); sftp.attrs(id, { mode: st.mode, size: st.size, uid: 0, gid: 0, atime: 0, mtime: 0 }); });
+          const guard = (id: number, f: () => void) => {
+            try {
+              f();
+            } catch (e) {
+              sftp.status(id, (e as NodeJS.ErrnoException).code === 'ENOENT' ? STATUS_CODE.NO_SUCH_FILE : STATUS_CODE.FAILURE);
+            }
+          };
+          sftp.on('OPEN', (id, filename, flags) =>
+            guard(id, () => {
+              const fd = fs.openSync(inside(filename), flagsToString(flags) ?? 'r');
+              const h = Buffer.alloc(4);
+              h.writeUInt32BE(next);
+              handles.set(next++, fd);
+              sftp.handle(id, h);
+            }),
+          );
+          sftp.on('WRITE', (id, handle, offset, data) =>
+            guard(id, () => {
+              fs.writeSync(handleOf(handle)!, data, 0, data.length, offset);
+              sftp.status(id, STATUS_CODE.OK);
+            }),
+          );
+          sftp.on('READ', (id, handle, offset, length) =>
+            guard(id, () => {
+              const buf = Buffer.alloc(length);
+              const n = fs.readSync(handleOf(handle)!, buf, 0, length, offset);
+              if (n === 0) sftp.status(id, STATUS_CODE.EOF);
+              else sftp.data(id, buf.subarray(0, n));
+            }),
+          );
+          sftp.on('FSTAT', (id, handle) =>
+            guard(id, () => {
+              const st = fs.fstatSync(handleOf(handle)!);
+              sftp.attrs(id, { mode: st.mode, size: st.size, uid: 0, gid: 0, atime: 0, mtime: 0 });
+            }),
+          );
+          sftp.on('CLOSE', (id, handle) =>
+            guard(id, () => {
+              const k = handle.readUInt32BE(0);
+              fs.closeSync(handles.get(k)!);
+              handles.delete(k);
+              sftp.status(id, STATUS_CODE.OK);
+            }),
+          );
+          const stat = (id: number, p: string) =>
+            guard(id, () => {
+              const st = fs.statSync(inside(p));
+              sftp.attrs(id, { mode: st.mode, size: st.size, uid: 0, gid: 0, atime: 0, mtime: 0 });
+            });
           sftp.on('STAT', stat);
           sftp.on('LSTAT', stat);
-          sftp.on('MKDIR', (id, p) => guard(id, () => { fs.mkdirSync(inside(p)); sftp.status(id, STATUS_CODE.OK); }));
-          sftp.on('REMOVE', (id, p) => guard(id, () => { fs.unlinkSync(inside(p)); sftp.status(id, STATUS_CODE.OK); }));
-          sftp.on('RENAME', (id, from, to) => guard(id, () => {
-            if (fs.existsSync(inside(to))) throw new Error('exists');
-            fs.renameSync(inside(from), inside(to));
-            sftp.status(id, STATUS_CODE.OK);
-          }));
+          sftp.on('MKDIR', (id, p) =>
+            guard(id, () => {
+              fs.mkdirSync(inside(p));
+              sftp.status(id, STATUS_CODE.OK);
+            }),
+          );
+          sftp.on('REMOVE', (id, p) =>
+            guard(id, () => {
+              fs.unlinkSync(inside(p));
+              sftp.status(id, STATUS_CODE.OK);
+            }),
+          );
+          sftp.on('RENAME', (id, from, to) =>
+            guard(id, () => {
+              if (fs.existsSync(inside(to))) throw new Error('exists');
+              fs.renameSync(inside(from), inside(to));
+              sftp.status(id, STATUS_CODE.OK);
+            }),
+          );
           sftp.on('REALPATH', (id, p) => sftp.name(id, [{ filename: path.posix.resolve('/', p), longname: '', attrs: {} as never }]));
         });
       });
@@ -106,19 +156,31 @@ export async function startSftpServer(): Promise<TestSftpServer> {
 
   let port = 0;
   const s: TestSftpServer = {
-    get port() { return port; },
-    root, fingerprint, user, password, logins,
+    get port() {
+      return port;
+    },
+    root,
+    fingerprint,
+    user,
+    password,
+    logins,
     clientKey: { privateKey: client.private, passphrase },
     files: () => walk(root).sort(),
     read: (rel) => fs.readFileSync(path.join(root, rel)),
-    start: () => new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => { port = (server.address() as AddressInfo).port; server.off('error', reject); resolve(); });
-    }),
-    stop: () => new Promise<void>((resolve) => {
-      for (const c of connections) c.end();
-      server.close(() => resolve());
-    }),
+    start: () =>
+      new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => {
+          port = (server.address() as AddressInfo).port;
+          server.off('error', reject);
+          resolve();
+        });
+      }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const c of connections) c.end();
+        server.close(() => resolve());
+      }),
     close: async () => {
       await s.stop().catch(() => undefined);
       fs.rmSync(root, { recursive: true, force: true });

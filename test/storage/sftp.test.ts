@@ -9,17 +9,29 @@ import { startSftpServer, type TestSftpServer } from './sftp-server';
 
 let srv: TestSftpServer;
 const stores: SftpStore[] = [];
-beforeAll(async () => { srv = await startSftpServer(); });
+beforeAll(async () => {
+  srv = await startSftpServer();
+});
 afterAll(async () => {
   for (const s of stores) await s.close();
   await srv.close();
 });
 
 function store(over: Partial<SftpSettings> = {}, onUnpinnedHostKey?: (f: string) => void): SftpStore {
-  const s = new SftpStore({
-    type: 'sftp', host: '127.0.0.1', port: srv.port, user: srv.user, password: srv.password, folder: '', timeoutMs: 5000,
-    hostKeySha256: normalizeFingerprint(srv.fingerprint), ...over,
-  }, { onUnpinnedHostKey });
+  const s = new SftpStore(
+    {
+      type: 'sftp',
+      host: '127.0.0.1',
+      port: srv.port,
+      user: srv.user,
+      password: srv.password,
+      folder: '',
+      timeoutMs: 5000,
+      hostKeySha256: normalizeFingerprint(srv.fingerprint),
+      ...over,
+    },
+    { onUnpinnedHostKey },
+  );
   stores.push(s);
   return s;
 }
@@ -33,8 +45,12 @@ test('password login: folders made, bytes as sent, one connection for several wr
   await s.put('ujet-metadata', 'call-1.json', Buffer.from('{"a":1}'), 'application/json');
   await s.put('ujet-metadata', 'call-1.json', Buffer.from('{"a":2}'), 'application/json');
   expect(srv.files().filter((f) => f.startsWith('exports/'))).toEqual([
-    'exports/', 'exports/ujet/', 'exports/ujet/ujet-metadata/', 'exports/ujet/ujet-metadata/call-1.json',
-    'exports/ujet/ujet-voice-recordings/', 'exports/ujet/ujet-voice-recordings/call-1.mp3',
+    'exports/',
+    'exports/ujet/',
+    'exports/ujet/ujet-metadata/',
+    'exports/ujet/ujet-metadata/call-1.json',
+    'exports/ujet/ujet-voice-recordings/',
+    'exports/ujet/ujet-voice-recordings/call-1.mp3',
   ]);
   expect(srv.read('exports/ujet/ujet-voice-recordings/call-1.mp3').equals(audio)).toBe(true);
   expect(srv.read('exports/ujet/ujet-metadata/call-1.json').toString()).toBe('{"a":2}');
@@ -50,13 +66,20 @@ test('an absolute base folder stays inside what the server gives', async () => {
 
 test('key login with a passphrase', async () => {
   const before = srv.logins.length;
-  await store({ password: undefined, privateKey: srv.clientKey.privateKey, passphrase: srv.clientKey.passphrase, folder: 'bykey' }).put('ujet-voicemails', 'call-3.wav', Buffer.from('RIFF'), 'audio/wav');
+  await store({ password: undefined, privateKey: srv.clientKey.privateKey, passphrase: srv.clientKey.passphrase, folder: 'bykey' }).put(
+    'ujet-voicemails',
+    'call-3.wav',
+    Buffer.from('RIFF'),
+    'audio/wav',
+  );
   expect(srv.read('bykey/ujet-voicemails/call-3.wav').toString()).toBe('RIFF');
   expect(srv.logins.slice(before)).toEqual(['publickey']);
 });
 
 test('a wrong password is a storage_failed error that names no secret', async () => {
-  const e = await store({ password: 'wrong-password-1234', folder: 'nope' }).put('ujet-metadata', 'x.json', Buffer.from('{}'), 'application/json').catch((x) => x);
+  const e = await store({ password: 'wrong-password-1234', folder: 'nope' })
+    .put('ujet-metadata', 'x.json', Buffer.from('{}'), 'application/json')
+    .catch((x) => x);
   expect(e).toBeInstanceOf(GatewayError);
   expect(e.code).toBe('storage_failed');
   expect(e.message).not.toContain('wrong-password-1234');
@@ -64,7 +87,9 @@ test('a wrong password is a storage_failed error that names no secret', async ()
 });
 
 test('host key pinning: another key is refused before logging in; no pin: accepted and its fingerprint reported', async () => {
-  const e = await store({ hostKeySha256: 'A'.repeat(43), folder: 'pinned' }).put('ujet-metadata', 'x.json', Buffer.from('{}'), 'application/json').catch((x) => x);
+  const e = await store({ hostKeySha256: 'A'.repeat(43), folder: 'pinned' })
+    .put('ujet-metadata', 'x.json', Buffer.from('{}'), 'application/json')
+    .catch((x) => x);
   expect(e.code).toBe('storage_failed');
   expect(e.message).toContain(`host key ${srv.fingerprint} is not the pinned storage.host_key_sha256`);
   expect(srv.files().some((f) => f.startsWith('pinned'))).toBe(false);
@@ -82,7 +107,12 @@ test('the server down: storage_failed; back up: the same store reconnects and wr
   expect(e.code).toBe('storage_failed');
   await srv.start();
   await s.put('ujet-metadata', 'b.json', Buffer.from('2'), 'application/json');
-  expect(srv.files().filter((f) => f.startsWith('outage'))).toEqual(['outage/', 'outage/ujet-metadata/', 'outage/ujet-metadata/a.json', 'outage/ujet-metadata/b.json']);
+  expect(srv.files().filter((f) => f.startsWith('outage'))).toEqual([
+    'outage/',
+    'outage/ujet-metadata/',
+    'outage/ujet-metadata/a.json',
+    'outage/ujet-metadata/b.json',
+  ]);
 });
 
 test('a closed store refuses further writes', async () => {

@@ -7,16 +7,30 @@ const AT = Date.UTC(2013, 4, 24, 0, 0, 0);
 const signatureOf = (h: Record<string, string>) => /Signature=([0-9a-f]{64})$/.exec(h.Authorization)![1];
 
 test('GET object with a Range header', () => {
-  const h = signHeaders({ method: 'GET', path: '/test.txt', headers: { host: 'examplebucket.s3.amazonaws.com', range: 'bytes=0-9' }, payloadHash: sha256Hex('') }, CREDS, SCOPE, AT);
-  expect(h.Authorization).toContain('Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,');
+  const h = signHeaders(
+    { method: 'GET', path: '/test.txt', headers: { host: 'examplebucket.s3.amazonaws.com', range: 'bytes=0-9' }, payloadHash: sha256Hex('') },
+    CREDS,
+    SCOPE,
+    AT,
+  );
+  expect(h.Authorization).toContain(
+    'Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,',
+  );
   expect(signatureOf(h)).toBe('f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41');
 });
 
 test('PUT object (a $ in the key, extra signed headers)', () => {
   const body = 'Welcome to Amazon S3.';
   const h = signHeaders(
-    { method: 'PUT', path: `/${uriEncode('test$file.text')}`, headers: { host: 'examplebucket.s3.amazonaws.com', date: 'Fri, 24 May 2013 00:00:00 GMT', 'x-amz-storage-class': 'REDUCED_REDUNDANCY' }, payloadHash: sha256Hex(body) },
-    CREDS, SCOPE, AT,
+    {
+      method: 'PUT',
+      path: `/${uriEncode('test$file.text')}`,
+      headers: { host: 'examplebucket.s3.amazonaws.com', date: 'Fri, 24 May 2013 00:00:00 GMT', 'x-amz-storage-class': 'REDUCED_REDUNDANCY' },
+      payloadHash: sha256Hex(body),
+    },
+    CREDS,
+    SCOPE,
+    AT,
   );
   expect(h['x-amz-content-sha256']).toBe('44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072');
   expect(signatureOf(h)).toBe('98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd');

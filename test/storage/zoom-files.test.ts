@@ -30,7 +30,13 @@ test('a recording and its transcript from webhooks: stored under the engagement,
   const ENG = 'eng-store-1';
   const audio = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 13) % 256));
   const vtt = 'WEBVTT\n\n00:00.000 --> 00:01.000\nHello';
-  z.zoom.addEngagement({ engagement_id: ENG, channel: 'voice', queue_name: 'Billing', user_email: 'kim@example.com', consumer: { number: '+12223334888', name: 'Zoe Zoom' } });
+  z.zoom.addEngagement({
+    engagement_id: ENG,
+    channel: 'voice',
+    queue_name: 'Billing',
+    user_email: 'kim@example.com',
+    consumer: { number: '+12223334888', name: 'Zoe Zoom' },
+  });
   z.zoom.addRecording({ engagement_id: ENG, recording_id: 'r-1', content: audio, transcript: vtt });
   const hook = `${h.gw.url}/v1/connectors/zendesk/webhooks/zoom`;
   expect((await postSigned(hook, z.zoom.events.recordingCompleted('r-1'))).status).toBe(200);
@@ -38,7 +44,10 @@ test('a recording and its transcript from webhooks: stored under the engagement,
   const v = await settled(h.gw.url, 'zendesk', ENG);
   expect(v.steps.filter((s: { status: string }) => s.status !== 'delivered')).toEqual([]);
   expect(v.steps.filter((s: { operation: string }) => s.operation === 'store_file')).toHaveLength(2);
-  expect(srv.files().filter((f) => f.startsWith('zoom/') && !f.endsWith('/'))).toEqual(['zoom/ujet-chat-transcripts/call-eng-store-1.txt', 'zoom/ujet-voice-recordings/call-eng-store-1.mp3']);
+  expect(srv.files().filter((f) => f.startsWith('zoom/') && !f.endsWith('/'))).toEqual([
+    'zoom/ujet-chat-transcripts/call-eng-store-1.txt',
+    'zoom/ujet-voice-recordings/call-eng-store-1.mp3',
+  ]);
   expect(srv.read('zoom/ujet-voice-recordings/call-eng-store-1.mp3').equals(audio)).toBe(true);
   expect(srv.read('zoom/ujet-chat-transcripts/call-eng-store-1.txt').toString()).toBe(vtt);
 });

@@ -35,8 +35,14 @@ describe('castValue', () => {
   });
 
   test.each<[unknown, 'number' | 'boolean']>([
-    ['12a', 'number'], ['', 'number'], ['0x10', 'number'], [true, 'number'], ['99999999999999999999', 'number'],
-    ['maybe', 'boolean'], [2, 'boolean'], ['', 'boolean'],
+    ['12a', 'number'],
+    ['', 'number'],
+    ['0x10', 'number'],
+    [true, 'number'],
+    ['99999999999999999999', 'number'],
+    ['maybe', 'boolean'],
+    [2, 'boolean'],
+    ['', 'boolean'],
   ])('%j cannot be cast to %s', (v, cast) => {
     expect(castValue(v, cast).ok).toBe(false);
   });
@@ -50,7 +56,11 @@ describe('rendering', () => {
     ['{RATING:string}', { RATING: 5 }, '5'],
     ['{ACCOUNT_ID:number}', {}, 'DROPPED'],
     ['id {ACCOUNT_ID:number}', { ACCOUNT_ID: ' 7 ' }, 'id 7'],
-    [{ requester_id: '{ACCOUNT_ID:number}', tags: ['{CHANNEL:string}'] }, { ACCOUNT_ID: '12', CHANNEL: 'chat' }, { requester_id: 12, tags: ['chat'] }],
+    [
+      { requester_id: '{ACCOUNT_ID:number}', tags: ['{CHANNEL:string}'] },
+      { ACCOUNT_ID: '12', CHANNEL: 'chat' },
+      { requester_id: 12, tags: ['chat'] },
+    ],
     ['=DEFAULT_VALUE({ACCOUNT_ID:number}, 0)', { ACCOUNT_ID: '5' }, '5'],
   ])('%j with %j → %j', (src, vars, out) => {
     expect(render(src, vars)).toEqual(out);
@@ -59,7 +69,11 @@ describe('rendering', () => {
   test('a value that cannot be cast is a 422 invalid_variable_value naming the variable', () => {
     const node = compileValue({ id: '{ACCOUNT_ID:number}' });
     let err: unknown;
-    try { renderNode(node, { vars: { ACCOUNT_ID: 'temp-1' }, html: false, missing: new Set() }); } catch (e) { err = e; }
+    try {
+      renderNode(node, { vars: { ACCOUNT_ID: 'temp-1' }, html: false, missing: new Set() });
+    } catch (e) {
+      err = e;
+    }
     expect(isGatewayError(err) && err.code).toBe('invalid_variable_value');
     expect(isGatewayError(err) && err.status).toBe(422);
     expect((err as Error).message).toContain('ACCOUNT_ID');
@@ -94,37 +108,53 @@ endpoints:
   });
 
   test('a known variable with a cast passes the unknown-variable check; an unknown one still fails', () => {
-    const ok = compileConnector(`auth: {type: none}
+    const ok = compileConnector(
+      `auth: {type: none}
 endpoints:
   find_account: {method: GET, url: "https://crm.test/f"}
   create_account: {method: POST, url: "https://crm.test/c", params: {n: "{RATING:number}"}}
-`, 'ok.yaml', {});
+`,
+      'ok.yaml',
+      {},
+    );
     expect(ok.issues.filter((i) => i.severity !== 'warning')).toEqual([]);
-    const bad = compileConnector(`auth: {type: none}
+    const bad = compileConnector(
+      `auth: {type: none}
 endpoints:
   create_account: {method: POST, url: "https://crm.test/c", params: {n: "{RATTING:number}"}}
-`, 'bad.yaml', {});
+`,
+      'bad.yaml',
+      {},
+    );
     expect(JSON.stringify(bad.issues)).toContain('unknown variable {RATTING}');
   });
 
   test('a request body carries the cast value', () => {
-    const c = compileConnector(`auth: {type: none}
+    const c = compileConnector(
+      `auth: {type: none}
 endpoints:
   find_account: {method: GET, url: "https://crm.test/f"}
   create_account: {method: POST, url: "https://crm.test/c", params: {owner: "{ACCOUNT_ID:number}", vip: "{VERIFIED:boolean}"}}
-`, 'x.yaml', {}).connector!;
+`,
+      'x.yaml',
+      {},
+    ).connector!;
     const req = buildRequest(c, c.endpoints.get('create_account')!, { ACCOUNT_ID: '1001', VERIFIED: 'no' });
     expect(req.body).toEqual({ kind: 'json', value: { owner: 1001, vip: false } });
   });
 });
 
 test('a bad cast in a lookup URL is a load error at its line', () => {
-  const r = compileConnector(`auth: {type: none}
+  const r = compileConnector(
+    `auth: {type: none}
 lookup_urls:
   record: "https://crm.test/r/{RECORD_ID:nmber}"
 endpoints:
   find_account: {method: GET, url: "https://crm.test/f"}
   create_account: {method: POST, url: "https://crm.test/c"}
-`, 'x.yaml', {});
+`,
+    'x.yaml',
+    {},
+  );
   expect(r.issues.find((i) => /unknown cast "nmber"/.test(i.message))).toMatchObject({ file: 'x.yaml', line: 3 });
 });

@@ -71,12 +71,20 @@ describe('deriveVariables', () => {
     ['defaults LAST_NAME without NAME', {}, { LAST_NAME: '--' }],
     ['keeps explicit names', { NAME: 'Ada Lovelace', FIRST_NAME: 'A.', LAST_NAME: 'L.' }, { NAME: 'Ada Lovelace', FIRST_NAME: 'A.', LAST_NAME: 'L.' }],
     ['fills only the missing half', { NAME: 'Ada Lovelace', FIRST_NAME: 'Augusta' }, { NAME: 'Ada Lovelace', FIRST_NAME: 'Augusta', LAST_NAME: 'Lovelace' }],
-    ['treats blank explicit names as absent', { NAME: 'Ada Lovelace', FIRST_NAME: ' ', LAST_NAME: null }, { NAME: 'Ada Lovelace', FIRST_NAME: 'Ada', LAST_NAME: 'Lovelace' }],
+    [
+      'treats blank explicit names as absent',
+      { NAME: 'Ada Lovelace', FIRST_NAME: ' ', LAST_NAME: null },
+      { NAME: 'Ada Lovelace', FIRST_NAME: 'Ada', LAST_NAME: 'Lovelace' },
+    ],
     ['ignores a non-string NAME', { NAME: 42 }, { NAME: 42, LAST_NAME: '--' }],
     ['derives CUSTOM_USER_ID', { EMAIL: 'ada@example.com' }, { EMAIL: 'ada@example.com', CUSTOM_USER_ID: 'ada', LAST_NAME: '--' }],
     ['keeps explicit CUSTOM_USER_ID', { EMAIL: 'ada@example.com', CUSTOM_USER_ID: 'u1' }, { EMAIL: 'ada@example.com', CUSTOM_USER_ID: 'u1', LAST_NAME: '--' }],
     ['no CUSTOM_USER_ID from a bad EMAIL', { EMAIL: 'nope' }, { EMAIL: 'nope', LAST_NAME: '--' }],
-    ['converts durations', { CALL_DURATION: 3725, HOLD_TIME: '65', WAIT_TIME: '0' }, { CALL_DURATION: '62:05', HOLD_TIME: '01:05', WAIT_TIME: '00:00', LAST_NAME: '--' }],
+    [
+      'converts durations',
+      { CALL_DURATION: 3725, HOLD_TIME: '65', WAIT_TIME: '0' },
+      { CALL_DURATION: '62:05', HOLD_TIME: '01:05', WAIT_TIME: '00:00', LAST_NAME: '--' },
+    ],
     ['drops garbage durations', { CALL_DURATION: 'soon', HOLD_TIME: -3 }, { LAST_NAME: '--' }],
     ['leaves other variables alone', { CALL_ID: 'c1', PHONE: '+12223334444' }, { CALL_ID: 'c1', PHONE: '+12223334444', LAST_NAME: '--' }],
   ];

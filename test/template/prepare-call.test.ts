@@ -13,7 +13,11 @@ const connector = (format: string, extra = '') => compileConnector(yaml(format, 
 const NOW = Date.parse('2026-01-02T03:04:05.000Z');
 
 function errorOf(f: () => unknown): unknown {
-  try { f(); } catch (e) { return e; }
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
   return undefined;
 }
 
@@ -36,7 +40,10 @@ test('{NOW} and {NOW_MS} come from the injected clock, not the wall clock', () =
 test('unknown names, objects, missing required variables and numbers the format cannot express are clear errors', () => {
   const c = connector('us_local');
   const ep = c.endpoints.get('create_account')!;
-  expect(errorOf(() => prepareCall({ PHONE_NUMBR: '1' }, c, ep, NOW))).toMatchObject({ code: 'validation_failed', message: expect.stringContaining('did you mean PHONE_NUMBER') });
+  expect(errorOf(() => prepareCall({ PHONE_NUMBR: '1' }, c, ep, NOW))).toMatchObject({
+    code: 'validation_failed',
+    message: expect.stringContaining('did you mean PHONE_NUMBER'),
+  });
   expect(errorOf(() => prepareCall({ NAME: { a: 1 } }, c, ep, NOW))).toMatchObject({ code: 'validation_failed' });
   expect(errorOf(() => prepareCall({}, c, ep, NOW))).toMatchObject({ code: 'missing_variable' });
   const e = errorOf(() => prepareCall({ PHONE_NUMBER: '+44 20 7946 0958' }, c, ep, NOW));

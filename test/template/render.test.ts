@@ -26,8 +26,9 @@ describe('CONCAT_OR table (Zoho criteria)', () => {
   });
 
   test('arguments keep the order they are written in', () => {
-    expect(render('=CONCAT_OR((Email:equals:{EMAIL}), (Phone:equals:{PHONE_NUMBER}))', { PHONE_NUMBER: '+12223334444', EMAIL: 'kim@example' }).out)
-      .toBe('(Email:equals:kim@example) or (Phone:equals:+12223334444)');
+    expect(render('=CONCAT_OR((Email:equals:{EMAIL}), (Phone:equals:{PHONE_NUMBER}))', { PHONE_NUMBER: '+12223334444', EMAIL: 'kim@example' }).out).toBe(
+      '(Email:equals:kim@example) or (Phone:equals:+12223334444)',
+    );
   });
 });
 

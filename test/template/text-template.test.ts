@@ -7,7 +7,13 @@ const html = { html: true };
 describe('compileTextTemplate — plain vs html', () => {
   const rows: [string, string, Record<string, unknown>, string, string][] = [
     ['variables', 'Call from {{NAME}} <{{EMAIL}}>', { NAME: 'Ada', EMAIL: 'a@x.io' }, 'Call from Ada <a@x.io>', 'Call from Ada &lt;a@x.io&gt;'],
-    ['script in a value', 'Note: {{NOTE}}', { NOTE: '<script>alert("x")</script>' }, 'Note: <script>alert("x")</script>', 'Note: &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;'],
+    [
+      'script in a value',
+      'Note: {{NOTE}}',
+      { NOTE: '<script>alert("x")</script>' },
+      'Note: <script>alert("x")</script>',
+      'Note: &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;',
+    ],
     ['triple-stash cannot inject markup', '{{{NOTE}}}', { NOTE: '<b>hi</b>' }, '<b>hi</b>', '&lt;b&gt;hi&lt;/b&gt;'],
     ['ampersand and quotes', "{{A}} & '{{B}}'", { A: 'R&D', B: "O'Brien" }, "R&D & 'O'Brien'", 'R&amp;D &amp; &#39;O&#39;Brien&#39;'],
     ['equals sign stays', 'a={{A}}', { A: 'b=c' }, 'a=b=c', 'a=b=c'],
@@ -41,7 +47,7 @@ describe('compileTextTemplate — plain vs html', () => {
 
   it('does not register anything on the global Handlebars instance', () => {
     compileTextTemplate('{{default X "y"}}');
-    expect(Handlebars.helpers['default']).toBeUndefined();
+    expect(Handlebars.helpers.default).toBeUndefined();
   });
 });
 

@@ -15,7 +15,13 @@ describe('every encoded form of a secret is masked', () => {
   test.each<[string, string]>([
     ['raw', SECRET],
     ['URL-encoded', encodeURIComponent(SECRET)],
-    ['form-encoded', new URLSearchParams({ v: SECRET }).toString().slice(2).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)],
+    [
+      'form-encoded',
+      new URLSearchParams({ v: SECRET })
+        .toString()
+        .slice(2)
+        .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+    ],
     ['JSON-escaped', json],
     ['JSON-escaped twice (a CRM body inside a log line)', JSON.stringify(json).slice(1, -1)],
     ['base64', Buffer.from(SECRET).toString('base64')],
@@ -33,9 +39,16 @@ describe('every encoded form of a secret is masked', () => {
 
   test('Basic credentials of basic auth and of OAuth client credentials sent in the header (as given and form-encoded)', () => {
     const c = new Redactor();
-    c.setSource('basic', connectorSecrets({ secrets: ['basic-password-1'], auth: { type: 'basic', username: 'agent@example.com/token', password: 'basic-password-1' } }));
+    c.setSource(
+      'basic',
+      connectorSecrets({ secrets: ['basic-password-1'], auth: { type: 'basic', username: 'agent@example.com/token', password: 'basic-password-1' } }),
+    );
     c.setSource('oauth', connectorSecrets({ secrets: [], auth: { type: 'oauth2', clientId: 'client id!', clientSecret: 'client secret*1' } as never }));
-    for (const form of [basicCredential('agent@example.com/token', 'basic-password-1'), basicCredential('client id!', 'client secret*1'), basicCredential('client+id%21', 'client+secret%2A1')]) {
+    for (const form of [
+      basicCredential('agent@example.com/token', 'basic-password-1'),
+      basicCredential('client id!', 'client secret*1'),
+      basicCredential('client+id%21', 'client+secret%2A1'),
+    ]) {
       expect(c.redact(`Authorization: Basic ${form}`)).toBe(`Authorization: Basic ${MASK}`);
     }
   });
@@ -96,7 +109,10 @@ describe('ownership and bounds', () => {
     const line = `{"level":30,"msg":"crm call","request":"POST /api/v2/users.json","reason":"created","detail":"${'lorem ipsum '.repeat(40)}"}`;
     r.redact(line);
     const started = performance.now();
-    for (let i = 0; i < 2000; i++) { r.add('crm-token-5-xxxxxxxxxxxxxxxxxxxxxxxx'); r.redact(line); }
+    for (let i = 0; i < 2000; i++) {
+      r.add('crm-token-5-xxxxxxxxxxxxxxxxxxxxxxxx');
+      r.redact(line);
+    }
     const perLineMs = (performance.now() - started) / 2000;
     // A few microseconds per log line with a thousand known tokens (the old registry re-sorted on every insert).
     expect(perLineMs).toBeLessThan(0.5);
@@ -108,9 +124,16 @@ test('a CRM body is masked before it is cut: no prefix of a secret survives the 
   const secret = 'tRuNcAtEd-SeCrEt';
   r.setSource('c', [secret]);
   for (const body of ['x'.repeat(1985) + secret, { error: 'x'.repeat(1975) + secret }]) {
-    const e = failure({ operation: 'create_account' } as never, {
-      request: {} as never, response: { status: 400, body, durationMs: 1 } as never, classification: { kind: 'fail', reason: 'HTTP 400' } as never, redactor: r,
-    }, []);
+    const e = failure(
+      { operation: 'create_account' } as never,
+      {
+        request: {} as never,
+        response: { status: 400, body, durationMs: 1 } as never,
+        classification: { kind: 'fail', reason: 'HTTP 400' } as never,
+        redactor: r,
+      },
+      [],
+    );
     const crmBody = String(e.extensions.crm_body);
     expect(crmBody.length).toBeLessThanOrEqual(2000);
     expect(crmBody).not.toContain(secret.slice(0, 8));

@@ -21,7 +21,11 @@ const MAX_LIST_BYTES = 10 * 1024 * 1024;
 
 /** A failed platform call, with a message safe to show (no token, no query string). */
 export class ZoomApiError extends Error {
-  constructor(message: string, readonly status?: number, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly code?: string,
+  ) {
     super(message);
     this.name = 'ZoomApiError';
   }
@@ -39,8 +43,17 @@ export class ZoomApi {
   private inflight?: Promise<string>;
   private readonly trustedOrigins: Set<string>;
 
-  constructor(readonly connector: Connector, readonly cfg: ZoomWebhooks, private readonly deps: { listen?: ListenAddresses; redactor: Redactor; now: () => number }) {
-    this.http = new HttpClient({ timeoutMs: API_TIMEOUT_MS, guard: new SsrfGuard(connector.network, deps.listen), maxResponseBytes: Math.max(cfg.maxFileBytes, MAX_LIST_BYTES), connections: 8 });
+  constructor(
+    readonly connector: Connector,
+    readonly cfg: ZoomWebhooks,
+    private readonly deps: { listen?: ListenAddresses; redactor: Redactor; now: () => number },
+  ) {
+    this.http = new HttpClient({
+      timeoutMs: API_TIMEOUT_MS,
+      guard: new SsrfGuard(connector.network, deps.listen),
+      maxResponseBytes: Math.max(cfg.maxFileBytes, MAX_LIST_BYTES),
+      connections: 8,
+    });
     this.trustedOrigins = new Set([new URL(cfg.apiBaseUrl).origin, new URL(cfg.tokenUrl).origin]);
   }
 
@@ -50,23 +63,41 @@ export class ZoomApi {
 
   /** Where a URL goes, without its query string (which may carry a token or personal data). */
   static where(url: string): string {
-    try { const u = new URL(url); return `${u.origin}${u.pathname}`; } catch { return '(not a URL)'; }
+    try {
+      const u = new URL(url);
+      return `${u.origin}${u.pathname}`;
+    } catch {
+      return '(not a URL)';
+    }
   }
 
   private async accessToken(force = false): Promise<string> {
     if (!force && this.token && this.token.expiresAt - REFRESH_AHEAD_MS > this.deps.now()) return this.token.value;
-    this.inflight ??= this.fetchToken().finally(() => { this.inflight = undefined; });
+    this.inflight ??= this.fetchToken().finally(() => {
+      this.inflight = undefined;
+    });
     return this.inflight;
   }
 
   private async fetchToken(): Promise<string> {
     const url = `${this.cfg.tokenUrl}?grant_type=account_credentials&account_id=${encodeURIComponent(this.cfg.accountId)}`;
     const basic = Buffer.from(`${this.cfg.clientId}:${this.cfg.clientSecret}`).toString('base64');
-    const res = await this.send({ method: 'GET', url }, () => this.http.request({ method: 'POST', url, headers: { Authorization: `Basic ${basic}`, Accept: 'application/json' } }));
-    if (res.status !== 200) throw new ZoomApiError(`the platform's token endpoint ${ZoomApi.where(url)} answered ${res.status}: ${this.deps.redactor.redact(res.body.toString('utf8').slice(0, 300))}`, res.status);
+    const res = await this.send({ method: 'GET', url }, () =>
+      this.http.request({ method: 'POST', url, headers: { Authorization: `Basic ${basic}`, Accept: 'application/json' } }),
+    );
+    if (res.status !== 200)
+      throw new ZoomApiError(
+        `the platform's token endpoint ${ZoomApi.where(url)} answered ${res.status}: ${this.deps.redactor.redact(res.body.toString('utf8').slice(0, 300))}`,
+        res.status,
+      );
     let body: { access_token?: unknown; expires_in?: unknown };
-    try { body = JSON.parse(res.body.toString('utf8')); } catch { throw new ZoomApiError(`the platform's token endpoint ${ZoomApi.where(url)} did not answer JSON`); }
-    if (typeof body.access_token !== 'string' || !body.access_token) throw new ZoomApiError(`the platform's token endpoint ${ZoomApi.where(url)} gave no access_token`);
+    try {
+      body = JSON.parse(res.body.toString('utf8'));
+    } catch {
+      throw new ZoomApiError(`the platform's token endpoint ${ZoomApi.where(url)} did not answer JSON`);
+    }
+    if (typeof body.access_token !== 'string' || !body.access_token)
+      throw new ZoomApiError(`the platform's token endpoint ${ZoomApi.where(url)} gave no access_token`);
     this.deps.redactor.add(body.access_token);
     const ttl = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in * 1000 : 3_600_000;
     this.token = { value: body.access_token, expiresAt: this.deps.now() + ttl };
@@ -76,7 +107,11 @@ export class ZoomApi {
   /** A GET with the bearer token; a 401 fetches a new token and tries once more. */
   async get(url: string, timeoutMs = API_TIMEOUT_MS): Promise<HttpAnswer> {
     let u: URL;
-    try { u = new URL(url); } catch { throw new ZoomApiError('the URL the platform gave is not a URL'); }
+    try {
+      u = new URL(url);
+    } catch {
+      throw new ZoomApiError('the URL the platform gave is not a URL');
+    }
     if (!/^https?:$/.test(u.protocol)) throw new ZoomApiError(`${ZoomApi.where(url)} is not an http(s) URL`);
     if (!this.trustedOrigins.has(u.origin) && !/(^|\.)zoom\.us$/i.test(u.hostname)) {
       throw new ZoomApiError(`${ZoomApi.where(url)} is not on the platform's hosts (api_base_url, token_url, zoom.us): the platform's token is not sent there`);
@@ -103,7 +138,12 @@ export class ZoomApi {
   async download(url: string): Promise<{ body: Buffer; type?: string }> {
     const res = await this.get(url, DOWNLOAD_TIMEOUT_MS);
     if (res.status < 200 || res.status >= 300) throw new ZoomApiError(`downloading ${ZoomApi.where(url)} failed: HTTP ${res.status}`, res.status);
-    if (res.body.length > this.cfg.maxFileBytes) throw new ZoomApiError(`${ZoomApi.where(url)} is ${res.body.length} bytes; webhooks.zoom.max_file_bytes is ${this.cfg.maxFileBytes}`, undefined, 'ERR_RESPONSE_TOO_LARGE');
+    if (res.body.length > this.cfg.maxFileBytes)
+      throw new ZoomApiError(
+        `${ZoomApi.where(url)} is ${res.body.length} bytes; webhooks.zoom.max_file_bytes is ${this.cfg.maxFileBytes}`,
+        undefined,
+        'ERR_RESPONSE_TOO_LARGE',
+      );
     return { body: res.body, type: res.headers['content-type']?.split(';')[0].trim() || undefined };
   }
 
@@ -118,7 +158,11 @@ export class ZoomApi {
       const res = await this.get(url);
       if (res.status !== 200) throw new ZoomApiError(`listing recordings (${ZoomApi.where(url)}) failed: HTTP ${res.status}`, res.status);
       let body: { recordings?: unknown; next_page_token?: unknown };
-      try { body = JSON.parse(res.body.toString('utf8')); } catch { throw new ZoomApiError(`listing recordings (${ZoomApi.where(url)}): the answer is not JSON`); }
+      try {
+        body = JSON.parse(res.body.toString('utf8'));
+      } catch {
+        throw new ZoomApiError(`listing recordings (${ZoomApi.where(url)}): the answer is not JSON`);
+      }
       if (Array.isArray(body.recordings)) for (const r of body.recordings) if (r && typeof r === 'object') out.push(r as ListedRecording);
       next = typeof body.next_page_token === 'string' ? body.next_page_token : '';
       if (!next) return out;

@@ -20,7 +20,10 @@ export function zoomRoutes(source: ZoomSource): Router {
     let sinceMs: number | undefined;
     if (since !== undefined) {
       sinceMs = typeof since === 'string' && /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(since) ? Date.parse(since) : NaN;
-      if (!Number.isFinite(sinceMs)) throw new GatewayError('validation_failed', 'since must be an ISO 8601 date or date-time, e.g. 2026-01-01T00:00:00Z', { errors: [{ field: 'since', message: 'not an ISO 8601 date-time' }] });
+      if (!Number.isFinite(sinceMs))
+        throw new GatewayError('validation_failed', 'since must be an ISO 8601 date or date-time, e.g. 2026-01-01T00:00:00Z', {
+          errors: [{ field: 'since', message: 'not an ISO 8601 date-time' }],
+        });
     }
     res.json(await source.reconcile(String(req.params.id), sinceMs));
   });

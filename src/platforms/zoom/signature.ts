@@ -12,7 +12,13 @@ export const MAX_TIMESTAMP_SKEW_MS = 5 * 60_000;
 
 export type SignatureVerdict = { ok: true } | { ok: false; reason: string };
 
-export function verifyZoomSignature(secret: string, signature: string | undefined, timestamp: string | undefined, rawBody: Buffer, now: number): SignatureVerdict {
+export function verifyZoomSignature(
+  secret: string,
+  signature: string | undefined,
+  timestamp: string | undefined,
+  rawBody: Buffer,
+  now: number,
+): SignatureVerdict {
   if (!signature || !timestamp) return { ok: false, reason: 'unsigned: x-zm-signature and x-zm-request-timestamp are required' };
   if (!/^\d{1,13}$/.test(timestamp)) return { ok: false, reason: 'x-zm-request-timestamp is not a number of seconds' };
   const sec = Number(timestamp);

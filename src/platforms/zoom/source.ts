@@ -53,7 +53,12 @@ export class ZoomSource {
   private timer?: NodeJS.Timeout;
   private ticking?: Promise<void>;
 
-  constructor(private readonly gw: Gateway, private readonly flows: FlowEngine, private readonly store: DeliveryStore, private readonly logger: Logger = silentLogger) {}
+  constructor(
+    private readonly gw: Gateway,
+    private readonly flows: FlowEngine,
+    private readonly store: DeliveryStore,
+    private readonly logger: Logger = silentLogger,
+  ) {}
 
   /** The connector and its webhooks.zoom, or 404 when it has none. */
   private configured(connectorId: string): { c: Connector; cfg: ZoomWebhooks } {
@@ -80,13 +85,21 @@ export class ZoomSource {
   async webhook(connectorId: string, raw: Buffer, headers: { signature?: string; timestamp?: string }): Promise<WebhookAnswer> {
     const { c, cfg } = this.configured(connectorId);
     const verdict = verifyZoomSignature(cfg.secretToken, headers.signature, headers.timestamp, raw, this.gw.now());
-    if (!verdict.ok) throw new GatewayError('webhook_signature_invalid', `the webhook is not signed with this connector's webhooks.zoom.secret_token: ${verdict.reason}`);
+    if (!verdict.ok)
+      throw new GatewayError('webhook_signature_invalid', `the webhook is not signed with this connector's webhooks.zoom.secret_token: ${verdict.reason}`);
     let envelope: unknown;
-    try { envelope = JSON.parse(raw.toString('utf8')); } catch (e) { throw new GatewayError('invalid_json', `the webhook body is not JSON: ${(e as Error).message.slice(0, 200)}`); }
+    try {
+      envelope = JSON.parse(raw.toString('utf8'));
+    } catch (e) {
+      throw new GatewayError('invalid_json', `the webhook body is not JSON: ${(e as Error).message.slice(0, 200)}`);
+    }
     const env = envelope as { event?: unknown; payload?: { plainToken?: unknown } } | null;
     if (env?.event === URL_VALIDATION) {
       const plain = env.payload?.plainToken;
-      if (typeof plain !== 'string' || !plain || plain.length > 1024) throw new GatewayError('validation_failed', 'endpoint.url_validation needs payload.plainToken', { errors: [{ field: 'payload.plainToken', message: 'required' }] });
+      if (typeof plain !== 'string' || !plain || plain.length > 1024)
+        throw new GatewayError('validation_failed', 'endpoint.url_validation needs payload.plainToken', {
+          errors: [{ field: 'payload.plainToken', message: 'required' }],
+        });
       return { status: 200, body: urlValidationAnswer(cfg.secretToken, plain) };
     }
     const t = translateZoomEvent(envelope, cfg);
@@ -108,10 +121,17 @@ export class ZoomSource {
         file = await this.api(c, cfg).download(plan.file.url);
       } catch (e) {
         if (e instanceof ZoomApiError && e.code === 'ESSRF') throw new GatewayError('destination_blocked', `${plan.event}: ${e.message}`);
-        if (e instanceof ZoomApiError && e.code === 'ERR_RESPONSE_TOO_LARGE') throw new GatewayError('payload_too_large', `${plan.event}: the file is larger than webhooks.zoom.max_file_bytes (${cfg.maxFileBytes}); nothing was accepted`);
+        if (e instanceof ZoomApiError && e.code === 'ERR_RESPONSE_TOO_LARGE')
+          throw new GatewayError(
+            'payload_too_large',
+            `${plan.event}: the file is larger than webhooks.zoom.max_file_bytes (${cfg.maxFileBytes}); nothing was accepted`,
+          );
         throw new GatewayError('file_download_failed', `${plan.event}: ${(e as Error).message}; nothing was accepted, send it again`);
       }
-      body = { ...body, data: { ...body.data, kind: plan.file.kind, file_name: plan.file.name, content_type: plan.file.type, content_base64: file.body.toString('base64') } };
+      body = {
+        ...body,
+        data: { ...body.data, kind: plan.file.kind, file_name: plan.file.name, content_type: plan.file.type, content_base64: file.body.toString('base64') },
+      };
     }
     const out = await this.flows.handle(c.id, plan.sessionId, body);
     return out.duplicate ? 'already_known' : 'delivered_now';
@@ -130,13 +150,20 @@ export class ZoomSource {
       const now = this.gw.now();
       // The list API works in whole seconds: "to" is the last whole second, so nothing after it is counted as seen.
       const to = Math.floor(now / 1000) * 1000;
-      if (since !== undefined && since > now) throw new GatewayError('validation_failed', 'since is in the future', { errors: [{ field: 'since', message: 'after now' }] });
+      if (since !== undefined && since > now)
+        throw new GatewayError('validation_failed', 'since is in the future', { errors: [{ field: 'since', message: 'after now' }] });
       const stored = await this.store.loadWatermark(c.id, WATERMARK_SOURCE);
       const from = since ?? (stored ? stored.watermark - cfg.reconcile.overlapMs : to - cfg.reconcile.firstLookbackMs);
       const api = this.api(c, cfg);
       const report: ReconcileReport = {
-        connector: c.id, from: new Date(from).toISOString(), to: new Date(to).toISOString(),
-        found: 0, already_known: 0, delivered_now: 0, failed: 0, items: [],
+        connector: c.id,
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+        found: 0,
+        already_known: 0,
+        delivered_now: 0,
+        failed: 0,
+        items: [],
         watermark: { before: stored ? new Date(stored.watermark).toISOString() : null, after: null },
       };
       // By event id: windows share their boundary second, so a recording there is listed twice.
@@ -147,9 +174,18 @@ export class ZoomSource {
           for (const r of await api.listRecordings(start, end)) {
             const endMs = typeof r.recording_end_time === 'string' ? Date.parse(r.recording_end_time) : NaN;
             let plans: ZoomEventPlan[];
-            try { plans = plansForListedRecording(r, cfg); } catch (e) {
-              report.items.push({ session_id: String(r.engagement_id ?? ''), event_id: `recording:${String(r.recording_id ?? '')}`, kind: 'recording', outcome: 'failed', error: (e as Error).message });
-              report.found++; report.failed++;
+            try {
+              plans = plansForListedRecording(r, cfg);
+            } catch (e) {
+              report.items.push({
+                session_id: String(r.engagement_id ?? ''),
+                event_id: `recording:${String(r.recording_id ?? '')}`,
+                kind: 'recording',
+                outcome: 'failed',
+                error: (e as Error).message,
+              });
+              report.found++;
+              report.failed++;
               listedUpTo = Math.min(listedUpTo, (Number.isFinite(endMs) ? endMs : start) - 1);
               continue;
             }
@@ -164,7 +200,12 @@ export class ZoomSource {
       let firstFailure = Infinity;
       for (const { end, plan } of [...listed.values()].sort((a, b) => a.end - b.end)) {
         report.found++;
-        const item = { session_id: plan.sessionId, event_id: plan.eventId, kind: plan.file?.kind ?? plan.body.type, recording_end_time: new Date(end).toISOString() };
+        const item = {
+          session_id: plan.sessionId,
+          event_id: plan.eventId,
+          kind: plan.file?.kind ?? plan.body.type,
+          recording_end_time: new Date(end).toISOString(),
+        };
         try {
           const outcome = await this.accept(c, cfg, plan);
           report[outcome]++;
@@ -180,7 +221,10 @@ export class ZoomSource {
       await this.store.saveWatermark(c.id, WATERMARK_SOURCE, watermark, now);
       const saved = await this.store.loadWatermark(c.id, WATERMARK_SOURCE);
       report.watermark.after = saved ? new Date(saved.watermark).toISOString() : null;
-      this.logger.info({ connector: c.id, found: report.found, already_known: report.already_known, delivered_now: report.delivered_now, failed: report.failed }, 'zoom reconciliation');
+      this.logger.info(
+        { connector: c.id, found: report.found, already_known: report.already_known, delivered_now: report.delivered_now, failed: report.failed },
+        'zoom reconciliation',
+      );
       return report;
     });
   }
@@ -194,20 +238,30 @@ export class ZoomSource {
       try {
         const stored = await this.store.loadWatermark(l.id, WATERMARK_SOURCE);
         // Without a run yet, the first is one interval after start-up (not at every restart).
-        if (!stored) { await this.store.saveWatermark(l.id, WATERMARK_SOURCE, now - cfg.reconcile.firstLookbackMs, now); continue; }
+        if (!stored) {
+          await this.store.saveWatermark(l.id, WATERMARK_SOURCE, now - cfg.reconcile.firstLookbackMs, now);
+          continue;
+        }
         if (now - stored.lastRunAt < cfg.reconcile.everyMs) continue;
         // Replicas whose schedules fall due together: one runs it.
         if (!(await this.store.claimRun(l.id, WATERMARK_SOURCE, now - cfg.reconcile.everyMs + 1, now))) continue;
         await this.reconcile(l.id);
       } catch (e) {
-        this.logger.warn({ connector: l.id, err: this.gw.redactor.redact((e as Error).message) }, 'zoom reconciliation failed; it runs again at the next interval');
+        this.logger.warn(
+          { connector: l.id, err: this.gw.redactor.redact((e as Error).message) },
+          'zoom reconciliation failed; it runs again at the next interval',
+        );
       }
     }
   }
 
   start(tickMs = DEFAULT_TICK_MS): void {
     if (this.timer) return;
-    this.timer = setInterval(() => { this.ticking ??= this.runDue().finally(() => { this.ticking = undefined; }); }, tickMs);
+    this.timer = setInterval(() => {
+      this.ticking ??= this.runDue().finally(() => {
+        this.ticking = undefined;
+      });
+    }, tickMs);
     this.timer.unref();
   }
 

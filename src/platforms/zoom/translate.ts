@@ -50,7 +50,10 @@ const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object'
 export function translateZoomEvent(envelope: unknown, cfg: Pick<ZoomWebhooks, 'sessionIdFrom' | 'sessionIdFromSource'>): Translation {
   const env = obj(envelope);
   const event = str(env.event);
-  if (!event) throw new GatewayError('validation_failed', 'a webhook body is {"event": "...", "payload": {"object": {...}}}', { errors: [{ field: 'event', message: 'required' }] });
+  if (!event)
+    throw new GatewayError('validation_failed', 'a webhook body is {"event": "...", "payload": {"object": {...}}}', {
+      errors: [{ field: 'event', message: 'required' }],
+    });
   const object = obj(obj(env.payload).object);
   const eventTs = typeof env.event_ts === 'number' && Number.isFinite(env.event_ts) ? new Date(env.event_ts).toISOString() : undefined;
   return planFor(event, object, eventTs, cfg);
@@ -67,36 +70,77 @@ export function plansForListedRecording(recording: Record<string, unknown>, cfg:
   return out;
 }
 
-function planFor(event: string, o: Record<string, unknown>, eventTs: string | undefined, cfg: Pick<ZoomWebhooks, 'sessionIdFrom' | 'sessionIdFromSource'>): Translation {
-  if (!(Object.values(ZOOM_EVENTS) as string[]).includes(event)) return { kind: 'ignored', event, reason: 'not an engagement event the gateway writes to the CRM' };
+function planFor(
+  event: string,
+  o: Record<string, unknown>,
+  eventTs: string | undefined,
+  cfg: Pick<ZoomWebhooks, 'sessionIdFrom' | 'sessionIdFromSource'>,
+): Translation {
+  if (!(Object.values(ZOOM_EVENTS) as string[]).includes(event))
+    return { kind: 'ignored', event, reason: 'not an engagement event the gateway writes to the CRM' };
   const found = readPath(o, cfg.sessionIdFrom);
   const sessionId = found.found ? str(found.value) : undefined;
-  if (!sessionId) throw new GatewayError('validation_failed', `${event}: payload.object.${cfg.sessionIdFromSource} (the session id) is missing`, { errors: [{ field: `payload.object.${cfg.sessionIdFromSource}`, message: 'required' }] });
-  if (!SESSION_ID.test(sessionId)) throw new GatewayError('validation_failed', `${event}: payload.object.${cfg.sessionIdFromSource} is not 1-200 characters of letters, digits and . : @ _ -`, { errors: [{ field: `payload.object.${cfg.sessionIdFromSource}`, message: 'invalid' }] });
+  if (!sessionId)
+    throw new GatewayError('validation_failed', `${event}: payload.object.${cfg.sessionIdFromSource} (the session id) is missing`, {
+      errors: [{ field: `payload.object.${cfg.sessionIdFromSource}`, message: 'required' }],
+    });
+  if (!SESSION_ID.test(sessionId))
+    throw new GatewayError(
+      'validation_failed',
+      `${event}: payload.object.${cfg.sessionIdFromSource} is not 1-200 characters of letters, digits and . : @ _ -`,
+      { errors: [{ field: `payload.object.${cfg.sessionIdFromSource}`, message: 'invalid' }] },
+    );
   const data = common(o, sessionId);
   const need = (field: string): string => {
     const v = str(o[field]);
-    if (!v) throw new GatewayError('validation_failed', `${event}: payload.object.${field} is missing`, { errors: [{ field: `payload.object.${field}`, message: 'required' }] });
+    if (!v)
+      throw new GatewayError('validation_failed', `${event}: payload.object.${field} is missing`, {
+        errors: [{ field: `payload.object.${field}`, message: 'required' }],
+      });
     return v;
   };
   const plan = (type: string, eventId: string, timestamp: string | undefined, extra: Record<string, unknown>, file?: ZoomEventPlan['file']): Translation => ({
     kind: 'event',
-    plan: { event, sessionId, eventId, body: { type, event_id: eventId, ...(timestamp ? { timestamp } : {}), data: { ...data, ...extra } }, ...(file ? { file } : {}) },
+    plan: {
+      event,
+      sessionId,
+      eventId,
+      body: { type, event_id: eventId, ...(timestamp ? { timestamp } : {}), data: { ...data, ...extra } },
+      ...(file ? { file } : {}),
+    },
   });
   switch (event) {
     case ZOOM_EVENTS.recording: {
       const id = need('recording_id');
       const url = need('download_url');
-      return plan('File_Available', `recording:${id}`, str(o.recording_end_time) ?? eventTs, {}, { url, kind: 'call_recording', name: `recording-${id}.mp3`, type: 'audio/mpeg' });
+      return plan(
+        'File_Available',
+        `recording:${id}`,
+        str(o.recording_end_time) ?? eventTs,
+        {},
+        { url, kind: 'call_recording', name: `recording-${id}.mp3`, type: 'audio/mpeg' },
+      );
     }
     case ZOOM_EVENTS.recordingTranscript: {
       const id = need('recording_id');
       const url = need('transcript_url');
-      return plan('File_Available', `recording_transcript:${id}`, str(o.recording_end_time) ?? eventTs, {}, { url, kind: 'chat_transcript', name: `transcript-${id}.vtt`, type: 'text/vtt' });
+      return plan(
+        'File_Available',
+        `recording_transcript:${id}`,
+        str(o.recording_end_time) ?? eventTs,
+        {},
+        { url, kind: 'chat_transcript', name: `transcript-${id}.vtt`, type: 'text/vtt' },
+      );
     }
     case ZOOM_EVENTS.messagingTranscript: {
       const url = need('transcript_url');
-      return plan('File_Available', `messaging_transcript:${sessionId}`, eventTs, {}, { url, kind: 'chat_transcript', name: `chat-${sessionId}.txt`, type: 'text/plain' });
+      return plan(
+        'File_Available',
+        `messaging_transcript:${sessionId}`,
+        eventTs,
+        {},
+        { url, kind: 'chat_transcript', name: `chat-${sessionId}.txt`, type: 'text/plain' },
+      );
     }
     case ZOOM_EVENTS.note: {
       const note = need('note');
@@ -133,8 +177,21 @@ function common(o: Record<string, unknown>, sessionId: string): Record<string, u
 
 /** Key order does not change the hash: a resent event hashes the same however it was serialised. */
 function hash(o: Record<string, unknown>): string {
-  const canonical = (v: unknown): unknown => (Array.isArray(v) ? v.map(canonical) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v);
-  return crypto.createHash('sha256').update(JSON.stringify(canonical(o))).digest('hex').slice(0, 32);
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return crypto
+    .createHash('sha256')
+    .update(JSON.stringify(canonical(o)))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 function defined(o: Record<string, unknown>): Record<string, unknown> {

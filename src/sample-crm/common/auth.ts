@@ -113,10 +113,7 @@ export interface OAuthPaths {
  * Optional per-flavour reshaping of a token endpoint answer (success or error), for CRMs whose
  * token responses differ from RFC 6749's (e.g. Salesforce: instance_url, issued_at, no expires_in).
  */
-export type OAuthTokenResponseShaper = (
-  answer: { status: number; body: Record<string, unknown> },
-  req: Request,
-) => { status: number; body: unknown };
+export type OAuthTokenResponseShaper = (answer: { status: number; body: Record<string, unknown> }, req: Request) => { status: number; body: unknown };
 
 /**
  * How a CRM's OAuth server departs from the defaults (RFC 6749 with rotating refresh tokens, as
@@ -394,9 +391,7 @@ function emptyCounters(): Record<OAuthGrantType, number> {
 // Request authentication for API routes
 // ---------------------------------------------------------------------------------------------
 
-export type AuthOutcome =
-  | { ok: true; method: AuthMethod; subject: string }
-  | { ok: false; bearer?: 'unknown' | 'expired' };
+export type AuthOutcome = { ok: true; method: AuthMethod; subject: string } | { ok: false; bearer?: 'unknown' | 'expired' };
 
 export function authenticate(req: Request, options: SampleCrmAuthOptions, oauth: OAuthServer): AuthOutcome {
   const authorization = req.headers.authorization;

@@ -108,9 +108,7 @@ export function bodyReader(limitBytes: number = DEFAULT_BODY_LIMIT_BYTES): Reque
         parsedBodies.set(req, classify(err, isMultipart));
       } else if (isMultipart) {
         const files = Array.isArray(req.files) ? req.files : [];
-        const fields: Record<string, string | string[]> = isRecord(req.body)
-          ? (req.body as Record<string, string | string[]>)
-          : {};
+        const fields: Record<string, string | string[]> = isRecord(req.body) ? (req.body as Record<string, string | string[]>) : {};
         parsedBodies.set(req, {
           kind: 'multipart',
           fields: { ...fields },
@@ -153,7 +151,10 @@ export function summarizeBody(req: Request): unknown {
         mimetype: f.mimetype,
         sha256: sha256Hex(f.data),
       }));
-      const fileIndex = Math.max(0, body.files.findIndex((f) => f.field === 'file'));
+      const fileIndex = Math.max(
+        0,
+        body.files.findIndex((f) => f.field === 'file'),
+      );
       return { fields: body.fields, file: files[fileIndex] ?? null, files };
     }
     case 'invalid':

@@ -94,10 +94,7 @@ export function toSerializable(value: unknown): unknown {
   return value;
 }
 
-export function buildSampleCrm<S extends object, H extends object>(
-  def: FlavorDefinition<S, H>,
-  opts: CoreOptions = {},
-): SampleCrmCore<S> & H {
+export function buildSampleCrm<S extends object, H extends object>(def: FlavorDefinition<S, H>, opts: CoreOptions = {}): SampleCrmCore<S> & H {
   const clock = opts.clock ?? Date.now;
   const authOptions = resolveAuthOptions(opts.auth ?? def.defaultAuth?.());
   const oauth = new OAuthServer(authOptions.oauth, clock);
@@ -136,7 +133,9 @@ export function buildSampleCrm<S extends object, H extends object>(
       faults.clear();
     },
     expireAllTokens: (options) => oauth.expireAllTokens(options),
-    setConnectionRefuser: (refuse) => { faults.refuseConnections = refuse; },
+    setConnectionRefuser: (refuse) => {
+      faults.refuseConnections = refuse;
+    },
   };
 
   const rejectInvalidBody: RequestHandler = (req, res, next) => {

@@ -62,7 +62,22 @@ export interface Fault {
 
 export class FaultSpecError extends Error {}
 
-const SPEC_KEYS = new Set(['method', 'path', 'status', 'body', 'headers', 'delayMs', 'retryAfter', 'times', 'always', 'drop', 'ignoreFilter', 'swallow', 'commit', 'refuseMs']);
+const SPEC_KEYS = new Set([
+  'method',
+  'path',
+  'status',
+  'body',
+  'headers',
+  'delayMs',
+  'retryAfter',
+  'times',
+  'always',
+  'drop',
+  'ignoreFilter',
+  'swallow',
+  'commit',
+  'refuseMs',
+]);
 
 /** How long a swallowed request is held when the fault gives no delayMs. */
 const DEFAULT_SWALLOW_MS = 60_000;
@@ -184,9 +199,7 @@ export class FaultRegistry {
   /** First armed fault matching the request, in insertion order; consumes one firing. */
   take(method: string, path: string): Fault | undefined {
     const fault = this.armed.find(
-      (f) =>
-        (!f.spec.method || f.spec.method === '*' || f.spec.method.toUpperCase() === method.toUpperCase()) &&
-        f.matchesPath(path),
+      (f) => (!f.spec.method || f.spec.method === '*' || f.spec.method.toUpperCase() === method.toUpperCase()) && f.matchesPath(path),
     );
     if (!fault) return undefined;
     fault.fired++;
@@ -223,7 +236,10 @@ export class FaultRegistry {
       const act = (): void => {
         if (spec.drop && spec.commit) {
           // Serve it (the write happens), then lose the answer with the connection.
-          withholdAnswer(res, () => { req.socket.destroy(); refuse(); });
+          withholdAnswer(res, () => {
+            req.socket.destroy();
+            refuse();
+          });
           next();
           return;
         }
@@ -274,7 +290,10 @@ function withholdAnswer(res: Response, then: () => void): void {
   res.writeHead = (() => res) as unknown as Response['writeHead'];
   res.write = (() => true) as Response['write'];
   res.end = ((): Response => {
-    if (!done) { done = true; then(); }
+    if (!done) {
+      done = true;
+      then();
+    }
     return res;
   }) as Response['end'];
 }

@@ -113,7 +113,8 @@ export const hubspotFlavor: FlavorDefinition<HubSpotState, HubSpotHelpers> = {
       case 'invalid_client':
         return { status: 400, body: tokenError('BAD_CLIENT_ID', 'missing or unknown client id, or the client secret does not match') };
       case 'invalid_grant':
-        if (description.includes('redirect_uri')) return { status: 400, body: tokenError('BAD_REDIRECT_URI', 'redirect_uri does not match initial auth request') };
+        if (description.includes('redirect_uri'))
+          return { status: 400, body: tokenError('BAD_REDIRECT_URI', 'redirect_uri does not match initial auth request') };
         return params.grant_type === 'refresh_token'
           ? { status: 400, body: tokenError('BAD_REFRESH_TOKEN', 'missing or unknown refresh token') }
           : { status: 400, body: tokenError('BAD_AUTH_CODE', 'missing or unknown auth code') };
@@ -157,7 +158,9 @@ export const hubspotFlavor: FlavorDefinition<HubSpotState, HubSpotHelpers> = {
             'tickets',
             {
               properties: { subject: 'Seeded ticket', hs_pipeline: '0', hs_pipeline_stage: '1', ...input.properties },
-              associations: input.contactId ? [{ to: { id: input.contactId }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 16 }] }] : [],
+              associations: input.contactId
+                ? [{ to: { id: input.contactId }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 16 }] }]
+                : [],
             },
             { createdAt: input.createdAt },
           ),
@@ -183,7 +186,11 @@ export const hubspotFlavor: FlavorDefinition<HubSpotState, HubSpotHelpers> = {
           }).file,
         associatedIds: (type, id, toType) => store.associatedIds(type, id, toType),
         throttle: (times = 1, opts = {}) => {
-          state.throttle = { remaining: Math.max(1, Math.floor(times)), retryAfterSec: opts.retryAfterSec ?? 1, policyName: opts.policyName ?? 'TEN_SECONDLY_ROLLING' };
+          state.throttle = {
+            remaining: Math.max(1, Math.floor(times)),
+            retryAfterSec: opts.retryAfterSec ?? 1,
+            policyName: opts.policyName ?? 'TEN_SECONDLY_ROLLING',
+          };
         },
       },
     };

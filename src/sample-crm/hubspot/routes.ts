@@ -27,7 +27,10 @@ function queryList(req: Request, name: string): string[] | undefined {
   const v = (req.query as Record<string, unknown>)[name];
   if (v === undefined) return undefined;
   const list = (Array.isArray(v) ? v : [v]).filter((x): x is string => typeof x === 'string');
-  return list.flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+  return list
+    .flatMap((x) => x.split(','))
+    .map((x) => x.trim())
+    .filter(Boolean);
 }
 
 function typeParam(req: Request): ObjectTypeDef {
@@ -180,7 +183,11 @@ function fileRoutes(router: Router, store: HubSpotStore): void {
   router.post('/files/v3/files', (req, res) => {
     const body = bodyOf(req);
     if (body.kind !== 'multipart') {
-      throw new HubSpotError(415, 'UNSUPPORTED_MEDIA_TYPE', `HTTP 415 Unsupported Media Type - Content type '${req.headers['content-type'] ?? ''}' not supported; send multipart/form-data`);
+      throw new HubSpotError(
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        `HTTP 415 Unsupported Media Type - Content type '${req.headers['content-type'] ?? ''}' not supported; send multipart/form-data`,
+      );
     }
     const field = (name: string): string | undefined => {
       const v = body.fields[name];
@@ -203,7 +210,8 @@ function fileRoutes(router: Router, store: HubSpotStore): void {
       throw validation(`options.access is required and must be one of ${FILE_ACCESS_LEVELS.join(', ')}`);
     }
     const strategy = options.duplicateValidationStrategy ?? 'NONE';
-    if (!['NONE', 'REJECT', 'RETURN_EXISTING'].includes(String(strategy))) throw validation('options.duplicateValidationStrategy must be NONE, REJECT or RETURN_EXISTING');
+    if (!['NONE', 'REJECT', 'RETURN_EXISTING'].includes(String(strategy)))
+      throw validation('options.duplicateValidationStrategy must be NONE, REJECT or RETURN_EXISTING');
     const scope = options.duplicateValidationScope ?? 'ENTIRE_PORTAL';
     if (!['ENTIRE_PORTAL', 'EXACT_FOLDER'].includes(String(scope))) throw validation('options.duplicateValidationScope must be ENTIRE_PORTAL or EXACT_FOLDER');
 

@@ -21,7 +21,21 @@ import { objectTypeFrom, type ObjectTypeDef } from './schema';
 import { parseDateTime, type HubSpotStore } from './store';
 import type { HubSpotObject } from './types';
 
-const OPERATORS = ['EQ', 'NEQ', 'LT', 'LTE', 'GT', 'GTE', 'BETWEEN', 'IN', 'NOT_IN', 'HAS_PROPERTY', 'NOT_HAS_PROPERTY', 'CONTAINS_TOKEN', 'NOT_CONTAINS_TOKEN'] as const;
+const OPERATORS = [
+  'EQ',
+  'NEQ',
+  'LT',
+  'LTE',
+  'GT',
+  'GTE',
+  'BETWEEN',
+  'IN',
+  'NOT_IN',
+  'HAS_PROPERTY',
+  'NOT_HAS_PROPERTY',
+  'CONTAINS_TOKEN',
+  'NOT_CONTAINS_TOKEN',
+] as const;
 type Operator = (typeof OPERATORS)[number];
 
 export const MAX_FILTER_GROUPS = 5;
@@ -62,7 +76,9 @@ function parseFilter(raw: unknown, where: string): Filter {
   if (typeof propertyName !== 'string' || propertyName === '') throw validation(`Invalid input JSON: ${where}.propertyName is required`);
   const operator = raw.operator ?? 'EQ';
   if (typeof operator !== 'string' || !(OPERATORS as readonly string[]).includes(operator)) {
-    throw validation(`Invalid input JSON: ${where}.operator: Cannot deserialize value of type \`FilterOperatorEnum\` from String ${JSON.stringify(operator)}: not one of the values accepted for Enum class: [${OPERATORS.join(', ')}]`);
+    throw validation(
+      `Invalid input JSON: ${where}.operator: Cannot deserialize value of type \`FilterOperatorEnum\` from String ${JSON.stringify(operator)}: not one of the values accepted for Enum class: [${OPERATORS.join(', ')}]`,
+    );
   }
   const f: Filter = { propertyName, operator: operator as Operator };
   f.value = scalar(raw.value, `${where}.value`);
@@ -74,7 +90,8 @@ function parseFilter(raw: unknown, where: string): Filter {
   const needsValue = !['IN', 'NOT_IN', 'HAS_PROPERTY', 'NOT_HAS_PROPERTY'].includes(f.operator);
   if (needsValue && f.value === undefined) throw validation(`Filter on ${propertyName} with operator ${f.operator} requires a value`);
   if (f.operator === 'BETWEEN' && f.highValue === undefined) throw validation(`Filter on ${propertyName} with operator BETWEEN requires a highValue`);
-  if ((f.operator === 'IN' || f.operator === 'NOT_IN') && !f.values?.length) throw validation(`Filter on ${propertyName} with operator ${f.operator} requires values`);
+  if ((f.operator === 'IN' || f.operator === 'NOT_IN') && !f.values?.length)
+    throw validation(`Filter on ${propertyName} with operator ${f.operator} requires values`);
   return f;
 }
 
@@ -110,7 +127,8 @@ export class HubSpotSearch {
     const query = typeof req.query === 'string' && req.query.trim() !== '' ? req.query.trim() : undefined;
     let properties: string[] | undefined;
     if (req.properties !== undefined) {
-      if (!Array.isArray(req.properties) || !req.properties.every((p) => typeof p === 'string')) throw validation('Invalid input JSON: properties must be a list of property names');
+      if (!Array.isArray(req.properties) || !req.properties.every((p) => typeof p === 'string'))
+        throw validation('Invalid input JSON: properties must be a list of property names');
       properties = req.properties as string[];
     }
     for (const g of groups) for (const f of g) this.kindOf(def, f.propertyName); // unknown properties → 400 up front
@@ -134,7 +152,8 @@ export class HubSpotSearch {
     const groups = raw.map((g, i) => {
       const filters = isRecord(g) ? g.filters : undefined;
       if (!Array.isArray(filters)) throw validation(`Invalid input JSON: filterGroups[${i}].filters must be a list`);
-      if (filters.length > MAX_FILTERS_PER_GROUP) throw validation(`Too many filters in filterGroups[${i}]: ${filters.length}; at most ${MAX_FILTERS_PER_GROUP} per group are allowed`);
+      if (filters.length > MAX_FILTERS_PER_GROUP)
+        throw validation(`Too many filters in filterGroups[${i}]: ${filters.length}; at most ${MAX_FILTERS_PER_GROUP} per group are allowed`);
       total += filters.length;
       return filters.map((f, j) => parseFilter(f, `filterGroups[${i}].filters[${j}]`));
     });
@@ -187,19 +206,32 @@ export class HubSpotSearch {
     const cmpKind: Kind = kind === 'association' ? 'number' : kind;
     const eq = (a: string, b: string) => compare(cmpKind, a, b, f.propertyName) === 0;
     switch (f.operator) {
-      case 'EQ': return have.some((v) => eq(v, f.value!));
-      case 'NEQ': return !have.some((v) => eq(v, f.value!));
-      case 'LT': return have.some((v) => compare(cmpKind, v, f.value!, f.propertyName) < 0);
-      case 'LTE': return have.some((v) => compare(cmpKind, v, f.value!, f.propertyName) <= 0);
-      case 'GT': return have.some((v) => compare(cmpKind, v, f.value!, f.propertyName) > 0);
-      case 'GTE': return have.some((v) => compare(cmpKind, v, f.value!, f.propertyName) >= 0);
-      case 'BETWEEN': return have.some((v) => compare(cmpKind, v, f.value!, f.propertyName) >= 0 && compare(cmpKind, v, f.highValue!, f.propertyName) <= 0);
-      case 'IN': return have.some((v) => f.values!.some((x) => eq(v, x)));
-      case 'NOT_IN': return !have.some((v) => f.values!.some((x) => eq(v, x)));
-      case 'HAS_PROPERTY': return have.length > 0;
-      case 'NOT_HAS_PROPERTY': return have.length === 0;
-      case 'CONTAINS_TOKEN': return have.some((v) => containsToken(v, f.value!));
-      case 'NOT_CONTAINS_TOKEN': return !have.some((v) => containsToken(v, f.value!));
+      case 'EQ':
+        return have.some((v) => eq(v, f.value!));
+      case 'NEQ':
+        return !have.some((v) => eq(v, f.value!));
+      case 'LT':
+        return have.some((v) => compare(cmpKind, v, f.value!, f.propertyName) < 0);
+      case 'LTE':
+        return have.some((v) => compare(cmpKind, v, f.value!, f.propertyName) <= 0);
+      case 'GT':
+        return have.some((v) => compare(cmpKind, v, f.value!, f.propertyName) > 0);
+      case 'GTE':
+        return have.some((v) => compare(cmpKind, v, f.value!, f.propertyName) >= 0);
+      case 'BETWEEN':
+        return have.some((v) => compare(cmpKind, v, f.value!, f.propertyName) >= 0 && compare(cmpKind, v, f.highValue!, f.propertyName) <= 0);
+      case 'IN':
+        return have.some((v) => f.values!.some((x) => eq(v, x)));
+      case 'NOT_IN':
+        return !have.some((v) => f.values!.some((x) => eq(v, x)));
+      case 'HAS_PROPERTY':
+        return have.length > 0;
+      case 'NOT_HAS_PROPERTY':
+        return have.length === 0;
+      case 'CONTAINS_TOKEN':
+        return have.some((v) => containsToken(v, f.value!));
+      case 'NOT_CONTAINS_TOKEN':
+        return !have.some((v) => containsToken(v, f.value!));
     }
   }
 
@@ -232,7 +264,8 @@ export class HubSpotSearch {
       const va = this.valuesOf(def, a, property)[0];
       const vb = this.valuesOf(def, b, property)[0];
       let r: number;
-      if (va === undefined || vb === undefined) r = va === vb ? 0 : va === undefined ? 1 : -1; // missing values last
+      if (va === undefined || vb === undefined)
+        r = va === vb ? 0 : va === undefined ? 1 : -1; // missing values last
       else r = (descending ? -1 : 1) * compare(cmpKind, va, vb, property);
       return r !== 0 ? r : Number(a.id) - Number(b.id);
     });
@@ -256,4 +289,3 @@ function compare(kind: Kind, a: string, b: string, property: string): number {
   const y = b.toLowerCase();
   return x < y ? -1 : x > y ? 1 : 0;
 }
-

@@ -38,7 +38,14 @@ const ID_BASES: Record<IdKind, number> = {
 
 const ASSOCIATION_CATEGORIES: readonly AssociationCategory[] = ['HUBSPOT_DEFINED', 'USER_DEFINED', 'INTEGRATOR_DEFINED'];
 export const FILE_ACCESS_LEVELS: readonly FileAccess[] = [
-  'PUBLIC_INDEXABLE', 'PUBLIC_NOT_INDEXABLE', 'HIDDEN_INDEXABLE', 'HIDDEN_NOT_INDEXABLE', 'HIDDEN_PRIVATE', 'PRIVATE', 'HIDDEN_SENSITIVE', 'SENSITIVE',
+  'PUBLIC_INDEXABLE',
+  'PUBLIC_NOT_INDEXABLE',
+  'HIDDEN_INDEXABLE',
+  'HIDDEN_NOT_INDEXABLE',
+  'HIDDEN_PRIVATE',
+  'PRIVATE',
+  'HIDDEN_SENSITIVE',
+  'SENSITIVE',
 ];
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -76,7 +83,13 @@ export function searchablePhone(phone: string): string {
 function normalize(name: string, def: PropertyDef, raw: unknown): { value: string | null } | { problem: PropertyProblem } {
   if (raw === null || raw === undefined) return { value: null };
   if (typeof raw === 'object') {
-    return { problem: { name, error: 'INVALID_PROPERTY_VALUE', message: `${JSON.stringify(raw)} is not a valid value for ${name}: property values are strings, numbers or booleans` } };
+    return {
+      problem: {
+        name,
+        error: 'INVALID_PROPERTY_VALUE',
+        message: `${JSON.stringify(raw)} is not a valid value for ${name}: property values are strings, numbers or booleans`,
+      },
+    };
   }
   const text = String(raw);
   if (text.trim() === '') return { value: null }; // HubSpot: "" clears a property
@@ -93,7 +106,8 @@ function normalize(name: string, def: PropertyDef, raw: unknown): { value: strin
       return { value: text };
     case 'datetime': {
       const ms = parseDateTime(text.trim());
-      if (ms === undefined) return { problem: { name, error: 'INVALID_DATE', message: `${text} was not a valid long (Unix milliseconds) or ISO 8601 date-time` } };
+      if (ms === undefined)
+        return { problem: { name, error: 'INVALID_DATE', message: `${text} was not a valid long (Unix milliseconds) or ISO 8601 date-time` } };
       return { value: iso(ms) };
     }
     case 'number':
@@ -202,7 +216,8 @@ export class HubSpotStore {
         if (typeof category !== 'string' || !ASSOCIATION_CATEGORIES.includes(category as AssociationCategory)) {
           throw validation(`Invalid input JSON: associations[${i}].types: associationCategory must be one of ${ASSOCIATION_CATEGORIES.join(', ')}`);
         }
-        if (typeof typeId !== 'number' || !Number.isInteger(typeId)) throw validation(`Invalid input JSON: associations[${i}].types: associationTypeId must be an integer`);
+        if (typeof typeId !== 'number' || !Number.isInteger(typeId))
+          throw validation(`Invalid input JSON: associations[${i}].types: associationTypeId must be an integer`);
         const at = category === 'HUBSPOT_DEFINED' ? associationType(typeId) : undefined;
         if (!at || at.from !== def.name) {
           throw validation(`${typeId} is not a valid ${category} association type from ${def.singular}`, { context: { associationTypeId: [String(typeId)] } });
@@ -212,7 +227,8 @@ export class HubSpotStore {
         out.push({ toId, toType: at.to, category: category as AssociationCategory, typeId });
       }
     });
-    if (missing.length) throw validation(`One or more associations are invalid: no ${missing.join(', no ')} exists`, { context: { ids: missing.map((m) => m.split(' ')[1]) } });
+    if (missing.length)
+      throw validation(`One or more associations are invalid: no ${missing.join(', no ')} exists`, { context: { ids: missing.map((m) => m.split(' ')[1]) } });
     return out;
   }
 
@@ -277,7 +293,14 @@ export class HubSpotStore {
 
   // ---- associations ---------------------------------------------------------------------------
 
-  associate(fromType: HubSpotObjectType, fromId: string, toType: HubSpotObjectType, toId: string, typeId: number, category: AssociationCategory = 'HUBSPOT_DEFINED'): void {
+  associate(
+    fromType: HubSpotObjectType,
+    fromId: string,
+    toType: HubSpotObjectType,
+    toId: string,
+    typeId: number,
+    category: AssociationCategory = 'HUBSPOT_DEFINED',
+  ): void {
     const exists = this.state.associations.some(
       (a) => a.fromType === fromType && a.fromId === fromId && a.toType === toType && a.toId === toId && a.typeId === typeId,
     );
@@ -361,7 +384,14 @@ export class HubSpotStore {
     const now = this.clock();
     const sameName = this.state.files.find((f) => !f.archived && f.path === pathOf(base));
     if (sameName && input.overwrite) {
-      Object.assign(sameName, { content: input.content, size: input.content.length, md5, contentType: input.contentType, access: input.access, updatedAt: now });
+      Object.assign(sameName, {
+        content: input.content,
+        size: input.content.length,
+        md5,
+        contentType: input.contentType,
+        access: input.access,
+        updatedAt: now,
+      });
       return { file: sameName, existing: false };
     }
     if (sameName) {
@@ -411,10 +441,34 @@ export class HubSpotStore {
 }
 
 const TYPES_BY_EXTENSION: Record<string, FileType> = {
-  png: 'IMG', jpg: 'IMG', jpeg: 'IMG', gif: 'IMG', svg: 'IMG', webp: 'IMG', bmp: 'IMG',
-  mp4: 'MOVIE', mov: 'MOVIE', avi: 'MOVIE', webm: 'MOVIE', mkv: 'MOVIE',
-  mp3: 'AUDIO', wav: 'AUDIO', ogg: 'AUDIO', oga: 'AUDIO', opus: 'AUDIO', m4a: 'AUDIO', aac: 'AUDIO',
-  pdf: 'DOCUMENT', doc: 'DOCUMENT', docx: 'DOCUMENT', txt: 'DOCUMENT', csv: 'DOCUMENT', json: 'DOCUMENT', html: 'DOCUMENT', xls: 'DOCUMENT', xlsx: 'DOCUMENT',
+  png: 'IMG',
+  jpg: 'IMG',
+  jpeg: 'IMG',
+  gif: 'IMG',
+  svg: 'IMG',
+  webp: 'IMG',
+  bmp: 'IMG',
+  mp4: 'MOVIE',
+  mov: 'MOVIE',
+  avi: 'MOVIE',
+  webm: 'MOVIE',
+  mkv: 'MOVIE',
+  mp3: 'AUDIO',
+  wav: 'AUDIO',
+  ogg: 'AUDIO',
+  oga: 'AUDIO',
+  opus: 'AUDIO',
+  m4a: 'AUDIO',
+  aac: 'AUDIO',
+  pdf: 'DOCUMENT',
+  doc: 'DOCUMENT',
+  docx: 'DOCUMENT',
+  txt: 'DOCUMENT',
+  csv: 'DOCUMENT',
+  json: 'DOCUMENT',
+  html: 'DOCUMENT',
+  xls: 'DOCUMENT',
+  xlsx: 'DOCUMENT',
 };
 
 function fileTypeOf(extension: string, contentType: string): FileType {
@@ -427,9 +481,22 @@ function fileTypeOf(extension: string, contentType: string): FileType {
 }
 
 const MIME_BY_EXTENSION: Record<string, string> = {
-  mp3: 'audio/mpeg', wav: 'audio/wav', ogg: 'audio/ogg', opus: 'audio/opus', m4a: 'audio/mp4', webm: 'video/webm', mp4: 'video/mp4',
-  txt: 'text/plain', csv: 'text/csv', html: 'text/html', json: 'application/json', pdf: 'application/pdf',
-  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif',
+  mp3: 'audio/mpeg',
+  wav: 'audio/wav',
+  ogg: 'audio/ogg',
+  opus: 'audio/opus',
+  m4a: 'audio/mp4',
+  webm: 'video/webm',
+  mp4: 'video/mp4',
+  txt: 'text/plain',
+  csv: 'text/csv',
+  html: 'text/html',
+  json: 'application/json',
+  pdf: 'application/pdf',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
 };
 
 /** The declared type, or one guessed from the name when the declared one is generic. */

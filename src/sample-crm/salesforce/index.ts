@@ -66,8 +66,26 @@ export function salesforceRateLimitFault(opts: { retryAfter?: number; times?: nu
 
 type Seed<T, Omitted extends keyof T = never> = Partial<Omit<T, Omitted>> & { createdAt?: number };
 
-export type SeedContactInput = Seed<Pick<SalesforceContact, 'Salutation' | 'FirstName' | 'LastName' | 'Phone' | 'MobilePhone' | 'Email' | 'Title' | 'Department' | 'LeadSource' | 'Description'>>;
-export type SeedCaseInput = Seed<Pick<SalesforceCase, 'ContactId' | 'Subject' | 'Description' | 'Status' | 'Origin' | 'Priority' | 'Type' | 'Reason' | 'SuppliedName' | 'SuppliedEmail' | 'SuppliedPhone' | 'IsEscalated'>>;
+export type SeedContactInput = Seed<
+  Pick<SalesforceContact, 'Salutation' | 'FirstName' | 'LastName' | 'Phone' | 'MobilePhone' | 'Email' | 'Title' | 'Department' | 'LeadSource' | 'Description'>
+>;
+export type SeedCaseInput = Seed<
+  Pick<
+    SalesforceCase,
+    | 'ContactId'
+    | 'Subject'
+    | 'Description'
+    | 'Status'
+    | 'Origin'
+    | 'Priority'
+    | 'Type'
+    | 'Reason'
+    | 'SuppliedName'
+    | 'SuppliedEmail'
+    | 'SuppliedPhone'
+    | 'IsEscalated'
+  >
+>;
 export type SeedCaseCommentInput = Seed<Pick<SalesforceCaseComment, 'CommentBody' | 'IsPublished'>> & { ParentId: string };
 export interface SeedContentVersionInput extends CreateOptions {
   PathOnClient: string;
@@ -165,7 +183,9 @@ export const salesforceFlavor: FlavorDefinition<SalesforceState, SalesforceHelpe
       body: {
         access_token: token,
         ...(typeof body.refresh_token === 'string' ? { refresh_token: body.refresh_token } : {}),
-        signature: createHmac('sha256', token).update(id + issuedAt).digest('base64'),
+        signature: createHmac('sha256', token)
+          .update(id + issuedAt)
+          .digest('base64'),
         scope: 'api',
         instance_url: origin,
         id,
@@ -191,7 +211,12 @@ export const salesforceFlavor: FlavorDefinition<SalesforceState, SalesforceHelpe
     },
     internal: {
       status: 500,
-      body: [{ message: 'An unexpected error occurred. Please include this ErrorId if you contact support: 1234567890-12345 (-1234567890)', errorCode: 'UNKNOWN_EXCEPTION' }],
+      body: [
+        {
+          message: 'An unexpected error occurred. Please include this ErrorId if you contact support: 1234567890-12345 (-1234567890)',
+          errorCode: 'UNKNOWN_EXCEPTION',
+        },
+      ],
     },
   },
   create({ clock, oauth }) {

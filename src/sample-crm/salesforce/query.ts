@@ -71,13 +71,16 @@ function literal(q: SoqlQuery, def: FieldDef, v: SoqlValue): string | number | b
   if (v.kind === 'null') return null;
   switch (def.type) {
     case 'boolean':
-      if (v.kind !== 'boolean') throw filterError(q, v, `value of filter criterion for field '${def.name}' must be of type boolean and should not be enclosed in quotes`);
+      if (v.kind !== 'boolean')
+        throw filterError(q, v, `value of filter criterion for field '${def.name}' must be of type boolean and should not be enclosed in quotes`);
       return v.value;
     case 'datetime':
-      if (v.kind !== 'datetime') throw filterError(q, v, `value of filter criterion for field '${def.name}' must be of type dateTime and should not be enclosed in quotes`);
+      if (v.kind !== 'datetime')
+        throw filterError(q, v, `value of filter criterion for field '${def.name}' must be of type dateTime and should not be enclosed in quotes`);
       return v.value;
     case 'int':
-      if (v.kind !== 'number') throw filterError(q, v, `value of filter criterion for field '${def.name}' must be of type integer and should not be enclosed in quotes`);
+      if (v.kind !== 'number')
+        throw filterError(q, v, `value of filter criterion for field '${def.name}' must be of type integer and should not be enclosed in quotes`);
       return v.value;
     case 'id':
     case 'reference': {
@@ -87,7 +90,8 @@ function literal(q: SoqlQuery, def: FieldDef, v: SoqlValue): string | number | b
       return id;
     }
     default:
-      if (v.kind !== 'string') throw filterError(q, v, `value of filter criterion for field '${def.name}' must be of type string and should be enclosed in quotes`);
+      if (v.kind !== 'string')
+        throw filterError(q, v, `value of filter criterion for field '${def.name}' must be of type string and should be enclosed in quotes`);
       return v.value;
   }
 }
@@ -146,7 +150,8 @@ function compileCondition(q: SoqlQuery, type: SObjectType, c: SoqlCondition): (r
       const def = filterable(q, type, c.field);
       if (c.op === 'like') {
         if (!TEXT_TYPES.has(def.type)) throw filterError(q, c.value, `invalid operator on ${def.type} field`);
-        if (c.value.kind !== 'string') throw filterError(q, c.value, `value of filter criterion for field '${def.name}' must be of type string and should be enclosed in quotes`);
+        if (c.value.kind !== 'string')
+          throw filterError(q, c.value, `value of filter criterion for field '${def.name}' must be of type string and should be enclosed in quotes`);
         const re = likeRegExp(c.value.raw);
         return (row) => {
           const v = row[def.name];

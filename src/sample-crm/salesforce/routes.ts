@@ -69,7 +69,9 @@ function writeBody(req: Request, type: SObjectType): unknown {
         throw new SalesforceApiError(400, [{ message: (err as Error).message, errorCode: 'JSON_PARSER_ERROR' }]);
       }
       if (!isRecord(entity)) {
-        throw new SalesforceApiError(400, [{ message: "Multipart message must include a non-binary part named 'entity_content'", errorCode: 'INVALID_MULTIPART_REQUEST' }]);
+        throw new SalesforceApiError(400, [
+          { message: "Multipart message must include a non-binary part named 'entity_content'", errorCode: 'INVALID_MULTIPART_REQUEST' },
+        ]);
       }
       const file = body.files.find((f) => f.field === 'VersionData') ?? body.files.find((f) => f !== part);
       if (!file) {
@@ -127,7 +129,10 @@ function objectSummary(type: SObjectType, v: string): Record<string, unknown> {
 /** 405 with the methods a resource allows, as Salesforce answers. */
 function methodNotAllowed(allowed: string): RequestHandler {
   return (req, res) => {
-    res.status(405).set('Allow', allowed).json([{ errorCode: 'METHOD_NOT_ALLOWED', message: `HTTP Method '${req.method}' not allowed. Allowed are ${allowed}` }]);
+    res
+      .status(405)
+      .set('Allow', allowed)
+      .json([{ errorCode: 'METHOD_NOT_ALLOWED', message: `HTTP Method '${req.method}' not allowed. Allowed are ${allowed}` }]);
   };
 }
 
@@ -170,7 +175,6 @@ export function salesforceRouter(store: SalesforceStore, pager: QueryPager, sess
   router.use(onError);
   return router;
 }
-
 
 /** SOQL: query and queryAll, with their next-page locators. */
 function queryRoutes(router: Router, pager: QueryPager): void {
@@ -279,7 +283,7 @@ function sObjectRoutes(router: Router, store: SalesforceStore): void {
     const type = sobjectType(req);
     const rec = store.get(type, param(req, 'id'));
     const def = SOBJECTS[type].byLowerName.get(param(req, 'field').toLowerCase());
-    if (!def || def.type !== 'base64') throw notFound();
+    if (def?.type !== 'base64') throw notFound();
     const data = (rec as SalesforceContentVersion)[def.name as 'VersionData'];
     // Salesforce really sends this (misspelt) media type for blob fields.
     res.status(200).type('application/octetstream').send(data);
@@ -298,7 +302,5 @@ export { NOT_FOUND_ENTRY };
 
 /** A SOQL query without its WHERE and ORDER BY clauses (for the ignore-filter fault; literals are not parsed). */
 function withoutFilter(soql: string): string {
-  return soql
-    .replace(/\s+WHERE\s+[\s\S]*?(?=\s+(?:ORDER\s+BY|LIMIT|OFFSET)\b|$)/i, '')
-    .replace(/\s+ORDER\s+BY\s+[\s\S]*?(?=\s+(?:LIMIT|OFFSET)\b|$)/i, '');
+  return soql.replace(/\s+WHERE\s+[\s\S]*?(?=\s+(?:ORDER\s+BY|LIMIT|OFFSET)\b|$)/i, '').replace(/\s+ORDER\s+BY\s+[\s\S]*?(?=\s+(?:LIMIT|OFFSET)\b|$)/i, '');
 }

@@ -6,18 +6,7 @@
  */
 import { KEY_PREFIXES } from './ids';
 
-export type FieldType =
-  | 'id'
-  | 'string'
-  | 'textarea'
-  | 'email'
-  | 'phone'
-  | 'picklist'
-  | 'boolean'
-  | 'datetime'
-  | 'reference'
-  | 'base64'
-  | 'int';
+export type FieldType = 'id' | 'string' | 'textarea' | 'email' | 'phone' | 'picklist' | 'boolean' | 'datetime' | 'reference' | 'base64' | 'int';
 
 export interface FieldDef {
   name: string;
@@ -140,7 +129,13 @@ export const SOBJECTS: Readonly<Record<SObjectType, SObjectDef>> = {
       restrictedPicklist: true,
       defaultValue: 'New',
     }),
-    field({ name: 'Reason', label: 'Case Reason', type: 'picklist', length: 255, picklistValues: ['Installation', 'Equipment Complexity', 'Performance', 'Breakdown', 'Other'] }),
+    field({
+      name: 'Reason',
+      label: 'Case Reason',
+      type: 'picklist',
+      length: 255,
+      picklistValues: ['Installation', 'Equipment Complexity', 'Performance', 'Breakdown', 'Other'],
+    }),
     field({ name: 'Origin', label: 'Case Origin', type: 'picklist', length: 255, picklistValues: CASE_ORIGINS, restrictedPicklist: true }),
     field({ name: 'Subject', label: 'Subject', type: 'string', length: 255 }),
     field({
@@ -185,7 +180,17 @@ export const SOBJECTS: Readonly<Record<SObjectType, SObjectDef>> = {
     { ...ID_FIELD, label: 'ContentVersion ID' },
     system('ContentDocumentId', 'ContentDocument ID', 'reference', { relationshipName: 'ContentDocument' }),
     system('IsLatest', 'Is Latest', 'boolean'),
-    field({ name: 'ContentLocation', label: 'Content Location', type: 'picklist', length: 255, picklistValues: ['S'], restrictedPicklist: true, defaultValue: 'S', updateable: false, nillable: false }),
+    field({
+      name: 'ContentLocation',
+      label: 'Content Location',
+      type: 'picklist',
+      length: 255,
+      picklistValues: ['S'],
+      restrictedPicklist: true,
+      defaultValue: 'S',
+      updateable: false,
+      nillable: false,
+    }),
     field({ name: 'Title', label: 'Title', type: 'string', length: 255, nillable: false }),
     field({ name: 'Description', label: 'Description', type: 'textarea', length: 1000 }),
     field({ name: 'ReasonForChange', label: 'Reason For Change', type: 'string', length: 1000 }),

@@ -26,7 +26,7 @@ export class SoqlError extends Error {
 }
 
 export type SoqlValue =
-  | { kind: 'string'; value: string; /** The literal as written (without quotes), for LIKE escapes. */ raw: string; pos: number }
+  | { kind: 'string'; value: string /** The literal as written (without quotes), for LIKE escapes. */; raw: string; pos: number }
   | { kind: 'number'; value: number; pos: number }
   | { kind: 'boolean'; value: boolean; pos: number }
   | { kind: 'null'; pos: number }

@@ -239,9 +239,7 @@ export class SalesforceStore {
         fields: readOnly,
       });
     }
-    const missing = SOBJECTS[type].fields
-      .filter((f) => f.required && (given.has(f.name) ? values[f.name] === null : mode === 'create'))
-      .map((f) => f.name);
+    const missing = SOBJECTS[type].fields.filter((f) => f.required && (given.has(f.name) ? values[f.name] === null : mode === 'create')).map((f) => f.name);
     if (missing.length) {
       errors.unshift({ message: `Required fields are missing: [${missing.join(', ')}]`, errorCode: 'REQUIRED_FIELD_MISSING', fields: missing });
     }
@@ -309,7 +307,11 @@ export class SalesforceStore {
           const match = def.picklistValues?.find((v) => v.toLowerCase() === text.toLowerCase());
           if (!match) {
             return {
-              error: { message: `${def.label}: bad value for restricted picklist field: ${text}`, errorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', fields },
+              error: {
+                message: `${def.label}: bad value for restricted picklist field: ${text}`,
+                errorCode: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST',
+                fields,
+              },
             };
           }
           text = match;

@@ -174,9 +174,7 @@ function zendeskContext(store: ZendeskStore) {
   const hitJson = (req: Request, hit: SearchHit) =>
     withoutSortFields(
       req,
-      hit.result_type === 'user'
-        ? { ...ser(req).user(hit.record), result_type: 'user' }
-        : { ...ser(req).ticket(hit.record), result_type: 'ticket' },
+      hit.result_type === 'user' ? { ...ser(req).user(hit.record), result_type: 'user' } : { ...ser(req).ticket(hit.record), result_type: 'ticket' },
     );
 
   const runSearch = (req: Request, only?: ResultType[]): SearchHit[] => {
@@ -237,7 +235,10 @@ function userRoutes(router: Router, { store, ser, runSearch }: Zendesk): void {
 
   router.post('/api/v2/users{.json}', (req, res) => {
     const user = store.createUser(root(req, 'user'));
-    res.status(201).location(`/api/v2/users/${user.id}.json`).json({ user: ser(req).user(user) });
+    res
+      .status(201)
+      .location(`/api/v2/users/${user.id}.json`)
+      .json({ user: ser(req).user(user) });
   });
 
   // Zendesk queues bulk creates as a background job; here the job is already complete when
@@ -299,7 +300,10 @@ function ticketRoutes(router: Router, { store, ser }: Zendesk): void {
   router.post('/api/v2/tickets{.json}', (req, res) => {
     const { ticket, audit } = store.createTicket(root(req, 'ticket'));
     const s = ser(req);
-    res.status(201).location(`/api/v2/tickets/${ticket.id}.json`).json({ ticket: s.ticket(ticket), audit: s.audit(audit) });
+    res
+      .status(201)
+      .location(`/api/v2/tickets/${ticket.id}.json`)
+      .json({ ticket: s.ticket(ticket), audit: s.audit(audit) });
   });
 
   router.get('/api/v2/tickets/:id{.json}', (req, res) => {

@@ -1,11 +1,4 @@
-import {
-  digitsOnly,
-  globToRegExp,
-  phoneMatches,
-  textMatches,
-  type FieldTerm,
-  type SearchTerm,
-} from './search-query';
+import { digitsOnly, globToRegExp, phoneMatches, textMatches, type FieldTerm, type SearchTerm } from './search-query';
 import { TICKET_PRIORITIES, TICKET_STATUSES, type ZendeskState, type ZendeskTicket, type ZendeskUser } from './types';
 
 export type ResultType = 'user' | 'ticket';

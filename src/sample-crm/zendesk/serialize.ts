@@ -1,12 +1,5 @@
 import type { ZendeskStore } from './store';
-import type {
-  ZendeskAttachment,
-  ZendeskAudit,
-  ZendeskComment,
-  ZendeskTicket,
-  ZendeskUpload,
-  ZendeskUser,
-} from './types';
+import type { ZendeskAttachment, ZendeskAudit, ZendeskComment, ZendeskTicket, ZendeskUpload, ZendeskUser } from './types';
 
 /**
  * Records → Zendesk API JSON. `origin` is the scheme+host the client used, so that url and

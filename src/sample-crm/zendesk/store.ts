@@ -281,11 +281,7 @@ export class ZendeskStore {
   createTicket(input: Input, seed?: SeedTime): { ticket: ZendeskTicket; audit: ZendeskAudit } {
     const errors = new Errors();
     const requester = this.resolveRequester(input, errors);
-    const comment: CommentInput = isRecord(input.comment)
-      ? input.comment
-      : typeof input.description === 'string'
-        ? { body: input.description }
-        : {};
+    const comment: CommentInput = isRecord(input.comment) ? input.comment : typeof input.description === 'string' ? { body: input.description } : {};
     const text = this.commentText(comment);
     if (!text) errors.add('description', 'BlankValue', 'Description: cannot be blank');
     const uploads = this.resolveUploads(comment.uploads, errors);
@@ -345,8 +341,7 @@ export class ZendeskStore {
     const priority = input.priority === null ? null : this.validateEnum('priority', TICKET_PRIORITIES, input.priority, errors);
     const type = input.type === null ? null : this.validateEnum('type', TICKET_TYPES, input.type, errors);
     const assigneeId = input.assignee_id === null ? null : this.resolveAssignee(input.assignee_id, errors);
-    const requester =
-      input.requester_id !== undefined || input.requester !== undefined ? this.resolveRequester(input, errors) : undefined;
+    const requester = input.requester_id !== undefined || input.requester !== undefined ? this.resolveRequester(input, errors) : undefined;
     const customFields = parseCustomFields(input.custom_fields ?? input.fields, errors);
     const comment: CommentInput | undefined = isRecord(input.comment) ? input.comment : undefined;
     const text = comment ? this.commentText(comment) : undefined;
@@ -575,8 +570,6 @@ export class ZendeskStore {
     if (!upload) throw new RecordNotFound();
     const attached = new Set(this.state.comments.flatMap((c) => c.attachment_ids));
     this.state.uploads = this.state.uploads.filter((u) => u !== upload);
-    this.state.attachments = this.state.attachments.filter(
-      (a) => a.upload_token !== token || attached.has(a.id),
-    );
+    this.state.attachments = this.state.attachments.filter((a) => a.upload_token !== token || attached.has(a.id));
   }
 }

@@ -34,15 +34,7 @@ import { DEFAULT_SAMPLE_CRM_AUTH, type OAuthClientOptions } from '../common/auth
 import type { FlavorDefinition } from '../common/core';
 import { AUTHENTICATION_FAILURE, INVALID_TOKEN, INVALID_URL_PATTERN, zohoError, zohoRouter, type RateLimit } from './routes';
 import { ZohoStore, type WriteOptions } from './store';
-import {
-  emptyZohoState,
-  type ZohoAttachment,
-  type ZohoCase,
-  type ZohoContact,
-  type ZohoNote,
-  type ZohoParentModule,
-  type ZohoState,
-} from './types';
+import { emptyZohoState, type ZohoAttachment, type ZohoCase, type ZohoContact, type ZohoNote, type ZohoParentModule, type ZohoState } from './types';
 
 /** The sample Zoho CRM's default OAuth client (the same as the other sample CRMs'). */
 export const ZOHO_DEFAULT_CREDENTIALS: Readonly<Required<OAuthClientOptions> & { scope: string }> = Object.freeze({
@@ -67,7 +59,12 @@ export interface ZohoHelpers {
   /** Subject, Status ("New") and Case_Origin ("Phone") are defaulted. */
   seedCase(fields?: ZohoFields, opts?: ZohoSeedOptions): ZohoCase;
   seedNote(module: ZohoParentModule, parentId: string, fields: { Note_Title?: string; Note_Content: string }, opts?: ZohoSeedOptions): ZohoNote;
-  seedAttachment(module: ZohoParentModule, parentId: string, file: { name: string; content: Buffer | string; contentType?: string }, opts?: ZohoSeedOptions): ZohoAttachment;
+  seedAttachment(
+    module: ZohoParentModule,
+    parentId: string,
+    file: { name: string; content: Buffer | string; contentType?: string },
+    opts?: ZohoSeedOptions,
+  ): ZohoAttachment;
   /** null = unlimited (the default). */
   setRateLimit(limit: RateLimit | null): void;
 }
@@ -83,7 +80,13 @@ export const zohoFlavor: FlavorDefinition<ZohoState, ZohoHelpers> = {
   name: 'zoho',
   protectedPrefixes: ['/crm'],
   oauthPaths: { authorize: '/oauth/v2/auth', token: '/oauth/v2/token' },
-  defaultAuth: () => ({ oauth: { clientId: ZOHO_DEFAULT_CREDENTIALS.clientId, clientSecret: ZOHO_DEFAULT_CREDENTIALS.clientSecret, accessTokenTtlSec: ZOHO_DEFAULT_CREDENTIALS.accessTokenTtlSec } }),
+  defaultAuth: () => ({
+    oauth: {
+      clientId: ZOHO_DEFAULT_CREDENTIALS.clientId,
+      clientSecret: ZOHO_DEFAULT_CREDENTIALS.clientSecret,
+      accessTokenTtlSec: ZOHO_DEFAULT_CREDENTIALS.accessTokenTtlSec,
+    },
+  }),
   oauthTokenResponse(answer, req) {
     if (answer.status === 200 && typeof answer.body.access_token === 'string') {
       const { access_token, refresh_token, expires_in } = answer.body;
@@ -115,7 +118,11 @@ export const zohoFlavor: FlavorDefinition<ZohoState, ZohoHelpers> = {
         default:
           return {
             status: 400,
-            body: zohoError('INVALID_REQUEST', 'unable to process your request. please verify whether you have entered proper method name, parameter and parameter values.', { reason: message }),
+            body: zohoError(
+              'INVALID_REQUEST',
+              'unable to process your request. please verify whether you have entered proper method name, parameter and parameter values.',
+              { reason: message },
+            ),
           };
       }
     },

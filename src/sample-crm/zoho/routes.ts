@@ -3,14 +3,7 @@ import type { OAuthServer } from '../common/auth';
 import { bodyOf, isRecord } from '../common/body';
 import type { Clock } from '../common/clock';
 import { CriteriaError, parseCriteria } from './criteria';
-import {
-  MODULES,
-  ZohoRecordInvalid,
-  type IncomingFile,
-  type RecordModule,
-  type ZohoRecordError,
-  type ZohoStore,
-} from './store';
+import { MODULES, ZohoRecordInvalid, type IncomingFile, type RecordModule, type ZohoRecordError, type ZohoStore } from './store';
 import type { ZohoAttachment, ZohoCase, ZohoContact, ZohoNote, ZohoParentModule, ZohoSystemFields } from './types';
 
 /** Zoho's request-level error body (not wrapped in data[]). */

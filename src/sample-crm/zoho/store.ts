@@ -294,8 +294,7 @@ export class ZohoStore {
   /** Throws CriteriaError for fields the module does not have. */
   search(module: RecordModule, criteria: Criteria): Array<ZohoContact | ZohoCase> {
     const spec = MODULES[module];
-    const known = (api: string) =>
-      this.fieldSpec(module, api) ?? [...SYSTEM_FIELDS, ...spec.readOnly].find((f) => f.toLowerCase() === api.toLowerCase());
+    const known = (api: string) => this.fieldSpec(module, api) ?? [...SYSTEM_FIELDS, ...spec.readOnly].find((f) => f.toLowerCase() === api.toLowerCase());
     for (const cond of conditionsOf(criteria)) {
       const f = known(cond.field);
       if (!f) throw new CriteriaError({ reason: 'invalid field found', api_name: cond.field });
@@ -318,8 +317,7 @@ export class ZohoStore {
       candidates = raw === null || raw === undefined ? [] : [String(raw)];
     }
     const norm = (s: string) => (spec?.type === 'phone' ? normalizePhone(s) : s).toLowerCase();
-    const hit = (value: string) =>
-      candidates.some((c) => (cond.operator === 'starts_with' ? norm(c).startsWith(norm(value)) : norm(c) === norm(value)));
+    const hit = (value: string) => candidates.some((c) => (cond.operator === 'starts_with' ? norm(c).startsWith(norm(value)) : norm(c) === norm(value)));
     switch (cond.operator) {
       case 'equals':
       case 'starts_with':

@@ -56,7 +56,14 @@ export interface SampleZoom extends ControlTarget {
   /** Set by the listener: where the API answers (download URLs point here). */
   baseUrl: string;
   addEngagement(e: Partial<Engagement> & { consumer?: Consumer }): Engagement;
-  addRecording(r: { engagement_id: string; recording_id?: string; content: Buffer | string; transcript?: string; recording_end_time?: string; recording_duration?: number }): Recording;
+  addRecording(r: {
+    engagement_id: string;
+    recording_id?: string;
+    content: Buffer | string;
+    transcript?: string;
+    recording_end_time?: string;
+    recording_duration?: number;
+  }): Recording;
   setMessagingTranscript(engagementId: string, text: string): void;
   deliver(events: ZoomWebhook[], plan: DeliveryPlan): Promise<SendResult[]>;
   setConnectionRefuser(refuse: (ms: number) => void): void;
@@ -84,18 +91,33 @@ export function createSampleZoom(opts: SampleZoomOptions = {}): SampleZoom {
     options,
     baseUrl: 'http://127.0.0.1',
     events: undefined as unknown as ZoomEvents,
-    get requests(): LoggedRequest[] { return log.entries; },
+    get requests(): LoggedRequest[] {
+      return log.entries;
+    },
     injectFault: (spec: FaultSpec): Fault => faults.add(spec),
     listFaults: () => faults.list(),
     removeFault: (id) => faults.remove(id),
     clearFaults: () => faults.clear(),
     clearRequests: () => log.clear(),
     snapshot: () => toSerializable(state),
-    reset: () => { resetState(state); log.clear(); faults.clear(); },
-    expireAllTokens: () => { for (const t of Object.values(state.tokens)) t.expiresAtMs = Math.min(t.expiresAtMs, clock() - 1); },
-    setConnectionRefuser: (refuse) => { faults.refuseConnections = refuse; },
+    reset: () => {
+      resetState(state);
+      log.clear();
+      faults.clear();
+    },
+    expireAllTokens: () => {
+      for (const t of Object.values(state.tokens)) t.expiresAtMs = Math.min(t.expiresAtMs, clock() - 1);
+    },
+    setConnectionRefuser: (refuse) => {
+      faults.refuseConnections = refuse;
+    },
     addEngagement(e) {
-      const engagement: Engagement = { engagement_id: e.engagement_id ?? zoomId(), channel: e.channel ?? 'voice', consumer: e.consumer ?? {}, ...pick(e, ['queue_id', 'queue_name', 'user_id', 'user_email']) };
+      const engagement: Engagement = {
+        engagement_id: e.engagement_id ?? zoomId(),
+        channel: e.channel ?? 'voice',
+        consumer: e.consumer ?? {},
+        ...pick(e, ['queue_id', 'queue_name', 'user_id', 'user_email']),
+      };
       state.engagements[engagement.engagement_id] = engagement;
       return engagement;
     },
@@ -127,7 +149,12 @@ export function createSampleZoom(opts: SampleZoomOptions = {}): SampleZoom {
   app.use('/__control/zoom', controlZoomRouter(zoom));
   app.use('/__control', controlRouter(zoom));
   app.use(log.middleware());
-  app.use(faults.middleware((req, fault) => { const entry = log.entryFor(req); if (entry) entry.faultId = fault.id; }));
+  app.use(
+    faults.middleware((req, fault) => {
+      const entry = log.entryFor(req);
+      if (entry) entry.faultId = fault.id;
+    }),
+  );
 
   app.post('/oauth/token', (req, res) => {
     const m = /^Basic\s+(\S+)$/i.exec(req.get('authorization') ?? '');
@@ -176,11 +203,17 @@ export function createSampleZoom(opts: SampleZoomOptions = {}): SampleZoom {
     let offset = 0;
     if (q.next_page_token) {
       const decoded = /^o(\d+)$/.exec(Buffer.from(q.next_page_token, 'base64url').toString('utf8'));
-      if (!decoded) { res.status(400).json({ code: 300, message: 'Invalid next_page_token' }); return; }
+      if (!decoded) {
+        res.status(400).json({ code: 300, message: 'Invalid next_page_token' });
+        return;
+      }
       offset = Number(decoded[1]);
     }
     const all = Object.values(state.recordings)
-      .filter((r) => { const t = Date.parse(r[dateField]); return t >= from && t <= to; })
+      .filter((r) => {
+        const t = Date.parse(r[dateField]);
+        return t >= from && t <= to;
+      })
       .sort((a, b) => Date.parse(a[dateField]) - Date.parse(b[dateField]) || a.recording_id.localeCompare(b.recording_id));
     const page = all.slice(offset, offset + pageSize);
     const next = offset + pageSize < all.length ? Buffer.from(`o${offset + pageSize}`).toString('base64url') : '';
@@ -195,15 +228,26 @@ export function createSampleZoom(opts: SampleZoomOptions = {}): SampleZoom {
   });
 
   const sendFile = (res: Response, body: Buffer | string | undefined, type: string) => {
-    if (body === undefined) { res.status(404).json({ code: 3301, message: 'File does not exist.' }); return; }
+    if (body === undefined) {
+      res.status(404).json({ code: 3301, message: 'File does not exist.' });
+      return;
+    }
     res.type(type).send(Buffer.isBuffer(body) ? body : Buffer.from(body));
   };
   app.get('/v2/contact_center/recordings/:id/download', (req: Request, res) => sendFile(res, state.recordings[String(req.params.id)]?.bytes, 'audio/mpeg'));
-  app.get('/v2/contact_center/recordings/:id/transcript', (req: Request, res) => sendFile(res, state.recordings[String(req.params.id)]?.transcript, 'text/vtt'));
-  app.get('/v2/contact_center/engagements/:id/messaging_transcript', (req: Request, res) => sendFile(res, state.messagingTranscripts[String(req.params.id)], 'text/plain'));
+  app.get('/v2/contact_center/recordings/:id/transcript', (req: Request, res) =>
+    sendFile(res, state.recordings[String(req.params.id)]?.transcript, 'text/vtt'),
+  );
+  app.get('/v2/contact_center/engagements/:id/messaging_transcript', (req: Request, res) =>
+    sendFile(res, state.messagingTranscripts[String(req.params.id)], 'text/plain'),
+  );
 
-  app.use((_req, res) => { res.status(404).json({ code: 404, message: 'Not found' }); });
-  const onError: ErrorRequestHandler = (_err, _req, res, _next) => { res.status(500).json({ code: 500, message: 'Internal error' }); };
+  app.use((_req, res) => {
+    res.status(404).json({ code: 404, message: 'Not found' });
+  });
+  const onError: ErrorRequestHandler = (_err, _req, res, _next) => {
+    res.status(500).json({ code: 500, message: 'Internal error' });
+  };
   app.use(onError);
   return zoom;
 }
@@ -236,30 +280,45 @@ function listed(zoom: SampleZoom, r: Recording): Record<string, unknown> {
 function buildEvent(zoom: SampleZoom, spec: Record<string, unknown>): ZoomWebhook {
   const s = (k: string) => (typeof spec[k] === 'string' ? (spec[k] as string) : '');
   switch (spec.kind) {
-    case 'recording_completed': return zoom.events.recordingCompleted(s('recording_id'));
-    case 'recording_transcript_completed': return zoom.events.recordingTranscriptCompleted(s('recording_id'));
-    case 'engagement_messaging_transcript_completed': return zoom.events.messagingTranscriptCompleted(s('engagement_id'));
-    case 'engagement_note_added': return zoom.events.noteAdded(s('engagement_id'), s('note'), spec.note_id === undefined ? undefined : s('note_id'));
-    case 'engagement_disposition_added': return zoom.events.dispositionAdded(s('engagement_id'), s('disposition_name'), spec.disposition_id === undefined ? undefined : s('disposition_id'));
-    case 'url_validation': return zoom.events.urlValidation(s('plainToken') || 'sample-plain-token');
-    default: throw Object.assign(new Error(`unknown webhook kind ${String(spec.kind)}`), { status: 400 });
+    case 'recording_completed':
+      return zoom.events.recordingCompleted(s('recording_id'));
+    case 'recording_transcript_completed':
+      return zoom.events.recordingTranscriptCompleted(s('recording_id'));
+    case 'engagement_messaging_transcript_completed':
+      return zoom.events.messagingTranscriptCompleted(s('engagement_id'));
+    case 'engagement_note_added':
+      return zoom.events.noteAdded(s('engagement_id'), s('note'), spec.note_id === undefined ? undefined : s('note_id'));
+    case 'engagement_disposition_added':
+      return zoom.events.dispositionAdded(s('engagement_id'), s('disposition_name'), spec.disposition_id === undefined ? undefined : s('disposition_id'));
+    case 'url_validation':
+      return zoom.events.urlValidation(s('plainToken') || 'sample-plain-token');
+    default:
+      throw Object.assign(new Error(`unknown webhook kind ${String(spec.kind)}`), { status: 400 });
   }
 }
 
 function controlZoomRouter(zoom: SampleZoom): express.Router {
   const r = express.Router();
   r.use(express.json({ limit: '20mb' }));
-  r.post('/engagements', (req, res) => { res.status(201).json(zoom.addEngagement(req.body ?? {})); });
+  r.post('/engagements', (req, res) => {
+    res.status(201).json(zoom.addEngagement(req.body ?? {}));
+  });
   r.post('/recordings', (req, res) => {
     const b = req.body ?? {};
     const rec = zoom.addRecording({ ...b, content: typeof b.content_base64 === 'string' ? Buffer.from(b.content_base64, 'base64') : String(b.content ?? '') });
     res.status(201).json(listed(zoom, rec));
   });
-  r.post('/messaging_transcripts', (req, res) => { zoom.setMessagingTranscript(String(req.body?.engagement_id), String(req.body?.text ?? '')); res.status(204).end(); });
+  r.post('/messaging_transcripts', (req, res) => {
+    zoom.setMessagingTranscript(String(req.body?.engagement_id), String(req.body?.text ?? ''));
+    res.status(204).end();
+  });
   // {target, events: [{kind, …}], drop?, duplicate?, order?}: builds, signs and sends them.
   r.post('/webhooks', async (req, res) => {
     const b = req.body ?? {};
-    if (typeof b.target !== 'string' || !Array.isArray(b.events)) { res.status(400).json({ error: 'InvalidRequest', description: 'give target and events' }); return; }
+    if (typeof b.target !== 'string' || !Array.isArray(b.events)) {
+      res.status(400).json({ error: 'InvalidRequest', description: 'give target and events' });
+      return;
+    }
     const events = (b.events as Array<Record<string, unknown>>).map((e) => buildEvent(zoom, e));
     res.json({ results: await zoom.deliver(events, { target: b.target, drop: b.drop, duplicate: b.duplicate, order: b.order }) });
   });

@@ -38,7 +38,12 @@ function engagementFields(e: Engagement): Record<string, unknown> {
 
 /** Builds the platform's events for its own data; `baseUrl` is where its API answers. */
 export class ZoomEvents {
-  constructor(private readonly state: ZoomState, private readonly clock: Clock, private readonly accountId: string, private readonly baseUrl: () => string) {}
+  constructor(
+    private readonly state: ZoomState,
+    private readonly clock: Clock,
+    private readonly accountId: string,
+    private readonly baseUrl: () => string,
+  ) {}
 
   private envelope(event: string, object: Record<string, unknown>): ZoomWebhook {
     return { event, event_ts: this.clock(), payload: { account_id: this.accountId, object } };
@@ -56,9 +61,15 @@ export class ZoomEvents {
     return r;
   }
 
-  recordingDownloadUrl(id: string): string { return `${this.baseUrl()}/v2/contact_center/recordings/${id}/download`; }
-  recordingTranscriptUrl(id: string): string { return `${this.baseUrl()}/v2/contact_center/recordings/${id}/transcript`; }
-  messagingTranscriptUrl(engagementId: string): string { return `${this.baseUrl()}/v2/contact_center/engagements/${engagementId}/messaging_transcript`; }
+  recordingDownloadUrl(id: string): string {
+    return `${this.baseUrl()}/v2/contact_center/recordings/${id}/download`;
+  }
+  recordingTranscriptUrl(id: string): string {
+    return `${this.baseUrl()}/v2/contact_center/recordings/${id}/transcript`;
+  }
+  messagingTranscriptUrl(engagementId: string): string {
+    return `${this.baseUrl()}/v2/contact_center/engagements/${engagementId}/messaging_transcript`;
+  }
 
   recordingCompleted(recordingId: string): ZoomWebhook {
     const r = this.recording(recordingId);
@@ -123,12 +134,22 @@ export interface DeliveryPlan {
   order?: number[];
 }
 
-export interface SendResult { event: string; status?: number; error?: string; dropped: boolean; body?: unknown }
+export interface SendResult {
+  event: string;
+  status?: number;
+  error?: string;
+  dropped: boolean;
+  body?: unknown;
+}
 
 /** Posts signed webhooks one after the other (the platform does not wait between them). */
 export class WebhookSender {
   private seq = 0;
-  constructor(private readonly state: ZoomState, private readonly clock: Clock, private readonly secret: () => string) {}
+  constructor(
+    private readonly state: ZoomState,
+    private readonly clock: Clock,
+    private readonly secret: () => string,
+  ) {}
 
   async deliver(events: ZoomWebhook[], plan: DeliveryPlan): Promise<SendResult[]> {
     const order = plan.order ?? events.map((_, i) => i);
@@ -151,12 +172,20 @@ export class WebhookSender {
   /** One signed POST; the body text is what is signed, byte for byte. */
   async post(ev: ZoomWebhook, target: string): Promise<SendResult> {
     const body = JSON.stringify(ev);
-    const headers = { 'Content-Type': 'application/json', 'User-Agent': 'Zoom Marketplace/1.0a', ...signZoomWebhook(this.secret(), body, Math.floor(this.clock() / 1000)) };
+    const headers = {
+      'Content-Type': 'application/json',
+      'User-Agent': 'Zoom Marketplace/1.0a',
+      ...signZoomWebhook(this.secret(), body, Math.floor(this.clock() / 1000)),
+    };
     try {
       const res = await fetch(target, { method: 'POST', headers, body });
       const text = await res.text();
       let parsed: unknown = text;
-      try { parsed = JSON.parse(text); } catch { /* keep the text */ }
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        /* keep the text */
+      }
       this.log(ev.event, target, { status: res.status });
       return { event: ev.event, status: res.status, dropped: false, body: parsed };
     } catch (e) {

@@ -19,10 +19,16 @@ webhooks:
 
 /** The bundled Zendesk connector, writing notes as comments and updating the ticket on a disposition, with webhooks.zoom. */
 export function zoomZendeskYaml(): string {
-  return bundled('zendesk.yaml')
-    .replace('  update_record_on: [end]', '  update_record_on: [end, disposition]')
-    .replace('  comment_on: [record_created, end, csat, transfer, disposition, custom_data, survey, file]', '  comment_on: [record_created, end, csat, transfer, disposition, custom_data, survey, file, note]')
-    + FAST_RETRY + ZOOM_BLOCK;
+  return (
+    bundled('zendesk.yaml')
+      .replace('  update_record_on: [end]', '  update_record_on: [end, disposition]')
+      .replace(
+        '  comment_on: [record_created, end, csat, transfer, disposition, custom_data, survey, file]',
+        '  comment_on: [record_created, end, csat, transfer, disposition, custom_data, survey, file, note]',
+      ) +
+    FAST_RETRY +
+    ZOOM_BLOCK
+  );
 }
 
 export function zoomEnv(zoomUrl: string): Record<string, string> {
@@ -35,13 +41,25 @@ export function zoomEnv(zoomUrl: string): Record<string, string> {
   };
 }
 
-export async function postSigned(url: string, ev: ZoomWebhook | string, opts: { timestampSec?: number; secret?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: any; type: string }> {
+export async function postSigned(
+  url: string,
+  ev: ZoomWebhook | string,
+  opts: { timestampSec?: number; secret?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; body: any; type: string }> {
   const body = typeof ev === 'string' ? ev : JSON.stringify(ev);
   const ts = opts.timestampSec ?? Math.floor(Date.now() / 1000);
-  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json', ...signZoomWebhook(opts.secret ?? DEFAULT_SAMPLE_ZOOM.secretToken, body, ts), ...(opts.headers ?? {}) }, body });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...signZoomWebhook(opts.secret ?? DEFAULT_SAMPLE_ZOOM.secretToken, body, ts), ...(opts.headers ?? {}) },
+    body,
+  });
   const text = await res.text();
   let parsed: unknown = text;
-  try { parsed = JSON.parse(text); } catch { /* text */ }
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* text */
+  }
   return { status: res.status, body: parsed, type: res.headers.get('content-type') ?? '' };
 }
 
@@ -50,9 +68,17 @@ export async function settled(base: string, connector: string, session: string, 
   const end = Date.now() + ms;
   for (;;) {
     const res = await fetch(`${base}/v1/connectors/${connector}/sessions/${session}`, { headers }).catch(() => undefined);
-    const v = res && res.ok ? ((await res.json()) as any) : undefined;
-    const busy = async (status: string) => ((await (await fetch(`${base}/v1/deliveries?status=${status}&limit=1`, { headers })).json()) as any).deliveries.length > 0;
-    if (v && v.held.length === 0 && v.steps.every((s: { status: string }) => ['delivered', 'dead'].includes(s.status)) && !(await busy('pending')) && !(await busy('running'))) return v;
+    const v = res?.ok ? ((await res.json()) as any) : undefined;
+    const busy = async (status: string) =>
+      ((await (await fetch(`${base}/v1/deliveries?status=${status}&limit=1`, { headers })).json()) as any).deliveries.length > 0;
+    if (
+      v &&
+      v.held.length === 0 &&
+      v.steps.every((s: { status: string }) => ['delivered', 'dead'].includes(s.status)) &&
+      !(await busy('pending')) &&
+      !(await busy('running'))
+    )
+      return v;
     if (Date.now() > end) return v;
     await new Promise((r) => setTimeout(r, 50));
   }

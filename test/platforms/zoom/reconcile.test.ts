@@ -53,13 +53,23 @@ test('the token is fetched once, reused, and fetched again when the platform say
   expect((await postSigned(hookOf('zendesk'), z.zoom.events.recordingCompleted('tok-3'))).body.outcome).toBe('delivered_now');
   expect(z.zoom.state.tokensIssued - before).toBe(2);
   const v = await settled(h.gw.url, 'zendesk', 'eng-tok');
-  const names = h.crm.crm.state.comments.filter((c) => c.ticket_id === v.record_id).flatMap((c) => c.attachment_ids).map((id) => h.crm.crm.state.attachments.find((a) => a.id === id)!.file_name);
+  const names = h.crm.crm.state.comments
+    .filter((c) => c.ticket_id === v.record_id)
+    .flatMap((c) => c.attachment_ids)
+    .map((id) => h.crm.crm.state.attachments.find((a) => a.id === id)!.file_name);
   expect(names.sort()).toEqual(['recording-tok-1.mp3', 'recording-tok-2.mp3', 'recording-tok-3.mp3']);
 });
 
 test('the token goes only to the platform: a download URL elsewhere is refused, nothing accepted', async () => {
   engagement('eng-far', '+12223335002');
-  const ev = { event: 'contact_center.recording_completed', event_ts: Date.now(), payload: { account_id: 'a', object: { engagement_id: 'eng-far', recording_id: 'far-1', consumer_number: '+12223335002', download_url: 'http://127.0.0.2:9/steal' } } };
+  const ev = {
+    event: 'contact_center.recording_completed',
+    event_ts: Date.now(),
+    payload: {
+      account_id: 'a',
+      object: { engagement_id: 'eng-far', recording_id: 'far-1', consumer_number: '+12223335002', download_url: 'http://127.0.0.2:9/steal' },
+    },
+  };
   const a = await postSigned(hookOf('zendesk'), ev);
   expect(a.status).toBe(502);
   expect(a.body).toMatchObject({ code: 'file_download_failed' });
@@ -119,7 +129,10 @@ test('reconciliation: a failed download stops the watermark before it; the next 
   expect(first.status).toBe(200);
   const mine = (r: any) => r.items.filter((i: { session_id: string }) => i.session_id === 'eng-rec');
   expect(mine(first.body).map((i: any) => [i.event_id, i.outcome])).toEqual([
-    ['recording:r-a', 'delivered_now'], ['recording:r-b', 'failed'], ['recording_transcript:r-b', 'delivered_now'], ['recording:r-c', 'delivered_now'],
+    ['recording:r-a', 'delivered_now'],
+    ['recording:r-b', 'failed'],
+    ['recording_transcript:r-b', 'delivered_now'],
+    ['recording:r-c', 'delivered_now'],
   ]);
   expect(first.body.failed).toBe(1);
   expect(first.body.watermark.after).toBe(new Date(Date.parse(at(2)) - 1).toISOString());
@@ -127,15 +140,26 @@ test('reconciliation: a failed download stops the watermark before it; the next 
   // From the watermark (less the overlap): r-b again, now delivered; the rest already known.
   const second = await run('');
   expect(mine(second.body).map((i: any) => [i.event_id, i.outcome])).toEqual([
-    ['recording:r-a', 'already_known'], ['recording:r-b', 'delivered_now'], ['recording_transcript:r-b', 'already_known'], ['recording:r-c', 'already_known'],
+    ['recording:r-a', 'already_known'],
+    ['recording:r-b', 'delivered_now'],
+    ['recording_transcript:r-b', 'already_known'],
+    ['recording:r-c', 'already_known'],
   ]);
   expect(second.body.failed).toBe(0);
   const third = await run('');
   // (Other tests' recordings that ended in the second run's last, unlisted second may come now.)
   expect(mine(third.body).filter((i: any) => i.outcome !== 'already_known')).toEqual([]);
   const v = await settled(h.gw.url, 'zendesk', 'eng-rec');
-  const files = h.crm.crm.state.comments.filter((c) => c.ticket_id === v.record_id).flatMap((c) => c.attachment_ids).map((id) => h.crm.crm.state.attachments.find((a) => a.id === id)!);
-  expect(files.map((f) => `${f.file_name}=${f.content.toString()}`).sort()).toEqual(['recording-r-a.mp3=A', 'recording-r-b.mp3=B', 'recording-r-c.mp3=C', 'transcript-r-b.vtt=WEBVTT\n\nb']);
+  const files = h.crm.crm.state.comments
+    .filter((c) => c.ticket_id === v.record_id)
+    .flatMap((c) => c.attachment_ids)
+    .map((id) => h.crm.crm.state.attachments.find((a) => a.id === id)!);
+  expect(files.map((f) => `${f.file_name}=${f.content.toString()}`).sort()).toEqual([
+    'recording-r-a.mp3=A',
+    'recording-r-b.mp3=B',
+    'recording-r-c.mp3=C',
+    'transcript-r-b.vtt=WEBVTT\n\nb',
+  ]);
 });
 
 test('reconciliation over more than the list API month: windows without a gap, each recording once; a future since is 422', async () => {
@@ -143,13 +167,26 @@ test('reconciliation over more than the list API month: windows without a gap, e
   const from = Date.parse('2025-01-01T00:00:00.250Z');
   const day = 86_400_000;
   // The second one ends half a second after the first 30-day window's last whole second.
-  for (const [id, t] of [['long-1', from + day], ['long-2', from + 30 * day + 500], ['long-3', from + 45 * day]] as const) {
+  for (const [id, t] of [
+    ['long-1', from + day],
+    ['long-2', from + 30 * day + 500],
+    ['long-3', from + 45 * day],
+  ] as const) {
     z.zoom.addRecording({ engagement_id: 'eng-long', recording_id: id, content: id, recording_end_time: new Date(t).toISOString() });
   }
-  const res = await fetch(`${h.gw.url}/v1/connectors/zendesk/webhooks/zoom/reconcile?since=${encodeURIComponent(new Date(from).toISOString())}`, { method: 'POST' });
+  const res = await fetch(`${h.gw.url}/v1/connectors/zendesk/webhooks/zoom/reconcile?since=${encodeURIComponent(new Date(from).toISOString())}`, {
+    method: 'POST',
+  });
   const body = (await res.json()) as any;
-  expect(body.items.filter((i: { session_id: string }) => i.session_id === 'eng-long').map((i: { event_id: string }) => i.event_id)).toEqual(['recording:long-1', 'recording:long-2', 'recording:long-3']);
-  const future = await fetch(`${h.gw.url}/v1/connectors/zendesk/webhooks/zoom/reconcile?since=${encodeURIComponent(new Date(Date.now() + day).toISOString())}`, { method: 'POST' });
+  expect(body.items.filter((i: { session_id: string }) => i.session_id === 'eng-long').map((i: { event_id: string }) => i.event_id)).toEqual([
+    'recording:long-1',
+    'recording:long-2',
+    'recording:long-3',
+  ]);
+  const future = await fetch(
+    `${h.gw.url}/v1/connectors/zendesk/webhooks/zoom/reconcile?since=${encodeURIComponent(new Date(Date.now() + day).toISOString())}`,
+    { method: 'POST' },
+  );
   expect(future.status).toBe(422);
   expect((await h.gw.store.loadWatermark('zendesk', WATERMARK_SOURCE))!.watermark).toBeLessThanOrEqual(Date.now());
 });

@@ -31,7 +31,11 @@ async function contract(open: () => Promise<DeliveryStore>): Promise<void> {
 test('SQLite', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wm-'));
   try {
-    await contract(async () => { const s = new SqliteStore(path.join(dir, 'db.sqlite')); await s.migrate(); return s; });
+    await contract(async () => {
+      const s = new SqliteStore(path.join(dir, 'db.sqlite'));
+      await s.migrate();
+      return s;
+    });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -41,7 +45,11 @@ test('PostgreSQL', async () => {
   if (!(await postgresAvailable())) return;
   const schema = newSchemaName();
   try {
-    await contract(async () => { const s = new PostgresStore({ connectionString: PG_URL, schema, max: 2 }); await s.migrate(); return s; });
+    await contract(async () => {
+      const s = new PostgresStore({ connectionString: PG_URL, schema, max: 2 });
+      await s.migrate();
+      return s;
+    });
   } finally {
     await dropSchema(schema);
   }

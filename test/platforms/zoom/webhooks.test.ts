@@ -14,9 +14,17 @@ let hook: string;
 
 beforeAll(async () => {
   z = await startSampleZoom();
-  h = await startHarness({ connectors: { 'zendesk.yaml': zoomZendeskYaml(), 'plain.yaml': bundled('zendesk.yaml').replace(/^id: zendesk$/m, 'id: plain') }, env: zoomEnv(z.url) });
+  h = await startHarness({
+    connectors: { 'zendesk.yaml': zoomZendeskYaml(), 'plain.yaml': bundled('zendesk.yaml').replace(/^id: zendesk$/m, 'id: plain') },
+    env: zoomEnv(z.url),
+  });
   hook = `${h.gw.url}/v1/connectors/zendesk/webhooks/zoom`;
-  z.zoom.addEngagement({ engagement_id: 'eng-sig', consumer: { number: '+12223334001', name: 'Sig Nature' }, queue_name: 'Billing', user_email: 'kim@example.com' });
+  z.zoom.addEngagement({
+    engagement_id: 'eng-sig',
+    consumer: { number: '+12223334001', name: 'Sig Nature' },
+    queue_name: 'Billing',
+    user_email: 'kim@example.com',
+  });
 });
 afterAll(async () => {
   await h.close();
@@ -30,7 +38,10 @@ async function sessionExists(id: string): Promise<boolean> {
 test('endpoint.url_validation is answered with the HMAC of the plain token', async () => {
   const a = await postSigned(hook, z.zoom.events.urlValidation('qgg8vlvZRS6UYooatFL8Aw'));
   expect(a.status).toBe(200);
-  expect(a.body).toEqual({ plainToken: 'qgg8vlvZRS6UYooatFL8Aw', encryptedToken: crypto.createHmac('sha256', z.zoom.options.secretToken).update('qgg8vlvZRS6UYooatFL8Aw').digest('hex') });
+  expect(a.body).toEqual({
+    plainToken: 'qgg8vlvZRS6UYooatFL8Aw',
+    encryptedToken: crypto.createHmac('sha256', z.zoom.options.secretToken).update('qgg8vlvZRS6UYooatFL8Aw').digest('hex'),
+  });
 });
 
 test.each([
@@ -53,7 +64,11 @@ test('a body changed after signing is refused', async () => {
   const body = JSON.stringify(ev);
   const ts = Math.floor(Date.now() / 1000);
   const { signZoomWebhook } = await import('../../../src/sample-platform/zoom');
-  const res = await fetch(hook, { method: 'POST', headers: { 'Content-Type': 'application/json', ...signZoomWebhook(z.zoom.options.secretToken, body, ts) }, body: body.replace('original', 'tampered') });
+  const res = await fetch(hook, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...signZoomWebhook(z.zoom.options.secretToken, body, ts) },
+    body: body.replace('original', 'tampered'),
+  });
   expect(res.status).toBe(401);
   expect(await sessionExists('eng-sig')).toBe(false);
 });
@@ -89,14 +104,22 @@ test('a valid request replayed (within the window) changes nothing', async () =>
 });
 
 test('an event the gateway does not write is acknowledged and ignored', async () => {
-  const a = await postSigned(hook, { event: 'contact_center.engagement_started', event_ts: Date.now(), payload: { account_id: 'a', object: { engagement_id: 'eng-other' } } });
+  const a = await postSigned(hook, {
+    event: 'contact_center.engagement_started',
+    event_ts: Date.now(),
+    payload: { account_id: 'a', object: { engagement_id: 'eng-other' } },
+  });
   expect(a).toMatchObject({ status: 200, body: { outcome: 'ignored', event: 'contact_center.engagement_started' } });
   expect(await sessionExists('eng-other')).toBe(false);
 });
 
 test('not JSON after a valid signature: 400; an engagement id that cannot be a session id: 422', async () => {
   expect(await postSigned(hook, 'not json')).toMatchObject({ status: 400, body: { code: 'invalid_json' } });
-  const bad = await postSigned(hook, { event: 'contact_center.engagement_note_added', event_ts: Date.now(), payload: { account_id: 'a', object: { engagement_id: 'a b', note: 'x' } } });
+  const bad = await postSigned(hook, {
+    event: 'contact_center.engagement_note_added',
+    event_ts: Date.now(),
+    payload: { account_id: 'a', object: { engagement_id: 'a b', note: 'x' } },
+  });
   expect(bad).toMatchObject({ status: 422, body: { code: 'validation_failed' } });
 });
 

@@ -58,12 +58,26 @@ async function wholeCall(storeEnv: Record<string, string>): Promise<void> {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zoom-call-'));
   fs.mkdirSync(path.join(dir, 'config'));
   fs.writeFileSync(path.join(dir, 'config', 'zendesk.yaml'), zoomZendeskYaml());
-  const env = { ...zoomEnv(z.url), ...storeEnv, CONFIG_DIR: path.join(dir, 'config'), DATA_DIR: path.join(dir, 'data'), ZENDESK_URL: crm.url, DELIVERY_LEASE_MS: '1500' };
+  const env = {
+    ...zoomEnv(z.url),
+    ...storeEnv,
+    CONFIG_DIR: path.join(dir, 'config'),
+    DATA_DIR: path.join(dir, 'data'),
+    ZENDESK_URL: crm.url,
+    DELIVERY_LEASE_MS: '1500',
+  };
   // Every CRM call takes a little while, so the kill lands while writes are in flight.
   crm.crm.injectFault({ path: '/api/v2/', delayMs: 40, always: true });
 
   const start = Date.now();
-  z.zoom.addEngagement({ engagement_id: ENG, channel: 'voice', queue_name: 'Billing', user_id: 'agent-1', user_email: 'kim@example.com', consumer: { number: '+12223334777', name: 'Whole Call' } });
+  z.zoom.addEngagement({
+    engagement_id: ENG,
+    channel: 'voice',
+    queue_name: 'Billing',
+    user_id: 'agent-1',
+    user_email: 'kim@example.com',
+    consumer: { number: '+12223334777', name: 'Whole Call' },
+  });
   z.zoom.addRecording({ engagement_id: ENG, recording_id: 'rec-1', content: RECORDING_1, transcript: TRANSCRIPT_1 });
   z.zoom.addRecording({ engagement_id: ENG, recording_id: 'rec-2', content: RECORDING_2 });
   const ev = z.zoom.events;
@@ -82,12 +96,12 @@ async function wholeCall(storeEnv: Record<string, string>): Promise<void> {
   const hook = () => `${child!.url}/v1/connectors/zendesk/webhooks/zoom`;
   const sent: SendResult[] = [];
   // Before the crash: the first three of the order.
-  sent.push(...await z.zoom.deliver(events, { target: hook(), order: order.slice(0, 3), drop: [2, 5] }));
+  sent.push(...(await z.zoom.deliver(events, { target: hook(), order: order.slice(0, 3), drop: [2, 5] })));
   await new Promise((r) => setTimeout(r, 60));
   await child.kill('SIGKILL');
   child = await startChild(env);
   // The platform resends the last one it is not sure of, then goes on.
-  sent.push(...await z.zoom.deliver(events, { target: hook(), order: order.slice(2), drop: [2, 5], duplicate: [0] }));
+  sent.push(...(await z.zoom.deliver(events, { target: hook(), order: order.slice(2), drop: [2, 5], duplicate: [0] })));
   expect(sent.filter((s) => !s.dropped).every((s) => s.status === 200)).toBe(true);
   expect(sent.filter((s) => s.dropped).map((s) => s.event)).toEqual(['contact_center.recording_completed', 'contact_center.recording_completed']);
 
@@ -95,18 +109,30 @@ async function wholeCall(storeEnv: Record<string, string>): Promise<void> {
   expect(v.steps.filter((s: { status: string }) => s.status !== 'delivered')).toEqual([]);
   const ticket = () => crm.crm.state.tickets.filter((t) => t.requester_id === v.account_id);
   const bodies = () => crm.crm.state.comments.filter((c) => c.ticket_id === v.record_id).map((c) => c.body);
-  const attached = () => crm.crm.state.comments.filter((c) => c.ticket_id === v.record_id).flatMap((c) => c.attachment_ids).map((id) => crm.crm.state.attachments.find((a) => a.id === id)!);
+  const attached = () =>
+    crm.crm.state.comments
+      .filter((c) => c.ticket_id === v.record_id)
+      .flatMap((c) => c.attachment_ids)
+      .map((id) => crm.crm.state.attachments.find((a) => a.id === id)!);
   expect(attached().map((a) => a.file_name)).toEqual(['transcript-rec-1.vtt']);
 
   // Reconciliation: lists recordings by end time since before the engagement and finds what webhooks missed.
   const reconcile = async () => {
-    const res = await fetch(`${child!.url}/v1/connectors/zendesk/webhooks/zoom/reconcile?since=${encodeURIComponent(new Date(start - 3_600_000).toISOString())}`, { method: 'POST' });
+    const res = await fetch(
+      `${child!.url}/v1/connectors/zendesk/webhooks/zoom/reconcile?since=${encodeURIComponent(new Date(start - 3_600_000).toISOString())}`,
+      { method: 'POST' },
+    );
     expect(res.status).toBe(200);
     return (await res.json()) as any;
   };
   const first = await reconcile();
   expect(first).toMatchObject({ connector: 'zendesk', found: 3, already_known: 1, delivered_now: 2, failed: 0 });
-  expect(first.items.filter((i: { outcome: string }) => i.outcome === 'delivered_now').map((i: { event_id: string }) => i.event_id).sort()).toEqual(['recording:rec-1', 'recording:rec-2']);
+  expect(
+    first.items
+      .filter((i: { outcome: string }) => i.outcome === 'delivered_now')
+      .map((i: { event_id: string }) => i.event_id)
+      .sort(),
+  ).toEqual(['recording:rec-1', 'recording:rec-2']);
   expect(Date.parse(first.watermark.after)).toBeGreaterThan(start - 1000);
 
   v = await settled(child.url, 'zendesk', ENG);
