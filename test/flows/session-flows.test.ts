@@ -3,7 +3,7 @@
  * one account, one record (reused or new by the record-reuse rules), comments in order with
  * the default comment texts, the update, attachments with working links.
  */
-import { bundled, startHarness, type Harness } from '../helpers/harness';
+import { startHarness, type Harness } from '../helpers/harness';
 
 let h: Harness;
 beforeAll(async () => {
