@@ -10,7 +10,7 @@ import pg from 'pg';
 import { SealedTokenStore, type TokenRows } from '../auth/token-store';
 import type { EncryptionKeys } from '../auth/token-cipher';
 import { KeyedMutex } from '../util/keyed-mutex';
-import { attemptFromRow, deliveryFromRow, SELECT_COLUMNS } from './rows';
+import { attemptFromRow, deliveryFromRow, INSERT_COLUMNS, insertValues, SELECT_COLUMNS } from './rows';
 import type { DeliveryStore, SessionMeta, WaitingCount } from './store';
 import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, Resolution, StoreCounts } from './types';
 import { resolvedResult } from './rows';
@@ -226,26 +226,11 @@ export class PostgresStore implements DeliveryStore {
 
   private async insertOne(d: NewDelivery, now: number): Promise<Delivery | undefined> {
     const inserted = await this.one(
-      `INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at, run_condition, step_facts)
-      VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14)
+      `INSERT INTO deliveries (${INSERT_COLUMNS})
+      VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
       ON CONFLICT (connector_id, idempotency_key) DO NOTHING
       RETURNING ${SELECT_COLUMNS}`,
-      [
-        d.id,
-        d.connectorId,
-        d.operation,
-        JSON.stringify(d.variables),
-        d.file?.data ?? null,
-        d.file ? JSON.stringify({ name: d.file.name, type: d.file.type, kind: d.file.kind }) : null,
-        d.idempotencyKey ?? null,
-        d.orderingKey ?? null,
-        d.dependsOn ?? null,
-        JSON.stringify(d.policy),
-        now,
-        d.notBefore ?? now,
-        d.condition ? JSON.stringify(d.condition) : null,
-        d.step ? JSON.stringify(d.step) : null,
-      ],
+      insertValues(d, now),
     );
     return inserted && deliveryFromRow(inserted);
   }

@@ -1,5 +1,5 @@
 /** Row ↔ object mapping shared by both stores (SQLite gives JSON as text, PostgreSQL as objects, bigints as strings). */
-import type { AttemptRow, Delivery, DeliveryResult } from './types';
+import type { AttemptRow, Delivery, DeliveryResult, NewDelivery } from './types';
 
 type Row = Record<string, unknown>;
 
@@ -102,4 +102,29 @@ export const SELECT_COLUMNS = [
 /** The result of an unknown_outcome delivery an operator attached to the object it did create. */
 export function resolvedResult(ids: Record<string, string | number>): DeliveryResult {
   return { ids, outcome: 'attached', recovered_by: 'operator' };
+}
+
+/** The columns a new delivery is written with (status is always 'pending'), for both stores' INSERT. */
+export const INSERT_COLUMNS =
+  'id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at, run_condition, step_facts';
+
+/** The values of INSERT_COLUMNS but status, in order: one list, so the two stores cannot write a new delivery differently. */
+export function insertValues(d: NewDelivery, now: number): unknown[] {
+  return [
+    d.id,
+    d.connectorId,
+    d.operation,
+    JSON.stringify(d.variables),
+    d.file?.data ?? null,
+    d.file ? JSON.stringify({ name: d.file.name, type: d.file.type, kind: d.file.kind }) : null,
+    d.idempotencyKey ?? null,
+    d.orderingKey ?? null,
+    d.dependsOn ?? null,
+    JSON.stringify(d.policy),
+    now,
+    now,
+    d.notBefore ?? now,
+    d.condition ? JSON.stringify(d.condition) : null,
+    d.step ? JSON.stringify(d.step) : null,
+  ];
 }

@@ -12,7 +12,7 @@ import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import { SealedTokenStore, type TokenRows } from '../auth/token-store';
 import type { EncryptionKeys } from '../auth/token-cipher';
 import { KeyedMutex } from '../util/keyed-mutex';
-import { attemptFromRow, deliveryFromRow, SELECT_COLUMNS } from './rows';
+import { attemptFromRow, deliveryFromRow, INSERT_COLUMNS, insertValues, SELECT_COLUMNS } from './rows';
 import type { DeliveryStore, SessionMeta, WaitingCount } from './store';
 import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, Resolution, StoreCounts } from './types';
 import { resolvedResult } from './rows';
@@ -305,25 +305,8 @@ export class SqliteStore implements DeliveryStore {
         ) as Row | undefined;
         if (existing) return { delivery: deliveryFromRow(existing), created: false };
       }
-      const row =
-        this.stmt(`INSERT INTO deliveries (id, connector_id, operation, status, variables, file, file_meta, idempotency_key, ordering_key, depends_on, policy, created_at, updated_at, next_attempt_at, run_condition, step_facts)
-        VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${SELECT_COLUMNS}`).get(
-          d.id,
-          d.connectorId,
-          d.operation,
-          JSON.stringify(d.variables),
-          d.file?.data ?? null,
-          d.file ? JSON.stringify({ name: d.file.name, type: d.file.type, kind: d.file.kind }) : null,
-          d.idempotencyKey ?? null,
-          d.orderingKey ?? null,
-          d.dependsOn ?? null,
-          JSON.stringify(d.policy),
-          now,
-          now,
-          d.notBefore ?? now,
-          d.condition ? JSON.stringify(d.condition) : null,
-          d.step ? JSON.stringify(d.step) : null,
-        ) as Row;
+      const row = this.stmt(`INSERT INTO deliveries (${INSERT_COLUMNS})
+        VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${SELECT_COLUMNS}`).get(...insertValues(d, now)) as Row;
       return { delivery: deliveryFromRow(row), created: true };
     });
   }
