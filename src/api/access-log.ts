@@ -8,9 +8,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pinoHttp } from 'pino-http';
 import type { Gateway } from '../gateway';
-import { matchRoute } from './routes';
 
-export type Observer = (req: IncomingMessage, res: ServerResponse) => void;
+/** `route`: the route table's pattern the request matched (undefined: none), matched once by the caller. */
+export type Observer = (req: IncomingMessage, res: ServerResponse, route: string | undefined) => void;
 
 export function requestObserver(gw: Gateway, opts: { accessLog: boolean }): Observer {
   const log = opts.accessLog
@@ -36,14 +36,13 @@ export function requestObserver(gw: Gateway, opts: { accessLog: boolean }): Obse
         }),
       })
     : undefined;
-  return (req, res) => {
+  return (req, res, route) => {
     log?.(req, res);
     const metrics = gw.metrics;
     if (!metrics) return;
     const started = process.hrtime.bigint();
     res.once('finish', () => {
-      const route = matchRoute(req.method ?? '', (req.url ?? '').split('?')[0])?.spec.path ?? 'unmatched';
-      metrics.observeHttp(req.method ?? '', route, res.statusCode, Number(process.hrtime.bigint() - started) / 1e6);
+      metrics.observeHttp(req.method ?? '', route ?? 'unmatched', res.statusCode, Number(process.hrtime.bigint() - started) / 1e6);
     });
   };
 }

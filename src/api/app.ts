@@ -68,8 +68,10 @@ export function createHandler(gw: Gateway, opts: AppOptions = {}): RequestListen
     if (!fast(req, res)) app(req, res);
   };
   return (req, res) => {
-    observe(req, res);
-    if (tracingOn()) withRequestSpan(req, res, matchRoute(req.method ?? '', (req.url ?? '').split('?')[0])?.spec.path, () => serve(req, res));
+    // Matched once here for the metric label and the span name (the lane and the app match again for their parameters).
+    const route = matchRoute(req.method ?? '', (req.url ?? '').split('?')[0])?.spec.path;
+    observe(req, res, route);
+    if (tracingOn()) withRequestSpan(req, res, route, () => serve(req, res));
     else serve(req, res);
   };
 }
