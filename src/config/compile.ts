@@ -42,6 +42,7 @@ import { FIELD_MAPPING_MOMENTS, type CompiledFlowPost, type FieldMappings } from
 import { compileZoomWebhooks, zoomSecrets } from './zoom-webhooks';
 import { compileOutcomeEmail } from './outcome-email';
 import { compileMetadataFile, compileStorage, storageSecrets } from './storage';
+import { compileBatch, type BatchCompiler } from './batch';
 
 export interface CompileResult {
   connector?: Connector;
@@ -316,6 +317,10 @@ class Checker {
     }
     const found = this.findGuard(op, ep, p);
     const createdMarker = ep.created_marker ? this.createdMarker(op, ep, p) : undefined;
+    const batch =
+      ep.batch && typeof ep.batch === 'object'
+        ? compileBatch(this.batchCompiler(), op, ep.batch, [...p, 'batch'], this.cfg.flows?.batching?.window_seconds)
+        : undefined;
     return {
       operation: op,
       method: ep.method,
@@ -341,7 +346,28 @@ class Checker {
       ...found,
       expect: this.expectedAnswer(op, ep, p),
       ...(createdMarker ? { createdMarker } : {}),
+      ...(batch ? { batch } : {}),
       line: issueAt(this.src, p, '').line,
+    };
+  }
+
+  /** What compileBatch needs from the checker (config/batch.ts). */
+  batchCompiler(): BatchCompiler {
+    return {
+      issues: this.issues,
+      error: (p, m) => this.error(p, m),
+      compileUrlText: (v, p) => this.compileUrlText(v, p),
+      compileTemplate: (v, p) => this.compileTemplate(v, p),
+      path: (v, p, f) => this.path(v, p, f),
+      line: (p) => issueAt(this.src, p, '').line,
+      absoluteUrl: (url, p) => {
+        if (!url.startsWith('/')) {
+          if (!/^https?:\/\//.test(url)) this.error(p, `"${url}" must start with http://, https:// or / (under base_url)`);
+          return url;
+        }
+        if (!this.cfg.base_url) this.error(p, `"${url}" is relative but the connector has no base_url`);
+        return (this.cfg.base_url ?? '').replace(/\/+$/, '') + url;
+      },
     };
   }
 

@@ -73,6 +73,8 @@ export interface EndpointFile {
   /** What a successful answer must hold: the object's id, or nothing in particular. */
   expect?: ExpectedAnswer;
   created_marker?: CreatedMarkerFile;
+  /** update_record, add_comment: the CRM's bulk endpoint, for due writes of many sessions at once. */
+  batch?: BatchFile;
   upload?: {
     encoding?: 'base64' | 'multipart' | 'binary';
     file_field?: string;
@@ -80,6 +82,37 @@ export interface EndpointFile {
     attachment?: { by: 'id' | 'url'; id_location?: string; builder_url?: string; url_location?: string };
     add_comment?: boolean;
     comment_template?: string;
+  };
+}
+
+/**
+ * Bulk batching: due writes of one operation (across sessions and records) go out as one call
+ * to the CRM's bulk endpoint, each rendered as an item; each item's result maps back to its
+ * own delivery.
+ */
+export interface BatchFile {
+  url: string;
+  method?: HttpMethod;
+  /** Where the items array goes in the body, e.g. inputs → {"inputs": [item, …]}. */
+  items_location: string;
+  /** One item, rendered from a delivery's variables; default: the endpoint's own params. */
+  item?: Record<string, unknown>;
+  max_items?: number;
+  /** 1–60 s; default flows.batching.window_seconds, else 5. */
+  window_seconds?: number;
+  results: {
+    /** Where the per-item results are in the answer. */
+    location: string;
+    /** position: results[i] is item i's; id: a result's id_location equals the item's item_id. */
+    match: 'position' | 'id';
+    id_location?: string;
+    item_id?: string;
+    /** A result item whose value here is false failed (e.g. success: false). */
+    success_location?: string;
+    /** Per-item errors beside the results (HubSpot's 207 errors[]), with the ids they concern. */
+    errors_location?: string;
+    error_ids_location?: string;
+    error_message_location?: string;
   };
 }
 
@@ -399,8 +432,32 @@ export interface CompiledEndpoint {
   readonly expect: ExpectedAnswer;
   /** After an ambiguous failure: a GET that finds the write if it already happened. */
   readonly dedupe?: { readonly check: CompiledEndpoint; readonly match: ReadonlyArray<readonly [JsonPath, TemplateNode]> };
+  /** Bulk batching (update_record, add_comment): see BatchFile. */
+  readonly batch?: CompiledBatch;
   /** Creates: the object carries the write's marker at `location`; `find` searches by it. */
   readonly createdMarker?: { readonly param: string; readonly location: JsonPath; readonly locationSource: string; readonly find: CompiledEndpoint };
+}
+
+export interface CompiledBatch {
+  readonly method: HttpMethod;
+  readonly url: readonly TextPart[];
+  readonly itemsLocation: readonly string[];
+  /** Undefined: the endpoint's own params are the item. */
+  readonly item?: TemplateNode;
+  readonly maxItems: number;
+  readonly windowMs: number;
+  readonly results: {
+    readonly location: JsonPath;
+    readonly match: 'position' | 'id';
+    readonly idLocation: JsonPath;
+    readonly itemId?: TemplateNode;
+    readonly successLocation?: JsonPath;
+    readonly errorsLocation?: JsonPath;
+    readonly errorIdsLocation: JsonPath;
+    readonly errorMessageLocation: JsonPath;
+  };
+  /** YAML line of batch:, for messages. */
+  readonly line?: number;
 }
 
 export interface CompiledSearch {

@@ -55,7 +55,11 @@ export async function callEndpoint(
   file: FileInput | undefined,
   opts: CallOptions,
 ): Promise<CallResult> {
-  const request = buildRequest(rt.connector, ep, vars, file);
+  return callRequest(rt, ep, buildRequest(rt.connector, ep, vars, file), opts);
+}
+
+/** A request built elsewhere (a bulk batch's): the same auth, 401 refresh and classification as every call. */
+export async function callRequest(rt: ConnectorRuntime, ep: CompiledEndpoint, request: RenderedRequest, opts: CallOptions): Promise<CallResult> {
   let sent = await sendWithAuth(rt, request, opts, ep);
   if (sent.response.status === 401 && (await rt.auth.onUnauthorized())) {
     // The token may have been revoked or expired early: one refresh, one resend.
