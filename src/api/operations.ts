@@ -68,7 +68,7 @@ export async function handleOperation(gw: Gateway, deliveries: DeliveryService |
   if ((async || idempotencyKey || dependsOn || orderingKey) && !dryRun) {
     if (!deliveries) throw new GatewayError('bad_request', 'durable delivery is not enabled on this gateway');
     const { delivery, created } = await deliveries
-      .accept(rt.connector.id, op, { variables, file }, { idempotencyKey, dependsOn, orderingKey })
+      .accept(rt.connector.id, op, { variables, file }, { idempotencyKey, dependsOn, orderingKey, bulkWindow: async })
       .catch(storeFailure);
     const headers = { Location: `/v1/deliveries/${delivery.id}` };
     if (!async) {

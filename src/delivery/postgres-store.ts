@@ -277,6 +277,27 @@ export class PostgresStore implements DeliveryStore {
     return [...reclaimed, ...due].map(deliveryFromRow).sort((a, b) => a.seq - b.seq);
   }
 
+  async claimBatchable(only: { connectorId: string; operation: string }, limit: number, now: number, leaseMs: number): Promise<Delivery[]> {
+    const rows = (
+      await this.query(
+        `UPDATE deliveries SET status = 'running', lease_token = $1, lease_expires_at = $2, attempts = attempts + 1, updated_at = $3
+      WHERE seq IN (
+        SELECT d.seq FROM deliveries d
+        WHERE d.status = 'pending' AND d.next_attempt_at <= $3 AND d.connector_id = $5 AND d.operation = $6
+          AND NOT d.ambiguous AND d.file_meta IS NULL AND d.run_condition IS NULL
+          AND (d.ordering_key IS NULL OR NOT EXISTS (
+            SELECT 1 FROM deliveries p WHERE p.ordering_key = d.ordering_key AND p.seq < d.seq AND p.status IN ('pending', 'running')))
+          AND (d.depends_on IS NULL OR EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.depends_on AND x.status = 'delivered'))
+        ORDER BY d.next_attempt_at, d.seq
+        LIMIT $4
+        FOR UPDATE SKIP LOCKED)
+      RETURNING ${SELECT_COLUMNS}`,
+        [crypto.randomUUID(), now + leaseMs, now, limit, only.connectorId, only.operation],
+      )
+    ).rows as Row[];
+    return rows.map(deliveryFromRow).sort((a, b) => a.seq - b.seq);
+  }
+
   async extendLease(id: string, token: string, until: number): Promise<boolean> {
     const r = await this.query("UPDATE deliveries SET lease_expires_at = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running'", [until, id, token]);
     return r.rowCount === 1;

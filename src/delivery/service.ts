@@ -12,6 +12,7 @@ import type { Redaction } from '../util/redact';
 import type { DeliveryStore } from './store';
 import { DELIVERY_STATUSES, SETTLED_STATUSES, type Delivery, type DeliveryStatus, type FlowStep, type Resolution, type StepFacts } from './types';
 import type { DeliveryWorker } from './worker';
+import { bulkWindowEnd } from './bulk';
 
 /** Ids a write may wait for from the delivery it depends on. */
 const PRODUCED_IDS = new Set(['ACCOUNT_ID', 'RECORD_ID', 'ATTACHMENT_ID', 'ATTACHMENT_URL']);
@@ -40,6 +41,11 @@ export interface AcceptOptions {
    * key stands even when the variables differ now (the session moved on meanwhile).
    */
   firstWins?: boolean;
+  /**
+   * Bulk batching (the endpoint has batch:): false sends the write as soon as it is due, for a
+   * caller waiting for the outcome. Default: held to the end of the current batch window.
+   */
+  bulkWindow?: boolean;
 }
 
 export class DeliveryService {
@@ -108,7 +114,12 @@ export class DeliveryService {
         orderingKey,
         dependsOn: o.dependsOn,
         policy: rt.connector.retry,
-        notBefore: o.delayMs ? this.gateway.now() + o.delayMs : undefined,
+        notBefore:
+          ep.batch && o.bulkWindow !== false
+            ? bulkWindowEnd(this.gateway.now() + (o.delayMs ?? 0), ep.batch.windowMs)
+            : o.delayMs
+              ? this.gateway.now() + o.delayMs
+              : undefined,
       },
       this.gateway.now(),
     );

@@ -353,6 +353,32 @@ export class SqliteStore implements DeliveryStore {
       .immediate();
   }
 
+  async claimBatchable(only: { connectorId: string; operation: string }, limit: number, now: number, leaseMs: number): Promise<Delivery[]> {
+    const token = crypto.randomUUID();
+    const claimed = this.db
+      .transaction(() =>
+        (
+          this.stmt(`UPDATE deliveries SET status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
+        WHERE seq IN (
+          SELECT d.seq FROM deliveries d INDEXED BY deliveries_due
+          WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.connector_id = ? AND d.operation = ?
+            AND d.ambiguous = 0 AND d.file_meta IS NULL AND d.run_condition IS NULL
+            AND (d.ordering_key IS NULL OR NOT EXISTS (
+              SELECT 1 FROM deliveries p INDEXED BY deliveries_ordering
+              WHERE p.ordering_key = d.ordering_key AND p.seq < d.seq AND p.status IN ('pending', 'running')))
+            AND (d.depends_on IS NULL OR EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.depends_on AND x.status = 'delivered'))
+          ORDER BY d.next_attempt_at, d.seq
+          LIMIT ?)
+        RETURNING ${SELECT_COLUMNS}`).all(token, now + leaseMs, now, now, only.connectorId, only.operation, limit) as Row[]
+        )
+          .map(deliveryFromRow)
+          .sort((a, b) => a.seq - b.seq),
+      )
+      .immediate();
+    if (claimed.some((d) => d.seq > this.syncedSeq)) await this.synced();
+    return claimed;
+  }
+
   async extendLease(id: string, token: string, until: number): Promise<boolean> {
     return this.stmt("UPDATE deliveries SET lease_expires_at = ? WHERE id = ? AND lease_token = ? AND status = 'running'").run(until, id, token).changes === 1;
   }

@@ -43,6 +43,12 @@ export interface DeliveryStore {
    * oldest unfinished write of a key) and dependencies (only after the dependency delivered).
    */
   claim(limit: number, now: number, leaseMs: number): Promise<Delivery[]>;
+  /**
+   * Bulk batching: claims up to `limit` more due pending writes of one connector and operation,
+   * under the same ordering and dependency rules as claim (so at most one per ordering key),
+   * leaving out what must go alone (ambiguous, with a file or a condition). No reclaims.
+   */
+  claimBatchable(only: { connectorId: string; operation: string }, limit: number, now: number, leaseMs: number): Promise<Delivery[]>;
   /** Extends a lease still held; false when the lease was lost. */
   extendLease(id: string, token: string, until: number): Promise<boolean>;
   /**

@@ -17,6 +17,7 @@ import type { DeliveryStore } from './store';
 import { FLOW_STEPS, type Delivery, type DeliveryResult, type FlowStep } from './types';
 import type { ConnectorRuntime } from '../operations/runtime';
 import type { AttemptRecord } from '../operations/call';
+import { BATCH_ITEM_FAILED, bulkEndpoint, sendBulk, type BulkEntry } from './bulk';
 
 export interface WorkerOptions {
   store: DeliveryStore;
@@ -94,7 +95,7 @@ export class DeliveryWorker {
       const claimed = await this.o.store.claim(this.concurrency, this.now(), this.leaseMs);
       if (claimed.length === 0) return total;
       total += claimed.length;
-      await Promise.all(claimed.map((d) => this.deliver(d)));
+      await Promise.all(this.plan(claimed).map((unit) => this.run(unit)));
     }
   }
 
@@ -137,12 +138,14 @@ export class DeliveryWorker {
           continue;
         }
       }
-      for (const d of claimed) {
-        const p = this.deliver(d).finally(() => {
-          this.inflight.delete(d.id);
+      for (const unit of this.plan(claimed)) {
+        // A bulk call is one slot, however many writes it carries.
+        const key = unit.length === 1 ? unit[0].id : `bulk:${unit[0].id}`;
+        const p = this.run(unit).finally(() => {
+          this.inflight.delete(key);
           this.nudge();
         });
-        this.inflight.set(d.id, p);
+        this.inflight.set(key, p);
       }
       if (claimed.length === 0 || this.inflight.size >= this.concurrency) await this.idle(this.pollMs);
     }
@@ -163,39 +166,151 @@ export class DeliveryWorker {
     });
   }
 
-  private async deliver(d: Delivery): Promise<void> {
-    const token = d.leaseToken!;
-    const heartbeat = setInterval(
+  /**
+   * Bulk batching: the claimed writes whose endpoint has batch: are grouped by connector and
+   * operation (one unit each, filled up in run()); every other write is a unit of its own.
+   */
+  private plan(claimed: Delivery[]): Delivery[][] {
+    const units: Delivery[][] = [];
+    const groups = new Map<string, Delivery[]>();
+    for (const d of claimed) {
+      const ep = bulkEndpoint(this.runtimeOf(d), d);
+      if (!ep) {
+        units.push([d]);
+        continue;
+      }
+      const key = `${d.connectorId}\u0000${d.operation}`;
+      let group = groups.get(key);
+      if (!group || group.length >= ep.batch.maxItems) {
+        group = [];
+        groups.set(key, group);
+        units.push(group);
+      }
+      group.push(d);
+    }
+    return units;
+  }
+
+  private run(unit: Delivery[]): Promise<void> {
+    const ep = bulkEndpoint(this.runtimeOf(unit[0]), unit[0]);
+    return ep ? this.deliverBulk(unit) : this.deliver(unit[0]);
+  }
+
+  private runtimeOf(d: Delivery): ConnectorRuntime | undefined {
+    try {
+      return this.o.gateway.runtime(d.connectorId);
+    } catch {
+      return undefined; // connector gone: the write goes alone and fails there, as before
+    }
+  }
+
+  /** Keeps every claimed delivery's lease alive while its call is in flight. */
+  private keepLeases(ds: readonly Delivery[]): NodeJS.Timeout {
+    return setInterval(
       () => {
-        this.o.store.extendLease(d.id, token, this.now() + this.leaseMs).catch(() => undefined);
+        for (const d of ds) this.o.store.extendLease(d.id, d.leaseToken!, this.now() + this.leaseMs).catch(() => undefined);
       },
       Math.max(1000, this.leaseMs / 3),
     );
+  }
+
+  private async deliver(d: Delivery): Promise<void> {
+    const heartbeat = this.keepLeases([d]);
     try {
-      const outcome = await this.attempt(d);
-      const completion = decide(d, outcome, this.now(), this.o.random);
-      const recorded = await this.recordWithRetry(d, token, completion);
-      this.o.logger[completion.status === 'dead' || completion.status === 'unknown_outcome' ? 'warn' : 'info'](
-        {
-          delivery: d.id,
-          connector: d.connectorId,
-          operation: d.operation,
-          attempt: d.attempts,
-          status: completion.status,
-          reason: completion.error?.message,
-          next_attempt_at: completion.status === 'pending' ? new Date(completion.nextAttemptAt!).toISOString() : undefined,
-          fenced_out: !recorded,
-        },
-        'delivery attempt',
-      );
-      if (recorded) {
-        this.o.onSettled?.(d, completion.status);
-        const labels = { connector: d.connectorId, operation: d.operation };
-        if (completion.status === 'pending') this.o.gateway.metrics?.retries.inc(labels);
-        if (completion.status === 'dead') this.o.gateway.metrics?.deadLetters.inc(labels);
-      }
+      await this.settle(d, await this.attempt(d));
     } finally {
       clearInterval(heartbeat);
+    }
+  }
+
+  /**
+   * One bulk call for writes of one connector and operation: the group is filled up with other
+   * due writes of the same kind (the store claims only the head of each ordering key, so one
+   * write per session or record), each write keeps its own lease, and each is recorded on its own.
+   */
+  private async deliverBulk(group: Delivery[]): Promise<void> {
+    const rt = this.runtimeOf(group[0])!;
+    const op = group[0].operation as 'update_record' | 'add_comment';
+    const ep = rt.connector.endpoints.get(op)!;
+    const batch = ep.batch!;
+    const ds = [...group];
+    const heartbeat = this.keepLeases(ds);
+    const alone: Array<Promise<void>> = [];
+    try {
+      if (ds.length < batch.maxItems) {
+        const more = await this.o.store
+          .claimBatchable({ connectorId: group[0].connectorId, operation: op }, batch.maxItems - ds.length, this.now(), this.leaseMs)
+          .catch((e) => {
+            this.o.logger.error({ err: e }, 'delivery worker: could not claim more writes for a bulk call; sending what it has');
+            return [] as Delivery[];
+          });
+        for (const d of more) ds.push(d); // the heartbeat reads ds: the new leases are kept too
+      }
+      const entries: BulkEntry[] = [];
+      for (const d of ds) {
+        // Claimed by claimBatchable but retried alone (an item the CRM refused before).
+        if (!bulkEndpoint(rt, d)) {
+          alone.push(this.deliver(d));
+          continue;
+        }
+        const dep = d.dependsOn ? await this.o.store.get(d.dependsOn) : undefined;
+        const variables = withDependencyIds(d, dep);
+        // No record to write onto (settings.skip_record_creation): the single path says so.
+        if (variables.RECORD_ID === undefined && dep?.result?.outcome === 'not_created') {
+          alone.push(this.deliver(d));
+          continue;
+        }
+        const merged = await this.mergeBatch(d, rt, op, variables);
+        entries.push({ d, variables: merged?.variables ?? variables, ...(merged ? { absorbed: merged.ids } : {}) });
+      }
+      if (entries.length === 0) return;
+      const verdicts = await sendBulk(rt, ep as typeof ep & { batch: typeof batch }, entries, {
+        logger: this.o.logger,
+        now: this.now,
+        observe: this.o.gateway.observe,
+      });
+      await Promise.all(
+        entries.map((e, i) => {
+          const v = verdicts[i];
+          if (v === 'alone') return this.deliver(e.d);
+          return this.settle(e.d, v.outcome, v);
+        }),
+      );
+    } finally {
+      clearInterval(heartbeat);
+      await Promise.all(alone);
+    }
+  }
+
+  /** Records an attempt's outcome on the delivery (fenced by its claim), logs it, counts it. */
+  private async settle(d: Delivery, outcome: AttemptOutcome, bulk?: { ambiguous: boolean; itemFailed?: boolean }): Promise<void> {
+    const token = d.leaseToken!;
+    const completion = decide(d, outcome, this.now(), this.o.random);
+    if (bulk && completion.status !== 'delivered') {
+      // The CRM's answer did not say what became of this item: the next try looks first (dedupe).
+      if (bulk.ambiguous) completion.ambiguous = true;
+      // The CRM refused this item: the next try goes alone, where its own status is classified.
+      if (bulk.itemFailed && completion.error) completion.error = { ...completion.error, code: BATCH_ITEM_FAILED };
+    }
+    const recorded = await this.recordWithRetry(d, token, completion);
+    this.o.logger[completion.status === 'dead' || completion.status === 'unknown_outcome' ? 'warn' : 'info'](
+      {
+        delivery: d.id,
+        connector: d.connectorId,
+        operation: d.operation,
+        attempt: d.attempts,
+        status: completion.status,
+        reason: completion.error?.message,
+        next_attempt_at: completion.status === 'pending' ? new Date(completion.nextAttemptAt!).toISOString() : undefined,
+        fenced_out: !recorded,
+      },
+      'delivery attempt',
+    );
+    if (recorded) {
+      this.o.onSettled?.(d, completion.status);
+      const labels = { connector: d.connectorId, operation: d.operation };
+      if (completion.status === 'pending') this.o.gateway.metrics?.retries.inc(labels);
+      if (completion.status === 'dead') this.o.gateway.metrics?.deadLetters.inc(labels);
     }
   }
 

@@ -3,6 +3,7 @@
  *
  *   POST/GET/PATCH/DELETE /crm/v3/objects/{contacts|tickets|notes}[/{id}]   (also 0-1, 0-5, 0-46)
  *   POST /crm/v3/objects/{type}/search        filterGroups (OR) of filters (AND), sorts, paging
+ *   POST /crm/v3/objects/{type}/batch/update  up to 100 updates; 207 with per-id errors (see batch.ts)
  *   POST /files/v3/files                      multipart: file + options (JSON) + folderPath|folderId
  *   GET  /files/v3/files/{id}[/signed-url]    GET /hubfs/{portal}/{path} (the file itself)
  *   GET  /oauth/authorize, POST /oauth/v1/token   OAuth 2 authorization code + refresh
@@ -26,6 +27,7 @@ import { jsonOrFormObject } from '../common/body';
 import type { FlavorDefinition } from '../common/core';
 import { AUTH_MESSAGE, errorBody, liveErrorBody } from './errors';
 import { hubspotRouter } from './routes';
+import { failInBatch } from './batch';
 import { contentTypeFor, HubSpotStore, iso, type WriteOptions } from './store';
 import { emptyHubSpotState, type FileAccess, type HubSpotFile, type HubSpotObject, type HubSpotObjectType, type HubSpotState, type Throttle } from './types';
 
@@ -88,6 +90,8 @@ export interface HubSpotHelpers {
   associatedIds(type: HubSpotObjectType, id: string, toType: HubSpotObjectType): string[];
   /** The next `times` API requests (default 1) answer 429 RATE_LIMIT with Retry-After. */
   throttle(times?: number, opts?: { retryAfterSec?: number; policyName?: Throttle['policyName'] }): void;
+  /** The next `times` (default 1) batch updates of these ids fail inside the batch (a 207 naming them). */
+  failInBatch(ids: readonly string[], times?: number): void;
 }
 
 /** HubSpot's token endpoint errors are not RFC 6749's: {"status":"BAD_AUTH_CODE","message":…}. */
@@ -185,6 +189,7 @@ export const hubspotFlavor: FlavorDefinition<HubSpotState, HubSpotHelpers> = {
             folder: store.folderByPath(input.folderPath ?? '/seeded', true),
           }).file,
         associatedIds: (type, id, toType) => store.associatedIds(type, id, toType),
+        failInBatch: (ids, times) => failInBatch(store, ids, times),
         throttle: (times = 1, opts = {}) => {
           state.throttle = {
             remaining: Math.max(1, Math.floor(times)),

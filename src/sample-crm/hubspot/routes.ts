@@ -7,6 +7,7 @@ import { HubSpotSearch } from './search';
 import { fileJson, fileUrl, folderJson, objectJson } from './serialize';
 import { contentTypeFor, FILE_ACCESS_LEVELS, iso, type HubSpotStore } from './store';
 import type { FileAccess } from './types';
+import { hubspotBatchRouter } from './batch';
 
 const MAX_LIST_LIMIT = 100;
 /** Access levels whose files need a signed URL to download. */
@@ -78,6 +79,7 @@ function ttlMs(raw: unknown): number | undefined {
 export function hubspotRouter(store: HubSpotStore): Router {
   const router = express.Router();
   router.use(['/crm/v3', '/files/v3'], throttle(store));
+  router.use(hubspotBatchRouter(store));
   objectRoutes(router, store, new HubSpotSearch(store));
   fileRoutes(router, store);
   router.use(onError);
