@@ -64,7 +64,9 @@ export function hubspotBatchRouter(store: HubSpotStore): Router {
         errors.push({
           status: 'error',
           category: notFound ? 'OBJECT_NOT_FOUND' : e.body.category,
-          message: notFound ? `Could not get some ${def.singular.toUpperCase()} objects, they may be deleted or not exist. Check that ids are valid.` : e.message,
+          message: notFound
+            ? `Could not get some ${def.singular.toUpperCase()} objects, they may be deleted or not exist. Check that ids are valid.`
+            : e.message,
           context: { ids: [id] },
         });
       }
