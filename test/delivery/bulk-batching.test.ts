@@ -4,23 +4,13 @@
  * batch update in as few calls as max_items allows; each item's result lands on its own
  * delivery; items the CRM refuses (207) are retried alone and every write is applied once.
  */
-import { bundled, startHarness, type Harness } from '../helpers/harness';
+import { hubspotWithBatch } from '../helpers/bulk';
+import { startHarness, type Harness } from '../helpers/harness';
 import { dropSchema, newSchemaName, PG_URL, postgresAvailable } from '../helpers/postgres';
 import type { SampleCrm } from '../../src/sample-crm';
 
 const MAX_ITEMS = 10;
 const WINDOW_S = 2;
-
-/** config/hubspot.yaml with its batch: block switched on (smaller batches and window, fast retries). */
-export function hubspotWithBatch(): string {
-  const yaml = bundled('hubspot.yaml')
-    .replace(/^ {4}# batch:\n((?: {4}# {3}.*\n)+)/m, (block) => block.replace(/^ {4}# /gm, '    '))
-    .replace('max_items: 100', `max_items: ${MAX_ITEMS}`)
-    .replace('window_seconds: 5', `window_seconds: ${WINDOW_S}`)
-    .replace(/^retry:\n {2}profile: resilient$/m, 'retry:\n  profile: resilient\n  initial_delay_seconds: 1\n  max_delay_seconds: 1');
-  if (!yaml.includes('\n    batch:\n')) throw new Error('config/hubspot.yaml: the commented batch: block was not found');
-  return yaml;
-}
 
 async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
@@ -50,7 +40,11 @@ describe.each(stores)('bulk batching on %s', (_kind, storeEnv) => {
   beforeAll(async () => {
     env = await storeEnv();
     if (!env) return;
-    h = await startHarness({ crm: { flavor: 'hubspot' }, connectors: { 'hubspot.yaml': hubspotWithBatch() }, env: { HUBSPOT_URL: '{{CRM}}', ...env } });
+    h = await startHarness({
+      crm: { flavor: 'hubspot' },
+      connectors: { 'hubspot.yaml': hubspotWithBatch({ maxItems: MAX_ITEMS, windowSeconds: WINDOW_S }) },
+      env: { HUBSPOT_URL: '{{CRM}}', ...env },
+    });
     crm = h.crm.crm as unknown as SampleCrm<'hubspot'>;
   });
   afterAll(async () => {
