@@ -96,6 +96,45 @@ describe.each(stores)('bulk batching on %s', (_kind, storeEnv) => {
     expect(ds[0]).toMatchObject({ attempts: 1, result: { outcome: 'ok', bulk: { items: expect.any(Number) } } });
   });
 
+  test('20 sessions × 3 updates each: at most one write per session in a bulk call, and each session in order', async () => {
+    if (!h) return;
+    const SESSIONS = 20;
+    const tickets = Array.from({ length: SESSIONS }, (_, i) => crm.seedTicket({ properties: { subject: `session ${i}` } }).id);
+    crm.clearRequests();
+    await startOfWindow();
+    const accepted: string[][] = tickets.map(() => []);
+    for (let step = 1; step <= 3; step++) {
+      const rs = await Promise.all(
+        tickets.map((id, i) =>
+          fetch(`${h!.gw.url}/v1/connectors/hubspot/operations/update_record?async=true`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ variables: { RECORD_ID: id, TICKET_DESCRIPTION: `session ${i} step ${step}` }, ordering_key: `session-${i}` }),
+          }).then((r) => r.json() as Promise<{ id: string }>),
+        ),
+      );
+      rs.forEach((r, i) => accepted[i].push(r.id));
+    }
+    const ds = await allSettled(accepted.flat());
+    expect(ds.every((d) => d.status === 'delivered')).toBe(true);
+    const calls = batchCalls();
+    for (const c of calls) {
+      const ids = (c.body as { inputs: Array<{ id: string }> }).inputs.map((x) => x.id);
+      expect(new Set(ids).size).toBe(ids.length); // one write per session (and ticket) per call
+    }
+    // Three rounds (a session's next write waits for the one before), each ceil(20/10) calls.
+    expect(calls.length).toBeLessThanOrEqual(3 * Math.ceil(SESSIONS / MAX_ITEMS));
+    // eslint-disable-next-line no-console
+    console.log(`bulk batching (${_kind}): ${SESSIONS * 3} ordered writes of ${SESSIONS} sessions → ${calls.length} CRM calls`);
+    // Order held: each session's steps were sent 1, 2, 3, so the last one stands.
+    tickets.forEach((id, i) => expect(ticket(id)?.properties.content).toBe(`session ${i} step 3`));
+    const sentOrder = new Map<string, string[]>();
+    for (const c of calls)
+      for (const x of (c.body as { inputs: Array<{ id: string; properties: { content: string } }> }).inputs)
+        sentOrder.set(x.id, [...(sentOrder.get(x.id) ?? []), x.properties.content.replace(/.* step /, '')]);
+    for (const id of tickets) expect(sentOrder.get(id)).toEqual(['1', '2', '3']);
+  });
+
   test('a partially failed batch (207): the others are delivered, only the refused items are retried (alone), each applied once', async () => {
     if (!h) return;
     const tickets = Array.from({ length: 20 }, (_, i) => crm.seedTicket({ properties: { subject: `partial ${i}` } }).id);
