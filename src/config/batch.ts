@@ -58,6 +58,17 @@ export function compileBatch(
   const window = b.window_seconds ?? flowsWindowSeconds ?? DEFAULT_BATCH_WINDOW_SECONDS;
   // The schema bounds batch.window_seconds itself; a window taken from flows.batching is clamped to the same 1–60 s.
   const windowSeconds = Math.min(60, Math.max(1, window));
+  const pp = [...p, 'poll'];
+  const poll =
+    b.poll && typeof b.poll === 'object'
+      ? {
+          urlLocation: k.path(b.poll.url_location, [...pp, 'url_location']),
+          statusLocation: k.path(b.poll.status_location, [...pp, 'status_location']),
+          done: new Set((b.poll.done ?? []).map(String)),
+          intervalMs: Math.round((b.poll.interval_seconds ?? 1) * 1000),
+          timeoutMs: Math.round((b.poll.timeout_seconds ?? 60) * 1000),
+        }
+      : undefined;
   const compiled: CompiledBatch = {
     method: b.method ?? 'POST',
     url,
@@ -65,12 +76,14 @@ export function compileBatch(
     item,
     maxItems: b.max_items ?? 100,
     windowMs: Math.round(windowSeconds * 1000),
+    ...(poll ? { poll } : {}),
     results: {
       location: k.path(r.location, [...rp, 'location']),
       match: r.match === 'id' ? 'id' : 'position',
       idLocation: k.path(r.id_location ?? 'id', [...rp, 'id_location'], ['id']),
       itemId,
       successLocation: r.success_location === undefined ? undefined : k.path(r.success_location, [...rp, 'success_location']),
+      errorLocation: r.error_location === undefined ? undefined : k.path(r.error_location, [...rp, 'error_location']),
       errorsLocation: r.errors_location === undefined ? undefined : k.path(r.errors_location, [...rp, 'errors_location']),
       errorIdsLocation: k.path(r.error_ids_location ?? 'context.ids', [...rp, 'error_ids_location'], ['context', 'ids']),
       errorMessageLocation: k.path(r.error_message_location ?? 'message', [...rp, 'error_message_location'], ['message']),

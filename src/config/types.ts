@@ -100,6 +100,17 @@ export interface BatchFile {
   max_items?: number;
   /** 1–60 s; default flows.batching.window_seconds, else 5. */
   window_seconds?: number;
+  /**
+   * Asynchronous bulk jobs (Zendesk update_many answers with a job_status): poll the job's URL
+   * from the answer until it is done; the results are read from the last poll's answer.
+   */
+  poll?: {
+    url_location: string;
+    status_location: string;
+    done: string[];
+    interval_seconds?: number;
+    timeout_seconds?: number;
+  };
   results: {
     /** Where the per-item results are in the answer. */
     location: string;
@@ -109,6 +120,8 @@ export interface BatchFile {
     item_id?: string;
     /** A result item whose value here is false failed (e.g. success: false). */
     success_location?: string;
+    /** A result item with a value here failed (e.g. Zendesk's error: "TicketUpdateFailed"). */
+    error_location?: string;
     /** Per-item errors beside the results (HubSpot's 207 errors[]), with the ids they concern. */
     errors_location?: string;
     error_ids_location?: string;
@@ -446,12 +459,20 @@ export interface CompiledBatch {
   readonly item?: TemplateNode;
   readonly maxItems: number;
   readonly windowMs: number;
+  readonly poll?: {
+    readonly urlLocation: JsonPath;
+    readonly statusLocation: JsonPath;
+    readonly done: ReadonlySet<string>;
+    readonly intervalMs: number;
+    readonly timeoutMs: number;
+  };
   readonly results: {
     readonly location: JsonPath;
     readonly match: 'position' | 'id';
     readonly idLocation: JsonPath;
     readonly itemId?: TemplateNode;
     readonly successLocation?: JsonPath;
+    readonly errorLocation?: JsonPath;
     readonly errorsLocation?: JsonPath;
     readonly errorIdsLocation: JsonPath;
     readonly errorMessageLocation: JsonPath;

@@ -9,7 +9,7 @@
  */
 import type { CompiledBatch, CompiledEndpoint, OperationName } from '../config/types';
 import { GatewayError } from '../errors';
-import { buildBatchRequest, mapBatchResults, renderBatchItem, type BatchItem } from '../operations/batch';
+import { buildBatchRequest, jobProgress, mapBatchResults, renderBatchItem, type BatchItem } from '../operations/batch';
 import { callRequest, type AttemptRecord } from '../operations/call';
 import { failure, ID_VARIABLE } from '../operations/run';
 import type { ConnectorRuntime } from '../operations/runtime';
@@ -87,7 +87,7 @@ export async function sendBulk(
       ep.batch,
       items.map((x) => x.item),
     );
-    const call = await callRequest(rt, ep, request, {
+    const callOptions = {
       logger: o.logger,
       requestId: `bulk-${first.id}`,
       attempts,
@@ -95,22 +95,46 @@ export async function sendBulk(
       policy: first.policy,
       attempt: { attempt: first.backoffAttempts + 1, elapsedMs: o.now() - (first.firstAttemptAt ?? o.now()) },
       observe: o.observe,
-    });
+    };
+    const call = await callRequest(rt, ep, request, callOptions);
+    // The first CRM call of this try and the last (a 401's resend, or a job's final poll), the last with this item's verdict.
+    const lines = (classification: AttemptRecord['classification'], reason: string) => {
+      const last = attempts.at(-1)!;
+      return [
+        ...(attempts.length > 1 ? [itemLine(attempts[0], ep.operation, attempts[0].classification, attempts[0].reason)] : []),
+        itemLine(last, ep.operation, classification, reason),
+      ];
+    };
     const sent = attempts.at(-1)!;
-    // Every CRM call of this try (a 401 and its resend too), the last one with this item's verdict.
-    const lines = (classification: AttemptRecord['classification'], reason: string) => [
-      ...attempts.slice(0, -1).map((a) => itemLine(a, ep.operation, a.classification, a.reason)),
-      itemLine(sent, ep.operation, classification, reason),
-    ];
     if (call.classification.kind !== 'ok') {
       // The whole call failed: every item is retried (each under its own attempts and backoff).
       const error = failure(ep, call, attempts);
       for (const { i } of items) verdicts[i] = { outcome: { ok: false, error, attempts: lines(sent.classification, sent.reason) }, ambiguous: false };
       return verdicts;
     }
+    let answer = call.response.body;
+    if (ep.batch.poll) {
+      const job = await followJob(rt, ep, ep.batch.poll, request.url, answer, callOptions);
+      if ('problem' in job) {
+        // The CRM took the items but what became of each is not known: each is retried alone, looking first.
+        const last = attempts.at(-1)!;
+        for (const { i } of items)
+          verdicts[i] = {
+            outcome: {
+              ok: false,
+              error: new GatewayError('crm_request_failed', `${ep.operation}: ${job.problem}`),
+              attempts: lines(last.classification === 'ok' ? 'retry' : last.classification, `${last.reason}; ${job.problem}`),
+            },
+            ambiguous: true,
+          };
+        return verdicts;
+      }
+      answer = job.body;
+    }
+    const done = attempts.at(-1)!;
     const results = mapBatchResults(
       ep.batch.results,
-      call.response.body,
+      answer,
       items.map((x) => x.item),
     );
     const idVar = ID_VARIABLE[ep.operation];
@@ -125,7 +149,7 @@ export async function sendBulk(
           outcome: {
             ok: true,
             result: { ids, outcome: 'ok', bulk: { items: items.length }, ...(absorbed?.length ? { merged: absorbed } : {}) },
-            attempts: lines('ok', `${sent.reason}; ${where}`),
+            attempts: lines('ok', `${done.reason}; ${where}`),
             ...(absorbed?.length ? { absorbed } : {}),
           },
           ambiguous: false,
@@ -135,7 +159,7 @@ export async function sendBulk(
           outcome: {
             ok: false,
             error: new GatewayError('crm_request_failed', `${ep.operation}: ${rt.redactor.redact(r.reason)} (${where}); retried alone`),
-            attempts: lines('retry', rt.redactor.redact(`${sent.reason}; ${where}: ${r.reason}`)),
+            attempts: lines('retry', rt.redactor.redact(`${done.reason}; ${where}: ${r.reason}`)),
           },
           ambiguous: r.ambiguous,
           itemFailed: true,
@@ -147,6 +171,42 @@ export async function sendBulk(
     for (const { i } of items) verdicts[i] ??= { outcome: { ok: false, error, attempts: [...attempts] }, ambiguous: false };
   }
   return verdicts;
+}
+
+/**
+ * An asynchronous bulk job: polls its URL (GET, same auth and classification) until its status
+ * is done, answering the last poll's body; or why it could not be followed to the end. A poll
+ * the CRM asks to repeat (429, 5xx, no answer) is repeated after the interval, within the timeout.
+ */
+async function followJob(
+  rt: ConnectorRuntime,
+  ep: CompiledEndpoint,
+  poll: NonNullable<CompiledBatch['poll']>,
+  bulkUrl: string,
+  first: unknown,
+  callOptions: Parameters<typeof callRequest>[3],
+): Promise<{ body: unknown } | { problem: string }> {
+  const now = callOptions.now ?? Date.now;
+  const deadline = now() + poll.timeoutMs;
+  const pollEndpoint: CompiledEndpoint = { ...ep, method: 'GET', notFoundStatuses: new Set() };
+  let body = first;
+  let url: string | undefined;
+  for (;;) {
+    const p = jobProgress(poll, body, bulkUrl);
+    if (p.done) return { body };
+    url = p.url ?? url;
+    if (!url) return { problem: p.problem ?? 'the CRM did not say where to follow the job' };
+    if (now() >= deadline) return { problem: `the bulk job was still ${p.status ?? 'running'} after ${poll.timeoutMs / 1000} s` };
+    await new Promise((r) => setTimeout(r, poll.intervalMs));
+    const r = await callRequest(
+      rt,
+      pollEndpoint,
+      { method: 'GET', url, headers: { 'User-Agent': 'crm-gateway/0.1', Accept: 'application/json' }, body: { kind: 'none' }, dropped: [] },
+      callOptions,
+    );
+    if (r.classification.kind === 'ok') body = r.response.body;
+    else if (r.classification.kind !== 'retry') return { problem: `polling the bulk job failed: ${r.classification.reason}` };
+  }
 }
 
 /** The bulk call's attempt line, as this item's own history entry. */

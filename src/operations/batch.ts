@@ -87,6 +87,14 @@ export function mapBatchResults(spec: CompiledBatch['results'], body: unknown, i
 }
 
 function itemVerdict(spec: CompiledBatch['results'], result: unknown): ItemResult {
+  if (spec.errorLocation) {
+    const e = readPath(result, spec.errorLocation);
+    if (e.found && e.value !== null && e.value !== '' && e.value !== false) {
+      const m = readPath(result, spec.errorMessageLocation);
+      const detail = m.found ? messageOf(result, spec.errorMessageLocation) : typeof e.value === 'string' ? e.value : JSON.stringify(e.value);
+      return { ok: false, reason: `the CRM refused this item: ${detail}`, ambiguous: false };
+    }
+  }
   if (spec.successLocation) {
     const s = readPath(result, spec.successLocation);
     if (s.found && s.value === false)
@@ -104,4 +112,35 @@ function messageOf(v: unknown, path: JsonPath): string {
   const m = readPath(v, path);
   const text = !m.found ? JSON.stringify(v) : typeof m.value === 'string' ? m.value : JSON.stringify(m.value);
   return (text ?? 'no message').slice(0, 500);
+}
+
+export interface JobProgress {
+  /** The job reached one of poll.done. */
+  done: boolean;
+  status?: string;
+  /** Where to poll next; undefined when the answer does not say (or names another origin). */
+  url?: string;
+  /** Why the job cannot be followed, when it cannot. */
+  problem?: string;
+}
+
+/**
+ * An asynchronous bulk job's answer (the bulk call's, or a poll's) → done or not, and the URL
+ * to poll. The URL must be on the bulk URL's origin: the CRM's answer does not get to send the
+ * connector's credentials elsewhere.
+ */
+export function jobProgress(poll: NonNullable<CompiledBatch['poll']>, body: unknown, bulkUrl: string): JobProgress {
+  const st = readPath(body, poll.statusLocation);
+  const status = st.found && (typeof st.value === 'string' || typeof st.value === 'number') ? String(st.value) : undefined;
+  const done = status !== undefined && poll.done.has(status);
+  const u = readPath(body, poll.urlLocation);
+  if (!u.found || typeof u.value !== 'string') return { done, status, problem: `the CRM's answer has no job URL at ${formatJsonPath(poll.urlLocation)}` };
+  let url: URL;
+  try {
+    url = new URL(u.value, bulkUrl);
+  } catch {
+    return { done, status, problem: "the job URL in the CRM's answer is not a URL" };
+  }
+  if (url.origin !== new URL(bulkUrl).origin) return { done, status, problem: `the job URL is on ${url.origin}, not on the bulk URL's origin` };
+  return { done, status, url: url.toString() };
 }

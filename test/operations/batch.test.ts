@@ -6,7 +6,7 @@
 import { compileConnector } from '../../src/config/compile';
 import type { CompiledBatch, Connector } from '../../src/config/types';
 import { formatIssue } from '../../src/config/yaml-source';
-import { buildBatchRequest, mapBatchResults, renderBatchItem, type BatchItem } from '../../src/operations/batch';
+import { buildBatchRequest, jobProgress, mapBatchResults, renderBatchItem, type BatchItem } from '../../src/operations/batch';
 import { prepareCall } from '../../src/operations/variables';
 
 const FILE = 'config/bulk.yaml';
@@ -228,6 +228,28 @@ describe('results mapped back to items', () => {
       [ok('1'), refused('locked')],
     ],
     [
+      'Zendesk job results: error/details mark a failed ticket',
+      {
+        ...byId,
+        location: ['job_status', 'results'],
+        errorsLocation: undefined,
+        successLocation: ['success'],
+        errorLocation: ['error'],
+        errorMessageLocation: ['details'],
+      },
+      {
+        job_status: {
+          status: 'completed',
+          results: [
+            { index: 0, id: 1, action: 'update', success: true, status: 'Updated' },
+            { index: 1, id: 2, error: 'TicketUpdateFailed', details: 'Status: closed prevents ticket update' },
+          ],
+        },
+      },
+      items('1', '2'),
+      [{ ok: true, data: expect.objectContaining({ id: 1 }) }, refused('closed prevents ticket update')],
+    ],
+    [
       'by position: a short list leaves the rest ambiguous',
       byPosition,
       { results: [{ id: '1' }] },
@@ -236,5 +258,63 @@ describe('results mapped back to items', () => {
     ],
   ])('%s', (_name, spec, body, list, expected) => {
     expect(mapBatchResults(spec, body, list)).toEqual(expected);
+  });
+});
+
+describe('asynchronous bulk jobs (poll:)', () => {
+  const zendeskPoll = `    batch:
+      url: /tickets/update_many.json
+      method: PUT
+      items_location: tickets
+      item: { id: "{RECORD_ID}", subject: "{TICKET_SUBJECT}" }
+      poll:
+        url_location: job_status.url
+        status_location: job_status.status
+        done: [completed, failed, killed]
+        interval_seconds: 0.5
+      results:
+        location: job_status.results
+        match: id
+        item_id: "{RECORD_ID}"
+        error_location: error
+        error_message_location: details
+`;
+  const poll = connectorWith(zendeskPoll).endpoints.get('update_record')!.batch!.poll!;
+  const bulkUrl = 'https://crm.example.com/tickets/update_many.json';
+
+  test('compiles with its defaults', () => {
+    expect(poll).toEqual({
+      urlLocation: ['job_status', 'url'],
+      statusLocation: ['job_status', 'status'],
+      done: new Set(['completed', 'failed', 'killed']),
+      intervalMs: 500,
+      timeoutMs: 60_000,
+    });
+  });
+
+  test.each([
+    [
+      'queued: poll its URL',
+      { job_status: { status: 'queued', url: 'https://crm.example.com/job_statuses/j1.json' } },
+      { done: false, status: 'queued', url: 'https://crm.example.com/job_statuses/j1.json' },
+    ],
+    [
+      'completed: done',
+      { job_status: { status: 'completed', url: 'https://crm.example.com/job_statuses/j1.json' } },
+      { done: true, status: 'completed', url: 'https://crm.example.com/job_statuses/j1.json' },
+    ],
+    [
+      "a relative URL is on the bulk URL's origin",
+      { job_status: { status: 'working', url: '/job_statuses/j2.json' } },
+      { done: false, status: 'working', url: 'https://crm.example.com/job_statuses/j2.json' },
+    ],
+    [
+      'a URL on another host is never polled (the credentials would go there)',
+      { job_status: { status: 'queued', url: 'https://evil.example.net/job_statuses/j1.json' } },
+      { done: false, status: 'queued', problem: expect.stringContaining("not on the bulk URL's origin") },
+    ],
+    ['no URL', { job_status: { status: 'queued' } }, { done: false, status: 'queued', problem: expect.stringContaining('no job URL at job_status.url') }],
+  ])('%s', (_name, body, expected) => {
+    expect(jobProgress(poll, body, bulkUrl)).toEqual(expected);
   });
 });

@@ -4,6 +4,7 @@ import { parseSearchQuery, SearchQueryError } from './search-query';
 import { SORT_FIELDS, ZendeskSearch, type ResultType, type SearchHit, type SortField } from './search';
 import { ZendeskSerializer } from './serialize';
 import { RecordInvalid, RecordNotFound, type ZendeskStore } from './store';
+import { zendeskBulkRouter } from './bulk';
 
 const NOT_FOUND = { error: 'RecordNotFound', description: 'Not found' };
 const MAX_PER_PAGE = 100;
@@ -160,6 +161,7 @@ export function zendeskRouter(store: ZendeskStore): Router {
   const zendesk = zendeskContext(store);
   searchRoutes(router, zendesk);
   userRoutes(router, zendesk);
+  router.use(zendeskBulkRouter(store)); // before /tickets/:id, which would take update_many for an id
   ticketRoutes(router, zendesk);
   uploadRoutes(router, zendesk);
   router.use(onError);
