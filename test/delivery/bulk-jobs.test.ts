@@ -1,0 +1,97 @@
+/**
+ * Asynchronous bulk jobs end to end (SQLite and PostgreSQL): config/zendesk.yaml's add_comment with its
+ * batch: block on. Comments of many tickets go out as one update_many per max_items; the
+ * gateway polls the job it names and maps each ticket's result back to its own delivery; a
+ * ticket the job could not update (closed) is retried alone through PUT /tickets/{id} and
+ * classified there; every other comment is added exactly once.
+ */
+import { withBatch } from '../helpers/bulk';
+import { startHarness, type Harness } from '../helpers/harness';
+import { dropSchema, newSchemaName, PG_URL, postgresAvailable } from '../helpers/postgres';
+
+const MAX_ITEMS = 10;
+const WINDOW_S = 2;
+
+async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function startOfWindow(): Promise<void> {
+  const into = Date.now() % (WINDOW_S * 1000);
+  if (into > 200) await new Promise((r) => setTimeout(r, WINDOW_S * 1000 - into + 20));
+}
+
+const stores: Array<[string, () => Promise<Record<string, string> | undefined>]> = [
+  ['sqlite', async () => ({})],
+  ['postgres', async () => ((await postgresAvailable()) ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: newSchemaName() } : undefined)],
+];
+
+describe.each(stores)('bulk jobs on %s', (kind, storeEnv) => {
+  let h: Harness | undefined;
+  let env: Record<string, string> | undefined;
+  beforeAll(async () => {
+    env = await storeEnv();
+    if (!env) return;
+    h = await startHarness({
+      connectors: { 'zendesk.yaml': withBatch('zendesk.yaml', { maxItems: MAX_ITEMS, windowSeconds: WINDOW_S }) },
+      env,
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+    if (env?.DATABASE_SCHEMA) await dropSchema(env.DATABASE_SCHEMA);
+  });
+
+  test('30 comments → 3 update_many jobs, each polled; a closed ticket is refused in the job, retried alone and dead; the rest added once', async () => {
+    if (!h) return;
+    const crm = h.crm.crm;
+    const user = crm.seedUser({ name: 'Bulk Jobs' });
+    const tickets = Array.from(
+      { length: 30 },
+      (_, i) => crm.seedTicket({ requester_id: user.id, subject: `job ${i}`, status: i === 7 ? 'closed' : 'open' }).id,
+    );
+    crm.clearRequests();
+    await startOfWindow();
+    const accepted = await Promise.all(
+      tickets.map((id, i) => h!.op('add_comment', { RECORD_ID: id, COMMENT_BODY: `bulk comment ${i}` }, { query: '?async=true' })),
+    );
+    expect(accepted.map((r) => r.status)).toEqual(tickets.map(() => 202));
+    const ds = await until(
+      () => Promise.all(accepted.map((r) => h!.get(`/v1/deliveries/${r.body.id}`).then((x) => x.body))),
+      (all) => all.every((d) => ['delivered', 'dead'].includes(d.status)),
+    );
+    const bulk = crm.requests.filter((r) => r.path === '/api/v2/tickets/update_many.json');
+    const polls = crm.requests.filter((r) => r.path.startsWith('/api/v2/job_statuses/'));
+    const singles = crm.requests.filter((r) => r.method === 'PUT' && /^\/api\/v2\/tickets\/\d+\.json$/.test(r.path));
+    // eslint-disable-next-line no-console
+    console.log(`bulk jobs (zendesk, ${kind}): 30 comments → ${bulk.length} update_many + ${polls.length} job polls + ${singles.length} alone`);
+    expect(bulk.length).toBeLessThanOrEqual(Math.ceil(30 / MAX_ITEMS));
+    expect(polls.length).toBe(bulk.length); // the sample's jobs finish by the first poll
+
+    const closed = ds[7];
+    expect(closed).toMatchObject({ status: 'dead', last_error: { crm_status: 422 } });
+    expect(closed.history).toEqual([
+      expect.objectContaining({ status: 200, request: expect.stringMatching(/^PUT .*\/api\/v2\/tickets\/update_many\.json$/) }),
+      expect.objectContaining({
+        status: 200,
+        classification: 'retry',
+        request: expect.stringMatching(/^GET .*\/api\/v2\/job_statuses\//),
+        reason: expect.stringContaining('closed prevents ticket update'),
+      }),
+      expect.objectContaining({ status: 422, classification: 'fail', request: expect.stringMatching(/^PUT .*\/api\/v2\/tickets\/\d+\.json$/) }),
+    ]);
+    expect(singles).toHaveLength(1);
+
+    for (const [i, d] of ds.entries()) {
+      if (i === 7) continue;
+      expect(d).toMatchObject({ status: 'delivered', attempts: 1, result: { bulk: { items: expect.any(Number) } } });
+      const added = crm.state.comments.filter((c) => c.ticket_id === tickets[i] && c.body === `bulk comment ${i}`);
+      expect(added).toHaveLength(1);
+    }
+  });
+});
