@@ -38,7 +38,13 @@ describe.each(stores)('bulk jobs on %s', (kind, storeEnv) => {
     env = await storeEnv();
     if (!env) return;
     h = await startHarness({
-      connectors: { 'zendesk.yaml': withBatch('zendesk.yaml', { maxItems: MAX_ITEMS, windowSeconds: WINDOW_S }) },
+      connectors: {
+        'zendesk.yaml': withBatch('zendesk.yaml', { maxItems: MAX_ITEMS, windowSeconds: WINDOW_S }),
+        // The same, giving up on a job after 2 s.
+        'stuck.yaml': withBatch('zendesk.yaml', { maxItems: MAX_ITEMS, windowSeconds: WINDOW_S })
+          .replace(/^id: zendesk$/m, 'id: zd-stuck')
+          .replace('timeout_seconds: 60', 'timeout_seconds: 2'),
+      },
       env,
     });
   });
@@ -92,6 +98,42 @@ describe.each(stores)('bulk jobs on %s', (kind, storeEnv) => {
       expect(d).toMatchObject({ status: 'delivered', attempts: 1, result: { bulk: { items: expect.any(Number) } } });
       const added = crm.state.comments.filter((c) => c.ticket_id === tickets[i] && c.body === `bulk comment ${i}`);
       expect(added).toHaveLength(1);
+    }
+  });
+
+  test('a job that never finishes: its writes are retried alone as ambiguous, dedupe looks first, each comment added once', async () => {
+    if (!h) return;
+    const crm = h.crm.crm;
+    const user = crm.seedUser({ name: 'Stuck Job' });
+    const tickets = Array.from({ length: 4 }, (_, i) => crm.seedTicket({ requester_id: user.id, subject: `stuck ${i}` }).id);
+    crm.clearRequests();
+    // Every poll answers "working" (the job never runs in the sample: it runs when a poll reaches it).
+    crm.injectFault({
+      method: 'GET',
+      path: '/api/v2/job_statuses',
+      status: 200,
+      body: { job_status: { status: 'working', url: '/api/v2/job_statuses/stuck.json' } },
+      always: true,
+    });
+    try {
+      await startOfWindow();
+      const accepted = await Promise.all(
+        tickets.map((id, i) => h!.op('add_comment', { RECORD_ID: id, COMMENT_BODY: `stuck comment ${i}` }, { connector: 'zd-stuck', query: '?async=true' })),
+      );
+      const ds = await until(
+        () => Promise.all(accepted.map((r) => h!.get(`/v1/deliveries/${r.body.id}`).then((x) => x.body))),
+        (all) => all.every((d) => ['delivered', 'dead'].includes(d.status)),
+      );
+      for (const d of ds) {
+        expect(d).toMatchObject({ status: 'delivered', attempts: 2 });
+        expect(d.history[1]).toMatchObject({ classification: 'retry', reason: expect.stringContaining('the bulk job was still working after 2 s') });
+        // The next try went alone and looked first (GET comments), then sent the comment.
+        expect(d.history.slice(2).map((a: { request: string }) => a.request.split(' ')[0])).toEqual(['GET', 'PUT']);
+      }
+      expect(crm.requests.filter((r) => r.path === '/api/v2/tickets/update_many.json')).toHaveLength(1);
+      tickets.forEach((id, i) => expect(crm.state.comments.filter((c) => c.ticket_id === id && c.body === `stuck comment ${i}`)).toHaveLength(1));
+    } finally {
+      crm.clearFaults();
     }
   });
 });
