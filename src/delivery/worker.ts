@@ -95,7 +95,9 @@ export class DeliveryWorker {
       const claimed = await this.o.store.claim(this.concurrency, this.now(), this.leaseMs);
       if (claimed.length === 0) return total;
       total += claimed.length;
-      await Promise.all(this.plan(claimed).map((unit) => this.run(unit)));
+      const units = this.plan(claimed);
+      for (const unit of units) await this.fill(unit);
+      await Promise.all(units.map((unit) => this.run(unit)));
     }
   }
 
@@ -139,6 +141,8 @@ export class DeliveryWorker {
         }
       }
       for (const unit of this.plan(claimed)) {
+        // Filled before the next claim, so that claim does not split the same due writes into more calls.
+        await this.fill(unit);
         // A bulk call is one slot, however many writes it carries.
         const key = unit.length === 1 ? unit[0].id : `bulk:${unit[0].id}`;
         const p = this.run(unit).finally(() => {
@@ -174,7 +178,7 @@ export class DeliveryWorker {
     const units: Delivery[][] = [];
     const groups = new Map<string, Delivery[]>();
     for (const d of claimed) {
-      const ep = bulkEndpoint(this.runtimeOf(d), d);
+      const ep = this.bulkOf(d);
       if (!ep) {
         units.push([d]);
         continue;
@@ -192,8 +196,21 @@ export class DeliveryWorker {
   }
 
   private run(unit: Delivery[]): Promise<void> {
-    const ep = bulkEndpoint(this.runtimeOf(unit[0]), unit[0]);
-    return ep ? this.deliverBulk(unit) : this.deliver(unit[0]);
+    const ep = this.bulkOf(unit[0]);
+    if (!ep) return this.deliver(unit[0]);
+    // Whatever was not recorded keeps its claim until the lease expires, then is retried (as ambiguous).
+    return this.deliverBulk(unit).catch((e) =>
+      this.o.logger.error(
+        { err: e, deliveries: unit.map((d) => d.id) },
+        'delivery worker: a bulk call failed unexpectedly; its writes are retried when their leases expire',
+      ),
+    );
+  }
+
+  /** The endpoint when this write may go in a bulk call (the operation is checked first: most writes are not batchable). */
+  private bulkOf(d: Delivery) {
+    if (d.operation !== 'update_record' && d.operation !== 'add_comment') return undefined;
+    return bulkEndpoint(this.runtimeOf(d), d);
   }
 
   private runtimeOf(d: Delivery): ConnectorRuntime | undefined {
@@ -224,28 +241,35 @@ export class DeliveryWorker {
   }
 
   /**
-   * One bulk call for writes of one connector and operation: the group is filled up with other
-   * due writes of the same kind (the store claims only the head of each ordering key, so one
-   * write per session or record), each write keeps its own lease, and each is recorded on its own.
+   * A bulk unit is filled up with the other due writes of its connector and operation (the store
+   * claims only the head of each ordering key, so one write per session or record).
    */
+  private async fill(unit: Delivery[]): Promise<void> {
+    const ep = this.bulkOf(unit[0]);
+    if (!ep || unit.length >= ep.batch.maxItems) return;
+    try {
+      const more = await this.o.store.claimBatchable(
+        { connectorId: unit[0].connectorId, operation: unit[0].operation },
+        ep.batch.maxItems - unit.length,
+        this.now(),
+        this.leaseMs,
+      );
+      unit.push(...more);
+    } catch (e) {
+      this.o.logger.error({ err: e }, 'delivery worker: could not claim more writes for a bulk call; sending what it has');
+    }
+  }
+
+  /** One bulk call for writes of one connector and operation; each write keeps its own lease and is recorded on its own. */
   private async deliverBulk(group: Delivery[]): Promise<void> {
     const rt = this.runtimeOf(group[0])!;
     const op = group[0].operation as 'update_record' | 'add_comment';
     const ep = rt.connector.endpoints.get(op)!;
     const batch = ep.batch!;
-    const ds = [...group];
+    const ds = group;
     const heartbeat = this.keepLeases(ds);
     const alone: Array<Promise<void>> = [];
     try {
-      if (ds.length < batch.maxItems) {
-        const more = await this.o.store
-          .claimBatchable({ connectorId: group[0].connectorId, operation: op }, batch.maxItems - ds.length, this.now(), this.leaseMs)
-          .catch((e) => {
-            this.o.logger.error({ err: e }, 'delivery worker: could not claim more writes for a bulk call; sending what it has');
-            return [] as Delivery[];
-          });
-        for (const d of more) ds.push(d); // the heartbeat reads ds: the new leases are kept too
-      }
       const entries: BulkEntry[] = [];
       for (const d of ds) {
         // Claimed by claimBatchable but retried alone (an item the CRM refused before).
@@ -253,15 +277,20 @@ export class DeliveryWorker {
           alone.push(this.deliver(d));
           continue;
         }
-        const dep = d.dependsOn ? await this.o.store.get(d.dependsOn) : undefined;
-        const variables = withDependencyIds(d, dep);
-        // No record to write onto (settings.skip_record_creation): the single path says so.
-        if (variables.RECORD_ID === undefined && dep?.result?.outcome === 'not_created') {
-          alone.push(this.deliver(d));
-          continue;
+        try {
+          const dep = d.dependsOn ? await this.o.store.get(d.dependsOn) : undefined;
+          const variables = withDependencyIds(d, dep);
+          // No record to write onto (settings.skip_record_creation): the single path says so.
+          if (variables.RECORD_ID === undefined && dep?.result?.outcome === 'not_created') {
+            alone.push(this.deliver(d));
+            continue;
+          }
+          const merged = await this.mergeBatch(d, rt, op, variables);
+          entries.push({ d, variables: merged?.variables ?? variables, ...(merged ? { absorbed: merged.ids } : {}) });
+        } catch (error) {
+          // The store could not be read for this write: it waits (backoff), the others go.
+          alone.push(this.settle(d, { ok: false, error, attempts: [] }));
         }
-        const merged = await this.mergeBatch(d, rt, op, variables);
-        entries.push({ d, variables: merged?.variables ?? variables, ...(merged ? { absorbed: merged.ids } : {}) });
       }
       if (entries.length === 0) return;
       const verdicts = await sendBulk(rt, ep as typeof ep & { batch: typeof batch }, entries, {

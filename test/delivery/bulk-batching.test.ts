@@ -27,6 +27,11 @@ async function startOfWindow(): Promise<void> {
   if (into > 200) await new Promise((r) => setTimeout(r, WINDOW_S * 1000 - into + 20));
 }
 
+/** How many bulk windows the accepted writes fell into (when each became due). */
+function windowsOf(accepted: Array<{ body: { next_attempt_at?: string } | undefined }>): number {
+  return new Set(accepted.map((r) => r.body?.next_attempt_at)).size;
+}
+
 const stores: Array<[string, () => Promise<Record<string, string> | undefined>]> = [
   ['sqlite', async () => ({})],
   ['postgres', async () => ((await postgresAvailable()) ? { DATABASE_URL: PG_URL, DATABASE_SCHEMA: newSchemaName() } : undefined)],
@@ -76,11 +81,12 @@ describe.each(stores)('bulk batching on %s', (_kind, storeEnv) => {
 
     const calls = batchCalls();
     // The saving: 50 writes, at most ceil(50/10) = 5 CRM calls instead of 50; none sent alone.
-    expect(calls.length).toBeLessThanOrEqual(Math.ceil(50 / MAX_ITEMS));
+    // (Per window: on a slow machine the burst may straddle a window end, and each window goes on its own.)
+    expect(calls.length).toBeLessThanOrEqual(windowsOf(accepted) * Math.ceil(50 / MAX_ITEMS));
     expect(singleCalls()).toHaveLength(0);
     expect(calls.map((c) => (c.body as { inputs: unknown[] }).inputs.length).reduce((a, b) => a + b, 0)).toBe(50);
     // eslint-disable-next-line no-console
-    console.log(`bulk batching (${_kind}): 50 writes → ${calls.length} CRM calls (${50 - calls.length} saved)`);
+    console.log(`bulk batching (${_kind}): 50 writes in ${windowsOf(accepted)} window(s) → ${calls.length} CRM calls (${50 - calls.length} saved)`);
     // Every record got its own content.
     tickets.forEach((id, i) => expect(ticket(id)?.properties.content).toBe(`updated ${i}`));
     // Each delivery's history is its own line of the bulk call.
@@ -103,6 +109,7 @@ describe.each(stores)('bulk batching on %s', (_kind, storeEnv) => {
     crm.clearRequests();
     await startOfWindow();
     const accepted: string[][] = tickets.map(() => []);
+    const byId = new Map<string, { next_attempt_at?: string }>();
     for (let step = 1; step <= 3; step++) {
       const rs = await Promise.all(
         tickets.map((id, i) =>
@@ -110,10 +117,13 @@ describe.each(stores)('bulk batching on %s', (_kind, storeEnv) => {
             method: 'POST',
             headers: { 'Content-Type': 'application/json' },
             body: JSON.stringify({ variables: { RECORD_ID: id, TICKET_DESCRIPTION: `session ${i} step ${step}` }, ordering_key: `session-${i}` }),
-          }).then((r) => r.json() as Promise<{ id: string }>),
+          }).then((r) => r.json() as Promise<{ id: string; next_attempt_at?: string }>),
         ),
       );
-      rs.forEach((r, i) => accepted[i].push(r.id));
+      rs.forEach((r, i) => {
+        accepted[i].push(r.id);
+        byId.set(r.id, r);
+      });
     }
     const ds = await allSettled(accepted.flat());
     expect(ds.every((d) => d.status === 'delivered')).toBe(true);
@@ -123,7 +133,7 @@ describe.each(stores)('bulk batching on %s', (_kind, storeEnv) => {
       expect(new Set(ids).size).toBe(ids.length); // one write per session (and ticket) per call
     }
     // Three rounds (a session's next write waits for the one before), each ceil(20/10) calls.
-    expect(calls.length).toBeLessThanOrEqual(3 * Math.ceil(SESSIONS / MAX_ITEMS));
+    expect(calls.length).toBeLessThanOrEqual(3 * windowsOf(accepted.flat().map((id) => ({ body: byId.get(id) }))) * Math.ceil(SESSIONS / MAX_ITEMS));
     // eslint-disable-next-line no-console
     console.log(`bulk batching (${_kind}): ${SESSIONS * 3} ordered writes of ${SESSIONS} sessions → ${calls.length} CRM calls`);
     // Order held: each session's steps were sent 1, 2, 3, so the last one stands.
@@ -167,7 +177,7 @@ describe.each(stores)('bulk batching on %s', (_kind, storeEnv) => {
       }
     for (const c of singleCalls()) if (c.status === 200) applied.set(c.path.split('/').pop()!, (applied.get(c.path.split('/').pop()!) ?? 0) + 1);
     expect(Object.fromEntries(tickets.map((t) => [t, applied.get(t)]))).toEqual(Object.fromEntries(tickets.map((t) => [t, 1])));
-    expect(batchCalls().length).toBeLessThanOrEqual(Math.ceil(20 / MAX_ITEMS));
+    expect(batchCalls().length).toBeLessThanOrEqual(windowsOf(accepted) * Math.ceil(20 / MAX_ITEMS));
     expect(singleCalls()).toHaveLength(refused.length);
     tickets.forEach((id, i) => expect(ticket(id)?.properties.content).toBe(`partial update ${i}`));
   });

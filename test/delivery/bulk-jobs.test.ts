@@ -76,7 +76,8 @@ describe.each(stores)('bulk jobs on %s', (kind, storeEnv) => {
     const singles = crm.requests.filter((r) => r.method === 'PUT' && /^\/api\/v2\/tickets\/\d+\.json$/.test(r.path));
     // eslint-disable-next-line no-console
     console.log(`bulk jobs (zendesk, ${kind}): 30 comments → ${bulk.length} update_many + ${polls.length} job polls + ${singles.length} alone`);
-    expect(bulk.length).toBeLessThanOrEqual(Math.ceil(30 / MAX_ITEMS));
+    // Per window: on a slow machine the burst may straddle a window end.
+    expect(bulk.length).toBeLessThanOrEqual(new Set(accepted.map((r) => r.body.next_attempt_at)).size * Math.ceil(30 / MAX_ITEMS));
     expect(polls.length).toBe(bulk.length); // the sample's jobs finish by the first poll
 
     const closed = ds[7];
