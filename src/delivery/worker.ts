@@ -142,7 +142,8 @@ export class DeliveryWorker {
       }
       for (const unit of this.plan(claimed)) {
         // Filled before the next claim, so that claim does not split the same due writes into more calls.
-        await this.fill(unit);
+        // (Only bulk units wait for anything: other writes start without an extra await.)
+        if (unit.length > 1 || this.bulkOf(unit[0])) await this.fill(unit);
         // A bulk call is one slot, however many writes it carries.
         const key = unit.length === 1 ? unit[0].id : `bulk:${unit[0].id}`;
         const p = this.run(unit).finally(() => {
