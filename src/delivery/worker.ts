@@ -17,6 +17,7 @@ import type { DeliveryStore } from './store';
 import { FLOW_STEPS, type Delivery, type DeliveryResult, type FlowStep } from './types';
 import type { ConnectorRuntime } from '../operations/runtime';
 import type { AttemptRecord } from '../operations/call';
+import { summarizeStoreError, type StoreErrorSummary } from './store-startup';
 
 export interface WorkerOptions {
   store: DeliveryStore;
@@ -132,7 +133,9 @@ export class DeliveryWorker {
         } catch (e) {
           // Store unreachable (e.g. PostgreSQL failover): nothing is lost, try again shortly.
           failures++;
-          this.o.logger.error({ err: e, failures }, 'delivery worker: claim failed');
+          // One short line per try: the error object of a lost connection is kilobytes (pg's client).
+          const s = summarizeStoreError(e);
+          this.o.logger.error({ code: s.code, error: s.message, failures }, 'delivery worker: claim failed; the store is retried shortly');
           await this.idle(Math.min(5000, 100 * 2 ** failures));
           continue;
         }
@@ -165,25 +168,48 @@ export class DeliveryWorker {
 
   private async deliver(d: Delivery): Promise<void> {
     const token = d.leaseToken!;
+    // Until when the lease is surely ours (the claim's lease, pushed on by each heartbeat that landed).
+    const lease = { until: this.now() + this.leaseMs };
     const heartbeat = setInterval(
       () => {
-        this.o.store.extendLease(d.id, token, this.now() + this.leaseMs).catch(() => undefined);
+        const until = this.now() + this.leaseMs;
+        this.o.store.extendLease(d.id, token, until).then(
+          (ok) => {
+            if (ok) lease.until = until;
+          },
+          () => undefined,
+        );
       },
       Math.max(1000, this.leaseMs / 3),
     );
     try {
       const outcome = await this.attempt(d);
       const completion = decide(d, outcome, this.now(), this.o.random);
-      const recorded = await this.recordWithRetry(d, token, completion);
+      const saved = await this.recordWithRetry(d, token, completion, lease);
+      const recorded = saved === true;
+      const fields = {
+        delivery: d.id,
+        connector: d.connectorId,
+        operation: d.operation,
+        attempt: d.attempts,
+        reason: completion.error?.message,
+      };
+      if (typeof saved === 'object') {
+        // The CRM call's outcome is not in the store: saying "delivered" here would be a lie the
+        // store contradicts. The delivery is still running there; its lease expires and it is
+        // tried again as ambiguous (checked against the CRM before anything is sent again).
+        this.o.logger.error(
+          { ...fields, status: 'not_recorded', attempt_outcome: completion.status, code: saved.code, error: saved.message, tries: saved.tries },
+          `delivery attempt: its outcome (${completion.status}) could not be saved to the store; the lease expires and the delivery is retried (as ambiguous)`,
+        );
+        return;
+      }
       this.o.logger[completion.status === 'dead' || completion.status === 'unknown_outcome' ? 'warn' : 'info'](
         {
-          delivery: d.id,
-          connector: d.connectorId,
-          operation: d.operation,
-          attempt: d.attempts,
-          status: completion.status,
-          reason: completion.error?.message,
-          next_attempt_at: completion.status === 'pending' ? new Date(completion.nextAttemptAt!).toISOString() : undefined,
+          ...fields,
+          status: recorded ? completion.status : 'fenced_out',
+          attempt_outcome: recorded ? undefined : completion.status,
+          next_attempt_at: recorded && completion.status === 'pending' ? new Date(completion.nextAttemptAt!).toISOString() : undefined,
           fenced_out: !recorded,
         },
         'delivery attempt',
@@ -199,20 +225,25 @@ export class DeliveryWorker {
     }
   }
 
-  /** The result of a CRM call must not be lost to a store hiccup: retry recording briefly. */
-  private async recordWithRetry(d: Delivery, token: string, completion: Parameters<DeliveryStore['complete']>[2]): Promise<boolean> {
+  /**
+   * The result of a CRM call must not be lost to a store hiccup: recording is retried while the
+   * lease is still ours (afterwards another worker may have taken the delivery over), at least
+   * three times. True: recorded; false: fenced out (the store says the lease is no longer ours);
+   * an error summary: not saved.
+   */
+  private async recordWithRetry(
+    d: Delivery,
+    token: string,
+    completion: Parameters<DeliveryStore['complete']>[2],
+    lease: { until: number },
+  ): Promise<boolean | (StoreErrorSummary & { tries: number })> {
     for (let i = 0; ; i++) {
       try {
         return await this.o.store.complete(d.id, token, completion, this.now());
       } catch (e) {
-        if (i >= 20 || (!this.running && i >= 3)) {
-          this.o.logger.error(
-            { err: e, delivery: d.id },
-            'delivery worker: could not record the outcome; the lease will expire and the delivery is retried (as ambiguous)',
-          );
-          return false;
-        }
-        await sleep(Math.min(2000, 50 * 2 ** i));
+        const wait = Math.min(2000, 50 * 2 ** i);
+        if (i >= 2 && (this.now() + wait >= lease.until || !this.running || i >= 40)) return { ...summarizeStoreError(e), tries: i + 1 };
+        await sleep(wait);
       }
     }
   }
