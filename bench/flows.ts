@@ -7,7 +7,8 @@
  * Baseline in the same run: a script that makes the same CRM calls per session straight to the
  * CRM (find the caller, create them, look for an open ticket, create one, six comments, the update,
  * the upload and its comment), one session after another per loop, with as many loops as the
- * gateway gets concurrent sessions. The CRM is reset before each case, so every case sees a CRM
+ * gateway gets concurrent sessions. Direct and gateway run in interleaved slices (BENCH_FLOWS_ROUNDS,
+ * order swapped each round), each on a freshly reset CRM, so both see the same machine and a CRM
  * of the same size.
  *
  * "sessions/s" is N over the time from the first event to the last write delivered. Topology as
@@ -21,6 +22,8 @@ const N = Number(process.env.BENCH_FLOWS_N ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_FLOWS_CONCURRENCY ?? 16);
 const WORKERS = Number(process.env.BENCH_FLOWS_WORKERS ?? 32);
 const WARMUP = 20;
+/** Direct and gateway slices alternate this many times per store. */
+const ROUNDS = Number(process.env.BENCH_FLOWS_ROUNDS ?? 3);
 const TARGET = 0.5;
 /** BENCH_FLOWS_PROFILE=<dir>: the gateway runs with --cpu-prof (summarise with bench/cpuprofile-top.ts). */
 const PROFILE_DIR = process.env.BENCH_FLOWS_PROFILE;
@@ -162,26 +165,24 @@ async function crmCalls(crmUrl: string): Promise<number> {
 
 export async function benchFlows(pgUrl: string | undefined): Promise<Record<string, unknown>> {
   const crm = await startCrmProcess();
-  const out: Record<string, unknown> = { sessions: N, concurrency: CONCURRENCY, events_per_session: 8, delivery_slots: WORKERS };
+  const perRound = Math.max(1, Math.round(N / ROUNDS));
+  const out: Record<string, unknown> = {
+    sessions: perRound * ROUNDS,
+    rounds: ROUNDS,
+    concurrency: CONCURRENCY,
+    events_per_session: 8,
+    delivery_slots: WORKERS,
+  };
   let base = 0;
+  const fresh = (count: number) => {
+    const from = base;
+    base += count;
+    return from;
+  };
   try {
-    // Baseline: the same CRM calls per session, straight to the CRM.
     const direct = new LeanClient(crm.url, CONCURRENCY);
-    await runPool(WARMUP, CONCURRENCY, (i) => directSession(direct, base + i));
-    base += WARMUP;
-    await crmControl(crm.url, 'POST', '/reset');
-    const t0 = performance.now();
-    let directCalls = 0;
-    await runPool(N, CONCURRENCY, async (i) => {
-      const calls = await directSession(direct, base + i);
-      directCalls += calls;
-    });
-    const directPerSec = N / ((performance.now() - t0) / 1000);
-    base += N;
-    direct.close();
-    out.direct = { sessions_per_sec: round(directPerSec, 1), crm_calls_per_session: round(directCalls / N, 2) };
-    line('flows: direct → CRM (baseline)', out.direct as Record<string, unknown>);
-
+    const from = fresh(WARMUP);
+    await runPool(WARMUP, CONCURRENCY, (i) => directSession(direct, from + i));
     const stores: Array<['sqlite' | 'postgres', string | undefined]> = [['sqlite', undefined]];
     if (pgUrl && process.env.BENCH_FLOWS_STORES !== 'sqlite') stores.push(['postgres', pgUrl]);
     for (const [kind, url] of stores) {
@@ -201,40 +202,63 @@ export async function benchFlows(pgUrl: string | undefined): Promise<Record<stri
           }
         };
         // Warm-up (JIT, connections, the store's first pages), settled before measuring.
-        await runPool(WARMUP, CONCURRENCY, (i) => session(base + i, `warm-${kind}`));
-        base += WARMUP;
+        const warm = fresh(WARMUP);
+        await runPool(WARMUP, CONCURRENCY, (i) => session(warm + i, `warm-${kind}`));
         await settled(gw, Date.now() + 60_000);
         latencies.length = 0;
-        await crmControl(crm.url, 'POST', '/reset');
-        await crmControl(crm.url, 'DELETE', '/requests');
-        const before = await counts(gw);
-        const cpu0 = { gw: processCpuMs(gw.proc.pid!), db: kind === 'postgres' ? cpuOfProcessesNamed('postgres') : 0 };
-        const start = performance.now();
-        await runPool(N, CONCURRENCY, (i) => session(base + i, `flow-${kind}`));
-        const acceptedAt = performance.now();
-        const after = await settled(gw, Date.now() + 180_000);
-        const seconds = (performance.now() - start) / 1000;
-        base += N;
-        const gatewayCpu = ((processCpuMs(gw.proc.pid!) ?? NaN) - (cpu0.gw ?? NaN)) / N;
-        const dbCpu = kind === 'postgres' ? ((cpuOfProcessesNamed('postgres') ?? NaN) - (cpu0.db ?? NaN)) / N : undefined;
-        const calls = await crmCalls(crm.url);
+        // Direct and gateway slices interleaved (order swapped each round), each on a freshly reset
+        // CRM: a burst of unrelated load on the machine hits both, not one.
+        const t = { direct: 0, gateway: 0, accepting: 0, gatewayCpu: 0, dbCpu: 0, calls: 0, directCalls: 0, delivered: 0, dead: 0 };
+        for (let r = 0; r < ROUNDS; r++) {
+          for (const which of r % 2 === 0 ? (['direct', 'gateway'] as const) : (['gateway', 'direct'] as const)) {
+            await crmControl(crm.url, 'POST', '/reset');
+            await crmControl(crm.url, 'DELETE', '/requests');
+            const first = fresh(perRound);
+            if (which === 'direct') {
+              const t0 = performance.now();
+              await runPool(perRound, CONCURRENCY, async (i) => {
+                const calls = await directSession(direct, first + i);
+                t.directCalls += calls;
+              });
+              t.direct += performance.now() - t0;
+              continue;
+            }
+            const before = await counts(gw);
+            const cpu0 = { gw: processCpuMs(gw.proc.pid!) ?? NaN, db: kind === 'postgres' ? (cpuOfProcessesNamed('postgres') ?? NaN) : 0 };
+            const t0 = performance.now();
+            await runPool(perRound, CONCURRENCY, (i) => session(first + i, `flow-${kind}`));
+            t.accepting += performance.now() - t0;
+            const after = await settled(gw, Date.now() + 180_000);
+            t.gateway += performance.now() - t0;
+            t.gatewayCpu += (processCpuMs(gw.proc.pid!) ?? NaN) - cpu0.gw;
+            if (kind === 'postgres') t.dbCpu += (cpuOfProcessesNamed('postgres') ?? NaN) - cpu0.db;
+            t.calls += await crmCalls(crm.url);
+            t.delivered += after.delivered - before.delivered;
+            t.dead += after.dead - before.dead;
+          }
+        }
+        const total = perRound * ROUNDS;
+        const directPerSec = total / (t.direct / 1000);
+        const perSec = total / (t.gateway / 1000);
+        const gatewayCpu = t.gatewayCpu / total;
         const acc = summarize(latencies);
-        const perSec = N / seconds;
         const ratio = perSec / directPerSec;
+        out[`direct_${kind}`] = { sessions_per_sec: round(directPerSec, 1), crm_calls_per_session: round(t.directCalls / total, 2) };
         out[kind] = {
           sessions_per_sec: round(perSec, 1),
-          accepted_sessions_per_sec: round(N / ((acceptedAt - start) / 1000), 1),
-          crm_calls_per_session: round(calls / N, 2),
-          deliveries_per_session: round((after.delivered - before.delivered) / N, 2),
-          dead: after.dead - before.dead,
+          accepted_sessions_per_sec: round(total / (t.accepting / 1000), 1),
+          crm_calls_per_session: round(t.calls / total, 2),
+          deliveries_per_session: round(t.delivered / total, 2),
+          dead: t.dead,
           event_accept_p50_ms: acc.p50,
           event_accept_p99_ms: acc.p99,
           gateway_cpu_ms_per_session: round(gatewayCpu, 1),
-          ...(dbCpu === undefined ? {} : { postgres_cpu_ms_per_session: round(dbCpu, 1) }),
+          ...(kind === 'postgres' ? { postgres_cpu_ms_per_session: round(t.dbCpu / total, 1) } : {}),
           // One event loop: the gateway cannot run more sessions per second than this.
           gateway_cpu_ceiling_sessions_per_sec: round(1000 / gatewayCpu, 0),
           ratio_vs_direct: round(ratio),
         };
+        line(`flows: direct → CRM (baseline, ${kind} rounds)`, out[`direct_${kind}`] as Record<string, unknown>);
         line(`flows: ${kind}, ${WORKERS} delivery slots`, out[kind] as Record<string, unknown>);
         line(`target flows-${kind}`, {
           gateway_sessions_per_sec: round(perSec, 1),
@@ -249,6 +273,7 @@ export async function benchFlows(pgUrl: string | undefined): Promise<Record<stri
         if (url && schema) await dropSchema(url, schema);
       }
     }
+    direct.close();
   } finally {
     crm.stop();
   }
