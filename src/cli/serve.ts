@@ -24,7 +24,7 @@ import { UnidentifiedSweeper } from '../flows/unidentified-sweep';
 import { Redactor } from '../util/redact';
 import { ZoomSource } from '../platforms/zoom/source';
 import { FileStores } from '../storage/registry';
-import { StoreStartup, summarizeStoreError } from '../delivery/store-startup';
+import { StoreStartup, storeErrorFields } from '../delivery/store-startup';
 
 export interface ServeOptions {
   port?: number;
@@ -86,10 +86,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     schema: opts.databaseSchema ?? settings.DATABASE_SCHEMA,
     dataDir,
     // One line (message and code): the error object carries the whole pg client (~7 KB).
-    onError: (e) => {
-      const s = summarizeStoreError(e);
-      logger.warn({ code: s.code, error: s.message }, 'database connection lost; reconnecting on next use');
-    },
+    onError: (e) => logger.warn(storeErrorFields(e), 'database connection lost; reconnecting on next use'),
     encryption: encryption.keys,
     migrate: false,
   });

@@ -29,6 +29,12 @@ export function summarizeStoreError(e: unknown): StoreErrorSummary {
   return code ? { message, code } : { message };
 }
 
+/** The fields a log line carries for a database error: `code` and `error` (the message). */
+export function storeErrorFields(e: unknown): { code?: string; error: string } {
+  const s = summarizeStoreError(e);
+  return { code: s.code, error: s.message };
+}
+
 /** Wait before start-up attempt `attempt + 1` (attempt counts from 1): 0.5 s doubling, at most 10 s. */
 export function startupBackoffMs(attempt: number): number {
   return Math.min(10_000, 500 * 2 ** Math.max(0, attempt - 1));

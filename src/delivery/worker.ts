@@ -17,7 +17,7 @@ import type { DeliveryStore } from './store';
 import { FLOW_STEPS, type Delivery, type DeliveryResult, type FlowStep } from './types';
 import type { ConnectorRuntime } from '../operations/runtime';
 import type { AttemptRecord } from '../operations/call';
-import { summarizeStoreError, type StoreErrorSummary } from './store-startup';
+import { storeErrorFields, summarizeStoreError, type StoreErrorSummary } from './store-startup';
 
 export interface WorkerOptions {
   store: DeliveryStore;
@@ -134,8 +134,7 @@ export class DeliveryWorker {
           // Store unreachable (e.g. PostgreSQL failover): nothing is lost, try again shortly.
           failures++;
           // One short line per try: the error object of a lost connection is kilobytes (pg's client).
-          const s = summarizeStoreError(e);
-          this.o.logger.error({ code: s.code, error: s.message, failures }, 'delivery worker: claim failed; the store is retried shortly');
+          this.o.logger.error({ ...storeErrorFields(e), failures }, 'delivery worker: claim failed; the store is retried shortly');
           await this.idle(Math.min(5000, 100 * 2 ** failures));
           continue;
         }
