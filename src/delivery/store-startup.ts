@@ -29,6 +29,18 @@ export function summarizeStoreError(e: unknown): StoreErrorSummary {
   return code ? { message, code } : { message };
 }
 
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+/** SQLSTATEs of a database that is away, not of a bad query: connection exceptions, shutdown, no such database, too many connections, refused login. */
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3]|3D000|53300|28000|28P01)$/;
+const CONNECTION_LOST = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+
+/** True when the error says the database could not be reached (as opposed to a query it refused). */
+export function isStoreUnavailable(e: unknown): boolean {
+  if (e instanceof AggregateError && e.errors.length) return e.errors.some(isStoreUnavailable);
+  const { message, code } = summarizeStoreError(e);
+  return (code !== undefined && (NETWORK_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) || CONNECTION_LOST.test(message);
+}
+
 /** The fields a log line carries for a database error: `code` and `error` (the message). */
 export function storeErrorFields(e: unknown): { code?: string; error: string } {
   const s = summarizeStoreError(e);

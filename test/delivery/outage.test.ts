@@ -115,6 +115,11 @@ test('starts while PostgreSQL refuses connections: /readyz 503 with a reason, sy
     });
     expect(durable.status).toBe(503);
     expect(((await durable.json()) as { type: string }).type).toMatch(/store-unavailable$/);
+    // Reading what the store holds: 503 to retry (not a 500 with a stack trace in the log).
+    const read = await fetch(`${child.url}/v1/deliveries?limit=1`);
+    expect(read.status).toBe(503);
+    expect(((await read.json()) as { type: string }).type).toMatch(/store-unavailable$/);
+    expect(logLines(child).some((l) => l.msg === 'unhandled error')).toBe(false);
     // A few attempts, one line each.
     await until('two start-up attempts', () => logLines(child).filter((l) => /database not ready at start-up/.test(l.msg)).length >= 2 || undefined);
 

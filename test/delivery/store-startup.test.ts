@@ -1,6 +1,6 @@
 /** The pure parts of opening the store through an outage: one-line error summaries, backoff, retries. */
 import pino from 'pino';
-import { StoreStartup, startupBackoffMs, summarizeStoreError } from '../../src/delivery/store-startup';
+import { StoreStartup, isStoreUnavailable, startupBackoffMs, summarizeStoreError } from '../../src/delivery/store-startup';
 
 function withFields(message: string, fields: Record<string, unknown>): Error {
   return Object.assign(new Error(message), fields);
@@ -96,4 +96,22 @@ test('stopped before the store opens: untilReady rejects and no more attempts ar
   startup.stop();
   await expect(waiting).rejects.toThrow(/stopped before the delivery store was ready/);
   expect(calls).toBe(1);
+});
+
+test.each([
+  ['connection refused', withFields('connect ECONNREFUSED 127.0.0.1:5432', { code: 'ECONNREFUSED' }), true],
+  ['host unknown', withFields('getaddrinfo ENOTFOUND db', { code: 'ENOTFOUND' }), true],
+  ['server shutting down', withFields('terminating connection due to administrator command', { code: '57P01' }), true],
+  ['starting up', withFields('the database system is starting up', { code: '57P03' }), true],
+  ['connection exception class', withFields('connection failure', { code: '08006' }), true],
+  ['no such database', withFields('database "x" does not exist', { code: '3D000' }), true],
+  ['too many connections', withFields('sorry, too many clients already', { code: '53300' }), true],
+  ['pg client lost its connection', new Error('Connection terminated unexpectedly'), true],
+  ['pool could not connect in time', new Error('timeout exceeded when trying to connect'), true],
+  ['refused on every address', new AggregateError([withFields('connect ECONNREFUSED ::1:5432', { code: 'ECONNREFUSED' })], ''), true],
+  ['a query the database refused', withFields('syntax error at or near "SELEC"', { code: '42601' }), false],
+  ['a constraint', withFields('duplicate key value violates unique constraint', { code: '23505' }), false],
+  ['a bug', new TypeError("Cannot read properties of undefined (reading 'id')"), false],
+])('isStoreUnavailable: %s → %s', (_name, error, expected) => {
+  expect(isStoreUnavailable(error)).toBe(expected);
 });
