@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { benchDurable } from './durable';
+import { benchFlows } from './flows';
 import { benchScale } from './scale';
 import { benchSync } from './sync';
 import { benchRender } from './render';
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   if (want('scale')) saveResult('scale', await benchScale(pgUrl));
   if (want('sync')) saveResult('sync', await benchSync());
   if (want('render')) saveResult('render', await benchRender());
+  if (want('flows')) saveResult('flows', await benchFlows(pgUrl));
 }
 
 main().then(

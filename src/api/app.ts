@@ -29,6 +29,7 @@ import { flowPostRoutes } from './flow-posts';
 import type { FlowEngine } from '../flows/engine';
 import { ZoomSource } from '../platforms/zoom/source';
 import { ZOOM_WEBHOOK_PATH, zoomRoutes } from '../platforms/zoom/routes';
+import { summarizeStoreError } from '../delivery/store-startup';
 
 export interface AppOptions {
   /** Durable writes (async operations, Idempotency-Key, /v1/deliveries). */
@@ -47,6 +48,8 @@ export interface AppOptions {
   accessLog?: boolean;
   /** Zoom-style webhooks and reconciliation (serve passes the one it schedules); default one made from flows and store. */
   zoom?: ZoomSource;
+  /** Why the store is not ready yet (the database is down at start-up); undefined once it is. */
+  storeStarting?: () => string | undefined;
 }
 
 const DEFAULT_JSON_LIMIT = '70mb';
@@ -131,16 +134,27 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   });
   app.get('/readyz', async (_req, res) => {
     const list = gw.list();
-    const storeOk = opts.store
-      ? await opts.store.ping().then(
-          () => true,
-          () => false,
-        )
-      : true;
-    const ready = storeOk && list.some((l) => l.connector);
+    // While the store is still being opened (its database down at start-up) it is not ready, even
+    // when the database has just come back and its migrations are running.
+    let reason = opts.storeStarting?.();
+    const storeOk =
+      !opts.store || reason !== undefined
+        ? !opts.store
+        : await opts.store.ping().then(
+            () => true,
+            (e: unknown) => {
+              const s = summarizeStoreError(e);
+              reason = `database unreachable: ${s.message}${s.code ? ` (${s.code})` : ''}`;
+              return false;
+            },
+          );
+    const valid = list.filter((l) => l.connector).length;
+    if (valid === 0) reason ??= 'no valid connector';
+    const ready = storeOk && valid > 0;
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'not_ready',
-      connectors: { valid: list.filter((l) => l.connector).length, invalid: list.filter((l) => !l.connector).length },
+      ...(ready ? {} : { reason }),
+      connectors: { valid, invalid: list.length - valid },
       ...(opts.store ? { store: { kind: opts.store.kind, reachable: storeOk } } : {}),
     });
   });

@@ -7,6 +7,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { GatewayError, MethodNotAllowedError, isGatewayError, type ProblemDetails } from '../errors';
 import type { Logger } from '../util/logger';
 import type { Redaction } from '../util/redact';
+import { isStoreUnavailable, storeErrorFields } from '../delivery/store-startup';
 
 export interface ProblemResponse {
   status: number;
@@ -16,7 +17,12 @@ export interface ProblemResponse {
 
 /** Any error as the problem+json answer the client gets (the express handler and the fast lane share it). */
 export function problemFor(err: unknown, path: string, logger: Logger, requestId: string | undefined, redactor: Redaction): ProblemResponse {
-  const ge = toGatewayError(err);
+  let ge = toGatewayError(err);
+  if (ge.code === 'internal' && isStoreUnavailable(err)) {
+    // A database that is away (PostgreSQL down or restarting) is a 503 to retry, logged in one line.
+    logger.warn({ ...storeErrorFields(err), request_id: requestId }, 'request failed: the delivery store is unreachable');
+    ge = new GatewayError('store_unavailable', 'the delivery store is unreachable; nothing was changed, try again shortly');
+  }
   if (ge.status >= 500 && ge.code === 'internal') logger.error({ err, request_id: requestId }, 'unhandled error');
   const headers: Record<string, string> = { 'Content-Type': 'application/problem+json; charset=utf-8' };
   if (ge.code === 'crm_retry_later' && typeof ge.extensions.retry_after_ms === 'number') {

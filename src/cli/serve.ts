@@ -24,6 +24,7 @@ import { UnidentifiedSweeper } from '../flows/unidentified-sweep';
 import { Redactor } from '../util/redact';
 import { ZoomSource } from '../platforms/zoom/source';
 import { FileStores } from '../storage/registry';
+import { StoreStartup, storeErrorFields } from '../delivery/store-startup';
 
 export interface ServeOptions {
   port?: number;
@@ -84,8 +85,10 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     databaseUrl,
     schema: opts.databaseSchema ?? settings.DATABASE_SCHEMA,
     dataDir,
-    onError: (e) => logger.warn({ err: e }, 'database connection lost; reconnecting on next use'),
+    // One line (message and code): the error object carries the whole pg client (~7 KB).
+    onError: (e) => logger.warn(storeErrorFields(e), 'database connection lost; reconnecting on next use'),
     encryption: encryption.keys,
+    migrate: false,
   });
   const gateway = new Gateway({
     configDir: opts.configDir ?? settings.CONFIG_DIR,
@@ -98,8 +101,23 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   });
   gateway.metrics = new Metrics(store);
   gateway.load();
+  // The store is ready once its migrations ran and its tokens were checked. SQLite (a local
+  // file) fails start-up at once; PostgreSQL may be down or not there yet: the gateway then
+  // listens anyway (/readyz 503 says why, sync operations work) and tries again with backoff.
+  const startup = new StoreStartup({
+    logger,
+    open: async () => {
+      await store.migrate();
+      await upgradeTokens(store, dataDir, logger);
+    },
+  });
+  let storeReady: boolean;
   try {
-    await prepareTokens(store, gateway, encryption, dataDir, logger);
+    checkTokenKey(gateway, encryption, logger);
+    if (store.kind === 'sqlite') {
+      await startup.open();
+      storeReady = true;
+    } else storeReady = await startup.tryOnce();
   } catch (e) {
     await store.close();
     throw e;
@@ -147,6 +165,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     jsonLimit: maxBody === undefined ? undefined : `${maxBody}b`,
     maxUploadBytes: maxUpload,
     accessLog: settings.ACCESS_LOG === 'on',
+    storeStarting: () => startup.reason,
   });
   const host = opts.host ?? settings.HOST;
   const server = await new Promise<Server>((resolve, reject) => {
@@ -162,15 +181,33 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   gateway.listen.add(host, port);
   gateway.publicUrl = opts.publicUrl ?? settings.PUBLIC_URL ?? url;
   gateway.listen.addPublicUrl(gateway.publicUrl);
-  worker?.start();
   const sweeper = new RetentionSweeper({ store, days: retention, logger, now: gateway.now });
-  sweeper.start();
   const unidentified = new UnidentifiedSweeper({ flows, logger });
-  unidentified.start();
-  zoom.start();
-  if (!opts.configFiles && settings.CONFIG_WATCH !== 'off') gateway.watch();
-  logger.info({ url, store: store.kind, workers, connectors: gateway.list().map((l) => `${l.id}:${l.connector ? 'valid' : 'invalid'}`) }, 'gateway listening');
   let closing: Promise<void> | undefined;
+  // What needs the store starts once it is ready (now, or when the database first answers).
+  const startStoreWork = () => {
+    if (closing) return;
+    worker?.start();
+    sweeper.start();
+    unidentified.start();
+    zoom.start();
+  };
+  if (storeReady) startStoreWork();
+  else
+    startup.untilReady().then(startStoreWork, () => {
+      /* stopped before the database answered: nothing to start */
+    });
+  if (!opts.configFiles && settings.CONFIG_WATCH !== 'off') gateway.watch();
+  logger.info(
+    {
+      url,
+      store: store.kind,
+      store_ready: storeReady,
+      workers,
+      connectors: gateway.list().map((l) => `${l.id}:${l.connector ? 'valid' : 'invalid'}`),
+    },
+    'gateway listening',
+  );
   return {
     url,
     gateway,
@@ -188,6 +225,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
         logger.info({ url }, 'gateway stopping: no new requests; in-flight deliveries get SHUTDOWN_GRACE_MS');
         gateway.unwatch();
         stopKeyWatch?.();
+        startup.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await worker?.stop(opts.shutdownGraceMs ?? settings.SHUTDOWN_GRACE_MS);
@@ -204,18 +242,8 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   };
 }
 
-/**
- * OAuth tokens at rest: PostgreSQL without a key is refused once an OAuth connector exists;
- * then plaintext tokens of earlier versions are sealed and values sealed with a previous key
- * are sealed again with the current one.
- */
-async function prepareTokens(
-  store: DeliveryStore,
-  gateway: Gateway,
-  encryption: ReturnType<typeof resolveEncryptionKeys>,
-  dataDir: string,
-  logger: Logger,
-): Promise<void> {
+/** OAuth tokens at rest: PostgreSQL without a key is refused once an OAuth connector exists (a setting, checked before the store opens). */
+function checkTokenKey(gateway: Gateway, encryption: ReturnType<typeof resolveEncryptionKeys>, logger: Logger): void {
   requireKeyForOAuth(
     encryption,
     gateway
@@ -228,6 +256,10 @@ async function prepareTokens(
       { key_file: encryption.keyFile },
       `no ${KEY_ENV}: generated a key for OAuth tokens at rest into the data directory (mode 0600); set ${KEY_ENV} to manage it yourself`,
     );
+}
+
+/** Plaintext tokens of earlier versions are sealed, and values sealed with a previous key are sealed again with the current one. */
+async function upgradeTokens(store: DeliveryStore, dataDir: string, logger: Logger): Promise<void> {
   const upgraded = await store.tokens.upgrade(path.join(dataDir, 'oauth-tokens.json'));
   if (upgraded.sealed || upgraded.resealed || upgraded.legacyFileRemoved)
     logger.info(

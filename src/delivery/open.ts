@@ -11,10 +11,12 @@ export async function openStore(opts: {
   schema?: string;
   onError?: (e: Error) => void;
   encryption?: EncryptionKeys;
+  /** false: the caller runs the migrations (serve retries them while PostgreSQL is down). */
+  migrate?: boolean;
 }): Promise<DeliveryStore> {
   const store: DeliveryStore = opts.databaseUrl
     ? new PostgresStore({ connectionString: opts.databaseUrl, schema: opts.schema, onError: opts.onError, encryption: opts.encryption })
     : new SqliteStore(path.join(opts.dataDir, 'crm-gateway.db'), { encryption: opts.encryption });
-  await store.migrate();
+  if (opts.migrate !== false) await store.migrate();
   return store;
 }

@@ -6,6 +6,7 @@
  */
 import type { Logger } from '../util/logger';
 import type { DeliveryStore } from './store';
+import { storeErrorFields } from './store-startup';
 
 const DAY_MS = 86_400_000;
 /** Rows per statement: short statements, so deliveries are never held up behind a purge. */
@@ -51,7 +52,7 @@ export class RetentionSweeper {
             'retention: purged finished deliveries and old sessions',
           );
       })
-      .catch((e: unknown) => this.o.logger.warn({ err: e }, 'retention purge failed; retrying at the next sweep'))
+      .catch((e: unknown) => this.o.logger.warn(storeErrorFields(e), 'retention purge failed; retrying at the next sweep'))
       .finally(() => {
         this.running = undefined;
       });

@@ -18,6 +18,7 @@ import { FLOW_STEPS, type Delivery, type DeliveryResult, type FlowStep } from '.
 import type { ConnectorRuntime } from '../operations/runtime';
 import type { AttemptRecord } from '../operations/call';
 import { BATCH_ITEM_FAILED, bulkEndpoint, sendBulk, type BulkEntry } from './bulk';
+import { storeErrorFields, summarizeStoreError, type StoreErrorSummary } from './store-startup';
 
 export interface WorkerOptions {
   store: DeliveryStore;
@@ -54,6 +55,8 @@ export interface StepOptions {
 export class DeliveryWorker {
   private running = false;
   private inflight = new Map<string, Promise<void>>();
+  /** Until when each delivery in flight surely holds its lease (see keepLeases). */
+  private readonly leaseUntil = new Map<string, number>();
   private wake?: () => void;
   private loopDone?: Promise<void>;
   private readonly now: () => number;
@@ -135,7 +138,8 @@ export class DeliveryWorker {
         } catch (e) {
           // Store unreachable (e.g. PostgreSQL failover): nothing is lost, try again shortly.
           failures++;
-          this.o.logger.error({ err: e, failures }, 'delivery worker: claim failed');
+          // One short line per try: the error object of a lost connection is kilobytes (pg's client).
+          this.o.logger.error({ ...storeErrorFields(e), failures }, 'delivery worker: claim failed; the store is retried shortly');
           await this.idle(Math.min(5000, 100 * 2 ** failures));
           continue;
         }
@@ -222,14 +226,32 @@ export class DeliveryWorker {
     }
   }
 
-  /** Keeps every claimed delivery's lease alive while its call is in flight. */
+  /**
+   * Keeps every claimed delivery's lease alive while its call is in flight, and remembers until
+   * when each lease is surely ours (the claim's lease, pushed on by each heartbeat that landed):
+   * recording an outcome is retried only that long.
+   */
   private keepLeases(ds: readonly Delivery[]): NodeJS.Timeout {
+    for (const d of ds) if (!this.leaseUntil.has(d.id)) this.leaseUntil.set(d.id, this.now() + this.leaseMs);
     return setInterval(
       () => {
-        for (const d of ds) this.o.store.extendLease(d.id, d.leaseToken!, this.now() + this.leaseMs).catch(() => undefined);
+        for (const d of ds) {
+          const until = this.now() + this.leaseMs;
+          this.o.store.extendLease(d.id, d.leaseToken!, until).then(
+            (ok) => {
+              if (ok && this.leaseUntil.has(d.id)) this.leaseUntil.set(d.id, until);
+            },
+            () => undefined,
+          );
+        }
       },
       Math.max(1000, this.leaseMs / 3),
     );
+  }
+
+  private releaseLeases(heartbeat: NodeJS.Timeout, ds: readonly Delivery[]): void {
+    clearInterval(heartbeat);
+    for (const d of ds) this.leaseUntil.delete(d.id);
   }
 
   private async deliver(d: Delivery): Promise<void> {
@@ -237,7 +259,7 @@ export class DeliveryWorker {
     try {
       await this.settle(d, await this.attempt(d));
     } finally {
-      clearInterval(heartbeat);
+      this.releaseLeases(heartbeat, [d]);
     }
   }
 
@@ -257,7 +279,7 @@ export class DeliveryWorker {
       );
       unit.push(...more);
     } catch (e) {
-      this.o.logger.error({ err: e }, 'delivery worker: could not claim more writes for a bulk call; sending what it has');
+      this.o.logger.error({ ...storeErrorFields(e) }, 'delivery worker: could not claim more writes for a bulk call; sending what it has');
     }
   }
 
@@ -307,7 +329,7 @@ export class DeliveryWorker {
         }),
       );
     } finally {
-      clearInterval(heartbeat);
+      this.releaseLeases(heartbeat, ds);
       await Promise.all(alone);
     }
   }
@@ -322,16 +344,32 @@ export class DeliveryWorker {
       // The CRM refused this item: the next try goes alone, where its own status is classified.
       if (bulk.itemFailed && completion.error) completion.error = { ...completion.error, code: BATCH_ITEM_FAILED };
     }
-    const recorded = await this.recordWithRetry(d, token, completion);
+    const lease = { until: this.leaseUntil.get(d.id) ?? this.now() + this.leaseMs };
+    const saved = await this.recordWithRetry(d, token, completion, lease);
+    const recorded = saved === true;
+    const fields = {
+      delivery: d.id,
+      connector: d.connectorId,
+      operation: d.operation,
+      attempt: d.attempts,
+      reason: completion.error?.message,
+    };
+    if (typeof saved === 'object') {
+      // The CRM call's outcome is not in the store: saying "delivered" here would be a lie the
+      // store contradicts. The delivery is still running there; its lease expires and it is
+      // tried again as ambiguous (checked against the CRM before anything is sent again).
+      this.o.logger.error(
+        { ...fields, status: 'not_recorded', attempt_outcome: completion.status, code: saved.code, error: saved.message, tries: saved.tries },
+        `delivery attempt: its outcome (${completion.status}) could not be saved to the store; the lease expires and the delivery is retried (as ambiguous)`,
+      );
+      return;
+    }
     this.o.logger[completion.status === 'dead' || completion.status === 'unknown_outcome' ? 'warn' : 'info'](
       {
-        delivery: d.id,
-        connector: d.connectorId,
-        operation: d.operation,
-        attempt: d.attempts,
-        status: completion.status,
-        reason: completion.error?.message,
-        next_attempt_at: completion.status === 'pending' ? new Date(completion.nextAttemptAt!).toISOString() : undefined,
+        ...fields,
+        status: recorded ? completion.status : 'fenced_out',
+        attempt_outcome: recorded ? undefined : completion.status,
+        next_attempt_at: recorded && completion.status === 'pending' ? new Date(completion.nextAttemptAt!).toISOString() : undefined,
         fenced_out: !recorded,
       },
       'delivery attempt',
@@ -344,20 +382,25 @@ export class DeliveryWorker {
     }
   }
 
-  /** The result of a CRM call must not be lost to a store hiccup: retry recording briefly. */
-  private async recordWithRetry(d: Delivery, token: string, completion: Parameters<DeliveryStore['complete']>[2]): Promise<boolean> {
+  /**
+   * The result of a CRM call must not be lost to a store hiccup: recording is retried while the
+   * lease is still ours (afterwards another worker may have taken the delivery over), at least
+   * three times. True: recorded; false: fenced out (the store says the lease is no longer ours);
+   * an error summary: not saved.
+   */
+  private async recordWithRetry(
+    d: Delivery,
+    token: string,
+    completion: Parameters<DeliveryStore['complete']>[2],
+    lease: { until: number },
+  ): Promise<boolean | (StoreErrorSummary & { tries: number })> {
     for (let i = 0; ; i++) {
       try {
         return await this.o.store.complete(d.id, token, completion, this.now());
       } catch (e) {
-        if (i >= 20 || (!this.running && i >= 3)) {
-          this.o.logger.error(
-            { err: e, delivery: d.id },
-            'delivery worker: could not record the outcome; the lease will expire and the delivery is retried (as ambiguous)',
-          );
-          return false;
-        }
-        await sleep(Math.min(2000, 50 * 2 ** i));
+        const wait = Math.min(2000, 50 * 2 ** i);
+        if (i >= 2 && (this.now() + wait >= lease.until || !this.running || i >= 40)) return { ...summarizeStoreError(e), tries: i + 1 };
+        await sleep(wait);
       }
     }
   }

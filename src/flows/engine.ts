@@ -59,6 +59,11 @@ export interface EventOutcome {
 
 export type SessionView = Awaited<ReturnType<FlowEngine['view']>>;
 
+/** What the session view reads of a step's delivery. */
+type StepDelivery = Pick<Delivery, 'operation' | 'status' | 'lastError' | 'result'>;
+/** Delivered steps remembered for the session view (a few hundred bytes each). */
+const DELIVERED_KEPT = 5000;
+
 const emptyState = (): SessionState => ({ vars: {}, events: [], steps: {}, agentAssigned: false, ended: false, outbound: false, held: [], warnings: [] });
 
 export class FlowEngine {
@@ -387,24 +392,46 @@ export class FlowEngine {
     }
   }
 
+  /**
+   * Delivered steps, as the view shows them. Every event's answer is the session view, which reads
+   * each step's delivery: by the end of a call that was ~50 reads per session, most of them of
+   * steps long delivered. Delivered is final (only dead, cancelled and unknown-outcome deliveries
+   * change again), so those are kept here, slim and bounded.
+   */
+  private readonly delivered = new Map<string, StepDelivery>();
+
+  private async stepDelivery(id: string): Promise<StepDelivery | undefined> {
+    const known = this.delivered.get(id);
+    if (known) return known;
+    const d = await this.store.get(id);
+    if (d?.status !== 'delivered') return d;
+    const slim: StepDelivery = { operation: d.operation, status: d.status, lastError: d.lastError, result: d.result };
+    this.delivered.set(id, slim);
+    if (this.delivered.size > DELIVERED_KEPT) this.delivered.delete(this.delivered.keys().next().value as string);
+    return slim;
+  }
+
   /** What the platform sees: ids, steps and their delivery status, screen-pop URLs rendered now. */
   async view(connectorId: string, sessionId: string, known?: SessionState) {
     const c = this.gateway.connector(connectorId);
     const state = known ?? ((await this.store.loadSession(connectorId, sessionId))?.state as unknown as SessionState | undefined);
     if (!state) throw new GatewayError('not_found', `no session ${sessionId} for connector ${connectorId}`);
-    const deliveries = new Map<string, Delivery | undefined>();
+    const deliveries = new Map<string, StepDelivery | undefined>();
     const deliveryIds = new Map<string, string>(Object.entries(state.steps));
-    for (const [name, id] of Object.entries(state.steps)) deliveries.set(name, await this.store.get(id));
+    const steps = Object.entries(state.steps);
+    // Read together (one round trip's wait on PostgreSQL, not one per step).
+    const read = await Promise.all(steps.map(([, id]) => this.stepDelivery(id)));
+    steps.forEach(([name], i) => deliveries.set(name, read[i]));
     // Writes a step asked for when it ran (an upload's comment, the reopening update): listed under
     // "<step>:follow-up:<operation>", so one that died is as visible as the step itself.
     for (const [name, d] of [...deliveries.entries()]) {
       const followUps = Array.isArray(d?.result?.follow_ups) ? (d!.result!.follow_ups as string[]) : [];
-      for (const id of followUps) {
-        const f = await this.store.get(id);
-        const key = `${name}:follow-up:${f?.operation ?? id}`;
-        deliveries.set(key, f);
+      const got = await Promise.all(followUps.map((id) => this.stepDelivery(id)));
+      followUps.forEach((id, i) => {
+        const key = `${name}:follow-up:${got[i]?.operation ?? id}`;
+        deliveries.set(key, got[i]);
         deliveryIds.set(key, id);
-      }
+      });
     }
     const account = deliveries.get('account');
     const record = deliveries.get('record');

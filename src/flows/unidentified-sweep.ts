@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../util/logger';
 import type { FlowEngine } from './engine';
+import { storeErrorFields } from '../delivery/store-startup';
 
 export class UnidentifiedSweeper {
   private timer?: NodeJS.Timeout;
@@ -32,7 +33,7 @@ export class UnidentifiedSweeper {
             'sessions still without customer identity marked unidentified; their writes are held until an event brings the phone, e-mail or SDK id',
           );
       })
-      .catch((e: unknown) => this.o.logger.warn({ err: e }, 'unidentified sweep failed; retrying at the next sweep'))
+      .catch((e: unknown) => this.o.logger.warn(storeErrorFields(e), 'unidentified sweep failed; retrying at the next sweep'))
       .finally(() => {
         this.running = undefined;
       });

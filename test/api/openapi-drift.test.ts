@@ -568,10 +568,15 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     // No delivery store (an app built without one): no `store` member.
     const notReady = await call(brokenOnlyUrl, 'GET', '/readyz', '/readyz');
     expect(notReady.status).toBe(503);
-    expect(notReady.body).toEqual({ status: 'not_ready', connectors: { valid: 0, invalid: 1 } });
+    expect(notReady.body).toEqual({ status: 'not_ready', reason: 'no valid connector', connectors: { valid: 0, invalid: 1 } });
     const storeDown = await call(storeDownUrl, 'GET', '/readyz', '/readyz');
     expect(storeDown.status).toBe(503);
-    expect(storeDown.body).toEqual({ status: 'not_ready', connectors: { valid: 1, invalid: 0 }, store: { kind: 'sqlite', reachable: false } });
+    expect(storeDown.body).toEqual({
+      status: 'not_ready',
+      reason: expect.stringMatching(/^database unreachable: /),
+      connectors: { valid: 1, invalid: 0 },
+      store: { kind: 'sqlite', reachable: false },
+    });
   });
 
   it('GET /v1/connectors and /v1/connectors/{id} (valid, invalid, unknown)', async () => {
