@@ -128,7 +128,12 @@ export function optionsAt(root: Schema, ctx: Context): Option[] {
       for (const [name, sub] of Object.entries(isSchema(s.properties) ? s.properties : {})) {
         if (seen.has(name) || name === '$schema') continue;
         const described = isSchema(sub) ? describe(root, sub) : {};
-        seen.set(name, { label: name, kind: 'property', detail: [described.type, required.has(name) ? 'required' : ''].filter(Boolean).join(', '), info: described.info });
+        seen.set(name, {
+          label: name,
+          kind: 'property',
+          detail: [described.type, required.has(name) ? 'required' : ''].filter(Boolean).join(', '),
+          info: described.info,
+        });
       }
     }
     return [...seen.values()];
@@ -145,7 +150,9 @@ export function optionsAt(root: Schema, ctx: Context): Option[] {
 function describe(root: Schema, s: Schema): { type?: string; info?: string } {
   const all = expand(root, s);
   const info = all.map((x) => x.description).find((d) => typeof d === 'string') as string | undefined;
-  const types = [...new Set(all.map((x) => (Array.isArray(x.enum) ? 'enum' : typeof x.type === 'string' ? x.type : isSchema(x.properties) ? 'object' : '')).filter(Boolean))];
+  const types = [
+    ...new Set(all.map((x) => (Array.isArray(x.enum) ? 'enum' : typeof x.type === 'string' ? x.type : isSchema(x.properties) ? 'object' : '')).filter(Boolean)),
+  ];
   return { type: types.join(' | ') || undefined, info };
 }
 

@@ -23,6 +23,7 @@ import { deliveryRoutes } from './deliveries';
 import type { ApiKeys } from '../access/api-keys';
 import { checkJsonShape } from './input-bounds';
 import { apiDocs, DOCS_PAGE_HEADERS } from './api-docs';
+import { consoleRoutes } from './console';
 import { authorizeRoute, deliveryInScope, matchRoute, noRoute } from './routes';
 import { sessionRoutes } from './sessions';
 import { flowPostRoutes } from './flow-posts';
@@ -156,6 +157,7 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   app.get('/docs', (_req, res) => {
     res.set(DOCS_PAGE_HEADERS).send(apiDocs().html);
   });
+  app.use(consoleRoutes());
 
   app.get('/v1/connectors', (_req, res) => {
     res.json({ connectors: gw.list().map(summary) });

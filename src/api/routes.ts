@@ -51,6 +51,9 @@ export const ROUTES: readonly RouteSpec[] = [
   // The API's own description: what any client may read before it holds a key.
   { method: 'GET', path: '/openapi.yaml', access: PUBLIC },
   { method: 'GET', path: '/docs', access: PUBLIC },
+  // The browser console's static files (no data: the page calls the API below with its user's key).
+  { method: 'GET', path: '/console', access: PUBLIC },
+  { method: 'GET', path: '/console/:asset', access: PUBLIC },
   { method: 'GET', path: '/v1/connectors', access: ADMIN },
   { method: 'GET', path: '/v1/connectors/:id', access: ADMIN },
   { method: 'GET', path: '/v1/connectors/:id/links', access: connector('id') },

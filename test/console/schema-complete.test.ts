@@ -14,8 +14,16 @@ test.each([
   ['top level key', 'id: x\nba|', { kind: 'key', path: [], word: 'ba' }],
   ['nested key', 'auth:\n  type: basic\n  us|', { kind: 'key', path: ['auth'], word: 'us' }],
   ['value', 'phone:\n  format: au|', { kind: 'value', path: ['phone'], key: 'format', word: 'au' }],
-  ['deep key in a list item', 'endpoints:\n  find_account:\n    search:\n      - name: a\n        pa|', { kind: 'key', path: ['endpoints', 'find_account', 'search', '[]'] }],
-  ['key right after a dash', 'endpoints:\n  find_account:\n    search:\n      - |', { kind: 'key', path: ['endpoints', 'find_account', 'search', '[]'], word: '' }],
+  [
+    'deep key in a list item',
+    'endpoints:\n  find_account:\n    search:\n      - name: a\n        pa|',
+    { kind: 'key', path: ['endpoints', 'find_account', 'search', '[]'] },
+  ],
+  [
+    'key right after a dash',
+    'endpoints:\n  find_account:\n    search:\n      - |',
+    { kind: 'key', path: ['endpoints', 'find_account', 'search', '[]'], word: '' },
+  ],
   ['blank lines and comments are skipped', 'auth:\n\n  # who\n  |', { kind: 'key', path: ['auth'] }],
 ])('context: %s', (_name, marked, expected) => {
   expect(at(marked)).toMatchObject(expected);
