@@ -49,6 +49,7 @@ import {
   type Json,
   type JsonObject,
 } from '../helpers/openapi';
+import { ensureConsoleBuilt } from '../helpers/console-build';
 
 const doc = loadOpenApi();
 const ajv = createOpenApiAjv(doc);
@@ -555,6 +556,15 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     const d = await call(gw.url, 'GET', '/docs', '/docs');
     expect(String(d.body)).toContain('<code>/v1/connectors/{id}/operations/{operation}</code>');
     expect(d.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+  });
+
+  it('GET /console and its files: the built page, with its strict CSP', async () => {
+    ensureConsoleBuilt();
+    const page = await call(gw.url, 'GET', '/console', '/console');
+    expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    const script = /src="\/console\/([^"]+\.js)"/.exec(String(page.body))![1];
+    const asset = await call(gw.url, 'GET', '/console/{asset}', `/console/${script}`);
+    expect(asset.headers.get('cache-control')).toMatch(/immutable/);
   });
 
   it('GET /healthz and /readyz', async () => {
