@@ -1,73 +1,92 @@
 /**
- * GET /console and GET /console/{asset}: the browser console, static files built by
- * scripts/build-console.js into dist/console (no data: the page calls the same HTTP API as any
- * client, with the key its user types). Public, like /docs.
- *
- * The page runs under a strict Content-Security-Policy: scripts and styles from this gateway
- * only (no inline script), requests to this gateway only, nothing framed. index.html is never
- * cached (it names the current build); the other files carry a content hash in their names and
- * are cached for a year.
+ * The routes the integrator console needs beyond the operations and delivery API: who the key
+ * is, the connectors it may see (with the YAML for admins), validating and saving a connector
+ * file, the variables of each operation, and contract tests as jobs. The route table
+ * (routes.ts) has already refused keys outside their scope; the handlers narrow what a key sees
+ * (its connectors only, the YAML for admins only).
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { Router } from 'express';
-import { GatewayError } from '../errors';
-import { packageRoot } from '../util/package-root';
+import { mayUse, type Principal } from '../access/api-keys';
+import type { Gateway } from '../gateway';
+import { saveText, sha256, validateText, yamlOf } from './config-edit';
+import { connectorSummary } from './connector-view';
+import { ContractRuns, startRequest } from './contract-runs';
+import { operationVariables } from './operation-variables';
 
-export const CONSOLE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+const isAdmin = (p: Principal | undefined) => !p || p.admin;
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-};
-
-/** A built file name: flat, no dot first (the route's parameter is one segment; this keeps it inside the folder). */
-const ASSET_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/;
-/** Names esbuild gives hashed outputs: app-ABCD1234.js. */
-const HASHED = /-[A-Z0-9]{8}\.[a-z]+$/;
-
-export function consoleDir(): string {
-  return path.join(packageRoot(), 'dist/console');
-}
-
-export function consoleRoutes(dir: string = consoleDir()): Router {
+export function consoleRoutes(gw: Gateway, runs: ContractRuns = new ContractRuns(gw)): Router {
   const r = Router({ caseSensitive: true, strict: true });
-  const send = async (name: string, res: import('express').Response) => {
-    const type = TYPES[path.extname(name)];
-    if (!ASSET_NAME.test(name) || !type) throw new GatewayError('not_found', `no console file ${name.slice(0, 128)}`);
-    let body: Buffer;
-    try {
-      body = await fs.promises.readFile(path.join(dir, name));
-    } catch {
-      throw new GatewayError(
-        'not_found',
-        name === 'index.html' ? 'the console is not built: run `npm run build` (or `node scripts/build-console.js`)' : `no console file ${name}`,
-      );
+
+  r.get('/v1/me', (_req, res) => {
+    const p = res.locals.principal as Principal | undefined;
+    res.json({ admin: isAdmin(p), connectors: !p || p.admin || !p.connectors ? '*' : [...p.connectors].sort() });
+  });
+
+  r.get('/v1/connectors', async (_req, res) => {
+    const p = res.locals.principal as Principal | undefined;
+    const visible = gw.list().filter((l) => mayUse(p, l.id));
+    res.json(gw.redactor.redactDeep({ connectors: await Promise.all(visible.map((l) => connectorSummary(gw, l))) }));
+  });
+
+  r.get('/v1/connectors/:id', async (req, res) => {
+    const l = gw.entry(String(req.params.id));
+    const c = l.connector;
+    const view = {
+      ...(await connectorSummary(gw, l)),
+      ...(c ? { phone: c.phone, timeout_ms: c.timeoutMs, config: c.source } : {}),
+    };
+    // The file as stored, for the editor: it holds ${env:…} placeholders, never their values.
+    // Shown to admin keys only, the keys that may save it.
+    let file: Buffer | undefined;
+    if (isAdmin(res.locals.principal as Principal | undefined)) {
+      try {
+        file = fs.readFileSync(l.file);
+      } catch {
+        /* removed since it was loaded: the view says what is loaded, without the text */
+      }
     }
-    res.set({
-      'Content-Type': type,
-      'Content-Security-Policy': CONSOLE_CSP,
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'no-referrer',
-      'Cache-Control': HASHED.test(name) ? 'public, max-age=31536000, immutable' : 'no-cache',
+    res.json({ ...gw.redactor.redactDeep(view), ...(file ? { yaml: file.toString('utf8'), sha256: sha256(file) } : {}) });
+  });
+
+  r.get('/v1/connectors/:id/operations', (req, res) => {
+    res.json({ operations: operationVariables(gw.connector(String(req.params.id))) });
+  });
+
+  r.post('/v1/connectors/:id/validate', (req, res) => {
+    res.json(validateText(gw, String(req.params.id), yamlOf(req.body)));
+  });
+
+  r.put('/v1/connectors/:id/config', (req, res) => {
+    const id = String(req.params.id);
+    res.json(saveText(gw, id, yamlOf(req.body), (req.body as { base_sha256?: unknown } | null)?.base_sha256));
+  });
+
+  r.post('/v1/connectors/:id/contract-tests', (req, res) => {
+    const run = runs.start(String(req.params.id), startRequest(req.body));
+    res.status(202).set('Location', `/v1/contract-tests/${run.id}`).json({ id: run.id });
+  });
+
+  r.get('/v1/contract-tests/:runId', (req, res) => {
+    res.json(runs.get(String(req.params.runId)));
+  });
+
+  r.get('/v1/contract-tests/:runId/junit', (req, res) => {
+    res.type('application/xml; charset=utf-8').send(runs.junit(String(req.params.runId)));
+  });
+
+  r.get('/v1/contract-tests/:runId/events', (req, res) => {
+    const id = String(req.params.runId);
+    runs.get(id); // an unknown run is a 404 problem, before the stream starts
+    res.status(200).set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+    res.flushHeaders();
+    const unsubscribe = runs.subscribe(id, (event, data) => {
+      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      if (event === 'done') res.end();
     });
-    res.send(body);
-  };
-  r.get('/console', (_req, res) => send('index.html', res));
-  r.get('/console/:asset', (req, res) => send(String(req.params.asset), res));
+    res.on('close', unsubscribe);
+  });
+
   return r;
 }
