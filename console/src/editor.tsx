@@ -19,6 +19,9 @@ import { Badge, ErrorBox, Section } from './ui';
 
 const root = schema as unknown as { [key: string]: Json };
 
+/** The page's CSP nonce (a meta tag the gateway fills per page load): CodeMirror's theme <style> elements carry it. */
+const cspNonce = document.querySelector<HTMLMetaElement>('meta[name="csp-nonce"]')?.content ?? '';
+
 function completeFromSchema(ctx: CompletionContext): CompletionResult | null {
   const at = contextAt(ctx.state.doc.toString(), ctx.pos);
   if (!at || (!at.word && !ctx.explicit && at.kind === 'key')) return null;
@@ -93,6 +96,7 @@ export function EditorScreen({ id, me, line }: { id: string; me: Me; line?: numb
           parent: host.current!,
           doc: c.yaml,
           extensions: [
+            EditorView.cspNonce.of(cspNonce),
             basicSetup,
             yaml(),
             EditorView.lineWrapping,

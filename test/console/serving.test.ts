@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { CONSOLE_CSP, consolePageRoutes } from '../../src/api/console-page';
+import { consolePageRoutes } from '../../src/api/console-page';
 import { problemHandler } from '../../src/api/problem';
 import { silentLogger } from '../../src/util/logger';
 import { Redactor } from '../../src/util/redact';
@@ -21,7 +21,10 @@ let base: string;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'console-'));
-  fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><script type="module" src="/console/app-ABCD1234.js"></script>');
+  fs.writeFileSync(
+    path.join(dir, 'index.html'),
+    '<!doctype html><meta name="csp-nonce" content="{{CSP_NONCE}}"><script type="module" src="/console/app-ABCD1234.js"></script>',
+  );
   fs.writeFileSync(path.join(dir, 'app-ABCD1234.js'), 'export {};');
   fs.writeFileSync(path.join(dir, 'app-ABCD1234.css'), 'body{}');
   fs.writeFileSync(path.join(dir, '.secret'), 'no');
@@ -44,14 +47,23 @@ test('the page: html, strict CSP with no inline script, nosniff, never cached', 
   const res = await fetch(`${base}/console`);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
-  expect(res.headers.get('content-security-policy')).toBe(CONSOLE_CSP);
-  expect(CONSOLE_CSP).toMatch(/default-src 'none'/);
-  expect(CONSOLE_CSP).toMatch(/script-src 'self'(;|$)/);
-  expect(CONSOLE_CSP).toMatch(/connect-src 'self'(;|$)/);
-  expect(CONSOLE_CSP).not.toMatch(/unsafe-inline|unsafe-eval|\*|https?:/);
+  const csp = res.headers.get('content-security-policy')!;
+  expect(csp).toMatch(/default-src 'none'/);
+  expect(csp).toMatch(/script-src 'self'(;|$)/);
+  expect(csp).toMatch(/connect-src 'self'(;|$)/);
+  expect(csp).not.toMatch(/unsafe-eval|\*|https?:/);
+  // Inline is allowed for style attributes only (the editor sets a few), never for scripts or <style>.
+  expect(csp.split('; ').filter((d) => d.includes('unsafe-inline'))).toEqual(["style-src-attr 'unsafe-inline'"]);
   expect(res.headers.get('x-content-type-options')).toBe('nosniff');
   expect(res.headers.get('cache-control')).toBe('no-cache');
-  expect(await res.text()).toContain('/console/app-ABCD1234.js');
+  const html = await res.text();
+  expect(html).toContain('/console/app-ABCD1234.js');
+  // The style nonce: fresh per load, in the policy and in the page's meta tag, nowhere for scripts.
+  const nonce = /content="([A-Za-z0-9+/=]{24})"/.exec(html)![1];
+  expect(csp).toContain(`style-src 'self' 'nonce-${nonce}'`);
+  expect(csp).toMatch(/script-src 'self';/);
+  const again = await fetch(`${base}/console`);
+  expect(again.headers.get('content-security-policy')).not.toContain(nonce);
 });
 
 test.each([
