@@ -93,7 +93,10 @@ export interface ConnectorItem {
   status?: string;
   errors: Array<ConfigIssue | string>;
   warnings?: Array<ConfigIssue | string>;
+  /** Every issue with its position (errors and warnings); `errors`/`warnings` are the same as text. */
+  issues?: ConfigIssue[];
   rejected_change?: { at?: string; errors: Array<ConfigIssue | string> } | Array<ConfigIssue | string>;
+  rejected?: { at?: string; issues: ConfigIssue[] };
   auth?: { type: string; state?: 'static' | 'connected' | 'not_connected' | 'expired'; expires_at?: string; grant?: string };
   rate_limit?: Record<string, unknown>;
   retry?: Record<string, unknown>;
@@ -126,8 +129,21 @@ export function issueText(i: ConfigIssue | string): string {
   return `${where}${i.path ? `${i.path}: ` : ''}${i.message}`;
 }
 
+const errorsIn = (issues: ConfigIssue[]) => issues.filter((i) => i.severity !== 'warning');
+
+/** The errors, with positions when the gateway gives them. */
+export const errorsOf = (c: ConnectorItem): Array<ConfigIssue | string> => (c.issues ? errorsIn(c.issues) : c.errors);
+export const warningsOf = (c: ConnectorItem): Array<ConfigIssue | string> => (c.issues ? c.issues.filter((i) => i.severity === 'warning') : (c.warnings ?? []));
+
+/** The errors of the last change the hot reload refused (the previous version keeps running). */
 export function rejectedErrors(c: ConnectorItem): Array<ConfigIssue | string> | undefined {
+  if (c.rejected) return errorsIn(c.rejected.issues);
   const r = c.rejected_change;
   if (!r) return undefined;
   return Array.isArray(r) ? r : r.errors;
 }
+
+export const rejectedAt = (c: ConnectorItem): string | undefined => c.rejected?.at ?? (Array.isArray(c.rejected_change) ? undefined : c.rejected_change?.at);
+
+/** The file's name without its folder (the full path is in the title). */
+export const baseName = (file?: string) => file?.split(/[\\/]/).pop();

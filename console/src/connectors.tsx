@@ -1,6 +1,6 @@
 /** Connectors: status, errors with their YAML lines, rejected changes, auth state, limits, lookup URLs. */
 import { useState } from 'preact/hooks';
-import { type ConnectorItem, type Me, api, call, enc, isValid, issueText, rejectedErrors } from './api';
+import { baseName, type ConnectorItem, call, enc, errorsOf, isValid, issueText, type Me, rejectedAt, rejectedErrors, warningsOf, api } from './api';
 import { href } from './router';
 import { Badge, ErrorBox, Section, useLoad, when } from './ui';
 
@@ -27,7 +27,7 @@ export function ConnectorsScreen({ me }: { me: Me }) {
   );
 }
 
-function Issues({ title, issues, id, admin }: { title: string; issues: Array<unknown>; id: string; admin: boolean }) {
+function Issues({ title, issues, id, file, admin }: { title: string; issues: Array<unknown>; id: string; file?: string; admin: boolean }) {
   if (!issues.length) return null;
   return (
     <div class="issues">
@@ -35,7 +35,8 @@ function Issues({ title, issues, id, admin }: { title: string; issues: Array<unk
       <ul>
         {issues.map((i, n) => {
           const line = typeof i === 'object' && i ? (i as { line?: number }).line : undefined;
-          const text = issueText(i as never);
+          // Positioned issues read as the CLI prints them: file:line:col path: message.
+          const text = typeof i === 'string' ? i : `${baseName(file) ?? id}:${issueText(i as never)}`;
           return <li key={n}>{line && admin ? <a href={href(['connectors', id, 'edit'], { line: String(line) })}>{text}</a> : text}</li>;
         })}
       </ul>
@@ -108,7 +109,7 @@ function ConnectorCard({ c, me }: { c: ConnectorItem; me: Me }) {
           <>
             <dt>File</dt>
             <dd>
-              <code>{c.file}</code>
+              <code title={c.file}>{baseName(c.file)}</code>
             </dd>
           </>
         ) : null}
@@ -134,13 +135,14 @@ function ConnectorCard({ c, me }: { c: ConnectorItem; me: Me }) {
         <dt>Operations</dt>
         <dd>{c.operations.length ? c.operations.join(', ') : <span class="muted">none usable</span>}</dd>
       </dl>
-      <Issues title="Errors" issues={c.errors} id={c.id} admin={me.admin} />
-      <Issues title="Warnings" issues={c.warnings ?? []} id={c.id} admin={me.admin} />
+      <Issues title="Errors" issues={errorsOf(c)} id={c.id} file={c.file} admin={me.admin} />
+      <Issues title="Warnings" issues={warningsOf(c)} id={c.id} file={c.file} admin={me.admin} />
       {rejected ? (
         <Issues
-          title={`Rejected change${!Array.isArray(c.rejected_change) && c.rejected_change?.at ? ` (${when(c.rejected_change.at)})` : ''}: the running version is kept`}
+          title={`Rejected change${rejectedAt(c) ? ` (${when(rejectedAt(c))})` : ''}: the running version is kept`}
           issues={rejected}
           id={c.id}
+          file={c.file}
           admin={me.admin}
         />
       ) : null}

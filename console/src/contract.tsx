@@ -11,6 +11,9 @@ import { Badge, ErrorBox, Section } from './ui';
 interface Check {
   name: string;
   ok: boolean;
+  /** pass, fail or skip (a check the connector's file gives nothing to run). */
+  outcome?: string;
+  ms?: number;
   detail?: string;
   line?: number;
 }
@@ -155,6 +158,7 @@ export function ContractScreen({ id }: { id: string; me: Me }) {
               <tr>
                 <th>Check</th>
                 <th>Result</th>
+                <th>Time</th>
                 <th>Detail</th>
                 <th>YAML line</th>
               </tr>
@@ -164,8 +168,9 @@ export function ContractScreen({ id }: { id: string; me: Me }) {
                 <tr key={i} class={c.ok ? '' : 'failed'}>
                   <td>{c.name}</td>
                   <td>
-                    <Badge value={c.ok ? 'passed' : 'failed'} />
+                    <Badge value={c.outcome === 'skip' ? 'skipped' : c.ok ? 'passed' : 'failed'} />
                   </td>
+                  <td>{c.ms !== undefined ? `${c.ms} ms` : ''}</td>
                   <td>{c.detail}</td>
                   <td>{c.line ? <a href={href(['connectors', id, 'edit'], { line: String(c.line) })}>line {c.line}</a> : ''}</td>
                 </tr>

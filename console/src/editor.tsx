@@ -12,7 +12,7 @@ import { Compartment, EditorSelection } from '@codemirror/state';
 import { basicSetup, EditorView } from 'codemirror';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import schema from '../../schemas/connector.schema.json';
-import { ApiError, type ConfigIssue, type ConnectorItem, type Me, api, enc, isValid, issueText, rejectedErrors } from './api';
+import { ApiError, baseName, type ConfigIssue, type ConnectorItem, type Me, api, enc, isValid, issueText, rejectedErrors } from './api';
 import { href } from './router';
 import { contextAt, type Json, optionsAt } from './schema-complete';
 import { Badge, ErrorBox, Section } from './ui';
@@ -179,7 +179,7 @@ export function EditorScreen({ id, me, line }: { id: string; me: Me; line?: numb
   const rejected = item ? rejectedErrors(item) : undefined;
   return (
     <Section
-      title={`Edit ${item?.file ?? id}`}
+      title={`Edit ${baseName(item?.file) ?? id}`}
       actions={
         <>
           <a class="button" href={href(['connectors'])}>
@@ -231,7 +231,7 @@ export function EditorScreen({ id, me, line }: { id: string; me: Me; line?: numb
           {errors.map((e, n) => (
             <li key={n} class={e.severity === 'warning' ? 'warning' : 'error'}>
               <button type="button" class="link" onClick={() => view.current && e.line && goToLine(view.current, e.line)}>
-                {item?.file ?? id}:{issueText(e)}
+                {baseName(item?.file) ?? id}:{issueText(e)}
               </button>
             </li>
           ))}
