@@ -16,7 +16,8 @@ import { ApiKeys, hashKey, parseKeyEntries } from '../../src/access/api-keys';
 import { ensureConsoleBuilt } from '../helpers/console-build';
 import { bundled, type Harness, ROOT, startHarness } from '../helpers/harness';
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's package path; CHROMIUM_PATH points elsewhere (e.g. to check the missing-browser rule). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'docs/console');
 const ADMIN = 'console-admin-key-0123456789';
 const SCOPED = 'console-scoped-key-0123456789';
@@ -188,7 +189,9 @@ run('console in a browser', () => {
     h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/users.json', status: 422, body: { error: 'RecordInvalid' } });
     const accepted = await h.op('create_account', { NAME: 'Dies Once' }, { query: '?async=true', headers: auth });
     const id = accepted.body.id as string;
-    for (let i = 0; i < 100 && (await h.get(`/v1/deliveries/${id}`)).body.status !== 'dead'; i++) await new Promise((r) => setTimeout(r, 100));
+    const status = async () => ((await (await fetch(`${origin}/v1/deliveries/${id}`, { headers: auth })).json()) as { status: string }).status;
+    for (let i = 0; i < 100 && (await status()) !== 'dead'; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await status()).toBe('dead');
     await goto('#/deliveries');
     await page.getByLabel('Status').selectOption('dead');
     await page.getByRole('button', { name: 'Filter' }).click();
@@ -196,7 +199,10 @@ run('console in a browser', () => {
     await shot('deliveries');
     await page.getByRole('link', { name: id }).click();
     await page.getByRole('heading', { name: `Delivery ${id}` }).waitFor();
-    await page.getByText('422').first().waitFor();
+    await page
+      .locator('dl.facts')
+      .getByText(/CRM 422/)
+      .waitFor();
     await page.getByRole('button', { name: 'Retry' }).click();
     await page.locator('dl.facts .badge', { hasText: /pending|running|delivered/ }).waitFor();
     await shot('delivery');
