@@ -71,11 +71,13 @@ test('GET /v1/connectors lists the connectors of the key only, with auth state, 
   expect(scoped.text).not.toContain(SECRET);
 });
 
-test('GET /v1/connectors/{id}: the YAML and its sha256 for admin keys only, never a resolved secret', async () => {
+test('GET /v1/connectors/{id}: the YAML and its version for admin keys only, secrets masked', async () => {
   const admin = await api('GET', '/v1/connectors/zendesk', KEYS.admin);
   const text = fs.readFileSync(file(), 'utf8');
-  expect(admin.body).toMatchObject({ id: 'zendesk', yaml: text, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
-  expect(admin.body.yaml).toContain('${env:ZENDESK_TOKEN');
+  expect(admin.body).toMatchObject({ id: 'zendesk', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  // The default of ${env:ZENDESK_TOKEN:-…} is the password in use: masked like any secret.
+  expect(admin.body.yaml).toBe(text.replace(/sample-token/g, '****').replace(/agent@example\.com\/token/g, '****'));
+  expect(admin.text).not.toContain('sample-token');
   const other = await api('GET', '/v1/connectors/other', KEYS.admin);
   expect(other.body.yaml).toContain('${env:OTHER_TOKEN}');
   expect(other.text).not.toContain(SECRET);
@@ -84,6 +86,21 @@ test('GET /v1/connectors/{id}: the YAML and its sha256 for admin keys only, neve
   expect(scoped.body.yaml).toBeUndefined();
   expect(scoped.body.sha256).toBeUndefined();
   expect((await api('GET', '/v1/connectors/other', KEYS.scoped)).status).toBe(403);
+});
+
+test('a save of the shown (masked) text restores the masked lines from the file; a mask elsewhere is refused', async () => {
+  const raw = fs.readFileSync(file(), 'utf8');
+  const shown = (await api('GET', '/v1/connectors/zendesk', KEYS.admin)).body;
+  expect((await api('POST', '/v1/connectors/zendesk/validate', KEYS.scoped, { yaml: shown.yaml })).body).toEqual({ valid: true, errors: [] });
+  const edited = shown.yaml.replace('timeout_seconds: 5', 'timeout_seconds: 6');
+  const saved = await api('PUT', '/v1/connectors/zendesk/config', KEYS.admin, { yaml: edited, base_sha256: shown.sha256 });
+  expect(saved.status).toBe(200);
+  expect(fs.readFileSync(file(), 'utf8')).toBe(raw.replace('timeout_seconds: 5', 'timeout_seconds: 6'));
+  const planted = edited.replace(/^name: .*$/m, 'name: "****"');
+  const refused = await api('PUT', '/v1/connectors/zendesk/config', KEYS.admin, { yaml: planted, base_sha256: saved.body.sha256 });
+  expect(refused.body).toMatchObject({ status: 422, errors: [{ field: 'yaml', line: planted.split('\n').indexOf('name: "****"') + 1 }] });
+  expect((await api('PUT', '/v1/connectors/zendesk/config', KEYS.admin, { yaml: raw, base_sha256: saved.body.sha256 })).status).toBe(200);
+  expect(fs.readFileSync(file(), 'utf8')).toBe(raw);
 });
 
 test('GET /v1/connectors/{id}/operations: the variables each operation uses, where they go', async () => {
