@@ -293,3 +293,29 @@ describe('contract tests as jobs', () => {
     }
   }, 60_000);
 });
+
+test('the session view has a timeline: events, steps, CRM answers, how each write ended; in time order', async () => {
+  const call = { call_id: 4711, session_type: 'Voice Campaign (UJET)', queue_path: 'Support', custom_sip_headers: { 'X-Caller-Number': '+1 222 333 4711' } };
+  for (const type of ['New_Call', 'End_Call']) {
+    expect((await api('POST', '/v1/connectors/zendesk/sessions/tl-1/events', KEYS.scoped, { type, data: call })).status).toBeLessThan(300);
+  }
+  const deadline = Date.now() + 10_000;
+  let v: any;
+  do {
+    await new Promise((r) => setTimeout(r, 100));
+    v = (await api('GET', '/v1/connectors/zendesk/sessions/tl-1', KEYS.scoped)).body;
+  } while (!(v.steps.length > 0 && v.steps.every((s: { status: string }) => ['delivered', 'dead', 'cancelled'].includes(s.status))) && Date.now() < deadline);
+  const kinds = new Set(v.timeline.map((e: { kind: string }) => e.kind));
+  for (const k of ['event', 'step', 'crm_answer', 'delivery']) expect(kinds).toContain(k);
+  expect(v.timeline[0]).toEqual({ at: expect.any(String), kind: 'event', summary: 'New_Call received' });
+  const ats = v.timeline.map((e: { at: string }) => e.at);
+  expect(ats).toEqual([...ats].sort());
+  const account = v.steps.find((s: { name: string }) => s.name === 'account');
+  expect(v.timeline).toContainEqual(
+    expect.objectContaining({ kind: 'crm_answer', delivery_id: account.delivery_id, summary: expect.stringMatching(/HTTP 20\d/) }),
+  );
+  expect(v.timeline).toContainEqual(
+    expect.objectContaining({ kind: 'delivery', delivery_id: account.delivery_id, summary: expect.stringMatching(/^account: .* delivered/) }),
+  );
+  expect(v.links).toEqual(expect.objectContaining({ account: expect.any(String) }));
+}, 30_000);
