@@ -319,3 +319,19 @@ test('the session view has a timeline: events, steps, CRM answers, how each writ
   );
   expect(v.links).toEqual(expect.objectContaining({ account: expect.any(String) }));
 }, 30_000);
+
+test('deliveries filter by session (with connector) and time; bad filters name the field', async () => {
+  const v = (await api('GET', '/v1/connectors/zendesk/sessions/tl-1', KEYS.scoped)).body;
+  const steps = v.steps.map((s: { delivery_id: string }) => s.delivery_id).sort();
+  const bySession = await api('GET', '/v1/deliveries?connector=zendesk&session=tl-1', KEYS.scoped);
+  expect(bySession.body.deliveries.map((d: { id: string }) => d.id).sort()).toEqual(steps);
+  expect((await api('GET', '/v1/deliveries?connector=zendesk&session=nope', KEYS.scoped)).body.deliveries).toEqual([]);
+  const first = bySession.body.deliveries.at(-1).created_at as string;
+  const since = await api('GET', `/v1/deliveries?connector=zendesk&since=${encodeURIComponent(first)}`, KEYS.scoped);
+  expect(since.body.deliveries.length).toBeGreaterThanOrEqual(steps.length);
+  expect((await api('GET', `/v1/deliveries?connector=zendesk&until=${encodeURIComponent(first)}&session=tl-1`, KEYS.scoped)).body.deliveries).toEqual([]);
+  expect((await api('GET', '/v1/deliveries?connector=zendesk&since=2099-01-01T00:00:00Z', KEYS.scoped)).body.deliveries).toEqual([]);
+  expect((await api('GET', '/v1/deliveries?connector=zendesk&since=yesterday', KEYS.scoped)).body).toMatchObject({ status: 422, errors: [{ field: 'since' }] });
+  expect((await api('GET', '/v1/deliveries?session=tl-1', KEYS.admin)).body).toMatchObject({ status: 422, errors: [{ field: 'session' }] });
+  expect((await api('GET', '/v1/deliveries?connector=other&session=tl-1', KEYS.scoped)).status).toBe(403);
+});
