@@ -222,8 +222,20 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
     res.json({ connector: id, authorized: true });
   });
 
-  if (opts.deliveries) app.use(deliveryRoutes(opts.deliveries));
-  if (opts.flows) app.use(sessionRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT, gw));
+  const flows = opts.flows;
+  const sessionDeliveries =
+    flows &&
+    (async (connectorId: string, sessionId: string) => {
+      try {
+        return (await flows.view(connectorId, sessionId)).steps.map((s) => s.delivery_id);
+      } catch (e) {
+        // A session, connector or configuration that is not there: a filter that matches nothing.
+        if (e instanceof GatewayError && ['not_found', 'connector_not_found', 'config_invalid'].includes(e.code)) return [];
+        throw e;
+      }
+    });
+  if (opts.deliveries) app.use(deliveryRoutes(opts.deliveries, sessionDeliveries));
+  if (opts.flows) app.use(sessionRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT, gw, opts.deliveries));
   if (opts.flows) app.use(flowPostRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT, gw));
   if (opts.flows && opts.store) app.use(zoomRoutes(opts.zoom ?? new ZoomSource(gw, opts.flows, opts.store, gw.logger)));
 

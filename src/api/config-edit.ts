@@ -12,12 +12,72 @@ import { compileConnector } from '../config/compile';
 import type { ConfigIssue } from '../config/types';
 import { GatewayError } from '../errors';
 import type { Gateway } from '../gateway';
+import { MASK } from '../util/redact';
 import { issueView, type IssueView } from './connector-view';
 
 /** The largest connector text accepted (the bundled ones are under 20 KiB). */
 export const MAX_YAML_BYTES = 1024 * 1024;
 
-export const sha256 = (text: string | Buffer) => crypto.createHash('sha256').update(text).digest('hex');
+/**
+ * The version tag of a file's text (the `sha256` the API shows, the `base_sha256` a save names):
+ * HMAC-SHA-256 under a key of this process, so the tag of a file that holds a literal credential
+ * cannot be used to guess it offline. Any change of the file changes it; a restart changes
+ * every tag (a save then asks to read the file again).
+ */
+const VERSION_KEY = crypto.randomBytes(32);
+export const versionOf = (text: string | Buffer) => crypto.createHmac('sha256', VERSION_KEY).update(text).digest('hex');
+
+/**
+ * The file's text as the API shows it: every configured secret masked (a credential written in
+ * the file, or the default of a `${env:NAME:-default}` in use), as in every other answer.
+ */
+export function maskedText(gw: Gateway, raw: string): string {
+  return gw.redactor.redact(raw);
+}
+
+/**
+ * The text a client sends back is an edit of the masked text: a line still holding a mask that
+ * the shown text held is given back its value from the file (the secret round-trips without
+ * leaving the gateway). A mask on any other line cannot be restored: 422 naming its line.
+ */
+export function unmaskText(raw: string, masked: string, submitted: string): string {
+  if (!submitted.includes(MASK)) return submitted;
+  const rawLines = raw.split('\n');
+  const maskedLines = masked.split('\n');
+  const restore = new Map<string, string | null>();
+  if (rawLines.length === maskedLines.length) {
+    for (let i = 0; i < rawLines.length; i++) {
+      if (maskedLines[i] === rawLines[i]) continue;
+      const known = restore.get(maskedLines[i]);
+      // The same masked line standing for two different lines: which one is meant is unknown.
+      restore.set(maskedLines[i], known === undefined || known === rawLines[i] ? rawLines[i] : null);
+    }
+  }
+  const own = new Set(rawLines);
+  return submitted
+    .split('\n')
+    .map((line, i) => {
+      if (!line.includes(MASK) || own.has(line)) return line;
+      const value = restore.get(line);
+      if (typeof value === 'string') return value;
+      throw new GatewayError(
+        'validation_failed',
+        `yaml: line ${i + 1} holds ${MASK} (a masked secret) where the file holds no masked value; write the value as \${env:NAME} or keep the line as it was shown`,
+        { errors: [{ field: 'yaml', message: `a masked secret that cannot be restored`, line: i + 1 }] },
+      );
+    })
+    .join('\n');
+}
+
+/** The connector's file now: its text and the masked text the API showed of it. */
+function currentFile(gw: Gateway, file: string): { raw: string; masked: string } | undefined {
+  try {
+    const raw = fs.readFileSync(file, 'utf8');
+    return { raw, masked: maskedText(gw, raw) };
+  } catch {
+    return undefined;
+  }
+}
 
 export interface Validation {
   valid: boolean;
@@ -41,8 +101,14 @@ export function yamlOf(body: unknown): string {
   return yaml;
 }
 
-/** Compiles the text as the connector `id`'s file would be; writes nothing. */
-export function validateText(gw: Gateway, id: string, yaml: string): Validation {
+/** Compiles the text as the connector `id`'s file would be (masks restored from the file); writes nothing. */
+export function validateText(gw: Gateway, id: string, submitted: string): Validation {
+  const l = gw.entry(id);
+  const now = currentFile(gw, l.file);
+  return validateUnmasked(gw, id, now ? unmaskText(now.raw, now.masked, submitted) : submitted);
+}
+
+function validateUnmasked(gw: Gateway, id: string, yaml: string): Validation {
   const l = gw.entry(id);
   const compiled = compileConnector(yaml, l.file, gw.env);
   const issues: ConfigIssue[] = [...compiled.issues];
@@ -61,7 +127,7 @@ export function validateText(gw: Gateway, id: string, yaml: string): Validation 
  * is now (else someone saved in between: 409). Synchronous from the read to the rename, so two
  * saves in this process cannot interleave.
  */
-export function saveText(gw: Gateway, id: string, yaml: string, baseSha256: unknown): { saved: true; sha256: string } {
+export function saveText(gw: Gateway, id: string, submitted: string, baseSha256: unknown): { saved: true; sha256: string } {
   if (typeof baseSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(baseSha256)) {
     throw new GatewayError('validation_failed', 'base_sha256: the sha256 of the file as read (64 lowercase hex digits, from GET /v1/connectors/{id})', {
       errors: [{ field: 'base_sha256', message: 'required, 64 lowercase hex digits' }],
@@ -73,20 +139,17 @@ export function saveText(gw: Gateway, id: string, yaml: string, baseSha256: unkn
   if (path.resolve(path.dirname(l.file)) !== path.resolve(dir)) {
     throw new GatewayError('conflict', `the connector's file is not in the config directory ${dir}: saving from the API is off`);
   }
-  const v = validateText(gw, id, yaml);
+  const now = currentFile(gw, l.file);
+  if (!now) throw new GatewayError('conflict', "the connector's file cannot be read any more (removed?); reload the connector and try again");
+  const yaml = unmaskText(now.raw, now.masked, submitted);
+  const v = validateUnmasked(gw, id, yaml);
   if (!v.valid) {
     const errors = v.errors.filter((e) => e.severity === 'error');
     throw new GatewayError('validation_failed', `the text has ${errors.length} configuration error${errors.length === 1 ? '' : 's'}; nothing was saved`, {
       errors: errors.map((e) => ({ field: 'yaml', ...e })),
     });
   }
-  let current: Buffer;
-  try {
-    current = fs.readFileSync(l.file);
-  } catch {
-    throw new GatewayError('conflict', "the connector's file cannot be read any more (removed?); reload the connector and try again");
-  }
-  if (sha256(current) !== baseSha256) {
+  if (versionOf(now.raw) !== baseSha256) {
     throw new GatewayError('conflict', 'the file changed since it was read (someone else saved it): read it again, then save over the new version');
   }
   const tmp = path.join(dir, `.${path.basename(l.file)}.${crypto.randomBytes(6).toString('hex')}.tmp`);
@@ -104,5 +167,5 @@ export function saveText(gw: Gateway, id: string, yaml: string, baseSha256: unkn
     throw e;
   }
   gw.reloadFile(l.file);
-  return { saved: true, sha256: sha256(yaml) };
+  return { saved: true, sha256: versionOf(yaml) };
 }

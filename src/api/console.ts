@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import { Router } from 'express';
 import { mayUse, type Principal } from '../access/api-keys';
 import type { Gateway } from '../gateway';
-import { saveText, sha256, validateText, yamlOf } from './config-edit';
+import { maskedText, saveText, validateText, versionOf, yamlOf } from './config-edit';
 import { connectorSummary } from './connector-view';
 import { ContractRuns, startRequest } from './contract-runs';
 import { operationVariables } from './operation-variables';
@@ -37,17 +37,17 @@ export function consoleRoutes(gw: Gateway, runs: ContractRuns = new ContractRuns
       ...(await connectorSummary(gw, l)),
       ...(c ? { phone: c.phone, timeout_ms: c.timeoutMs, config: c.source } : {}),
     };
-    // The file as stored, for the editor: it holds ${env:…} placeholders, never their values.
-    // Shown to admin keys only, the keys that may save it.
-    let file: Buffer | undefined;
+    // The file's text, for the editor of admin keys (the keys that may save it): ${env:…}
+    // placeholders as written, any secret in it masked (a save restores masked lines).
+    let file: string | undefined;
     if (isAdmin(res.locals.principal as Principal | undefined)) {
       try {
-        file = fs.readFileSync(l.file);
+        file = fs.readFileSync(l.file, 'utf8');
       } catch {
         /* removed since it was loaded: the view says what is loaded, without the text */
       }
     }
-    res.json({ ...gw.redactor.redactDeep(view), ...(file ? { yaml: file.toString('utf8'), sha256: sha256(file) } : {}) });
+    res.json({ ...gw.redactor.redactDeep(view), ...(file !== undefined ? { yaml: maskedText(gw, file), sha256: versionOf(file) } : {}) });
   });
 
   r.get('/v1/connectors/:id/operations', (req, res) => {

@@ -7,8 +7,9 @@ import type { Gateway } from '../gateway';
 import { checkHeaderVariables } from './header-values';
 import { checkUrlVariables } from './url-values';
 import { checkJsonShape, checkWellFormed } from './input-bounds';
+import { sessionTimeline, type DeliveryReader } from './session-timeline';
 
-export function sessionRoutes(flows: FlowEngine, limit: string, gw?: Gateway): Router {
+export function sessionRoutes(flows: FlowEngine, limit: string, gw?: Gateway, deliveries?: DeliveryReader): Router {
   const r = Router({ caseSensitive: true, strict: true });
   r.post('/v1/connectors/:id/sessions/:sessionId/events', express.text({ type: () => true, limit }), async (req, res) => {
     const text = typeof req.body === 'string' ? req.body : '';
@@ -33,7 +34,10 @@ export function sessionRoutes(flows: FlowEngine, limit: string, gw?: Gateway): R
     res.status(outcome.duplicate ? 200 : 202).json(outcome);
   });
   r.get('/v1/connectors/:id/sessions/:sessionId', async (req, res) => {
-    res.json(await flows.view(String(req.params.id), String(req.params.sessionId)));
+    const view = await flows.view(String(req.params.id), String(req.params.sessionId));
+    // What happened when, for the console's session screen (masked as the view is).
+    const timeline = deliveries ? await sessionTimeline(view, deliveries) : undefined;
+    res.json(timeline ? { ...view, timeline: gw ? gw.redactor.redactDeep(timeline) : timeline } : view);
   });
   return r;
 }

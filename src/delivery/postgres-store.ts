@@ -404,8 +404,9 @@ export class PostgresStore implements DeliveryStore {
     const { rows } = await this.pool.query(
       `SELECT ${SELECT_COLUMNS} FROM deliveries
       WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR connector_id = $2) AND ($3::bigint IS NULL OR seq < $3)
+        AND ($5::bigint IS NULL OR created_at >= $5) AND ($6::bigint IS NULL OR created_at < $6) AND ($7::text[] IS NULL OR id = ANY($7))
       ORDER BY seq DESC LIMIT $4`,
-      [f.status ?? null, f.connectorId ?? null, f.beforeSeq ?? null, f.limit ?? 100],
+      [f.status ?? null, f.connectorId ?? null, f.beforeSeq ?? null, f.limit ?? 100, f.createdSince ?? null, f.createdUntil ?? null, f.ids ?? null],
     );
     return (rows as Row[]).map(deliveryFromRow);
   }

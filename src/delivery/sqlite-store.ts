@@ -447,8 +447,11 @@ export class SqliteStore implements DeliveryStore {
   }
 
   async list(f: ListFilter): Promise<Delivery[]> {
+    if (f.ids?.length === 0) return [];
+    const ids = f.ids ? JSON.stringify(f.ids) : null;
     const rows = this.stmt(`SELECT ${SELECT_COLUMNS} FROM deliveries
       WHERE (? IS NULL OR status = ?) AND (? IS NULL OR connector_id = ?) AND (? IS NULL OR seq < ?)
+        AND (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at < ?) AND (? IS NULL OR id IN (SELECT value FROM json_each(?)))
       ORDER BY seq DESC LIMIT ?`).all(
       f.status ?? null,
       f.status ?? null,
@@ -456,6 +459,12 @@ export class SqliteStore implements DeliveryStore {
       f.connectorId ?? null,
       f.beforeSeq ?? null,
       f.beforeSeq ?? null,
+      f.createdSince ?? null,
+      f.createdSince ?? null,
+      f.createdUntil ?? null,
+      f.createdUntil ?? null,
+      ids,
+      ids,
       f.limit ?? 100,
     ) as Row[];
     return rows.map(deliveryFromRow);

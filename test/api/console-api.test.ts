@@ -71,11 +71,13 @@ test('GET /v1/connectors lists the connectors of the key only, with auth state, 
   expect(scoped.text).not.toContain(SECRET);
 });
 
-test('GET /v1/connectors/{id}: the YAML and its sha256 for admin keys only, never a resolved secret', async () => {
+test('GET /v1/connectors/{id}: the YAML and its version for admin keys only, secrets masked', async () => {
   const admin = await api('GET', '/v1/connectors/zendesk', KEYS.admin);
   const text = fs.readFileSync(file(), 'utf8');
-  expect(admin.body).toMatchObject({ id: 'zendesk', yaml: text, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
-  expect(admin.body.yaml).toContain('${env:ZENDESK_TOKEN');
+  expect(admin.body).toMatchObject({ id: 'zendesk', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  // The default of ${env:ZENDESK_TOKEN:-…} is the password in use: masked like any secret.
+  expect(admin.body.yaml).toBe(text.replace(/sample-token/g, '****').replace(/agent@example\.com\/token/g, '****'));
+  expect(admin.text).not.toContain('sample-token');
   const other = await api('GET', '/v1/connectors/other', KEYS.admin);
   expect(other.body.yaml).toContain('${env:OTHER_TOKEN}');
   expect(other.text).not.toContain(SECRET);
@@ -84,6 +86,21 @@ test('GET /v1/connectors/{id}: the YAML and its sha256 for admin keys only, neve
   expect(scoped.body.yaml).toBeUndefined();
   expect(scoped.body.sha256).toBeUndefined();
   expect((await api('GET', '/v1/connectors/other', KEYS.scoped)).status).toBe(403);
+});
+
+test('a save of the shown (masked) text restores the masked lines from the file; a mask elsewhere is refused', async () => {
+  const raw = fs.readFileSync(file(), 'utf8');
+  const shown = (await api('GET', '/v1/connectors/zendesk', KEYS.admin)).body;
+  expect((await api('POST', '/v1/connectors/zendesk/validate', KEYS.scoped, { yaml: shown.yaml })).body).toEqual({ valid: true, errors: [] });
+  const edited = shown.yaml.replace('timeout_seconds: 5', 'timeout_seconds: 6');
+  const saved = await api('PUT', '/v1/connectors/zendesk/config', KEYS.admin, { yaml: edited, base_sha256: shown.sha256 });
+  expect(saved.status).toBe(200);
+  expect(fs.readFileSync(file(), 'utf8')).toBe(raw.replace('timeout_seconds: 5', 'timeout_seconds: 6'));
+  const planted = edited.replace(/^name: .*$/m, 'name: "****"');
+  const refused = await api('PUT', '/v1/connectors/zendesk/config', KEYS.admin, { yaml: planted, base_sha256: saved.body.sha256 });
+  expect(refused.body).toMatchObject({ status: 422, errors: [{ field: 'yaml', line: planted.split('\n').indexOf('name: "****"') + 1 }] });
+  expect((await api('PUT', '/v1/connectors/zendesk/config', KEYS.admin, { yaml: raw, base_sha256: saved.body.sha256 })).status).toBe(200);
+  expect(fs.readFileSync(file(), 'utf8')).toBe(raw);
 });
 
 test('GET /v1/connectors/{id}/operations: the variables each operation uses, where they go', async () => {
@@ -275,4 +292,46 @@ describe('contract tests as jobs', () => {
       } while (run.state === 'running');
     }
   }, 60_000);
+});
+
+test('the session view has a timeline: events, steps, CRM answers, how each write ended; in time order', async () => {
+  const call = { call_id: 4711, session_type: 'Voice Campaign (UJET)', queue_path: 'Support', custom_sip_headers: { 'X-Caller-Number': '+1 222 333 4711' } };
+  for (const type of ['New_Call', 'End_Call']) {
+    expect((await api('POST', '/v1/connectors/zendesk/sessions/tl-1/events', KEYS.scoped, { type, data: call })).status).toBeLessThan(300);
+  }
+  const deadline = Date.now() + 10_000;
+  let v: any;
+  do {
+    await new Promise((r) => setTimeout(r, 100));
+    v = (await api('GET', '/v1/connectors/zendesk/sessions/tl-1', KEYS.scoped)).body;
+  } while (!(v.steps.length > 0 && v.steps.every((s: { status: string }) => ['delivered', 'dead', 'cancelled'].includes(s.status))) && Date.now() < deadline);
+  const kinds = new Set(v.timeline.map((e: { kind: string }) => e.kind));
+  for (const k of ['event', 'step', 'crm_answer', 'delivery']) expect(kinds).toContain(k);
+  expect(v.timeline[0]).toEqual({ at: expect.any(String), kind: 'event', summary: 'New_Call received' });
+  const ats = v.timeline.map((e: { at: string }) => e.at);
+  expect(ats).toEqual([...ats].sort());
+  const account = v.steps.find((s: { name: string }) => s.name === 'account');
+  expect(v.timeline).toContainEqual(
+    expect.objectContaining({ kind: 'crm_answer', delivery_id: account.delivery_id, summary: expect.stringMatching(/HTTP 20\d/) }),
+  );
+  expect(v.timeline).toContainEqual(
+    expect.objectContaining({ kind: 'delivery', delivery_id: account.delivery_id, summary: expect.stringMatching(/^account: .* delivered/) }),
+  );
+  expect(v.links).toEqual(expect.objectContaining({ account: expect.any(String) }));
+}, 30_000);
+
+test('deliveries filter by session (with connector) and time; bad filters name the field', async () => {
+  const v = (await api('GET', '/v1/connectors/zendesk/sessions/tl-1', KEYS.scoped)).body;
+  const steps = v.steps.map((s: { delivery_id: string }) => s.delivery_id).sort();
+  const bySession = await api('GET', '/v1/deliveries?connector=zendesk&session=tl-1', KEYS.scoped);
+  expect(bySession.body.deliveries.map((d: { id: string }) => d.id).sort()).toEqual(steps);
+  expect((await api('GET', '/v1/deliveries?connector=zendesk&session=nope', KEYS.scoped)).body.deliveries).toEqual([]);
+  const first = bySession.body.deliveries.at(-1).created_at as string;
+  const since = await api('GET', `/v1/deliveries?connector=zendesk&since=${encodeURIComponent(first)}`, KEYS.scoped);
+  expect(since.body.deliveries.length).toBeGreaterThanOrEqual(steps.length);
+  expect((await api('GET', `/v1/deliveries?connector=zendesk&until=${encodeURIComponent(first)}&session=tl-1`, KEYS.scoped)).body.deliveries).toEqual([]);
+  expect((await api('GET', '/v1/deliveries?connector=zendesk&since=2099-01-01T00:00:00Z', KEYS.scoped)).body.deliveries).toEqual([]);
+  expect((await api('GET', '/v1/deliveries?connector=zendesk&since=yesterday', KEYS.scoped)).body).toMatchObject({ status: 422, errors: [{ field: 'since' }] });
+  expect((await api('GET', '/v1/deliveries?session=tl-1', KEYS.admin)).body).toMatchObject({ status: 422, errors: [{ field: 'session' }] });
+  expect((await api('GET', '/v1/deliveries?connector=other&session=tl-1', KEYS.scoped)).status).toBe(403);
 });

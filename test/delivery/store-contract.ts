@@ -192,6 +192,12 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
       expect(await s.counts()).toEqual({ pending: 1, running: 0, delivered: 0, dead: 1, cancelled: 1, unknown_outcome: 0 });
       const [c] = await s.claim(1, T0, LEASE);
       expect((await s.cancel(c.id, T0 + 2))!.status).toBe('running');
+      // The console's filters: accepted since/until (ms), and a given set of ids (a session's steps).
+      const late = await s.enqueue(newDelivery({ connectorId: 'hubspot' }), T0 + 60_000);
+      expect((await s.list({ createdSince: T0 + 1 })).map((d) => d.id)).toEqual([late.delivery.id]);
+      expect((await s.list({ createdUntil: T0 + 60_000, connectorId: 'hubspot' })).map((d) => d.id)).toEqual([b.delivery.id]);
+      expect((await s.list({ ids: [a.delivery.id, late.delivery.id] })).map((d) => d.id)).toEqual([late.delivery.id, a.delivery.id]);
+      expect(await s.list({ ids: [] })).toEqual([]);
     });
 
     it('unknown_outcome: nothing claims it, dependents wait; resolve retries as new, attaches ids, or cancels (dependents die)', async () => {
