@@ -133,7 +133,7 @@ function SessionDetail({ connector, id }: { connector: string; id: string }) {
       {x ? (
         <>
           <p>
-            {x.ended ? <Badge value="ended" /> : <Badge value="running" />}
+            <Badge value={x.ended ? 'ended' : 'open'} />
             {x.waiting_for ? <span class="muted"> waiting for {x.waiting_for}</span> : null}
             {x.account_id ? <span> · account {String(x.account_id)}</span> : null}
             {x.record_id ? <span> · record {String(x.record_id)}</span> : null}
@@ -153,7 +153,7 @@ function SessionDetail({ connector, id }: { connector: string; id: string }) {
           <ol class="timeline">
             {timelineOf(x).map((t, i) => (
               <li key={i} class={`kind-${t.kind}`}>
-                <span class="at">{t.at ? new Date(t.at).toLocaleTimeString() : ''}</span> <span class="kind">{t.kind}</span> {t.summary}
+                <span class="at">{t.at ? new Date(t.at).toLocaleTimeString() : ''}</span> <span class="kind">{t.kind.replace(/_/g, ' ')}</span> {t.summary}
                 {t.delivery_id ? (
                   <>
                     {' '}

@@ -229,7 +229,7 @@ run('console in a browser', () => {
     await page.getByLabel('Session id').fill('call-1001');
     await page.getByRole('button', { name: 'Open' }).click();
     await page.getByRole('heading', { name: 'Timeline' }).waitFor();
-    await page.locator('.timeline li').first().waitFor();
+    await page.locator('.timeline li', { hasText: 'Session_Started' }).waitFor();
     await page.getByRole('heading', { name: 'Screen-pop links' }).waitFor();
     await shot('sessions');
   });
