@@ -33,7 +33,7 @@ async function build() {
   const result = await esbuild.build({
     entryPoints: { app: path.join(root, 'console/src/main.tsx') },
     bundle: true,
-    minify: true,
+    minify: process.env.CONSOLE_MINIFY !== '0',
     format: 'esm',
     target: ['chrome110', 'firefox110', 'safari16'],
     jsx: 'automatic',

@@ -14,7 +14,8 @@ interface Delivery {
   updated_at?: string;
   next_attempt_at?: string;
   last_error?: { code?: string; message?: string; crm_status?: number };
-  step?: string;
+  /** A session flow's step (its facts; the session view names it). */
+  step?: Record<string, unknown>;
   result?: { ids?: Record<string, unknown>; [k: string]: unknown };
   history?: Array<{
     n: number;
@@ -150,7 +151,7 @@ export function DeliveriesScreen({ me, query }: { me: Me; query: URLSearchParams
                 <td>{d.connector}</td>
                 <td>
                   {d.operation}
-                  {d.step ? <span class="muted"> ({d.step})</span> : null}
+                  {d.step ? <span class="muted"> (session step)</span> : null}
                 </td>
                 <td>
                   <Badge value={d.status} />

@@ -101,7 +101,9 @@ function App() {
           Sign out
         </button>
       </header>
-      <main id="main">{body}</main>
+      <main id="main" key={screen}>
+        {body}
+      </main>
     </>
   );
 }

@@ -232,6 +232,14 @@ run('console in a browser', () => {
     await page.locator('.timeline li', { hasText: 'Session_Started' }).waitFor();
     await page.getByRole('heading', { name: 'Screen-pop links' }).waitFor();
     await shot('sessions');
+    // The session's writes, by the deliveries filter.
+    await goto('#/deliveries');
+    await page.getByLabel('Connector').selectOption('zendesk');
+    await page.getByLabel('Session').fill('call-1001');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.locator('table.deliveries tbody tr', { hasText: 'resolve_account' }).first().waitFor();
+    // Only the session's steps: not the create_account sent on its own earlier.
+    expect(await page.locator('table.deliveries tbody td:nth-child(3)').allTextContents()).not.toContain('create_account');
   });
 
   test('a narrow window: no horizontal scrolling, everything reachable', async () => {
