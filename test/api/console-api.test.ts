@@ -335,3 +335,19 @@ test('deliveries filter by session (with connector) and time; bad filters name t
   expect((await api('GET', '/v1/deliveries?session=tl-1', KEYS.admin)).body).toMatchObject({ status: 422, errors: [{ field: 'session' }] });
   expect((await api('GET', '/v1/deliveries?connector=other&session=tl-1', KEYS.scoped)).status).toBe(403);
 });
+
+test('GET /v1/connectors/{id}/sessions: the most recently updated first, with their state; limit bounded', async () => {
+  const r = await api('GET', '/v1/connectors/zendesk/sessions?limit=5', KEYS.scoped);
+  expect(r.status).toBe(200);
+  expect(r.body.sessions[0]).toEqual({
+    id: 'tl-1',
+    state: 'ended',
+    started_at: expect.any(String),
+    updated_at: expect.any(String),
+    ended_at: expect.any(String),
+  });
+  for (const bad of ['0', '101', 'x', '1&limit=2']) {
+    expect((await api('GET', `/v1/connectors/zendesk/sessions?limit=${bad}`, KEYS.scoped)).body).toMatchObject({ status: 422, errors: [{ field: 'limit' }] });
+  }
+  expect((await api('GET', '/v1/connectors/other/sessions', KEYS.scoped)).status).toBe(403);
+});
