@@ -33,6 +33,8 @@ export interface GatewayOptions {
    * one is made.
    */
   redactor?: Redactor;
+  /** Another gateway's own addresses, which this one must never call either (a contract test run inside a serving gateway). */
+  listen?: ListenAddresses;
 }
 
 interface PendingAuthorization {
@@ -54,7 +56,7 @@ export class Gateway {
   /** Secrets masking for everything this gateway writes out (per instance, never shared). */
   readonly redactor: Redactor;
   /** Where this gateway listens (serve adds it): no connector may send requests there. */
-  readonly listen = new ListenAddresses();
+  readonly listen: ListenAddresses;
 
   constructor(private readonly opts: GatewayOptions) {
     this.logger = opts.logger ?? silentLogger;
@@ -62,6 +64,7 @@ export class Gateway {
     this.redactor = opts.redactor ?? new Redactor();
     this.tokenStore = opts.tokenStore ?? new MemoryTokenStore();
     this.publicUrl = opts.publicUrl ?? 'http://127.0.0.1:3000';
+    this.listen = opts.listen ?? new ListenAddresses();
   }
 
   private watcher?: fs.FSWatcher;

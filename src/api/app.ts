@@ -235,7 +235,7 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
       }
     });
   if (opts.deliveries) app.use(deliveryRoutes(opts.deliveries, sessionDeliveries));
-  if (opts.flows) app.use(sessionRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT, gw, opts.deliveries));
+  if (opts.flows) app.use(sessionRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT, gw, opts.deliveries, opts.store));
   if (opts.flows) app.use(flowPostRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT, gw));
   if (opts.flows && opts.store) app.use(zoomRoutes(opts.zoom ?? new ZoomSource(gw, opts.flows, opts.store, gw.logger)));
 

@@ -80,6 +80,8 @@ export function consoleRoutes(gw: Gateway, runs: ContractRuns = new ContractRuns
     const id = String(req.params.runId);
     runs.get(id); // an unknown run is a 404 problem, before the stream starts
     res.status(200).set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+    // HEAD: the headers of the stream, not a wait for the run.
+    if (req.method === 'HEAD') return void res.end();
     res.flushHeaders();
     const unsubscribe = runs.subscribe(id, (event, data) => {
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);

@@ -172,7 +172,7 @@ export class ContractRuns {
           // A sample CRM also plays the CRM's OAuth server.
           for (const n of new Set([urlVariable!, ...oauthUrlVariables(file)])) env[n] = sample.url;
         } else if (req.baseUrl) env[urlVariable!] = req.baseUrl;
-        const report = await runContract({ file, env, sample: sample?.crm as never, onResult: record });
+        const report = await runContract({ file, env, sample: sample?.crm as never, onResult: record, listen: gw.listen });
         view.state = report.ok ? 'passed' : 'failed';
       } catch (e) {
         record({ name: 'contract test run', operation: 'run', request: '-', status: 'error', outcome: 'fail', ms: 0, message: (e as Error).message });

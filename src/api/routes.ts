@@ -81,6 +81,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { method: 'GET', path: '/v1/oauth/callback', access: PUBLIC },
   { method: 'POST', path: '/v1/connectors/:id/sessions/:sessionId/events', access: connector('id') },
   { method: 'GET', path: '/v1/connectors/:id/sessions/:sessionId', access: connector('id') },
+  { method: 'GET', path: '/v1/connectors/:id/sessions', access: connector('id') },
   { method: 'POST', path: '/v1/connectors/:id/flow-posts/:name', access: connector('id') },
   // Public: the platform calls it and cannot hold one of our API keys. Its HMAC signature with the
   // connector's webhooks.zoom.secret_token, checked by the handler on the raw body within a 5-minute

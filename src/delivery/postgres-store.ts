@@ -10,8 +10,8 @@ import pg from 'pg';
 import { SealedTokenStore, type TokenRows } from '../auth/token-store';
 import type { EncryptionKeys } from '../auth/token-cipher';
 import { KeyedMutex } from '../util/keyed-mutex';
-import { attemptFromRow, deliveryFromRow, INSERT_COLUMNS, insertValues, SELECT_COLUMNS } from './rows';
-import type { DeliveryStore, SessionMeta, WaitingCount } from './store';
+import { attemptFromRow, deliveryFromRow, INSERT_COLUMNS, insertValues, SELECT_COLUMNS, sessionSummaryFromRow } from './rows';
+import type { DeliveryStore, SessionMeta, SessionSummary, WaitingCount } from './store';
 import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, Resolution, StoreCounts } from './types';
 import { resolvedResult } from './rows';
 import { POSTGRES_MIGRATIONS } from './migrations';
@@ -474,6 +474,14 @@ export class PostgresStore implements DeliveryStore {
       [before, limit],
     );
     return { deliveries: d.rowCount ?? 0, sessions: s.rowCount ?? 0 };
+  }
+
+  async recentSessions(connectorId: string, limit: number): Promise<SessionSummary[]> {
+    const { rows } = await this.pool.query(
+      'SELECT session_id, created_at, updated_at, ended_at, waiting_for, unidentified_at FROM sessions WHERE connector_id = $1 ORDER BY updated_at DESC LIMIT $2',
+      [connectorId, limit],
+    );
+    return (rows as Row[]).map(sessionSummaryFromRow);
   }
 
   async loadSession(connectorId: string, sessionId: string) {

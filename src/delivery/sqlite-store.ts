@@ -12,8 +12,8 @@ import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import { SealedTokenStore, type TokenRows } from '../auth/token-store';
 import type { EncryptionKeys } from '../auth/token-cipher';
 import { KeyedMutex } from '../util/keyed-mutex';
-import { attemptFromRow, deliveryFromRow, INSERT_COLUMNS, insertValues, SELECT_COLUMNS } from './rows';
-import type { DeliveryStore, SessionMeta, WaitingCount } from './store';
+import { attemptFromRow, deliveryFromRow, INSERT_COLUMNS, insertValues, SELECT_COLUMNS, sessionSummaryFromRow } from './rows';
+import type { DeliveryStore, SessionMeta, SessionSummary, WaitingCount } from './store';
 import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, Resolution, StoreCounts } from './types';
 import { resolvedResult } from './rows';
 import { SQLITE_MIGRATIONS } from './migrations';
@@ -561,6 +561,13 @@ export class SqliteStore implements DeliveryStore {
     ).changes;
     if (deliveries || sessions) await this.synced();
     return { deliveries, sessions };
+  }
+
+  async recentSessions(connectorId: string, limit: number): Promise<SessionSummary[]> {
+    const rows = this.stmt(
+      'SELECT session_id, created_at, updated_at, ended_at, waiting_for, unidentified_at FROM sessions WHERE connector_id = ? ORDER BY updated_at DESC LIMIT ?',
+    ).all(connectorId, limit) as Row[];
+    return rows.map(sessionSummaryFromRow);
   }
 
   async loadSession(connectorId: string, sessionId: string) {

@@ -335,3 +335,56 @@ test('deliveries filter by session (with connector) and time; bad filters name t
   expect((await api('GET', '/v1/deliveries?session=tl-1', KEYS.admin)).body).toMatchObject({ status: 422, errors: [{ field: 'session' }] });
   expect((await api('GET', '/v1/deliveries?connector=other&session=tl-1', KEYS.scoped)).status).toBe(403);
 });
+
+test('GET /v1/connectors/{id}/sessions: the most recently updated first, with their state; limit bounded', async () => {
+  const r = await api('GET', '/v1/connectors/zendesk/sessions?limit=5', KEYS.scoped);
+  expect(r.status).toBe(200);
+  expect(r.body.sessions[0]).toEqual({
+    id: 'tl-1',
+    state: 'ended',
+    started_at: expect.any(String),
+    updated_at: expect.any(String),
+    ended_at: expect.any(String),
+  });
+  for (const bad of ['0', '101', 'x', '1&limit=2']) {
+    expect((await api('GET', `/v1/connectors/zendesk/sessions?limit=${bad}`, KEYS.scoped)).body).toMatchObject({ status: 422, errors: [{ field: 'limit' }] });
+  }
+  expect((await api('GET', '/v1/connectors/other/sessions', KEYS.scoped)).status).toBe(403);
+});
+
+test('the dry run the console shows (?dry_run=true) never holds the resolved secret', async () => {
+  const dry = await api('POST', '/v1/connectors/other/operations/create_account?dry_run=true', KEYS.admin, {
+    variables: { NAME: 'Kim', EMAIL: 'kim@example.com' },
+  });
+  expect(dry.status).toBe(200);
+  expect(dry.body.requests[0].headers.Authorization).toBe('Basic ****');
+  expect(dry.text).not.toContain(SECRET);
+  expect(dry.text).not.toContain(Buffer.from(`agent@example.com/token:${SECRET}`).toString('base64'));
+});
+
+test('a contract run against a base_url: the connector calls it (not its configured CRM), and a HEAD of the stream does not wait', async () => {
+  const crm = h.crm;
+  const before = crm.crm.requests.length;
+  const { id } = (await api('POST', '/v1/connectors/zendesk/contract-tests', KEYS.admin, { target: 'config', base_url: crm.url })).body;
+  const head = await fetch(`${h.gw.url}/v1/contract-tests/${id}/events`, { method: 'HEAD', headers: { Authorization: `Bearer ${KEYS.admin}` } });
+  expect(head.status).toBe(200);
+  let run: any;
+  do {
+    await new Promise((r) => setTimeout(r, 100));
+    run = (await api('GET', `/v1/contract-tests/${id}`, KEYS.admin)).body;
+  } while (run.state === 'running');
+  expect(run).toMatchObject({ target: 'config', state: 'passed' });
+  expect(crm.crm.requests.length).toBeGreaterThan(before);
+}, 30_000);
+
+test('a contract run never calls the gateway itself, also by a host name that resolves to it', async () => {
+  const port = new URL(h.gw.url).port;
+  const { id } = (await api('POST', '/v1/connectors/zendesk/contract-tests', KEYS.admin, { target: 'config', base_url: `http://localhost:${port}` })).body;
+  let run: any;
+  do {
+    await new Promise((r) => setTimeout(r, 100));
+    run = (await api('GET', `/v1/contract-tests/${id}`, KEYS.admin)).body;
+  } while (run.state === 'running');
+  expect(run.state).toBe('failed');
+  expect(JSON.stringify(run.checks)).toMatch(/own address/);
+}, 30_000);

@@ -339,7 +339,12 @@ async function waitForSession(connector: string, sessionId: string, timeoutMs = 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = (await getSession(gw.url, connector, sessionId)).body;
-    if (v.held.length === 0 && v.steps.length > 0 && v.steps.every((s: { status: string }) => FINAL.has(s.status))) return v;
+    if (v.held.length === 0 && v.steps.length > 0 && v.steps.every((s: { status: string }) => FINAL.has(s.status))) {
+      // The console's session list has it too.
+      const list = await call(gw.url, 'GET', '/v1/connectors/{id}/sessions', `/v1/connectors/${connector}/sessions?limit=100`);
+      expect(list.body.sessions.map((x: { id: string }) => x.id)).toContain(sessionId);
+      return v;
+    }
     if (Date.now() >= deadline) throw new Error(`session ${sessionId} did not settle within ${timeoutMs} ms; last: ${JSON.stringify(v)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -389,7 +394,7 @@ describe('openapi.yaml: routes match src/api/app.ts', () => {
     });
     const isDelivery = (r: string) => r.split(' ')[1].startsWith('/v1/deliveries');
     // Platform sources feed session flows: they come and go with them.
-    const isSession = (r: string) => /^\/v1\/connectors\/\{id\}\/(sessions|webhooks)\//.test(r.split(' ')[1]) || r.split(' ')[1] === FLOW_POSTS;
+    const isSession = (r: string) => /^\/v1\/connectors\/\{id\}\/(sessions|webhooks)(\/|$)/.test(r.split(' ')[1]) || r.split(' ')[1] === FLOW_POSTS;
     // Without session flows exactly the session routes are missing; without durable delivery
     // (and so without flows) the /v1/deliveries routes too (as documented).
     const withoutFlows = appRoutes(createApp(gateway, { deliveries: gw.deliveries, store: gw.store }));
@@ -398,6 +403,7 @@ describe('openapi.yaml: routes match src/api/app.ts', () => {
     expect(routes.filter((r) => !withoutDurable.includes(r))).toEqual(routes.filter((r) => isDelivery(r) || isSession(r)));
     expect(routes.filter(isDelivery)).toHaveLength(5);
     expect(routes.filter(isSession)).toEqual([
+      'GET /v1/connectors/{id}/sessions',
       `GET ${SESSION}`,
       `POST ${FLOW_POSTS}`,
       `POST ${EVENTS}`,

@@ -200,6 +200,18 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
       expect(await s.list({ ids: [] })).toEqual([]);
     });
 
+    it("recent sessions: a connector's own, newest first, from the columns", async () => {
+      expect(await s.saveSession('zendesk', 'older', { events: [] }, 0, {}, T0)).toBe(true);
+      expect(await s.saveSession('zendesk', 'newer', { events: [] }, 0, { waiting: { for: 'customer_identity', since: T0 + 5 } }, T0 + 5)).toBe(true);
+      expect(await s.saveSession('hubspot', 'elsewhere', { events: [] }, 0, { endedAt: T0 + 9 }, T0 + 9)).toBe(true);
+      expect(await s.recentSessions('zendesk', 10)).toEqual([
+        { sessionId: 'newer', createdAt: T0 + 5, updatedAt: T0 + 5, endedAt: undefined, waitingFor: 'customer_identity', unidentifiedAt: undefined },
+        { sessionId: 'older', createdAt: T0, updatedAt: T0, endedAt: undefined, waitingFor: undefined, unidentifiedAt: undefined },
+      ]);
+      expect((await s.recentSessions('zendesk', 1)).map((x) => x.sessionId)).toEqual(['newer']);
+      expect(await s.recentSessions('hubspot', 10)).toMatchObject([{ sessionId: 'elsewhere', endedAt: T0 + 9 }]);
+    });
+
     it('unknown_outcome: nothing claims it, dependents wait; resolve retries as new, attaches ids, or cancels (dependents die)', async () => {
       const unknown: Completion = {
         status: 'unknown_outcome',

@@ -71,6 +71,8 @@ const actions = (): Array<[string, string, string, unknown, keyof typeof KEYS, 4
   ['dry run', 'POST', `/v1/connectors/${B}/operations/create_account?dry_run=true`, { variables: { NAME: 'x' } }, 'scopedA', 403],
   ['send', 'POST', `/v1/connectors/${B}/operations/create_account`, { variables: { NAME: 'x' } }, 'scopedA', 403],
   ['session timeline', 'GET', `/v1/connectors/${B}/sessions/s-b`, undefined, 'scopedA', 403],
+  ['sessions list', 'GET', `/v1/connectors/${B}/sessions`, undefined, 'scopedA', 403],
+  ['deliveries of a session of B', 'GET', `/v1/deliveries?connector=${B}&session=s-b`, undefined, 'scopedA', 403],
   ['deliveries of B', 'GET', `/v1/deliveries?connector=${B}`, undefined, 'scopedA', 403],
   ['all deliveries', 'GET', '/v1/deliveries', undefined, 'scopedA', 403],
   ['delivery of B', 'GET', `/v1/deliveries/${ids.b}`, undefined, 'scopedA', 404],

@@ -106,6 +106,7 @@ const targets = (): Target[] => [
     connector: B,
   },
   { method: 'GET', path: `/v1/connectors/${B}/sessions/s-b`, route: '/v1/connectors/:id/sessions/:sessionId', connector: B },
+  { method: 'GET', path: `/v1/connectors/${B}/sessions`, route: '/v1/connectors/:id/sessions', connector: B },
   {
     method: 'POST',
     path: `/v1/connectors/${B}/flow-posts/acceptedcall`,
