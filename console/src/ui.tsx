@@ -39,6 +39,12 @@ const TONES: Record<string, string> = {
   pending: 'info',
   running: 'info',
   cancelled: 'neutral',
+  active: 'info',
+  open: 'info',
+  waiting: 'warn',
+  unidentified: 'warn',
+  ended: 'neutral',
+  skipped: 'neutral',
 };
 
 export function Badge({ value }: { value: string }) {
