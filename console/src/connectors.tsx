@@ -83,11 +83,24 @@ function AuthState({ c, admin }: { c: ConnectorItem; admin: boolean }) {
   );
 }
 
+/** A duration in ms as people say it: 30 s, 6 h, 7 d. */
+function duration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['min', 60_000],
+    ['s', 1000],
+  ] as const)
+    if (ms >= size && ms % size === 0) return `${ms / size} ${unit}`;
+  return `${ms} ms`;
+}
+
+/** Settings as "key: value" pairs; `…Ms` durations in words (initialDelayMs 30000 → initialDelay: 30 s). */
 const settings = (o?: Record<string, unknown>) =>
   o
     ? Object.entries(o)
         .filter(([, v]) => v !== undefined && typeof v !== 'object')
-        .map(([k, v]) => `${k}: ${v}`)
+        .map(([k, v]) => (k.endsWith('Ms') && typeof v === 'number' ? `${k.slice(0, -2)}: ${duration(v)}` : `${k}: ${v}`))
         .join(', ') || JSON.stringify(o)
     : '';
 

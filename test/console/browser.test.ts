@@ -147,6 +147,26 @@ run('console in a browser', () => {
     await page.getByRole('article', { name: 'Helpdesk (broken line)' }).getByText('valid', { exact: true }).waitFor();
   });
 
+  test('a change the hot reload rejects is shown with its lines; the running version stays', async () => {
+    const file = path.join(h.dir, 'config/zendesk.yaml');
+    const good = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, good.replace(/^timeout_seconds: 5$/m, 'timeout_seconds: soon'));
+    const card = page.getByRole('article', { name: 'Zendesk (sample CRM)' });
+    for (let i = 0; i < 50 && !(await card.getByText(/Rejected change/).count()); i++) {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await page.waitForTimeout(100);
+    }
+    await card.getByText(/zendesk\.yaml:\d+:\d+ timeout_seconds/).waitFor();
+    await card.getByText('valid', { exact: true }).waitFor();
+    await shot('connectors-rejected');
+    fs.writeFileSync(file, good);
+    for (let i = 0; i < 50 && (await card.getByText(/Rejected change/).count()); i++) {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await page.waitForTimeout(100);
+    }
+    expect(await card.getByText(/Rejected change/).count()).toBe(0);
+  });
+
   test("editor completion offers the schema's keys", async () => {
     await goto('#/connectors/zendesk/edit');
     await page.locator('.cm-content').click();
