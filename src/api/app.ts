@@ -214,7 +214,11 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   });
 
   app.get('/v1/connectors/:id/oauth/authorize', (req, res) => {
-    res.redirect(302, gw.beginAuthorization(String(req.params.id)));
+    const url = gw.beginAuthorization(String(req.params.id));
+    // A page holding the key in a header (the console) cannot follow a redirect to another
+    // origin with it: asked for JSON, the same URL comes back as data for it to open.
+    if (req.accepts(['text/html', 'application/json']) === 'application/json') return void res.json({ authorize_url: url });
+    res.redirect(302, url);
   });
   app.get('/v1/oauth/callback', async (req, res) => {
     if (typeof req.query.error === 'string') throw new GatewayError('oauth_callback_invalid', `the CRM refused the authorization: ${req.query.error}`);

@@ -959,6 +959,10 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
 
     const start = await call(extraUrl, 'GET', A, '/v1/connectors/oauthy/oauth/authorize');
     expect(start.status).toBe(302);
+    // Asked for JSON (the console): the same kind of URL as data, no redirect.
+    const asJson = await call(extraUrl, 'GET', A, '/v1/connectors/oauthy/oauth/authorize', { headers: { Accept: 'application/json' } });
+    expect(asJson.status).toBe(200);
+    expect(new URL(asJson.body.authorize_url).pathname).toBe(new URL(start.headers.get('location')!).pathname);
     // The sample CRM consents at once and redirects to the gateway's callback.
     const consent = await fetch(start.headers.get('location')!, { redirect: 'manual' });
     expect(consent.status).toBe(302);

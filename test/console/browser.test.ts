@@ -34,6 +34,29 @@ const broken = () =>
     .replace(/^name: .*$/m, 'name: Helpdesk (broken line)')
     .replace(/^timeout_seconds: 5$/m, BROKEN_LINE);
 
+/** An OAuth 2 (authorization code) connector on the same sample CRM: the "Connect" journey. */
+const OAUTH_YAML = `id: oauthy
+name: Zendesk via OAuth
+base_url: \${env:ZENDESK_URL}
+allow_private_network: [127.0.0.1]
+auth:
+  type: oauth2
+  grant: authorization_code
+  authorization_url: \${env:ZENDESK_URL}/oauth/authorizations/new
+  token_url: \${env:ZENDESK_URL}/oauth/tokens
+  client_id: sample-client
+  client_secret: sample-secret
+settings: { skip_account_creation: true }
+endpoints:
+  find_account:
+    method: GET
+    url: /api/v2/search.json
+    params: { query: "type:user phone:{PHONE_NUMBER}" }
+    response_data_location: results
+`;
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
 run('console in a browser', () => {
   let h: Harness;
   let browser: Browser;
@@ -55,7 +78,7 @@ run('console in a browser', () => {
     ensureConsoleBuilt();
     fs.mkdirSync(SHOTS, { recursive: true });
     h = await startHarness({
-      connectors: { 'zendesk.yaml': bundled('zendesk.yaml'), 'helpdesk.yaml': broken() },
+      connectors: { 'zendesk.yaml': bundled('zendesk.yaml'), 'helpdesk.yaml': broken(), 'oauthy.yaml': OAUTH_YAML },
       apiKeys: new ApiKeys(parseKeyEntries(`${hashKey(ADMIN)}:admin\n${hashKey(SCOPED)}:connectors=zendesk`, 'test')),
     });
     origin = h.gw.url;
@@ -73,10 +96,11 @@ run('console in a browser', () => {
       ],
     });
     context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
-    // Nothing may leave for another host: recorded (the suite fails) and aborted.
+    // Nothing may leave this machine: a request for a non-loopback host is recorded (the suite
+    // fails) and aborted. (The OAuth journey visits the sample CRM, on loopback too.)
     await context.route('**/*', (route) => {
       const url = new URL(route.request().url());
-      if (url.origin === origin || url.protocol === 'blob:' || url.protocol === 'data:') return route.continue();
+      if (LOOPBACK.has(url.hostname) || url.protocol === 'blob:' || url.protocol === 'data:') return route.continue();
       foreign.push(route.request().url());
       return route.abort();
     });
@@ -122,6 +146,18 @@ run('console in a browser', () => {
       .waitFor();
     expect(await zendesk.getByText(/create_account/).count()).toBeGreaterThan(0);
     await shot('connectors');
+  });
+
+  test('OAuth: "Connect" runs the authorization-code flow in a new tab; the card then says connected', async () => {
+    const card = page.getByRole('article', { name: 'Zendesk via OAuth' });
+    await card.getByText('not connected').waitFor();
+    const [popup] = await Promise.all([context.waitForEvent('page'), card.getByRole('button', { name: 'Connect' }).click()]);
+    // The sample CRM consents at once and sends the browser back to the gateway's callback.
+    await popup.waitForURL(/\/v1\/oauth\/callback\?/);
+    expect(await popup.textContent('body')).toContain('"authorized":true');
+    await popup.close();
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await card.locator('.badge', { hasText: /^connected$/ }).waitFor();
   });
 
   test('editor: fix the broken line until it validates, see the diff, save; the hot reload runs it', async () => {
