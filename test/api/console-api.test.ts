@@ -184,6 +184,20 @@ test('PUT /v1/connectors/{id}/config: 422 invalid, 409 stale base, saved atomica
   expect(wrong.headers.get('allow')).toBe('PUT');
 });
 
+test('two saves from the same version at once: one is saved, the other is 409 (it would overwrite the first)', async () => {
+  const raw = fs.readFileSync(file(), 'utf8');
+  const { sha256 } = (await api('GET', '/v1/connectors/zendesk', KEYS.admin)).body;
+  const [a, b] = await Promise.all(
+    ['one', 'two'].map((n) =>
+      api('PUT', '/v1/connectors/zendesk/config', KEYS.admin, { yaml: raw.replace('name: Zendesk (sample CRM)', `name: ${n}`), base_sha256: sha256 }),
+    ),
+  );
+  expect([a.status, b.status].sort()).toEqual([200, 409]);
+  const winner = a.status === 200 ? a : b;
+  expect(fs.readFileSync(file(), 'utf8')).toBe(raw.replace('name: Zendesk (sample CRM)', `name: ${a.status === 200 ? 'one' : 'two'}`));
+  expect((await api('PUT', '/v1/connectors/zendesk/config', KEYS.admin, { yaml: raw, base_sha256: winner.body.sha256 })).status).toBe(200);
+});
+
 test('a refused hot-reload change shows its issues with positions and when it happened', async () => {
   const before = fs.readFileSync(file(), 'utf8');
   fs.writeFileSync(file(), before.replace('"{EMAIL}"', '"{EMAL}"'));
