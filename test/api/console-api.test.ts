@@ -91,7 +91,11 @@ test('GET /v1/connectors/{id}: the YAML and its version for admin keys only, sec
 test('a save of the shown (masked) text restores the masked lines from the file; a mask elsewhere is refused', async () => {
   const raw = fs.readFileSync(file(), 'utf8');
   const shown = (await api('GET', '/v1/connectors/zendesk', KEYS.admin)).body;
-  expect((await api('POST', '/v1/connectors/zendesk/validate', KEYS.scoped, { yaml: shown.yaml })).body).toEqual({ valid: true, errors: [] });
+  expect((await api('POST', '/v1/connectors/zendesk/validate', KEYS.admin, { yaml: shown.yaml })).body).toEqual({ valid: true, errors: [] });
+  // A key that was never shown the file gets no compile with its secrets restored: the masks stay masks.
+  const probed = await api('POST', '/v1/connectors/zendesk/validate', KEYS.scoped, { yaml: shown.yaml });
+  expect(probed.body.valid).toBe(false);
+  expect(probed.text).not.toContain('sample-token');
   const edited = shown.yaml.replace('timeout_seconds: 5', 'timeout_seconds: 6');
   const saved = await api('PUT', '/v1/connectors/zendesk/config', KEYS.admin, { yaml: edited, base_sha256: shown.sha256 });
   expect(saved.status).toBe(200);
