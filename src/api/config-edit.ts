@@ -101,10 +101,14 @@ export function yamlOf(body: unknown): string {
   return yaml;
 }
 
-/** Compiles the text as the connector `id`'s file would be (masks restored from the file); writes nothing. */
-export function validateText(gw: Gateway, id: string, submitted: string): Validation {
+/**
+ * Compiles the text as the connector `id`'s file would be; writes nothing. `restoreMasked`
+ * (admin keys, the keys that were shown the masked text): masked lines get their values back
+ * first. Other keys never saw the file, and get no compile of its secrets to probe.
+ */
+export function validateText(gw: Gateway, id: string, submitted: string, restoreMasked: boolean): Validation {
   const l = gw.entry(id);
-  const now = currentFile(gw, l.file);
+  const now = restoreMasked ? currentFile(gw, l.file) : undefined;
   return validateUnmasked(gw, id, now ? unmaskText(now.raw, now.masked, submitted) : submitted);
 }
 

@@ -55,7 +55,7 @@ export function consoleRoutes(gw: Gateway, runs: ContractRuns = new ContractRuns
   });
 
   r.post('/v1/connectors/:id/validate', (req, res) => {
-    res.json(validateText(gw, String(req.params.id), yamlOf(req.body)));
+    res.json(validateText(gw, String(req.params.id), yamlOf(req.body), isAdmin(res.locals.principal as Principal | undefined)));
   });
 
   r.put('/v1/connectors/:id/config', (req, res) => {

@@ -48,7 +48,6 @@ interface Run {
   view: RunView;
   results: CheckResult[];
   listeners: Set<Listener>;
-  done: Promise<void>;
 }
 
 export interface StartRequest {
@@ -128,7 +127,12 @@ export class ContractRuns {
         errors: [{ field: 'flavor', message: 'required for this connector' }],
       });
     }
-    const urlVariable = req.target === 'sample' || req.baseUrl ? baseUrlVariable(file) : undefined;
+    let urlVariable: string | undefined;
+    try {
+      urlVariable = req.target === 'sample' || req.baseUrl ? baseUrlVariable(file) : undefined;
+    } catch {
+      throw new GatewayError('conflict', "the connector's file cannot be read any more (removed?); reload the connector and try again");
+    }
     if ((req.target === 'sample' || req.baseUrl) && !urlVariable) {
       throw new GatewayError('validation_failed', "the connector's base_url is not written as ${env:NAME…}, so the run cannot point it elsewhere", {
         errors: [{ field: req.baseUrl ? 'base_url' : 'target', message: 'base_url is not an ${env:…} placeholder' }],
@@ -153,7 +157,7 @@ export class ContractRuns {
       checks: [],
       started_at: new Date(gw.now()).toISOString(),
     };
-    const run: Run = { view, results: [], listeners: new Set(), done: Promise.resolve() };
+    const run: Run = { view, results: [], listeners: new Set() };
     this.runs.set(view.id, run);
     this.forgetOld();
     const record = (r: CheckResult) => {
@@ -163,7 +167,7 @@ export class ContractRuns {
       view.checks.push(check);
       for (const l of run.listeners) l('check', check);
     };
-    run.done = (async () => {
+    void (async () => {
       let sample: RunningSampleCrm | undefined;
       try {
         const env: NodeJS.ProcessEnv = { ...gw.env };
@@ -189,13 +193,6 @@ export class ContractRuns {
 
   get(id: string): RunView {
     return this.run(id).view;
-  }
-
-  /** Resolves when the run has finished (tests, and a clean shutdown). */
-  async settled(id: string): Promise<RunView> {
-    const r = this.run(id);
-    await r.done;
-    return r.view;
   }
 
   junit(id: string): string {

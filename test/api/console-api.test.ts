@@ -91,7 +91,11 @@ test('GET /v1/connectors/{id}: the YAML and its version for admin keys only, sec
 test('a save of the shown (masked) text restores the masked lines from the file; a mask elsewhere is refused', async () => {
   const raw = fs.readFileSync(file(), 'utf8');
   const shown = (await api('GET', '/v1/connectors/zendesk', KEYS.admin)).body;
-  expect((await api('POST', '/v1/connectors/zendesk/validate', KEYS.scoped, { yaml: shown.yaml })).body).toEqual({ valid: true, errors: [] });
+  expect((await api('POST', '/v1/connectors/zendesk/validate', KEYS.admin, { yaml: shown.yaml })).body).toEqual({ valid: true, errors: [] });
+  // A key that was never shown the file gets no compile with its secrets restored: the masks stay masks.
+  const probed = await api('POST', '/v1/connectors/zendesk/validate', KEYS.scoped, { yaml: shown.yaml });
+  expect(probed.body.valid).toBe(false);
+  expect(probed.text).not.toContain('sample-token');
   const edited = shown.yaml.replace('timeout_seconds: 5', 'timeout_seconds: 6');
   const saved = await api('PUT', '/v1/connectors/zendesk/config', KEYS.admin, { yaml: edited, base_sha256: shown.sha256 });
   expect(saved.status).toBe(200);
@@ -182,6 +186,20 @@ test('PUT /v1/connectors/{id}/config: 422 invalid, 409 stale base, saved atomica
   const wrong = await api('POST', '/v1/connectors/zendesk/config', KEYS.admin, { yaml: before });
   expect(wrong.status).toBe(405);
   expect(wrong.headers.get('allow')).toBe('PUT');
+});
+
+test('two saves from the same version at once: one is saved, the other is 409 (it would overwrite the first)', async () => {
+  const raw = fs.readFileSync(file(), 'utf8');
+  const { sha256 } = (await api('GET', '/v1/connectors/zendesk', KEYS.admin)).body;
+  const [a, b] = await Promise.all(
+    ['one', 'two'].map((n) =>
+      api('PUT', '/v1/connectors/zendesk/config', KEYS.admin, { yaml: raw.replace('name: Zendesk (sample CRM)', `name: ${n}`), base_sha256: sha256 }),
+    ),
+  );
+  expect([a.status, b.status].sort()).toEqual([200, 409]);
+  const winner = a.status === 200 ? a : b;
+  expect(fs.readFileSync(file(), 'utf8')).toBe(raw.replace('name: Zendesk (sample CRM)', `name: ${a.status === 200 ? 'one' : 'two'}`));
+  expect((await api('PUT', '/v1/connectors/zendesk/config', KEYS.admin, { yaml: raw, base_sha256: winner.body.sha256 })).status).toBe(200);
 });
 
 test('a refused hot-reload change shows its issues with positions and when it happened', async () => {
