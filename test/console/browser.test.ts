@@ -1,15 +1,16 @@
 /**
  * The console in a real browser (Debian's headless Chromium driven by playwright-core) against a
- * real gateway and sample CRM started here with a temporary config folder: the journeys of
- * issue 18, each leaving a screenshot in docs/console/ for the README.
+ * real gateway and sample CRM started here with a temporary config folder: the console's main
+ * journeys, each leaving a screenshot (in docs/console/ for the README with UPDATE_SCREENSHOTS=1).
  *
- * Every request the page makes is watched: anything for another host than the gateway's
- * loopback address fails the suite (and is aborted), as does any Content-Security-Policy report.
+ * Every request the browser makes is watched: one for a non-loopback host fails the suite (and
+ * is aborted), as does any Content-Security-Policy report or script error on the page.
  *
  * Without /usr/bin/chromium the suite is skipped on a workstation and fails in CI (CI=true):
  * .ci/run installs it.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { ApiKeys, hashKey, parseKeyEntries } from '../../src/access/api-keys';
@@ -18,7 +19,8 @@ import { bundled, type Harness, ROOT, startHarness } from '../helpers/harness';
 
 /** Debian's package path; CHROMIUM_PATH points elsewhere (e.g. to check the missing-browser rule). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = path.join(ROOT, 'docs/console');
+/** The README's screenshots are refreshed on request only (UPDATE_SCREENSHOTS=1): a test run leaves tracked files alone. */
+const SHOTS = process.env.UPDATE_SCREENSHOTS ? path.join(ROOT, 'docs/console') : fs.mkdtempSync(path.join(os.tmpdir(), 'console-shots-'));
 const ADMIN = 'console-admin-key-0123456789';
 const SCOPED = 'console-scoped-key-0123456789';
 const haveBrowser = fs.existsSync(CHROMIUM);
@@ -115,6 +117,7 @@ run('console in a browser', () => {
   afterAll(async () => {
     await browser?.close();
     await h?.close();
+    if (!process.env.UPDATE_SCREENSHOTS) fs.rmSync(SHOTS, { recursive: true, force: true });
   });
 
   test('sign in with a key: a wrong key is refused, the admin key shows every connector', async () => {
