@@ -235,7 +235,11 @@ run('console in a browser', () => {
 
   test('contract test: checks appear, the run goes green, JUnit downloads', async () => {
     await goto('#/connectors/zendesk/contract');
+    // The checks arrive by the event stream (polling is only the fallback).
+    const stream = page.waitForResponse((r) => /\/v1\/contract-tests\/[^/]+\/events$/.test(r.url()));
     await page.getByRole('button', { name: 'Run contract test' }).click();
+    const events = await stream;
+    expect([events.status(), events.headers()['content-type']]).toEqual([200, expect.stringMatching(/^text\/event-stream/)]);
     await page.locator('.result .badge', { hasText: 'passed' }).first().waitFor({ timeout: 30_000 });
     expect(await page.locator('table.checks tbody tr').count()).toBeGreaterThan(0);
     expect(await page.locator('table.checks tr.failed').count()).toBe(0);
