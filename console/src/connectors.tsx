@@ -1,6 +1,6 @@
 /** Connectors: status, errors with their YAML lines, rejected changes, auth state, limits, lookup URLs. */
 import { useState } from 'preact/hooks';
-import { baseName, type ConnectorItem, call, enc, errorsOf, isValid, issueText, type Me, rejectedAt, rejectedErrors, warningsOf, api } from './api';
+import { baseName, settings, type ConnectorItem, call, enc, errorsOf, isValid, issueText, type Me, rejectedAt, rejectedErrors, warningsOf, api } from './api';
 import { href } from './router';
 import { Badge, ErrorBox, Section, useLoad, when } from './ui';
 
@@ -82,27 +82,6 @@ function AuthState({ c, admin }: { c: ConnectorItem; admin: boolean }) {
     </div>
   );
 }
-
-/** A duration in ms as people say it: 30 s, 6 h, 7 d. */
-function duration(ms: number): string {
-  for (const [unit, size] of [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['min', 60_000],
-    ['s', 1000],
-  ] as const)
-    if (ms >= size && ms % size === 0) return `${ms / size} ${unit}`;
-  return `${ms} ms`;
-}
-
-/** Settings as "key: value" pairs; `…Ms` durations in words (initialDelayMs 30000 → initialDelay: 30 s). */
-const settings = (o?: Record<string, unknown>) =>
-  o
-    ? Object.entries(o)
-        .filter(([, v]) => v !== undefined && typeof v !== 'object')
-        .map(([k, v]) => (k.endsWith('Ms') && typeof v === 'number' ? `${k.slice(0, -2)}: ${duration(v)}` : `${k}: ${v}`))
-        .join(', ') || JSON.stringify(o)
-    : '';
 
 function ConnectorCard({ c, me }: { c: ConnectorItem; me: Me }) {
   const valid = isValid(c);
