@@ -4,6 +4,8 @@
  * Same-origin only; the page's CSP (connect-src 'self') would refuse anything else anyway.
  */
 const KEY = 'crm-gateway.console.key';
+/** Fired on window when the gateway refuses the key: the app shows the sign-in form again. */
+export const SIGNED_OUT = 'crm-gateway:signed-out';
 
 export const session = {
   key: (): string | null => sessionStorage.getItem(KEY),
@@ -62,6 +64,11 @@ export async function call(method: string, path: string, o: CallOptions = {}): P
       problem = await res.json();
     } catch {
       /* not JSON: the status says it */
+    }
+    // The key stopped working (revoked, or the keys file changed): back to the sign-in form.
+    if (res.status === 401 && key) {
+      session.signOut();
+      dispatchEvent(new Event(SIGNED_OUT));
     }
     throw new ApiError(res.status, problem.detail ?? problem.title ?? `${res.status} ${res.statusText}`, problem);
   }

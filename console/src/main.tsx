@@ -2,7 +2,7 @@
 import './style.css';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, type Me, session } from './api';
+import { ApiError, api, type Me, SIGNED_OUT, session } from './api';
 import { ConnectorsScreen } from './connectors';
 import { ContractScreen } from './contract';
 import { DeliveriesScreen, DeliveryScreen } from './deliveries';
@@ -60,6 +60,11 @@ function App() {
   const [me, setMe] = useState<Me | undefined>();
   const [checking, setChecking] = useState(!!session.key());
   const route = useRoute();
+  useEffect(() => {
+    const out = () => setMe(undefined);
+    addEventListener(SIGNED_OUT, out);
+    return () => removeEventListener(SIGNED_OUT, out);
+  }, []);
   useEffect(() => {
     if (!session.key()) return;
     whoAmI()

@@ -258,6 +258,12 @@ run('console in a browser', () => {
     await goto('#/deliveries');
     await page.getByLabel('Status').selectOption('dead');
     await page.getByRole('button', { name: 'Filter' }).click();
+    // The filtered list: every row dead (the unfiltered one stays on screen until it arrives).
+    // (Functions, not strings: the page's CSP forbids eval, which string predicates need.)
+    await page.waitForFunction(() => {
+      const s = Array.from((globalThis as any).document.querySelectorAll('table.deliveries tbody .badge'), (e: any) => String(e.textContent));
+      return s.length > 0 && s.every((x) => x === 'dead');
+    });
     await page.getByRole('link', { name: id }).waitFor();
     await shot('deliveries');
     await page.getByRole('link', { name: id }).click();
@@ -300,9 +306,12 @@ run('console in a browser', () => {
     await page.getByLabel('Connector').selectOption('zendesk');
     await page.getByLabel('Session').fill('call-1001');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.locator('table.deliveries tbody tr', { hasText: 'resolve_account' }).first().waitFor();
-    // Only the session's steps: not the create_account sent on its own earlier.
-    expect(await page.locator('table.deliveries tbody td:nth-child(3)').allTextContents()).not.toContain('create_account');
+    // Only the session's steps: not the create_account sent on its own earlier (waited for: the
+    // unfiltered list is on screen until the filtered one arrives).
+    await page.waitForFunction(() => {
+      const ops = Array.from((globalThis as any).document.querySelectorAll('table.deliveries tbody td:nth-child(3)'), (e: any) => String(e.textContent));
+      return ops.some((o) => o.startsWith('resolve_account')) && !ops.includes('create_account');
+    });
   });
 
   test('a narrow window: no horizontal scrolling, everything reachable', async () => {
@@ -328,6 +337,11 @@ run('console in a browser', () => {
     // Focus is visible: the first link reached by Tab has an outline.
     await page.keyboard.press('Tab');
     expect(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).not.toBe('none');
+    // A key the gateway stops accepting (revoked) sends the page back to the sign-in form.
+    await page.evaluate(`sessionStorage.setItem('crm-gateway.console.key', 'revoked-key')`);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByLabel('API key').waitFor();
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
   });
 
   test('no request left for another host, no CSP violation, no script error', () => {
