@@ -33,6 +33,8 @@ export interface GatewayOptions {
    * one is made.
    */
   redactor?: Redactor;
+  /** Another gateway's own addresses, which this one must never call either (a contract test run inside a serving gateway). */
+  listen?: ListenAddresses;
 }
 
 interface PendingAuthorization {
@@ -54,7 +56,7 @@ export class Gateway {
   /** Secrets masking for everything this gateway writes out (per instance, never shared). */
   readonly redactor: Redactor;
   /** Where this gateway listens (serve adds it): no connector may send requests there. */
-  readonly listen = new ListenAddresses();
+  readonly listen: ListenAddresses;
 
   constructor(private readonly opts: GatewayOptions) {
     this.logger = opts.logger ?? silentLogger;
@@ -62,6 +64,7 @@ export class Gateway {
     this.redactor = opts.redactor ?? new Redactor();
     this.tokenStore = opts.tokenStore ?? new MemoryTokenStore();
     this.publicUrl = opts.publicUrl ?? 'http://127.0.0.1:3000';
+    this.listen = opts.listen ?? new ListenAddresses();
   }
 
   private watcher?: fs.FSWatcher;
@@ -114,7 +117,7 @@ export class Gateway {
     }
     if (!next.connector && previous?.connector) {
       // Keep serving the last good version; show what was wrong with the new one.
-      this.loaded.set(previous.id, { ...previous, rejected: next.issues });
+      this.loaded.set(previous.id, { ...previous, rejected: next.issues, rejectedAt: this.now() });
       for (const i of next.issues) this.logger.error({ connector: previous.id }, `reload rejected: ${formatIssue(i)}`);
       return;
     }
@@ -140,6 +143,31 @@ export class Gateway {
 
   list(): LoadedConnector[] {
     return [...this.loaded.values()];
+  }
+
+  /** The directory the connectors are read from, when the gateway runs from one (PUT …/config writes there). */
+  get configDir(): string | undefined {
+    return this.opts.configFiles ? undefined : (this.opts.configDir ?? 'config');
+  }
+
+  /** The environment `${env:…}` placeholders resolve from (validating a submitted text compiles as loading does). */
+  get env(): NodeJS.ProcessEnv {
+    return this.opts.env ?? process.env;
+  }
+
+  /**
+   * Whether the connector can call its CRM as configured: 'static' credentials, or the state of
+   * the OAuth authorization-code token an admin obtained (never the token itself).
+   */
+  async authState(id: string): Promise<{ state: 'static' | 'connected' | 'not_connected' | 'expired'; expires_at?: string }> {
+    const c = this.connector(id);
+    if (c.auth.type !== 'oauth2' || c.auth.grant !== 'authorization_code') return { state: 'static' };
+    const token = await this.tokenStore.get(id).catch(() => undefined);
+    if (!token) return { state: 'not_connected' };
+    const expiresAt = token.expires_at === undefined ? {} : { expires_at: new Date(token.expires_at).toISOString() };
+    // An expired access token with a refresh token is refreshed on the next call: still connected.
+    if (token.expires_at !== undefined && token.expires_at <= this.now() && !token.refresh_token) return { state: 'expired', ...expiresAt };
+    return { state: 'connected', ...expiresAt };
   }
 
   entry(id: string): LoadedConnector {

@@ -6,8 +6,6 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import bytes from 'bytes';
 import express, { type Express, type Request } from 'express';
 import multer from 'multer';
-import { errorsOf } from '../config/load';
-import { formatIssue } from '../config/yaml-source';
 import { GatewayError } from '../errors';
 import type { Gateway } from '../gateway';
 import { renderLinks } from '../operations/links';
@@ -25,6 +23,9 @@ import { checkJsonShape } from './input-bounds';
 import { apiDocs, DOCS_PAGE_HEADERS } from './api-docs';
 import { authorizeRoute, deliveryInScope, matchRoute, noRoute } from './routes';
 import { sessionRoutes } from './sessions';
+import { consoleRoutes } from './console';
+import { consolePageRoutes } from './console-page';
+import { MAX_YAML_BYTES } from './config-edit';
 import { flowPostRoutes } from './flow-posts';
 import type { FlowEngine } from '../flows/engine';
 import { ZoomSource } from '../platforms/zoom/source';
@@ -127,7 +128,21 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   const EVENTS_PATH = /^\/v1\/connectors\/[^/]+\/(?:sessions\/[^/]+\/events|flow-posts\/[^/]+)$/;
   // Platform events and flow posts get a lenient parser of their own (the platform's examples are not always valid JSON).
   // Signed webhooks are verified on their raw bytes: their route reads the body itself.
-  app.use((req, res, next) => (EVENTS_PATH.test(req.path) || ZOOM_WEBHOOK_PATH.test(req.path) ? next() : json(req, res, next)));
+  // A connector text travels JSON-escaped: room for the escapes of MAX_YAML_BYTES, and no more.
+  const consoleJson = express.json({
+    limit: MAX_YAML_BYTES * 2,
+    strict: true,
+    type: ['application/json', 'application/*+json'],
+    verify: (_req, _res, buf) => checkJsonShape(buf),
+  });
+  const CONSOLE_BODY_PATH = /^\/v1\/connectors\/[^/]+\/(?:validate|config|contract-tests)$/;
+  app.use((req, res, next) =>
+    EVENTS_PATH.test(req.path) || ZOOM_WEBHOOK_PATH.test(req.path)
+      ? next()
+      : CONSOLE_BODY_PATH.test(req.path)
+        ? consoleJson(req, res, next)
+        : json(req, res, next),
+  );
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -170,26 +185,9 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   app.get('/docs', (_req, res) => {
     res.set(DOCS_PAGE_HEADERS).send(apiDocs().html);
   });
+  app.use(consolePageRoutes());
 
-  app.get('/v1/connectors', (_req, res) => {
-    res.json({ connectors: gw.list().map(summary) });
-  });
-
-  app.get('/v1/connectors/:id', (req, res) => {
-    const l = gw.entry(String(req.params.id));
-    res.json({
-      ...summary(l),
-      ...(l.connector
-        ? {
-            auth: { type: l.connector.auth.type, ...(l.connector.auth.type === 'oauth2' ? { grant: l.connector.auth.grant } : {}) },
-            phone: l.connector.phone,
-            timeout_ms: l.connector.timeoutMs,
-            retry: l.connector.retry,
-            config: l.connector.source,
-          }
-        : {}),
-    });
-  });
+  app.use(consoleRoutes(gw));
 
   app.get('/v1/connectors/:id/links', (req, res) => {
     const c = gw.connector(String(req.params.id));
@@ -230,7 +228,11 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   });
 
   app.get('/v1/connectors/:id/oauth/authorize', (req, res) => {
-    res.redirect(302, gw.beginAuthorization(String(req.params.id)));
+    const url = gw.beginAuthorization(String(req.params.id));
+    // A page holding the key in a header (the console) cannot follow a redirect to another
+    // origin with it: asked for JSON, the same URL comes back as data for it to open.
+    if (req.accepts(['text/html', 'application/json']) === 'application/json') return void res.json({ authorize_url: url });
+    res.redirect(302, url);
   });
   app.get('/v1/oauth/callback', async (req, res) => {
     if (typeof req.query.error === 'string') throw new GatewayError('oauth_callback_invalid', `the CRM refused the authorization: ${req.query.error}`);
@@ -238,27 +240,26 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
     res.json({ connector: id, authorized: true });
   });
 
-  if (opts.deliveries) app.use(deliveryRoutes(opts.deliveries));
-  if (opts.flows) app.use(sessionRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT, gw));
+  const flows = opts.flows;
+  const sessionDeliveries =
+    flows &&
+    (async (connectorId: string, sessionId: string) => {
+      try {
+        return (await flows.view(connectorId, sessionId)).steps.map((s) => s.delivery_id);
+      } catch (e) {
+        // A session, connector or configuration that is not there: a filter that matches nothing.
+        if (e instanceof GatewayError && ['not_found', 'connector_not_found', 'config_invalid'].includes(e.code)) return [];
+        throw e;
+      }
+    });
+  if (opts.deliveries) app.use(deliveryRoutes(opts.deliveries, sessionDeliveries));
+  if (opts.flows) app.use(sessionRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT, gw, opts.deliveries, opts.store));
   if (opts.flows) app.use(flowPostRoutes(opts.flows, opts.jsonLimit ?? DEFAULT_JSON_LIMIT, gw));
   if (opts.flows && opts.store) app.use(zoomRoutes(opts.zoom ?? new ZoomSource(gw, opts.flows, opts.store, gw.logger)));
 
   app.use(notFoundHandler);
   app.use(problemHandler(gw.logger, gw.redactor));
   return app;
-}
-
-function summary(l: ReturnType<Gateway['list']>[number]) {
-  return {
-    id: l.id,
-    name: l.connector?.name ?? l.id,
-    file: l.file,
-    status: l.connector ? 'valid' : 'invalid',
-    operations: l.connector ? [...l.connector.endpoints.values()].filter((e) => e.usable).map((e) => e.operation) : [],
-    errors: errorsOf(l).map(formatIssue),
-    warnings: l.issues.filter((i) => i.severity === 'warning').map(formatIssue),
-    ...(l.rejected ? { rejected_change: l.rejected.filter((i) => i.severity === 'error').map(formatIssue) } : {}),
-  };
 }
 
 const single = (v: unknown) => (typeof v === 'string' ? v : undefined);

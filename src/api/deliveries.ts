@@ -4,7 +4,10 @@ import type { DeliveryService } from '../delivery/service';
 import { GatewayError } from '../errors';
 import { mayUse, type Principal } from '../access/api-keys';
 
-export function deliveryRoutes(service: DeliveryService): Router {
+/** The deliveries of one session (its steps), or [] when there is no such session: the `session` filter. */
+export type SessionDeliveries = (connectorId: string, sessionId: string) => Promise<string[]>;
+
+export function deliveryRoutes(service: DeliveryService, sessionDeliveries?: SessionDeliveries): Router {
   const r = Router({ caseSensitive: true, strict: true });
   r.get('/v1/deliveries', async (req, res) => {
     const q = req.query as Record<string, unknown>;
@@ -15,7 +18,16 @@ export function deliveryRoutes(service: DeliveryService): Router {
         `this key may list deliveries of its connectors only: add ?connector= (one of ${[...principal.connectors].join(', ')})`,
       );
     }
-    const list = await service.list({ status: q.status, connector: q.connector, limit: q.limit, before: q.before });
+    let ids: string[] | undefined;
+    if (q.session !== undefined) {
+      if (typeof q.session !== 'string' || q.session.length > 200 || typeof q.connector !== 'string')
+        throw new GatewayError('validation_failed', 'session: one session id (at most 200 characters), with connector=', {
+          errors: [{ field: 'session', message: 'one session id, with connector' }],
+        });
+      // Without session flows no delivery belongs to a session.
+      ids = sessionDeliveries ? await sessionDeliveries(q.connector, q.session) : [];
+    }
+    const list = await service.list({ status: q.status, connector: q.connector, limit: q.limit, before: q.before, since: q.since, until: q.until }, ids);
     const limit = Number(q.limit ?? 100);
     res.json({ deliveries: list.map((d) => service.view(d)), next_before: list.length === limit ? list.at(-1)!.seq : null });
   });

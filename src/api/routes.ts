@@ -32,14 +32,19 @@ export type Access =
   | { readonly kind: 'connector'; readonly param: string }
   | { readonly kind: 'delivery'; readonly param: string };
 
+/** The methods the table serves (HEAD is served as GET). */
+export type Verb = 'GET' | 'POST' | 'PUT';
+const VERBS: readonly Verb[] = ['GET', 'POST', 'PUT'];
+
 export interface RouteSpec {
-  readonly method: 'GET' | 'POST';
+  readonly method: Verb;
   /** Express syntax: literal segments and `:name` parameters. */
   readonly path: string;
   readonly access: Access;
 }
 
 const PUBLIC: Access = { kind: 'public' };
+const KEY: Access = { kind: 'key' };
 const ADMIN: Access = { kind: 'admin' };
 const connector = (param: string): Access => ({ kind: 'connector', param });
 const delivery = (param: string): Access => ({ kind: 'delivery', param });
@@ -51,21 +56,39 @@ export const ROUTES: readonly RouteSpec[] = [
   // The API's own description: what any client may read before it holds a key.
   { method: 'GET', path: '/openapi.yaml', access: PUBLIC },
   { method: 'GET', path: '/docs', access: PUBLIC },
-  { method: 'GET', path: '/v1/connectors', access: ADMIN },
-  { method: 'GET', path: '/v1/connectors/:id', access: ADMIN },
+  // The browser console's static files (no data: the page calls the API below with its user's key).
+  { method: 'GET', path: '/console', access: PUBLIC },
+  { method: 'GET', path: '/console/:asset', access: PUBLIC },
+  // What the key may see: the console shows and hides by it (every action is still checked here).
+  { method: 'GET', path: '/v1/me', access: KEY },
+  // Listed per scope by the handler: a scoped key sees its connectors only.
+  { method: 'GET', path: '/v1/connectors', access: KEY },
+  // The raw YAML and its hash are in the answer for admin keys only (the handler decides).
+  { method: 'GET', path: '/v1/connectors/:id', access: connector('id') },
   { method: 'GET', path: '/v1/connectors/:id/links', access: connector('id') },
+  { method: 'GET', path: '/v1/connectors/:id/operations', access: connector('id') },
+  // Validates a text and writes nothing.
+  { method: 'POST', path: '/v1/connectors/:id/validate', access: connector('id') },
+  // Writes the connector's file: what the gateway sends where, with which credentials.
+  { method: 'PUT', path: '/v1/connectors/:id/config', access: ADMIN },
+  // Contract tests call a CRM with the connector's credentials and create objects there.
+  { method: 'POST', path: '/v1/connectors/:id/contract-tests', access: ADMIN },
+  { method: 'GET', path: '/v1/contract-tests/:runId', access: ADMIN },
+  { method: 'GET', path: '/v1/contract-tests/:runId/events', access: ADMIN },
+  { method: 'GET', path: '/v1/contract-tests/:runId/junit', access: ADMIN },
   { method: 'POST', path: '/v1/connectors/:id/operations/:operation', access: connector('id') },
   { method: 'GET', path: '/v1/connectors/:id/oauth/authorize', access: ADMIN },
   { method: 'GET', path: '/v1/oauth/callback', access: PUBLIC },
   { method: 'POST', path: '/v1/connectors/:id/sessions/:sessionId/events', access: connector('id') },
   { method: 'GET', path: '/v1/connectors/:id/sessions/:sessionId', access: connector('id') },
+  { method: 'GET', path: '/v1/connectors/:id/sessions', access: connector('id') },
   { method: 'POST', path: '/v1/connectors/:id/flow-posts/:name', access: connector('id') },
   // Public: the platform calls it and cannot hold one of our API keys. Its HMAC signature with the
   // connector's webhooks.zoom.secret_token, checked by the handler on the raw body within a 5-minute
   // window, authenticates it instead: unsigned, forged or stale requests are 401 and store nothing.
   { method: 'POST', path: '/v1/connectors/:id/webhooks/zoom', access: PUBLIC },
   { method: 'POST', path: '/v1/connectors/:id/webhooks/zoom/reconcile', access: ADMIN },
-  { method: 'GET', path: '/v1/deliveries', access: { kind: 'key' } },
+  { method: 'GET', path: '/v1/deliveries', access: KEY },
   { method: 'GET', path: '/v1/deliveries/:id', access: delivery('id') },
   { method: 'POST', path: '/v1/deliveries/:id/retry', access: ADMIN },
   { method: 'POST', path: '/v1/deliveries/:id/cancel', access: ADMIN },
@@ -111,8 +134,8 @@ const PATH_CHARS = /^\/[\x21-\x22\x24-\x7e]*$/;
 /** The route for this method and raw path (without the query), or undefined: 404. */
 export function matchRoute(method: string, rawPath: string): RouteMatch | undefined {
   const verb = method === 'HEAD' ? 'GET' : method;
-  if (verb !== 'GET' && verb !== 'POST') return undefined;
-  return matchVerb(verb, rawPath);
+  if (!(VERBS as readonly string[]).includes(verb)) return undefined;
+  return matchVerb(verb as Verb, rawPath);
 }
 
 /** The methods a path is served with (HEAD with GET), or [] when the path is no route. */
@@ -120,10 +143,11 @@ export function allowedMethods(rawPath: string): string[] {
   const allow: string[] = [];
   if (matchVerb('GET', rawPath)) allow.push('GET', 'HEAD');
   if (matchVerb('POST', rawPath)) allow.push('POST');
+  if (matchVerb('PUT', rawPath)) allow.push('PUT');
   return allow;
 }
 
-function matchVerb(verb: 'GET' | 'POST', rawPath: string): RouteMatch | undefined {
+function matchVerb(verb: Verb, rawPath: string): RouteMatch | undefined {
   if (!PATH_CHARS.test(rawPath)) return undefined;
   const segments = rawPath.slice(1).split('/');
   const candidates = TABLE.get(`${verb} ${segments.length} ${segments[0]}`);

@@ -30,6 +30,7 @@ export async function runDemo(
       '',
       'crm-gateway demo is running',
       `  gateway            ${gw.url}   (connectors: ${gw.url}/v1/connectors)`,
+      `  console            ${gw.url}/console   (sign in with the API key below)`,
       `  sample CRM         ${crm.url}  (Zendesk-like; what it received: ${crm.url}/__control/requests)`,
       ...(gw.generatedKey ? [`  API key (admin)    ${gw.generatedKey}   (generated for this run; configure API_KEYS to choose your own)`] : []),
       ...(gw.tokenKey.file

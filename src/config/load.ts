@@ -16,6 +16,8 @@ export interface LoadedConnector {
   issues: ConfigIssue[];
   /** Hot reload: the errors of a newer version of the file that was refused (the connector above still serves). */
   rejected?: ConfigIssue[];
+  /** When that change was refused (epoch ms). */
+  rejectedAt?: number;
 }
 
 export function loadConnectorFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConnector {

@@ -15,6 +15,7 @@ import { DeliveryService } from '../delivery/service';
 import { DeliveryWorker } from '../delivery/worker';
 import { isGatewayError } from '../errors';
 import { Gateway } from '../gateway';
+import type { ListenAddresses } from '../http/ssrf';
 import { buildRequest } from '../operations/request';
 import { runOperation, type OperationResult } from '../operations/run';
 import { prepareCall } from '../operations/variables';
@@ -37,6 +38,8 @@ export interface ContractOptions {
   vars?: Record<string, unknown>;
   openapi?: OpenApiChecker;
   onResult?: (r: CheckResult) => void;
+  /** Run inside a serving gateway: its addresses, which the checks must never call. */
+  listen?: ListenAddresses;
 }
 
 export interface ContractReport {
@@ -76,7 +79,7 @@ export async function runContract(o: ContractOptions): Promise<ContractReport> {
     message: c.warnings.map(formatIssue).join('; ') || undefined,
   });
 
-  const gateway = new Gateway({ configFiles: [o.file], env: o.env, logger: silentLogger });
+  const gateway = new Gateway({ configFiles: [o.file], env: o.env, logger: silentLogger, listen: o.listen });
   gateway.load();
   const rt = gateway.runtime(c.id);
   const authLine = lineOf(text, /^auth:/m);

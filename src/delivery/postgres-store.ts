@@ -10,8 +10,8 @@ import pg from 'pg';
 import { SealedTokenStore, type TokenRows } from '../auth/token-store';
 import type { EncryptionKeys } from '../auth/token-cipher';
 import { KeyedMutex } from '../util/keyed-mutex';
-import { attemptFromRow, deliveryFromRow, INSERT_COLUMNS, insertValues, SELECT_COLUMNS } from './rows';
-import type { DeliveryStore, SessionMeta, WaitingCount } from './store';
+import { attemptFromRow, deliveryFromRow, INSERT_COLUMNS, insertValues, SELECT_COLUMNS, sessionSummaryFromRow } from './rows';
+import type { DeliveryStore, SessionMeta, SessionSummary, WaitingCount } from './store';
 import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, Resolution, StoreCounts } from './types';
 import { resolvedResult } from './rows';
 import { POSTGRES_MIGRATIONS } from './migrations';
@@ -425,8 +425,9 @@ export class PostgresStore implements DeliveryStore {
     const { rows } = await this.pool.query(
       `SELECT ${SELECT_COLUMNS} FROM deliveries
       WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR connector_id = $2) AND ($3::bigint IS NULL OR seq < $3)
+        AND ($5::bigint IS NULL OR created_at >= $5) AND ($6::bigint IS NULL OR created_at < $6) AND ($7::text[] IS NULL OR id = ANY($7))
       ORDER BY seq DESC LIMIT $4`,
-      [f.status ?? null, f.connectorId ?? null, f.beforeSeq ?? null, f.limit ?? 100],
+      [f.status ?? null, f.connectorId ?? null, f.beforeSeq ?? null, f.limit ?? 100, f.createdSince ?? null, f.createdUntil ?? null, f.ids ?? null],
     );
     return (rows as Row[]).map(deliveryFromRow);
   }
@@ -494,6 +495,14 @@ export class PostgresStore implements DeliveryStore {
       [before, limit],
     );
     return { deliveries: d.rowCount ?? 0, sessions: s.rowCount ?? 0 };
+  }
+
+  async recentSessions(connectorId: string, limit: number): Promise<SessionSummary[]> {
+    const { rows } = await this.pool.query(
+      'SELECT session_id, created_at, updated_at, ended_at, waiting_for, unidentified_at FROM sessions WHERE connector_id = $1 ORDER BY updated_at DESC LIMIT $2',
+      [connectorId, limit],
+    );
+    return (rows as Row[]).map(sessionSummaryFromRow);
   }
 
   async loadSession(connectorId: string, sessionId: string) {

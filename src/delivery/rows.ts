@@ -1,4 +1,5 @@
 /** Row ↔ object mapping shared by both stores (SQLite gives JSON as text, PostgreSQL as objects, bigints as strings). */
+import type { SessionSummary } from './store';
 import type { AttemptRow, Delivery, DeliveryResult, NewDelivery } from './types';
 
 type Row = Record<string, unknown>;
@@ -34,6 +35,17 @@ export function deliveryFromRow(r: Row): Delivery {
     result: json(r.result),
     lastError: json(r.last_error),
     purgedAt: num(r.purged_at),
+  };
+}
+
+export function sessionSummaryFromRow(r: Row): SessionSummary {
+  return {
+    sessionId: String(r.session_id),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    endedAt: num(r.ended_at),
+    waitingFor: str(r.waiting_for),
+    unidentifiedAt: num(r.unidentified_at),
   };
 }
 

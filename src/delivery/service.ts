@@ -233,7 +233,10 @@ export class DeliveryService {
     return d;
   }
 
-  async list(q: { status?: unknown; connector?: unknown; limit?: unknown; before?: unknown }): Promise<Delivery[]> {
+  async list(
+    q: { status?: unknown; connector?: unknown; limit?: unknown; before?: unknown; since?: unknown; until?: unknown },
+    ids?: readonly string[],
+  ): Promise<Delivery[]> {
     const repeated = Object.entries(q)
       .filter(([, v]) => v !== undefined && typeof v !== 'string')
       .map(([k]) => k);
@@ -241,10 +244,13 @@ export class DeliveryService {
       throw new GatewayError('validation_failed', `give each filter once: ${repeated.join(', ')}`, {
         errors: repeated.map((field) => ({ field, message: 'repeated' })),
       });
-    return this.listChecked(q as { status?: string; connector?: string; limit?: string; before?: string });
+    return this.listChecked(q as { status?: string; connector?: string; limit?: string; before?: string; since?: string; until?: string }, ids);
   }
 
-  private async listChecked(q: { status?: string; connector?: string; limit?: string; before?: string }): Promise<Delivery[]> {
+  private async listChecked(
+    q: { status?: string; connector?: string; limit?: string; before?: string; since?: string; until?: string },
+    ids?: readonly string[],
+  ): Promise<Delivery[]> {
     if (q.status !== undefined && !(DELIVERY_STATUSES as readonly string[]).includes(q.status)) {
       throw new GatewayError('validation_failed', `status must be one of ${DELIVERY_STATUSES.join(', ')}`, {
         errors: [{ field: 'status', message: 'unknown status' }],
@@ -256,7 +262,17 @@ export class DeliveryService {
     const before = q.before === undefined ? undefined : Number(q.before);
     if (before !== undefined && (q.before === '' || !Number.isInteger(before) || before < 1))
       throw new GatewayError('validation_failed', 'before must be a cursor from a previous page', { errors: [{ field: 'before', message: 'not a cursor' }] });
-    return this.store.list({ status: q.status as DeliveryStatus | undefined, connectorId: q.connector, limit, beforeSeq: before });
+    const since = timeFilter('since', q.since);
+    const until = timeFilter('until', q.until);
+    return this.store.list({
+      status: q.status as DeliveryStatus | undefined,
+      connectorId: q.connector,
+      limit,
+      beforeSeq: before,
+      createdSince: since,
+      createdUntil: until,
+      ids,
+    });
   }
 
   async retry(id: string): Promise<Delivery> {
@@ -305,6 +321,18 @@ export class DeliveryService {
   async history(id: string) {
     return this.store.attempts(id);
   }
+}
+
+/** `since` / `until` of a listing: an RFC 3339 date-time (e.g. 2026-12-05T10:00:00Z), as ms since epoch. */
+function timeFilter(field: 'since' | 'until', v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/i.test(v) ? Date.parse(v) : Number.NaN;
+  if (Number.isNaN(ms)) {
+    throw new GatewayError('validation_failed', `${field} must be a date-time such as 2026-12-05T10:00:00Z`, {
+      errors: [{ field, message: 'not a date-time' }],
+    });
+  }
+  return ms;
 }
 
 const RESOLVE_ACTIONS = ['retry_as_new', 'attach', 'cancel'] as const;

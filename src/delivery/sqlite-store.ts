@@ -12,8 +12,8 @@ import Database, { type Database as Db, type Statement } from 'better-sqlite3';
 import { SealedTokenStore, type TokenRows } from '../auth/token-store';
 import type { EncryptionKeys } from '../auth/token-cipher';
 import { KeyedMutex } from '../util/keyed-mutex';
-import { attemptFromRow, deliveryFromRow, INSERT_COLUMNS, insertValues, SELECT_COLUMNS } from './rows';
-import type { DeliveryStore, SessionMeta, WaitingCount } from './store';
+import { attemptFromRow, deliveryFromRow, INSERT_COLUMNS, insertValues, SELECT_COLUMNS, sessionSummaryFromRow } from './rows';
+import type { DeliveryStore, SessionMeta, SessionSummary, WaitingCount } from './store';
 import type { AttemptRow, Completion, Delivery, ListFilter, NewDelivery, Resolution, StoreCounts } from './types';
 import { resolvedResult } from './rows';
 import { SQLITE_MIGRATIONS } from './migrations';
@@ -473,8 +473,11 @@ export class SqliteStore implements DeliveryStore {
   }
 
   async list(f: ListFilter): Promise<Delivery[]> {
+    if (f.ids?.length === 0) return [];
+    const ids = f.ids ? JSON.stringify(f.ids) : null;
     const rows = this.stmt(`SELECT ${SELECT_COLUMNS} FROM deliveries
       WHERE (? IS NULL OR status = ?) AND (? IS NULL OR connector_id = ?) AND (? IS NULL OR seq < ?)
+        AND (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at < ?) AND (? IS NULL OR id IN (SELECT value FROM json_each(?)))
       ORDER BY seq DESC LIMIT ?`).all(
       f.status ?? null,
       f.status ?? null,
@@ -482,6 +485,12 @@ export class SqliteStore implements DeliveryStore {
       f.connectorId ?? null,
       f.beforeSeq ?? null,
       f.beforeSeq ?? null,
+      f.createdSince ?? null,
+      f.createdSince ?? null,
+      f.createdUntil ?? null,
+      f.createdUntil ?? null,
+      ids,
+      ids,
       f.limit ?? 100,
     ) as Row[];
     return rows.map(deliveryFromRow);
@@ -578,6 +587,13 @@ export class SqliteStore implements DeliveryStore {
     ).changes;
     if (deliveries || sessions) await this.synced();
     return { deliveries, sessions };
+  }
+
+  async recentSessions(connectorId: string, limit: number): Promise<SessionSummary[]> {
+    const rows = this.stmt(
+      'SELECT session_id, created_at, updated_at, ended_at, waiting_for, unidentified_at FROM sessions WHERE connector_id = ? ORDER BY updated_at DESC LIMIT ?',
+    ).all(connectorId, limit) as Row[];
+    return rows.map(sessionSummaryFromRow);
   }
 
   async loadSession(connectorId: string, sessionId: string) {

@@ -21,6 +21,16 @@ export interface SessionMeta {
   waiting?: SessionWaiting | null;
 }
 
+/** A session as listed (GET /v1/connectors/{id}/sessions): its columns, not its state. */
+export interface SessionSummary {
+  sessionId: string;
+  createdAt: number;
+  updatedAt: number;
+  endedAt?: number;
+  waitingFor?: string;
+  unidentifiedAt?: number;
+}
+
 export interface WaitingCount {
   connectorId: string;
   waitingFor: string;
@@ -84,6 +94,8 @@ export interface DeliveryStore {
   overdueIdentity(connectorId: string, since: number, limit: number): Promise<string[]>;
   /** Sessions that wait, by connector and what for; `unidentified`: how many of them are marked so. */
   waitingCounts(): Promise<WaitingCount[]>;
+  /** A connector's most recently updated sessions, newest first (read from columns, by the updated_at index). */
+  recentSessions(connectorId: string, limit: number): Promise<SessionSummary[]>;
   /** When the customer's most recent other session ended, for the callback window. */
   lastSessionEnd(connectorId: string, customerKey: string, exceptSessionId: string): Promise<number | undefined>;
   /**

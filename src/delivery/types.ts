@@ -152,6 +152,12 @@ export interface ListFilter {
   limit?: number;
   /** Return rows with seq below this (newest first paging). */
   beforeSeq?: number;
+  /** Accepted at or after this time (ms since epoch). */
+  createdSince?: number;
+  /** Accepted before this time (ms since epoch). */
+  createdUntil?: number;
+  /** Only these deliveries (a session's steps). */
+  ids?: readonly string[];
 }
 
 export interface StoreCounts {

@@ -49,6 +49,7 @@ import {
   type Json,
   type JsonObject,
 } from '../helpers/openapi';
+import { ensureConsoleBuilt } from '../helpers/console-build';
 
 const doc = loadOpenApi();
 const ajv = createOpenApiAjv(doc);
@@ -240,7 +241,7 @@ async function call(base: string, method: string, apiPath: string, url: string, 
     return { status: res.status, headers: res.headers, body: undefined };
   }
   const mediaType = (res.headers.get('content-type') ?? '').split(';')[0].trim();
-  const body = (mediaType.startsWith('text/') || mediaType === 'application/yaml' ? text : JSON.parse(text)) as unknown;
+  const body = (mediaType.startsWith('text/') || mediaType === 'application/yaml' || mediaType === 'application/xml' ? text : JSON.parse(text)) as unknown;
   const { errors, documented: hasType } = validator.validate(documented, mediaType, body);
   if (!hasType) throw new Error(`content type ${mediaType} not documented for ${where}`);
   if (errors.length) throw new Error(`response does not match openapi.yaml: ${where}\n${formatAjvErrors(errors)}`);
@@ -338,7 +339,12 @@ async function waitForSession(connector: string, sessionId: string, timeoutMs = 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = (await getSession(gw.url, connector, sessionId)).body;
-    if (v.held.length === 0 && v.steps.length > 0 && v.steps.every((s: { status: string }) => FINAL.has(s.status))) return v;
+    if (v.held.length === 0 && v.steps.length > 0 && v.steps.every((s: { status: string }) => FINAL.has(s.status))) {
+      // The console's session list has it too.
+      const list = await call(gw.url, 'GET', '/v1/connectors/{id}/sessions', `/v1/connectors/${connector}/sessions?limit=100`);
+      expect(list.body.sessions.map((x: { id: string }) => x.id)).toContain(sessionId);
+      return v;
+    }
     if (Date.now() >= deadline) throw new Error(`session ${sessionId} did not settle within ${timeoutMs} ms; last: ${JSON.stringify(v)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -388,7 +394,7 @@ describe('openapi.yaml: routes match src/api/app.ts', () => {
     });
     const isDelivery = (r: string) => r.split(' ')[1].startsWith('/v1/deliveries');
     // Platform sources feed session flows: they come and go with them.
-    const isSession = (r: string) => /^\/v1\/connectors\/\{id\}\/(sessions|webhooks)\//.test(r.split(' ')[1]) || r.split(' ')[1] === FLOW_POSTS;
+    const isSession = (r: string) => /^\/v1\/connectors\/\{id\}\/(sessions|webhooks)(\/|$)/.test(r.split(' ')[1]) || r.split(' ')[1] === FLOW_POSTS;
     // Without session flows exactly the session routes are missing; without durable delivery
     // (and so without flows) the /v1/deliveries routes too (as documented).
     const withoutFlows = appRoutes(createApp(gateway, { deliveries: gw.deliveries, store: gw.store }));
@@ -397,6 +403,7 @@ describe('openapi.yaml: routes match src/api/app.ts', () => {
     expect(routes.filter((r) => !withoutDurable.includes(r))).toEqual(routes.filter((r) => isDelivery(r) || isSession(r)));
     expect(routes.filter(isDelivery)).toHaveLength(5);
     expect(routes.filter(isSession)).toEqual([
+      'GET /v1/connectors/{id}/sessions',
       `GET ${SESSION}`,
       `POST ${FLOW_POSTS}`,
       `POST ${EVENTS}`,
@@ -557,6 +564,15 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     expect(d.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
   });
 
+  it('GET /console and its files: the built page, with its strict CSP', async () => {
+    ensureConsoleBuilt();
+    const page = await call(gw.url, 'GET', '/console', '/console');
+    expect(page.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    const script = /src="\/console\/([^"]+\.js)"/.exec(String(page.body))![1];
+    const asset = await call(gw.url, 'GET', '/console/{asset}', `/console/${script}`);
+    expect(asset.headers.get('cache-control')).toMatch(/immutable/);
+  });
+
   it('GET /healthz and /readyz', async () => {
     const h = await call(gw.url, 'GET', '/healthz', '/healthz', { headers: { 'X-Request-Id': 'drift-test-1' } });
     expect(h.headers.get('x-request-id')).toBe('drift-test-1');
@@ -590,7 +606,7 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     const z = await call(gw.url, 'GET', '/v1/connectors/{id}', '/v1/connectors/zendesk');
     expect(JSON.stringify(z.body)).not.toContain('sample-token');
     const o = await call(extraUrl, 'GET', '/v1/connectors/{id}', '/v1/connectors/oauthy');
-    expect(o.body.auth).toEqual({ type: 'oauth2', grant: 'authorization_code' });
+    expect(o.body.auth).toEqual({ type: 'oauth2', grant: 'authorization_code', state: 'not_connected' });
     expect(JSON.stringify(o.body)).not.toContain('sample-secret');
     const b = await call(extraUrl, 'GET', '/v1/connectors/{id}', '/v1/connectors/broken');
     expect(b.body.errors.length).toBeGreaterThan(0);
@@ -948,6 +964,10 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
 
     const start = await call(extraUrl, 'GET', A, '/v1/connectors/oauthy/oauth/authorize');
     expect(start.status).toBe(302);
+    // Asked for JSON (the console): the same kind of URL as data, no redirect.
+    const asJson = await call(extraUrl, 'GET', A, '/v1/connectors/oauthy/oauth/authorize', { headers: { Accept: 'application/json' } });
+    expect(asJson.status).toBe(200);
+    expect(new URL(asJson.body.authorize_url).pathname).toBe(new URL(start.headers.get('location')!).pathname);
     // The sample CRM consents at once and redirects to the gateway's callback.
     const consent = await fetch(start.headers.get('location')!, { redirect: 'manual' });
     expect(consent.status).toBe(302);
@@ -955,6 +975,8 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
     expect(back.origin + back.pathname).toBe(`${extraUrl}/v1/oauth/callback`);
     const done = await call(extraUrl, 'GET', C, back.pathname + back.search);
     expect(done.body).toEqual({ connector: 'oauthy', authorized: true });
+    // The console's "Connect" button reads the state back.
+    expect((await call(extraUrl, 'GET', '/v1/connectors/{id}', '/v1/connectors/oauthy')).body.auth).toMatchObject({ state: 'connected' });
     expect((await op(extraUrl, 'oauthy', 'find_account', json({ variables: { PHONE_NUMBER: '+1 222 333 4444' } }))).body.outcome).toMatch(/^(ok|not_found)$/);
 
     expect((await call(extraUrl, 'GET', C, '/v1/oauth/callback?error=access_denied')).body.code).toBe('oauth_callback_invalid');
@@ -1203,6 +1225,60 @@ describe('openapi.yaml: real responses match the documented schemas', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('console routes: me, operations, validate, save (422, 409, 200), contract tests (202, 200, events, junit, 409, 422, 429, 404)', async () => {
+    // A gateway that runs from a config directory (saving needs one), with an admin key open API.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'drift-console-'));
+    fs.mkdirSync(path.join(dir, 'config'));
+    fs.copyFileSync(ZENDESK_YAML, path.join(dir, 'config', 'zendesk.yaml'));
+    const cgw = new Gateway({ configDir: path.join(dir, 'config'), env: { ZENDESK_URL: crm.url } });
+    cgw.load();
+    const { server, url } = await listen(createApp(cgw));
+    try {
+      expect((await call(url, 'GET', '/v1/me', '/v1/me')).body).toEqual({ admin: true, connectors: '*' });
+      const ops = await call(url, 'GET', '/v1/connectors/{id}/operations', '/v1/connectors/zendesk/operations');
+      expect(ops.body.operations.length).toBeGreaterThan(3);
+      expect((await call(extraUrl, 'GET', '/v1/connectors/{id}/operations', '/v1/connectors/broken/operations')).body.code).toBe('config_invalid');
+      const detail = (await call(url, 'GET', '/v1/connectors/{id}', '/v1/connectors/zendesk')).body;
+      expect(detail.yaml).toContain('${env:ZENDESK_TOKEN:-****}');
+      const V = '/v1/connectors/{id}/validate';
+      expect((await call(url, 'POST', V, '/v1/connectors/zendesk/validate', json({ yaml: detail.yaml }))).body).toEqual({ valid: true, errors: [] });
+      const invalid = (await call(url, 'POST', V, '/v1/connectors/zendesk/validate', json({ yaml: 'id: zendesk\n' }))).body;
+      expect(invalid.valid).toBe(false);
+      expect((await call(url, 'POST', V, '/v1/connectors/zendesk/validate', json({ yaml: 1 }))).body.code).toBe('validation_failed');
+      expect((await call(url, 'POST', V, '/v1/connectors/zendesk/validate', json({ yaml: 'x'.repeat(1024 * 1024 + 1) }))).body.code).toBe('payload_too_large');
+      expect((await call(url, 'POST', V, '/v1/connectors/nope/validate', json({ yaml: '' }))).body.code).toBe('connector_not_found');
+      const C = '/v1/connectors/{id}/config';
+      const put = (connector: string, body: unknown, base = url) => call(base, 'PUT', C, `/v1/connectors/${connector}/config`, json(body));
+      expect((await put('zendesk', { yaml: 'id: zendesk\n', base_sha256: detail.sha256 })).body.errors[0]).toMatchObject({ field: 'yaml' });
+      expect((await put('zendesk', { yaml: detail.yaml, base_sha256: '0'.repeat(64) })).body.code).toBe('conflict');
+      expect((await put('zendesk', { yaml: detail.yaml, base_sha256: detail.sha256 }, extraUrl)).body.code).toBe('conflict'); // explicit files
+      expect((await put('zendesk', { yaml: 'x'.repeat(1024 * 1024 + 1), base_sha256: detail.sha256 })).body.code).toBe('payload_too_large');
+      expect((await put('nope', { yaml: '', base_sha256: detail.sha256 })).body.code).toBe('connector_not_found');
+      expect((await put('zendesk', { yaml: detail.yaml, base_sha256: detail.sha256 })).body).toEqual({ saved: true, sha256: detail.sha256 });
+
+      const T = '/v1/connectors/{id}/contract-tests';
+      const start = (body: unknown, connector = 'zendesk') => call(url, 'POST', T, `/v1/connectors/${connector}/contract-tests`, json(body));
+      expect((await start({ target: 'elsewhere' })).body.code).toBe('validation_failed');
+      expect((await start({ target: 'sample' }, 'nope')).body.code).toBe('connector_not_found');
+      const first = await start({ target: 'sample' });
+      expect(first.headers.get('location')).toBe(`/v1/contract-tests/${first.body.id}`);
+      const second = await start({ target: 'sample' });
+      expect((await start({ target: 'sample' })).body.code).toBe('too_many_requests');
+      const R = '/v1/contract-tests/{runId}';
+      expect((await call(url, 'GET', `${R}/junit`, `/v1/contract-tests/${first.body.id}/junit`)).body.code).toBe('conflict');
+      const events = await call(url, 'GET', `${R}/events`, `/v1/contract-tests/${first.body.id}/events`);
+      expect(String(events.body)).toMatch(/event: done/);
+      await call(url, 'GET', `${R}/events`, `/v1/contract-tests/${second.body.id}/events`);
+      const run = await call(url, 'GET', R, `/v1/contract-tests/${first.body.id}`);
+      expect(run.body.state).toBe('passed');
+      expect(String((await call(url, 'GET', `${R}/junit`, `/v1/contract-tests/${first.body.id}/junit`)).body)).toContain('<testsuite');
+      for (const p of [R, `${R}/events`, `${R}/junit`]) expect((await call(url, 'GET', p, p.replace('{runId}', 'nope'))).body.code).toBe('not_found');
+    } finally {
+      await close(server);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('every documented route was exercised with a success answer', () => {
     const missing = specOperations()

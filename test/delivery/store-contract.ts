@@ -192,6 +192,24 @@ export function storeContract(name: string, factory: () => StoreFactory | Promis
       expect(await s.counts()).toEqual({ pending: 1, running: 0, delivered: 0, dead: 1, cancelled: 1, unknown_outcome: 0 });
       const [c] = await s.claim(1, T0, LEASE);
       expect((await s.cancel(c.id, T0 + 2))!.status).toBe('running');
+      // The console's filters: accepted since/until (ms), and a given set of ids (a session's steps).
+      const late = await s.enqueue(newDelivery({ connectorId: 'hubspot' }), T0 + 60_000);
+      expect((await s.list({ createdSince: T0 + 1 })).map((d) => d.id)).toEqual([late.delivery.id]);
+      expect((await s.list({ createdUntil: T0 + 60_000, connectorId: 'hubspot' })).map((d) => d.id)).toEqual([b.delivery.id]);
+      expect((await s.list({ ids: [a.delivery.id, late.delivery.id] })).map((d) => d.id)).toEqual([late.delivery.id, a.delivery.id]);
+      expect(await s.list({ ids: [] })).toEqual([]);
+    });
+
+    it("recent sessions: a connector's own, newest first, from the columns", async () => {
+      expect(await s.saveSession('zendesk', 'older', { events: [] }, 0, {}, T0)).toBe(true);
+      expect(await s.saveSession('zendesk', 'newer', { events: [] }, 0, { waiting: { for: 'customer_identity', since: T0 + 5 } }, T0 + 5)).toBe(true);
+      expect(await s.saveSession('hubspot', 'elsewhere', { events: [] }, 0, { endedAt: T0 + 9 }, T0 + 9)).toBe(true);
+      expect(await s.recentSessions('zendesk', 10)).toEqual([
+        { sessionId: 'newer', createdAt: T0 + 5, updatedAt: T0 + 5, endedAt: undefined, waitingFor: 'customer_identity', unidentifiedAt: undefined },
+        { sessionId: 'older', createdAt: T0, updatedAt: T0, endedAt: undefined, waitingFor: undefined, unidentifiedAt: undefined },
+      ]);
+      expect((await s.recentSessions('zendesk', 1)).map((x) => x.sessionId)).toEqual(['newer']);
+      expect(await s.recentSessions('hubspot', 10)).toMatchObject([{ sessionId: 'elsewhere', endedAt: T0 + 9 }]);
     });
 
     it('unknown_outcome: nothing claims it, dependents wait; resolve retries as new, attaches ids, or cancels (dependents die)', async () => {

@@ -51,6 +51,7 @@ test('the package holds what it needs and nothing of the repository', () => {
   for (const f of [
     'dist/src/cli/bin.js',
     'dist/schemas/connector.schema.json',
+    'dist/console/index.html',
     'config/zendesk.yaml',
     'openapi.yaml',
     'LICENSE',
@@ -96,6 +97,11 @@ test('the demo finds its bundled connector and sample CRM from any folder and an
     });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { ids: Record<string, unknown> }).ids.ACCOUNT_ID).toBeDefined();
+    // The console the demo prints is served from the package's own build.
+    expect(out).toContain(`${url}/console`);
+    const page = await fetch(`${url}/console`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<script type="module" src="\/console\/app-/);
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));

@@ -69,11 +69,18 @@ describe('API keys', () => {
   test('a scoped key runs its connectors only; admin routes need an admin key', async () => {
     expect((await op('zendesk', SCOPED)).status).toBe(200);
     expect((await op('zd-open', SCOPED)).body).toMatchObject({ code: 'forbidden' });
-    expect((await req('/v1/connectors/zendesk', SCOPED)).status).toBe(403);
-    expect((await req('/v1/connectors', SCOPED)).status).toBe(403);
+    // Its own connectors only, and without the file's text (admin keys read and save that).
+    const own = await req('/v1/connectors/zendesk', SCOPED);
+    expect(own.status).toBe(200);
+    expect(own.body.yaml).toBeUndefined();
+    expect((await req('/v1/connectors/zd-open', SCOPED)).status).toBe(403);
+    expect((await req('/v1/connectors', SCOPED)).body.connectors.map((c: { id: string }) => c.id)).toEqual(['zendesk']);
+    expect(
+      (await req('/v1/connectors/zendesk/config', SCOPED, { method: 'PUT', body: JSON.stringify({ yaml: '', base_sha256: '0'.repeat(64) }) })).status,
+    ).toBe(403);
     expect((await req('/v1/deliveries', SCOPED)).status).toBe(403);
     expect((await req('/v1/deliveries?connector=zendesk', SCOPED)).status).toBe(200);
-    expect((await req('/v1/connectors/zendesk', ADMIN)).status).toBe(200);
+    expect((await req('/v1/connectors/zendesk', ADMIN)).body.yaml).toEqual(expect.any(String));
     expect((await req('/v1/deliveries', ADMIN)).status).toBe(200);
   });
 

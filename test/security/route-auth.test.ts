@@ -65,7 +65,7 @@ afterAll(async () => {
 
 /** A concrete request on a route: its target connector decides who may succeed. */
 interface Target {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   path: string;
   query?: string;
   body?: unknown;
@@ -81,8 +81,18 @@ const targets = (): Target[] => [
   { method: 'GET', path: '/metrics', route: '/metrics' },
   { method: 'GET', path: '/openapi.yaml', route: '/openapi.yaml' },
   { method: 'GET', path: '/docs', route: '/docs' },
+  { method: 'GET', path: '/v1/me', route: '/v1/me' },
   { method: 'GET', path: '/v1/connectors', route: '/v1/connectors' },
   { method: 'GET', path: `/v1/connectors/${B}`, route: '/v1/connectors/:id', connector: B },
+  { method: 'GET', path: `/v1/connectors/${B}/operations`, route: '/v1/connectors/:id/operations', connector: B },
+  { method: 'POST', path: `/v1/connectors/${B}/validate`, body: { yaml: 'id: zd-b\n' }, route: '/v1/connectors/:id/validate', connector: B },
+  // Invalid for anyone allowed (no base_sha256): nothing is written even where the key may write.
+  { method: 'PUT', path: `/v1/connectors/${B}/config`, body: { yaml: 'id: zd-b\n' }, route: '/v1/connectors/:id/config', connector: B },
+  // An unknown target: a key allowed here is answered 422 and no run starts.
+  { method: 'POST', path: `/v1/connectors/${B}/contract-tests`, body: { target: 'nowhere' }, route: '/v1/connectors/:id/contract-tests', connector: B },
+  { method: 'GET', path: '/v1/contract-tests/no-such-run', route: '/v1/contract-tests/:runId' },
+  { method: 'GET', path: '/v1/contract-tests/no-such-run/events', route: '/v1/contract-tests/:runId/events' },
+  { method: 'GET', path: '/v1/contract-tests/no-such-run/junit', route: '/v1/contract-tests/:runId/junit' },
   { method: 'GET', path: `/v1/connectors/${B}/links`, query: 'ACCOUNT_ID=1', route: '/v1/connectors/:id/links', connector: B },
   { method: 'POST', path: `/v1/connectors/${B}/operations/find_account`, body: op, route: '/v1/connectors/:id/operations/:operation', connector: B },
   { method: 'POST', path: `/v1/connectors/${A}/operations/find_account`, body: op, route: '/v1/connectors/:id/operations/:operation', connector: A },
@@ -96,6 +106,7 @@ const targets = (): Target[] => [
     connector: B,
   },
   { method: 'GET', path: `/v1/connectors/${B}/sessions/s-b`, route: '/v1/connectors/:id/sessions/:sessionId', connector: B },
+  { method: 'GET', path: `/v1/connectors/${B}/sessions`, route: '/v1/connectors/:id/sessions', connector: B },
   {
     method: 'POST',
     path: `/v1/connectors/${B}/flow-posts/acceptedcall`,
@@ -137,7 +148,9 @@ function allowed(key: KeyKind, t: Target): boolean {
   if (key === 'admin') return true;
   if (rule === 'admin') return false;
   if (key === 'all') return true;
-  // Scoped to A: the listing only with ?connector=A; connector and delivery routes of A only.
+  // Scoped to A: the key's own view and the connector list (narrowed to A by its handler); the
+  // delivery listing only with ?connector=A; connector and delivery routes of A only.
+  if (rule === 'key' && t.route !== '/v1/deliveries') return true;
   return t.connector === A;
 }
 
@@ -236,7 +249,8 @@ const FOUND = (): Array<{ key: KeyKind; method: string; path: string; body?: unk
   { key: 'scopedA', method: 'POST', path: `/V1/deliveries/${ids.pendingB}/cancel` },
   { key: 'scopedA', method: 'POST', path: `/v1/deliveries/${ids.pendingB}/cancel` },
   { key: 'scopedA', method: 'POST', path: `/v1/deliveries/${ids.deadB}/retry` },
-  { key: 'scopedA', method: 'HEAD', path: '/v1/connectors' },
+  // (HEAD /v1/connectors was here when listing needed an admin key; it now lists the key's own connectors.)
+  { key: 'scopedA', method: 'HEAD', path: `/v1/connectors/${B}` },
   { key: 'all', method: 'GET', path: `/v1/connectors/${B}/oauth/authorize/` },
   { key: 'all', method: 'POST', path: `/v1/deliveries/${ids.deadB}/retry/` },
 ];
@@ -317,7 +331,7 @@ describe('no request outside the key scope succeeds', () => {
               if (mayWork && t.route.includes('/v1/deliveries/:id/')) continue;
               jobs.push(async () => {
                 const url = t.query ? `${path}?${t.query}` : path;
-                const a = await send(method, url, KEYS[key], method === 'POST' ? t.body : undefined, type);
+                const a = await send(method, url, KEYS[key], method === 'POST' || method === 'PUT' ? t.body : undefined, type);
                 sent++;
                 const where = `${method} ${url} [${label}] key=${key} type=${type} lane=${a.lane} → ${a.status} ${a.code ?? ''}`;
                 if (mayWork) return;
