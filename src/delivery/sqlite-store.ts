@@ -8,7 +8,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database, { type Database as Db, type Statement } from 'better-sqlite3';
+import Database, { type Database as Db, type Statement, type Transaction } from 'better-sqlite3';
 import { SealedTokenStore, type TokenRows } from '../auth/token-store';
 import type { EncryptionKeys } from '../auth/token-cipher';
 import { KeyedMutex } from '../util/keyed-mutex';
@@ -55,6 +55,14 @@ export class SqliteStore implements DeliveryStore {
     this.walPath = this.dbRealPath && `${this.dbRealPath}-wal`;
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
+    // Transaction functions made once: better-sqlite3 builds four wrappers per `transaction()`
+    // call, which cost a tenth of the store's CPU when made for every write.
+    const savepoint = this.db.transaction((work: () => unknown) => work());
+    this.inSavepoint = (work) => savepoint(work);
+    this.groupCommit = this.db.transaction((batch: Array<() => void>, riders: Array<{ run: () => void }>) => {
+      for (const run of batch) run();
+      for (const r of riders) r.run();
+    });
     this.tokens = new SealedTokenStore(this.tokenRows(), opts.encryption);
   }
 
@@ -148,7 +156,7 @@ export class SqliteStore implements DeliveryStore {
       this.scheduleFlush();
       this.batch.push(() => {
         try {
-          result = { ok: true, value: this.db.transaction(work)() };
+          result = { ok: true, value: this.inSavepoint(work) as T };
         } catch (error) {
           result = { ok: false, error };
         }
@@ -161,6 +169,12 @@ export class SqliteStore implements DeliveryStore {
     });
   }
 
+  /**
+   * Transaction functions made once: better-sqlite3 builds four wrappers per `transaction()`
+   * call, which was a tenth of the store's CPU when made per write.
+   */
+  private readonly inSavepoint: (work: () => unknown) => unknown;
+  private readonly groupCommit: Transaction<(batch: Array<() => void>, riders: Array<{ run: () => void }>) => void>;
   private settlers: Array<(commitError?: unknown) => void> = [];
   /**
    * Claims riding on the next group commit: run in its transaction after its writes (so a
@@ -193,12 +207,7 @@ export class SqliteStore implements DeliveryStore {
       return;
     }
     try {
-      this.db
-        .transaction(() => {
-          for (const run of batch) run();
-          for (const r of riders) r.run();
-        })
-        .immediate();
+      this.groupCommit.immediate(batch, riders);
     } catch (e) {
       for (const settle of settlers) settle(e);
       for (const r of riders) r.committed(e);
@@ -342,7 +351,7 @@ export class SqliteStore implements DeliveryStore {
         run: () => {
           try {
             // A savepoint: a failing claim rolls back alone, not the writes committed with it.
-            claimed = this.db.transaction(() => this.claimRows(token, limit, now, leaseMs))();
+            claimed = this.inSavepoint(() => this.claimRows(token, limit, now, leaseMs)) as Delivery[];
           } catch (error) {
             failed = { error };
           }
