@@ -21,6 +21,11 @@ const N = Number(process.env.BENCH_DURABLE_N ?? 6000);
 const CONCURRENCY = Number(process.env.BENCH_DURABLE_CONCURRENCY ?? 32);
 const WORKERS = [1, 4];
 const SLOTS_PER_WORKER = 8;
+/** Delivered/s with 4 workers as a share of the direct rate, at least. */
+const TARGETS: Array<['sqlite' | 'postgres', number]> = [
+  ['sqlite', 0.75],
+  ['postgres', 0.6],
+];
 /** BENCH_DURABLE_PROFILE=<dir>: the gateway runs with --cpu-prof (summarise with bench/cpuprofile-top.ts). */
 const PROFILE_DIR = process.env.BENCH_DURABLE_PROFILE;
 const BASIC = `Basic ${Buffer.from(`${CRM_AUTH.username}:${CRM_AUTH.password}`).toString('base64')}`;
@@ -136,6 +141,15 @@ export async function benchDurable(pgUrl: string | undefined): Promise<Record<st
         }
       }
     }
+    // The targets: 4 workers against the direct rate of the same run.
+    const targets: Record<string, { ratio: number; pass: boolean }> = {};
+    for (const [kind, floor] of TARGETS) {
+      const r = out[`${kind}_4w`] as { ratio_vs_direct: number } | undefined;
+      if (!r) continue;
+      targets[`durable-${kind}`] = { ratio: r.ratio_vs_direct, pass: r.ratio_vs_direct >= floor };
+      line(`durable: target durable-${kind} 4_workers_vs_direct_ge_${floor}`, targets[`durable-${kind}`]);
+    }
+    out.targets = targets;
   } finally {
     crm.stop();
   }

@@ -36,8 +36,11 @@ export function requestObserver(gw: Gateway, opts: { accessLog: boolean }): Obse
         }),
       })
     : undefined;
+  const logger = gw.logger;
   return (req, res, route) => {
-    log?.(req, res);
+    // pino-http makes a child logger and listeners per request; when the logger drops both of its
+    // lines (silent, or a level above error) that is work for nothing on every request.
+    if (log && logger.isLevelEnabled('error')) log(req, res);
     const metrics = gw.metrics;
     if (!metrics) return;
     const started = process.hrtime.bigint();

@@ -21,7 +21,7 @@ import { deliveryRoutes } from './deliveries';
 import type { ApiKeys } from '../access/api-keys';
 import { checkJsonShape } from './input-bounds';
 import { apiDocs, DOCS_PAGE_HEADERS } from './api-docs';
-import { authorizeRoute, deliveryInScope, matchRoute, noRoute } from './routes';
+import { authorizeRoute, deliveryInScope, matchRoute, noRoute, type RouteMatch } from './routes';
 import { sessionRoutes } from './sessions';
 import { consoleRoutes } from './console';
 import { consolePageRoutes } from './console-page';
@@ -68,15 +68,16 @@ export function createHandler(gw: Gateway, opts: AppOptions = {}): RequestListen
     maxBodyBytes: bytes.parse(opts.jsonLimit ?? DEFAULT_JSON_LIMIT) ?? 0,
   });
   const observe = requestObserver(gw, { accessLog: opts.accessLog !== false });
-  const serve = (req: IncomingMessage, res: ServerResponse) => {
-    if (!fast(req, res)) app(req, res);
+  const serve = (req: IncomingMessage, res: ServerResponse, match: RouteMatch | undefined) => {
+    if (!fast(req, res, match ?? null)) app(req, res);
   };
   return (req, res) => {
-    // Matched once here for the metric label and the span name (the lane and the app match again for their parameters).
-    const route = matchRoute(req.method ?? '', (req.url ?? '').split('?')[0])?.spec.path;
+    // Matched once here for the metric label, the span name and the fast lane (the app matches again for its parameters).
+    const match = matchRoute(req.method ?? '', (req.url ?? '').split('?')[0]);
+    const route = match?.spec.path;
     observe(req, res, route);
-    if (tracingOn()) withRequestSpan(req, res, route, () => serve(req, res));
-    else serve(req, res);
+    if (tracingOn()) withRequestSpan(req, res, route, () => serve(req, res, match));
+    else serve(req, res, match);
   };
 }
 

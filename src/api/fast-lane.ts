@@ -32,9 +32,13 @@ export interface FastLaneOptions {
 
 const PREFIX = '/v1/connectors/';
 
-/** Returns false, having touched nothing, for requests that express should serve. */
-export function operationsFastLane(gw: Gateway, o: FastLaneOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
-  return (req, res) => {
+/**
+ * Returns false, having touched nothing, for requests that express should serve. `matched`: the
+ * route of the request's path (without the query) when the caller matched it already (null: no
+ * route), so it is not matched twice.
+ */
+export function operationsFastLane(gw: Gateway, o: FastLaneOptions): (req: IncomingMessage, res: ServerResponse, matched?: RouteMatch | null) => boolean {
+  return (req, res, matched) => {
     if (req.method !== 'POST') return false;
     const url = req.url ?? '';
     if (!url.startsWith(PREFIX)) return false;
@@ -42,7 +46,7 @@ export function operationsFastLane(gw: Gateway, o: FastLaneOptions): (req: Incom
     const query = q < 0 ? undefined : url.slice(q + 1);
     if (query?.includes('#')) return false;
     // The same route table express uses: exact, case-sensitive, parameters decoded once.
-    const match = matchRoute('POST', q < 0 ? url : url.slice(0, q));
+    const match = matched === undefined ? matchRoute('POST', q < 0 ? url : url.slice(0, q)) : matched;
     if (match?.spec !== OPERATION_ROUTE || !isPlainJson(req.headers['content-type'])) return false;
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return false;

@@ -8,7 +8,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database, { type Database as Db, type Statement } from 'better-sqlite3';
+import Database, { type Database as Db, type Statement, type Transaction } from 'better-sqlite3';
 import { SealedTokenStore, type TokenRows } from '../auth/token-store';
 import type { EncryptionKeys } from '../auth/token-cipher';
 import { KeyedMutex } from '../util/keyed-mutex';
@@ -55,6 +55,14 @@ export class SqliteStore implements DeliveryStore {
     this.walPath = this.dbRealPath && `${this.dbRealPath}-wal`;
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
+    // Transaction functions made once: better-sqlite3 builds four wrappers per `transaction()`
+    // call, which cost a tenth of the store's CPU when made for every write.
+    const savepoint = this.db.transaction((work: () => unknown) => work());
+    this.inSavepoint = (work) => savepoint(work);
+    this.groupCommit = this.db.transaction((batch: Array<() => void>, riders: Array<{ run: () => void }>) => {
+      for (const run of batch) run();
+      for (const r of riders) r.run();
+    });
     this.tokens = new SealedTokenStore(this.tokenRows(), opts.encryption);
   }
 
@@ -148,7 +156,7 @@ export class SqliteStore implements DeliveryStore {
       this.scheduleFlush();
       this.batch.push(() => {
         try {
-          result = { ok: true, value: this.db.transaction(work)() };
+          result = { ok: true, value: this.inSavepoint(work) as T };
         } catch (error) {
           result = { ok: false, error };
         }
@@ -161,7 +169,19 @@ export class SqliteStore implements DeliveryStore {
     });
   }
 
+  /**
+   * Transaction functions made once: better-sqlite3 builds four wrappers per `transaction()`
+   * call, which was a tenth of the store's CPU when made per write.
+   */
+  private readonly inSavepoint: (work: () => unknown) => unknown;
+  private readonly groupCommit: Transaction<(batch: Array<() => void>, riders: Array<{ run: () => void }>) => void>;
   private settlers: Array<(commitError?: unknown) => void> = [];
+  /**
+   * Claims riding on the next group commit: run in its transaction after its writes (so a
+   * completion committed there frees its ordering key's next write at once), answered right
+   * after the commit, before the sync (see `claim`).
+   */
+  private riders: Array<{ run: () => void; committed: (error: unknown, sync?: Promise<void>) => void }> = [];
   private flushScheduled = false;
 
   private scheduleFlush(): void {
@@ -174,26 +194,33 @@ export class SqliteStore implements DeliveryStore {
   }
 
   private flush(): void {
-    if (this.batch.length === 0) return;
+    if (this.batch.length === 0 && this.riders.length === 0) return;
     const batch = this.batch;
     const settlers = this.settlers;
+    const riders = this.riders;
     this.batch = [];
     this.settlers = [];
+    this.riders = [];
     if (this.broken) {
       for (const settle of settlers) settle(this.broken);
+      for (const r of riders) r.committed(this.broken);
       return;
     }
     try {
-      this.db
-        .transaction(() => {
-          for (const run of batch) run();
-        })
-        .immediate();
+      this.groupCommit.immediate(batch, riders);
     } catch (e) {
       for (const settle of settlers) settle(e);
+      for (const r of riders) r.committed(e);
       return;
     }
-    this.synced().then(
+    // Claims alone need no sync (their rows' own writes were synced when acknowledged).
+    if (batch.length === 0) {
+      for (const r of riders) r.committed(undefined);
+      return;
+    }
+    const sync = this.synced();
+    for (const r of riders) r.committed(undefined, sync);
+    sync.then(
       () => {
         for (const settle of settlers) settle();
       },
@@ -238,7 +265,7 @@ export class SqliteStore implements DeliveryStore {
         .finally(() => {
           this.syncing = undefined;
           // Writes that queued up behind this sync go out now, together.
-          if (this.batch.length) this.scheduleFlush();
+          if (this.batch.length || this.riders.length) this.scheduleFlush();
         });
       return this.syncing;
     }
@@ -313,44 +340,62 @@ export class SqliteStore implements DeliveryStore {
 
   async claim(limit: number, now: number, leaseMs: number): Promise<Delivery[]> {
     const token = crypto.randomUUID();
+    // The claim joins the next group commit rather than committing alone: under load the
+    // completions and enqueues of this turn are committed anyway, and one WAL commit for all of
+    // them writes the hot index pages once instead of twice (it was a third of the store's CPU).
+    const { claimed, sync } = await new Promise<{ claimed: Delivery[]; sync?: Promise<void> }>((resolve, reject) => {
+      let claimed: Delivery[] = [];
+      let failed: { error: unknown } | undefined;
+      this.scheduleFlush();
+      this.riders.push({
+        run: () => {
+          try {
+            // A savepoint: a failing claim rolls back alone, not the writes committed with it.
+            claimed = this.inSavepoint(() => this.claimRows(token, limit, now, leaseMs)) as Delivery[];
+          } catch (error) {
+            failed = { error };
+          }
+        },
+        committed: (error, sync) => {
+          if (error !== undefined) reject(error);
+          else if (failed) reject(failed.error);
+          else resolve({ claimed, sync });
+        },
+      });
+    });
     // What is claimed is handed over only once on disk: a write committed by an enqueue whose sync
     // is still running must not reach the CRM before its 202 could (else a power cut in between
     // would have the platform resend something the CRM already has). Backlog work was synced
-    // long ago and goes at once.
-    const claimed = this.claimTx(token, limit, now, leaseMs);
-    if (claimed.some((d) => d.seq > this.syncedSeq)) await this.synced();
+    // long ago and goes at once; fresh work waits for the sync its commit started.
+    if (claimed.some((d) => d.seq > this.syncedSeq)) await (sync ?? this.synced());
     return claimed;
   }
 
-  private claimTx(token: string, limit: number, now: number, leaseMs: number): Delivery[] {
-    return this.db
-      .transaction(() => {
-        // Two index-driven statements rather than one OR: with an OR, SQLite scans the whole
-        // table, and claim time would grow with the backlog. First work of crashed workers, whose
-        // lost try started no later than its claim (updated_at): first_attempt_at says so, so that a
-        // create's recovery (find what the lost try may have made) knows where to look from…
-        const reclaimed =
-          this.stmt(`UPDATE deliveries SET ambiguous = 1, first_attempt_at = COALESCE(first_attempt_at, updated_at), status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
-        WHERE seq IN (SELECT seq FROM deliveries INDEXED BY deliveries_leased WHERE status = 'running' AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?)
-        RETURNING ${SELECT_COLUMNS}`).all(token, now + leaseMs, now, now, limit) as Row[];
-        // …then due pending work whose predecessors (same ordering key) and dependency are done.
-        const due =
-          reclaimed.length >= limit
-            ? []
-            : (this.stmt(`UPDATE deliveries SET status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
-        WHERE seq IN (
-          SELECT d.seq FROM deliveries d INDEXED BY deliveries_due
-          WHERE d.status = 'pending' AND d.next_attempt_at <= ?
-            AND (d.ordering_key IS NULL OR NOT EXISTS (
-              SELECT 1 FROM deliveries p INDEXED BY deliveries_ordering
-              WHERE p.ordering_key = d.ordering_key AND p.seq < d.seq AND p.status IN ('pending', 'running')))
-            AND (d.depends_on IS NULL OR EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.depends_on AND x.status = 'delivered'))
-          ORDER BY d.next_attempt_at, d.seq
-          LIMIT ?)
-        RETURNING ${SELECT_COLUMNS}`).all(token, now + leaseMs, now, now, limit - reclaimed.length) as Row[]);
-        return [...reclaimed, ...due].map(deliveryFromRow).sort((a, b) => a.seq - b.seq);
-      })
-      .immediate();
+  private claimRows(token: string, limit: number, now: number, leaseMs: number): Delivery[] {
+    // Two index-driven statements rather than one OR: with an OR, SQLite scans the whole
+    // table, and claim time would grow with the backlog. First work of crashed workers, whose
+    // lost try started no later than its claim (updated_at): first_attempt_at says so, so that a
+    // create's recovery (find what the lost try may have made) knows where to look from…
+    const reclaimed =
+      this.stmt(`UPDATE deliveries SET ambiguous = 1, first_attempt_at = COALESCE(first_attempt_at, updated_at), status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
+    WHERE seq IN (SELECT seq FROM deliveries INDEXED BY deliveries_leased WHERE status = 'running' AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?)
+    RETURNING ${SELECT_COLUMNS}`).all(token, now + leaseMs, now, now, limit) as Row[];
+    // …then due pending work whose predecessors (same ordering key) and dependency are done.
+    const due =
+      reclaimed.length >= limit
+        ? []
+        : (this.stmt(`UPDATE deliveries SET status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
+    WHERE seq IN (
+      SELECT d.seq FROM deliveries d INDEXED BY deliveries_due
+      WHERE d.status = 'pending' AND d.next_attempt_at <= ?
+        AND (d.ordering_key IS NULL OR NOT EXISTS (
+          SELECT 1 FROM deliveries p INDEXED BY deliveries_ordering
+          WHERE p.ordering_key = d.ordering_key AND p.seq < d.seq AND p.status IN ('pending', 'running')))
+        AND (d.depends_on IS NULL OR EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.depends_on AND x.status = 'delivered'))
+      ORDER BY d.next_attempt_at, d.seq
+      LIMIT ?)
+    RETURNING ${SELECT_COLUMNS}`).all(token, now + leaseMs, now, now, limit - reclaimed.length) as Row[]);
+    return [...reclaimed, ...due].map(deliveryFromRow).sort((a, b) => a.seq - b.seq);
   }
 
   async claimBatchable(only: { connectorId: string; operation: string }, limit: number, now: number, leaseMs: number): Promise<Delivery[]> {
@@ -387,7 +432,7 @@ export class SqliteStore implements DeliveryStore {
     return this.commit(() => {
       const changed = this.stmt(`UPDATE deliveries SET status = ?, next_attempt_at = COALESCE(?, next_attempt_at), backoff_attempts = ?, ambiguous = ?,
           result = COALESCE(?, result), last_error = ?, lease_token = NULL, lease_expires_at = NULL, updated_at = ?,
-          first_attempt_at = COALESCE(first_attempt_at, ?)
+          first_attempt_at = COALESCE(first_attempt_at, ?), file = CASE WHEN ? = 'delivered' THEN NULL ELSE file END
         WHERE id = ? AND lease_token = ? AND status = 'running'`).run(
         c.status,
         c.nextAttemptAt ?? null,
@@ -397,6 +442,7 @@ export class SqliteStore implements DeliveryStore {
         c.error ? JSON.stringify(c.error) : null,
         now,
         c.attempts[0]?.at ?? now,
+        c.status,
         id,
         token,
       ).changes;
@@ -407,7 +453,8 @@ export class SqliteStore implements DeliveryStore {
           `UPDATE deliveries SET status = 'delivered', result = ?, updated_at = ?, first_attempt_at = COALESCE(first_attempt_at, ?) WHERE id = ? AND status = 'pending'`,
         ).run(JSON.stringify({ ids: {}, outcome: 'merged', merged_into: id }), now, now, other);
       }
-      if (c.status === 'delivered') this.dropFiles([id, ...(c.absorbed ?? [])]);
+      // The delivery's own file went with the update above.
+      if (c.status === 'delivered' && c.absorbed?.length) this.dropFiles(c.absorbed);
       if (c.status === 'dead') this.killDependents(id, now);
       return true;
     });
@@ -418,13 +465,14 @@ export class SqliteStore implements DeliveryStore {
     for (const id of ids) this.stmt("UPDATE deliveries SET file = NULL WHERE id = ? AND status = 'delivered' AND file IS NOT NULL").run(id);
   }
 
+  /** Each row numbered after the delivery's last one, by the INSERT itself (no separate read). */
   private insertAttempts(id: string, attempts: AttemptRow[]): void {
-    const next = Number((this.stmt('SELECT COALESCE(MAX(n), 0) AS n FROM delivery_attempts WHERE delivery_id = ?').get(id) as Row).n);
-    attempts.forEach((a, i) => {
+    for (const a of attempts) {
       this.stmt(
-        'INSERT INTO delivery_attempts (delivery_id, n, at, status, network_error, classification, reason, duration_ms, request) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      ).run(id, next + i + 1, a.at, a.status ?? null, a.networkError ?? null, a.classification, a.reason, a.durationMs, a.request ?? null);
-    });
+        `INSERT INTO delivery_attempts (delivery_id, n, at, status, network_error, classification, reason, duration_ms, request)
+        SELECT ?, COALESCE(MAX(n), 0) + 1, ?, ?, ?, ?, ?, ?, ? FROM delivery_attempts WHERE delivery_id = ?`,
+      ).run(id, a.at, a.status ?? null, a.networkError ?? null, a.classification, a.reason, a.durationMs, a.request ?? null, id);
+    }
   }
 
   /** A delivery that can never run because what it needs died: dead too, transitively. */
@@ -702,7 +750,7 @@ export class SqliteStore implements DeliveryStore {
   }
 
   async close(): Promise<void> {
-    if (this.batch.length) this.flush();
+    if (this.batch.length || this.riders.length) this.flush();
     await this.nextSync?.catch(() => undefined);
     await this.syncing?.catch(() => undefined);
     this.db.close();

@@ -173,11 +173,41 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
+/**
+ * Copy on write: a plain object or array comes back as itself when nothing in it was masked
+ * (the usual case: API answers and views were copied on every call, which showed in profiles).
+ * Anything else that is an object is rebuilt as a plain object, as before.
+ */
 function redactDeepWith<T>(r: Redaction, value: T): T {
   if (typeof value === 'string') return r.redact(value) as T;
-  if (Array.isArray(value)) return value.map((v) => redactDeepWith(r, v)) as T;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = redactDeepWith(r, value[i]);
+      if (out) out[i] = v;
+      else if (v !== value[i]) {
+        out = value.slice(0, i);
+        out[i] = v;
+      }
+    }
+    return (out ?? value) as T;
+  }
   if (value && typeof value === 'object' && !(value instanceof Buffer)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeepWith(r, v)])) as T;
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeepWith(r, v)])) as T;
+    }
+    let out: Record<string, unknown> | undefined;
+    for (const k in value) {
+      if (!Object.hasOwn(value, k)) continue;
+      const before = (value as Record<string, unknown>)[k];
+      const v = redactDeepWith(r, before);
+      if (v !== before) {
+        out ??= { ...(value as Record<string, unknown>) };
+        out[k] = v;
+      }
+    }
+    return (out ?? value) as T;
   }
   return value;
 }

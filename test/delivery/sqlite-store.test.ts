@@ -195,6 +195,36 @@ describe('durability: a write is acknowledged only once the WAL holding it is on
   });
 });
 
+test('a claim joins the group commit of its turn: a completion made in the same turn frees the next write of its ordering key at once', async () => {
+  // The claim used to commit on its own, before the turn's completions: it saw the first write
+  // still running and handed nothing over, and the next write waited for the next poll.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-'));
+  const s = new SqliteStore(path.join(dir, 'x.db'));
+  await s.migrate();
+  const T0 = Date.parse('2026-11-25T10:00:00Z');
+  const write = () => ({
+    id: crypto.randomUUID(),
+    connectorId: 'zendesk',
+    operation: 'add_comment' as const,
+    variables: { RECORD_ID: '7', COMMENT_BODY: 'x' },
+    orderingKey: 'zendesk:record:7',
+    policy: DEFAULT_RETRY_POLICY,
+  });
+  try {
+    const first = await s.enqueue(write(), T0);
+    const second = await s.enqueue(write(), T0);
+    const [claimed] = await s.claim(8, T0, 30_000);
+    expect(claimed.id).toBe(first.delivery.id);
+    const done = s.complete(claimed.id, claimed.leaseToken!, { status: 'delivered', backoffAttempts: 1, ambiguous: false, attempts: [] }, T0 + 1);
+    const next = s.claim(8, T0 + 1, 30_000);
+    expect(await done).toBe(true);
+    expect((await next).map((d) => d.id)).toEqual([second.delivery.id]);
+  } finally {
+    await s.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a database path through a symlink: the real WAL (beside the real file) is what gets synced', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'store-link-'));
   fs.mkdirSync(path.join(dir, 'real'));

@@ -139,3 +139,32 @@ test('a CRM body is masked before it is cut: no prefix of a secret survives the 
     expect(crmBody).not.toContain(secret.slice(0, 8));
   }
 });
+
+describe('redactDeep copies only what it masks', () => {
+  const r = new Redactor();
+  r.setSource('c', ['s3cret-token-value']);
+
+  test('nothing to mask: the same object comes back, not a copy (no work per API answer)', () => {
+    const clean = { id: 7, name: 'Kim', tags: ['a', 'b'], nested: { ok: true, none: null } };
+    expect(r.redactDeep(clean)).toBe(clean);
+  });
+
+  test('something to mask: a masked copy, the input untouched, unchanged siblings shared', () => {
+    const shared = { keep: 'me' };
+    const input = { a: shared, list: ['x', 'the s3cret-token-value here'], deep: { v: 's3cret-token-value' } };
+    const out = r.redactDeep(input);
+    expect(out).toEqual({ a: { keep: 'me' }, list: ['x', `the ${MASK} here`], deep: { v: MASK } });
+    expect(input.list[1]).toBe('the s3cret-token-value here');
+    expect(input.deep.v).toBe('s3cret-token-value');
+    expect(out.a).toBe(shared);
+  });
+
+  test('objects that are not plain are rebuilt as plain objects, as before', () => {
+    class Thing {
+      v = 's3cret-token-value';
+    }
+    const out = r.redactDeep({ t: new Thing() });
+    expect(out.t).toEqual({ v: MASK });
+    expect(Object.getPrototypeOf(out.t)).toBe(Object.prototype);
+  });
+});
