@@ -97,6 +97,7 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     redactor,
   });
   gateway.metrics = new Metrics(store);
+  gateway.metrics.pacedQueues = () => gateway.pacedLimiters();
   gateway.load();
   try {
     await prepareTokens(store, gateway, encryption, dataDir, logger);

@@ -17,6 +17,14 @@ import type { DeliveryStore } from './store';
 import { FLOW_STEPS, type Delivery, type DeliveryResult, type FlowStep } from './types';
 import type { ConnectorRuntime } from '../operations/runtime';
 import type { AttemptRecord } from '../operations/call';
+import { isRateLimited, type RateLimitedError } from '../pacing/limiter';
+import type { Completion } from './types';
+
+/**
+ * How long a delivery holds its claim waiting for a slot of the connector's rate limit; a longer
+ * wait gives it back to the store (no attempt counted), so the worker's slots serve others.
+ */
+export const RATE_LIMIT_WAIT_MS = 1000;
 
 export interface WorkerOptions {
   store: DeliveryStore;
@@ -173,7 +181,10 @@ export class DeliveryWorker {
     );
     try {
       const outcome = await this.attempt(d);
-      const completion = decide(d, outcome, this.now(), this.o.random);
+      const completion =
+        outcome.ok === false && isRateLimited(outcome.error)
+          ? rateLimited(d, outcome.error, outcome.attempts, this.now())
+          : decide(d, outcome, this.now(), this.o.random);
       const recorded = await this.recordWithRetry(d, token, completion);
       this.o.logger[completion.status === 'dead' || completion.status === 'unknown_outcome' ? 'warn' : 'info'](
         {
@@ -191,7 +202,7 @@ export class DeliveryWorker {
       if (recorded) {
         this.o.onSettled?.(d, completion.status);
         const labels = { connector: d.connectorId, operation: d.operation };
-        if (completion.status === 'pending') this.o.gateway.metrics?.retries.inc(labels);
+        if (completion.status === 'pending' && !completion.uncounted) this.o.gateway.metrics?.retries.inc(labels);
         if (completion.status === 'dead') this.o.gateway.metrics?.deadLetters.inc(labels);
       }
     } finally {
@@ -233,6 +244,7 @@ export class DeliveryWorker {
         now: this.now,
         policy: d.policy,
         attempt: { attempt: d.backoffAttempts + 1, elapsedMs: this.now() - (d.firstAttemptAt ?? this.now()) },
+        slotWaitMs: RATE_LIMIT_WAIT_MS,
       };
       if ((FLOW_STEPS as readonly string[]).includes(d.operation)) {
         if (!this.o.runStep) throw new Error(`no flow engine to run step ${d.operation}`);
@@ -343,6 +355,36 @@ function withDependencyIds(d: Delivery, dep: Delivery | undefined): Record<strin
   if (!dep) return d.variables;
   const ids = Object.entries(dep.result?.ids ?? {}).filter(([k]) => REQUEST_VARIABLE_SET.has(k));
   return { ...Object.fromEntries(ids), ...d.variables };
+}
+
+/**
+ * No slot of the CRM's rate limit soon: the delivery goes back to the store with a later
+ * not-before time, no attempt counted and its ambiguity unchanged (the refused call was never
+ * sent), and a `rate_limited` line in its history. Its ordering key stays blocked behind it, so
+ * the session's order holds.
+ */
+export function rateLimited(d: Delivery, e: RateLimitedError, calls: AttemptRecord[], now: number): Completion {
+  return {
+    status: 'pending',
+    nextAttemptAt: now + e.retryAfterMs,
+    backoffAttempts: d.backoffAttempts,
+    ambiguous: d.ambiguous,
+    uncounted: true,
+    error: { code: 'rate_limited', message: e.message },
+    attempts: [
+      ...calls.map((a) => ({
+        n: 0,
+        at: a.atMs ?? Date.parse(a.at),
+        status: a.status,
+        networkError: a.network_error,
+        classification: a.classification,
+        reason: a.reason,
+        durationMs: a.duration_ms,
+        request: a.request,
+      })),
+      { n: 0, at: now, classification: 'rate_limited', reason: `waiting for the CRM's rate limit (${e.retryAfterMs} ms)`, durationMs: 0 },
+    ],
+  };
 }
 
 function sleep(ms: number): Promise<void> {
