@@ -24,7 +24,7 @@ export interface RateWindow {
 }
 
 /** Below this share of the window's limit, a window without a reset time is "low". */
-export const LOW_SHARE = 0.1;
+export const LOW_SHARE = 0.2;
 /** A 429 without Retry-After or reset: pause this long. */
 export const DEFAULT_PAUSE_MS = 1000;
 /** A Retry-After longer than this is read as this (a broken header must not stall a connector for days). */

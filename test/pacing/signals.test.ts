@@ -50,7 +50,7 @@ test.each<[string, number, Record<string, string>, PaceAction[]]>([
   ],
   ['Zendesk, plenty left: nothing', 200, { 'x-rate-limit': '700', 'x-rate-limit-remaining': '500' }, []],
   [
-    'Zendesk, low (< 10 %): no faster than 700/min for a minute',
+    'Zendesk, low (< 20 %): no faster than 700/min for a minute',
     200,
     { 'x-rate-limit': '700', 'x-rate-limit-remaining': '50' },
     [{ kind: 'cap', ratePerSec: 700 / 60, untilMs: NOW + 60_000, source: 'remaining' }],
