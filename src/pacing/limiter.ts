@@ -142,18 +142,29 @@ export class PacedLimiter implements CrmLimiter {
       const budgets: Array<[string, RateBudget]> = [[CONNECTOR_KEY, this.limit]];
       const own = this.limit.operations.get(operation);
       if (own) budgets.push([operation, own]);
-      let waitMs = 0;
-      for (const [key, spec] of budgets) {
-        const now = this.now();
-        const grant = await this.reserve(key, spec, now, Math.max(0, deadlineMs - now));
-        if (!grant.granted) throw this.refused(grant.retryAfterMs, `over its rate limit (${describe(spec)}${key === CONNECTOR_KEY ? '' : ` for ${key}`})`);
-        taken.push([key, spec]);
-        waitMs = Math.max(waitMs, grant.waitMs);
-      }
-      if (waitMs > 0) {
-        const now = this.now();
-        this.hooks.onThrottled?.(this.connectorId, this.blockedUntilMs > now ? 'retry_after' : this.capUntilMs > now ? 'remaining' : 'budget');
+      for (let round = 0; ; round++) {
+        let waitMs = 0;
+        const reservedAt = this.now();
+        for (const [key, spec] of budgets) {
+          const now = this.now();
+          const grant = await this.reserve(key, spec, now, Math.max(0, deadlineMs - now));
+          if (!grant.granted) throw this.refused(grant.retryAfterMs, `over its rate limit (${describe(spec)}${key === CONNECTOR_KEY ? '' : ` for ${key}`})`);
+          taken.push([key, spec]);
+          waitMs = Math.max(waitMs, grant.waitMs);
+        }
+        if (waitMs <= 0) break;
+        if (round === 0) {
+          const now = this.now();
+          this.hooks.onThrottled?.(this.connectorId, this.blockedUntilMs > now ? 'retry_after' : this.capUntilMs > now ? 'remaining' : 'budget');
+        }
         await sleep(waitMs);
+        // Woken late (a busy event loop, a slow database): the slot was in the past, and sending
+        // now would bunch with the slots after it. Give it back and take the next free one.
+        const late = this.now() - (reservedAt + waitMs);
+        if (late <= lateAfterMs(this.limit) || round >= MAX_REQUEUES) break;
+        const now = this.now();
+        for (const [key, spec] of taken) await Promise.resolve(this.backend.refund(key, spec, now)).catch(() => undefined);
+        taken.length = 0;
       }
       // A 429 that arrived while we waited: nobody starts a call before its pause ends.
       const pause = this.blockedUntilMs - this.now();
@@ -215,6 +226,13 @@ export class PacedLimiter implements CrmLimiter {
       this.hooks.logger?.warn({ connector: this.connectorId, err: String(e) }, 'rate limit: could not share a pause with other replicas');
     });
   }
+}
+
+/** How often a late waiter gives its slot back and takes a new one before it just goes. */
+const MAX_REQUEUES = 3;
+/** Late by more than one slot's spacing (at least 20 ms): the send would bunch with the next. */
+function lateAfterMs(b: RateBudget): number {
+  return Math.max(20, 1000 / b.ratePerSec);
 }
 
 function describe(b: RateBudget): string {
