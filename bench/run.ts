@@ -8,6 +8,7 @@ import { benchDurable } from './durable';
 import { benchScale } from './scale';
 import { benchSync } from './sync';
 import { benchRender } from './render';
+import { benchLimits } from './limits';
 import { saveResult } from './lib';
 
 async function postgresUrl(): Promise<string | undefined> {
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   if (want('scale')) saveResult('scale', await benchScale(pgUrl));
   if (want('sync')) saveResult('sync', await benchSync());
   if (want('render')) saveResult('render', await benchRender());
+  if (want('limits')) saveResult('limits', await benchLimits(pgUrl));
 }
 
 main().then(
