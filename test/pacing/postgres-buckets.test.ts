@@ -115,7 +115,7 @@ describe('two gateway processes on one PostgreSQL', () => {
     children.push(await startChild({ ...env, DATA_DIR: path.join(dir, 'b') }));
   });
   afterAll(async () => {
-    await Promise.all(children.map((c) => c.kill('SIGTERM')));
+    await Promise.all(children.map((c) => c.kill()));
     await crm?.close();
     if (schema) await dropSchema(schema);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
