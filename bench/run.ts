@@ -9,6 +9,7 @@ import { benchFlows } from './flows';
 import { benchScale } from './scale';
 import { benchSync } from './sync';
 import { benchRender } from './render';
+import { benchLimits } from './limits';
 import { saveResult } from './lib';
 
 async function postgresUrl(): Promise<string | undefined> {
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   if (want('sync')) saveResult('sync', await benchSync());
   if (want('render')) saveResult('render', await benchRender());
   if (want('flows')) saveResult('flows', await benchFlows(pgUrl));
+  if (want('limits')) saveResult('limits', await benchLimits(pgUrl));
 }
 
 main().then(

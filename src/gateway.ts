@@ -15,6 +15,7 @@ import { ListenAddresses } from './http/ssrf';
 import { Redactor, connectorSecrets } from './util/redact';
 import { silentLogger, type Logger } from './util/logger';
 import type { Metrics } from './metrics/metrics';
+import { MemoryBuckets, PacedLimiter, UNLIMITED, type BucketBackend, type CrmLimiter } from './pacing/limiter';
 
 export interface GatewayOptions {
   /** A directory of connector YAML files, or explicit files. */
@@ -35,6 +36,11 @@ export interface GatewayOptions {
   redactor?: Redactor;
   /** Another gateway's own addresses, which this one must never call either (a contract test run inside a serving gateway). */
   listen?: ListenAddresses;
+  /**
+   * Where rate-limit buckets live: PostgreSQL shares them between replicas (serve passes the
+   * store's); default in memory, per process.
+   */
+  rateBuckets?: { forConnector(connectorId: string): BucketBackend };
 }
 
 interface PendingAuthorization {
@@ -47,6 +53,8 @@ export class Gateway {
   readonly logger: Logger;
   private loaded = new Map<string, LoadedConnector>();
   private runtimes = new Map<string, ConnectorRuntime>();
+  /** One limiter per connector id, outliving runtimes: a config reload never refills a budget. */
+  private limiters = new Map<string, PacedLimiter>();
   private pending = new Map<string, PendingAuthorization>();
   private readonly tokenStore: TokenStore;
   publicUrl: string;
@@ -198,6 +206,7 @@ export class Gateway {
         now: this.now,
         redactor: this.redactor,
         listen: this.listen,
+        limiter: this.limiterFor(connector),
         onToken: (e) => {
           this.metrics?.tokenRefreshes.inc({ connector: e.connector, grant: e.grant, result: e.ok ? 'ok' : 'error' });
           this.logger[e.ok ? 'info' : 'warn'](e, 'oauth token');
@@ -206,6 +215,31 @@ export class Gateway {
       this.runtimes.set(id, rt);
     }
     return rt;
+  }
+
+  /** The connector's limiter: the same one across reloads while it has a rate_limit. */
+  private limiterFor(connector: Connector): CrmLimiter {
+    const limit = connector.rateLimit;
+    const existing = this.limiters.get(connector.id);
+    if (!limit) return UNLIMITED;
+    if (existing) {
+      existing.update(limit);
+      return existing;
+    }
+    const backend = this.opts.rateBuckets?.forConnector(connector.id) ?? new MemoryBuckets();
+    const limiter = new PacedLimiter(connector.id, limit, backend, {
+      now: this.now,
+      logger: this.logger,
+      onWait: (c, seconds) => this.metrics?.rateLimitWait.observe({ connector: c }, seconds),
+      onThrottled: (c, source) => this.metrics?.rateLimitThrottled.inc({ connector: c, source }),
+    });
+    this.limiters.set(connector.id, limiter);
+    return limiter;
+  }
+
+  /** Paced connectors' limiters (queue depth for /metrics). */
+  pacedLimiters(): ReadonlyMap<string, PacedLimiter> {
+    return this.limiters;
   }
 
   /** The metrics hook for CRM calls (undefined without metrics). */

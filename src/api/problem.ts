@@ -25,7 +25,7 @@ export function problemFor(err: unknown, path: string, logger: Logger, requestId
   }
   if (ge.status >= 500 && ge.code === 'internal') logger.error({ err, request_id: requestId }, 'unhandled error');
   const headers: Record<string, string> = { 'Content-Type': 'application/problem+json; charset=utf-8' };
-  if (ge.code === 'crm_retry_later' && typeof ge.extensions.retry_after_ms === 'number') {
+  if ((ge.code === 'crm_retry_later' || ge.code === 'rate_limited') && typeof ge.extensions.retry_after_ms === 'number') {
     headers['Retry-After'] = String(Math.ceil(ge.extensions.retry_after_ms / 1000));
   }
   if (ge.code === 'unauthorized') headers['WWW-Authenticate'] = 'Bearer realm="crm-gateway"';

@@ -40,6 +40,8 @@ export interface OAuthDeps {
   redactor: Redactor;
   /** Called after each token fetch or refresh (metrics, logs). */
   onToken?: (event: { grant: string; ok: boolean; error?: string }) => void;
+  /** Waits for a rate-limit slot before a token request (rate_limit.count_token_calls). */
+  beforeTokenCall?: () => Promise<void>;
 }
 
 export class OAuth2Provider implements AuthProvider {
@@ -241,6 +243,7 @@ export class OAuth2Provider implements AuthProvider {
       this.deps.onToken?.({ grant, ok: false, error: (e as Error).message });
       throw destinationBlocked(`OAuth ${grant}: ${(e as Error).message}`);
     }
+    await this.deps.beforeTokenCall?.();
     try {
       const t = await fn();
       this.deps.onToken?.({ grant, ok: true });

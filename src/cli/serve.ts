@@ -7,6 +7,8 @@ import path from 'node:path';
 import { KEY_ENV } from '../auth/token-cipher';
 import { createHandler } from '../api/app';
 import { openStore } from '../delivery/open';
+import { PostgresStore } from '../delivery/postgres-store';
+import { postgresRateBuckets } from '../pacing/postgres-buckets';
 import { DeliveryService } from '../delivery/service';
 import type { DeliveryStore } from '../delivery/store';
 import { DeliveryWorker } from '../delivery/worker';
@@ -98,8 +100,11 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
     env,
     logger,
     redactor,
+    // Replicas on one PostgreSQL share each connector's rate limit; on SQLite it is per process.
+    ...(store instanceof PostgresStore ? { rateBuckets: postgresRateBuckets(store.pool, logger) } : {}),
   });
   gateway.metrics = new Metrics(store);
+  gateway.metrics.pacedQueues = () => gateway.pacedLimiters();
   gateway.load();
   // The store is ready once its migrations ran and its tokens were checked. SQLite (a local
   // file) fails start-up at once; PostgreSQL may be down or not there yet: the gateway then

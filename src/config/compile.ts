@@ -14,6 +14,7 @@ import { hasTemplatedHost } from '../http/ssrf';
 import { validateSchema } from './schema';
 import { compileSignedCustomData, signedCustomDataProblems } from './signed-data-key';
 import { retryPolicyFrom } from './retry-policy';
+import { compileRateLimit } from './rate-limit';
 import { issueAt, parseYaml, type PathSegment, type YamlSource } from './yaml-source';
 import {
   FIND_FOR_CREATE,
@@ -94,6 +95,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
   const events = ctx.events();
   const flowPosts = ctx.flowPosts();
   const fieldMappings = ctx.fieldMappings(endpoints);
+  const rateLimit = compileRateLimit(cfg.rate_limit, endpoints, (p, m) => issues.push(issueAt(src, ['rate_limit', ...p], m)));
   const zoom = compileZoomWebhooks(cfg.webhooks?.zoom, (p, m) => issues.push(issueAt(src, ['webhooks', 'zoom', ...p], m)));
   const outcomeEmail = compileOutcomeEmail(cfg.outcome_email, ctx.known, (p, m, severity) => issues.push(issueAt(src, p, m, severity)));
   // External storage and the session metadata file (README "External storage", "Session metadata file").
@@ -130,6 +132,7 @@ export function compileConnector(text: string, file: string, env: NodeJS.Process
     settings,
     extraVariables: cfg.variables ?? [],
     retry: retryPolicyFrom(cfg.retry),
+    ...(rateLimit ? { rateLimit } : {}),
     flows,
     events,
     network: { allow: cfg.allow_private_network ?? [] },

@@ -172,6 +172,32 @@ export type AuthFile =
 
 export type StatusMatcher = number | string;
 
+/** `rate_limit:` as written: requests per interval, burst, concurrency, per-operation budgets. */
+export interface RateLimitFile {
+  requests: number;
+  per_seconds?: number;
+  burst?: number;
+  max_concurrent?: number;
+  count_token_calls?: boolean;
+  operations?: Record<string, { requests: number; per_seconds?: number; burst?: number }>;
+}
+
+/** A compiled budget: sustained rate and how many calls may go back to back. */
+export interface RateBudget {
+  readonly ratePerSec: number;
+  readonly burst: number;
+}
+
+/** Outbound pacing of one connector (README "Rate limits"). */
+export interface RateLimit extends RateBudget {
+  /** Calls in flight at once, per process; absent: no bound. */
+  readonly maxConcurrent?: number;
+  /** OAuth token requests draw from the budget too. */
+  readonly countTokenCalls: boolean;
+  /** Operations with a budget of their own, drawn from besides the connector's. */
+  readonly operations: ReadonlyMap<string, RateBudget>;
+}
+
 export interface RetryFile {
   profile?: 'spec' | 'resilient';
   retryable_statuses?: StatusMatcher[];
@@ -205,6 +231,7 @@ export interface ConnectorFile {
   };
   variables?: string[];
   retry?: RetryFile;
+  rate_limit?: RateLimitFile;
   flows?: FlowsFile;
   events?: EventsFile;
   allow_private_network?: string[];
@@ -539,6 +566,8 @@ export interface Connector {
   };
   readonly extraVariables: readonly string[];
   readonly retry: RetryPolicy;
+  /** Outbound pacing; absent: calls go out as they come. */
+  readonly rateLimit?: RateLimit;
   readonly flows: Flows;
   readonly events: Events;
   /** SSRF guard: the private destinations this connector may reach. */

@@ -53,6 +53,8 @@ export interface BulkOptions {
   logger: Logger;
   now: () => number;
   observe?: (connector: string, operation: string, outcome: string, ms: number) => void;
+  /** How long the bulk call may wait for a rate-limit slot before every item goes back to the queue uncounted. */
+  slotWaitMs?: number;
 }
 
 export async function sendBulk(
@@ -95,6 +97,7 @@ export async function sendBulk(
       policy: first.policy,
       attempt: { attempt: first.backoffAttempts + 1, elapsedMs: o.now() - (first.firstAttemptAt ?? o.now()) },
       observe: o.observe,
+      slotWaitMs: o.slotWaitMs,
     };
     const call = await callRequest(rt, ep, request, callOptions);
     // The first CRM call of this try and the last (a 401's resend, or a job's final poll), the last with this item's verdict.

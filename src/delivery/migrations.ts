@@ -157,6 +157,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     last_run_at INTEGER NOT NULL,
     PRIMARY KEY (connector_id, source)
   );`,
+  // 8: (PostgreSQL only: rate_buckets, the rate-limit budget replicas share.) On SQLite a
+  // connector's budget is per process, in memory; this keeps both lists numbered alike.
+  'SELECT 1;',
 ];
 
 export const POSTGRES_MIGRATIONS: readonly string[] = [
@@ -254,5 +257,17 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     watermark BIGINT NOT NULL,
     last_run_at BIGINT NOT NULL,
     PRIMARY KEY (connector_id, source)
+  );`,
+  // 8: rate-limit buckets shared by replicas (src/pacing/postgres-buckets.ts): one row per
+  // connector and bucket ("*" or an operation), updated atomically by each call that takes a slot.
+  `CREATE TABLE rate_buckets (
+    connector_id TEXT NOT NULL,
+    bucket TEXT NOT NULL,
+    tokens DOUBLE PRECISION NOT NULL,
+    updated_ms BIGINT NOT NULL,
+    blocked_until_ms BIGINT NOT NULL DEFAULT 0,
+    cap_rate DOUBLE PRECISION,
+    cap_until_ms BIGINT,
+    PRIMARY KEY (connector_id, bucket)
   );`,
 ];

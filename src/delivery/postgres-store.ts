@@ -314,16 +314,18 @@ export class PostgresStore implements DeliveryStore {
       last_error: c.error ?? null,
       updated_at: now,
       first_at: c.attempts[0]?.at ?? now,
+      uncounted: c.uncounted ?? false,
       attempts: attemptRecords(c),
     }));
     const { rows: done } = await this.query(
       `WITH c AS (
         SELECT * FROM jsonb_to_recordset($1::jsonb) AS c(id text, token text, status text, next_attempt_at bigint, backoff_attempts int, ambiguous boolean,
-          result jsonb, last_error jsonb, updated_at bigint, first_at bigint, attempts jsonb)),
+          result jsonb, last_error jsonb, updated_at bigint, first_at bigint, uncounted boolean, attempts jsonb)),
       u AS (
         UPDATE deliveries d SET status = c.status, next_attempt_at = COALESCE(c.next_attempt_at, d.next_attempt_at), backoff_attempts = c.backoff_attempts,
           ambiguous = c.ambiguous, result = COALESCE(c.result, d.result), last_error = c.last_error, lease_token = NULL, lease_expires_at = NULL,
-          updated_at = c.updated_at, first_attempt_at = COALESCE(d.first_attempt_at, c.first_at),
+          updated_at = c.updated_at, first_attempt_at = CASE WHEN c.uncounted THEN d.first_attempt_at ELSE COALESCE(d.first_attempt_at, c.first_at) END,
+          attempts = d.attempts - CASE WHEN c.uncounted THEN 1 ELSE 0 END,
           file = CASE WHEN c.status = 'delivered' THEN NULL ELSE d.file END
         FROM c WHERE d.id = c.id AND d.lease_token = c.token AND d.status = 'running'
         RETURNING d.id, c.token, c.attempts),

@@ -432,7 +432,8 @@ export class SqliteStore implements DeliveryStore {
     return this.commit(() => {
       const changed = this.stmt(`UPDATE deliveries SET status = ?, next_attempt_at = COALESCE(?, next_attempt_at), backoff_attempts = ?, ambiguous = ?,
           result = COALESCE(?, result), last_error = ?, lease_token = NULL, lease_expires_at = NULL, updated_at = ?,
-          first_attempt_at = COALESCE(first_attempt_at, ?), file = CASE WHEN ? = 'delivered' THEN NULL ELSE file END
+          first_attempt_at = CASE WHEN ? THEN first_attempt_at ELSE COALESCE(first_attempt_at, ?) END, attempts = attempts - ?,
+          file = CASE WHEN ? = 'delivered' THEN NULL ELSE file END
         WHERE id = ? AND lease_token = ? AND status = 'running'`).run(
         c.status,
         c.nextAttemptAt ?? null,
@@ -441,7 +442,9 @@ export class SqliteStore implements DeliveryStore {
         c.result ? JSON.stringify(c.result) : null,
         c.error ? JSON.stringify(c.error) : null,
         now,
+        c.uncounted ? 1 : 0,
         c.attempts[0]?.at ?? now,
+        c.uncounted ? 1 : 0,
         c.status,
         id,
         token,

@@ -144,6 +144,8 @@ export interface Completion {
   attempts: AttemptRow[];
   /** Batching: pending deliveries delivered inside this one's CRM call (marked delivered atomically). */
   absorbed?: string[];
+  /** Given back before the CRM call (its rate limit): the claim does not count as an attempt. */
+  uncounted?: boolean;
 }
 
 export interface ListFilter {

@@ -19,6 +19,14 @@ import type { ConnectorRuntime } from '../operations/runtime';
 import type { AttemptRecord } from '../operations/call';
 import { BATCH_ITEM_FAILED, bulkEndpoint, sendBulk, type BulkEntry } from './bulk';
 import { storeErrorFields, summarizeStoreError, type StoreErrorSummary } from './store-startup';
+import { isRateLimited, type RateLimitedError } from '../pacing/limiter';
+import type { Completion } from './types';
+
+/**
+ * How long a delivery holds its claim waiting for a slot of the connector's rate limit; a longer
+ * wait gives it back to the store (no attempt counted), so the worker's slots serve others.
+ */
+export const RATE_LIMIT_WAIT_MS = 1000;
 
 export interface WorkerOptions {
   store: DeliveryStore;
@@ -320,6 +328,7 @@ export class DeliveryWorker {
         logger: this.o.logger,
         now: this.now,
         observe: this.o.gateway.observe,
+        slotWaitMs: RATE_LIMIT_WAIT_MS,
       });
       await Promise.all(
         entries.map((e, i) => {
@@ -337,7 +346,10 @@ export class DeliveryWorker {
   /** Records an attempt's outcome on the delivery (fenced by its claim), logs it, counts it. */
   private async settle(d: Delivery, outcome: AttemptOutcome, bulk?: { ambiguous: boolean; itemFailed?: boolean }): Promise<void> {
     const token = d.leaseToken!;
-    const completion = decide(d, outcome, this.now(), this.o.random);
+    const completion =
+      outcome.ok === false && isRateLimited(outcome.error)
+        ? rateLimited(d, outcome.error, outcome.attempts, this.now())
+        : decide(d, outcome, this.now(), this.o.random);
     if (bulk && completion.status !== 'delivered') {
       // The CRM's answer did not say what became of this item: the next try looks first (dedupe).
       if (bulk.ambiguous) completion.ambiguous = true;
@@ -377,7 +389,7 @@ export class DeliveryWorker {
     if (recorded) {
       this.o.onSettled?.(d, completion.status);
       const labels = { connector: d.connectorId, operation: d.operation };
-      if (completion.status === 'pending') this.o.gateway.metrics?.retries.inc(labels);
+      if (completion.status === 'pending' && !completion.uncounted) this.o.gateway.metrics?.retries.inc(labels);
       if (completion.status === 'dead') this.o.gateway.metrics?.deadLetters.inc(labels);
     }
   }
@@ -421,6 +433,7 @@ export class DeliveryWorker {
         now: this.now,
         policy: d.policy,
         attempt: { attempt: d.backoffAttempts + 1, elapsedMs: this.now() - (d.firstAttemptAt ?? this.now()) },
+        slotWaitMs: RATE_LIMIT_WAIT_MS,
       };
       if ((FLOW_STEPS as readonly string[]).includes(d.operation)) {
         if (!this.o.runStep) throw new Error(`no flow engine to run step ${d.operation}`);
@@ -535,4 +548,34 @@ function withDependencyIds(d: Delivery, dep: Delivery | undefined): Record<strin
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * No slot of the CRM's rate limit soon: the delivery goes back to the store with a later
+ * not-before time, no attempt counted and its ambiguity unchanged (the refused call was never
+ * sent), and a `rate_limited` line in its history. Its ordering key stays blocked behind it, so
+ * the session's order holds.
+ */
+export function rateLimited(d: Delivery, e: RateLimitedError, calls: AttemptRecord[], now: number): Completion {
+  return {
+    status: 'pending',
+    nextAttemptAt: now + e.retryAfterMs,
+    backoffAttempts: d.backoffAttempts,
+    ambiguous: d.ambiguous,
+    uncounted: true,
+    error: { code: 'rate_limited', message: e.message },
+    attempts: [
+      ...calls.map((a) => ({
+        n: 0,
+        at: a.atMs ?? Date.parse(a.at),
+        status: a.status,
+        networkError: a.network_error,
+        classification: a.classification,
+        reason: a.reason,
+        durationMs: a.duration_ms,
+        request: a.request,
+      })),
+      { n: 0, at: now, classification: 'rate_limited', reason: `waiting for the CRM's rate limit (${e.retryAfterMs} ms)`, durationMs: 0 },
+    ],
+  };
 }

@@ -13,6 +13,10 @@ export class Metrics {
   readonly deadLetters: client.Counter<'connector' | 'operation'>;
   readonly tokenRefreshes: client.Counter<'connector' | 'grant' | 'result'>;
   readonly httpRequests: client.Histogram<'method' | 'route' | 'status'>;
+  readonly rateLimitWait: client.Histogram<'connector'>;
+  readonly rateLimitThrottled: client.Counter<'connector' | 'source'>;
+  /** Paced connectors' limiters, read at scrape time for the queue gauge (serve sets it). */
+  pacedQueues?: () => ReadonlyMap<string, { snapshot(): { queued: number } }>;
 
   constructor(store?: DeliveryStore) {
     // prom-client's own names already start with process_/nodejs_: the prefix only namespaces them.
@@ -48,6 +52,29 @@ export class Metrics {
       labelNames: ['method', 'route', 'status'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [this.registry],
+    });
+    this.rateLimitWait = new client.Histogram({
+      name: 'crm_gateway_rate_limit_wait_seconds',
+      help: "Time a CRM call waited for a slot of its connector's rate_limit (0 when none)",
+      labelNames: ['connector'],
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    });
+    this.rateLimitThrottled = new client.Counter({
+      name: 'crm_gateway_rate_limit_throttled_total',
+      help: "CRM calls that waited for the rate limit, by why: budget (the connector's rate_limit), retry_after (the CRM's 429 pause), remaining (the CRM's headers said slow down)",
+      labelNames: ['connector', 'source'],
+      registers: [this.registry],
+    });
+    const metrics = this;
+    new client.Gauge({
+      name: 'crm_gateway_rate_limit_queue',
+      help: "CRM calls waiting for a slot of their connector's rate_limit in this process",
+      labelNames: ['connector'],
+      registers: [this.registry],
+      collect() {
+        for (const [connector, l] of metrics.pacedQueues?.() ?? []) this.set({ connector }, l.snapshot().queued);
+      },
     });
     if (store) {
       const registry = this.registry;

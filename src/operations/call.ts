@@ -44,6 +44,12 @@ export interface CallOptions {
   attempt?: { attempt: number; elapsedMs: number };
   /** The policy stored with a durable delivery (a config reload does not change writes in flight). */
   policy?: RetryPolicy;
+  /**
+   * Rate limit: the longest the first call of this operation may wait for a slot (durable
+   * deliveries wait briefly, then go back to the queue); later calls, and sync calls, wait up
+   * to the connector timeout.
+   */
+  slotWaitMs?: number;
   /** Metrics hook: one call per CRM request. */
   observe?: (connector: string, operation: string, outcome: string, ms: number) => void;
 }
@@ -76,11 +82,28 @@ async function sendWithAuth(
 ): Promise<{ response: CrmResponse; classification: Classification }> {
   const headers = { ...request.headers };
   if (opts.requestId) headers['X-Request-Id'] = opts.requestId;
-  await rt.auth.apply(headers);
-  // An attempt's time is when the request went out: an object the CRM created during a try
-  // that then timed out was created after this, and recovery compares creation times with it.
-  const sentAt = opts.now?.() ?? Date.now();
-  const response = await send(rt.http, request, headers);
+  // The slot comes first (a wait can be long; the token applied after it is the fresh one).
+  // Unpaced connectors skip this without an await.
+  let slot: (() => void) | undefined;
+  let waitedMs = 0;
+  if (rt.limiter.limited) {
+    const asked = opts.now?.() ?? Date.now();
+    const maxWait = opts.slotWaitMs !== undefined && opts.attempts.length === 0 ? opts.slotWaitMs : rt.connector.timeoutMs;
+    slot = await rt.limiter.acquire(ep.operation, asked + maxWait);
+    waitedMs = (opts.now?.() ?? Date.now()) - asked;
+  }
+  let response: CrmResponse;
+  let sentAt: number;
+  try {
+    await rt.auth.apply(headers);
+    // An attempt's time is when the request went out: an object the CRM created during a try
+    // that then timed out was created after this, and recovery compares creation times with it.
+    sentAt = opts.now?.() ?? Date.now();
+    response = await send(rt.http, request, headers);
+  } finally {
+    slot?.();
+  }
+  if (slot) rt.limiter.observe(ep.operation, response.status, response.headers);
   const now = opts.now?.() ?? Date.now();
   const classification = classify(response, opts.policy ?? rt.connector.retry, {
     attempt: opts.attempt?.attempt ?? 1,
@@ -96,7 +119,7 @@ async function sendWithAuth(
         request: line,
         ...(response.status !== undefined ? { status: response.status } : { network_error: response.networkError }),
         classification: classification.kind,
-        reason: rt.redactor.redact(classification.reason),
+        reason: rt.redactor.redact(waitedMs >= 1 ? `${classification.reason} (waited ${Math.round(waitedMs)} ms for the rate limit)` : classification.reason),
         duration_ms: Math.round(response.durationMs * 10) / 10,
         at: new Date(sentAt).toISOString(),
       },

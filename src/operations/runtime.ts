@@ -10,6 +10,7 @@ import type { Connector } from '../config/types';
 import { HttpClient } from '../http/client';
 import { SsrfGuard, portOf, type ListenAddresses } from '../http/ssrf';
 import { connectorSecrets, type Redactor } from '../util/redact';
+import { UNLIMITED, type CrmLimiter } from '../pacing/limiter';
 
 export interface ConnectorRuntime {
   connector: Connector;
@@ -19,6 +20,8 @@ export interface ConnectorRuntime {
   redactor: Redactor;
   /** The connector's SSRF guard: what its other outbound connections (storage) check too. */
   guard: SsrfGuard;
+  /** Outbound pacing (UNLIMITED without rate_limit:); kept by the gateway across reloads. */
+  limiter: CrmLimiter;
 }
 
 export interface RuntimeDeps {
@@ -31,6 +34,8 @@ export interface RuntimeDeps {
   /** Where the gateway listens: never a destination. */
   listen?: ListenAddresses;
   onToken?: (event: { connector: string; grant: string; ok: boolean; error?: string }) => void;
+  /** The connector's limiter (the gateway keeps one per connector id, so a reload keeps its state). */
+  limiter?: CrmLimiter;
 }
 
 export function createRuntime(connector: Connector, deps: RuntimeDeps): ConnectorRuntime {
@@ -41,7 +46,14 @@ export function createRuntime(connector: Connector, deps: RuntimeDeps): Connecto
   // Knowing the token URL's port, the lookup also refuses the gateway itself there.
   const lookup = guard.lookupFor(connector.auth.type === 'oauth2' ? portOf(new URL(connector.auth.tokenUrl)) : undefined);
   const agents = { http: new http.Agent({ lookup }), https: new https.Agent({ lookup }) };
+  const limiter = deps.limiter ?? UNLIMITED;
+  // rate_limit.count_token_calls: an OAuth token request takes a slot like any CRM call.
+  const beforeTokenCall =
+    limiter.limited && connector.rateLimit?.countTokenCalls
+      ? async () => (await limiter.acquire('oauth_token', (deps.now ?? Date.now)() + connector.timeoutMs))()
+      : undefined;
   return {
+    limiter,
     connector,
     redactor: deps.redactor,
     guard,
@@ -54,6 +66,7 @@ export function createRuntime(connector: Connector, deps: RuntimeDeps): Connecto
       redirectUrl: deps.oauthRedirectUrl,
       now: deps.now,
       onToken: deps.onToken && ((e) => deps.onToken!({ connector: connector.id, ...e })),
+      ...(beforeTokenCall ? { beforeTokenCall } : {}),
     }),
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { SampleCrmAuthOptions } from './common/auth';
 import type { Clock } from './common/clock';
+import type { SampleRateLimit } from './common/rate-limit';
 import { buildSampleCrm, type FlavorDefinition, type SampleCrmCore } from './common/core';
 import { listen } from './common/server';
 import { zendeskFlavor, type ZendeskHelpers, type ZendeskState } from './zendesk';
@@ -41,6 +42,8 @@ export interface SampleCrmOptions {
   clock?: Clock;
   /** Default 20 MB. */
   bodyLimitBytes?: number;
+  /** An enforced API rate limit: 429 + Retry-After (and the vendor's rate headers) over it. */
+  limit?: SampleRateLimit;
 }
 
 export type SampleCrm<F extends SampleCrmFlavor = 'zendesk'> = SampleCrmCore<FlavorTypes[F]['state']> & FlavorTypes[F]['helpers'];
@@ -57,7 +60,7 @@ export function createSampleCrm<F extends SampleCrmFlavor = 'zendesk'>(opts: Sam
   const flavor = (opts.flavor ?? 'zendesk') as F;
   const def = FLAVORS[flavor] as FlavorDefinition<FlavorTypes[F]['state'], FlavorTypes[F]['helpers']> | undefined;
   if (!def) throw new Error(`unknown sample CRM flavor "${String(flavor)}" (known: ${SAMPLE_CRM_FLAVORS.join(', ')})`);
-  return buildSampleCrm(def, { auth: opts.auth, clock: opts.clock, bodyLimitBytes: opts.bodyLimitBytes });
+  return buildSampleCrm(def, { auth: opts.auth, clock: opts.clock, bodyLimitBytes: opts.bodyLimitBytes, limit: opts.limit });
 }
 
 export async function startSampleCrm<F extends SampleCrmFlavor = 'zendesk'>(
@@ -79,6 +82,7 @@ export {
 } from './common/auth';
 export type { Fault, FaultSpec } from './common/faults';
 export type { LoggedRequest } from './common/request-log';
+export type { RateLimitStats, SampleRateLimit } from './common/rate-limit';
 export type { SampleCrmCore } from './common/core';
 export type { SeedTicketInput, SeedUploadInput, SeedUserInput, ZendeskHelpers } from './zendesk';
 export * from './zendesk/types';

@@ -43,8 +43,8 @@ test('the Performance section names every benchmark `npm run bench` runs, and it
   const perf = /## Performance\n([\s\S]*?)\n## /.exec(readme)![1];
   const run = fs.readFileSync(path.join(__dirname, '../../bench/run.ts'), 'utf8');
   const names = [...run.matchAll(/want\('(\w+)'\)/g)].map((m) => m[1]);
-  expect(names.sort()).toEqual(['durable', 'flows', 'render', 'scale', 'sync']);
-  expect(perf).toContain(`npm run bench -- sync         # one of: ${['sync', 'render', 'durable', 'scale', 'flows'].join(', ')}`);
+  expect(names.sort()).toEqual(['durable', 'flows', 'limits', 'render', 'scale', 'sync']);
+  expect(perf).toContain(`npm run bench -- sync         # one of: ${['sync', 'render', 'durable', 'scale', 'flows', 'limits'].join(', ')}`);
   const knobs = new Set<string>();
   for (const f of fs.readdirSync(path.join(__dirname, '../../bench')).filter((n) => n.endsWith('.ts'))) {
     for (const m of fs.readFileSync(path.join(__dirname, '../../bench', f), 'utf8').matchAll(/process\.env\.(BENCH_\w+)/g)) knobs.add(m[1]);

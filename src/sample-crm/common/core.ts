@@ -14,6 +14,7 @@ import { sha256Hex, type Clock } from './clock';
 import { controlRouter, type ControlTarget } from './control';
 import { FaultRegistry, type Fault, type FaultSpec } from './faults';
 import { RequestLog, type LoggedRequest } from './request-log';
+import { RateLimitEnforcer, rateLimitControl, type RateLimitStats, type SampleRateLimit } from './rate-limit';
 
 export interface FlavorContext {
   clock: Clock;
@@ -61,6 +62,8 @@ export interface CoreOptions {
   auth?: SampleCrmAuthOptions;
   clock?: Clock;
   bodyLimitBytes?: number;
+  /** An enforced API rate limit (429 + Retry-After over it); default none. */
+  limit?: SampleRateLimit;
 }
 
 export type CoreState<S extends object> = S & { tokens: OAuthState };
@@ -78,6 +81,10 @@ export interface SampleCrmCore<S extends object> extends ControlTarget {
   readonly clock: Clock;
   /** Empties data, tokens, the request log and faults; keeps the auth configuration. */
   reset(): void;
+  /** Enforce (or, undefined, lift) an API rate limit; its counts start again. */
+  setLimit(limit: SampleRateLimit | undefined): void;
+  /** What arrived per second under the limit, admitted and answered 429. */
+  limitStats(): RateLimitStats;
   /** Called by the listener: how a refuseMs fault stops accepting connections. */
   setConnectionRefuser(refuse: (ms: number) => void): void;
 }
@@ -100,6 +107,8 @@ export function buildSampleCrm<S extends object, H extends object>(def: FlavorDe
   const oauth = new OAuthServer(authOptions.oauth, clock);
   const faults = new FaultRegistry();
   const log = new RequestLog(clock);
+  const limiter = new RateLimitEnforcer(clock, def.name === 'zendesk' || def.name === 'hubspot' ? def.name : 'none');
+  if (opts.limit) limiter.set(opts.limit);
   const ctx: FlavorContext = { clock, oauth };
   const instance = def.create(ctx);
   const state = Object.assign(instance.state, { tokens: oauth.state });
@@ -133,6 +142,8 @@ export function buildSampleCrm<S extends object, H extends object>(def: FlavorDe
       faults.clear();
     },
     expireAllTokens: (options) => oauth.expireAllTokens(options),
+    setLimit: (limit) => limiter.set(limit),
+    limitStats: () => limiter.stats(),
     setConnectionRefuser: (refuse) => {
       faults.refuseConnections = refuse;
     },
@@ -158,6 +169,7 @@ export function buildSampleCrm<S extends object, H extends object>(def: FlavorDe
     res.status(def.errors.internal.status).json(def.errors.internal.body);
   };
 
+  app.use('/__control/limit', rateLimitControl(limiter));
   app.use('/__control', controlRouter(core));
   app.use(bodyReader(opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES));
   app.use(log.middleware());
@@ -175,6 +187,8 @@ export function buildSampleCrm<S extends object, H extends object>(def: FlavorDe
         if (entry) entry.auth = { method, subject };
       }),
     );
+    // Real CRMs count authenticated API calls (token requests are not under this limit).
+    app.use(prefix, limiter.middleware());
   }
   app.use(rejectInvalidBody);
   const shapeToken = def.oauthTokenResponse;
