@@ -248,7 +248,11 @@ export class PostgresStore implements DeliveryStore {
     // first, then due pending work whose predecessors (same ordering key) and dependency are
     // done, up to what is left of the limit. Two index-driven parts rather than one OR, so claim
     // time stays flat as the backlog grows. The two parts see the same snapshot and touch
-    // disjoint rows (running vs pending).
+    // disjoint rows (running vs pending). A claim that reclaims anything takes no due work this
+    // time (rare: a crashed worker's leases), so it never returns more than the limit; the LIMIT
+    // stays a plain parameter because a computed one (limit minus reclaimed) made the planner
+    // expect a large share of the table and sort it whole (444 ms per claim at 1,000,000 pending
+    // instead of 2 ms, measured by the scale benchmark).
     const { rows } = await this.query(
       `WITH reclaimed AS (
         UPDATE deliveries SET ambiguous = true, first_attempt_at = COALESCE(first_attempt_at, updated_at), status = 'running', lease_token = $1, lease_expires_at = $2, attempts = attempts + 1, updated_at = $3
@@ -263,8 +267,9 @@ export class PostgresStore implements DeliveryStore {
               SELECT 1 FROM deliveries p WHERE p.ordering_key = d.ordering_key AND p.seq < d.seq AND p.status IN ('pending', 'running')))
             AND (d.depends_on IS NULL OR EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.depends_on AND x.status = 'delivered'))
           ORDER BY d.next_attempt_at, d.seq
-          LIMIT GREATEST($4 - (SELECT COUNT(*) FROM reclaimed), 0)
+          LIMIT $4
           FOR UPDATE SKIP LOCKED)
+        AND NOT EXISTS (SELECT 1 FROM reclaimed)
         RETURNING ${SELECT_COLUMNS})
       SELECT * FROM reclaimed UNION ALL SELECT * FROM due`,
       [token, now + leaseMs, now, limit],
