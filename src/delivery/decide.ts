@@ -117,7 +117,8 @@ export function decide(d: Delivery, outcome: AttemptOutcome, now: number, random
   return { status: 'dead', backoffAttempts: attemptNo, ambiguous, error: { ...error, message: c.kind === 'fail' ? c.reason : message }, attempts: rows };
 }
 
-function toRow(a: AttemptRecord): AttemptRow {
+/** An attempt as the store keeps it in a delivery's history. */
+export function toRow(a: AttemptRecord): AttemptRow {
   return {
     n: 0,
     // atMs is set where the attempt was made; a record without it (a copy) falls back to the text.

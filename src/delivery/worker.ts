@@ -10,7 +10,7 @@ import type { OperationName } from '../config/types';
 import { isCrmFailure, runOperation } from '../operations/run';
 import { REQUEST_VARIABLE_SET } from '../template/variables';
 import type { Logger } from '../util/logger';
-import { decide, type AttemptOutcome } from './decide';
+import { decide, toRow, type AttemptOutcome } from './decide';
 import { alreadyApplied } from './dedupe';
 import { isRecoverableCreate, recoverCreate, UnknownOutcome } from './recover';
 import type { DeliveryStore } from './store';
@@ -565,16 +565,7 @@ export function rateLimited(d: Delivery, e: RateLimitedError, calls: AttemptReco
     uncounted: true,
     error: { code: 'rate_limited', message: e.message },
     attempts: [
-      ...calls.map((a) => ({
-        n: 0,
-        at: a.atMs ?? Date.parse(a.at),
-        status: a.status,
-        networkError: a.network_error,
-        classification: a.classification,
-        reason: a.reason,
-        durationMs: a.duration_ms,
-        request: a.request,
-      })),
+      ...calls.map(toRow),
       { n: 0, at: now, classification: 'rate_limited', reason: `waiting for the CRM's rate limit (${e.retryAfterMs} ms)`, durationMs: 0 },
     ],
   };
