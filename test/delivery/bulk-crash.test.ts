@@ -51,18 +51,27 @@ async function killMidBatch(env: Record<string, string>, openStore: (dataDir: st
     );
     await until(() => crm.requests.some((r) => r.path === BATCH_PATH), 10_000);
     expect(crm.requests.filter((r) => r.path === BATCH_PATH)).toHaveLength(1);
+    // The writes in the killed call. Usually all of them; on a loaded machine the posts can
+    // straddle a batching window, and the later ones are simply due in the next window.
+    const batchIds = (r: { body: unknown }) => ((r.body as { inputs?: Array<{ id: string }> }).inputs ?? []).map((x) => String(x.id));
+    const killed = new Set(batchIds(crm.requests.find((r) => r.path === BATCH_PATH)!));
+    expect(killed.size).toBeGreaterThan(0);
     await child.kill('SIGKILL');
     child = await startChild(childEnv);
     await until(async () => (await store.counts()).delivered === N, 30_000);
     expect(await store.counts()).toMatchObject({ pending: 0, running: 0, delivered: N, dead: 0, unknown_outcome: 0 });
     const final = await Promise.all(ids.map((id) => store.get(id)));
-    for (const d of final) {
+    for (const [i, d] of final.entries()) {
+      if (!killed.has(String(tickets[i]))) {
+        expect(d).toMatchObject({ status: 'delivered', attempts: 1 });
+        continue;
+      }
       // Claimed twice: once into the killed bulk call, once after its lease expired (alone: it may have been applied).
       expect(d).toMatchObject({ status: 'delivered', attempts: 2 });
       expect(await store.attempts(d!.id)).toEqual([expect.objectContaining({ status: 200, request: expect.stringMatching(/^PATCH /) })]);
     }
-    // Nothing went into a second bulk call: ambiguous writes are never batched.
-    expect(crm.requests.filter((r) => r.path === BATCH_PATH)).toHaveLength(1);
+    // No write of the killed call went into a later bulk call: ambiguous writes are never batched.
+    for (const r of crm.requests.filter((x) => x.path === BATCH_PATH).slice(1)) for (const id of batchIds(r)) expect(killed.has(id)).toBe(false);
     tickets.forEach((id, i) => expect(crm.state.tickets.find((t) => t.id === id)?.properties.content).toBe(`after crash ${i}`));
   } finally {
     await child?.kill('SIGKILL');
