@@ -6,7 +6,7 @@
  * `${env:NAME}`, and the answer is masked by the gateway's redactor on the way out anyway).
  */
 import { errorsOf, type LoadedConnector } from '../config/load';
-import type { ConfigIssue } from '../config/types';
+import type { ConfigIssue, RateLimit } from '../config/types';
 import { formatIssue } from '../config/yaml-source';
 import type { Gateway } from '../gateway';
 
@@ -59,8 +59,22 @@ export async function connectorSummary(gw: Gateway, l: LoadedConnector): Promise
             ...(await gw.authState(l.id)),
           },
           retry: c.retry,
+          ...(c.rateLimit ? { rate_limit: rateLimitView(c.rateLimit) } : {}),
           links: Object.keys(c.lookupUrls),
         }
+      : {}),
+  };
+}
+
+/** The compiled pacing as the connector file says it, per second (for the console's card). */
+function rateLimitView(r: RateLimit) {
+  return {
+    requests_per_second: r.ratePerSec,
+    burst: r.burst,
+    ...(r.maxConcurrent !== undefined ? { max_concurrent: r.maxConcurrent } : {}),
+    count_token_calls: r.countTokenCalls,
+    ...(r.operations.size
+      ? { operations: Object.fromEntries([...r.operations].map(([op, b]) => [op, { requests_per_second: b.ratePerSec, burst: b.burst }])) }
       : {}),
   };
 }
