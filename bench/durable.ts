@@ -30,14 +30,15 @@ const TARGETS: Array<['sqlite' | 'postgres', number]> = [
 const PROFILE_DIR = process.env.BENCH_DURABLE_PROFILE;
 const BASIC = `Basic ${Buffer.from(`${CRM_AUTH.username}:${CRM_AUTH.password}`).toString('base64')}`;
 
-interface Counts {
+/** Deliveries by status in a gateway child process (asked over its IPC channel). */
+export interface Counts {
   delivered: number;
   dead: number;
   pending: number;
   running: number;
 }
 
-function counts(server: ChildServer): Promise<Counts> {
+export function counts(server: ChildServer): Promise<Counts> {
   const tag = Math.random();
   return new Promise((resolve, reject) => {
     const on = (m: { counts?: number; value?: Counts; error?: string }) => {

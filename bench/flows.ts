@@ -16,6 +16,7 @@
  */
 import { cpuOfProcessesNamed, line, processCpuMs, round, runPool, startCrmProcess, summarize } from './lib';
 import { CRM_AUTH } from './sync-server';
+import { counts, type Counts } from './durable';
 import { LeanClient, startServer, type ChildServer } from './sync';
 
 const N = Number(process.env.BENCH_FLOWS_N ?? 300);
@@ -60,27 +61,6 @@ export function sessionEvents(n: number): Array<{ type: string; event_id: string
     ['File_Available', { kind: 'call_recording', file_name: `call-${n}.mp3`, content_type: 'audio/mpeg', content_base64: RECORDING }],
   ];
   return events.map(([type, data], k) => ({ type, event_id: `e${k + 1}`, data }));
-}
-
-interface Counts {
-  delivered: number;
-  dead: number;
-  pending: number;
-  running: number;
-}
-
-function counts(server: ChildServer): Promise<Counts> {
-  const tag = Math.random();
-  return new Promise((resolve, reject) => {
-    const on = (m: { counts?: number; value?: Counts; error?: string }) => {
-      if (m?.counts !== tag) return;
-      server.proc.off('message', on);
-      if (m.error) reject(new Error(m.error));
-      else resolve(m.value!);
-    };
-    server.proc.on('message', on);
-    server.proc.send({ counts: tag });
-  });
 }
 
 /** Every accepted write delivered (or dead): nothing pending or running. */
