@@ -30,8 +30,10 @@ async function killMidBatch(env: Record<string, string>, openStore: (dataDir: st
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bulk-crash-'));
   fs.mkdirSync(path.join(dir, 'config'));
   fs.writeFileSync(path.join(dir, 'config/hubspot.yaml'), hubspotWithBatch({ maxItems: 100, windowSeconds: 1 }));
-  // The bulk call is held at the CRM long enough to kill the gateway; then the CRM applies it.
-  crm.injectFault({ method: 'POST', path: BATCH_PATH, delayMs: 2500, times: 1 });
+  // Every bulk call is held at the CRM long enough to kill the gateway; then the CRM applies it.
+  // (All of them, not just the first: on a loaded machine the posts can straddle a batching
+  // window, and a second bulk call can leave before the kill.)
+  crm.injectFault({ method: 'POST', path: BATCH_PATH, delayMs: 2500, always: true });
   const childEnv = { ...env, CONFIG_DIR: path.join(dir, 'config'), DATA_DIR: path.join(dir, 'data'), HUBSPOT_URL: running.url, DELIVERY_LEASE_MS: '1500' };
   let child: Child | undefined;
   const store = await openStore(path.join(dir, 'data'));
@@ -49,29 +51,35 @@ async function killMidBatch(env: Record<string, string>, openStore: (dataDir: st
         return ((await res.json()) as { id: string }).id;
       }),
     );
-    await until(() => crm.requests.some((r) => r.path === BATCH_PATH), 10_000);
-    expect(crm.requests.filter((r) => r.path === BATCH_PATH)).toHaveLength(1);
-    // The writes in the killed call. Usually all of them; on a loaded machine the posts can
-    // straddle a batching window, and the later ones are simply due in the next window.
-    const batchIds = (r: { body: unknown }) => ((r.body as { inputs?: Array<{ id: string }> }).inputs ?? []).map((x) => String(x.id));
-    const killed = new Set(batchIds(crm.requests.find((r) => r.path === BATCH_PATH)!));
-    expect(killed.size).toBeGreaterThan(0);
+    await until(() => crm.requests.some((r) => r.path === BATCH_PATH), 30_000);
+    expect(crm.requests.filter((r) => r.path === BATCH_PATH).length).toBeGreaterThan(0);
     await child.kill('SIGKILL');
+    // The writes in the killed calls: every bulk call that reached the CRM before the restart
+    // (one that left just before the kill may arrive just after it). Usually one call with all
+    // of them; the others, if any, are simply due in a later window.
+    await new Promise((r) => setTimeout(r, 200));
+    crm.clearFaults();
+    const batchIds = (r: { body: unknown }) => ((r.body as { inputs?: Array<{ id: string }> }).inputs ?? []).map((x) => String(x.id));
+    const beforeRestart = crm.requests.filter((r) => r.path === BATCH_PATH).length;
+    const killed = new Set(crm.requests.filter((r) => r.path === BATCH_PATH).flatMap(batchIds));
+    expect(killed.size).toBeGreaterThan(0);
     child = await startChild(childEnv);
     await until(async () => (await store.counts()).delivered === N, 30_000);
     expect(await store.counts()).toMatchObject({ pending: 0, running: 0, delivered: N, dead: 0, unknown_outcome: 0 });
     const final = await Promise.all(ids.map((id) => store.get(id)));
     for (const [i, d] of final.entries()) {
-      if (!killed.has(String(tickets[i]))) {
-        expect(d).toMatchObject({ status: 'delivered', attempts: 1 });
+      if (!killed.has(String(tickets[i])) && d?.attempts === 1) {
+        expect(d).toMatchObject({ status: 'delivered' });
         continue;
       }
+      // (A write outside the killed calls with two attempts was claimed by the killed process in
+      // the instant before the kill and never reached the CRM: just as ambiguous, retried alone.)
       // Claimed twice: once into the killed bulk call, once after its lease expired (alone: it may have been applied).
       expect(d).toMatchObject({ status: 'delivered', attempts: 2 });
       expect(await store.attempts(d!.id)).toEqual([expect.objectContaining({ status: 200, request: expect.stringMatching(/^PATCH /) })]);
     }
     // No write of the killed call went into a later bulk call: ambiguous writes are never batched.
-    for (const r of crm.requests.filter((x) => x.path === BATCH_PATH).slice(1)) for (const id of batchIds(r)) expect(killed.has(id)).toBe(false);
+    for (const r of crm.requests.filter((x) => x.path === BATCH_PATH).slice(beforeRestart)) for (const id of batchIds(r)) expect(killed.has(id)).toBe(false);
     tickets.forEach((id, i) => expect(crm.state.tickets.find((t) => t.id === id)?.properties.content).toBe(`after crash ${i}`));
   } finally {
     await child?.kill('SIGKILL');

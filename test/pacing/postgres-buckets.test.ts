@@ -136,23 +136,28 @@ describe('two gateway processes on one PostgreSQL', () => {
     const elapsed = (Date.now() - started) / 1000;
     // Both processes made CRM calls: the budget was shared, not used by one of them alone.
     for (const c of children) expect(await crmCalls(c)).toBeGreaterThan(10);
-    // Any sliding window of one second holds at most N + burst sends (the burst only after a
-    // quiet spell): as the gateways stamped them (attempt times in the store, both processes)…
-    // (The stamp is taken after the slot, a timer and the auth header: a ms or two of jitter on
-    // a busy machine can put one more at a window's edge; 27 was seen once in ~6 runs.)
+    // Any sliding window of one second holds about N + burst sends (the burst only after a
+    // quiet spell), as the gateways stamped them (attempt times in the store, both processes)
+    // and as the CRM saw them arrive. The stamps are taken after the slot, a timer and the auth
+    // header, and arrivals after loopback: on a loaded 2-core machine a process that stalls for
+    // J ms stamps late the sends of J ms and bunches them with the next ones, so a window can
+    // hold N·J/1000 more (28 for 20 + 5 was seen in CI). The margin below allows a 250 ms stall
+    // and still fails by far if the budget were not shared: two processes each at N/s would put
+    // 2N + 2·burst = 50 in a window. The whole-run rate below is the tight check.
+    const slack = Math.ceil(N * 0.25);
     const sent = await sendTimes(total);
-    expect(worstWindow(sent, 1000)).toBeLessThanOrEqual(N + 5 + 2);
-    // …and as the CRM saw them arrive, with loopback and event-loop jitter (2 cores, several
-    // processes) allowed for: a few, never a second process's worth.
+    expect(worstWindow(sent, 1000)).toBeLessThanOrEqual(N + 5 + slack);
     const times = crm.crm.requests.filter((r) => r.method === 'POST' && r.path === '/api/v2/users.json').map((r) => r.time);
     times.sort((a, b) => a - b);
-    expect(worstWindow(times, 1000)).toBeLessThanOrEqual(N + 5 + 3);
-    expect(worstWindow(times, 3000)).toBeLessThanOrEqual(3 * N + 5 + 3);
-    // Over the whole run: no faster than N/s after the burst (and not much slower).
+    expect(worstWindow(times, 1000)).toBeLessThanOrEqual(N + 5 + slack);
+    expect(worstWindow(times, 3000)).toBeLessThanOrEqual(3 * N + 5 + slack);
+    // Over the whole run: no faster than N/s after the burst (a late first arrival shortens the
+    // span by its lateness, hence 10 %; unshared would be 2N), and not much slower (stalls of a
+    // loaded machine lengthen it).
     expect(times.length).toBe(total);
     const span = (times[times.length - 1] - times[0]) / 1000;
-    expect((total - 5) / span).toBeLessThanOrEqual(N * 1.05);
-    expect((total - 5) / span).toBeGreaterThanOrEqual(N * 0.8);
+    expect((total - 5) / span).toBeLessThanOrEqual(N * 1.1);
+    expect((total - 5) / span).toBeGreaterThanOrEqual(N * 0.6);
     expect(elapsed).toBeLessThan(total / N + 10);
   });
 
