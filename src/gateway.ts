@@ -113,6 +113,7 @@ export class Gateway {
     if (!fs.existsSync(file)) {
       if (previous) {
         this.loaded.delete(previous.id);
+        this.limiters.delete(previous.id);
         this.logger.info({ connector: previous.id }, 'connector removed (file deleted)');
       }
       return;
@@ -129,7 +130,10 @@ export class Gateway {
       for (const i of next.issues) this.logger.error({ connector: previous.id }, `reload rejected: ${formatIssue(i)}`);
       return;
     }
-    if (previous && previous.id !== next.id) this.loaded.delete(previous.id);
+    if (previous && previous.id !== next.id) {
+      this.loaded.delete(previous.id);
+      this.limiters.delete(previous.id);
+    }
     if (next.connector) this.redactor.setSource(next.id, connectorSecrets(next.connector));
     this.loaded.set(next.id, next);
     this.logger.info({ connector: next.id, valid: Boolean(next.connector) }, 'connector reloaded');
@@ -221,7 +225,12 @@ export class Gateway {
   private limiterFor(connector: Connector): CrmLimiter {
     const limit = connector.rateLimit;
     const existing = this.limiters.get(connector.id);
-    if (!limit) return UNLIMITED;
+    if (!limit) {
+      // rate_limit removed by a reload: calls in flight keep the old limiter, new ones are
+      // unpaced, and the connector leaves the queue gauge.
+      this.limiters.delete(connector.id);
+      return UNLIMITED;
+    }
     if (existing) {
       existing.update(limit);
       return existing;

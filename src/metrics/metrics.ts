@@ -73,6 +73,8 @@ export class Metrics {
       labelNames: ['connector'],
       registers: [this.registry],
       collect() {
+        // Only the connectors paced now: one whose rate_limit was removed leaves the gauge.
+        this.reset();
         for (const [connector, l] of metrics.pacedQueues?.() ?? []) this.set({ connector }, l.snapshot().queued);
       },
     });

@@ -9,7 +9,7 @@ import { Gateway } from '../../src/gateway';
 import { RateLimitedError, UNLIMITED } from '../../src/pacing/limiter';
 import { bundled } from '../helpers/harness';
 
-test('reloading the connector file keeps the spent budget; removing rate_limit unpaces it', async () => {
+test('reloading the connector file keeps the spent budget; removing rate_limit (or the file) unpaces and forgets it', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pacing-reload-'));
   const file = path.join(dir, 'zendesk.yaml');
   const yaml = (name: string, rateLimit: string) =>
@@ -35,6 +35,18 @@ test('reloading the connector file keeps the spent budget; removing rate_limit u
     fs.writeFileSync(file, yaml('Third', ''));
     gw.reloadFile(file);
     expect(gw.runtime('zendesk').limiter).toBe(UNLIMITED);
+    // …and it is forgotten (no queue gauge for it): set again, the limit starts a fresh budget.
+    expect(gw.pacedLimiters().has('zendesk')).toBe(false);
+    fs.writeFileSync(file, yaml('Fourth', '\nrate_limit:\n  requests: 1\n  per_seconds: 60\n  burst: 1'));
+    gw.reloadFile(file);
+    const fourth = gw.runtime('zendesk').limiter;
+    expect(fourth).not.toBe(first.limiter);
+    (await fourth.acquire('create_account', Date.now() + 100))();
+    expect(gw.pacedLimiters().has('zendesk')).toBe(true);
+    // A deleted file takes its limiter with it.
+    fs.rmSync(file);
+    gw.reloadFile(file);
+    expect(gw.pacedLimiters().has('zendesk')).toBe(false);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
