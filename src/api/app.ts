@@ -24,6 +24,7 @@ import { apiDocs, DOCS_PAGE_HEADERS } from './api-docs';
 import { authorizeRoute, deliveryInScope, matchRoute, noRoute, type RouteMatch } from './routes';
 import { sessionRoutes } from './sessions';
 import { consoleRoutes } from './console';
+import type { ContractRuns } from './contract-runs';
 import { consolePageRoutes } from './console-page';
 import { MAX_YAML_BYTES } from './config-edit';
 import { flowPostRoutes } from './flow-posts';
@@ -51,6 +52,8 @@ export interface AppOptions {
   zoom?: ZoomSource;
   /** Why the store is not ready yet (the database is down at start-up); undefined once it is. */
   storeStarting?: () => string | undefined;
+  /** Contract-test jobs (serve passes the one it stops at shutdown); default one made here. */
+  contractRuns?: ContractRuns;
 }
 
 const DEFAULT_JSON_LIMIT = '70mb';
@@ -188,7 +191,7 @@ export function createApp(gw: Gateway, opts: AppOptions = {}): Express {
   });
   app.use(consolePageRoutes());
 
-  app.use(consoleRoutes(gw));
+  app.use(consoleRoutes(gw, opts.contractRuns));
 
   app.get('/v1/connectors/:id/links', (req, res) => {
     const c = gw.connector(String(req.params.id));

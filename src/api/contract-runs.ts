@@ -48,6 +48,10 @@ interface Run {
   view: RunView;
   results: CheckResult[];
   listeners: Set<Listener>;
+  /** Settles when the run has finished and its sample CRM is closed. */
+  finished?: Promise<void>;
+  /** Stops the run's further checks (shutdown). */
+  abort: AbortController;
 }
 
 export interface StartRequest {
@@ -109,6 +113,7 @@ function checkView(r: CheckResult): CheckView {
 
 export class ContractRuns {
   private readonly runs = new Map<string, Run>();
+  private closing = false;
 
   constructor(private readonly gw: Gateway) {}
 
@@ -146,6 +151,7 @@ export class ContractRuns {
         throw new GatewayError('validation_failed', `base_url: ${(e as Error).message}`, { errors: [{ field: 'base_url', message: (e as Error).message }] });
       }
     }
+    if (this.closing) throw new GatewayError('shutting_down', 'the gateway is stopping; start the contract test on another instance or once it is back');
     if (this.running >= MAX_RUNNING) {
       throw new GatewayError('too_many_requests', `${MAX_RUNNING} contract tests are running already; start this one when one has finished`);
     }
@@ -157,18 +163,20 @@ export class ContractRuns {
       checks: [],
       started_at: new Date(gw.now()).toISOString(),
     };
-    const run: Run = { view, results: [], listeners: new Set() };
+    const run: Run = { view, results: [], listeners: new Set(), abort: new AbortController() };
     this.runs.set(view.id, run);
     this.forgetOld();
     const record = (r: CheckResult) => {
+      if (view.finished_at) return; // ended by close(): its report is final
       const masked = gw.redactor.redactDeep({ ...r });
       run.results.push(masked);
       const check = checkView(masked);
       view.checks.push(check);
       for (const l of run.listeners) l('check', check);
     };
-    void (async () => {
+    run.finished = (async () => {
       let sample: RunningSampleCrm | undefined;
+      let state: 'passed' | 'failed' = 'failed';
       try {
         const env: NodeJS.ProcessEnv = { ...gw.env };
         if (flavor) {
@@ -176,19 +184,56 @@ export class ContractRuns {
           // A sample CRM also plays the CRM's OAuth server.
           for (const n of new Set([urlVariable!, ...oauthUrlVariables(file)])) env[n] = sample.url;
         } else if (req.baseUrl) env[urlVariable!] = req.baseUrl;
-        const report = await runContract({ file, env, sample: sample?.crm as never, onResult: record, listen: gw.listen });
-        view.state = report.ok ? 'passed' : 'failed';
+        const report = await runContract({ file, env, sample: sample?.crm as never, onResult: record, listen: gw.listen, signal: run.abort.signal });
+        state = report.ok ? 'passed' : 'failed';
       } catch (e) {
         record({ name: 'contract test run', operation: 'run', request: '-', status: 'error', outcome: 'fail', ms: 0, message: (e as Error).message });
-        view.state = 'failed';
       } finally {
         await sample?.close().catch(() => undefined);
-        view.finished_at = new Date(gw.now()).toISOString();
-        for (const l of run.listeners) l('done', { id: view.id, state: view.state, finished_at: view.finished_at });
-        run.listeners.clear();
+        this.finish(run, state);
       }
     })();
     return view;
+  }
+
+  /**
+   * The gateway is stopping: no run starts any more, and the runs in flight get up to `graceMs`
+   * to finish (each one is bounded by its connector's timeouts). One still going then ends
+   * `failed` with a check that says so, and its watchers get `done`, rather than a stream that
+   * just breaks; the process exits under it.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    const inFlight = [...this.runs.values()].filter((r) => r.view.state === 'running');
+    if (!inFlight.length) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(inFlight.map((r) => r.finished)),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    for (const r of inFlight) {
+      if (r.view.state !== 'running') continue;
+      r.abort.abort();
+      const stopped = { name: 'contract test run', operation: 'run', request: '-', status: 'stopped', outcome: 'fail' as const, ms: 0 };
+      const message = `the gateway stopped before the run finished (after the ${Math.round(graceMs / 1000)} s shutdown grace); run it again`;
+      const check = checkView({ ...stopped, message });
+      r.results.push({ ...stopped, message });
+      r.view.checks.push(check);
+      for (const l of r.listeners) l('check', check);
+      this.finish(r, 'failed');
+    }
+  }
+
+  /** Once per run: its final state, and `done` to its watchers. */
+  private finish(run: Run, state: 'passed' | 'failed'): void {
+    if (run.view.finished_at) return;
+    run.view.state = state;
+    run.view.finished_at = new Date(this.gw.now()).toISOString();
+    for (const l of run.listeners) l('done', { id: run.view.id, state: run.view.state, finished_at: run.view.finished_at });
+    run.listeners.clear();
   }
 
   get(id: string): RunView {

@@ -6,6 +6,7 @@ import http, { type Server } from 'node:http';
 import path from 'node:path';
 import { KEY_ENV } from '../auth/token-cipher';
 import { createHandler } from '../api/app';
+import { ContractRuns } from '../api/contract-runs';
 import { openStore } from '../delivery/open';
 import { PostgresStore } from '../delivery/postgres-store';
 import { postgresRateBuckets } from '../pacing/postgres-buckets';
@@ -160,7 +161,10 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
   }
   // Configured keys reload without a restart (file change or SIGHUP), so a leaked key is revoked at once.
   const stopKeyWatch = apiKeys && !generatedKey && opts.apiKeys === undefined ? watchApiKeys(apiKeys, env, logger) : undefined;
+  // Contract-test jobs started from the console: stopped with the gateway (see close below).
+  const contractRuns = new ContractRuns(gateway);
   const handler = createHandler(gateway, {
+    contractRuns,
     deliveries,
     store,
     flows,
@@ -233,7 +237,9 @@ export async function serve(opts: ServeOptions = {}): Promise<RunningGateway> {
         startup.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        await worker?.stop(opts.shutdownGraceMs ?? settings.SHUTDOWN_GRACE_MS);
+        const grace = opts.shutdownGraceMs ?? settings.SHUTDOWN_GRACE_MS;
+        // In-flight deliveries and contract tests share the grace period.
+        await Promise.all([worker?.stop(grace), contractRuns.close(grace)]);
         await fileStores.close();
         await sweeper.stop();
         await unidentified.stop();

@@ -40,6 +40,8 @@ export interface ContractOptions {
   onResult?: (r: CheckResult) => void;
   /** Run inside a serving gateway: its addresses, which the checks must never call. */
   listen?: ListenAddresses;
+  /** Aborted: no further check starts (the one in flight finishes); the gateway is stopping. */
+  signal?: AbortSignal;
 }
 
 export interface ContractReport {
@@ -358,6 +360,7 @@ class Ctx {
 
   /** Runs one operation and judges the result; any error becomes a failure that says where to look. */
   async op(name: string, op: OperationName, fn: () => Promise<OperationResult>, judge: (r: OperationResult) => true | string): Promise<boolean> {
+    if (this._o.signal?.aborted) return false;
     const started = performance.now();
     try {
       const r = await fn();
@@ -388,6 +391,7 @@ class Ctx {
   }
 
   async check(name: string, op: string, request: string, fn: () => Promise<{ status: string }>): Promise<boolean> {
+    if (this._o.signal?.aborted) return false;
     const started = performance.now();
     try {
       const { status } = await fn();
