@@ -351,6 +351,9 @@ class Checker {
       ...(createdMarker ? { createdMarker } : {}),
       ...(batch ? { batch } : {}),
       line: issueAt(this.src, p, '').line,
+      settingLines: Object.fromEntries(
+        (['response_data_location', 'id_location'] as const).filter((k) => ep[k] !== undefined).map((k) => [k, issueAt(this.src, [...p, k], '').line]),
+      ),
     };
   }
 

@@ -462,6 +462,8 @@ export interface CompiledEndpoint {
   };
   /** YAML line of the endpoint, for messages that point at what to fix. */
   readonly line?: number;
+  /** YAML lines of the answer-reading settings the file sets (a message about one points at its own line). */
+  readonly settingLines?: Readonly<Partial<Record<'response_data_location' | 'id_location', number>>>;
   /** Finds: the fields a match must share with the searched values (empty: no guard). */
   readonly match: readonly MatchRule[];
   /** Finds: absent = most_recent when the matches carry sort_by, else fail. */

@@ -139,14 +139,23 @@ function ambiguousMatch(ep: CompiledEndpoint, matches: number, dropped: number, 
   );
 }
 
-function locationError(ep: CompiledEndpoint, setting: string, source: string, failedAt: string, value: unknown, place = 'in the response'): GatewayError {
+function locationError(
+  ep: CompiledEndpoint,
+  setting: 'response_data_location' | 'id_location',
+  source: string,
+  failedAt: string,
+  value: unknown,
+  place = 'in the response',
+): GatewayError {
+  // The setting's own line when the file sets it; else the endpoint's (the default applies there).
+  const line = ep.settingLines?.[setting] ?? ep.line;
   const found =
     value && typeof value === 'object'
       ? `keys there: ${Object.keys(value).slice(0, 12).join(', ') || '(none)'}`
       : `the response is ${value === undefined ? 'empty' : shortOrLength(JSON.stringify(value))}`;
   return new GatewayError(
     'crm_response_invalid',
-    `${ep.operation}: ${setting} "${source || formatJsonPath([])}" not found ${place} (failed at "${failedAt}"; ${found}). Fix endpoints.${ep.operation}.${setting}${ep.line ? ` near line ${ep.line}` : ''}`,
-    { operation: ep.operation, setting, yaml_line: ep.line },
+    `${ep.operation}: ${setting} "${source || formatJsonPath([])}" not found ${place} (failed at "${failedAt}"; ${found}). Fix endpoints.${ep.operation}.${setting}${line ? ` near line ${line}` : ''}`,
+    { operation: ep.operation, setting, yaml_line: line },
   );
 }

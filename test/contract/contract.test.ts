@@ -136,7 +136,8 @@ describe.each(flavours)('broken copies of config/%s.yaml point at the line to fi
       /create_account: response_data_location "nope\.nothing" not found in the response \(failed at "nope"; keys there: [^)]*\)\. Fix endpoints\.create_account\.response_data_location near line \d+/,
     );
     const line = Number(/create_account\.response_data_location near line (\d+)/.exec(r.out)![1]);
-    expect(line).toBe(lineIn(file, /^ {2}create_account:/m) + 1);
+    // The setting's own line (not the endpoint's first): the line to change.
+    expect(line).toBe(lineIn(file, /^ {4}response_data_location: nope\.nothing$/m));
   });
 
   test('wrong auth', async () => {

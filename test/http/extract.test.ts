@@ -76,6 +76,38 @@ describe('extract', () => {
   });
 });
 
+test("a location error points at the setting's own line when the file sets it, else at the endpoint's", () => {
+  const endpoints = `  find_account: {method: GET, url: "https://x.test/a", response_data_location: results}
+  create_account:
+    method: POST
+    url: https://x.test/a
+    response_data_location: user
+    id_location: key
+  create_record:
+    method: POST
+    url: https://x.test/r
+`;
+  const c = connector(endpoints);
+  // The file's lines: auth, phone and endpoints come first (3 lines).
+  const lineOf = (text: string) => 3 + endpoints.split('\n').findIndex((l) => l.startsWith(text)) + 1;
+  const failure = (op: OperationName, body: unknown) => {
+    try {
+      extract(c.endpoints.get(op)!, body);
+    } catch (e) {
+      return { fix: (e as Error).message.replace(/^.*Fix /, 'Fix '), line: (e as { extensions: { yaml_line?: number } }).extensions.yaml_line };
+    }
+    throw new Error('no error');
+  };
+  const data = lineOf('    response_data_location: user');
+  const id = lineOf('    id_location: key');
+  expect(failure('create_account', { person: {} })).toEqual({ fix: `Fix endpoints.create_account.response_data_location near line ${data}`, line: data });
+  expect(failure('create_account', { user: { id: 1 } })).toEqual({ fix: `Fix endpoints.create_account.id_location near line ${id}`, line: id });
+  // Not set: the default ("id") applies at the endpoint, which is where to add it.
+  const record = c.endpoints.get('create_record')!.line;
+  expect(record).toBeGreaterThan(id);
+  expect(failure('create_record', { name: 'x' }).fix).toBe(`Fix endpoints.create_record.id_location near line ${record}`);
+});
+
 function connector(yamlEndpoints: string) {
   const r = compileConnector(
     `auth: {type: none}
