@@ -57,6 +57,23 @@ endpoints:
     response_data_location: results
 `;
 
+/** A connector whose create_account reads its id from the wrong place: its contract check fails and points at a YAML line. */
+const badIds = () => {
+  const text = bundled('zendesk.yaml')
+    .replace(/^id: zendesk$/m, 'id: badids')
+    .replace(/^name: .*$/m, 'name: Bad ids');
+  const at = text.indexOf('\n  create_account:');
+  const key = text.indexOf('response_data_location: user', at);
+  return `${text.slice(0, key)}response_data_location: person${text.slice(key + 'response_data_location: user'.length)}`;
+};
+const BAD_IDS_LINE = badIds().split('\n').indexOf('    response_data_location: person') + 1;
+/** The bundled connector retrying after half a second (the unknown-outcome journey waits for its second try). */
+const quick = () =>
+  bundled('zendesk.yaml')
+    .replace(/^id: zendesk$/m, 'id: quick')
+    .replace(/^name: .*$/m, 'name: Quick retries')
+    .replace(/^timeout_seconds: 5$/m, 'timeout_seconds: 1\nretry:\n  initial_delay_seconds: 0.5\n  max_delay_seconds: 1');
+
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 run('console in a browser', () => {
@@ -80,7 +97,7 @@ run('console in a browser', () => {
     ensureConsoleBuilt();
     fs.mkdirSync(SHOTS, { recursive: true });
     h = await startHarness({
-      connectors: { 'zendesk.yaml': bundled('zendesk.yaml'), 'helpdesk.yaml': broken(), 'oauthy.yaml': OAUTH_YAML },
+      connectors: { 'zendesk.yaml': bundled('zendesk.yaml'), 'helpdesk.yaml': broken(), 'oauthy.yaml': OAUTH_YAML, 'badids.yaml': badIds(), 'quick.yaml': quick() },
       apiKeys: new ApiKeys(parseKeyEntries(`${hashKey(ADMIN)}:admin\n${hashKey(SCOPED)}:connectors=zendesk`, 'test')),
     });
     origin = h.gw.url;
@@ -248,6 +265,19 @@ run('console in a browser', () => {
     await shot('contract-test');
   });
 
+  test('contract test: a failing check links to its YAML line, which opens in the editor', async () => {
+    await goto('#/connectors/badids/contract');
+    await page.getByLabel('the base_url in the file').check();
+    await page.getByRole('button', { name: 'Run contract test' }).click();
+    await page.locator('.result .badge', { hasText: 'failed' }).first().waitFor({ timeout: 30_000 });
+    const row = page.locator('table.checks tr.failed', { hasText: 'create_account: creates' });
+    await row.getByText(/response_data_location "person" not found/).waitFor();
+    const link = row.getByRole('link', { name: `line ${BAD_IDS_LINE}` });
+    await link.click();
+    await page.locator('.cm-activeLine', { hasText: 'response_data_location: person' }).waitFor();
+    expect(page.url()).toMatch(/#\/connectors\/badids\/edit\?line=\d+$/);
+  });
+
   test('deliveries: find the dead one by filter, open its history, retry it', async () => {
     h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/users.json', status: 422, body: { error: 'RecordInvalid' } });
     const accepted = await h.op('create_account', { NAME: 'Dies Once' }, { query: '?async=true', headers: auth });
@@ -275,6 +305,44 @@ run('console in a browser', () => {
     await page.getByRole('button', { name: 'Retry' }).click();
     await page.locator('dl.facts .badge', { hasText: /pending|running|delivered/ }).waitFor();
     await shot('delivery');
+  });
+
+  test('deliveries: an unknown outcome is resolved by attaching the id the CRM made', async () => {
+    // The CRM creates the user and the answer is lost; with only a name there is nothing to
+    // search for it by, so the gateway cannot know and says so.
+    h.crm.crm.injectFault({ method: 'POST', path: '/api/v2/users.json', drop: true, commit: true });
+    const accepted = await h.op('create_account', { NAME: 'Maybe Made' }, { connector: 'quick', query: '?async=true', headers: auth });
+    const id = accepted.body.id as string;
+    const delivery = async () => (await (await fetch(`${origin}/v1/deliveries/${id}`, { headers: auth })).json()) as { status: string; result?: any };
+    for (let i = 0; i < 200 && (await delivery()).status !== 'unknown_outcome'; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await delivery()).status).toBe('unknown_outcome');
+    const made = h.crm.crm.state.users.find((u) => u.name === 'Maybe Made')!.id;
+    await goto('#/deliveries');
+    await page.getByLabel('Status').selectOption('unknown_outcome');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('link', { name: id }).click();
+    await page.getByRole('heading', { name: `Delivery ${id}` }).waitFor();
+    await page.getByLabel('Ids of what it made (JSON)').fill(JSON.stringify({ ACCOUNT_ID: made }));
+    await page.getByRole('button', { name: 'Made: attach ids' }).click();
+    await page.locator('dl.facts .badge', { hasText: 'delivered' }).waitFor();
+    expect(await delivery()).toMatchObject({ status: 'delivered' });
+    expect(JSON.stringify((await delivery()).result)).toContain(String(made));
+  });
+
+  test('deliveries: the time filters narrow the list and reach the API as since / until', async () => {
+    await goto('#/deliveries');
+    await page.locator('table.deliveries tbody tr').first().waitFor();
+    const future = page.waitForResponse((r) => /\/v1\/deliveries\?.*since=2099-01-01T/.test(r.url()));
+    await page.getByLabel('Since').fill('2099-01-01T00:00');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    expect((await future).status()).toBe(200);
+    await page.getByText('No deliveries match.').waitFor();
+    const past = page.waitForResponse((r) => /\/v1\/deliveries\?.*since=2000-01-0[12]T.*until=2099-01-0[12]T/.test(r.url()));
+    await page.getByLabel('Since').fill('2000-01-02T00:00');
+    await page.getByLabel('Until').fill('2099-01-01T00:00');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    expect((await past).status()).toBe(200);
+    await page.locator('table.deliveries tbody tr').first().waitFor();
   });
 
   test("sessions: a session's timeline and screen-pop links", async () => {
