@@ -97,7 +97,13 @@ run('console in a browser', () => {
     ensureConsoleBuilt();
     fs.mkdirSync(SHOTS, { recursive: true });
     h = await startHarness({
-      connectors: { 'zendesk.yaml': bundled('zendesk.yaml'), 'helpdesk.yaml': broken(), 'oauthy.yaml': OAUTH_YAML, 'badids.yaml': badIds(), 'quick.yaml': quick() },
+      connectors: {
+        'zendesk.yaml': bundled('zendesk.yaml'),
+        'helpdesk.yaml': broken(),
+        'oauthy.yaml': OAUTH_YAML,
+        'badids.yaml': badIds(),
+        'quick.yaml': quick(),
+      },
       apiKeys: new ApiKeys(parseKeyEntries(`${hashKey(ADMIN)}:admin\n${hashKey(SCOPED)}:connectors=zendesk`, 'test')),
     });
     origin = h.gw.url;
