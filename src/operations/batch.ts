@@ -63,10 +63,16 @@ export function mapBatchResults(spec: CompiledBatch['results'], body: unknown, i
     return items.map(() => ({ ok: false, reason, ambiguous: true }));
   }
   const list = results ?? [];
-  if (spec.match === 'position')
-    return items.map((_, i) =>
-      i < list.length ? itemVerdict(spec, list[i]) : { ok: false, reason: `the CRM's bulk answer has no result for item ${i + 1}`, ambiguous: true },
-    );
+  if (spec.match === 'position') {
+    // results[i] is item i's only when there is exactly one result per item: a CRM that leaves
+    // failed items out of the list (or adds any) shifts every later one onto the wrong write.
+    // Then no item's fate is known: each is retried alone, its dedupe check first.
+    if (list.length !== items.length) {
+      const reason = `the CRM's bulk answer has ${list.length} result${list.length === 1 ? '' : 's'} for ${items.length} items, so with results.match: position which is whose cannot be known (match: id can tell)`;
+      return items.map(() => ({ ok: false, reason, ambiguous: true }));
+    }
+    return items.map((_, i) => itemVerdict(spec, list[i]));
+  }
   const failedById = new Map<string, string>();
   for (const e of errors) {
     const ids = readPath(e, spec.errorIdsLocation);

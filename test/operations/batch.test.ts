@@ -250,11 +250,19 @@ describe('results mapped back to items', () => {
       [{ ok: true, data: expect.objectContaining({ id: 1 }) }, refused('closed prevents ticket update')],
     ],
     [
-      'by position: a short list leaves the rest ambiguous',
+      // A CRM that leaves a failed item out shifts the rest: results[0] may be item 2's.
+      'by position: a short list leaves every item ambiguous',
       byPosition,
-      { results: [{ id: '1' }] },
+      { results: [{ id: '2' }] },
       items('1', '2'),
-      [ok('1'), unknown('no result for item 2')],
+      [unknown('1 result for 2 items'), unknown('1 result for 2 items')],
+    ],
+    [
+      'by position: a longer list leaves every item ambiguous',
+      byPosition,
+      { results: [{ id: '1' }, { id: '2' }, { id: '3' }] },
+      items('1', '2'),
+      [unknown('3 results for 2 items'), unknown('3 results for 2 items')],
     ],
   ])('%s', (_name, spec, body, list, expected) => {
     expect(mapBatchResults(spec, body, list)).toEqual(expected);
