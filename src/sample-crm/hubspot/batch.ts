@@ -9,6 +9,9 @@
  * invalid property). A whole request that is malformed (no inputs, more than 100, an input
  * without id) is a 400 VALIDATION_ERROR and changes nothing.
  *
+ * HubSpot does not promise the results in the order of the inputs; this sample answers them in
+ * reverse order, so a connector that maps results by position (not by id) shows its mistake.
+ *
  * Tests make given ids fail inside a batch with failInBatch(ids, times) (HubSpotHelpers).
  */
 import express, { type Router } from 'express';
@@ -71,7 +74,7 @@ export function hubspotBatchRouter(store: HubSpotStore): Router {
         });
       }
     }
-    const completed = { status: 'COMPLETE', results, startedAt, completedAt: iso(store.clock()) };
+    const completed = { status: 'COMPLETE', results: results.reverse(), startedAt, completedAt: iso(store.clock()) };
     if (errors.length === 0) res.json(completed);
     else res.status(207).json({ ...completed, numErrors: errors.length, errors });
   });
