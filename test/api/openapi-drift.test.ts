@@ -50,6 +50,7 @@ import {
   type JsonObject,
 } from '../helpers/openapi';
 import { ensureConsoleBuilt } from '../helpers/console-build';
+import { OAUTH_YAML } from '../helpers/harness';
 
 const doc = loadOpenApi();
 const ajv = createOpenApiAjv(doc);
@@ -122,26 +123,6 @@ endpoints:
     url: /api/v2/uploads.json?filename={FILE_NAME}
     upload: { file_kinds: [call_recording], comment_template: "{{FILE_KIND}}: {{ATTACHMENT_URL}}" }
     response_data_location: upload
-`;
-
-const OAUTH_YAML = `
-id: oauthy
-base_url: \${env:ZENDESK_URL}
-allow_private_network: [127.0.0.1]
-auth:
-  type: oauth2
-  grant: authorization_code
-  authorization_url: \${env:ZENDESK_URL}/oauth/authorizations/new
-  token_url: \${env:ZENDESK_URL}/oauth/tokens
-  client_id: sample-client
-  client_secret: sample-secret
-settings: { skip_account_creation: true }
-endpoints:
-  find_account:
-    method: GET
-    url: /api/v2/search.json
-    params: { query: "type:user phone:{PHONE_NUMBER}" }
-    response_data_location: results
 `;
 
 const BROKEN_YAML = `

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { ApiKeys, hashKey, parseKeyEntries } from '../../src/access/api-keys';
 import { ensureConsoleBuilt } from '../helpers/console-build';
-import { bundled, type Harness, ROOT, startHarness } from '../helpers/harness';
+import { bundled, type Harness, OAUTH_YAML, ROOT, startHarness } from '../helpers/harness';
 
 /** Debian's package path; CHROMIUM_PATH points elsewhere (e.g. to check the missing-browser rule). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -35,27 +35,6 @@ const broken = () =>
     .replace(/^id: zendesk$/m, 'id: helpdesk')
     .replace(/^name: .*$/m, 'name: Helpdesk (broken line)')
     .replace(/^timeout_seconds: 5$/m, BROKEN_LINE);
-
-/** An OAuth 2 (authorization code) connector on the same sample CRM: the "Connect" journey. */
-const OAUTH_YAML = `id: oauthy
-name: Zendesk via OAuth
-base_url: \${env:ZENDESK_URL}
-allow_private_network: [127.0.0.1]
-auth:
-  type: oauth2
-  grant: authorization_code
-  authorization_url: \${env:ZENDESK_URL}/oauth/authorizations/new
-  token_url: \${env:ZENDESK_URL}/oauth/tokens
-  client_id: sample-client
-  client_secret: sample-secret
-settings: { skip_account_creation: true }
-endpoints:
-  find_account:
-    method: GET
-    url: /api/v2/search.json
-    params: { query: "type:user phone:{PHONE_NUMBER}" }
-    response_data_location: results
-`;
 
 /** A connector whose create_account reads its id from the wrong place: its contract check fails and points at a YAML line. */
 const badIds = () => {

@@ -4,28 +4,13 @@
  * batch update in as few calls as max_items allows; each item's result lands on its own
  * delivery; items the CRM refuses (207) are retried alone and every write is applied once.
  */
-import { hubspotWithBatch } from '../helpers/bulk';
+import { hubspotWithBatch, startOfWindow, until } from '../helpers/bulk';
 import { startHarness, type Harness } from '../helpers/harness';
 import { dropSchema, newSchemaName, PG_URL, postgresAvailable } from '../helpers/postgres';
 import type { SampleCrm } from '../../src/sample-crm';
 
 const MAX_ITEMS = 10;
 const WINDOW_S = 2;
-
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Starts right after a window boundary, so a burst of writes falls into one window. */
-async function startOfWindow(): Promise<void> {
-  const into = Date.now() % (WINDOW_S * 1000);
-  if (into > 200) await new Promise((r) => setTimeout(r, WINDOW_S * 1000 - into + 20));
-}
 
 /** How many bulk windows the accepted writes fell into (when each became due). */
 function windowsOf(accepted: Array<{ body: { next_attempt_at?: string } | undefined }>): number {
@@ -73,7 +58,7 @@ describe.each(stores)('bulk batching on %s', (_kind, storeEnv) => {
     if (!h) return;
     const tickets = Array.from({ length: 50 }, (_, i) => crm.seedTicket({ properties: { subject: `bulk ${i}` } }).id);
     crm.clearRequests();
-    await startOfWindow();
+    await startOfWindow(WINDOW_S);
     const accepted = await Promise.all(tickets.map((id, i) => update(id, `updated ${i}`)));
     expect(accepted.map((r) => r.status)).toEqual(tickets.map(() => 202));
     const ds = await allSettled(accepted.map((r) => r.body.id));
@@ -107,7 +92,7 @@ describe.each(stores)('bulk batching on %s', (_kind, storeEnv) => {
     const SESSIONS = 20;
     const tickets = Array.from({ length: SESSIONS }, (_, i) => crm.seedTicket({ properties: { subject: `session ${i}` } }).id);
     crm.clearRequests();
-    await startOfWindow();
+    await startOfWindow(WINDOW_S);
     const accepted: string[][] = tickets.map(() => []);
     const byId = new Map<string, { next_attempt_at?: string }>();
     for (let step = 1; step <= 3; step++) {
@@ -151,7 +136,7 @@ describe.each(stores)('bulk batching on %s', (_kind, storeEnv) => {
     const refused = [tickets[3], tickets[11], tickets[17]];
     crm.failInBatch(refused);
     crm.clearRequests();
-    await startOfWindow();
+    await startOfWindow(WINDOW_S);
     const accepted = await Promise.all(tickets.map((id, i) => update(id, `partial update ${i}`)));
     const ds = await allSettled(accepted.map((r) => r.body.id));
     expect(ds.map((d) => d.status)).toEqual(tickets.map(() => 'delivered'));
@@ -187,7 +172,7 @@ describe.each(stores)('bulk batching on %s', (_kind, storeEnv) => {
     const tickets = Array.from({ length: 6 }, (_, i) => crm.seedTicket({ properties: { subject: `outage ${i}` } }).id);
     crm.clearRequests();
     crm.injectFault({ method: 'POST', path: '/crm/v3/objects/tickets/batch/update', status: 503, times: 1 });
-    await startOfWindow();
+    await startOfWindow(WINDOW_S);
     const accepted = await Promise.all(tickets.map((id, i) => update(id, `after outage ${i}`)));
     const ds = await allSettled(accepted.map((r) => r.body.id));
     expect(ds.map((d) => [d.status, d.attempts])).toEqual(tickets.map(() => ['delivered', 2]));

@@ -5,26 +5,12 @@
  * ticket the job could not update (closed) is retried alone through PUT /tickets/{id} and
  * classified there; every other comment is added exactly once.
  */
-import { withBatch } from '../helpers/bulk';
+import { startOfWindow, until, withBatch } from '../helpers/bulk';
 import { startHarness, type Harness } from '../helpers/harness';
 import { dropSchema, newSchemaName, PG_URL, postgresAvailable } from '../helpers/postgres';
 
 const MAX_ITEMS = 10;
 const WINDOW_S = 2;
-
-async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function startOfWindow(): Promise<void> {
-  const into = Date.now() % (WINDOW_S * 1000);
-  if (into > 200) await new Promise((r) => setTimeout(r, WINDOW_S * 1000 - into + 20));
-}
 
 const stores: Array<[string, () => Promise<Record<string, string> | undefined>]> = [
   ['sqlite', async () => ({})],
@@ -62,7 +48,7 @@ describe.each(stores)('bulk jobs on %s', (kind, storeEnv) => {
       (_, i) => crm.seedTicket({ requester_id: user.id, subject: `job ${i}`, status: i === 7 ? 'closed' : 'open' }).id,
     );
     crm.clearRequests();
-    await startOfWindow();
+    await startOfWindow(WINDOW_S);
     const accepted = await Promise.all(
       tickets.map((id, i) => h!.op('add_comment', { RECORD_ID: id, COMMENT_BODY: `bulk comment ${i}` }, { query: '?async=true' })),
     );
@@ -117,7 +103,7 @@ describe.each(stores)('bulk jobs on %s', (kind, storeEnv) => {
       always: true,
     });
     try {
-      await startOfWindow();
+      await startOfWindow(WINDOW_S);
       const accepted = await Promise.all(
         tickets.map((id, i) => h!.op('add_comment', { RECORD_ID: id, COMMENT_BODY: `stuck comment ${i}` }, { connector: 'zd-stuck', query: '?async=true' })),
       );

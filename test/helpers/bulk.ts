@@ -20,3 +20,19 @@ export function withBatch(file: 'hubspot.yaml' | 'zendesk.yaml', o: { maxItems: 
 export function hubspotWithBatch(o: { maxItems: number; windowSeconds: number }): string {
   return withBatch('hubspot.yaml', o);
 }
+
+/** Polls fn until ok (or ms pass); the last value either way. */
+export async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Waits for the start of the next batching window (unless one just began), so a burst of writes falls into one window. */
+export async function startOfWindow(windowSeconds: number): Promise<void> {
+  const into = Date.now() % (windowSeconds * 1000);
+  if (into > 200) await new Promise((r) => setTimeout(r, windowSeconds * 1000 - into + 20));
+}

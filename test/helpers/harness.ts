@@ -40,6 +40,30 @@ export interface HarnessOptions {
   apiKeys?: import('../../src/access/api-keys').ApiKeys;
 }
 
+/**
+ * An OAuth 2 authorization-code connector on the Zendesk sample CRM (its consent page answers at
+ * once): what an admin must "Connect" before it can call the CRM.
+ */
+export const OAUTH_YAML = `id: oauthy
+name: Zendesk via OAuth
+base_url: \${env:ZENDESK_URL}
+allow_private_network: [127.0.0.1]
+auth:
+  type: oauth2
+  grant: authorization_code
+  authorization_url: \${env:ZENDESK_URL}/oauth/authorizations/new
+  token_url: \${env:ZENDESK_URL}/oauth/tokens
+  client_id: sample-client
+  client_secret: sample-secret
+settings: { skip_account_creation: true }
+endpoints:
+  find_account:
+    method: GET
+    url: /api/v2/search.json
+    params: { query: "type:user phone:{PHONE_NUMBER}" }
+    response_data_location: results
+`;
+
 export function bundled(name: string): string {
   return fs.readFileSync(path.join(ROOT, 'config', name), 'utf8');
 }
