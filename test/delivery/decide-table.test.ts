@@ -4,10 +4,11 @@
  * (its policy, tries so far, first try), what happened and the time. Jitter is pinned (random
  * → 1: the nominal delay), so every wait is exact: 30 s doubling, capped at 6 h, within 7 days.
  */
-import { DEFAULT_RETRY_POLICY, retryPolicyFrom } from '../../src/config/retry-policy';
+import { retryPolicyFrom } from '../../src/config/retry-policy';
 import type { CompiledEndpoint } from '../../src/config/types';
 import { decide, type AttemptOutcome } from '../../src/delivery/decide';
 import type { Delivery } from '../../src/delivery/types';
+import { runningDelivery } from '../helpers/deliveries';
 import { GatewayError } from '../../src/errors';
 import type { Classification } from '../../src/http/classify';
 import type { CallResult } from '../../src/operations/call';
@@ -19,23 +20,7 @@ const S = 1000;
 const H = 3600 * S;
 const DAY = 24 * H;
 
-const delivery = (over: Partial<Delivery> = {}): Delivery => ({
-  seq: 1,
-  id: 'd1',
-  connectorId: 'zendesk',
-  operation: 'create_record',
-  status: 'running',
-  variables: {},
-  policy: DEFAULT_RETRY_POLICY,
-  attempts: 1,
-  backoffAttempts: 0,
-  ambiguous: false,
-  createdAt: NOW,
-  updatedAt: NOW,
-  nextAttemptAt: NOW,
-  firstAttemptAt: NOW,
-  ...over,
-});
+const delivery = (over: Partial<Delivery> = {}): Delivery => runningDelivery(NOW, over);
 
 const post = { operation: 'create_record', method: 'POST' } as unknown as CompiledEndpoint;
 

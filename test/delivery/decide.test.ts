@@ -3,32 +3,17 @@
  * sticky (a refused connection later does not clear it; only a search that proved the
  * outcome does), and the CRM's verdict is read from the typed failure, not from strings.
  */
-import { DEFAULT_RETRY_POLICY } from '../../src/config/retry-policy';
 import type { CompiledEndpoint } from '../../src/config/types';
 import { decide, type AttemptOutcome } from '../../src/delivery/decide';
 import type { Delivery } from '../../src/delivery/types';
+import { runningDelivery } from '../helpers/deliveries';
 import { GatewayError } from '../../src/errors';
 import { Redactor } from '../../src/util/redact';
 import type { CallResult } from '../../src/operations/call';
 import { failure } from '../../src/operations/run';
 
 const T0 = Date.parse('2026-12-04T10:00:00Z');
-const delivery = (over: Partial<Delivery> = {}): Delivery => ({
-  seq: 1,
-  id: 'd1',
-  connectorId: 'zendesk',
-  operation: 'create_record',
-  status: 'running',
-  variables: {},
-  policy: DEFAULT_RETRY_POLICY,
-  attempts: 1,
-  backoffAttempts: 0,
-  ambiguous: false,
-  createdAt: T0,
-  updatedAt: T0,
-  nextAttemptAt: T0,
-  ...over,
-});
+const delivery = (over: Partial<Delivery> = {}): Delivery => runningDelivery(T0, over);
 const post = { operation: 'create_record', method: 'POST' } as unknown as CompiledEndpoint;
 const get = { operation: 'find_record', method: 'GET' } as unknown as CompiledEndpoint;
 
