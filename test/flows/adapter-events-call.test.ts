@@ -16,24 +16,14 @@ import { startSampleCrm, type RunningSampleCrm } from '../../src/sample-crm';
 import { startChild, type Child } from '../helpers/child';
 import { ROOT, startHarness, type Harness } from '../helpers/harness';
 import { PG_URL, dropSchema, newSchemaName, postgresAvailable } from '../helpers/postgres';
+import { SPEC_NEW_CALL } from '../helpers/platform-events';
 
 jest.setTimeout(120_000);
 
 /** The spec's New_Call example, plus the optional custom_sip_headers field it lists. */
 const newCall = (callId: number, phone: string) => ({
   type: 'New_Call',
-  data: {
-    agent_id: 1,
-    agent_custom_id: '007',
-    agent_email: 'Kim@example.com',
-    queue_id: 8469,
-    queue_path: 'Developers / Kim',
-    campaign_id: 1432,
-    campaign_name: 'Survey Movie',
-    call_id: callId,
-    session_type: 'Voice Campaign (UJET)',
-    custom_sip_headers: { 'X-Caller-Number': phone },
-  },
+  data: { ...SPEC_NEW_CALL.data, call_id: callId, custom_sip_headers: { 'X-Caller-Number': phone } },
 });
 const endCall = (callId: number, phone: string) => ({ ...newCall(callId, phone), type: 'End_Call' });
 const partyAdded = (callId: number) => ({

@@ -7,6 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bundled, startHarness, type Harness } from '../helpers/harness';
+import { SPEC_NEW_CALL } from '../helpers/platform-events';
 
 const TOKEN = 'Bearer pop-token-7f3a9c';
 let h: Harness;
@@ -72,20 +73,7 @@ async function settled(connector: string, sessionId: string, ms = 15_000): Promi
 }
 
 // The spec's own examples, as printed: no customer identity in them.
-const NEW_CALL = {
-  type: 'New_Call',
-  data: {
-    agent_id: 1,
-    agent_custom_id: '007',
-    agent_email: 'Kim@example.com',
-    queue_id: 8469,
-    queue_path: 'Developers / Kim',
-    campaign_id: 1432,
-    campaign_name: 'Survey Movie',
-    call_id: 103646,
-    session_type: 'Voice Campaign (UJET)',
-  },
-};
+const NEW_CALL = SPEC_NEW_CALL;
 
 test('one pop per session with the record URL, none before the record exists, retried after a 500', async () => {
   const S = 'pop-1';

@@ -22,6 +22,7 @@ import { startSampleCrm, type RunningSampleCrm } from '../../src/sample-crm';
 import { silentLogger } from '../../src/util/logger';
 import { ROOT } from '../helpers/harness';
 import { PG_URL, dropSchema, newSchemaName, postgresAvailable } from '../helpers/postgres';
+import { SPEC_NEW_CALL } from '../helpers/platform-events';
 
 jest.setTimeout(60_000);
 
@@ -37,20 +38,7 @@ afterAll(async () => {
 });
 
 // The spec's own examples, as printed (no end user, no phone, no e-mail).
-const NEW_CALL = {
-  type: 'New_Call',
-  data: {
-    agent_id: 1,
-    agent_custom_id: '007',
-    agent_email: 'Kim@example.com',
-    queue_id: 8469,
-    queue_path: 'Developers / Kim',
-    campaign_id: 1432,
-    campaign_name: 'Survey Movie',
-    call_id: 103646,
-    session_type: 'Voice Campaign (UJET)',
-  },
-};
+const NEW_CALL = SPEC_NEW_CALL;
 const END_CALL = { ...NEW_CALL, type: 'End_Call' };
 
 async function scenario(label: string, store: DeliveryStore): Promise<void> {
