@@ -276,7 +276,8 @@ describe('contract tests as jobs', () => {
       expect(run.state).toBe('failed');
       const failed = run.checks.find((c: { ok: boolean }) => !c.ok);
       expect(failed).toMatchObject({ ok: false, detail: expect.stringContaining('response_data_location'), line: expect.any(Number) });
-      expect(failed.line).toBe(wrong.split('\n').indexOf('  create_account:') + 2);
+      // The line of the setting to change, not the endpoint's.
+      expect(failed.line).toBe(wrong.split('\n').indexOf('    response_data_location: nope.nothing') + 1);
     } finally {
       await api('PUT', '/v1/connectors/zendesk/config', KEYS.admin, { yaml: before, base_sha256: saved.body.sha256 });
     }
