@@ -88,9 +88,10 @@ describe('fault injection and control API', () => {
     expect(await res.text()).toBe('gateway timeout');
     expect(Date.now() - t).toBeGreaterThanOrEqual(180);
 
-    t = Date.now();
+    // Each fault fired once and is gone: the next call is served as normal (checked by the
+    // faults left, not by a clock a busy machine can stretch).
+    expect(api.running.crm.listFaults()).toEqual([]);
     expect((await api.call('/api/v2/users.json')).status).toBe(200);
-    expect(Date.now() - t).toBeLessThan(150);
   });
 
   it('drop destroys the connection: fetch rejects, the server keeps working', async () => {
