@@ -39,6 +39,25 @@ export interface PostgresStoreOptions {
   encryption?: EncryptionKeys;
 }
 
+/**
+ * The seqs of due work to claim ($3 now, $4 limit, then the filter's): pending, due, the oldest
+ * unfinished write of its ordering key, and what it depends on delivered. The one rule for a
+ * plain claim and for topping up a bulk call (`filter`: its connector and operation, and only
+ * writes that may share a call).
+ */
+function dueSeqsSql(filter = ''): string {
+  return `SELECT d.seq FROM deliveries d
+          WHERE d.status = 'pending' AND d.next_attempt_at <= $3${filter}
+            AND (d.ordering_key IS NULL OR NOT EXISTS (
+              SELECT 1 FROM deliveries p WHERE p.ordering_key = d.ordering_key AND p.seq < d.seq AND p.status IN ('pending', 'running')))
+            AND (d.depends_on IS NULL OR EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.depends_on AND x.status = 'delivered'))
+          ORDER BY d.next_attempt_at, d.seq
+          LIMIT $4
+          FOR UPDATE SKIP LOCKED`;
+}
+const DUE_SEQS = dueSeqsSql();
+const BATCHABLE_SEQS = dueSeqsSql(' AND d.connector_id = $5 AND d.operation = $6 AND NOT d.ambiguous AND d.file_meta IS NULL AND d.run_condition IS NULL');
+
 export class PostgresStore implements DeliveryStore {
   readonly kind = 'postgres' as const;
   readonly pool: pg.Pool;
@@ -261,14 +280,7 @@ export class PostgresStore implements DeliveryStore {
       due AS (
         UPDATE deliveries SET status = 'running', lease_token = $1, lease_expires_at = $2, attempts = attempts + 1, updated_at = $3
         WHERE seq IN (
-          SELECT d.seq FROM deliveries d
-          WHERE d.status = 'pending' AND d.next_attempt_at <= $3
-            AND (d.ordering_key IS NULL OR NOT EXISTS (
-              SELECT 1 FROM deliveries p WHERE p.ordering_key = d.ordering_key AND p.seq < d.seq AND p.status IN ('pending', 'running')))
-            AND (d.depends_on IS NULL OR EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.depends_on AND x.status = 'delivered'))
-          ORDER BY d.next_attempt_at, d.seq
-          LIMIT $4
-          FOR UPDATE SKIP LOCKED)
+          ${DUE_SEQS})
         AND NOT EXISTS (SELECT 1 FROM reclaimed)
         RETURNING ${SELECT_COLUMNS})
       SELECT * FROM reclaimed UNION ALL SELECT * FROM due`,
@@ -281,16 +293,7 @@ export class PostgresStore implements DeliveryStore {
     const rows = (
       await this.query(
         `UPDATE deliveries SET status = 'running', lease_token = $1, lease_expires_at = $2, attempts = attempts + 1, updated_at = $3
-      WHERE seq IN (
-        SELECT d.seq FROM deliveries d
-        WHERE d.status = 'pending' AND d.next_attempt_at <= $3 AND d.connector_id = $5 AND d.operation = $6
-          AND NOT d.ambiguous AND d.file_meta IS NULL AND d.run_condition IS NULL
-          AND (d.ordering_key IS NULL OR NOT EXISTS (
-            SELECT 1 FROM deliveries p WHERE p.ordering_key = d.ordering_key AND p.seq < d.seq AND p.status IN ('pending', 'running')))
-          AND (d.depends_on IS NULL OR EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.depends_on AND x.status = 'delivered'))
-        ORDER BY d.next_attempt_at, d.seq
-        LIMIT $4
-        FOR UPDATE SKIP LOCKED)
+      WHERE seq IN (${BATCHABLE_SEQS})
       RETURNING ${SELECT_COLUMNS}`,
         [crypto.randomUUID(), now + leaseMs, now, limit, only.connectorId, only.operation],
       )

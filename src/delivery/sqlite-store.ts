@@ -30,6 +30,28 @@ export interface SqliteStoreOptions {
   encryption?: EncryptionKeys;
 }
 
+/**
+ * Claiming due work (parameters: lease token, lease end, now, now, [filter's], limit): pending,
+ * due, the oldest unfinished write of its ordering key, and what it depends on delivered. The
+ * one rule for a plain claim and for topping up a bulk call (`filter`: its connector and
+ * operation, and only writes that may share a call).
+ */
+function claimDueSql(filter = ''): string {
+  return `UPDATE deliveries SET status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
+    WHERE seq IN (
+      SELECT d.seq FROM deliveries d INDEXED BY deliveries_due
+      WHERE d.status = 'pending' AND d.next_attempt_at <= ?${filter}
+        AND (d.ordering_key IS NULL OR NOT EXISTS (
+          SELECT 1 FROM deliveries p INDEXED BY deliveries_ordering
+          WHERE p.ordering_key = d.ordering_key AND p.seq < d.seq AND p.status IN ('pending', 'running')))
+        AND (d.depends_on IS NULL OR EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.depends_on AND x.status = 'delivered'))
+      ORDER BY d.next_attempt_at, d.seq
+      LIMIT ?)
+    RETURNING ${SELECT_COLUMNS}`;
+}
+const CLAIM_DUE = claimDueSql();
+const CLAIM_BATCHABLE = claimDueSql(' AND d.connector_id = ? AND d.operation = ? AND d.ambiguous = 0 AND d.file_meta IS NULL AND d.run_condition IS NULL');
+
 export class SqliteStore implements DeliveryStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Db;
@@ -381,20 +403,7 @@ export class SqliteStore implements DeliveryStore {
     WHERE seq IN (SELECT seq FROM deliveries INDEXED BY deliveries_leased WHERE status = 'running' AND lease_expires_at <= ? ORDER BY lease_expires_at LIMIT ?)
     RETURNING ${SELECT_COLUMNS}`).all(token, now + leaseMs, now, now, limit) as Row[];
     // …then due pending work whose predecessors (same ordering key) and dependency are done.
-    const due =
-      reclaimed.length >= limit
-        ? []
-        : (this.stmt(`UPDATE deliveries SET status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
-    WHERE seq IN (
-      SELECT d.seq FROM deliveries d INDEXED BY deliveries_due
-      WHERE d.status = 'pending' AND d.next_attempt_at <= ?
-        AND (d.ordering_key IS NULL OR NOT EXISTS (
-          SELECT 1 FROM deliveries p INDEXED BY deliveries_ordering
-          WHERE p.ordering_key = d.ordering_key AND p.seq < d.seq AND p.status IN ('pending', 'running')))
-        AND (d.depends_on IS NULL OR EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.depends_on AND x.status = 'delivered'))
-      ORDER BY d.next_attempt_at, d.seq
-      LIMIT ?)
-    RETURNING ${SELECT_COLUMNS}`).all(token, now + leaseMs, now, now, limit - reclaimed.length) as Row[]);
+    const due = reclaimed.length >= limit ? [] : (this.stmt(CLAIM_DUE).all(token, now + leaseMs, now, now, limit - reclaimed.length) as Row[]);
     return [...reclaimed, ...due].map(deliveryFromRow).sort((a, b) => a.seq - b.seq);
   }
 
@@ -402,20 +411,7 @@ export class SqliteStore implements DeliveryStore {
     const token = crypto.randomUUID();
     const claimed = this.db
       .transaction(() =>
-        (
-          this.stmt(`UPDATE deliveries SET status = 'running', lease_token = ?, lease_expires_at = ?, attempts = attempts + 1, updated_at = ?
-        WHERE seq IN (
-          SELECT d.seq FROM deliveries d INDEXED BY deliveries_due
-          WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.connector_id = ? AND d.operation = ?
-            AND d.ambiguous = 0 AND d.file_meta IS NULL AND d.run_condition IS NULL
-            AND (d.ordering_key IS NULL OR NOT EXISTS (
-              SELECT 1 FROM deliveries p INDEXED BY deliveries_ordering
-              WHERE p.ordering_key = d.ordering_key AND p.seq < d.seq AND p.status IN ('pending', 'running')))
-            AND (d.depends_on IS NULL OR EXISTS (SELECT 1 FROM deliveries x WHERE x.id = d.depends_on AND x.status = 'delivered'))
-          ORDER BY d.next_attempt_at, d.seq
-          LIMIT ?)
-        RETURNING ${SELECT_COLUMNS}`).all(token, now + leaseMs, now, now, only.connectorId, only.operation, limit) as Row[]
-        )
+        (this.stmt(CLAIM_BATCHABLE).all(token, now + leaseMs, now, now, only.connectorId, only.operation, limit) as Row[])
           .map(deliveryFromRow)
           .sort((a, b) => a.seq - b.seq),
       )
