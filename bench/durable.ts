@@ -166,7 +166,7 @@ async function until(gw: ChildServer, total: number, giveUp: number): Promise<vo
   }
 }
 
-async function dropSchema(url: string, schema: string): Promise<void> {
+export async function dropSchema(url: string, schema: string): Promise<void> {
   const pg = await import('pg');
   const c = new pg.default.Client({ connectionString: url });
   await c.connect();

@@ -16,7 +16,7 @@
  */
 import { cpuOfProcessesNamed, line, processCpuMs, round, runPool, startCrmProcess, summarize } from './lib';
 import { CRM_AUTH } from './sync-server';
-import { counts, type Counts } from './durable';
+import { counts, dropSchema, type Counts } from './durable';
 import { LeanClient, startServer, type ChildServer } from './sync';
 
 const N = Number(process.env.BENCH_FLOWS_N ?? 300);
@@ -260,10 +260,3 @@ export async function benchFlows(pgUrl: string | undefined): Promise<Record<stri
   return out;
 }
 
-async function dropSchema(url: string, schema: string): Promise<void> {
-  const pg = await import('pg');
-  const c = new pg.default.Client({ connectionString: url });
-  await c.connect();
-  await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await c.end();
-}

@@ -48,6 +48,15 @@ async function api(method: string, url: string, key: string, body?: unknown): Pr
 
 const file = () => path.join(h.dir, 'config', 'zendesk.yaml');
 
+/** A contract run polled until it has finished. */
+async function finishedRun(id: string): Promise<any> {
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 100));
+    const run = (await api('GET', `/v1/contract-tests/${id}`, KEYS.admin)).body;
+    if (run.state !== 'running') return run;
+  }
+}
+
 test('GET /v1/me says what the key may do', async () => {
   expect((await api('GET', '/v1/me', KEYS.admin)).body).toEqual({ admin: true, connectors: '*' });
   expect((await api('GET', '/v1/me', KEYS.scoped)).body).toEqual({ admin: false, connectors: ['zendesk'] });
@@ -268,11 +277,7 @@ describe('contract tests as jobs', () => {
     expect(saved.status).toBe(200);
     try {
       const { id } = (await api('POST', '/v1/connectors/zendesk/contract-tests', KEYS.admin, { target: 'sample' })).body;
-      let run: any;
-      do {
-        await new Promise((r) => setTimeout(r, 100));
-        run = (await api('GET', `/v1/contract-tests/${id}`, KEYS.admin)).body;
-      } while (run.state === 'running');
+      const run = await finishedRun(id);
       expect(run.state).toBe('failed');
       const failed = run.checks.find((c: { ok: boolean }) => !c.ok);
       expect(failed).toMatchObject({ ok: false, detail: expect.stringContaining('response_data_location'), line: expect.any(Number) });
@@ -304,11 +309,7 @@ describe('contract tests as jobs', () => {
     expect(c.body).toMatchObject({ code: 'too_many_requests' });
     expect((await api('GET', `/v1/contract-tests/${a.body.id}/junit`, KEYS.admin)).status).toBe(409);
     for (const id of [a.body.id, b.body.id]) {
-      let run: any;
-      do {
-        await new Promise((r) => setTimeout(r, 100));
-        run = (await api('GET', `/v1/contract-tests/${id}`, KEYS.admin)).body;
-      } while (run.state === 'running');
+      await finishedRun(id); // let both finish before the next test
     }
   }, 60_000);
 });
@@ -387,11 +388,7 @@ test('a contract run against a base_url: the connector calls it (not its configu
   const { id } = (await api('POST', '/v1/connectors/zendesk/contract-tests', KEYS.admin, { target: 'config', base_url: crm.url })).body;
   const head = await fetch(`${h.gw.url}/v1/contract-tests/${id}/events`, { method: 'HEAD', headers: { Authorization: `Bearer ${KEYS.admin}` } });
   expect(head.status).toBe(200);
-  let run: any;
-  do {
-    await new Promise((r) => setTimeout(r, 100));
-    run = (await api('GET', `/v1/contract-tests/${id}`, KEYS.admin)).body;
-  } while (run.state === 'running');
+  const run = await finishedRun(id);
   expect(run).toMatchObject({ target: 'config', state: 'passed' });
   expect(crm.crm.requests.length).toBeGreaterThan(before);
 }, 30_000);
@@ -399,11 +396,7 @@ test('a contract run against a base_url: the connector calls it (not its configu
 test('a contract run never calls the gateway itself, also by a host name that resolves to it', async () => {
   const port = new URL(h.gw.url).port;
   const { id } = (await api('POST', '/v1/connectors/zendesk/contract-tests', KEYS.admin, { target: 'config', base_url: `http://localhost:${port}` })).body;
-  let run: any;
-  do {
-    await new Promise((r) => setTimeout(r, 100));
-    run = (await api('GET', `/v1/contract-tests/${id}`, KEYS.admin)).body;
-  } while (run.state === 'running');
+  const run = await finishedRun(id);
   expect(run.state).toBe('failed');
   expect(JSON.stringify(run.checks)).toMatch(/own address/);
 }, 30_000);
