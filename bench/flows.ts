@@ -259,4 +259,3 @@ export async function benchFlows(pgUrl: string | undefined): Promise<Record<stri
   }
   return out;
 }
-
