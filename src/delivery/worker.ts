@@ -28,6 +28,14 @@ import type { Completion } from './types';
  */
 export const RATE_LIMIT_WAIT_MS = 1000;
 
+/** An endpoint that takes bulk calls. */
+type BulkEndpoint = NonNullable<ReturnType<typeof bulkEndpoint>>;
+/** Writes that go out together: one write alone, or a bulk unit with its endpoint. */
+interface Unit {
+  ds: Delivery[];
+  bulk?: BulkEndpoint;
+}
+
 export interface WorkerOptions {
   store: DeliveryStore;
   gateway: Gateway;
@@ -107,7 +115,7 @@ export class DeliveryWorker {
       if (claimed.length === 0) return total;
       total += claimed.length;
       const units = this.plan(claimed);
-      for (const unit of units) await this.fill(unit);
+      for (const unit of units) if (unit.bulk) await this.fill(unit.ds, unit.bulk);
       await Promise.all(units.map((unit) => this.run(unit)));
     }
   }
@@ -155,9 +163,9 @@ export class DeliveryWorker {
       for (const unit of this.plan(claimed)) {
         // Filled before the next claim, so that claim does not split the same due writes into more calls.
         // (Only bulk units wait for anything: other writes start without an extra await.)
-        if (unit.length > 1 || this.bulkOf(unit[0])) await this.fill(unit);
+        if (unit.bulk) await this.fill(unit.ds, unit.bulk);
         // A bulk call is one slot, however many writes it carries.
-        const key = unit.length === 1 ? unit[0].id : `bulk:${unit[0].id}`;
+        const key = unit.bulk ? `bulk:${unit.ds[0].id}` : unit.ds[0].id;
         const p = this.run(unit).finally(() => {
           this.inflight.delete(key);
           this.nudge();
@@ -185,36 +193,36 @@ export class DeliveryWorker {
 
   /**
    * Bulk batching: the claimed writes whose endpoint has batch: are grouped by connector and
-   * operation (one unit each, filled up in run()); every other write is a unit of its own.
+   * operation (one unit each, with its endpoint, filled up by fill()); every other write is a
+   * unit of its own. Whether a write may be batched is worked out here, once.
    */
-  private plan(claimed: Delivery[]): Delivery[][] {
-    const units: Delivery[][] = [];
-    const groups = new Map<string, Delivery[]>();
+  private plan(claimed: Delivery[]): Unit[] {
+    const units: Unit[] = [];
+    const groups = new Map<string, Unit>();
     for (const d of claimed) {
-      const ep = this.bulkOf(d);
-      if (!ep) {
-        units.push([d]);
+      const bulk = this.bulkOf(d);
+      if (!bulk) {
+        units.push({ ds: [d] });
         continue;
       }
       const key = `${d.connectorId}\u0000${d.operation}`;
       let group = groups.get(key);
-      if (!group || group.length >= ep.batch.maxItems) {
-        group = [];
+      if (!group || group.ds.length >= bulk.batch.maxItems) {
+        group = { ds: [], bulk };
         groups.set(key, group);
         units.push(group);
       }
-      group.push(d);
+      group.ds.push(d);
     }
     return units;
   }
 
-  private run(unit: Delivery[]): Promise<void> {
-    const ep = this.bulkOf(unit[0]);
-    if (!ep) return this.deliver(unit[0]);
+  private run(unit: Unit): Promise<void> {
+    if (!unit.bulk) return this.deliver(unit.ds[0]);
     // Whatever was not recorded keeps its claim until the lease expires, then is retried (as ambiguous).
-    return this.deliverBulk(unit).catch((e) =>
+    return this.deliverBulk(unit.ds, unit.bulk).catch((e) =>
       this.o.logger.error(
-        { err: e, deliveries: unit.map((d) => d.id) },
+        { err: e, deliveries: unit.ds.map((d) => d.id) },
         'delivery worker: a bulk call failed unexpectedly; its writes are retried when their leases expire',
       ),
     );
@@ -275,29 +283,25 @@ export class DeliveryWorker {
    * A bulk unit is filled up with the other due writes of its connector and operation (the store
    * claims only the head of each ordering key, so one write per session or record).
    */
-  private async fill(unit: Delivery[]): Promise<void> {
-    const ep = this.bulkOf(unit[0]);
-    if (!ep || unit.length >= ep.batch.maxItems) return;
+  private async fill(ds: Delivery[], bulk: BulkEndpoint): Promise<void> {
+    if (ds.length >= bulk.batch.maxItems) return;
     try {
       const more = await this.o.store.claimBatchable(
-        { connectorId: unit[0].connectorId, operation: unit[0].operation },
-        ep.batch.maxItems - unit.length,
+        { connectorId: ds[0].connectorId, operation: ds[0].operation },
+        bulk.batch.maxItems - ds.length,
         this.now(),
         this.leaseMs,
       );
-      unit.push(...more);
+      ds.push(...more);
     } catch (e) {
       this.o.logger.error({ ...storeErrorFields(e) }, 'delivery worker: could not claim more writes for a bulk call; sending what it has');
     }
   }
 
   /** One bulk call for writes of one connector and operation; each write keeps its own lease and is recorded on its own. */
-  private async deliverBulk(group: Delivery[]): Promise<void> {
-    const rt = this.runtimeOf(group[0])!;
-    const op = group[0].operation as 'update_record' | 'add_comment';
-    const ep = rt.connector.endpoints.get(op)!;
-    const batch = ep.batch!;
-    const ds = group;
+  private async deliverBulk(ds: Delivery[], ep: BulkEndpoint): Promise<void> {
+    const rt = this.runtimeOf(ds[0])!;
+    const op = ds[0].operation as 'update_record' | 'add_comment';
     const heartbeat = this.keepLeases(ds);
     const alone: Array<Promise<void>> = [];
     try {
@@ -324,7 +328,7 @@ export class DeliveryWorker {
         }
       }
       if (entries.length === 0) return;
-      const verdicts = await sendBulk(rt, ep as typeof ep & { batch: typeof batch }, entries, {
+      const verdicts = await sendBulk(rt, ep, entries, {
         logger: this.o.logger,
         now: this.now,
         observe: this.o.gateway.observe,
